@@ -1,0 +1,56 @@
+# Conjure: `make run` to start it, `make test` to prove it. `make help` lists the rest.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install run test test-only lint fmt types migrate revision bench system-deps lock
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml requirements.lock
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q uv
+	$(UV) pip install -q --python $(PY) -r requirements.lock
+	$(UV) pip install -q --python $(PY) --no-deps -e .
+	touch $@
+
+install: $(VENV)/.installed ## Create the virtualenv and install locked dependencies
+
+lock: ## Re-resolve requirements.lock from pyproject.toml
+	$(UV) pip compile -q pyproject.toml --extra test -o requirements.lock --python-version 3.11
+
+run: install ## Migrate and start API + worker on the embedded default (http://127.0.0.1:8000)
+	$(VENV)/bin/conjure up
+
+migrate: install ## Apply database migrations
+	$(VENV)/bin/conjure migrate
+
+revision: install ## New migration: make revision m="what changed"
+	$(PY) -c "from conjure.migrations.runner import alembic_config; from alembic import command; import os; command.revision(alembic_config(os.environ.get('DATABASE_URL','sqlite+aiosqlite:///var/conjure.db')), message='$(m)')"
+
+system-deps: ## Install PostgreSQL, Redis and Chromium from Debian packages when missing
+	scripts/system-deps.sh
+
+lint: install ## ruff lint + format check, mypy strict
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/mypy
+
+fmt: install ## Format and autofix
+	$(VENV)/bin/ruff format src tests bench
+	$(VENV)/bin/ruff check --fix src tests bench
+
+types: install ## mypy strict on src/
+	$(VENV)/bin/mypy
+
+test: install system-deps lint test-only ## Install what tests need and run lint + the whole suite
+
+test-only: install ## Run the test suite only
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: install system-deps ## Run the benchmarks in bench/ (figures go in the README)
+	$(PY) bench/run.py

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Install the servers and browser the test suite runs for real, from Debian packages, when missing.
+set -euo pipefail
+
+need=()
+have_pg() { command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; }
+have_pg || need+=(postgresql)
+command -v redis-server >/dev/null || need+=(redis-server)
+command -v chromium >/dev/null || need+=(chromium)
+command -v runuser >/dev/null || need+=(util-linux)
+
+if ((${#need[@]})); then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "installing: ${need[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+# The Debian package starts its own servers; the tests start private ones on free ports.
+if command -v systemctl >/dev/null && [ "$(id -u)" -eq 0 ]; then
+  systemctl stop redis-server postgresql >/dev/null 2>&1 || true
+fi
+id postgres >/dev/null 2>&1 || { [ "$(id -u)" -ne 0 ] || useradd --system --no-create-home postgres; }

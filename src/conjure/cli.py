@@ -1,0 +1,62 @@
+"""The ``conjure`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+
+import typer
+import uvicorn
+
+from conjure.settings import Settings
+
+app = typer.Typer(
+    help="Conjure: accept paid AI work at once, run it on durable workers, charge only on success.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.command()
+def up(
+    host: str = typer.Option("127.0.0.1", help="Interface to bind."),
+    port: int = typer.Option(8000, help="Port to bind."),
+) -> None:
+    """Migrate, then run API + worker + scheduler in one process (embedded default, or your env)."""
+    from conjure.app import create_app
+    from conjure.migrations.runner import upgrade
+
+    settings = Settings()
+    upgrade(settings.resolved_database_url)
+    uvicorn.run(create_app(settings, embedded_worker=True), host=host, port=port, log_config=None)
+
+
+@app.command()
+def api(
+    host: str = typer.Option("127.0.0.1", help="Interface to bind."),
+    port: int = typer.Option(8000, help="Port to bind."),
+    workers: int = typer.Option(1, help="API processes."),
+) -> None:
+    """Run the HTTP API only (production: run `conjure worker` separately)."""
+    uvicorn.run(
+        "conjure.app:create_app", factory=True, host=host, port=port, workers=workers, log_config=None
+    )
+
+
+@app.command()
+def worker() -> None:
+    """Run a job worker (and its scheduler loops) until SIGTERM."""
+    from conjure.jobs.worker import run_worker
+
+    asyncio.run(run_worker(Settings()))
+
+
+@app.command()
+def migrate(revision: str = typer.Argument("head", help="Target revision.")) -> None:
+    """Apply database migrations up to REVISION."""
+    from conjure.migrations.runner import upgrade
+
+    upgrade(Settings().resolved_database_url, revision)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,161 @@
+"""Every failure the API can give, rendered as RFC 9457 problem details.
+
+The tree (each leaf names its stable ``code``):
+
+    ConjureError(code, status, message)
+    ├── 400 bad_request, malformed_json, invalid_signature (webhooks)
+    ├── 401 unauthorized, invalid_token, token_expired, invalid_credentials
+    ├── 402 insufficient_stars, insufficient_coins
+    ├── 403 forbidden
+    ├── 404 not_found                (also: another user's resource)
+    ├── 405 method_not_allowed
+    ├── 409 conflict, idempotency_key_reused, job_not_cancelable
+    ├── 413 request_too_large
+    ├── 415 unsupported_media_type
+    ├── 422 validation_error         (names the field in ``errors``)
+    ├── 429 rate_limited             (with Retry-After)
+    ├── 500 internal_error           (a bug; no internals leak)
+    └── 503 not_ready, payments_not_configured
+
+Domains subclass ``ConjureError`` at the top of their ``service.py``.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+PROBLEM_JSON = "application/problem+json"
+log = structlog.get_logger("conjure.errors")
+
+
+class ConjureError(Exception):
+    """A business failure with a stable code; subclasses set defaults."""
+
+    code: str = "bad_request"
+    status: int = 400
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        if status is not None:
+            self.status = status
+        self.headers = headers or {}
+        self.extra = extra or {}
+
+
+class NotFound(ConjureError):
+    code, status = "not_found", 404
+
+
+class Unauthorized(ConjureError):
+    code, status = "unauthorized", 401
+
+
+class Forbidden(ConjureError):
+    code, status = "forbidden", 403
+
+
+class Conflict(ConjureError):
+    code, status = "conflict", 409
+
+
+class ServiceUnavailable(ConjureError):
+    code, status = "not_ready", 503
+
+
+def problem(
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    """Build a problem+json response."""
+    try:
+        title = HTTPStatus(status).phrase
+    except ValueError:
+        title = "Error"
+    body: dict[str, Any] = {
+        "type": f"https://conjure.dev/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    }
+    body.update(extra)
+    return JSONResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
+
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "request_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+async def _conjure_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ConjureError)
+    return problem(exc.status, exc.code, exc.message, headers=exc.headers, **exc.extra)
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _HTTP_CODES.get(exc.status_code, "http_error")
+    detail = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = "No such resource."
+    return problem(exc.status_code, code, detail, headers=dict(exc.headers or {}))
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    errors = []
+    for err in exc.errors():
+        loc = [str(part) for part in err.get("loc", ()) if part != "body"]
+        errors.append({"field": ".".join(loc) or "body", "message": err.get("msg", "invalid")})
+    return errors
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    raw = exc.errors()
+    if any(err.get("type") == "json_invalid" for err in raw):
+        return problem(400, "malformed_json", "The request body is not valid JSON.")
+    errors = _field_errors(exc)
+    fields = ", ".join(e["field"] for e in errors)
+    return problem(422, "validation_error", f"Invalid input: {fields}.", errors=errors)
+
+
+async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled_error", path=request.url.path, error_type=type(exc).__name__)
+    return problem(500, "internal_error", "Something went wrong on our side; it has been logged.")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Route every failure through problem+json."""
+    app.add_exception_handler(ConjureError, _conjure_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(Exception, _unhandled)

@@ -1,0 +1,108 @@
+"""The contract between the engine and the apps: job kinds, handler context, handler errors.
+
+An app describes each kind of work it does with a :class:`JobKind` and lists it in
+its :class:`conjure.apps.AppSpec`; the engine knows nothing else about the app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import uuid
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from conjure.jobs.models import Job
+    from conjure.runtime import Runtime
+
+
+class JobError(Exception):
+    """A handler's failure with a stable code; the engine decides retry or not by subclass."""
+
+    retryable = False
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class RetryableJobError(JobError):
+    """Transient trouble (timeout, 429, 5xx): retried with backoff, then DLQ."""
+
+    retryable = True
+
+
+class PermanentJobError(JobError):
+    """Bad input or a policy refusal: the job fails at once, the hold is released."""
+
+
+class JobCanceled(Exception):
+    """Raised inside a handler when the job was canceled between steps."""
+
+
+class JobContext(Protocol):
+    """What a handler may use while it runs one attempt of a job."""
+
+    job_id: uuid.UUID
+    user_id: uuid.UUID | None
+    attempt: int
+    payload: Mapping[str, Any]
+    runtime: Runtime
+
+    async def progress(
+        self, step: str, *, message: str | None = None, data: Mapping[str, Any] | None = None
+    ) -> None:
+        """Report a step (e.g. ``analyzing``) to the job's progress stream; raises JobCanceled if canceled."""
+
+    def record_usage(
+        self,
+        *,
+        provider: str,
+        step: str,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        cost_usd: float = 0.0,
+    ) -> None:
+        """Add model usage to the job (tokens and cost per step)."""
+
+
+Handler = Callable[[JobContext], Awaitable[dict[str, Any]]]
+OnSuccess = Callable[["AsyncSession", "Job", dict[str, Any]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """One kind of work: its handler, price, and limits."""
+
+    name: str
+    handler: Handler
+    price_stars: int = 0
+    timeout_seconds: float | None = None  # None: settings.max_processing_time_ms
+    max_attempts: int | None = None  # None: settings.job_max_attempts
+    # Runs inside the finishing transaction (same one that captures the hold),
+    # so an app's own result table commits atomically with the job's success.
+    on_success: OnSuccess | None = None
+    prompt_version: Callable[[], str] | None = None
+    description: str = ""
+
+
+@dataclass
+class JobKindRegistry:
+    """The kinds a process knows, by name."""
+
+    kinds: dict[str, JobKind] = field(default_factory=dict)
+
+    def register(self, kind: JobKind) -> None:
+        if kind.name in self.kinds:
+            raise ValueError(f"job kind {kind.name!r} registered twice")
+        self.kinds[kind.name] = kind
+
+    def get(self, name: str) -> JobKind:
+        return self.kinds[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.kinds

@@ -1,0 +1,23 @@
+"""Prometheus metrics shared by the API and the workers."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+HTTP_REQUESTS = Counter("conjure_http_requests_total", "HTTP requests", ["method", "route", "status"])
+HTTP_LATENCY = Histogram("conjure_http_request_seconds", "HTTP request latency", ["method", "route"])
+JOBS_SUBMITTED = Counter("conjure_jobs_submitted_total", "Jobs accepted", ["kind"])
+JOBS_FINISHED = Counter("conjure_jobs_finished_total", "Jobs ended", ["kind", "status"])
+JOB_RETRIES = Counter("conjure_job_retries_total", "Job attempts scheduled for retry", ["kind"])
+JOB_DURATION = Histogram(
+    "conjure_job_duration_seconds",
+    "Time a job attempt ran",
+    ["kind"],
+    buckets=(0.005, 0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30, 60),
+)
+QUEUE_DEPTH = Gauge("conjure_queue_depth", "Jobs waiting in the queue")
+JOBS_IN_FLIGHT = Gauge("conjure_jobs_in_flight", "Jobs being processed")
+DLQ_SIZE = Gauge("conjure_dlq_size", "Jobs in the dead-letter queue")
+MODEL_LATENCY = Histogram("conjure_model_call_seconds", "AI model call latency", ["provider", "step"])
+MODEL_ERRORS = Counter("conjure_model_errors_total", "AI model call errors", ["provider", "kind"])
+MODEL_TOKENS = Counter("conjure_model_tokens_total", "AI model tokens", ["provider", "direction"])

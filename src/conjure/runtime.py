@@ -1,0 +1,69 @@
+"""The live resources of one process (database, Redis, broker, storage, limiter), made once and passed down.
+
+The API creates a Runtime in its lifespan; ``conjure worker`` creates one at start-up;
+``conjure up`` shares one between the API and the embedded worker. Nothing here is
+a module-level global, so tests build as many as they need.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import redis.asyncio as aioredis
+
+from conjure.apps import AppSpec, installed_apps
+from conjure.db import Database
+from conjure.jobs.registry import JobKindRegistry
+from conjure.settings import Settings
+
+if TYPE_CHECKING:
+    from conjure.jobs.broker import Broker
+    from conjure.ratelimit.service import RateLimiter
+    from conjure.storage.service import ObjectStore
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    redis: aioredis.Redis | None
+    broker: Broker
+    storage: ObjectStore
+    limiter: RateLimiter
+    registry: JobKindRegistry
+    apps: list[AppSpec] = field(default_factory=list)
+
+    @classmethod
+    async def start(cls, settings: Settings, *, apps: list[AppSpec] | None = None) -> Runtime:
+        from conjure.jobs.broker import make_broker
+        from conjure.ratelimit.service import make_limiter
+        from conjure.storage.service import make_storage
+
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
+        db = Database(settings.resolved_database_url)
+        redis = aioredis.from_url(settings.redis_url) if settings.redis_url else None
+        apps = installed_apps() if apps is None else apps
+        registry = JobKindRegistry()
+        for app in apps:
+            for kind in app.job_kinds:
+                registry.register(kind)
+        runtime = cls(
+            settings=settings,
+            db=db,
+            redis=redis,
+            broker=None,  # type: ignore[arg-type]  # set just below; it needs the runtime
+            storage=make_storage(settings),
+            limiter=make_limiter(settings, redis),
+            registry=registry,
+            apps=apps,
+        )
+        runtime.broker = make_broker(runtime)
+        await runtime.broker.start()
+        return runtime
+
+    async def close(self) -> None:
+        await self.broker.close()
+        if self.redis is not None:
+            await self.redis.aclose()
+        await self.db.dispose()

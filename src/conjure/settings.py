@@ -1,0 +1,160 @@
+"""Every knob Conjure has, read from the environment or `.env` (one `Settings` object)."""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+CommaList = Annotated[list[str], NoDecode]
+
+
+def _split_commas(value: object) -> object:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Configuration; the defaults are the embedded mode, which needs no env at all."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    environment: Literal["development", "staging", "production", "test"] = "development"
+    var_dir: Path = Path("./var")
+
+    # Infrastructure: production switches by URL.
+    database_url: str = ""
+    redis_url: str = ""
+    storage_url: str = ""
+    aws_access_key_id: SecretStr | None = None
+    aws_secret_access_key: SecretStr | None = None
+    aws_region: str = "us-east-1"
+    s3_endpoint_url: str = ""
+
+    # HTTP
+    public_base_url: str = "http://localhost:8000"
+    cors_origins: CommaList = Field(default_factory=lambda: ["http://localhost:8000"])
+    max_request_body_bytes: int = 1_048_576
+    log_level: str = "INFO"
+
+    # Identity
+    jwt_secret: SecretStr | None = None
+    access_token_ttl_seconds: int = 3600
+    refresh_token_ttl_seconds: int = 30 * 24 * 3600
+    clerk_issuer: str = ""
+    clerk_authorized_parties: CommaList = Field(default_factory=list)
+    auth0_issuer: str = ""
+    auth0_audience: str = ""
+    firebase_project_id: str = ""
+    firebase_jwks_url: str = (
+        "https://www.googleapis.com/service_accounts/v1/jwk/securetoken@system.gserviceaccount.com"
+    )
+    jwks_min_refresh_seconds: int = 60
+    telegram_bot_token: SecretStr | None = None
+    telegram_auth_max_age_seconds: int = 86400
+    api_keys: CommaList = Field(default_factory=list)
+    admin_emails: CommaList = Field(default_factory=list)
+
+    # Rate limits (the `limits` library's syntax)
+    rate_limit_default: str = "100/minute"
+    rate_limit_anonymous: str = "30/minute"
+    rate_limit_login: str = "10/minute"
+    rate_limit_generation: str = "5/minute"
+
+    # Economy
+    signup_bonus_stars: int = 3
+    invite_reward_coins_inviter: int = 10
+    invite_reward_coins_invitee: int = 5
+    coins_per_star: int = 10
+
+    # Payments
+    stripe_api_key: SecretStr | None = None
+    stripe_webhook_secret: CommaList = Field(default_factory=list)
+    stripe_api_base: str = ""
+    stripe_webhook_tolerance_seconds: int = 300
+    stripe_promptpay_enabled: bool = False
+
+    # AI
+    ai_provider: CommaList = Field(default_factory=lambda: ["offline"])
+    ai_call_timeout_seconds: float = 20.0
+    ai_max_concurrency: int = 20
+    gemini_api_key: SecretStr | None = None
+    gemini_model: str = "gemini-2.5-flash"
+    gemini_base_url: str = ""
+    openai_api_key: SecretStr | None = None
+    openai_model: str = "gpt-4o-mini"
+    openai_base_url: str = ""
+    image_provider: str = "offline"
+    openai_image_model: str = "gpt-image-1"
+    replicate_api_token: SecretStr | None = None
+    replicate_base_url: str = "https://api.replicate.com"
+    replicate_model: str = "black-forest-labs/flux-schnell"
+    image_max_concurrency: int = 4
+    image_max_download_bytes: int = 20 * 1024 * 1024
+    prompt_question_filter: str = ""
+    prompt_question_analysis: str = ""
+    prompt_reading_agent: str = ""
+
+    # Job engine
+    worker_concurrency: int = 10
+    max_processing_time_ms: int = 30_000
+    job_max_attempts: int = 5
+    retry_base_seconds: float = 2.0
+    retry_cap_seconds: float = 60.0
+    visibility_timeout_seconds: int = 60
+    heartbeat_seconds: float = 10.0
+    reconcile_after_seconds: int = 30
+    shutdown_grace_seconds: float = 25.0
+    job_webhook_allow_private: bool = False
+    job_webhook_secret: SecretStr | None = None
+
+    # Observability
+    sentry_dsn: SecretStr | None = None
+    otel_exporter_otlp_endpoint: str = ""
+
+    _split = field_validator(
+        "cors_origins",
+        "clerk_authorized_parties",
+        "api_keys",
+        "admin_emails",
+        "stripe_webhook_secret",
+        "ai_provider",
+        mode="before",
+    )(_split_commas)
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment in ("production", "staging")
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.var_dir / 'conjure.db').as_posix()}"
+
+    @cached_property
+    def resolved_storage_url(self) -> str:
+        return self.storage_url or f"file://{(self.var_dir / 'objects').resolve().as_posix()}"
+
+    @cached_property
+    def signing_secret(self) -> str:
+        """Secret for Conjure's own tokens; kept under ./var in development when unset."""
+        if self.jwt_secret is not None:
+            return self.jwt_secret.get_secret_value()
+        if self.is_production:
+            raise RuntimeError("JWT_SECRET must be set in production")
+        path = self.var_dir / "jwt_secret"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,138 @@
+"""The HTTP contract every route shares: health, readiness, problem details, limits, request ids."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+import pytest
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from conjure.app import create_app
+from conjure.apps import AppSpec
+from conjure.runtime import Runtime
+from conjure.settings import Settings
+
+
+async def test_health_and_ready(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/health")).json() == {"status": "ok"}
+    ready = await client.get("/ready")
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"database": "ok", "broker": "ok", "storage": "ok"}
+
+
+async def test_ready_names_the_failed_dependency(
+    make_settings: Callable[..., Settings], sqlite_url: str
+) -> None:
+    settings = make_settings(database_url=sqlite_url, redis_url="redis://127.0.0.1:1/0")
+    runtime = await Runtime.start(settings)
+    try:
+        app = create_app(runtime=runtime)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+            ready = await c.get("/ready")
+    finally:
+        await runtime.close()
+    assert ready.status_code == 503
+    assert ready.headers["content-type"] == "application/problem+json"
+    assert ready.json()["checks"]["broker"] == "failed"
+    assert ready.json()["checks"]["database"] == "ok"
+
+
+async def test_metrics_exposes_prometheus_text(client: httpx.AsyncClient) -> None:
+    await client.get("/health")
+    body = (await client.get("/metrics")).text
+    assert "conjure_http_requests_total" in body
+
+
+async def test_unknown_route_and_wrong_method_are_problems(client: httpx.AsyncClient) -> None:
+    missing = await client.get("/no/such/route")
+    assert missing.status_code == 404
+    assert missing.headers["content-type"] == "application/problem+json"
+    assert missing.json()["code"] == "not_found"
+    wrong = await client.delete("/health")
+    assert wrong.status_code == 405
+    assert wrong.json()["code"] == "method_not_allowed"
+
+
+class Body(BaseModel):
+    count: int
+
+
+def _echo_app(runtime: Runtime) -> httpx.AsyncClient:
+    router = APIRouter()
+
+    @router.post("/echo")
+    async def echo(body: Body) -> dict[str, int]:
+        return {"count": body.count}
+
+    @router.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("secret internals: password=hunter2")
+
+    app = create_app(runtime=runtime, apps=[AppSpec(name="echo", routers=[router])])
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    return httpx.AsyncClient(transport=transport, base_url="http://t")
+
+
+async def test_malformed_json_wrong_types_and_oversize_bodies(runtime: Runtime) -> None:
+    async with _echo_app(runtime) as c:
+        bad_json = await c.post("/echo", content=b'{"count": ', headers={"content-type": "application/json"})
+        assert bad_json.status_code == 400
+        assert bad_json.json()["code"] == "malformed_json"
+        wrong_type = await c.post("/echo", json={"count": "many"})
+        assert wrong_type.status_code == 422
+        assert wrong_type.json()["code"] == "validation_error"
+        assert wrong_type.json()["errors"][0]["field"] == "count"
+        big = b'{"count": 1, "pad": "' + b"a" * (runtime.settings.max_request_body_bytes + 1) + b'"}'
+        oversize = await c.post("/echo", content=big, headers={"content-type": "application/json"})
+        assert oversize.status_code == 413
+        assert oversize.json()["code"] == "request_too_large"
+
+
+async def test_oversize_stream_without_content_length_is_refused(runtime: Runtime) -> None:
+    async def chunks():  # type: ignore[no-untyped-def]
+        for _ in range(40):
+            yield b"a" * 65536
+
+    async with _echo_app(runtime) as c:
+        response = await c.post("/echo", content=chunks(), headers={"content-type": "application/json"})
+    assert response.status_code == 413
+
+
+async def test_unhandled_error_is_500_without_internals(runtime: Runtime) -> None:
+    async with _echo_app(runtime) as c:
+        response = await c.get("/boom")
+    assert response.status_code == 500
+    assert response.json()["code"] == "internal_error"
+    assert "hunter2" not in response.text
+    assert "RuntimeError" not in response.text
+
+
+@pytest.mark.parametrize("incoming", ["abc-123", "bad id with spaces\n"])
+async def test_request_id_on_every_response(client: httpx.AsyncClient, incoming: str) -> None:
+    response = await client.get("/health", headers={"x-request-id": incoming.strip()})
+    request_id = response.headers["x-request-id"]
+    if incoming == "abc-123":
+        assert request_id == "abc-123"
+    else:
+        assert request_id != incoming.strip()
+        assert len(request_id) == 32
+    missing = await client.get("/nope")
+    assert missing.headers["x-request-id"]
+
+
+async def test_cors_allows_only_listed_origins(client: httpx.AsyncClient) -> None:
+    allowed = await client.options(
+        "/health", headers={"origin": "http://localhost:8000", "access-control-request-method": "GET"}
+    )
+    assert allowed.headers.get("access-control-allow-origin") == "http://localhost:8000"
+    denied = await client.options(
+        "/health", headers={"origin": "https://evil.example", "access-control-request-method": "GET"}
+    )
+    assert "access-control-allow-origin" not in denied.headers
+
+
+async def test_openapi_docs_served(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/docs")).status_code == 200
+    assert (await client.get("/openapi.json")).json()["info"]["title"] == "Conjure"
