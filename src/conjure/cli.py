@@ -58,5 +58,21 @@ def migrate(revision: str = typer.Argument("head", help="Target revision.")) -> 
     upgrade(Settings().resolved_database_url, revision)
 
 
+def _add_domain_commands() -> None:
+    """Operator commands live with their domain (``conjure wallet …``, ``conjure jobs …``)."""
+    import importlib
+
+    for name in ("wallet", "jobs"):
+        try:
+            module = importlib.import_module(f"conjure.{name}.cli")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"conjure.{name}.cli":
+                raise
+            continue
+        app.add_typer(module.app, name=name)
+
+
+_add_domain_commands()
+
 if __name__ == "__main__":
     app()

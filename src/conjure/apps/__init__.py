@@ -20,4 +20,7 @@ class AppSpec:
 
 def installed_apps() -> list[AppSpec]:
     """Every app this build runs; the one place apps are wired in."""
-    return []
+    from conjure.apps.imagegen.spec import APP as IMAGEGEN
+    from conjure.apps.tarot.spec import APP as TAROT
+
+    return [TAROT, IMAGEGEN]

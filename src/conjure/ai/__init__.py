@@ -1,0 +1,1 @@
+"""AI model providers, fallback chains, prompts, usage and cost."""
