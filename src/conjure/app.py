@@ -34,8 +34,9 @@ def platform_routers() -> list[APIRouter]:
     from conjure.payments.router import router as payments_router
     from conjure.users.router import router as users_router
     from conjure.wallet.router import router as wallet_router
+    from conjure.web.router import router as web_router
 
-    return [health_router, auth_router, users_router, wallet_router, payments_router, jobs_router]
+    return [health_router, auth_router, users_router, wallet_router, payments_router, jobs_router, web_router]
 
 
 def create_app(
