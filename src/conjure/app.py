@@ -25,6 +25,7 @@ SECURITY_HEADERS = {
     "x-frame-options": "DENY",
     "referrer-policy": "no-referrer",
 }
+HSTS = "max-age=31536000; includeSubDomains"
 
 
 def platform_routers() -> list[APIRouter]:
@@ -90,6 +91,9 @@ def create_app(
         HTTP_LATENCY.labels(request.method, path).observe(time.perf_counter() - started)
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
+        if settings.is_production:
+            # Only behind TLS (production/staging); on plain-http development it would stick in browsers.
+            response.headers.setdefault("strict-transport-security", HSTS)
         return response
 
     app.add_middleware(

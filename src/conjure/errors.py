@@ -4,18 +4,19 @@ The tree (each leaf names its stable ``code``):
 
     ConjureError(code, status, message)
     ├── 400 bad_request, malformed_json, invalid_signature (webhooks)
-    ├── 401 unauthorized, invalid_token, token_expired, invalid_credentials
+    ├── 401 unauthorized, invalid_token, token_expired, invalid_credentials,
+    │       invalid_refresh_token, refresh_token_reused, invalid_init_data   (auth)
     ├── 402 insufficient_stars, insufficient_coins
     ├── 403 forbidden
     ├── 404 not_found                (also: another user's resource)
     ├── 405 method_not_allowed
-    ├── 409 conflict, idempotency_key_reused, job_not_cancelable
+    ├── 409 conflict, idempotency_key_reused, job_not_cancelable, email_taken
     ├── 413 request_too_large
     ├── 415 unsupported_media_type
-    ├── 422 validation_error         (names the field in ``errors``)
-    ├── 429 rate_limited             (with Retry-After)
+    ├── 422 validation_error         (names the field in ``errors``), invalid_rate_limit
+    ├── 429 rate_limited             (with Retry-After and RateLimit-* headers)
     ├── 500 internal_error           (a bug; no internals leak)
-    └── 503 not_ready, payments_not_configured
+    └── 503 not_ready, payments_not_configured, telegram_not_configured
 
 Domains subclass ``ConjureError`` at the top of their ``service.py``.
 """

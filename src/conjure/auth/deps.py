@@ -1,50 +1,150 @@
-"""FastAPI dependencies that resolve the caller: ``CurrentUser`` and ``AdminUser``."""
+"""FastAPI dependencies that resolve the caller: ``CurrentUser``, ``AdminUser`` and ``CurrentPrincipal``.
+
+A bearer credential is tried in this order: Conjure's own token (HS256, ``iss=conjure``),
+an API key (database ``cj_…`` keys, then the environment's phase-1 keys), then the
+external provider whose issuer the token names (Clerk, Auth0, Firebase). Every
+authenticated request also counts against the principal's default rate limit.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated
 
 import jwt
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from conjure.auth.tokens import decode_access_token
-from conjure.deps import SessionDep, SettingsDep
+from conjure.auth.apikeys import env_key_user, find_api_key, match_env_key
+from conjure.auth.providers import IdentityProviders, ProviderTokenError
+from conjure.auth.service import sync_external_user
+from conjure.auth.tokens import ISSUER, decode_access_token, unverified_claims
+from conjure.deps import RuntimeDep, SessionDep
 from conjure.errors import Forbidden, Unauthorized
+from conjure.observability.metrics import AUTH_FAILURES
+from conjure.settings import Settings
 from conjure.users.models import User
+
+_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling and how: ``rate_key`` names the bucket its rate limits count in."""
+
+    user: User
+    method: str  # "token", "api_key", "env_key", "clerk", "auth0", "firebase"
+    rate_key: str
+    rate_limit: str
 
 
 def _bearer(request: Request) -> str:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise Unauthorized(
-            "Send `Authorization: Bearer <token>`.",
-            code="unauthorized",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Send `Authorization: Bearer <token>`.", code="unauthorized", headers=_CHALLENGE)
     return token.strip()
 
 
-async def get_current_user(request: Request, session: SessionDep, settings: SettingsDep) -> User:
-    """The signed-in user, from a valid bearer token."""
-    token = _bearer(request)
+def _invalid(method: str, reason: str, *, expired: bool = False) -> Unauthorized:
+    AUTH_FAILURES.labels(method, reason).inc()
+    if expired:
+        return Unauthorized("The token has expired.", code="token_expired", headers=_CHALLENGE)
+    return Unauthorized("The token is not valid.", code="invalid_token", headers=_CHALLENGE)
+
+
+def client_ip(request: Request) -> str:
+    """The peer address (uvicorn's ``--proxy-headers`` makes it the client's behind a proxy)."""
+    return request.client.host if request.client else "unknown"
+
+
+def identity_providers(request: Request, settings: Settings) -> IdentityProviders:
+    """The process's provider verifiers (and JWKS cache), made on first use and kept on the app."""
+    providers: IdentityProviders | None = getattr(request.app.state, "identity_providers", None)
+    if providers is None:
+        providers = IdentityProviders(settings)
+        request.app.state.identity_providers = providers
+    return providers
+
+
+async def _own_token(session: AsyncSession, settings: Settings, token: str) -> Principal:
     try:
         user_id = decode_access_token(settings, token)
     except jwt.ExpiredSignatureError:
-        raise Unauthorized("The token has expired.", code="token_expired") from None
+        raise _invalid("token", "expired", expired=True) from None
     except (jwt.InvalidTokenError, ValueError):
-        raise Unauthorized("The token is not valid.", code="invalid_token") from None
+        raise _invalid("token", "invalid") from None
     user = await session.get(User, user_id)
     if user is None:
-        raise Unauthorized("The token is not valid.", code="invalid_token")
-    request.state.user_id = user.id
-    return user
+        raise _invalid("token", "unknown_user")
+    return Principal(user, "token", f"user:{user.id}", settings.rate_limit_default)
+
+
+async def resolve_bearer(
+    request: Request, session: AsyncSession, settings: Settings, token: str
+) -> Principal:
+    """The principal behind a bearer credential; 401 ``invalid_token``/``token_expired`` otherwise."""
+    claims = unverified_claims(token)
+    if claims is not None and claims.get("iss") == ISSUER:
+        return await _own_token(session, settings, token)
+    if (key := await find_api_key(session, token)) is not None:
+        user = await session.get(User, key.user_id)
+        if user is None:
+            raise _invalid("api_key", "unknown_user")
+        return Principal(user, "api_key", f"key:{key.id}", key.rate_limit or settings.rate_limit_default)
+    if (name := match_env_key(settings, token)) is not None:
+        user = await env_key_user(session, settings, name)
+        return Principal(user, "env_key", f"envkey:{name}", settings.rate_limit_default)
+    providers = identity_providers(request, settings)
+    provider = providers.for_issuer(claims.get("iss")) if claims else None
+    if provider is None:
+        raise _invalid("bearer", "unrecognized")
+    try:
+        identity = await providers.verify(provider, token)
+    except ProviderTokenError as exc:
+        raise _invalid(provider.name, exc.reason, expired=exc.expired) from None
+    user = await sync_external_user(
+        session,
+        settings,
+        provider=identity.provider,
+        external_id=identity.subject,
+        email=identity.email if identity.email_verified else None,
+        name=identity.name,
+        picture_url=identity.picture_url,
+    )
+    return Principal(user, provider.name, f"user:{user.id}", settings.rate_limit_default)
+
+
+async def get_current_principal(
+    request: Request, response: Response, session: SessionDep, runtime: RuntimeDep
+) -> Principal:
+    """The authenticated caller, after counting the request against its default rate limit."""
+    try:
+        principal = await resolve_bearer(request, session, runtime.settings, _bearer(request))
+    except Unauthorized:
+        # Failed credentials count against the caller's IP, so guessing keys is throttled too.
+        await runtime.limiter.hit("anonymous", client_ip(request), runtime.settings.rate_limit_anonymous)
+        raise
+    request.state.user_id = principal.user.id
+    state = await runtime.limiter.hit("default", principal.rate_key, principal.rate_limit)
+    if state is not None:
+        response.headers.update(state.headers())
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_current_principal)]
+
+
+async def get_current_user(principal: CurrentPrincipal) -> User:
+    """The signed-in user, from a valid bearer credential."""
+    return principal.user
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
 async def get_admin_user(user: CurrentUser) -> User:
+    """The signed-in user when they have the admin role; 403 otherwise."""
     if not user.is_admin:
         raise Forbidden("This needs the admin role.")
     return user

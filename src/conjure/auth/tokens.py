@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import secrets
 import uuid
+from typing import Any
 
 import jwt
 
@@ -14,6 +17,7 @@ ALGORITHM = "HS256"
 
 
 def issue_access_token(settings: Settings, user_id: uuid.UUID, *, ttl_seconds: int | None = None) -> str:
+    """A signed access token for ``user_id`` that expires after ACCESS_TOKEN_TTL_SECONDS."""
     now = dt.datetime.now(dt.UTC)
     ttl = settings.access_token_ttl_seconds if ttl_seconds is None else ttl_seconds
     claims = {
@@ -39,3 +43,27 @@ def decode_access_token(settings: Settings, token: str) -> uuid.UUID:
     if claims.get("typ") != "access":
         raise jwt.InvalidTokenError("not an access token")
     return uuid.UUID(claims["sub"])
+
+
+REFRESH_PREFIX = "rt_"
+
+
+def new_refresh_token() -> str:
+    """An opaque refresh token (the database keeps only its sha256)."""
+    return REFRESH_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_secret(value: str) -> str:
+    """sha256 hex of a high-entropy secret (refresh tokens, API keys); argon2 is for passwords."""
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def unverified_claims(token: str) -> dict[str, Any] | None:
+    """The claims of a JWT-shaped token WITHOUT checking it (only to route it to its verifier)."""
+    if token.count(".") != 2:
+        return None
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.InvalidTokenError:
+        return None
+    return claims if isinstance(claims, dict) else None
