@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     aws_secret_access_key: SecretStr | None = None
     aws_region: str = "us-east-1"
     s3_endpoint_url: str = ""
+    s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
+    storage_presign_ttl_seconds: int = 3600
 
     # HTTP
     public_base_url: str = "http://localhost:8000"
@@ -96,6 +98,8 @@ class Settings(BaseSettings):
     replicate_model: str = "black-forest-labs/flux-schnell"
     image_max_concurrency: int = 4
     image_max_download_bytes: int = 20 * 1024 * 1024
+    image_call_timeout_seconds: float = 120.0
+    replicate_poll_interval_seconds: float = 1.0
     prompt_question_filter: str = ""
     prompt_question_analysis: str = ""
     prompt_reading_agent: str = ""
