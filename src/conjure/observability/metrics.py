@@ -23,3 +23,11 @@ MODEL_ERRORS = Counter("conjure_model_errors_total", "AI model call errors", ["p
 MODEL_TOKENS = Counter("conjure_model_tokens_total", "AI model tokens", ["provider", "direction"])
 RATE_LIMITED = Counter("conjure_rate_limited_total", "Requests refused by a rate limit", ["scope"])
 AUTH_FAILURES = Counter("conjure_auth_failures_total", "Refused sign-ins and tokens", ["method", "reason"])
+WALLET_TRANSACTIONS = Counter(
+    "conjure_wallet_transactions_total", "Wallet ledger rows written", ["type", "currency"]
+)
+PAYMENTS_CREDITED = Counter("conjure_payments_credited_total", "Star purchases credited", ["package"])
+PAYMENT_CLAWBACKS = Counter("conjure_payment_clawbacks_total", "Refunds that took stars back")
+STRIPE_WEBHOOK_EVENTS = Counter(
+    "conjure_stripe_webhook_events_total", "Stripe webhook events received", ["type", "outcome"]
+)

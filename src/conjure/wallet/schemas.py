@@ -1,0 +1,110 @@
+"""Request and response bodies of the wallet routes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, StrictInt
+
+from conjure.wallet.models import WalletTransaction
+from conjure.wallet.service import Wallet
+
+
+class WalletOut(BaseModel):
+    user_id: uuid.UUID
+    star_balance: int
+    coin_balance: int
+    stars_held: int
+    available_stars: int = Field(description="star_balance - stars_held: what a new job can hold.")
+    total_invites: int
+    coins_per_star: int
+
+    @classmethod
+    def of(cls, wallet: Wallet, *, coins_per_star: int) -> WalletOut:
+        return cls(
+            user_id=wallet.user_id,
+            star_balance=wallet.star_balance,
+            coin_balance=wallet.coin_balance,
+            stars_held=wallet.stars_held,
+            available_stars=wallet.available_stars,
+            total_invites=wallet.total_invites,
+            coins_per_star=coins_per_star,
+        )
+
+
+class TransactionOut(BaseModel):
+    id: uuid.UUID
+    seq: int
+    transaction_type: str
+    amount: int
+    currency: str
+    balance_after: int
+    held_change: int
+    held_after: int
+    metadata: dict[str, Any] | None
+    related_payment_id: uuid.UUID | None
+    related_job_id: uuid.UUID | None
+    flagged: bool
+    created_at: dt.datetime
+
+    @classmethod
+    def of(cls, row: WalletTransaction) -> TransactionOut:
+        return cls(
+            id=row.id,
+            seq=row.seq,
+            transaction_type=row.transaction_type,
+            amount=row.amount,
+            currency=row.currency,
+            balance_after=row.balance_after,
+            held_change=row.held_change,
+            held_after=row.held_after,
+            metadata=row.meta,
+            related_payment_id=row.related_payment_id,
+            related_job_id=row.related_job_id,
+            flagged=row.flagged,
+            created_at=row.created_at,
+        )
+
+
+class TransactionPage(BaseModel):
+    items: list[TransactionOut]
+    next_before: int | None = Field(
+        description="Pass as `before` to get the next (older) page; null on the last page."
+    )
+
+
+class InviteOut(BaseModel):
+    invite_code: str
+    invite_link: str
+    total_invites: int
+
+
+class ExchangeIn(BaseModel):
+    stars: StrictInt = Field(gt=0, le=1_000_000, description="Whole stars to buy with coins.")
+
+
+class ExchangeOut(BaseModel):
+    stars: int
+    coins_spent: int
+    wallet: WalletOut
+
+
+class GrantIn(BaseModel):
+    user_id: uuid.UUID
+    currency: Literal["star", "coin"]
+    amount: StrictInt = Field(ge=-1_000_000_000, le=1_000_000_000, description="Negative revokes.")
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class GrantOut(BaseModel):
+    transaction: TransactionOut
+    wallet: WalletOut
+
+
+class AdminWalletOut(BaseModel):
+    wallet: WalletOut
+    email: str | None
+    invited_by: uuid.UUID | None
+    transactions: list[TransactionOut]
