@@ -85,6 +85,7 @@ class Settings(BaseSettings):
     ai_provider: CommaList = Field(default_factory=lambda: ["offline"])
     ai_call_timeout_seconds: float = 20.0
     ai_max_concurrency: int = 20
+    ai_output_retries: int = 2  # pydantic-ai re-asks a model whose output fails validation
     gemini_api_key: SecretStr | None = None
     gemini_model: str = "gemini-2.5-flash"
     gemini_base_url: str = ""

@@ -1,0 +1,192 @@
+"""Run one typed model step through the provider fallback chain, with timeouts, limits and metrics.
+
+Error policy (what the job engine sees):
+
+- 429, 5xx, connection trouble, timeouts → try the next provider; if every provider
+  failed that way → :class:`RetryableJobError` ``model_unavailable`` (backoff, then DLQ).
+- Output that fails schema validation after pydantic-ai's own retries → next provider;
+  at the end → :class:`PermanentJobError` ``model_output_invalid``.
+- A provider refusing the request (auth, bad model name, content filter) → next
+  provider; at the end → :class:`PermanentJobError` ``model_rejected``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+import structlog
+from pydantic_ai import Agent, ModelRetry
+from pydantic_ai.exceptions import (
+    ContentFilterError,
+    ModelConnectionError,
+    ModelHTTPError,
+    ModelRateLimitError,
+    ModelRequestTimeout,
+    ModelServerError,
+    ModelUnavailableError,
+    UnexpectedModelBehavior,
+)
+from pydantic_ai.settings import ModelSettings
+
+from conjure.ai.providers import OFFLINE, ProviderSlot, get_slot, provider_chain
+from conjure.ai.usage import StepUsage
+from conjure.jobs.registry import PermanentJobError, RetryableJobError
+from conjure.observability.metrics import MODEL_ERRORS, MODEL_LATENCY, MODEL_TOKENS
+from conjure.settings import Settings
+
+log = structlog.get_logger("conjure.ai")
+T = TypeVar("T")
+
+RETRYABLE, INVALID_OUTPUT, REJECTED = "retryable", "invalid_output", "rejected"
+
+
+@dataclass(frozen=True)
+class StepOutcome(Generic[T]):
+    """A step's typed output and what it cost."""
+
+    output: T
+    usage: StepUsage
+
+    @property
+    def provider(self) -> str:
+        return self.usage.provider
+
+
+def classify(exc: BaseException) -> str:
+    """Which of the three error kinds a provider failure is."""
+    if isinstance(exc, TimeoutError | ModelRequestTimeout | ModelConnectionError | ModelRateLimitError):
+        return RETRYABLE
+    if isinstance(exc, ModelServerError | ModelUnavailableError):
+        return RETRYABLE
+    if isinstance(exc, ModelHTTPError) and (exc.status_code == 429 or exc.status_code >= 500):
+        return RETRYABLE
+    if isinstance(exc, ContentFilterError):
+        return REJECTED
+    if isinstance(exc, UnexpectedModelBehavior):
+        return INVALID_OUTPUT
+    return REJECTED
+
+
+class ModelChain:
+    """The configured providers in order; ``run`` answers one step with the first that succeeds."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.providers = provider_chain(settings)
+
+    async def run(
+        self,
+        step: str,
+        *,
+        output_type: type[T],
+        instructions: str,
+        prompt: str,
+        offline: Callable[[], T],
+        validate: Callable[[T], None] | None = None,
+    ) -> StepOutcome[T]:
+        """Answer ``step`` with the first provider that can.
+
+        ``offline`` computes the answer without a model; ``validate`` raises ValueError to make
+        the model try again (pydantic-ai sends the message back as a retry prompt).
+        """
+        failures: list[str] = []
+        for index, name in enumerate(self.providers):
+            slot = get_slot(name, self.settings)
+            is_last = index == len(self.providers) - 1
+            if slot.limiter.locked() and not is_last:
+                # Saturated: fall through to the next provider rather than queue behind this one.
+                MODEL_ERRORS.labels(name, "saturated").inc()
+                continue
+            started = time.perf_counter()
+            try:
+                async with slot.limiter:
+                    if name == OFFLINE:
+                        output, usage = offline(), StepUsage(step=step, provider=name, model=slot.model_name)
+                    else:
+                        output, usage = await self._call(
+                            slot, step, output_type, instructions, prompt, validate
+                        )
+            except (Exception, TimeoutError) as exc:
+                kind = classify(exc)
+                MODEL_ERRORS.labels(name, kind).inc()
+                # Only the error type and our classification: provider messages may echo the prompt.
+                log.warning(
+                    "model_call_failed", provider=name, step=step, kind=kind, error=type(exc).__name__
+                )
+                failures.append(kind)
+                continue
+            elapsed = time.perf_counter() - started
+            MODEL_LATENCY.labels(name, step).observe(elapsed)
+            MODEL_TOKENS.labels(name, "input").inc(usage.input_tokens)
+            MODEL_TOKENS.labels(name, "output").inc(usage.output_tokens)
+            return StepOutcome(output, _with_latency(usage, elapsed))
+        raise _chain_error(step, failures)
+
+    async def _call(
+        self,
+        slot: ProviderSlot,
+        step: str,
+        output_type: type[T],
+        instructions: str,
+        prompt: str,
+        validate: Callable[[T], None] | None,
+    ) -> tuple[T, StepUsage]:
+        assert slot.model is not None
+        agent: Agent[None, T] = Agent(
+            slot.model,
+            output_type=output_type,
+            instructions=instructions,
+            retries={"output": self.settings.ai_output_retries},
+        )
+        if validate is not None:
+            check = validate
+
+            @agent.output_validator
+            def _validate(output: T) -> T:
+                try:
+                    check(output)
+                except ValueError as exc:
+                    raise ModelRetry(str(exc)) from None
+                return output
+
+        timeout = self.settings.ai_call_timeout_seconds
+        settings = ModelSettings(request_timeout=timeout, timeout=timeout, max_retries=0)
+        # The outer bound also covers pydantic-ai's own output retries.
+        result = await asyncio.wait_for(
+            agent.run(prompt, model_settings=settings), timeout * (1 + self.settings.ai_output_retries)
+        )
+        run_usage = result.usage
+        cost = float(getattr(run_usage, "cost", 0) or 0)
+        usage = StepUsage(
+            step=step,
+            provider=slot.name,
+            model=slot.model_name,
+            input_tokens=run_usage.input_tokens,
+            output_tokens=run_usage.output_tokens,
+            requests=run_usage.requests,
+            cost_usd=cost,
+        )
+        return result.output, usage
+
+
+def _with_latency(usage: StepUsage, seconds: float) -> StepUsage:
+    from dataclasses import replace
+
+    return replace(usage, latency_ms=int(seconds * 1000))
+
+
+def _chain_error(step: str, failures: list[str]) -> Exception:
+    if RETRYABLE in failures or not failures:
+        return RetryableJobError(
+            "model_unavailable", f"No AI provider could answer the {step} step right now; retrying."
+        )
+    if INVALID_OUTPUT in failures:
+        return PermanentJobError(
+            "model_output_invalid",
+            f"The AI model's answer for the {step} step did not match the expected format.",
+        )
+    return PermanentJobError("model_rejected", f"The AI provider refused the {step} step.")

@@ -1,0 +1,75 @@
+"""Request and response shapes of the tarot routes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+import uuid
+from typing import Any
+
+from pydantic import BaseModel, Field, field_validator
+
+from conjure.jobs.models import JobStatus
+from conjure.jobs.schemas import JobErrorView
+
+QUESTION_MIN, QUESTION_MAX = 8, 180
+
+
+class ReadRequest(BaseModel):
+    """A question for the cards: 8–180 characters after trimming, no control characters."""
+
+    question: str = Field(examples=["Will my new project take off this year?"])
+
+    @field_validator("question")
+    @classmethod
+    def _check_question(cls, value: str) -> str:
+        value = value.strip()
+        # Control and format characters (category C*) can smuggle text into prompts and logs.
+        if any(unicodedata.category(ch).startswith("C") and ch not in "\u200d\ufe0f" for ch in value):
+            raise ValueError("The question must not contain control characters.")
+        if not QUESTION_MIN <= len(value) <= QUESTION_MAX:
+            raise ValueError(f"The question must be {QUESTION_MIN}-{QUESTION_MAX} characters long.")
+        return value
+
+
+class ReadAccepted(BaseModel):
+    """202: the reading is queued; follow it at ``GET /api/v1/reading/{job_id}``."""
+
+    job_id: uuid.UUID
+    status: JobStatus
+    trace_id: str | None
+
+
+class ReadingStatus(BaseModel):
+    """A reading job as its owner sees it; ``result`` once succeeded, ``error`` once failed."""
+
+    job_id: uuid.UUID
+    status: JobStatus
+    result: dict[str, Any] | None = None
+    error: JobErrorView | None = None
+    progress: dict[str, Any] | None = None
+
+
+class ReadingSummary(BaseModel):
+    """One past reading in the history list."""
+
+    id: uuid.UUID
+    job_id: uuid.UUID
+    question: str
+    card_count: int
+    cards: list[dict[str, Any]]
+    reading: dict[str, Any]
+    question_analysis: dict[str, Any]
+    prompt_version: str
+    provider: str
+    processing_time_ms: int
+    created_at: dt.datetime
+
+
+class ReadingHistory(BaseModel):
+    """A page of the caller's readings, newest first."""
+
+    items: list[ReadingSummary]
+    total: int
+    limit: int
+    offset: int

@@ -1,0 +1,68 @@
+"""Tarot business rules: submit a reading (hold one star), show a reading job, list past readings."""
+
+from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conjure.apps.tarot.models import TarotReading
+from conjure.apps.tarot.pipeline import tarot_prompts
+from conjure.apps.tarot.tasks import KIND
+from conjure.errors import NotFound
+from conjure.jobs.models import Job
+from conjure.jobs.service import get_job_for_user, submit_job
+
+if TYPE_CHECKING:
+    from conjure.runtime import Runtime
+    from conjure.users.models import User
+
+
+async def submit_reading(
+    session: AsyncSession,
+    runtime: Runtime,
+    *,
+    user: User,
+    question: str,
+    idempotency_key: str | None = None,
+    trace_id: str | None = None,
+) -> Job:
+    """Queue a reading; the engine holds one star (402 ``insufficient_stars`` when none is available)."""
+    job = await submit_job(
+        session,
+        runtime,
+        user=user,
+        kind=KIND,
+        payload={"question": question},
+        idempotency_key=idempotency_key,
+        trace_id=trace_id,
+    )
+    # The engine knows the packaged prompts; record the ones this deployment actually uses.
+    if job.attempts == 0 and job.result is None:
+        job.prompt_version = tarot_prompts(runtime.settings).version
+    return job
+
+
+async def get_reading_job(session: AsyncSession, job_id: uuid.UUID, user: User) -> Job:
+    """The caller's reading job (404 for another user's job or a job of another kind)."""
+    job = await get_job_for_user(session, job_id, user)
+    if job.kind != KIND:
+        raise NotFound("No such reading.")
+    return job
+
+
+async def list_readings(
+    session: AsyncSession, user: User, *, limit: int = 20, offset: int = 0
+) -> tuple[list[TarotReading], int]:
+    """The caller's readings, newest first, and how many there are in all."""
+    total = await session.scalar(select(func.count()).where(TarotReading.user_id == user.id))
+    rows = await session.execute(
+        select(TarotReading)
+        .where(TarotReading.user_id == user.id)
+        .order_by(TarotReading.created_at.desc(), TarotReading.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(rows.scalars().all()), int(total or 0)
