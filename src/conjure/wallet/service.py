@@ -371,6 +371,15 @@ async def on_signup(
     session: AsyncSession, settings: Settings, user: User, *, invite_code: str | None
 ) -> None:
     """Welcome bonus and invite linking/rewards for a new user; safe to call more than once."""
+    code = (invite_code or "").strip().upper()
+    inviter_id = await session.scalar(select(User.id).where(User.invite_code == code)) if code else None
+    if code and inviter_id in (None, user.id):
+        log.info("invite_ignored", reason="unknown_code" if inviter_id is None else "self_invite")
+        inviter_id = None
+    # Every row this sign-up touches is locked up front in id order, so two sign-ups
+    # that invite each other queue instead of deadlocking.
+    for uid in sorted({user.id} | ({inviter_id} if inviter_id else set())):
+        await _lock_user(session, uid)
     if settings.signup_bonus_stars > 0:
         await credit(
             session,
@@ -380,19 +389,15 @@ async def on_signup(
             tx_type=TransactionType.SIGNUP_BONUS,
             idempotency_key=f"signup_bonus:{user.id}",
         )
-    code = (invite_code or "").strip().upper()
-    if code:
-        await _link_invite(session, settings, user.id, code)
+    if inviter_id is not None:
+        await _link_invite(session, settings, inviter_id=inviter_id, invitee_id=user.id)
 
 
-async def _link_invite(session: AsyncSession, settings: Settings, invitee_id: uuid.UUID, code: str) -> None:
-    inviter_id = await session.scalar(select(User.id).where(User.invite_code == code))
-    if inviter_id is None or inviter_id == invitee_id:
-        log.info("invite_ignored", reason="unknown_code" if inviter_id is None else "self_invite")
-        return
-    # Both rows locked in id order, so two sign-ups that invite each other cannot deadlock.
-    locked = {uid: await _lock_user(session, uid) for uid in sorted((inviter_id, invitee_id))}
-    invitee, inviter = locked[invitee_id], locked[inviter_id]
+async def _link_invite(
+    session: AsyncSession, settings: Settings, *, inviter_id: uuid.UUID, invitee_id: uuid.UUID
+) -> None:
+    """Link and reward once per invitee; both user rows are already locked."""
+    invitee, inviter = await _lock_user(session, invitee_id), await _lock_user(session, inviter_id)
     exists = await session.scalar(select(UserInvite.id).where(UserInvite.invitee_id == invitee_id))
     if exists is not None or invitee.invited_by is not None:
         return
@@ -409,9 +414,8 @@ async def _link_invite(session: AsyncSession, settings: Settings, invitee_id: uu
         )
     )
     meta = {"inviter_id": str(inviter_id), "invitee_id": str(invitee_id)}
-    for who, coins in ((inviter_id, coins_inviter), (invitee_id, coins_invitee)):
+    for role, who, coins in (("inviter", inviter_id, coins_inviter), ("invitee", invitee_id, coins_invitee)):
         if coins > 0:
-            role = "inviter" if who == inviter_id else "invitee"
             await credit(
                 session,
                 who,
