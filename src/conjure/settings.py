@@ -7,7 +7,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 CommaList = Annotated[list[str], NoDecode]
@@ -17,6 +17,25 @@ def _split_commas(value: object) -> object:
     if isinstance(value, str):
         return [item.strip() for item in value.split(",") if item.strip()]
     return value
+
+
+class StarPackage(BaseModel):
+    """A star package for sale (seed 000's package shape); ``price`` is in THB satang (1/100 baht)."""
+
+    id: str = Field(pattern=r"^[a-z0-9_-]{1,32}$")
+    name: str
+    price: int = Field(ge=1000)  # Stripe's THB minimum charge is 10 baht
+    stars: int = Field(ge=1)
+    bonus_stars: int = Field(default=0, ge=0)
+
+
+def _default_star_packages() -> list[StarPackage]:
+    return [
+        StarPackage(id="starter", name="Starter", price=9_900, stars=10, bonus_stars=0),
+        StarPackage(id="popular", name="Popular", price=24_900, stars=30, bonus_stars=3),
+        StarPackage(id="value", name="Value", price=49_900, stars=70, bonus_stars=10),
+        StarPackage(id="premium", name="Premium", price=99_900, stars=150, bonus_stars=30),
+    ]
 
 
 class Settings(BaseSettings):
@@ -80,6 +99,9 @@ class Settings(BaseSettings):
     stripe_api_base: str = ""
     stripe_webhook_tolerance_seconds: int = 300
     stripe_promptpay_enabled: bool = False
+    stripe_timeout_seconds: float = 20.0
+    # STAR_PACKAGES is JSON: [{"id": "starter", "name": "Starter", "price": 9900, "stars": 10, "bonus_stars": 0}]
+    star_packages: list[StarPackage] = Field(default_factory=_default_star_packages)
 
     # AI
     ai_provider: CommaList = Field(default_factory=lambda: ["offline"])

@@ -1,0 +1,205 @@
+"""The Stripe side of payments: one ``stripe.StripeClient`` per runtime and webhook signature checks.
+
+Everything that talks to Stripe goes through :class:`StripeGateway`, so the rest of
+the domain works with plain :class:`Intent` values and never sees SDK objects. The
+API base comes from ``STRIPE_API_BASE`` so tests and local development point the
+real SDK at a local server that speaks Stripe's wire format.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import stripe
+import structlog
+
+from conjure.errors import ConjureError, NotFound, ServiceUnavailable
+from conjure.settings import Settings
+
+if TYPE_CHECKING:
+    from conjure.runtime import Runtime
+
+log = structlog.get_logger("conjure.payments.stripe")
+
+_GATEWAY_ATTR = "_payments_stripe_gateway"
+
+
+class PaymentsNotConfigured(ServiceUnavailable):
+    code = "payments_not_configured"
+
+
+class PaymentProviderError(ConjureError):
+    code, status = "payment_provider_error", 502
+
+
+class InvalidSignature(ConjureError):
+    code, status = "invalid_signature", 400
+
+
+@dataclass(frozen=True)
+class Intent:
+    """The fields of a Stripe PaymentIntent that Conjure acts on."""
+
+    id: str
+    status: str
+    amount: int
+    currency: str
+    client_secret: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    error_message: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Intent:
+        """Read an intent from Stripe's JSON (API response or webhook ``data.object``)."""
+        last_error = data.get("last_payment_error") or {}
+        return cls(
+            id=str(data["id"]),
+            status=str(data.get("status") or ""),
+            amount=int(data.get("amount") or 0),
+            currency=str(data.get("currency") or "").lower(),
+            client_secret=data.get("client_secret"),
+            metadata={str(k): str(v) for k, v in (data.get("metadata") or {}).items()},
+            error_message=(last_error.get("message") if isinstance(last_error, dict) else None),
+        )
+
+
+def require_api_key(settings: Settings) -> str:
+    """The Stripe secret key, or 503 ``payments_not_configured`` naming what to set."""
+    if settings.stripe_api_key is None or not settings.stripe_api_key.get_secret_value():
+        raise PaymentsNotConfigured(
+            "Payments are not configured: set STRIPE_API_KEY (and STRIPE_WEBHOOK_SECRET for webhooks).",
+        )
+    return settings.stripe_api_key.get_secret_value()
+
+
+class _HTTPXClient(stripe.HTTPXClient):
+    """The SDK's httpx transport, sending the form body as ``content=``.
+
+    The SDK passes the already-encoded body as ``data=``, which current httpx deprecates
+    for raw bytes (a DeprecationWarning per request); the bytes on the wire are the same.
+    """
+
+    def _get_request_args_kwargs(  # type: ignore[no-untyped-def]
+        self, method: str, url: str, headers: Any, post_data
+    ) -> list[Any]:
+        args, kwargs = super()._get_request_args_kwargs(method, url, headers, post_data)
+        data = kwargs.pop("data", None)
+        if data:
+            kwargs["content"] = data
+        return [args, kwargs]
+
+
+class StripeGateway:
+    """The calls Conjure makes to Stripe, through the official SDK's async methods."""
+
+    def __init__(self, settings: Settings) -> None:
+        base = settings.stripe_api_base.rstrip("/")
+        # Our own HTTPX client so it can be closed with the runtime (no sockets left behind).
+        self._http = _HTTPXClient(timeout=settings.stripe_timeout_seconds)
+        self.client = stripe.StripeClient(
+            require_api_key(settings),
+            base_addresses={"api": base} if base else None,
+            http_client=self._http,
+            max_network_retries=2,
+        )
+        self._promptpay = settings.stripe_promptpay_enabled
+
+    async def create_intent(
+        self, *, amount: int, currency: str, metadata: dict[str, str], idempotency_key: str
+    ) -> Intent:
+        """Create a PaymentIntent; the idempotency key makes a retried call return the same intent."""
+        methods = ["card", "promptpay"] if self._promptpay else ["card"]
+        try:
+            intent = await self.client.v1.payment_intents.create_async(
+                params={
+                    "amount": amount,
+                    "currency": currency,
+                    # API version pinned by this SDK names it allowed_payment_method_types.
+                    "allowed_payment_method_types": methods,
+                    "metadata": metadata,
+                },
+                options={"idempotency_key": idempotency_key},
+            )
+        except stripe.StripeError as exc:
+            raise _provider_error("create_intent", exc) from None
+        return Intent.from_dict(intent.to_dict())
+
+    async def retrieve_intent(self, intent_id: str) -> Intent:
+        """Fetch a PaymentIntent's current state from Stripe."""
+        try:
+            intent = await self.client.v1.payment_intents.retrieve_async(intent_id)
+        except stripe.InvalidRequestError as exc:
+            if exc.code == "resource_missing":
+                raise NotFound("No such payment.") from None
+            raise _provider_error("retrieve_intent", exc) from None
+        except stripe.StripeError as exc:
+            raise _provider_error("retrieve_intent", exc) from None
+        return Intent.from_dict(intent.to_dict())
+
+    async def aclose(self) -> None:
+        await self._http.close_async()  # type: ignore[no-untyped-call]
+
+
+def _provider_error(call: str, exc: stripe.StripeError) -> PaymentProviderError:
+    # The SDK's messages never carry the secret key; the request id helps Stripe support.
+    log.warning(
+        "stripe_call_failed",
+        call=call,
+        error_type=type(exc).__name__,
+        http_status=exc.http_status,
+        stripe_code=exc.code,
+        request_id=exc.request_id,
+    )
+    return PaymentProviderError("The payment provider could not complete the request; try again.")
+
+
+def gateway_for(runtime: Runtime) -> StripeGateway:
+    """The runtime's gateway, made on first use (503 when Stripe is not configured)."""
+    gateway = vars(runtime).get(_GATEWAY_ATTR)
+    if gateway is None:
+        gateway = StripeGateway(runtime.settings)
+        vars(runtime)[_GATEWAY_ATTR] = gateway
+    assert isinstance(gateway, StripeGateway)
+    return gateway
+
+
+async def close_gateway(runtime: Runtime) -> None:
+    """Close the runtime's gateway if one was made (call when the runtime closes)."""
+    gateway = vars(runtime).pop(_GATEWAY_ATTR, None)
+    if isinstance(gateway, StripeGateway):
+        await gateway.aclose()
+
+
+def verify_event(settings: Settings, payload: bytes, signature: str | None) -> dict[str, Any]:
+    """Check ``Stripe-Signature`` against each configured secret (rotation) and return the event.
+
+    The SDK's verifier does the HMAC, the constant-time compare and the timestamp
+    tolerance; a mismatch with every secret, a stale timestamp or a body that is not
+    a JSON event is a 400 ``invalid_signature``.
+    """
+    secrets = [s for s in settings.stripe_webhook_secret if s]
+    if not secrets:
+        raise PaymentsNotConfigured("Stripe webhooks are not configured: set STRIPE_WEBHOOK_SECRET.")
+    try:
+        text = payload.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidSignature("The webhook body is not UTF-8.") from None
+    for secret in secrets:
+        try:
+            stripe.WebhookSignature.verify_header(
+                text, signature, secret, tolerance=settings.stripe_webhook_tolerance_seconds
+            )
+            break
+        except stripe.SignatureVerificationError:
+            continue
+    else:
+        raise InvalidSignature("The Stripe-Signature header does not match this payload.")
+    try:
+        event = json.loads(text)
+    except ValueError:
+        raise InvalidSignature("The webhook body is not JSON.") from None
+    if not isinstance(event, dict) or not isinstance(event.get("id"), str) or "type" not in event:
+        raise InvalidSignature("The webhook body is not a Stripe event.")
+    return event
