@@ -1,7 +1,24 @@
-"""What the imagegen app adds to the platform (placeholder until the imagegen issue lands)."""
+"""What the imagegen app (seed 004, PixelPop) adds to the platform: its routes and the image job."""
 
 from __future__ import annotations
 
 from conjure.apps import AppSpec
+from conjure.apps.imagegen.router import router
+from conjure.apps.imagegen.service import PRICE_STARS, save_generation
+from conjure.apps.imagegen.tasks import KIND, generate_image
+from conjure.jobs.registry import JobKind
+from conjure.storage.router import router as files_router
 
-APP = AppSpec(name="imagegen")
+GENERATE = JobKind(
+    name=KIND,
+    handler=generate_image,
+    price_stars=PRICE_STARS,
+    # Image models are slow (gpt-image often 30-60 s); the download and store come on top.
+    timeout_seconds=180,
+    on_success=save_generation,
+    description="Generate one image from a prompt and store it as PNG.",
+)
+
+# files_router serves the local store's signed links; it belongs with the platform
+# routers and is listed here only until the app factory wires it.
+APP = AppSpec(name="imagegen", routers=[router, files_router], job_kinds=[GENERATE])

@@ -1,10 +1,15 @@
-"""imagegen (placeholder: filled in by the imagegen issue)
+"""imagegen: the generations table
 
 Revision ID: 0007_imagegen
 Revises: 0006_tarot
 """
 
 from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+from conjure.db import UTCDateTime
 
 revision = "0007_imagegen"
 down_revision = "0006_tarot"
@@ -13,8 +18,33 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_table(
+        "generations",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column("job_id", sa.Uuid(), nullable=False),
+        sa.Column("prompt", sa.Text(), nullable=False),
+        sa.Column("provider", sa.String(32), nullable=False),
+        sa.Column("model", sa.String(128), nullable=False),
+        sa.Column("object_key", sa.String(512), nullable=False),
+        sa.Column("size", sa.String(16), nullable=False),
+        sa.Column("width", sa.Integer(), nullable=False),
+        sa.Column("height", sa.Integer(), nullable=False),
+        sa.Column("bytes", sa.Integer(), nullable=False),
+        sa.Column("generate_ms", sa.Integer(), nullable=False),
+        sa.Column("download_ms", sa.Integer(), nullable=False),
+        sa.Column("store_ms", sa.Integer(), nullable=False),
+        sa.Column("total_ms", sa.Integer(), nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name="pk_generations"),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name="fk_generations_user_id_users", ondelete="CASCADE"
+        ),
+        sa.UniqueConstraint("job_id", name="uq_generations_job_id"),
+    )
+    op.create_index("ix_generations_user_id_created_at", "generations", ["user_id", "created_at"])
 
 
 def downgrade() -> None:
-    pass
+    op.drop_index("ix_generations_user_id_created_at", table_name="generations")
+    op.drop_table("generations")
