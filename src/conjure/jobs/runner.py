@@ -1,0 +1,431 @@
+"""One attempt of a job, from claim to settled result, with the claim guarding every write.
+
+The claim is a conditional update (``queued``, or ``processing`` with an expired
+lease → ``processing`` with ``attempts + 1`` and this worker's id). The finishing
+transaction writes status, result, attempt row, event, wallet capture/release and
+the kind's ``on_success`` hook only while that same claim still holds, so a
+duplicate delivery or a zombie worker changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
+
+import structlog
+from sqlalchemy import Table, and_, func, insert, or_, update
+
+from conjure.db import after_commit, utcnow
+from conjure.jobs.models import Job, JobAttempt, JobStatus
+from conjure.jobs.registry import JobCanceled, JobError, PermanentJobError
+from conjure.jobs.retry import backoff_delay
+from conjure.jobs.service import EVENTS, JOBS, event_message, record_event, settle_hold
+from conjure.jobs.types import Delivery
+from conjure.jobs.webhooks import schedule_webhook_after_commit
+from conjure.observability.metrics import JOB_DURATION, JOB_RETRIES, JOBS_FINISHED
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from conjure.runtime import Runtime
+
+log = structlog.get_logger("conjure.jobs.runner")
+ATTEMPTS = cast(Table, JobAttempt.__table__)
+
+
+class LostClaim(Exception):
+    """This worker no longer owns the job (its lease expired and another worker took it)."""
+
+
+@dataclass
+class Claim:
+    """A job this worker owns for one attempt."""
+
+    delivery: Delivery
+    kind: str
+    user_id: uuid.UUID | None
+    payload: dict[str, Any]
+    attempt: int
+    max_attempts: int
+    price_stars: int
+    webhook_url: str | None
+    cancel_requested: bool
+    attempt_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def job_id(self) -> uuid.UUID:
+        return self.delivery.job_id
+
+
+@dataclass
+class Outcome:
+    """How an attempt ended: ``succeeded``, ``retry`` (retryable), ``failed`` or ``canceled``."""
+
+    kind: str
+    result: dict[str, Any] | None = None
+    code: str | None = None
+    message: str | None = None
+    usage: dict[str, Any] | None = None
+
+
+class RunContext:
+    """The :class:`conjure.jobs.registry.JobContext` a handler receives."""
+
+    def __init__(self, runner: Runner, claim: Claim) -> None:
+        self.runner = runner
+        self.claim = claim
+        self.job_id: uuid.UUID = claim.job_id
+        self.user_id: uuid.UUID | None = claim.user_id
+        self.attempt: int = claim.attempt
+        self.payload: Mapping[str, Any] = claim.payload
+        self.runtime: Runtime = runner.runtime
+        self.usage: list[dict[str, Any]] = []
+
+    async def progress(
+        self, step: str, *, message: str | None = None, data: Mapping[str, Any] | None = None
+    ) -> None:
+        """Record a step; raise JobCanceled when the owner asked to cancel."""
+        progress = {"step": step, "message": message, "data": dict(data or {})}
+        async with self.runtime.db.session() as session:
+            row = (
+                await session.execute(
+                    update(JOBS)
+                    .where(*self.runner.guard(self.claim))
+                    .values(progress=progress, event_seq=JOBS.c.event_seq + 1, updated_at=utcnow())
+                    .returning(JOBS.c.event_seq, JOBS.c.cancel_requested)
+                )
+            ).first()
+            if row is None:
+                raise LostClaim
+            await record_event(
+                session, self.runtime, self.job_id, row[0], "progress", {"status": "processing", **progress}
+            )
+        if row[1]:
+            raise JobCanceled
+
+    def record_usage(
+        self,
+        *,
+        provider: str,
+        step: str,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        cost_usd: float = 0.0,
+    ) -> None:
+        """Add one model call's usage; saved with the attempt's outcome."""
+        self.usage.append(
+            {
+                "provider": provider,
+                "step": step,
+                "input_tokens": input_tokens,
+                "output_tokens": output_tokens,
+                "cost_usd": cost_usd,
+            }
+        )
+
+
+def _usage_summary(calls: list[dict[str, Any]]) -> dict[str, Any] | None:
+    if not calls:
+        return None
+    return {
+        "calls": calls,
+        "input_tokens": sum(c["input_tokens"] for c in calls),
+        "output_tokens": sum(c["output_tokens"] for c in calls),
+        "cost_usd": round(sum(c["cost_usd"] for c in calls), 6),
+    }
+
+
+class Runner:
+    """Claims, runs and settles jobs for one worker id."""
+
+    def __init__(self, runtime: Runtime, worker_id: str) -> None:
+        self.runtime = runtime
+        self.worker_id = worker_id
+
+    def guard(self, claim: Claim) -> tuple[Any, ...]:
+        return (
+            JOBS.c.id == claim.job_id,
+            JOBS.c.status == JobStatus.PROCESSING,
+            JOBS.c.attempts == claim.attempt,
+            JOBS.c.worker_id == self.worker_id,
+        )
+
+    async def claim(self, deliveries: Sequence[Delivery]) -> tuple[list[Claim], list[str]]:
+        """Claim a batch in one transaction; returns the claims and the refs to just acknowledge."""
+        first: dict[uuid.UUID, Delivery] = {}
+        for delivery in deliveries:
+            first.setdefault(delivery.job_id, delivery)
+        now = utcnow()
+        lease = now + dt.timedelta(seconds=self.runtime.settings.visibility_timeout_seconds)
+        claims: list[Claim] = []
+        async with self.runtime.db.session() as session:
+            rows = await session.execute(
+                update(JOBS)
+                .where(
+                    JOBS.c.id.in_(list(first)),
+                    or_(
+                        JOBS.c.status == JobStatus.QUEUED,
+                        and_(JOBS.c.status == JobStatus.PROCESSING, JOBS.c.lease_expires_at < now),
+                    ),
+                    or_(JOBS.c.start_deadline.is_(None), JOBS.c.start_deadline > now),
+                )
+                .values(
+                    status=JobStatus.PROCESSING,
+                    attempts=JOBS.c.attempts + 1,
+                    worker_id=self.worker_id,
+                    started_at=func.coalesce(JOBS.c.started_at, now),
+                    heartbeat_at=now,
+                    lease_expires_at=lease,
+                    event_seq=JOBS.c.event_seq + 1,
+                    updated_at=now,
+                )
+                .returning(
+                    JOBS.c.id,
+                    JOBS.c.kind,
+                    JOBS.c.user_id,
+                    JOBS.c.payload,
+                    JOBS.c.attempts,
+                    JOBS.c.max_attempts,
+                    JOBS.c.price_stars,
+                    JOBS.c.webhook_url,
+                    JOBS.c.cancel_requested,
+                    JOBS.c.event_seq,
+                )
+            )
+            seqs: dict[uuid.UUID, int] = {}
+            for row in rows.all():
+                claims.append(
+                    Claim(
+                        delivery=first[row.id],
+                        kind=row.kind,
+                        user_id=row.user_id,
+                        payload=row.payload or {},
+                        attempt=row.attempts,
+                        max_attempts=row.max_attempts,
+                        price_stars=row.price_stars,
+                        webhook_url=row.webhook_url,
+                        cancel_requested=row.cancel_requested,
+                    )
+                )
+                seqs[row.id] = row.event_seq
+            if claims:
+                await self._record_claims(session, claims, seqs, now)
+        claimed = {claim.delivery.ref for claim in claims}
+        return claims, [d.ref for d in deliveries if d.ref not in claimed]
+
+    async def _record_claims(
+        self, session: AsyncSession, claims: list[Claim], seqs: dict[uuid.UUID, int], now: dt.datetime
+    ) -> None:
+        retried = [claim.job_id for claim in claims if claim.attempt > 1]
+        if retried:
+            # An attempt left open here belonged to a worker that died: close it.
+            await session.execute(
+                update(ATTEMPTS)
+                .where(ATTEMPTS.c.job_id.in_(retried), ATTEMPTS.c.finished_at.is_(None))
+                .values(finished_at=now, success=False, error_code="lease_expired", error="Worker lost.")
+            )
+        await session.execute(
+            insert(ATTEMPTS),
+            [
+                {
+                    "id": claim.attempt_id,
+                    "job_id": claim.job_id,
+                    "attempt_number": claim.attempt,
+                    "worker_id": self.worker_id,
+                    "started_at": now,
+                }
+                for claim in claims
+            ],
+        )
+        data = {"status": JobStatus.PROCESSING.value}
+        events = [(claim.job_id, seqs[claim.job_id], claim.attempt) for claim in claims]
+        await session.execute(
+            insert(EVENTS),
+            [
+                {"job_id": job_id, "seq": seq, "type": "processing", "data": {**data, "attempt": n}}
+                for job_id, seq, n in events
+            ],
+        )
+        messages = [
+            (job_id, event_message(job_id, seq, "processing", {**data, "attempt": n}))
+            for job_id, seq, n in events
+        ]
+        bus = self.runtime.broker.events
+
+        async def publish() -> None:
+            await bus.publish_many(messages)
+
+        after_commit(session, publish)
+
+    async def run(self, claim: Claim) -> None:
+        """Run the handler within its timeout and settle the outcome; never raises except on cancel."""
+        outcome = await self._execute(claim)
+        if outcome is None:
+            return
+        try:
+            await self.finish(claim, outcome)
+        except Exception:
+            if outcome.kind != "succeeded":
+                raise
+            # on_success or the wallet capture failed: nothing of the success was
+            # committed, so the attempt counts as a retryable failure.
+            log.exception("job_finish_failed", job_id=str(claim.job_id))
+            await self.finish(
+                claim, Outcome("retry", code="finish_failed", message="Saving the result failed.")
+            )
+
+    async def _execute(self, claim: Claim) -> Outcome | None:
+        kind = self.runtime.registry.kinds.get(claim.kind)
+        if kind is None:
+            return Outcome("failed", code="unknown_job_kind", message=f"No handler for {claim.kind!r}.")
+        if claim.cancel_requested:
+            return Outcome("canceled", code="canceled", message="Canceled by the user.")
+        if claim.attempt > claim.max_attempts:
+            return Outcome("retry", code="attempts_exhausted", message="Out of attempts (worker lost).")
+        settings = self.runtime.settings
+        timeout = kind.timeout_seconds or settings.max_processing_time_ms / 1000
+        ctx = RunContext(self, claim)
+        started = time.perf_counter()
+        try:
+            result = await asyncio.wait_for(kind.handler(ctx), timeout)
+            outcome = Outcome("succeeded", result=result)
+        except LostClaim:
+            log.warning("job_claim_lost", job_id=str(claim.job_id))
+            return None
+        except JobCanceled:
+            outcome = Outcome("canceled", code="canceled", message="Canceled by the user.")
+        except PermanentJobError as exc:
+            outcome = Outcome("failed", code=exc.code, message=exc.message)
+        except JobError as exc:
+            outcome = Outcome("retry", code=exc.code, message=exc.message)
+        except TimeoutError:
+            outcome = Outcome("retry", code="timeout", message=f"The job took longer than {timeout:g} s.")
+        except Exception as exc:
+            log.exception("job_handler_crashed", job_id=str(claim.job_id), kind=claim.kind)
+            outcome = Outcome(
+                "retry", code="handler_error", message=f"Internal error ({type(exc).__name__})."
+            )
+        JOB_DURATION.labels(claim.kind).observe(time.perf_counter() - started)
+        outcome.usage = _usage_summary(ctx.usage)
+        return outcome
+
+    def _finish_values(self, claim: Claim, outcome: Outcome, now: dt.datetime) -> tuple[str, dict[str, Any]]:
+        status = outcome.kind
+        values: dict[str, Any] = {
+            "updated_at": now,
+            "event_seq": JOBS.c.event_seq + 1,
+            "lease_expires_at": None,
+        }
+        if outcome.usage is not None:
+            values["usage"] = outcome.usage
+        if status == "retry":
+            if claim.attempt < claim.max_attempts:
+                settings = self.runtime.settings
+                delay = backoff_delay(
+                    claim.attempt, base=settings.retry_base_seconds, cap=settings.retry_cap_seconds
+                )
+                values.update(
+                    status=JobStatus.QUEUED, run_at=now + dt.timedelta(seconds=delay), worker_id=None
+                )
+                values.update(error_code=outcome.code, last_error=outcome.message)
+                return "retrying", {**values, "_delay": delay}
+            status = JobStatus.DLQ
+        values.update(status=status, finished_at=now, dedupe_key=None)
+        if status == JobStatus.SUCCEEDED:
+            values.update(result=outcome.result, error_code=None, last_error=None)
+        else:
+            values.update(error_code=outcome.code, last_error=outcome.message)
+        return status, values
+
+    async def finish(self, claim: Claim, outcome: Outcome) -> bool:
+        """Settle one attempt in one transaction guarded by the claim; False when the claim was lost."""
+        now = utcnow()
+        elapsed_ms = int((time.monotonic() - claim.started) * 1000)
+        status, values = self._finish_values(claim, outcome, now)
+        delay = values.pop("_delay", None)
+        async with self.runtime.db.session() as session:
+            row = (
+                await session.execute(
+                    update(JOBS).where(*self.guard(claim)).values(**values).returning(JOBS.c.event_seq)
+                )
+            ).first()
+            if row is None:
+                log.warning("job_finish_lost_claim", job_id=str(claim.job_id), attempt=claim.attempt)
+                return False
+            success = status == JobStatus.SUCCEEDED
+            await session.execute(
+                update(ATTEMPTS)
+                .where(ATTEMPTS.c.id == claim.attempt_id)
+                .values(
+                    finished_at=now,
+                    success=success,
+                    error=None if success else outcome.message,
+                    error_code=None if success else outcome.code,
+                    processing_time_ms=elapsed_ms,
+                )
+            )
+            data: dict[str, Any] = {"status": values["status"], "attempt": claim.attempt}
+            if not success:
+                data["code"] = outcome.code
+            if delay is not None:
+                data["delay_seconds"] = round(delay, 4)
+            await record_event(session, self.runtime, claim.job_id, row[0], status, data)
+            if status != "retrying":
+                await settle_hold(
+                    session, job_id=claim.job_id, price_stars=claim.price_stars, success=success
+                )
+                schedule_webhook_after_commit(session, self.runtime, claim.job_id, claim.webhook_url)
+            if success:
+                await self._on_success(session, claim, outcome.result or {})
+            self._after_finish(session, claim, status, delay, outcome)
+        return True
+
+    async def _on_success(self, session: AsyncSession, claim: Claim, result: dict[str, Any]) -> None:
+        kind = self.runtime.registry.kinds.get(claim.kind)
+        if kind is not None and kind.on_success is not None:
+            job = await session.get(Job, claim.job_id)
+            assert job is not None
+            await kind.on_success(session, job, result)
+
+    def _after_finish(
+        self, session: AsyncSession, claim: Claim, status: str, delay: float | None, outcome: Outcome
+    ) -> None:
+        broker = self.runtime.broker
+        job_id = claim.job_id
+
+        async def after() -> None:
+            if status == "retrying":
+                JOB_RETRIES.labels(claim.kind).inc()
+                await broker.dispatch_later(job_id, time.time() + (delay or 0.0))
+                return
+            JOBS_FINISHED.labels(claim.kind, status).inc()
+            if status == JobStatus.DLQ:
+                # The alert hook: an error log (Sentry picks errors up when configured).
+                log.error("job_dead_lettered", job_id=str(job_id), kind=claim.kind, code=outcome.code)
+                await broker.dead_letter(job_id, {"kind": claim.kind, "code": outcome.code or ""})
+
+        after_commit(session, after)
+
+    async def heartbeat(self, claims: Sequence[Claim]) -> None:
+        """Extend the lease of running jobs (table and broker) so they are not reclaimed."""
+        if not claims:
+            return
+        now = utcnow()
+        lease = now + dt.timedelta(seconds=self.runtime.settings.visibility_timeout_seconds)
+        async with self.runtime.db.session() as session:
+            await session.execute(
+                update(JOBS)
+                .where(
+                    JOBS.c.id.in_([c.job_id for c in claims]),
+                    JOBS.c.status == JobStatus.PROCESSING,
+                    JOBS.c.worker_id == self.worker_id,
+                )
+                .values(heartbeat_at=now, lease_expires_at=lease)
+            )
+        await self.runtime.broker.touch(self.worker_id, [c.delivery.ref for c in claims])

@@ -1,0 +1,348 @@
+"""Submit, read and cancel jobs; operator actions (DLQ re-drive, purge, stats).
+
+Services take the caller's session and never commit. Dispatching to the broker
+and publishing events happen after commit (:func:`conjure.db.after_commit`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import json
+import uuid
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, cast
+
+from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conjure.db import after_commit, utcnow
+from conjure.errors import Conflict, ConjureError, NotFound
+from conjure.jobs.models import TERMINAL_STATUSES, Job, JobEvent, JobStatus
+from conjure.observability.metrics import JOBS_FINISHED, JOBS_SUBMITTED
+
+if TYPE_CHECKING:
+    from conjure.runtime import Runtime
+    from conjure.users.models import User
+
+JOBS = cast(Table, Job.__table__)
+EVENTS = cast(Table, JobEvent.__table__)
+MAX_IDEMPOTENCY_KEY = 255
+
+
+class UnknownJobKind(ConjureError):
+    code, status = "unknown_job_kind", 422
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "idempotency_key_reused"
+
+
+class JobNotCancelable(Conflict):
+    code = "job_not_cancelable"
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def request_hash(kind: str, payload: dict[str, Any], webhook_url: str | None) -> str:
+    """What "the same request" means for an Idempotency-Key."""
+    return hashlib.sha256(_canonical([kind, payload, webhook_url]).encode()).hexdigest()
+
+
+def dedupe_key(secret: str, user_id: uuid.UUID | None, kind: str, payload: dict[str, Any]) -> str:
+    """Seed 000's dedupe key: HMAC(user + payload); unique while the job is in flight."""
+    message = f"{user_id or 'system'}:{kind}:{_canonical(payload)}".encode()
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+def event_message(job_id: uuid.UUID, seq: int, type_: str, data: dict[str, Any]) -> dict[str, Any]:
+    """The one shape of an event, stored, published and sent over SSE."""
+    return {"job_id": str(job_id), "seq": seq, "type": type_, **data}
+
+
+async def record_event(
+    session: AsyncSession, runtime: Runtime, job_id: uuid.UUID, seq: int, type_: str, data: dict[str, Any]
+) -> None:
+    """Store an event in this transaction and publish it once committed."""
+    await session.execute(
+        insert(EVENTS).values(job_id=job_id, seq=seq, type=type_, data=data, created_at=utcnow())
+    )
+    message = event_message(job_id, seq, type_, data)
+
+    async def publish() -> None:
+        await runtime.broker.events.publish(job_id, message)
+
+    after_commit(session, publish)
+
+
+async def settle_hold(session: AsyncSession, *, job_id: uuid.UUID, price_stars: int, success: bool) -> None:
+    """Capture the job's hold on success, release it otherwise (no-op for free kinds)."""
+    if price_stars <= 0:
+        return
+    from conjure.wallet import service as wallet
+
+    if success:
+        await wallet.capture_hold(session, job_id=job_id)
+    else:
+        await wallet.release_hold(session, job_id=job_id)
+
+
+async def _hold(session: AsyncSession, job: Job) -> None:
+    from conjure.wallet.service import hold_stars
+
+    if job.user_id is None:
+        raise ConjureError("A priced job needs a user to pay for it.", code="bad_request")
+    await hold_stars(session, job.user_id, job.price_stars, job_id=job.id)
+
+
+async def _existing(
+    session: AsyncSession, user_id: uuid.UUID | None, idempotency_key: str | None, key: str
+) -> Job | None:
+    clause = Job.dedupe_key == key
+    if idempotency_key is not None:
+        clause = clause | ((Job.user_id == user_id) & (Job.idempotency_key == idempotency_key))
+    rows = (await session.execute(select(Job).where(clause))).scalars().all()
+    # An Idempotency-Key match wins over an in-flight duplicate.
+    rows = sorted(rows, key=lambda job: job.idempotency_key != idempotency_key or idempotency_key is None)
+    return rows[0] if rows else None
+
+
+def _check_replay(job: Job, idempotency_key: str | None, hash_: str) -> Job:
+    if idempotency_key is not None and job.idempotency_key == idempotency_key and job.request_hash != hash_:
+        raise IdempotencyKeyReused("This Idempotency-Key was used with a different request.")
+    return job
+
+
+async def submit_job(
+    session: AsyncSession,
+    runtime: Runtime,
+    *,
+    user: User | None,
+    kind: str,
+    payload: dict[str, Any],
+    idempotency_key: str | None = None,
+    webhook_url: str | None = None,
+    start_deadline: dt.datetime | None = None,
+    trace_id: str | None = None,
+) -> Job:
+    """Accept a job: dedupe, insert, hold its price, and dispatch it once committed."""
+    from conjure.jobs.webhooks import validate_webhook_url
+
+    job_kind = runtime.registry.kinds.get(kind)
+    if job_kind is None:
+        raise UnknownJobKind(f"Unknown job kind {kind!r}.")
+    if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
+        raise ConjureError("Idempotency-Key must be 1-255 characters.", code="validation_error", status=422)
+    if webhook_url is not None:
+        validate_webhook_url(webhook_url, allow_private=runtime.settings.job_webhook_allow_private)
+    settings = runtime.settings
+    user_id = user.id if user is not None else None
+    hash_ = request_hash(kind, payload, webhook_url)
+    key = dedupe_key(settings.signing_secret, user_id, kind, payload)
+    if idempotency_key is not None:
+        found = await _existing(session, user_id, idempotency_key, key)
+        if found is not None:
+            return _check_replay(found, idempotency_key, hash_)
+    now = utcnow()
+    job = Job(
+        id=uuid.uuid4(),
+        user_id=user_id,
+        kind=kind,
+        status=JobStatus.QUEUED,
+        payload=payload,
+        dedupe_key=key,
+        idempotency_key=idempotency_key,
+        request_hash=hash_,
+        attempts=0,
+        max_attempts=job_kind.max_attempts or settings.job_max_attempts,
+        price_stars=job_kind.price_stars,
+        prompt_version=job_kind.prompt_version() if job_kind.prompt_version else None,
+        trace_id=trace_id or uuid.uuid4().hex,
+        webhook_url=webhook_url,
+        start_deadline=start_deadline,
+        run_at=now,
+        event_seq=1,
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        # A savepoint, so a concurrent duplicate (unique dedupe/idempotency key) returns the winner.
+        async with session.begin_nested():
+            session.add(job)
+            await session.flush()
+    except IntegrityError:
+        found = await _existing(session, user_id, idempotency_key, key)
+        if found is None:
+            raise
+        return _check_replay(found, idempotency_key, hash_)
+    if job.price_stars > 0:
+        await _hold(session, job)
+    await record_event(session, runtime, job.id, 1, JobStatus.QUEUED, {"status": JobStatus.QUEUED})
+    JOBS_SUBMITTED.labels(kind).inc()
+    job_id = job.id
+
+    async def dispatch() -> None:
+        await runtime.broker.dispatch([job_id])
+
+    after_commit(session, dispatch)
+    return job
+
+
+async def get_job_for_user(session: AsyncSession, job_id: uuid.UUID, user: User) -> Job:
+    """The caller's job; another user's job is "not found", not "forbidden"."""
+    job = await session.get(Job, job_id)
+    if job is None or job.user_id != user.id:
+        raise NotFound("No such job.")
+    return job
+
+
+async def queue_position(session: AsyncSession, job: Job) -> int | None:
+    """Approximate 1-based position among queued jobs (by due time)."""
+    if job.status != JobStatus.QUEUED:
+        return None
+    ahead = await session.scalar(
+        select(func.count()).where(Job.status == JobStatus.QUEUED, Job.run_at < job.run_at)
+    )
+    return int(ahead or 0) + 1
+
+
+async def end_queued_job(
+    session: AsyncSession, runtime: Runtime, job: Job, *, status: JobStatus, code: str, message: str
+) -> bool:
+    """Move a still-queued job to a terminal status (cancel, deadline); False if a worker took it first."""
+    now = utcnow()
+    row = (
+        await session.execute(
+            update(JOBS)
+            .where(JOBS.c.id == job.id, JOBS.c.status == JobStatus.QUEUED)
+            .values(
+                status=status,
+                error_code=code,
+                last_error=message,
+                dedupe_key=None,
+                finished_at=now,
+                updated_at=now,
+                event_seq=JOBS.c.event_seq + 1,
+            )
+            .returning(JOBS.c.event_seq)
+        )
+    ).first()
+    if row is None:
+        return False
+    await settle_hold(session, job_id=job.id, price_stars=job.price_stars, success=False)
+    await record_event(session, runtime, job.id, row[0], status, {"status": status, "code": code})
+    JOBS_FINISHED.labels(job.kind, status).inc()
+    job_id = job.id
+
+    async def forget() -> None:
+        await runtime.broker.forget_delayed(job_id)
+
+    after_commit(session, forget)
+    from conjure.jobs.webhooks import schedule_webhook_after_commit
+
+    schedule_webhook_after_commit(session, runtime, job.id, job.webhook_url)
+    return True
+
+
+async def cancel_job(session: AsyncSession, runtime: Runtime, job_id: uuid.UUID, user: User) -> Job:
+    """Cancel at once when queued; ask a running job to stop between its steps."""
+    job = await get_job_for_user(session, job_id, user)
+    if job.status == JobStatus.QUEUED and await end_queued_job(
+        session, runtime, job, status=JobStatus.CANCELED, code="canceled", message="Canceled by the user."
+    ):
+        await session.refresh(job)
+        return job
+    requested = await session.execute(
+        update(JOBS)
+        .where(JOBS.c.id == job_id, JOBS.c.status == JobStatus.PROCESSING)
+        .values(cancel_requested=True)
+        .returning(JOBS.c.id)
+    )
+    if requested.first() is None:
+        await session.refresh(job)
+        raise JobNotCancelable(f"The job is already {job.status}.")
+    await session.refresh(job)
+    return job
+
+
+async def events_after(session: AsyncSession, job_id: uuid.UUID, seq: int) -> list[dict[str, Any]]:
+    """Stored events with a sequence number above ``seq`` (SSE replay)."""
+    rows = await session.execute(
+        select(JobEvent.seq, JobEvent.type, JobEvent.data)
+        .where(JobEvent.job_id == job_id, JobEvent.seq > seq)
+        .order_by(JobEvent.seq)
+    )
+    return [event_message(job_id, s, t, d or {}) for s, t, d in rows.all()]
+
+
+async def list_jobs(
+    session: AsyncSession, *, status: JobStatus | None = None, limit: int = 100
+) -> Sequence[Job]:
+    """Most recent jobs first, optionally of one status."""
+    query = select(Job).order_by(Job.updated_at.desc()).limit(limit)
+    if status is not None:
+        query = query.where(Job.status == status)
+    return (await session.execute(query)).scalars().all()
+
+
+async def count_by_status(session: AsyncSession) -> dict[str, int]:
+    rows = await session.execute(select(Job.status, func.count()).group_by(Job.status))
+    counts = {status.value: 0 for status in JobStatus}
+    counts.update({status: int(count) for status, count in rows.all()})
+    return counts
+
+
+async def redrive(session: AsyncSession, runtime: Runtime, job_ids: Sequence[uuid.UUID] | None) -> int:
+    """Put DLQ jobs (these, or all) back in the queue with a fresh attempt budget."""
+    query = select(Job).where(Job.status == JobStatus.DLQ)
+    if job_ids is not None:
+        query = query.where(Job.id.in_(job_ids))
+    jobs = (await session.execute(query)).scalars().all()
+    now = utcnow()
+    for job in jobs:
+        if job.price_stars > 0:
+            await _hold(session, job)
+        job.status = JobStatus.QUEUED
+        job.attempts = 0
+        job.error_code = None
+        job.last_error = None
+        job.finished_at = None
+        job.run_at = now
+        job.event_seq += 1
+        await session.flush()
+        await record_event(session, runtime, job.id, job.event_seq, "queued", {"status": "queued"})
+    ids = [job.id for job in jobs]
+
+    async def dispatch() -> None:
+        await runtime.broker.drop_dead_letters(ids)
+        await runtime.broker.dispatch(ids)
+
+    if ids:
+        after_commit(session, dispatch)
+    return len(ids)
+
+
+async def purge_dlq(session: AsyncSession, runtime: Runtime) -> int:
+    """Give up on every DLQ job: they become ``failed`` (kept as records) and leave the DLQ stream."""
+    now = utcnow()
+    result = await session.execute(
+        update(JOBS)
+        .where(JOBS.c.status == JobStatus.DLQ)
+        .values(status=JobStatus.FAILED, error_code="purged_from_dlq", updated_at=now)
+        .returning(JOBS.c.id)
+    )
+    purged = len(result.all())
+
+    async def drop() -> None:
+        await runtime.broker.drop_dead_letters(None)
+
+    after_commit(session, drop)
+    return purged
+
+
+def is_terminal(status: str) -> bool:
+    return status in TERMINAL_STATUSES
