@@ -1,0 +1,153 @@
+"""Shared pieces of the benchmarks: real PostgreSQL + Redis, Conjure processes, wrk runs.
+
+Every benchmark starts its own servers on loopback (the same ones the tests use),
+so a run on a fresh machine needs only `make bench`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.servers import RedisServer, free_port, postgres_server  # noqa: E402
+
+RESULTS = ROOT / "bench" / "results"
+
+
+@dataclass
+class Infra:
+    database_url: str
+    redis_url: str
+    redis: RedisServer
+
+
+@contextmanager
+def infrastructure(db_name: str = "bench") -> Iterator[Infra]:
+    """PostgreSQL with a migrated database, and Redis, both private to this run."""
+    from conjure.migrations.runner import upgrade
+
+    with postgres_server() as admin_url:
+
+        async def create() -> None:
+            conn = await asyncpg.connect(admin_url.replace("+asyncpg", ""))
+            await conn.execute(f'CREATE DATABASE "{db_name}"')
+            await conn.close()
+
+        asyncio.run(create())
+        url = admin_url.rsplit("/", 1)[0] + f"/{db_name}"
+        upgrade(url)
+        redis = RedisServer()
+        redis.start()
+        try:
+            yield Infra(database_url=url, redis_url=redis.url, redis=redis)
+        finally:
+            redis.stop()
+
+
+def conjure_env(infra: Infra, **extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        {
+            "ENVIRONMENT": "production",
+            "DATABASE_URL": infra.database_url,
+            "REDIS_URL": infra.redis_url,
+            "JWT_SECRET": "bench-secret-" + "x" * 40,
+            "LOG_LEVEL": "WARNING",
+            "VAR_DIR": tempfile.mkdtemp(prefix="conjure-bench-var-"),
+            "STORAGE_URL": "file://" + tempfile.mkdtemp(prefix="conjure-bench-objects-"),
+            "RATE_LIMIT_DEFAULT": "1000000/minute",
+            "RATE_LIMIT_GENERATION": "1000000/minute",
+        }
+    )
+    env.update(extra)
+    return env
+
+
+@contextmanager
+def process(cmd: list[str], env: dict[str, str], *, ready_url: str | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    """Run a process for the duration of the block; wait for ``ready_url`` to answer 200."""
+    log = tempfile.NamedTemporaryFile(prefix="conjure-bench-", suffix=".log", delete=False)
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    try:
+        if ready_url:
+            deadline = time.monotonic() + 60
+            while True:
+                if proc.poll() is not None:
+                    raise RuntimeError(f"{cmd} exited; see {log.name}")
+                try:
+                    if httpx.get(ready_url, timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{cmd} not ready; see {log.name}")
+                time.sleep(0.2)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def conjure_api(infra: Infra, *, workers: int = 1, **extra: str) -> tuple[str, object]:
+    port = free_port()
+    cmd = [sys.executable, "-m", "conjure.cli", "api", "--port", str(port), "--workers", str(workers)]
+    return f"http://127.0.0.1:{port}", process(cmd, conjure_env(infra, **extra), ready_url=f"http://127.0.0.1:{port}/health")
+
+
+@dataclass
+class WrkResult:
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    non_2xx: int
+
+
+_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def _ms(text: str) -> float:
+    match = re.match(r"([\d.]+)(us|ms|s)", text)
+    assert match, text
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def wrk(url: str, *, script: Path | None = None, seconds: int = 10, connections: int = 64, threads: int = 2,
+        env: dict[str, str] | None = None) -> WrkResult:
+    """Run wrk on loopback and parse its --latency report."""
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    if script:
+        cmd += ["-s", str(script)]
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True, env=env).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    errors_match = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    errors = sum(int(x) for x in errors_match.groups()) if errors_match else 0
+    non2xx_match = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return WrkResult(rps, p50, p99, errors, int(non2xx_match.group(1)) if non2xx_match else 0)
+
+
+def summary(values: list[float]) -> dict[str, float]:
+    """Median and spread (min, max) of several runs."""
+    return {"median": round(statistics.median(values), 1), "min": round(min(values), 1), "max": round(max(values), 1)}
