@@ -3,12 +3,12 @@
 The tree (each leaf names its stable ``code``):
 
     ConjureError(code, status, message)
-    ├── 400 bad_request, malformed_json, invalid_signature (webhooks)
+    ├── 400 bad_request, malformed_json, invalid_signature (webhooks), invalid_object_key (storage)
     ├── 401 unauthorized, invalid_token, token_expired, invalid_credentials,
     │       invalid_refresh_token, refresh_token_reused, invalid_init_data   (auth)
     ├── 402 insufficient_stars, insufficient_coins
-    ├── 403 forbidden
-    ├── 404 not_found                (also: another user's resource)
+    ├── 403 forbidden, link_expired, invalid_link_signature   (storage /files links)
+    ├── 404 not_found                (also: another user's resource), object_not_found
     ├── 405 method_not_allowed
     ├── 409 conflict, idempotency_key_reused, job_not_cancelable, email_taken
     ├── 413 request_too_large
