@@ -102,10 +102,11 @@ async def check_consistency(session: AsyncSession, user_id: uuid.UUID | None = N
     users = {u.id: u for u in (await session.execute(users_stmt)).scalars()}
     walks: dict[uuid.UUID, _Walk] = defaultdict(_Walk)
     sums: dict[uuid.UUID, dict[str, int]] = defaultdict(lambda: {Currency.STAR: 0, Currency.COIN: 0})
-    for row in (await session.execute(rows_stmt)).scalars():
+    # Streamed in batches and dropped after use, so memory stays flat on a big ledger.
+    rows = await session.stream_scalars(rows_stmt.execution_options(yield_per=2000))
+    async for row in rows:
         walks[row.user_id].step(row)
         sums[row.user_id][row.currency] += row.amount
-        # Ledger rows are not needed after the walk; keep memory flat on big ledgers.
         session.expunge(row)
     problems: list[Problem] = []
     for uid, user in users.items():
