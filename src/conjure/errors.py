@@ -13,10 +13,13 @@ The tree (each leaf names its stable ``code``):
     ├── 409 conflict, idempotency_key_reused, job_not_cancelable, email_taken
     ├── 413 request_too_large
     ├── 415 unsupported_media_type
-    ├── 422 validation_error         (names the field in ``errors``), invalid_rate_limit
+    ├── 422 validation_error         (names the field in ``errors``), invalid_rate_limit,
+    │       unknown_package (payments)
     ├── 429 rate_limited             (with Retry-After and RateLimit-* headers)
     ├── 500 internal_error           (a bug; no internals leak)
-    └── 503 not_ready, payments_not_configured, telegram_not_configured
+    ├── 502 payment_provider_error   (Stripe refused or failed)
+    └── 503 not_ready, payments_not_configured, telegram_not_configured,
+            payment_not_recorded     (a Stripe event for a payment not stored yet; Stripe retries)
 
 Domains subclass ``ConjureError`` at the top of their ``service.py``.
 """

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from dataclasses import dataclass, field
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -104,3 +106,30 @@ class PaymentHistoryOut(BaseModel):
 class WebhookAck(BaseModel):
     received: bool = True
     status: str
+
+
+@dataclass(frozen=True)
+class Intent:
+    """The fields of a Stripe PaymentIntent that Conjure acts on."""
+
+    id: str
+    status: str
+    amount: int
+    currency: str
+    client_secret: str | None = None
+    metadata: dict[str, str] = field(default_factory=dict)
+    error_message: str | None = None
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Intent:
+        """Read an intent from Stripe's JSON (API response or webhook ``data.object``)."""
+        last_error = data.get("last_payment_error") or {}
+        return cls(
+            id=str(data["id"]),
+            status=str(data.get("status") or ""),
+            amount=int(data.get("amount") or 0),
+            currency=str(data.get("currency") or "").lower(),
+            client_secret=data.get("client_secret"),
+            metadata={str(k): str(v) for k, v in (data.get("metadata") or {}).items()},
+            error_message=(last_error.get("message") if isinstance(last_error, dict) else None),
+        )

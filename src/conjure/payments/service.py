@@ -24,10 +24,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conjure.db import utcnow
-from conjure.errors import Conflict, ConjureError, NotFound
+from conjure.errors import Conflict, ConjureError, NotFound, ServiceUnavailable
 from conjure.observability.metrics import PAYMENT_CLAWBACKS, PAYMENTS_CREDITED
 from conjure.payments.models import Payment, PaymentStatus
-from conjure.payments.stripe_client import Intent
+from conjure.payments.schemas import Intent
 from conjure.settings import Settings, StarPackage
 from conjure.users.models import User
 from conjure.wallet.service import clawback_stars, credit
@@ -39,6 +39,18 @@ _NAMESPACE = uuid.UUID("5b0f4c1e-3c57-4d3e-9d0a-7a1c2f6e8b90")
 
 
 _OPEN = (PaymentStatus.PENDING, PaymentStatus.FAILED)
+
+
+class PaymentsNotConfigured(ServiceUnavailable):
+    code = "payments_not_configured"
+
+
+class PaymentProviderError(ConjureError):
+    code, status = "payment_provider_error", 502
+
+
+class InvalidSignature(ConjureError):
+    code, status = "invalid_signature", 400
 
 
 class UnknownPackage(ConjureError):

@@ -1,7 +1,7 @@
 """The Stripe side of payments: one ``stripe.StripeClient`` per runtime and webhook signature checks.
 
 Everything that talks to Stripe goes through :class:`StripeGateway`, so the rest of
-the domain works with plain :class:`Intent` values and never sees SDK objects. The
+the domain works with plain ``Intent`` values and never sees SDK objects. The
 API base comes from ``STRIPE_API_BASE`` so tests and local development point the
 real SDK at a local server that speaks Stripe's wire format.
 """
@@ -9,13 +9,14 @@ real SDK at a local server that speaks Stripe's wire format.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import stripe
 import structlog
 
-from conjure.errors import ConjureError, NotFound, ServiceUnavailable
+from conjure.errors import ConjureError, NotFound
+from conjure.payments.schemas import Intent
+from conjure.payments.service import InvalidSignature, PaymentProviderError, PaymentsNotConfigured
 from conjure.settings import Settings
 
 if TYPE_CHECKING:
@@ -24,45 +25,6 @@ if TYPE_CHECKING:
 log = structlog.get_logger("conjure.payments.stripe")
 
 _GATEWAY_ATTR = "_payments_stripe_gateway"
-
-
-class PaymentsNotConfigured(ServiceUnavailable):
-    code = "payments_not_configured"
-
-
-class PaymentProviderError(ConjureError):
-    code, status = "payment_provider_error", 502
-
-
-class InvalidSignature(ConjureError):
-    code, status = "invalid_signature", 400
-
-
-@dataclass(frozen=True)
-class Intent:
-    """The fields of a Stripe PaymentIntent that Conjure acts on."""
-
-    id: str
-    status: str
-    amount: int
-    currency: str
-    client_secret: str | None = None
-    metadata: dict[str, str] = field(default_factory=dict)
-    error_message: str | None = None
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Intent:
-        """Read an intent from Stripe's JSON (API response or webhook ``data.object``)."""
-        last_error = data.get("last_payment_error") or {}
-        return cls(
-            id=str(data["id"]),
-            status=str(data.get("status") or ""),
-            amount=int(data.get("amount") or 0),
-            currency=str(data.get("currency") or "").lower(),
-            client_secret=data.get("client_secret"),
-            metadata={str(k): str(v) for k, v in (data.get("metadata") or {}).items()},
-            error_message=(last_error.get("message") if isinstance(last_error, dict) else None),
-        )
 
 
 def require_api_key(settings: Settings) -> str:
@@ -176,8 +138,8 @@ def verify_event(settings: Settings, payload: bytes, signature: str | None) -> d
     """Check ``Stripe-Signature`` against each configured secret (rotation) and return the event.
 
     The SDK's verifier does the HMAC, the constant-time compare and the timestamp
-    tolerance; a mismatch with every secret, a stale timestamp or a body that is not
-    a JSON event is a 400 ``invalid_signature``.
+    tolerance; a mismatch with every secret or a stale timestamp is a 400
+    ``invalid_signature``, a signed body that is not a JSON event a 400 ``bad_request``.
     """
     secrets = [s for s in settings.stripe_webhook_secret if s]
     if not secrets:
@@ -199,7 +161,7 @@ def verify_event(settings: Settings, payload: bytes, signature: str | None) -> d
     try:
         event = json.loads(text)
     except ValueError:
-        raise InvalidSignature("The webhook body is not JSON.") from None
+        raise ConjureError("The webhook body is not JSON.") from None
     if not isinstance(event, dict) or not isinstance(event.get("id"), str) or "type" not in event:
-        raise InvalidSignature("The webhook body is not a Stripe event.")
+        raise ConjureError("The webhook body is not a Stripe event.")
     return event

@@ -18,7 +18,7 @@ from conjure.db import utcnow
 from conjure.observability.metrics import STRIPE_WEBHOOK_EVENTS
 from conjure.payments import service
 from conjure.payments.models import ProcessedEvent
-from conjure.payments.stripe_client import Intent
+from conjure.payments.schemas import Intent
 from conjure.settings import Settings
 
 log = structlog.get_logger("conjure.payments.webhooks")
