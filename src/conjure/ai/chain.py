@@ -16,27 +16,18 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import structlog
-from pydantic_ai import Agent, ModelRetry
-from pydantic_ai.exceptions import (
-    ContentFilterError,
-    ModelConnectionError,
-    ModelHTTPError,
-    ModelRateLimitError,
-    ModelRequestTimeout,
-    ModelServerError,
-    ModelUnavailableError,
-    UnexpectedModelBehavior,
-)
-from pydantic_ai.settings import ModelSettings
 
 from conjure.ai.providers import OFFLINE, ProviderSlot, get_slot, provider_chain
 from conjure.ai.usage import StepUsage
 from conjure.jobs.registry import PermanentJobError, RetryableJobError
 from conjure.observability.metrics import MODEL_ERRORS, MODEL_LATENCY, MODEL_TOKENS
 from conjure.settings import Settings
+
+if TYPE_CHECKING:
+    from pydantic_ai.settings import ModelSettings
 
 log = structlog.get_logger("conjure.ai")
 T = TypeVar("T")
@@ -58,6 +49,18 @@ class StepOutcome(Generic[T]):
 
 def classify(exc: BaseException) -> str:
     """Which of the three error kinds a provider failure is."""
+    # Imported here: pydantic-ai is slow to import and the offline path never needs it.
+    from pydantic_ai.exceptions import (
+        ContentFilterError,
+        ModelConnectionError,
+        ModelHTTPError,
+        ModelRateLimitError,
+        ModelRequestTimeout,
+        ModelServerError,
+        ModelUnavailableError,
+        UnexpectedModelBehavior,
+    )
+
     if isinstance(exc, TimeoutError | ModelRequestTimeout | ModelConnectionError | ModelRateLimitError):
         return RETRYABLE
     if isinstance(exc, ModelServerError | ModelUnavailableError):
@@ -135,6 +138,8 @@ class ModelChain:
         prompt: str,
         validate: Callable[[T], None] | None,
     ) -> tuple[T, StepUsage]:
+        from pydantic_ai import Agent, ModelRetry
+
         assert slot.model is not None
         agent: Agent[None, T] = Agent(
             slot.model,
@@ -154,7 +159,7 @@ class ModelChain:
                 return output
 
         timeout = self.settings.ai_call_timeout_seconds
-        settings = ModelSettings(request_timeout=timeout, timeout=timeout, max_retries=0)
+        settings: ModelSettings = {"request_timeout": timeout, "timeout": timeout, "max_retries": 0}
         # The outer bound also covers pydantic-ai's own output retries.
         result = await asyncio.wait_for(
             agent.run(prompt, model_settings=settings), timeout * (1 + self.settings.ai_output_retries)

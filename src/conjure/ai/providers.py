@@ -10,10 +10,13 @@ from __future__ import annotations
 import asyncio
 import weakref
 from dataclasses import dataclass
-
-from pydantic_ai.models import Model
+from typing import TYPE_CHECKING
 
 from conjure.settings import Settings
+
+if TYPE_CHECKING:
+    # pydantic-ai takes seconds to import; the offline default never needs it.
+    from pydantic_ai.models import Model
 
 OFFLINE = "offline"
 KNOWN_PROVIDERS = (OFFLINE, "gemini", "openai")
