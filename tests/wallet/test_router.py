@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections import Counter
+from collections.abc import Callable
 
 import httpx
 
+from conjure.app import create_app
 from conjure.runtime import Runtime
+from conjure.settings import Settings
 from conjure.wallet import service
 from tests.factories import auth_headers, make_user
 
@@ -147,3 +152,28 @@ async def test_admin_grant_and_wallet_view(client: httpx.AsyncClient, runtime: R
 
     async with runtime.db.session() as session:
         assert await service.check_consistency(session) == []
+
+
+async def test_concurrent_exchanges_over_http_on_postgres(
+    pg_url: str, make_settings: Callable[..., Settings]
+) -> None:
+    rt = await Runtime.start(make_settings(database_url=pg_url))
+    try:
+        rate = rt.settings.coins_per_star
+        user = await make_user(rt, coins=5 * rate)
+        headers = auth_headers(rt, user)
+        transport = httpx.ASGITransport(app=create_app(runtime=rt))
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            responses = await asyncio.gather(
+                *(
+                    client.post("/api/v1/exchange-coins", json={"stars": 1}, headers=headers)
+                    for _ in range(20)
+                )
+            )
+            assert Counter(r.status_code for r in responses) == {200: 5, 402: 15}
+            wallet = (await client.get("/api/v1/user/wallet", headers=headers)).json()
+        assert (wallet["star_balance"], wallet["coin_balance"]) == (5, 0)
+        async with rt.db.session() as session:
+            assert await service.check_consistency(session) == []
+    finally:
+        await rt.close()
