@@ -1,0 +1,121 @@
+"""Email + password accounts: sign-up, login without an account oracle, rotating refresh tokens."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+
+from conjure.runtime import Runtime
+from tests.factories import auth_headers, make_user
+
+SIGNUP = "/api/v1/auth/signup"
+LOGIN = "/api/v1/auth/login"
+REFRESH = "/api/v1/auth/refresh"
+
+
+async def _signup(client: httpx.AsyncClient, email: str = "Ada@Example.com", **extra: str) -> httpx.Response:
+    return await client.post(SIGNUP, json={"email": email, "password": "correct horse", **extra})
+
+
+async def test_signup_returns_tokens_and_me_works(client: httpx.AsyncClient, runtime: Runtime) -> None:
+    created = await _signup(client, name="Ada")
+    assert created.status_code == 201, created.text
+    body = created.json()
+    assert body["token_type"] == "bearer"
+    assert body["expires_in"] == runtime.settings.access_token_ttl_seconds
+    assert body["user"]["email"] == "ada@example.com"  # normalized
+    assert body["user"]["star_balance"] == runtime.settings.signup_bonus_stars  # wallet's on_signup ran
+    assert created.headers["cache-control"] == "no-store"
+    me = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {body['access_token']}"})
+    assert me.status_code == 200
+    assert me.json()["id"] == body["user"]["id"]
+    assert "password_hash" not in me.json()
+
+
+async def test_duplicate_email_is_409(client: httpx.AsyncClient) -> None:
+    assert (await _signup(client)).status_code == 201
+    again = await _signup(client, email="  ADA@example.com ")
+    assert again.status_code == 409
+    assert again.json()["code"] == "email_taken"
+
+
+async def test_signup_validates_email_and_password(client: httpx.AsyncClient) -> None:
+    bad = await client.post(SIGNUP, json={"email": "not-an-email", "password": "short"})
+    assert bad.status_code == 422
+    assert {e["field"] for e in bad.json()["errors"]} == {"email", "password"}
+
+
+async def test_wrong_password_and_unknown_email_answer_the_same(client: httpx.AsyncClient) -> None:
+    await _signup(client)
+    ok = await client.post(LOGIN, json={"email": "ada@example.com", "password": "correct horse"})
+    assert ok.status_code == 200
+    assert ok.json()["user"]["email"] == "ada@example.com"
+
+    timings = {}
+    answers = {}
+    for case, email, password in [
+        ("wrong_password", "ada@example.com", "wrong horse"),
+        ("unknown_email", "nobody@example.com", "wrong horse"),
+    ]:
+        started = time.perf_counter()
+        response = await client.post(LOGIN, json={"email": email, "password": password})
+        timings[case] = time.perf_counter() - started
+        answers[case] = (response.status_code, response.json()["code"], response.json()["detail"])
+    assert (
+        answers["wrong_password"]
+        == answers["unknown_email"]
+        == (
+            401,
+            "invalid_credentials",
+            "The email or password is not right.",
+        )
+    )
+    # Both run one argon2 verification; an unknown email must not answer in a fraction of the time.
+    assert timings["unknown_email"] > timings["wrong_password"] / 4
+
+
+async def test_refresh_rotates_and_reuse_revokes_the_family(client: httpx.AsyncClient) -> None:
+    first = (await _signup(client)).json()
+    rotated = await client.post(REFRESH, json={"refresh_token": first["refresh_token"]})
+    assert rotated.status_code == 200
+    second = rotated.json()
+    assert second["refresh_token"] != first["refresh_token"]
+    assert (
+        await client.get("/api/v1/me", headers={"Authorization": f"Bearer {second['access_token']}"})
+    ).is_success
+
+    replay = await client.post(REFRESH, json={"refresh_token": first["refresh_token"]})
+    assert replay.status_code == 401
+    assert replay.json()["code"] == "refresh_token_reused"
+    # The legitimate-looking newer token of the same family is dead too.
+    after = await client.post(REFRESH, json={"refresh_token": second["refresh_token"]})
+    assert after.status_code == 401
+    assert after.json()["code"] == "invalid_refresh_token"
+
+
+async def test_logout_revokes_refresh_token(client: httpx.AsyncClient) -> None:
+    tokens = (await _signup(client)).json()
+    assert (
+        await client.post("/api/v1/auth/logout", json={"refresh_token": tokens["refresh_token"]})
+    ).status_code == 204
+    refused = await client.post(REFRESH, json={"refresh_token": tokens["refresh_token"]})
+    assert refused.status_code == 401
+    unknown = await client.post(REFRESH, json={"refresh_token": "rt_made_up"})
+    assert unknown.json()["code"] == "invalid_refresh_token"
+
+
+async def test_me_refuses_missing_bad_and_expired_tokens(client: httpx.AsyncClient, runtime: Runtime) -> None:
+    from conjure.auth.tokens import issue_access_token
+
+    missing = await client.get("/api/v1/me")
+    assert missing.status_code == 401
+    assert missing.headers["www-authenticate"] == "Bearer"
+    garbage = await client.get("/api/v1/me", headers={"Authorization": "Bearer nonsense"})
+    assert garbage.json()["code"] == "invalid_token"
+    user = await make_user(runtime)
+    expired = issue_access_token(runtime.settings, user.id, ttl_seconds=-60)
+    answer = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {expired}"})
+    assert answer.status_code == 401
+    assert answer.json()["code"] == "token_expired"
+    assert (await client.get("/api/v1/me", headers=auth_headers(runtime, user))).status_code == 200

@@ -1,0 +1,116 @@
+"""API keys: database keys (shown once, hashed, revocable) and the seed's phase-1 environment keys."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+from fastapi import APIRouter
+from sqlalchemy import select
+
+from conjure.app import create_app
+from conjure.apps import AppSpec
+from conjure.auth.deps import AdminUser
+from conjure.auth.models import ApiKey
+from conjure.auth.tokens import hash_secret
+from conjure.runtime import Runtime
+from tests.auth.conftest import ClientFactory
+from tests.factories import auth_headers, make_user
+
+KEYS = "/api/v1/auth/api-keys"
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def test_key_is_shown_once_stored_hashed_and_authenticates(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    user = await make_user(runtime)
+    created = await client.post(KEYS, json={"name": "ci"}, headers=auth_headers(runtime, user))
+    assert created.status_code == 201, created.text
+    key = created.json()["key"]
+    assert key.startswith(created.json()["prefix"] + "_")
+    assert created.json()["prefix"].startswith("cj_")
+    async with runtime.db.session() as session:
+        row = await session.scalar(select(ApiKey))
+    assert row is not None
+    assert row.key_hash == hash_secret(key)
+    assert key not in (row.key_hash, row.prefix)
+
+    me = await client.get("/api/v1/me", headers=_bearer(key))
+    assert me.status_code == 200
+    assert me.json()["id"] == str(user.id)
+    listed = await client.get(KEYS, headers=_bearer(key))
+    assert [k["name"] for k in listed.json()] == ["ci"]
+    assert "key" not in listed.json()[0]
+
+
+async def test_revoked_key_is_refused_at_once(client: httpx.AsyncClient, runtime: Runtime) -> None:
+    user = await make_user(runtime)
+    created = (await client.post(KEYS, json={"name": "temp"}, headers=auth_headers(runtime, user))).json()
+    assert (await client.get("/api/v1/me", headers=_bearer(created["key"]))).status_code == 200
+    revoked = await client.delete(f"{KEYS}/{created['id']}", headers=auth_headers(runtime, user))
+    assert revoked.status_code == 204
+    refused = await client.get("/api/v1/me", headers=_bearer(created["key"]))
+    assert refused.status_code == 401
+    assert refused.json()["code"] == "invalid_token"
+    # A key with the right prefix but a wrong secret is refused too.
+    forged = created["key"][:-4] + "AAAA"
+    assert (await client.get("/api/v1/me", headers=_bearer(forged))).status_code == 401
+
+
+async def test_another_users_key_is_404(client: httpx.AsyncClient, runtime: Runtime) -> None:
+    owner, other = await make_user(runtime), await make_user(runtime)
+    created = (await client.post(KEYS, json={"name": "mine"}, headers=auth_headers(runtime, owner))).json()
+    theirs = await client.delete(f"{KEYS}/{created['id']}", headers=auth_headers(runtime, other))
+    missing = await client.delete(f"{KEYS}/{uuid.uuid4()}", headers=auth_headers(runtime, other))
+    assert theirs.status_code == missing.status_code == 404
+    assert theirs.json() == missing.json()
+    assert (await client.get("/api/v1/me", headers=_bearer(created["key"]))).status_code == 200
+    assert (await client.get(KEYS, headers=auth_headers(runtime, other))).json() == []
+
+
+async def test_only_admins_set_a_keys_rate_limit(client: httpx.AsyncClient, runtime: Runtime) -> None:
+    user, admin = await make_user(runtime), await make_user(runtime, admin=True)
+    body = {"name": "bulk", "rate_limit": "1000/minute"}
+    assert (await client.post(KEYS, json=body, headers=auth_headers(runtime, user))).status_code == 403
+    made = await client.post(KEYS, json=body, headers=auth_headers(runtime, admin))
+    assert made.status_code == 201
+    assert made.json()["rate_limit"] == "1000/minute"
+    bad = await client.post(
+        KEYS, json={"name": "x", "rate_limit": "lots"}, headers=auth_headers(runtime, admin)
+    )
+    assert bad.status_code == 422
+    assert bad.json()["code"] == "invalid_rate_limit"
+
+
+async def test_environment_keys_are_a_service_principal(api: ClientFactory) -> None:
+    async with api(api_keys="prod:ttrt_prod_secret,ttrt_bare_secret") as (client, _):
+        named = await client.get("/api/v1/me", headers=_bearer("ttrt_prod_secret"))
+        named_again = await client.get("/api/v1/me", headers=_bearer("ttrt_prod_secret"))
+        bare = await client.get("/api/v1/me", headers=_bearer("ttrt_bare_secret"))
+        wrong = await client.get("/api/v1/me", headers=_bearer("ttrt_prod_secreT"))
+    assert named.status_code == bare.status_code == 200
+    assert named.json()["external_provider"] == "api_key"
+    assert named.json()["name"] == "API key prod"
+    assert named_again.json()["id"] == named.json()["id"] != bare.json()["id"]
+    assert wrong.status_code == 401
+
+
+async def test_admin_routes_refuse_users(client: httpx.AsyncClient, runtime: Runtime) -> None:
+    router = APIRouter()
+
+    @router.get("/admin-only")
+    async def admin_only(admin: AdminUser) -> dict[str, str]:
+        return {"role": admin.role}
+
+    app = create_app(runtime=runtime, apps=[AppSpec(name="probe", routers=[router])])
+    user, admin = await make_user(runtime), await make_user(runtime, admin=True)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        refused = await c.get("/admin-only", headers=auth_headers(runtime, user))
+        allowed = await c.get("/admin-only", headers=auth_headers(runtime, admin))
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "forbidden"
+    assert allowed.json() == {"role": "admin"}
