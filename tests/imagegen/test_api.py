@@ -50,6 +50,7 @@ async def start_api(
         async def close() -> None:
             await client.aclose()
             await stop_worker()
+            await runtime.storage.close()  # until Runtime.close does it
             await runtime.close()
 
         stack.append(close)
@@ -212,3 +213,42 @@ async def test_openai_429_is_retried_by_the_engine(start_api: StartApi, provider
     assert (done["width"], done["height"]) == (48, 32)
     assert len(provider_server.requests("POST", "/v1/images/generations")) == 2
     assert await balances(runtime, user.id) == (0, 0)
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Any:
+    from tests.storage.s3server import start_s3_server
+
+    server, endpoint = start_s3_server()
+    yield endpoint
+    server.stop()
+
+
+async def test_generation_lands_in_s3_with_a_presigned_link(start_api: StartApi, s3_endpoint: str) -> None:
+    from tests.storage.s3server import ACCESS_KEY, REGION, SECRET_KEY
+
+    bucket = f"pixelpop-{uuid.uuid4().hex[:8]}"
+    runtime, client = await start_api(
+        storage_url=f"s3://{bucket}/prod",
+        s3_endpoint_url=s3_endpoint,
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
+        aws_region=REGION,
+    )
+    s3 = await runtime.storage._s3()  # type: ignore[attr-defined]
+    await s3.create_bucket(Bucket=bucket)
+    user = await make_user(runtime, stars=1)
+    headers = auth_headers(runtime, user)
+    job_id = (await client.post("/api/generation", json={"prompt": "a red fox"}, headers=headers)).json()[
+        "job_id"
+    ]
+    done = await wait_done(client, job_id, headers)
+    assert done["status"] == "completed", done
+    assert done["image_url"].startswith(f"{s3_endpoint}/{bucket}/prod/generations/{user.id}/{job_id}.png?")
+    assert "X-Amz-Signature=" in done["image_url"]
+    async with httpx.AsyncClient() as http:
+        image = await http.get(done["image_url"])
+    assert image.status_code == 200
+    decoded = Image.open(io.BytesIO(image.content))
+    decoded.load()
+    assert decoded.format == "PNG"

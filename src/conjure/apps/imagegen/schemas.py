@@ -13,6 +13,7 @@ PROMPT_MIN, PROMPT_MAX = 3, 1000
 # The sizes every provider can honour (OpenAI's gpt-image sizes; Replicate gets the aspect ratio).
 ImageSize = Literal["1024x1024", "1024x1536", "1536x1024"]
 IMAGE_SIZES: tuple[str, ...] = get_args(ImageSize)
+_ALLOWED = frozenset("\n\r\t\u200c\u200d")
 GenerationStatus = Literal["pending", "processing", "completed", "failed", "canceled"]
 
 
@@ -23,7 +24,9 @@ def clean_prompt(value: str) -> str:
         raise ValueError(f"must be {PROMPT_MIN}-{PROMPT_MAX} characters after trimming")
     # Category C* is control, format, surrogate, private-use and unassigned code points:
     # none belongs in a prompt, and some (bidi overrides, NUL) are used to smuggle text.
-    if any(unicodedata.category(char).startswith("C") for char in prompt):
+    # Line breaks and tabs (multi-line text boxes) and the zero-width joiners that emoji
+    # sequences and some scripts need are the exceptions.
+    if any(unicodedata.category(char).startswith("C") and char not in _ALLOWED for char in prompt):
         raise ValueError("must not contain control characters")
     return prompt
 
