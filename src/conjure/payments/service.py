@@ -298,12 +298,20 @@ def _refund_status(payment: Payment) -> PaymentStatus:
     return PaymentStatus.PARTIALLY_REFUNDED
 
 
+def clawback_target(total_stars: int, amount: int, amount_refunded: int) -> int:
+    """Stars to have taken back once ``amount_refunded`` of ``amount`` is refunded.
+
+    Computed from the cumulative refund (never per event), rounded down, and all of
+    them at a full refund: partial refunds in any steps add up to the same total.
+    """
+    if amount_refunded >= amount:
+        return total_stars
+    return total_stars * max(amount_refunded, 0) // amount
+
+
 async def _claw_back(session: AsyncSession, payment: Payment) -> None:
     """Take back the stars of the refunded share, once per refunded amount (may go negative)."""
-    if payment.amount_refunded >= payment.amount:
-        target = payment.total_stars
-    else:
-        target = payment.total_stars * payment.amount_refunded // payment.amount
+    target = clawback_target(payment.total_stars, payment.amount, payment.amount_refunded)
     payment.status = _refund_status(payment)
     missing = target - payment.stars_clawed_back
     if missing <= 0:
