@@ -82,11 +82,15 @@ class _PubSubSubscription:
         self.pubsub = pubsub
 
     async def get(self, timeout: float) -> Event | None:
-        message = await self.pubsub.get_message(ignore_subscribe_messages=True, timeout=timeout)
-        if message is None or message.get("type") != "message":
-            return None
-        event: Event = json.loads(message["data"])
-        return event
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while (left := deadline - loop.time()) > 0:
+            # Subscribe confirmations come through here too; skip them, keep waiting.
+            message = await self.pubsub.get_message(ignore_subscribe_messages=True, timeout=left)
+            if message is not None and message.get("type") == "message":
+                event: Event = json.loads(message["data"])
+                return event
+        return None
 
 
 class RedisEventBus:

@@ -1,0 +1,70 @@
+"""Job kinds the engine tests run (the engine knows nothing about real apps)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from conjure.apps import AppSpec
+from conjure.jobs.registry import JobContext, JobKind, PermanentJobError, RetryableJobError
+
+CALLS: dict[str, int] = {}  # handler invocations in this process, by job id
+
+
+def _count(ctx: JobContext) -> None:
+    CALLS[str(ctx.job_id)] = CALLS.get(str(ctx.job_id), 0) + 1
+
+
+async def noop(ctx: JobContext) -> dict[str, Any]:
+    _count(ctx)
+    return {"ok": True, "n": ctx.payload.get("n")}
+
+
+async def flaky(ctx: JobContext) -> dict[str, Any]:
+    """Fails (retryably) on the first ``fail_times`` attempts."""
+    _count(ctx)
+    if ctx.attempt <= int(ctx.payload.get("fail_times", 4)):
+        raise RetryableJobError("upstream_503", f"attempt {ctx.attempt} hit a 503")
+    return {"attempt": ctx.attempt}
+
+
+async def always_fails(ctx: JobContext) -> dict[str, Any]:
+    _count(ctx)
+    raise RetryableJobError("upstream_timeout", "the model timed out")
+
+
+async def bad_input(ctx: JobContext) -> dict[str, Any]:
+    _count(ctx)
+    raise PermanentJobError("content_policy", "The question breaks the content policy.")
+
+
+async def steps(ctx: JobContext) -> dict[str, Any]:
+    """Reports steps, sleeping ``seconds`` per step (cancel and progress checks happen here)."""
+    _count(ctx)
+    for name in ctx.payload.get("steps", ["analyzing", "drawing", "reading"]):
+        await ctx.progress(name, message=f"{name}…")
+        await asyncio.sleep(float(ctx.payload.get("seconds", 0)))
+    ctx.record_usage(provider="offline", step="reading", input_tokens=3, output_tokens=5)
+    return {"done": True}
+
+
+async def sleepy(ctx: JobContext) -> dict[str, Any]:
+    """Sleeps without progress calls (kill -9 target; heartbeats keep its lease)."""
+    _count(ctx)
+    await asyncio.sleep(float(ctx.payload.get("seconds", 1.0)))
+    return {"slept": ctx.payload.get("seconds")}
+
+
+KINDS = [
+    JobKind(name="t.noop", handler=noop),
+    JobKind(name="t.paid", handler=noop, price_stars=1),
+    JobKind(name="t.paid_sleepy", handler=sleepy, price_stars=1),
+    JobKind(name="t.flaky", handler=flaky),
+    JobKind(name="t.always_fails", handler=always_fails),
+    JobKind(name="t.paid_fails", handler=always_fails, price_stars=1, max_attempts=2),
+    JobKind(name="t.bad_input", handler=bad_input, price_stars=1),
+    JobKind(name="t.steps", handler=steps),
+    JobKind(name="t.sleepy", handler=sleepy),
+    JobKind(name="t.timeout", handler=sleepy, timeout_seconds=0.2, max_attempts=1),
+]
+APP = AppSpec(name="t", job_kinds=KINDS)
