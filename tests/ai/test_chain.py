@@ -206,6 +206,15 @@ def test_unknown_or_unconfigured_providers_fail_loudly(make_settings: Callable[.
     assert provider_chain(make_settings()) == ["offline"]
 
 
-async def test_gemini_without_a_key_is_a_config_error(make_settings: Callable[..., Settings]) -> None:
-    with pytest.raises(ProviderConfigError):
+async def test_missing_configuration_fails_the_job_clearly_or_falls_through(
+    make_settings: Callable[..., Settings],
+) -> None:
+    with pytest.raises(PermanentJobError) as info:
         await _run(make_settings(ai_provider="gemini"))
+    assert info.value.code == "ai_not_configured"
+    assert "GEMINI" not in info.value.message  # the operator's log has details, the user does not
+    with pytest.raises(PermanentJobError) as info:
+        await _run(make_settings(ai_provider="claude"))
+    assert info.value.code == "ai_not_configured"
+    outcome = await _run(make_settings(ai_provider="gemini,offline"))
+    assert outcome.provider == "offline"

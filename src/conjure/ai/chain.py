@@ -8,6 +8,8 @@ Error policy (what the job engine sees):
   at the end → :class:`PermanentJobError` ``model_output_invalid``.
 - A provider refusing the request (auth, bad model name, content filter) → next
   provider; at the end → :class:`PermanentJobError` ``model_rejected``.
+- A provider missing its settings (no key) → next provider; at the end →
+  :class:`PermanentJobError` ``ai_not_configured``.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import TYPE_CHECKING, Generic, TypeVar
 
 import structlog
 
-from conjure.ai.providers import OFFLINE, ProviderSlot, get_slot, provider_chain
+from conjure.ai.providers import OFFLINE, ProviderConfigError, ProviderSlot, get_slot, provider_chain
 from conjure.ai.usage import StepUsage
 from conjure.jobs.registry import PermanentJobError, RetryableJobError
 from conjure.observability.metrics import MODEL_ERRORS, MODEL_LATENCY, MODEL_TOKENS
@@ -32,7 +34,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger("conjure.ai")
 T = TypeVar("T")
 
-RETRYABLE, INVALID_OUTPUT, REJECTED = "retryable", "invalid_output", "rejected"
+RETRYABLE, INVALID_OUTPUT, REJECTED, CONFIG = "retryable", "invalid_output", "rejected", "misconfigured"
 
 
 @dataclass(frozen=True)
@@ -79,7 +81,6 @@ class ModelChain:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.providers = provider_chain(settings)
 
     async def run(
         self,
@@ -96,11 +97,22 @@ class ModelChain:
         ``offline`` computes the answer without a model; ``validate`` raises ValueError to make
         the model try again (pydantic-ai sends the message back as a retry prompt).
         """
+        try:
+            providers = provider_chain(self.settings)
+        except ProviderConfigError as exc:
+            log.error("model_provider_misconfigured", error=str(exc))
+            raise _chain_error(step, [CONFIG]) from None
         failures: list[str] = []
-        for index, name in enumerate(self.providers):
-            slot = get_slot(name, self.settings)
-            is_last = index == len(self.providers) - 1
-            if slot.limiter.locked() and not is_last:
+        for index, name in enumerate(providers):
+            try:
+                slot = get_slot(name, self.settings)
+            except ProviderConfigError as exc:
+                # A chain like "gemini,offline" still answers; the operator sees this error.
+                MODEL_ERRORS.labels(name, CONFIG).inc()
+                log.error("model_provider_misconfigured", provider=name, error=str(exc))
+                failures.append(CONFIG)
+                continue
+            if slot.limiter.locked() and index < len(providers) - 1:
                 # Saturated: fall through to the next provider rather than queue behind this one.
                 MODEL_ERRORS.labels(name, "saturated").inc()
                 continue
@@ -114,13 +126,7 @@ class ModelChain:
                             slot, step, output_type, instructions, prompt, validate
                         )
             except (Exception, TimeoutError) as exc:
-                kind = classify(exc)
-                MODEL_ERRORS.labels(name, kind).inc()
-                # Only the error type and our classification: provider messages may echo the prompt.
-                log.warning(
-                    "model_call_failed", provider=name, step=step, kind=kind, error=type(exc).__name__
-                )
-                failures.append(kind)
+                failures.append(_record_failure(name, step, exc))
                 continue
             elapsed = time.perf_counter() - started
             MODEL_LATENCY.labels(name, step).observe(elapsed)
@@ -178,6 +184,14 @@ class ModelChain:
         return result.output, usage
 
 
+def _record_failure(provider: str, step: str, exc: BaseException) -> str:
+    kind = classify(exc)
+    MODEL_ERRORS.labels(provider, kind).inc()
+    # Only the error type and our classification: provider messages may echo the prompt.
+    log.warning("model_call_failed", provider=provider, step=step, kind=kind, error=type(exc).__name__)
+    return kind
+
+
 def _with_latency(usage: StepUsage, seconds: float) -> StepUsage:
     from dataclasses import replace
 
@@ -194,4 +208,6 @@ def _chain_error(step: str, failures: list[str]) -> Exception:
             "model_output_invalid",
             f"The AI model's answer for the {step} step did not match the expected format.",
         )
-    return PermanentJobError("model_rejected", f"The AI provider refused the {step} step.")
+    if REJECTED in failures:
+        return PermanentJobError("model_rejected", f"The AI provider refused the {step} step.")
+    return PermanentJobError("ai_not_configured", "No configured AI provider can run on this server.")
