@@ -29,6 +29,7 @@ class Reply:
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    send_length: bool = True  # False: no Content-Length, the body ends when the connection closes
 
     @classmethod
     def json(cls, data: Any, status: int = 200, **headers: str) -> Reply:
@@ -120,7 +121,8 @@ class FakeServer:
                     with fake._lock:
                         fake.in_flight -= 1
                 self.send_response(reply.status)
-                headers = {"Content-Length": str(len(reply.body)), **reply.headers}
+                length = {"Content-Length": str(len(reply.body))} if reply.send_length else {}
+                headers = {**length, **reply.headers}
                 for name, value in headers.items():
                     self.send_header(name, value)
                 self.end_headers()

@@ -40,7 +40,8 @@ async def start_api(
     stack: list[Callable[[], Any]] = []
 
     async def start(**overrides: Any) -> Harness:
-        settings = make_settings(database_url=sqlite_url, public_base_url="http://test", **overrides)
+        values = {"database_url": sqlite_url, "public_base_url": "http://test", **overrides}
+        settings = make_settings(**values)
         runtime = await Runtime.start(settings)
         stop_worker = await start_embedded(runtime)
         client = httpx.AsyncClient(
@@ -79,8 +80,8 @@ async def balances(runtime: Runtime, user_id: uuid.UUID) -> tuple[int, int]:
         return user.star_balance, user.stars_held
 
 
-async def test_generation_end_to_end_offline(start_api: StartApi) -> None:
-    runtime, client = await start_api()
+async def test_generation_end_to_end_offline(start_api: StartApi, backend: dict[str, str]) -> None:
+    runtime, client = await start_api(**backend)
     user = await make_user(runtime, stars=3)
     headers = auth_headers(runtime, user)
     response = await client.post("/api/generation", json={"prompt": "a tiny robot"}, headers=headers)
@@ -145,8 +146,8 @@ async def test_auth_credits_validation_and_ownership(start_api: StartApi) -> Non
     assert (await client.get(f"/api/generation/{uuid.uuid4()}", headers=headers)).status_code == 404
 
 
-async def test_sixth_generation_in_a_minute_is_429(start_api: StartApi) -> None:
-    runtime, client = await start_api()
+async def test_sixth_generation_in_a_minute_is_429(start_api: StartApi, backend: dict[str, str]) -> None:
+    runtime, client = await start_api(**backend)
     user = await make_user(runtime, stars=20)
     headers = auth_headers(runtime, user)
     for i in range(5):

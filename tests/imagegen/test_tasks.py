@@ -226,10 +226,26 @@ async def test_replicate_failed_prediction_is_permanent(
     assert "NSFW" in caught.value.message
 
 
+async def test_replicate_prediction_is_canceled_when_the_job_times_out(
+    make_context: MakeContext, provider_server: FakeServer
+) -> None:
+    provider_server.on(
+        "POST",
+        "/v1/models/black-forest-labs/flux-schnell/predictions",
+        _prediction(provider_server, "starting"),
+    )
+    provider_server.on("GET", "/v1/predictions/p1", _prediction(provider_server, "processing"))
+    provider_server.on("POST", "/v1/predictions/p1/cancel", _prediction(provider_server, "canceled"))
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(generate_image(make_context(**replicate_settings(provider_server))), 0.3)
+    assert len(provider_server.requests("POST", "/v1/predictions/p1/cancel")) == 1
+
+
 @pytest.mark.parametrize(
     ("reply", "code"),
     [
         (Reply(200, b"x" * 5000, {"Content-Type": "image/png"}), "image_too_large"),
+        (Reply(200, b"x" * 5000, {"Content-Type": "image/png"}, send_length=False), "image_too_large"),
         (Reply(200, b"<html>login</html>", {"Content-Type": "text/html"}), "not_an_image"),
         (Reply(200, b"not really a png", {"Content-Type": "image/png"}), "not_an_image"),
         (Reply(403, b"denied", {"Content-Type": "text/plain"}), "image_download_failed"),

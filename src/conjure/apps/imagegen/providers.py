@@ -172,7 +172,12 @@ class ReplicateImageProvider:
         timeout = httpx.Timeout(self.settings.image_call_timeout_seconds, connect=10.0)
         async with httpx.AsyncClient(base_url=self.base, headers=headers, timeout=timeout) as client:
             prediction = await self._create(client, prompt, size)
-            prediction = await self._wait(client, prediction)
+            try:
+                prediction = await self._wait(client, prediction)
+            except (asyncio.CancelledError, RetryableJobError):
+                # Timed out, canceled or retried: stop paying for a prediction nobody will read.
+                await self._cancel(client, str(prediction["id"]))
+                raise
         output = prediction.get("output")
         url = output[0] if isinstance(output, list) and output else output
         if not isinstance(url, str):
@@ -211,6 +216,13 @@ class ReplicateImageProvider:
             message = f"Replicate prediction {prediction['status']}: {reason}"
             raise PermanentJobError("provider_failed", message)
         return prediction
+
+    @staticmethod
+    async def _cancel(client: httpx.AsyncClient, prediction_id: str) -> None:
+        try:
+            await asyncio.wait_for(client.post(f"/v1/predictions/{prediction_id}/cancel"), 5.0)
+        except (httpx.HTTPError, TimeoutError):
+            pass  # best effort: the prediction ends on its own anyway
 
 
 def _replicate_json(response: httpx.Response) -> dict[str, Any]:
