@@ -16,6 +16,7 @@ from conjure.jobs.registry import PermanentJobError, RetryableJobError
 from conjure.storage.local import LocalObjectStore
 from tests.imagegen.fakes import FakeJobContext, FakeServer, Reply, png_bytes
 
+FLUX = "/v1/models/black-forest-labs/flux-schnell/predictions"
 MakeContext = Callable[..., FakeJobContext]
 OPENAI_PATH = "/v1/images/generations"
 
@@ -169,7 +170,7 @@ async def test_replicate_create_poll_download(make_context: MakeContext, provide
     out = f"{provider_server.url}/delivery/out.png"
     provider_server.on(
         "POST",
-        "/v1/models/black-forest-labs/flux-schnell/predictions",
+        FLUX,
         _prediction(provider_server, "starting"),
     )
     provider_server.on(
@@ -183,7 +184,7 @@ async def test_replicate_create_poll_download(make_context: MakeContext, provide
     )
     ctx = make_context(size="1536x1024", **replicate_settings(provider_server))
     result = await generate_image(ctx)
-    create = provider_server.requests("POST", "/v1/models/black-forest-labs/flux-schnell/predictions")[0]
+    create = provider_server.requests("POST", FLUX)[0]
     assert create.headers["authorization"] == "Bearer r8_test"
     assert create.json()["input"]["aspect_ratio"] == "3:2"
     assert len(provider_server.requests("GET", "/v1/predictions/p1")) == 2
@@ -214,7 +215,7 @@ async def test_replicate_failed_prediction_is_permanent(
 ) -> None:
     provider_server.on(
         "POST",
-        "/v1/models/black-forest-labs/flux-schnell/predictions",
+        FLUX,
         _prediction(provider_server, "starting"),
     )
     provider_server.on(
@@ -231,7 +232,7 @@ async def test_replicate_prediction_is_canceled_when_the_job_times_out(
 ) -> None:
     provider_server.on(
         "POST",
-        "/v1/models/black-forest-labs/flux-schnell/predictions",
+        FLUX,
         _prediction(provider_server, "starting"),
     )
     provider_server.on("GET", "/v1/predictions/p1", _prediction(provider_server, "processing"))

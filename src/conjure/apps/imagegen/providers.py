@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import io
 from dataclasses import dataclass
@@ -219,10 +220,9 @@ class ReplicateImageProvider:
 
     @staticmethod
     async def _cancel(client: httpx.AsyncClient, prediction_id: str) -> None:
-        try:
+        # Best effort: an uncanceled prediction still ends on its own.
+        with contextlib.suppress(httpx.HTTPError, TimeoutError):
             await asyncio.wait_for(client.post(f"/v1/predictions/{prediction_id}/cancel"), 5.0)
-        except (httpx.HTTPError, TimeoutError):
-            pass  # best effort: the prediction ends on its own anyway
 
 
 def _replicate_json(response: httpx.Response) -> dict[str, Any]:
