@@ -106,11 +106,11 @@ class FakeStripe:
             intent = self.intents[intent_id]
             intent["status"] = status
             intent["last_payment_error"] = {"message": error, "type": "card_error"} if error else None
-            return json.loads(json.dumps(intent))
+            return _copy(intent)
 
     def intent(self, intent_id: str) -> dict[str, Any]:
         with self.lock:
-            return json.loads(json.dumps(self.intents[intent_id]))
+            return _copy(self.intents[intent_id])
 
     def creates(self) -> list[dict[str, Any]]:
         return [r for r in self.requests if r["method"] == "POST"]
@@ -147,7 +147,7 @@ class FakeStripe:
             "created": int(time.time()),
         }
         if self.on_create is not None:
-            self.on_create(json.loads(json.dumps(intent)))  # e.g. fire a webhook "too early"
+            self.on_create(_copy(intent))  # e.g. fire a webhook "too early"
         with self.lock:
             self.intents[intent_id] = intent
             if idem:
@@ -216,3 +216,8 @@ class FakeStripe:
 
 def _error(kind: str, message: str, **extra: str) -> dict[str, Any]:
     return {"error": {"type": kind, "message": message, **extra}}
+
+
+def _copy(obj: dict[str, Any]) -> dict[str, Any]:
+    copied: dict[str, Any] = json.loads(json.dumps(obj))
+    return copied

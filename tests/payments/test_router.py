@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 
 import httpx
 from sqlalchemy import func, select
@@ -13,6 +14,8 @@ from conjure.wallet.models import WalletTransaction
 from tests.factories import auth_headers, make_user
 from tests.payments.conftest import Shop
 from tests.payments.stripe_server import API_KEY
+
+ShopFactory = Callable[..., Awaitable[Shop]]
 
 
 async def test_without_stripe_packages_list_and_purchases_answer_503(
@@ -80,8 +83,8 @@ async def test_create_intent_sends_stripe_wire_format_and_stores_pending(shop: S
     assert await shop.balance(user.id) == 0
 
 
-async def test_promptpay_is_offered_when_enabled(shop_factory, sqlite_url: str) -> None:  # type: ignore[no-untyped-def]
-    shop: Shop = await shop_factory(sqlite_url, stripe_promptpay_enabled=True)
+async def test_promptpay_is_offered_when_enabled(shop_factory: ShopFactory, sqlite_url: str) -> None:
+    shop = await shop_factory(sqlite_url, stripe_promptpay_enabled=True)
     _, headers = await shop.user()
     await shop.buy(headers, "starter")
     assert shop.stripe.creates()[0]["form"]["allowed_payment_method_types"] == ["card", "promptpay"]
@@ -208,8 +211,8 @@ async def test_history_is_newest_first_and_paginated(shop: Shop) -> None:
     assert (await shop.client.get("/api/v1/payment/history")).status_code == 401
 
 
-async def test_stripe_errors_become_502_and_store_nothing(shop_factory, sqlite_url: str) -> None:  # type: ignore[no-untyped-def]
-    shop: Shop = await shop_factory(sqlite_url, stripe_api_key="sk_test_wrong")
+async def test_stripe_errors_become_502_and_store_nothing(shop_factory: ShopFactory, sqlite_url: str) -> None:
+    shop = await shop_factory(sqlite_url, stripe_api_key="sk_test_wrong")
     user, headers = await shop.user()
     response = await shop.client.post(
         "/api/v1/payment/create-intent", json={"package": "popular"}, headers=headers

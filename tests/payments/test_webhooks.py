@@ -94,8 +94,11 @@ async def test_within_tolerance_is_accepted(shop: Shop) -> None:
         assert await session.scalar(select(func.count()).select_from(ProcessedEvent)) == 1
 
 
-async def test_succeeded_before_our_pending_row_is_visible(shop: Shop) -> None:
+async def test_succeeded_before_our_pending_row_is_visible(
+    shop_factory: ShopFactory, backend: dict[str, str]
+) -> None:
     """Stripe's webhook lands while create-intent is still waiting for Stripe's answer."""
+    shop = await shop_factory(**backend)
     user, headers = await shop.user()
     loop = asyncio.get_running_loop()
     early: list[Any] = []
