@@ -172,7 +172,14 @@ async def test_no_star_is_402(api: Api) -> None:
     assert await api.wallet(user) == (0, 0)
 
 
-async def test_rejected_question_fails_without_charge_or_retry(api: Api) -> None:
+async def test_rejected_question_fails_without_charge_or_retry(
+    make_settings: Callable[..., Settings], backend: dict[str, str]
+) -> None:
+    async for api in _api(make_settings(**backend)):
+        await _rejected_question_costs_nothing(api)
+
+
+async def _rejected_question_costs_nothing(api: Api) -> None:
     user, headers = await api.user(stars=1)
     response = await api.read(headers, "I want to kill myself tonight")
     body = await api.wait(response.json()["job_id"], headers)
