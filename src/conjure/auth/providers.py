@@ -24,6 +24,7 @@ log = structlog.get_logger("conjure.auth.providers")
 ALLOWED_ALGORITHMS = ["RS256"]
 LEEWAY_SECONDS = 30
 JWKS_TIMEOUT_SECONDS = 5.0
+JWKS_MAX_AGE_SECONDS = 3600
 FIREBASE_ISSUER = "https://securetoken.google.com/"
 
 
@@ -56,7 +57,8 @@ class _CachedKeys:
 
 
 class JWKSCache:
-    """JWKS per URL, fetched on first use and again on an unknown ``kid`` at most once per interval."""
+    """JWKS per URL: fetched on first use, again on an unknown ``kid`` (at most once per
+    ``min_refresh_seconds``), and again once an hour."""
 
     def __init__(self, min_refresh_seconds: float) -> None:
         self.min_refresh_seconds = min_refresh_seconds
@@ -65,16 +67,23 @@ class JWKSCache:
     async def key(self, url: str, kid: str) -> jwt.PyJWK:
         """The key ``kid`` of the set at ``url``; raises :class:`ProviderTokenError` if it has none."""
         entry = self._entries.setdefault(url, _CachedKeys())
-        if kid in entry.keys:
+        if kid in entry.keys and not self._stale(entry):
             return entry.keys[kid]
         async with entry.lock:
             # Another request may have refreshed while this one waited.
-            if kid not in entry.keys and time.monotonic() - entry.fetched_at >= self.min_refresh_seconds:
+            age = time.monotonic() - entry.fetched_at
+            if (kid not in entry.keys and age >= self.min_refresh_seconds) or self._stale(entry):
                 entry.fetched_at = time.monotonic()
+                # On a failed fetch the old keys stay: a JWKS outage must not sign everyone out.
                 entry.keys = await self._fetch(url) or entry.keys
         if kid not in entry.keys:
             raise ProviderTokenError("unknown_kid")
         return entry.keys[kid]
+
+    @staticmethod
+    def _stale(entry: _CachedKeys) -> bool:
+        # Known keys are re-read now and then too, so a key the issuer withdrew stops working.
+        return time.monotonic() - entry.fetched_at >= JWKS_MAX_AGE_SECONDS
 
     async def _fetch(self, url: str) -> dict[str, jwt.PyJWK] | None:
         try:
