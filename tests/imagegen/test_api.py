@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from conjure.app import create_app
 from conjure.apps.imagegen.models import Generation
+from conjure.jobs.service import events_after
 from conjure.jobs.worker import start_embedded
 from conjure.runtime import Runtime
 from conjure.settings import Settings
@@ -112,6 +113,10 @@ async def test_generation_end_to_end_offline(start_api: StartApi, backend: dict[
     assert generic.status_code == 200
     gallery = (await client.get("/api/generations", headers=headers)).json()
     assert [item["job_id"] for item in gallery["items"]] == [accepted["job_id"]]
+    async with runtime.db.session() as session:  # what the job's SSE stream replays
+        events = await events_after(session, uuid.UUID(accepted["job_id"]), 0)
+    assert [e["step"] for e in events if e["type"] == "progress"] == ["generating", "storing"]
+    assert events[-1]["type"] == "succeeded"
     tampered = done["image_url"].replace("sig=", "sig=A")
     assert (await client.get(tampered)).status_code == 403
 
@@ -253,3 +258,26 @@ async def test_generation_lands_in_s3_with_a_presigned_link(start_api: StartApi,
     decoded = Image.open(io.BytesIO(image.content))
     decoded.load()
     assert decoded.format == "PNG"
+
+
+async def test_processing_status_shows_the_step(start_api: StartApi, provider_server: FakeServer) -> None:
+    slow = Reply.json({"created": 1, "data": [{"b64_json": base64.b64encode(png_bytes()).decode()}]})
+    slow.delay = 1.0
+    provider_server.on("POST", "/v1/images/generations", slow)
+    runtime, client = await start_api(
+        image_provider="openai", openai_api_key="sk-test", openai_base_url=f"{provider_server.url}/v1"
+    )
+    user = await make_user(runtime, stars=1)
+    headers = auth_headers(runtime, user)
+    job_id = (await client.post("/api/generation", json={"prompt": "a cat"}, headers=headers)).json()[
+        "job_id"
+    ]
+    seen = set()
+    for _ in range(100):
+        body = (await client.get(f"/api/generation/{job_id}", headers=headers)).json()
+        seen.add((body["status"], body["step"]))
+        if body["status"] == "completed":
+            break
+        await asyncio.sleep(0.03)
+    assert ("processing", "generating") in seen
+    assert ("completed", None) in seen

@@ -61,6 +61,7 @@ class GenerationView(BaseModel):
     job_id: uuid.UUID
     status: GenerationStatus
     job_status: str
+    step: str | None = Field(default=None, description="While processing: generating, downloading, storing.")
     image_url: str | None = None
     image_url_expires_at: dt.datetime | None = None
     width: int | None = None

@@ -86,6 +86,8 @@ async def generation_view(
         view.width, view.height = result.get("width"), result.get("height")
         view.provider = result.get("provider")
         view.offline_preview = bool(result.get("offline_preview"))
+    elif job.status == JobStatus.PROCESSING and job.progress:
+        view.step = job.progress.get("step")
     elif view.status in ("failed", "canceled"):
         view.error = GenerationError(
             code=job.error_code or view.status, message=job.last_error or f"The generation {view.status}."
