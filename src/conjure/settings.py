@@ -86,6 +86,7 @@ class Settings(BaseSettings):
     rate_limit_anonymous: str = "30/minute"
     rate_limit_login: str = "10/minute"
     rate_limit_generation: str = "5/minute"
+    rate_limit_payment: str = "10/minute"  # create-intent: each call creates a Stripe PaymentIntent
 
     # Economy
     signup_bonus_stars: int = 3

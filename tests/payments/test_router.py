@@ -223,3 +223,15 @@ async def test_stripe_errors_become_502_and_store_nothing(shop_factory: ShopFact
     async with shop.runtime.db.session() as session:
         assert await session.scalar(select(func.count()).select_from(Payment)) == 0
     assert uuid.UUID(str(user.id))
+
+
+async def test_starting_purchases_is_rate_limited(shop_factory: ShopFactory, sqlite_url: str) -> None:
+    shop = await shop_factory(sqlite_url, rate_limit_payment="2/minute")
+    _, headers = await shop.user()
+    body = {"package": "starter"}
+    codes = [
+        await shop.client.post("/api/v1/payment/create-intent", json=body, headers=headers) for _ in range(3)
+    ]
+    assert [r.status_code for r in codes] == [200, 200, 429]
+    assert codes[2].json()["code"] == "rate_limited"
+    assert len(shop.stripe.creates()) == 2

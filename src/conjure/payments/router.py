@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conjure.auth.deps import CurrentUser
@@ -21,6 +21,7 @@ from conjure.payments.schemas import (
 )
 from conjure.payments.stripe_client import gateway_for, verify_event
 from conjure.payments.webhooks import handle_stripe_event
+from conjure.ratelimit.deps import rate_limit
 
 router = APIRouter(tags=["payments"])
 
@@ -48,7 +49,12 @@ async def list_packages(settings: SettingsDep) -> list[PackageOut]:
 @router.post(
     "/api/v1/payment/create-intent",
     response_model=CreateIntentOut,
-    responses={**_PURCHASE_ERRORS, 422: {"description": "Unknown package", **_PROBLEM}},
+    responses={
+        **_PURCHASE_ERRORS,
+        422: {"description": "Unknown package", **_PROBLEM},
+        429: {"description": "Too many purchases started (`RATE_LIMIT_PAYMENT`)", **_PROBLEM},
+    },
+    dependencies=[Depends(rate_limit("payment", "rate_limit_payment"))],
 )
 async def create_intent(
     body: CreateIntentIn,
