@@ -193,3 +193,25 @@ async def test_concurrent_first_sights_make_one_user(
     assert [a.status_code for a in answers] == [200] * 8, [a.text for a in answers]
     assert len({a.json()["id"] for a in answers}) == 1
     assert users == 1
+
+
+async def test_auth0_without_audience_refuses_and_long_subjects_are_refused(
+    api: ClientFactory, jwks_server: JWKSServer, rsa_keys: dict[str, Any]
+) -> None:
+    case = _case("auth0", jwks_server)
+    jwks_server.publish(case.jwks_path, ("kid-a", rsa_keys["a"]))
+    token = _mint(rsa_keys["a"], "kid-a", _claims(case))
+    # A tenant's tokens for any of its APIs would pass if the audience were not pinned.
+    async with api(auth0_issuer=case.issuer) as (client, _):
+        assert (await client.get("/api/v1/me", headers=_bearer(token))).status_code == 401
+    long_sub = _mint(rsa_keys["a"], "kid-a", _claims(case, sub="x" * 256))
+    async with api(**case.settings) as (client, _):
+        assert (await client.get("/api/v1/me", headers=_bearer(long_sub))).status_code == 401
+        assert (await client.get("/api/v1/me", headers=_bearer(token))).status_code == 200
+
+
+async def test_openapi_declares_the_bearer_scheme(api: ClientFactory) -> None:
+    async with api() as (client, _):
+        spec = (await client.get("/openapi.json")).json()
+    assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    assert {"bearer": []} in spec["paths"]["/api/v1/me"]["get"]["security"]

@@ -13,6 +13,7 @@ from typing import Annotated
 
 import jwt
 from fastapi import Depends, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conjure.auth.apikeys import env_key_user, find_api_key, match_env_key
@@ -38,12 +39,19 @@ class Principal:
     rate_limit: str
 
 
-def _bearer(request: Request) -> str:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+# Declares the scheme in OpenAPI (the docs' "Authorize" button); errors stay ours (auto_error off).
+_bearer_scheme = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearer",
+    description="Conjure access token, API key, or a Clerk/Auth0/Firebase ID token.",
+)
+BearerCredentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer_scheme)]
+
+
+def _bearer(credentials: HTTPAuthorizationCredentials | None) -> str:
+    if credentials is None or not credentials.credentials.strip():
         raise Unauthorized("Send `Authorization: Bearer <token>`.", code="unauthorized", headers=_CHALLENGE)
-    return token.strip()
+    return credentials.credentials.strip()
 
 
 def _invalid(method: str, reason: str, *, expired: bool = False) -> Unauthorized:
@@ -116,11 +124,15 @@ async def resolve_bearer(
 
 
 async def get_current_principal(
-    request: Request, response: Response, session: SessionDep, runtime: RuntimeDep
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    credentials: BearerCredentials,
 ) -> Principal:
     """The authenticated caller, after counting the request against its default rate limit."""
     try:
-        principal = await resolve_bearer(request, session, runtime.settings, _bearer(request))
+        principal = await resolve_bearer(request, session, runtime.settings, _bearer(credentials))
     except Unauthorized:
         # Failed credentials count against the caller's IP, so guessing keys is throttled too.
         await runtime.limiter.hit("anonymous", client_ip(request), runtime.settings.rate_limit_anonymous)

@@ -26,6 +26,7 @@ LEEWAY_SECONDS = 30
 JWKS_TIMEOUT_SECONDS = 5.0
 JWKS_MAX_AGE_SECONDS = 3600
 FIREBASE_ISSUER = "https://securetoken.google.com/"
+MAX_SUBJECT_LENGTH = 255  # users.external_id
 
 
 class ProviderTokenError(Exception):
@@ -107,6 +108,7 @@ class Provider:
     issuer: str
     jwks_url: str
     audience: str | None = None
+    requires_audience: bool = False
     authorized_parties: tuple[str, ...] = ()
 
     def identity(self, claims: dict[str, Any]) -> ExternalIdentity:
@@ -117,7 +119,7 @@ class Provider:
         return ExternalIdentity(
             provider=self.name,
             subject=str(claims["sub"]),
-            email=email if isinstance(email, str) and email else None,
+            email=email if isinstance(email, str) and 0 < len(email) <= 320 else None,
             email_verified=claims.get("email_verified") is True,
             name=str(name)[:200] if name else None,
             picture_url=str(claims["picture"])[:1000] if claims.get("picture") else None,
@@ -147,6 +149,7 @@ def configured_providers(settings: Settings) -> dict[str, Provider]:
                 issuer=settings.auth0_issuer,
                 jwks_url=_jwks_url(settings.auth0_issuer),
                 audience=settings.auth0_audience or None,
+                requires_audience=True,
             )
         )
     if settings.firebase_project_id:
@@ -177,6 +180,9 @@ class IdentityProviders:
             header = jwt.get_unverified_header(token)
         except jwt.InvalidTokenError:
             raise ProviderTokenError("malformed") from None
+        if provider.requires_audience and provider.audience is None:
+            # Without an audience any token of the tenant (made for another API) would pass.
+            raise ProviderTokenError("audience_not_configured")
         if header.get("alg") not in ALLOWED_ALGORITHMS:
             raise ProviderTokenError("algorithm_not_allowed")
         kid = header.get("kid")
@@ -200,8 +206,9 @@ class IdentityProviders:
             raise ProviderTokenError("expired", expired=True) from None
         except jwt.InvalidTokenError as exc:
             raise ProviderTokenError(type(exc).__name__) from None
-        if not claims.get("sub"):
-            raise ProviderTokenError("missing_sub")
+        subject = claims.get("sub")
+        if not isinstance(subject, str) or not subject or len(subject) > MAX_SUBJECT_LENGTH:
+            raise ProviderTokenError("bad_sub")
         if provider.authorized_parties and claims.get("azp") not in provider.authorized_parties:
             raise ProviderTokenError("unauthorized_party")
         return provider.identity(claims)
