@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import httpx
+import jwt
 
 from conjure.runtime import Runtime
 from tests.factories import auth_headers, make_user
@@ -119,3 +120,9 @@ async def test_me_refuses_missing_bad_and_expired_tokens(client: httpx.AsyncClie
     assert answer.status_code == 401
     assert answer.json()["code"] == "token_expired"
     assert (await client.get("/api/v1/me", headers=auth_headers(runtime, user))).status_code == 200
+    # An unsigned token naming Conjure as issuer, and one signed with another secret, are refused.
+    claims = {"iss": "conjure", "sub": str(user.id), "typ": "access", "iat": 1, "exp": 4_000_000_000}
+    unsigned = jwt.encode(claims, None, algorithm="none")
+    for forged in (unsigned, jwt.encode(claims, "x" * 32, algorithm="HS256")):
+        answer = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {forged}"})
+        assert answer.json()["code"] == "invalid_token"
