@@ -327,21 +327,45 @@ ELEMENT_MESSAGE = {
 }
 
 
-def _interpret(drawn: DrawnCard, area: str, lang: str) -> str:
+POSITION_EN = {
+    "past": "Looking back, {card} shows that {area} has been shaped by {k0} and {k1}.",
+    "present": "Right now, {card} puts {k0} at the centre of {area}.",
+    "future": "Ahead{when}, {card} points towards {k0} and {k1} in {area}.",
+    "challenge": "What stands in the way in {area} is {k0}; {card} asks you to face it honestly.",
+    "advice": "{card} asks you to pay attention to {k0} and {k1} as you handle {area}.",
+    "outcome": "If things continue as they are, {card} suggests {k0} and {k1} for {area}{when}.",
+}
+POSITION_TH = {
+    "past": "ในอดีต {area}ได้รับอิทธิพลจาก{theme}",
+    "present": "ตอนนี้ {theme}คือหัวใจของ{area}",
+    "future": "ในอนาคต{when} {area}มีแนวโน้มไปสู่{theme}",
+    "challenge": "อุปสรรคที่ต้องก้าวผ่านใน{area}คือ{theme}",
+    "advice": "ไพ่แนะนำให้คุณใช้{theme}เป็นแนวทางใน{area}",
+    "outcome": "ถ้าทุกอย่างดำเนินไปเช่นนี้ ผลลัพธ์ของ{area}{when}คือ{theme}",
+}
+WHEN = {
+    "en": {"near_future": " in the coming weeks", "long_term": " over the longer run"},
+    "th": {"near_future": "อันใกล้", "long_term": "ระยะยาว"},
+}
+
+
+def _interpret(drawn: DrawnCard, analysis: QuestionAnalysis, area: str, lang: str) -> str:
     pos, card = drawn.position, drawn.card
+    when = WHEN[lang].get(analysis.timeframe, "")
     if lang == "th":
-        turned = " (กลับหัว)" if drawn.orientation == "reversed" else ""
-        flow = "พลังของไพ่ใบนี้ยังติดขัดหรือล่าช้า ต้องใช้ความอดทนและทบทวน" if turned else "พลังของไพ่ใบนี้ไหลลื่นและสนับสนุนคุณ"
-        return (
-            f"ตำแหน่ง{pos.label_th}: ไพ่{card.name_th} ({card.name}){turned} สื่อถึง{card.theme_th} "
-            f"{flow} สำหรับ{area} ไพ่ใบนี้ชี้ว่า: {drawn.meaning}"
+        reversed_ = drawn.orientation == "reversed"
+        name = f"ไพ่{card.name_th} ({card.name}){' กลับหัว' if reversed_ else ''}"
+        flow = (
+            "แต่ไพ่กลับหัวบอกว่าพลังนี้ยังติดขัดหรือล่าช้า ต้องใช้ความอดทนและทบทวนตัวเอง"
+            if reversed_
+            else "พลังของไพ่ใบนี้ไหลลื่นและเป็นใจให้คุณ"
         )
-    turned = " reversed" if drawn.orientation == "reversed" else ""
-    keywords = ", ".join(drawn.keywords)
-    return (
-        f"In the {pos.label.lower()} position ({pos.focus}), {card.name}{turned} brings {keywords}. "
-        f"{drawn.meaning} For {area}, read this as {pos.focus} in light of your question."
-    )
+        line = POSITION_TH[pos.key].format(area=area, theme=card.theme_th, when=when)
+        return f"{name} — {line} {flow}"
+    name = f"{card.name}{' (reversed)' if drawn.orientation == 'reversed' else ''}"
+    k0, k1 = drawn.keywords[0], drawn.keywords[1]
+    line = POSITION_EN[pos.key].format(card=name, area=area, k0=k0, k1=k1, when=when)
+    return f"{line[0].upper()}{line[1:]} {drawn.meaning}"
 
 
 def _synthesis(draw: Draw, area: str, lang: str) -> str:
@@ -352,7 +376,7 @@ def _synthesis(draw: Draw, area: str, lang: str) -> str:
     first, last = draw.cards[0], draw.cards[-1]
     idx = 1 if lang == "th" else 0
     if lang == "th":
-        parts = [f"ไพ่ {draw.card_count} ใบนี้เล่าเรื่อง{area} จาก{first.card.name_th}ไปสู่{last.card.name_th}"]
+        parts = [f"ไพ่ {draw.card_count} ใบนี้เล่าถึง{area} จาก{first.card.name_th}ไปสู่{last.card.name_th}"]
         if majors >= 2:
             parts.append(f"มีไพ่ชุดใหญ่ {majors} ใบ แสดงว่าเรื่องนี้เป็นช่วงสำคัญของชีวิต")
         if suit and suit_hits >= 2:
@@ -386,7 +410,10 @@ def _advice(draw: Draw, analysis: QuestionAnalysis, lang: str) -> str:
     keyword = guide.keywords[0]
     if lang == "th":
         calm = "ให้เวลากับตัวเองและหายใจลึกๆ ก่อนตัดสินใจ " if analysis.emotion in ("anxious", "sad") else ""
-        return f"{calm}ยึดพลังของไพ่{guide.card.name_th}เป็นแนวทาง ({keyword}) และเลือกก้าวเล็กๆ ที่ทำได้จริงในสัปดาห์นี้"
+        return (
+            f"{calm}ยึดพลังของไพ่{guide.card.name_th} ซึ่งสื่อถึง{guide.card.theme_th} เป็นแนวทาง "
+            "และเลือกก้าวเล็กๆ ที่ทำได้จริงในสัปดาห์นี้"
+        )
     calm = "Give yourself some calm before you decide. " if analysis.emotion in ("anxious", "sad") else ""
     return (
         f"{calm}Let {guide.card.name} guide you: lean into {keyword}, and choose one small, concrete step "
@@ -399,7 +426,7 @@ def compose_reading(question: str, analysis: QuestionAnalysis, draw: Draw, lang:
     area = AREA[lang][analysis.category]
     cards = [
         CardInterpretation(
-            position=d.position.key, card=d.card.name, interpretation=_interpret(d, area, lang)
+            position=d.position.key, card=d.card.name, interpretation=_interpret(d, analysis, area, lang)
         )
         for d in draw.cards
     ]

@@ -218,12 +218,14 @@ def format_result(
     cards = [
         {**d.as_dict(), "interpretation": text} for d, text in zip(draw.cards, interpretations, strict=True)
     ]
-    heading = "คำทำนาย" if lang == "th" else "Reading"
-    lines = [
-        f"{d.position.label}: {d.card.name} ({d.orientation}) — {t}"
-        for d, t in zip(draw.cards, interpretations, strict=True)
-    ]
-    text = "\n\n".join([f"{heading}", *lines, draft.synthesis, draft.advice])
+    thai = lang == "th"
+    sections = ["คำทำนาย (Reading)" if thai else "Reading"]
+    for d, text in zip(draw.cards, interpretations, strict=True):
+        label = d.position.label_th if thai else d.position.label
+        name = f"{d.card.name_th} ({d.card.name})" if thai else d.card.name
+        turned = {"reversed": " กลับหัว" if thai else " (reversed)"}.get(d.orientation, "")
+        sections.append(f"{label} · {name}{turned}\n{text}")
+    text = "\n\n".join([*sections, draft.synthesis, draft.advice])
     reader = usage[-1].provider
     return {
         "question": question,
