@@ -99,6 +99,8 @@ async def test_unauthenticated_routes_are_limited_per_ip(limited: Runtime) -> No
 
 async def test_bad_bearer_tokens_count_against_the_ip(limited: Runtime) -> None:
     async with _client(limited) as c:
+        # No credential at all is not guessing (a signed-out page): 401 each time, never counted.
+        assert [(await c.get("/api/v1/me")).status_code for _ in range(5)] == [401] * 5
         answers = [
             (await c.get("/api/v1/me", headers={"Authorization": "Bearer guess"})).status_code
             for _ in range(4)

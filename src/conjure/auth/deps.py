@@ -131,11 +131,14 @@ async def get_current_principal(
     credentials: BearerCredentials,
 ) -> Principal:
     """The authenticated caller, after counting the request against its default rate limit."""
+    token = _bearer(credentials)
     try:
-        principal = await resolve_bearer(request, session, runtime.settings, _bearer(credentials))
-    except Unauthorized:
-        # Failed credentials count against the caller's IP, so guessing keys is throttled too.
-        await runtime.limiter.hit("anonymous", client_ip(request), runtime.settings.rate_limit_anonymous)
+        principal = await resolve_bearer(request, session, runtime.settings, token)
+    except Unauthorized as exc:
+        # Invalid credentials count against the caller's IP, so guessing keys is throttled too
+        # (expired tokens are honest clients about to refresh; they are not counted).
+        if exc.code == "invalid_token":
+            await runtime.limiter.hit("anonymous", client_ip(request), runtime.settings.rate_limit_anonymous)
         raise
     request.state.user_id = principal.user.id
     state = await runtime.limiter.hit("default", principal.rate_key, principal.rate_limit)
