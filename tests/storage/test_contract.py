@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from botocore.exceptions import ClientError
 
-from conjure.storage.service import InvalidObjectKey, ObjectNotFound
+from conjure.settings import Settings
+from conjure.storage.service import InvalidObjectKey, ObjectNotFound, make_storage
 from tests.storage.conftest import StoreUnderTest
 
 
@@ -87,3 +89,12 @@ async def test_tampered_presigned_link_is_refused(backend_store: StoreUnderTest)
     await store.put("t/b.txt", b"b", content_type="text/plain")
     url = await store.presigned_get_url("t/a.txt", expires_seconds=60)
     assert (await http.get(url.replace("t/a.txt", "t/b.txt"))).status_code == 403
+
+
+async def test_s3_ping_fails_when_the_bucket_is_missing(s3_settings: Settings) -> None:
+    store = make_storage(s3_settings)  # the bucket is not created: /ready must report storage down
+    try:
+        with pytest.raises(ClientError):
+            await store.ping()
+    finally:
+        await store.close()
