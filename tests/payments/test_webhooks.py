@@ -78,6 +78,11 @@ async def test_signatures_are_checked_like_stripe_does(shop: Shop) -> None:
         assert response.json()["code"] == "invalid_signature"
     assert await shop.balance(user.id) == 0
 
+    not_json = b"this is not an event"
+    signed_garbage = await shop.post_event(not_json, sign(not_json, NEW_SECRET))
+    assert signed_garbage.status_code == 400
+    assert signed_garbage.json()["code"] == "bad_request"
+
     # The previous secret still verifies while it is being rotated out.
     rotated = await shop.post_event(payload, sign(payload, OLD_SECRET))
     assert rotated.status_code == 200
