@@ -62,7 +62,7 @@ def _add_domain_commands() -> None:
     """Operator commands live with their domain (``conjure wallet …``, ``conjure jobs …``)."""
     import importlib
 
-    for name in ("wallet", "jobs", "payments"):
+    for name in ("auth", "wallet", "jobs", "payments"):
         try:
             module = importlib.import_module(f"conjure.{name}.cli")
         except ModuleNotFoundError as exc:

@@ -42,12 +42,20 @@ def new_api_key() -> tuple[str, str]:
 
 
 async def create_api_key(
-    session: AsyncSession, user: User, *, name: str, rate_limit: str | None = None
+    session: AsyncSession,
+    user: User,
+    *,
+    name: str,
+    rate_limit: str | None = None,
+    by_operator: bool = False,
 ) -> tuple[ApiKey, str]:
-    """Store a new key for ``user``; the plain key is returned here and never again."""
+    """Store a new key for ``user``; the plain key is returned here and never again.
+
+    Only admins (or an operator at the command line) may give a key its own rate limit;
+    otherwise anyone could lift their own.
+    """
     if rate_limit is not None:
-        if not user.is_admin:
-            # Otherwise anyone could lift their own limit.
+        if not (user.is_admin or by_operator):
             raise Forbidden("Only admins set a key's rate limit.")
         try:
             parse_many(rate_limit)
