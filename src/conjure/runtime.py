@@ -63,6 +63,9 @@ class Runtime:
         return runtime
 
     async def close(self) -> None:
+        from conjure.payments.stripe_client import close_gateway
+
+        await close_gateway(self)
         await self.broker.close()
         if self.redis is not None:
             await self.redis.aclose()
