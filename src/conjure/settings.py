@@ -109,6 +109,9 @@ class Settings(BaseSettings):
     ai_call_timeout_seconds: float = 20.0
     ai_max_concurrency: int = 20
     ai_output_retries: int = 2  # pydantic-ai re-asks a model whose output fails validation
+    # How models return typed output: "tool" (function calling), "native" (JSON schema mode) or
+    # "prompted" (JSON in plain text; for local servers without tool support).
+    ai_output_mode: Literal["tool", "native", "prompted"] = "tool"
     gemini_api_key: SecretStr | None = None
     gemini_model: str = "gemini-2.5-flash"
     gemini_base_url: str = ""

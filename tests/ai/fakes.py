@@ -81,6 +81,9 @@ def _tool_name(api: str, body: dict[str, Any]) -> str:
 
 def _wire(api: str, body: dict[str, Any], reply: Reply) -> dict[str, Any]:
     args = reply.args(body) if callable(reply.args) else reply.args
+    if reply.text is None and not body.get("tools"):
+        # Native/prompted output modes: the JSON comes back as the message text.
+        reply = Reply(text=json.dumps(args))
     if api == "openai":
         message: dict[str, Any] = {"role": "assistant", "content": reply.text}
         if reply.text is None:

@@ -218,3 +218,14 @@ async def test_missing_configuration_fails_the_job_clearly_or_falls_through(
     assert info.value.code == "ai_not_configured"
     outcome = await _run(make_settings(ai_provider="gemini,offline"))
     assert outcome.provider == "offline"
+
+
+@pytest.mark.parametrize("provider", ["openai", "gemini"])
+async def test_prompted_output_mode_for_servers_without_tools(
+    make_settings: Callable[..., Settings], fake: FakeModelServer, provider: str
+) -> None:
+    outcome = await _run(_settings(make_settings, fake, provider, ai_output_mode="prompted"))
+    assert outcome.output == Verdict(allowed=True, reason="fine")
+    [seen] = fake.requests
+    assert not seen.body.get("tools")
+    assert "allowed" in system_text(seen.api, seen.body)  # the schema travels in the instructions

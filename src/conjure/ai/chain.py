@@ -18,7 +18,7 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import structlog
 
@@ -144,12 +144,18 @@ class ModelChain:
         prompt: str,
         validate: Callable[[T], None] | None,
     ) -> tuple[T, StepUsage]:
-        from pydantic_ai import Agent, ModelRetry
+        from pydantic_ai import Agent, ModelRetry, NativeOutput, PromptedOutput
 
         assert slot.model is not None
+        mode = self.settings.ai_output_mode
+        spec: Any = output_type
+        if mode == "native":
+            spec = NativeOutput(output_type)
+        elif mode == "prompted":
+            spec = PromptedOutput(output_type)
         agent: Agent[None, T] = Agent(
             slot.model,
-            output_type=output_type,
+            output_type=spec,
             instructions=instructions,
             retries={"output": self.settings.ai_output_retries},
         )
