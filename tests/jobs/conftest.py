@@ -118,10 +118,13 @@ def spawn_worker(settings: Settings, **env_overrides: str) -> subprocess.Popen[b
             **env_overrides,
         }
     )
-    return subprocess.Popen(
-        [sys.executable, "-m", "tests.jobs.worker_main"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    # The worker's log goes to a file next to the test's data, for a failing test's post-mortem.
+    with (settings.var_dir / f"worker-{uuid.uuid4().hex[:6]}.log").open("wb") as log_file:
+        return subprocess.Popen(
+            [sys.executable, "-m", "tests.jobs.worker_main"],
+            cwd=ROOT,
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )

@@ -124,4 +124,5 @@ async def test_redis_config_warnings(redis_url: str) -> None:
     warnings = await RedisStreamsBroker(client).config_warnings()
     await client.aclose()
     # The test server runs without appendonly and with noeviction.
-    assert len(warnings) == 1 and "appendonly" in warnings[0]
+    assert len(warnings) == 1
+    assert "appendonly" in warnings[0]

@@ -48,7 +48,8 @@ async def test_retryable_four_times_then_success(engine: Runtime) -> None:
     job = await submit(engine, "t.flaky", {"fail_times": 4})
     async with running(engine):
         done = await wait_status(engine, job.id, JobStatus.SUCCEEDED)
-    assert done.attempts == 5 and done.result == {"attempt": 5}
+    assert done.attempts == 5
+    assert done.result == {"attempt": 5}
     attempts = await attempts_of(engine, job.id)
     assert [a.success for a in attempts] == [False] * 4 + [True]
     assert {a.error_code for a in attempts[:4]} == {"upstream_503"}
@@ -61,10 +62,12 @@ async def test_always_failing_goes_to_dlq_after_five_attempts_with_jittered_dela
     async with running(engine):
         done = await wait_status(engine, job.id, JobStatus.DLQ)
         await asyncio.sleep(0.1)
-    assert done.attempts == 5 and done.error_code == "upstream_timeout"
+    assert done.attempts == 5
+    assert done.error_code == "upstream_timeout"
     assert (await engine.broker.stats()).dead_letters == 1
     attempts = await attempts_of(engine, job.id)
-    assert len(attempts) == 5 and not any(a.success for a in attempts)
+    assert len(attempts) == 5
+    assert not any(a.success for a in attempts)
     retrying = [e for e in await events_of(engine, job.id) if e.type == "retrying"]
     assert [e.data["attempt"] for e in retrying] == [1, 2, 3, 4]
     slack = 0.5  # scheduler poll + claim, on a busy machine
@@ -73,7 +76,8 @@ async def test_always_failing_goes_to_dlq_after_five_attempts_with_jittered_dela
             event.data["attempt"], base=settings.retry_base_seconds, cap=settings.retry_cap_seconds
         )
         assert 0 <= event.data["delay_seconds"] <= ceiling
-        assert before.finished_at is not None and after.started_at is not None
+        assert before.finished_at is not None
+        assert after.started_at is not None
         gap = (after.started_at - before.finished_at).total_seconds()
         assert event.data["delay_seconds"] - 0.01 <= gap <= ceiling + slack
 
@@ -84,7 +88,8 @@ async def test_non_retryable_fails_at_attempt_one_and_releases_the_hold(engine: 
     assert await balances(engine, user) == (3, 1)
     async with running(engine):
         done = await wait_status(engine, job.id, JobStatus.FAILED)
-    assert done.attempts == 1 and done.error_code == "content_policy"
+    assert done.attempts == 1
+    assert done.error_code == "content_policy"
     assert await balances(engine, user) == (3, 0)
     assert kinds.CALLS[str(job.id)] == 1
 
@@ -131,14 +136,16 @@ async def test_duplicate_delivery_has_one_effect(engine: Runtime) -> None:
         first.claim([delivery, duplicate]), second.claim([delivery])
     )
     claims = claims_a + claims_b
-    assert len(claims) == 1 and len(skip_a + skip_b) == 2  # the others are just acknowledged
+    assert len(claims) == 1
+    assert len(skip_a + skip_b) == 2
     winner = first if claims_a else second
     await winner.run(claims[0])
     # The loser, handed the same entry again later, finds nothing to claim.
     loser = second if claims_a else first
     assert (await loser.claim([delivery]))[0] == []
     done = await load(engine, job.id)
-    assert done.status == JobStatus.SUCCEEDED and done.attempts == 1
+    assert done.status == JobStatus.SUCCEEDED
+    assert done.attempts == 1
     assert kinds.CALLS[str(job.id)] == 1
     assert await balances(engine, user) == (0, 0)
 
@@ -157,7 +164,8 @@ async def test_zombie_worker_changes_nothing(make_runtime: object, engine: Runti
     assert await zombie.finish(stale, Outcome("succeeded", result={"from": "zombie"})) is False
     assert await rescuer.finish(fresh, Outcome("succeeded", result={"from": "rescuer"})) is True
     done = await load(engine, job.id)
-    assert done.result == {"from": "rescuer"} and done.worker_id == "rescuer"
+    assert done.result == {"from": "rescuer"}
+    assert done.worker_id == "rescuer"
     attempts = await attempts_of(engine, job.id)
     assert [(a.attempt_number, a.success, a.error_code) for a in attempts] == [
         (1, False, "lease_expired"),
@@ -191,7 +199,8 @@ async def test_cancel_processing_job_stops_between_steps(engine: Runtime) -> Non
         async with engine.db.session() as session:
             assert row is not None
             canceling = await cancel_job(session, engine, job.id, row)
-            assert canceling.status == JobStatus.PROCESSING and canceling.cancel_requested
+            assert canceling.status == JobStatus.PROCESSING
+            assert canceling.cancel_requested
         done = await wait_status(engine, job.id, JobStatus.CANCELED)
     assert done.error_code == "canceled"
     assert (done.progress or {}).get("step") != "d"
@@ -202,7 +211,8 @@ async def test_start_deadline_cancels_without_charge(engine: Runtime) -> None:
     job = await submit(engine, "t.paid", user=user, start_deadline=utcnow() - dt.timedelta(seconds=1))
     async with running(engine):
         done = await wait_status(engine, job.id, JobStatus.CANCELED)
-    assert done.error_code == "deadline" and done.attempts == 0
+    assert done.error_code == "deadline"
+    assert done.attempts == 0
     assert await balances(engine, user) == (1, 0)
 
 
@@ -220,4 +230,5 @@ async def test_progress_and_usage_are_recorded(engine: Runtime) -> None:
         (6, "succeeded"),
     ]
     assert done.progress == {"step": "reading", "message": "reading…", "data": {}}
-    assert done.usage is not None and done.usage["output_tokens"] == 5
+    assert done.usage is not None
+    assert done.usage["output_tokens"] == 5

@@ -54,6 +54,9 @@ class Broker(Protocol):
     async def dead_letter(self, job_id: uuid.UUID, fields: dict[str, str]) -> None: ...
     async def drop_dead_letters(self, job_ids: Sequence[uuid.UUID] | None = None) -> int: ...
     async def stats(self) -> BrokerStats: ...
+    async def announce(self, worker_id: str) -> None: ...
+    async def retire(self, worker_id: str) -> None: ...
+    async def workers(self) -> dict[str, float]: ...
 
 
 class InProcessBroker:
@@ -70,6 +73,7 @@ class InProcessBroker:
         self._delayed_ids: dict[uuid.UUID, float] = {}
         self._dead: dict[uuid.UUID, dict[str, str]] = {}
         self._ids = itertools.count(1)
+        self._workers: dict[str, float] = {}
 
     async def start(self) -> None:
         return None
@@ -162,6 +166,15 @@ class InProcessBroker:
             delayed=len(self._delayed_ids),
             dead_letters=len(self._dead),
         )
+
+    async def announce(self, worker_id: str) -> None:
+        self._workers[worker_id] = time.time()
+
+    async def retire(self, worker_id: str) -> None:
+        self._workers.pop(worker_id, None)
+
+    async def workers(self) -> dict[str, float]:
+        return dict(self._workers)
 
 
 def make_broker(runtime: Runtime) -> Broker:

@@ -196,3 +196,15 @@ class RedisStreamsBroker:
         return BrokerStats(
             ready=max(int(length) - pending, 0), pending=pending, delayed=int(delayed), dead_letters=int(dlq)
         )
+
+    async def announce(self, worker_id: str) -> None:
+        """Record that a worker is alive (its heartbeat), for stats and operators."""
+        await self.redis.hset(keys.WORKERS, worker_id, str(time.time()))
+
+    async def retire(self, worker_id: str) -> None:
+        await self.redis.hdel(keys.WORKERS, worker_id)
+
+    async def workers(self) -> dict[str, float]:
+        """Worker id -> unix time last seen."""
+        raw: Any = await self.redis.hgetall(keys.WORKERS)
+        return {_text(k): float(_text(v)) for k, v in raw.items()}

@@ -49,6 +49,11 @@ class Worker:
         self._slot_freed = asyncio.Event()
 
     async def start(self) -> None:
+        try:
+            await self.runtime.broker.announce(self.id)
+        except Exception as exc:
+            # Redis may be briefly away; the heartbeat loop announces again.
+            log.warning("worker_announce_failed", error_type=type(exc).__name__)
         self._loops = [
             asyncio.create_task(self._fetch_loop(), name=f"fetch-{self.id}"),
             asyncio.create_task(self._reclaim_loop(), name=f"reclaim-{self.id}"),
@@ -73,6 +78,10 @@ class Worker:
         for task in others:
             task.cancel()
         await asyncio.gather(*others, return_exceptions=True)
+        try:
+            await self.runtime.broker.retire(self.id)
+        except Exception as exc:
+            log.warning("worker_retire_failed", error_type=type(exc).__name__)
         log.info("worker_stopped", worker_id=self.id)
 
     @property
@@ -147,6 +156,7 @@ class Worker:
         while True:
             await asyncio.sleep(self.runtime.settings.heartbeat_seconds)
             try:
+                await self.runtime.broker.announce(self.id)
                 await self.runner.heartbeat(list(self._running.values()))
             except Exception as exc:
                 log.warning("worker_heartbeat_failed", error_type=type(exc).__name__)

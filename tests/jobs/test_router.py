@@ -1,0 +1,153 @@
+"""HTTP contract of the jobs domain: status, SSE, cancel, 404 for others' jobs, admin controls."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from conjure.app import create_app
+from conjure.jobs.models import JobStatus
+from conjure.runtime import Runtime
+from tests.factories import auth_headers, make_user
+from tests.jobs.conftest import running, submit, wait_status
+from tests.jobs.kinds import APP
+
+
+@pytest.fixture
+async def api(engine: Runtime) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(runtime=engine, apps=[APP])
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        yield client
+
+
+def parse_sse(body: str) -> list[dict[str, Any]]:
+    events = []
+    for block in body.replace("\r\n", "\n").split("\n\n"):
+        fields: dict[str, str] = {}
+        for line in block.split("\n"):
+            name, _, value = line.partition(":")
+            if name in ("id", "event", "data"):
+                fields[name] = value.strip()
+        if "data" in fields:
+            events.append({"id": int(fields["id"]), "event": fields["event"], **json.loads(fields["data"])})
+    return events
+
+
+async def test_sse_follows_a_job_to_the_end_and_replays_after_last_event_id(
+    engine: Runtime, api: httpx.AsyncClient
+) -> None:
+    user = await make_user(engine)
+    headers = auth_headers(engine, user)
+    job = await submit(engine, "t.steps", {"seconds": 0.05}, user=user)
+    # Listen while the job is still queued, then start a worker.
+    listening = asyncio.create_task(api.get(f"/api/v1/jobs/{job.id}/events", headers=headers, timeout=30))
+    await asyncio.sleep(0.3)
+    async with running(engine):
+        response = await listening
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/event-stream")
+    events = parse_sse(response.text)
+    assert [e["event"] for e in events] == [
+        "queued",
+        "processing",
+        "progress",
+        "progress",
+        "progress",
+        "succeeded",
+    ]
+    assert [e["id"] for e in events] == [1, 2, 3, 4, 5, 6]
+    assert events[-1]["status"] == "succeeded"
+
+    replay = await api.get(f"/api/v1/jobs/{job.id}/events", headers={**headers, "Last-Event-ID": "4"})
+    assert [e["id"] for e in parse_sse(replay.text)] == [5, 6]
+
+
+async def test_job_status_and_queue_position(engine: Runtime, api: httpx.AsyncClient) -> None:
+    user = await make_user(engine)
+    headers = auth_headers(engine, user)
+    first = await submit(engine, "t.noop", {"n": 1}, user=user)
+    second = await submit(engine, "t.noop", {"n": 2}, user=user)
+    body = (await api.get(f"/api/v1/jobs/{second.id}", headers=headers)).json()
+    assert body["status"] == "queued"
+    assert body["queue_position"] == 2
+    assert body["result"] is None
+    async with running(engine):
+        await wait_status(engine, first.id, JobStatus.SUCCEEDED)
+        await wait_status(engine, second.id, JobStatus.SUCCEEDED)
+    body = (await api.get(f"/api/v1/jobs/{second.id}", headers=headers)).json()
+    assert body["status"] == "succeeded"
+    assert body["result"] == {"ok": True, "n": 2}
+    assert body["queue_position"] is None
+    assert body["attempts"] == 1
+    assert body["finished_at"] is not None
+
+
+async def test_cancel_queued_job_releases_hold(engine: Runtime, api: httpx.AsyncClient) -> None:
+    user = await make_user(engine, stars=1)
+    headers = auth_headers(engine, user)
+    job = await submit(engine, "t.paid", user=user)
+    response = await api.post(f"/api/v1/jobs/{job.id}/cancel", headers=headers)
+    assert response.status_code == 200
+    assert response.json()["status"] == "canceled"
+    assert response.json()["error"]["code"] == "canceled"
+    again = await api.post(f"/api/v1/jobs/{job.id}/cancel", headers=headers)
+    assert again.status_code == 409
+    assert again.json()["code"] == "job_not_cancelable"
+    wallet = (await api.get("/api/v1/user/wallet", headers=headers)).json()
+    assert wallet["star_balance"] == 1
+    assert wallet["stars_held"] == 0
+    async with running(engine):  # a worker handed the stale entry leaves it alone
+        await asyncio.sleep(0.3)
+    assert (await api.get(f"/api/v1/jobs/{job.id}", headers=headers)).json()["status"] == "canceled"
+
+
+async def test_another_users_job_is_404_on_every_route(engine: Runtime, api: httpx.AsyncClient) -> None:
+    owner, other = await make_user(engine), await make_user(engine)
+    job = await submit(engine, "t.noop", user=owner)
+    headers = auth_headers(engine, other)
+    for method, path in [
+        ("GET", f"/api/v1/jobs/{job.id}"),
+        ("GET", f"/api/v1/jobs/{job.id}/events"),
+        ("POST", f"/api/v1/jobs/{job.id}/cancel"),
+    ]:
+        response = await api.request(method, path, headers=headers)
+        assert response.status_code == 404, path
+        assert response.json()["code"] == "not_found"
+    assert (await api.get(f"/api/v1/jobs/{job.id}")).status_code == 401
+
+
+async def test_admin_dlq_controls(engine: Runtime, api: httpx.AsyncClient) -> None:
+    user = await make_user(engine, stars=5)
+    admin = await make_user(engine, admin=True)
+    admin_headers = auth_headers(engine, admin)
+    assert (await api.get("/api/v1/admin/jobs/dlq", headers=auth_headers(engine, user))).status_code == 403
+    first = await submit(engine, "t.paid_fails", {"n": 1}, user=user)
+    second = await submit(engine, "t.paid_fails", {"n": 2}, user=user)
+    async with running(engine):
+        await wait_status(engine, first.id, JobStatus.DLQ)
+        await wait_status(engine, second.id, JobStatus.DLQ)
+    dlq = (await api.get("/api/v1/admin/jobs/dlq", headers=admin_headers)).json()
+    assert {row["id"] for row in dlq} == {str(first.id), str(second.id)}
+    assert all("payload" not in row for row in dlq)
+
+    redriven = await api.post(f"/api/v1/admin/jobs/{first.id}/redrive", headers=admin_headers)
+    assert redriven.json() == {"redriven": 1}
+    status = (await api.get(f"/api/v1/jobs/{first.id}", headers=auth_headers(engine, user))).json()
+    assert status["status"] == "queued"
+    assert status["attempts"] == 0
+    missing = await api.post(f"/api/v1/admin/jobs/{first.id}/redrive", headers=admin_headers)
+    assert missing.status_code == 404
+
+    purged = await api.delete("/api/v1/admin/jobs/dlq", headers=admin_headers)
+    assert purged.json() == {"purged": 1}
+    listing = (await api.get("/api/v1/admin/jobs", headers=admin_headers)).json()
+    assert listing["stats"]["by_status"]["queued"] == 1
+    assert listing["stats"]["by_status"]["failed"] == 1
+    assert listing["stats"]["by_status"]["dlq"] == 0
+    assert set(listing["stats"]["broker"]) == {"ready", "pending", "delayed", "dead_letters"}
+    assert (await api.post("/api/v1/admin/jobs/dlq/redrive", headers=admin_headers)).json() == {"redriven": 0}
