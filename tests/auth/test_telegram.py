@@ -6,10 +6,13 @@ import hashlib
 import hmac
 import json
 import time
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from conjure.auth.telegram import TelegramInitDataError, verify_init_data
 from tests.auth.conftest import ClientFactory
 
 BOT_TOKEN = "123456:TEST-bot-token"
@@ -73,3 +76,19 @@ async def test_telegram_not_configured_is_503(api: ClientFactory) -> None:
         answer = await client.post(URL, json={"init_data": telegram_init_data()})
     assert answer.status_code == 503
     assert answer.json()["code"] == "telegram_not_configured"
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data())
+def test_any_changed_character_in_any_field_is_refused(data: st.DataObject) -> None:
+    init_data = telegram_init_data(user_id=data.draw(st.integers(1, 2**40)))
+    now = time.time()
+    assert verify_init_data(init_data, BOT_TOKEN, max_age_seconds=86400, now=now).name == "Ada L"
+    fields = dict(parse_qsl(init_data))
+    key = data.draw(st.sampled_from(sorted(fields)))
+    value = fields[key]
+    position = data.draw(st.integers(0, len(value) - 1))
+    replacement = data.draw(st.characters(codec="utf-8").filter(lambda c: c != value[position]))
+    fields[key] = value[:position] + replacement + value[position + 1 :]
+    with pytest.raises(TelegramInitDataError):
+        verify_init_data(urlencode(fields), BOT_TOKEN, max_age_seconds=86400, now=now)

@@ -65,7 +65,7 @@ def verify_init_data(
     fields = _parse(init_data)
     received = fields.get("hash", "")
     expected = sign(fields, bot_token)
-    if not hmac.compare_digest(expected.encode(), received.lower().encode()):
+    if not hmac.compare_digest(expected.encode(), received.encode()):
         raise TelegramInitDataError("bad_signature")
     try:
         auth_date = int(fields["auth_date"])
