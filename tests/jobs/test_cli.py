@@ -1,0 +1,71 @@
+"""``conjure jobs …`` operator commands against a real database."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Callable
+
+from typer.testing import CliRunner
+
+from conjure.cli import app
+from conjure.db import utcnow
+from conjure.jobs.models import Job, JobStatus
+from conjure.runtime import Runtime
+from conjure.settings import Settings
+from tests.jobs.kinds import APP
+
+
+def test_stats_and_dlq_commands(make_settings: Callable[..., Settings], sqlite_url: str) -> None:
+    settings = make_settings(database_url=sqlite_url)
+    dead = [uuid.uuid4(), uuid.uuid4()]
+
+    async def seed() -> None:
+        runtime = await Runtime.start(settings, apps=[APP])
+        async with runtime.db.session() as session:
+            for job_id in dead:
+                now = utcnow()
+                session.add(
+                    Job(
+                        id=job_id,
+                        kind="t.noop",
+                        status=JobStatus.DLQ,
+                        payload={},
+                        attempts=5,
+                        error_code="x",
+                        max_attempts=5,
+                        price_stars=0,
+                        run_at=now,
+                        event_seq=3,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                )
+        await runtime.close()
+
+    asyncio.run(seed())
+    env = {
+        "DATABASE_URL": sqlite_url,
+        "VAR_DIR": str(settings.var_dir),
+        "JWT_SECRET": "x" * 40,
+        "REDIS_URL": "",
+    }
+    runner = CliRunner()
+
+    listed = runner.invoke(app, ["jobs", "dlq", "list"], env=env)
+    assert listed.exit_code == 0, listed.output
+    assert {row["id"] for row in json.loads(listed.output)} == {str(j) for j in dead}
+
+    refused = runner.invoke(app, ["jobs", "dlq", "redrive"], env=env)
+    assert refused.exit_code != 0
+    one = runner.invoke(app, ["jobs", "dlq", "redrive", str(dead[0])], env=env)
+    assert json.loads(one.output) == {"redriven": 1}
+    assert runner.invoke(app, ["jobs", "dlq", "purge"], env=env).exit_code != 0  # needs --yes
+    purged = runner.invoke(app, ["jobs", "dlq", "purge", "--yes"], env=env)
+    assert json.loads(purged.output) == {"purged": 1}
+
+    stats = json.loads(runner.invoke(app, ["jobs", "stats"], env=env).output)
+    assert stats["by_status"]["queued"] == 1
+    assert stats["by_status"]["failed"] == 1
+    assert stats["by_status"]["dlq"] == 0
