@@ -14,7 +14,7 @@ The tree (each leaf names its stable ``code``):
     ├── 413 request_too_large
     ├── 415 unsupported_media_type
     ├── 422 validation_error         (names the field in ``errors``), invalid_rate_limit,
-    │       unknown_package (payments)
+    │       unknown_package (payments), unknown_job_kind, webhook_not_allowed (jobs)
     ├── 429 rate_limited             (with Retry-After and RateLimit-* headers)
     ├── 500 internal_error           (a bug; no internals leak)
     ├── 502 payment_provider_error   (Stripe refused or failed)
