@@ -143,6 +143,8 @@ class Settings(BaseSettings):
     shutdown_grace_seconds: float = 25.0
     job_webhook_allow_private: bool = False
     job_webhook_secret: SecretStr | None = None
+    job_scheduler_poll_seconds: float = 0.25
+    worker_metrics_port: int = 0  # >0: `conjure worker` serves /metrics on this port
 
     # Observability
     sentry_dsn: SecretStr | None = None
