@@ -33,11 +33,21 @@ def platform_routers() -> list[APIRouter]:
     from conjure.auth.router import router as auth_router
     from conjure.jobs.router import router as jobs_router
     from conjure.payments.router import router as payments_router
+    from conjure.storage.router import router as files_router
     from conjure.users.router import router as users_router
     from conjure.wallet.router import router as wallet_router
     from conjure.web.router import router as web_router
 
-    return [health_router, auth_router, users_router, wallet_router, payments_router, jobs_router, web_router]
+    return [
+        health_router,
+        auth_router,
+        users_router,
+        wallet_router,
+        payments_router,
+        jobs_router,
+        files_router,
+        web_router,
+    ]
 
 
 def create_app(
@@ -110,6 +120,10 @@ def create_app(
             "RateLimit-Reset",
         ],
     )
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_request_body_bytes)
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_request_body_bytes,
+        larger_limits={"/files/": settings.max_upload_bytes},
+    )
     app.add_middleware(RequestIdMiddleware)
     return app

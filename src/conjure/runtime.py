@@ -67,6 +67,7 @@ class Runtime:
 
         await close_gateway(self)
         await self.broker.close()
+        await self.storage.close()
         if self.redis is not None:
             await self.redis.aclose()
         await self.db.dispose()

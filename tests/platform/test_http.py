@@ -136,3 +136,12 @@ async def test_cors_allows_only_listed_origins(client: httpx.AsyncClient) -> Non
 async def test_openapi_docs_served(client: httpx.AsyncClient) -> None:
     assert (await client.get("/docs")).status_code == 200
     assert (await client.get("/openapi.json")).json()["info"]["title"] == "Conjure"
+
+
+async def test_file_uploads_have_their_own_larger_limit(client: httpx.AsyncClient) -> None:
+    body = b"x" * (2 * 1_048_576)
+    upload = await client.put("/files/uploads/a.png?exp=1&sig=bad", content=body)
+    assert upload.status_code != 413  # refused for its signature, not its size
+    assert upload.json()["code"] != "request_too_large"
+    elsewhere = await client.put("/api/v1/me", content=body)
+    assert elsewhere.status_code == 413

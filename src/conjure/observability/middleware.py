@@ -42,19 +42,30 @@ class RequestIdMiddleware:
 
 
 class BodySizeLimitMiddleware:
-    """Refuse bodies over the limit with 413, by Content-Length or by counting a stream."""
+    """Refuse bodies over the limit with 413, by Content-Length or by counting a stream.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    ``larger_limits`` maps path prefixes (direct file uploads) to their own limit.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, larger_limits: dict[str, int] | None = None) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.default_max_bytes = max_bytes
+        self.larger_limits = larger_limits or {}
+
+    def _limit_for(self, path: str) -> int:
+        for prefix, limit in self.larger_limits.items():
+            if path.startswith(prefix):
+                return limit
+        return self.default_max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        max_bytes = self._limit_for(scope["path"])
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._reject(scope, receive, send)
+        if declared is not None and (not declared.isdigit() or int(declared) > max_bytes):
+            await self._reject(scope, receive, send, max_bytes)
             return
         seen = 0
         too_large = False
@@ -66,7 +77,7 @@ class BodySizeLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
-                if seen > self.max_bytes:
+                if seen > max_bytes:
                     # Look like a client that went away, so the app stops reading;
                     # whatever it answers is replaced by the 413 below.
                     too_large = True
@@ -83,10 +94,8 @@ class BodySizeLimitMiddleware:
             if not too_large:
                 raise
         if too_large:
-            await self._reject(scope, receive, send)
+            await self._reject(scope, receive, send, max_bytes)
 
-    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = problem(
-            413, "request_too_large", f"The request body is larger than {self.max_bytes} bytes."
-        )
+    async def _reject(self, scope: Scope, receive: Receive, send: Send, max_bytes: int) -> None:
+        response = problem(413, "request_too_large", f"The request body is larger than {max_bytes} bytes.")
         await response(scope, receive, send)

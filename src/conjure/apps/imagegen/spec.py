@@ -7,7 +7,6 @@ from conjure.apps.imagegen.router import router
 from conjure.apps.imagegen.service import PRICE_STARS, save_generation
 from conjure.apps.imagegen.tasks import KIND, generate_image
 from conjure.jobs.registry import JobKind
-from conjure.storage.router import router as files_router
 
 GENERATE = JobKind(
     name=KIND,
@@ -19,6 +18,4 @@ GENERATE = JobKind(
     description="Generate one image from a prompt and store it as PNG.",
 )
 
-# files_router serves the local store's signed links; it belongs with the platform
-# routers and is listed here only until the app factory wires it.
-APP = AppSpec(name="imagegen", routers=[router, files_router], job_kinds=[GENERATE])
+APP = AppSpec(name="imagegen", routers=[router], job_kinds=[GENERATE])
