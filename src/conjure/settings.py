@@ -61,6 +61,7 @@ class Settings(BaseSettings):
     public_base_url: str = "http://localhost:8000"
     cors_origins: CommaList = Field(default_factory=lambda: ["http://localhost:8000"])
     max_request_body_bytes: int = 1_048_576
+    max_upload_bytes: int = 25 * 1_048_576  # direct uploads to PUT /files/… (embedded storage)
     log_level: str = "INFO"
 
     # Identity
@@ -100,6 +101,8 @@ class Settings(BaseSettings):
     stripe_api_base: str = ""
     stripe_webhook_tolerance_seconds: int = 300
     stripe_promptpay_enabled: bool = False
+    # Public (pk_…) key the web client needs for Stripe Elements; safe to show to browsers.
+    stripe_publishable_key: str = ""
     stripe_timeout_seconds: float = 20.0
     # STAR_PACKAGES is JSON: [{"id": "starter", "name": "Starter", "price": 9900, "stars": 10, "bonus_stars": 0}]
     star_packages: list[StarPackage] = Field(default_factory=_default_star_packages)
