@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import httpx
 import pytest
@@ -22,7 +23,8 @@ STARTUP_SECONDS = 60
 
 
 @contextmanager
-def api_process(env: dict[str, str], cwd: Path) -> Iterator[str]:
+def api_process(env: dict[str, str], cwd: Path, log: IO[bytes]) -> Iterator[str]:
+    """A real ``uvicorn`` API process; its output goes to ``log`` (a file: a pipe could fill up)."""
     port = free_port()
     process = subprocess.Popen(
         [
@@ -40,8 +42,8 @@ def api_process(env: dict[str, str], cwd: Path) -> Iterator[str]:
         ],
         env=env,
         cwd=cwd,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     try:
         yield f"http://127.0.0.1:{port}"
@@ -52,8 +54,6 @@ def api_process(env: dict[str, str], cwd: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        if process.stderr is not None:
-            process.stderr.close()
 
 
 async def _wait_healthy(client: httpx.AsyncClient, base: str) -> None:
@@ -87,10 +87,20 @@ async def test_limit_is_shared_by_two_api_processes(
         "VAR_DIR": str(tmp_path / "var"),
         "STORAGE_URL": f"file://{tmp_path / 'objects'}",
         "RATE_LIMIT_DEFAULT": "100/minute",
+        "LOG_LEVEL": "WARNING",
     }
-    with api_process(env, tmp_path) as first, api_process(env, tmp_path) as second:
+    log_path = tmp_path / "api.log"
+    with (
+        log_path.open("wb") as log,
+        api_process(env, tmp_path, log) as first,
+        api_process(env, tmp_path, log) as second,
+    ):
         async with httpx.AsyncClient(timeout=10) as client:
-            await asyncio.gather(_wait_healthy(client, first), _wait_healthy(client, second))
+            try:
+                await asyncio.gather(_wait_healthy(client, first), _wait_healthy(client, second))
+            except BaseException:
+                print(log_path.read_text(errors="replace")[-4000:])
+                raise
             statuses = []
             for i in range(101):
                 base = first if i % 2 == 0 else second
