@@ -41,3 +41,12 @@ async def test_another_users_wallet_job_and_reading_are_404(
     ).is_success
     cancel = await client.post(f"/api/v1/jobs/{job_id}/cancel", headers=auth_headers(runtime, intruder))
     assert cancel.status_code == 404
+
+
+async def test_admin_routes_answer_403_to_users(client: httpx.AsyncClient, runtime: Runtime) -> None:
+    user, admin = await make_user(runtime), await make_user(runtime, admin=True)
+    refused = await client.get("/api/v1/admin/jobs/dlq", headers=auth_headers(runtime, user))
+    assert refused.status_code == 403
+    assert refused.json()["code"] == "forbidden"
+    allowed = await client.get("/api/v1/admin/jobs/dlq", headers=auth_headers(runtime, admin))
+    assert allowed.status_code == 200
