@@ -94,6 +94,7 @@ class DrawnCard:
         return {
             "position": self.position.key,
             "position_label": self.position.label,
+            "position_label_th": self.position.label_th,
             "card_id": self.card.id,
             "name": self.card.name,
             "name_th": self.card.name_th,
