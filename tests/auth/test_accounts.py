@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import httpx
 import jwt
 
 from conjure.runtime import Runtime
+from tests.auth.conftest import ClientFactory
 from tests.factories import auth_headers, make_user
 
 SIGNUP = "/api/v1/auth/signup"
@@ -126,3 +128,22 @@ async def test_me_refuses_missing_bad_and_expired_tokens(client: httpx.AsyncClie
     for forged in (unsigned, jwt.encode(claims, "x" * 32, algorithm="HS256")):
         answer = await client.get("/api/v1/me", headers={"Authorization": f"Bearer {forged}"})
         assert answer.json()["code"] == "invalid_token"
+
+
+async def test_concurrent_refreshes_of_one_token_give_one_pair(
+    backend: dict[str, str], api: ClientFactory
+) -> None:
+    async with api(**backend) as (client, _):
+        tokens = (await _signup(client)).json()
+        answers = await asyncio.gather(
+            *(client.post(REFRESH, json={"refresh_token": tokens["refresh_token"]}) for _ in range(6))
+        )
+        winners = [a for a in answers if a.status_code == 200]
+        assert len(winners) == 1, [a.text for a in answers]
+        # The first replay revokes the family; replays after that find a revoked token.
+        codes = {a.json()["code"] for a in answers if a.status_code != 200}
+        assert "refresh_token_reused" in codes
+        assert codes <= {"refresh_token_reused", "invalid_refresh_token"}
+        # The replays revoked the family, the winner's fresh token included.
+        late = await client.post(REFRESH, json={"refresh_token": winners[0].json()["refresh_token"]})
+        assert late.status_code == 401

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import structlog
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
@@ -28,6 +29,7 @@ from conjure.ratelimit.deps import limit_by_ip
 from conjure.users.models import User
 from conjure.users.schemas import UserOut
 
+log = structlog.get_logger("conjure.auth")
 router = APIRouter(tags=["auth"])
 # Routes used before sign-in are limited per client IP (RATE_LIMIT_ANONYMOUS).
 public = APIRouter(
@@ -38,7 +40,9 @@ public = APIRouter(
 keys = APIRouter(prefix="/api/v1/auth/api-keys", responses={401: {"description": "Not signed in"}})
 
 
-def _token_out(user: User, tokens: service.TokenPair, response: Response) -> TokenOut:
+def _token_out(user: User, tokens: service.TokenPair, response: Response, *, method: str) -> TokenOut:
+    # Audit trail without personal data: the user id and how they signed in, never the email.
+    log.info("signed_in", user_id=str(user.id), method=method)
     # Tokens must not sit in any cache (RFC 6749 §5.1).
     response.headers["Cache-Control"] = "no-store"
     return TokenOut(
@@ -60,7 +64,7 @@ async def signup(body: SignupIn, session: SessionDep, settings: SettingsDep, res
         name=body.name,
         invite_code=body.invite_code,
     )
-    return _token_out(user, await service.issue_tokens(session, settings, user), response)
+    return _token_out(user, await service.issue_tokens(session, settings, user), response, method="signup")
 
 
 @public.post("/login", responses={401: {"description": "invalid_credentials"}})
@@ -79,7 +83,7 @@ async def login(
     except service.InvalidCredentials:
         AUTH_FAILURES.labels("password", "invalid_credentials").inc()
         raise
-    return _token_out(user, await service.issue_tokens(session, settings, user), response)
+    return _token_out(user, await service.issue_tokens(session, settings, user), response, method="password")
 
 
 @public.post(
@@ -95,12 +99,13 @@ async def refresh(
     if outcome.reused or outcome.user is None or outcome.tokens is None:
         # Returned, not raised, so the family's revocation commits.
         AUTH_FAILURES.labels("refresh", "reused").inc()
+        log.warning("refresh_token_reused")
         return problem(
             401,
             "refresh_token_reused",
             "This refresh token was already used; every session it belongs to is now signed out.",
         )
-    return _token_out(outcome.user, outcome.tokens, response)
+    return _token_out(outcome.user, outcome.tokens, response, method="refresh")
 
 
 @public.post("/logout", status_code=204)
@@ -137,7 +142,7 @@ async def telegram(
         name=tg_user.name or tg_user.username,
         picture_url=tg_user.photo_url,
     )
-    return _token_out(user, await service.issue_tokens(session, settings, user), response)
+    return _token_out(user, await service.issue_tokens(session, settings, user), response, method="telegram")
 
 
 @keys.post("", status_code=201, responses={403: {"description": "rate_limit needs admin"}})
