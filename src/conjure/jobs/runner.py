@@ -13,18 +13,18 @@ import asyncio
 import datetime as dt
 import time
 import uuid
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 import structlog
-from sqlalchemy import Table, and_, func, insert, or_, update
+from sqlalchemy import String, Table, and_, exists, func, insert, literal, or_, select, update
 
-from conjure.db import after_commit, utcnow
+from conjure.db import JSONType, UTCDateTime, after_commit, utcnow
+from conjure.jobs.context import Claim, LostClaim, Outcome, RunContext, usage_summary
 from conjure.jobs.models import Job, JobAttempt, JobStatus
 from conjure.jobs.registry import JobCanceled, JobError, PermanentJobError
 from conjure.jobs.retry import backoff_delay
-from conjure.jobs.service import EVENTS, JOBS, event_message, record_event, settle_hold
+from conjure.jobs.service import EVENTS, JOBS, event_message, settle_hold
 from conjure.jobs.types import Delivery
 from conjure.jobs.webhooks import schedule_webhook_after_commit
 from conjure.observability.metrics import JOB_DURATION, JOB_RETRIES, JOBS_FINISHED
@@ -36,109 +36,7 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("conjure.jobs.runner")
 ATTEMPTS = cast(Table, JobAttempt.__table__)
-
-
-class LostClaim(Exception):
-    """This worker no longer owns the job (its lease expired and another worker took it)."""
-
-
-@dataclass
-class Claim:
-    """A job this worker owns for one attempt."""
-
-    delivery: Delivery
-    kind: str
-    user_id: uuid.UUID | None
-    payload: dict[str, Any]
-    attempt: int
-    max_attempts: int
-    price_stars: int
-    webhook_url: str | None
-    cancel_requested: bool
-    attempt_id: uuid.UUID = field(default_factory=uuid.uuid4)
-    started: float = field(default_factory=time.monotonic)
-
-    @property
-    def job_id(self) -> uuid.UUID:
-        return self.delivery.job_id
-
-
-@dataclass
-class Outcome:
-    """How an attempt ended: ``succeeded``, ``retry`` (retryable), ``failed`` or ``canceled``."""
-
-    kind: str
-    result: dict[str, Any] | None = None
-    code: str | None = None
-    message: str | None = None
-    usage: dict[str, Any] | None = None
-
-
-class RunContext:
-    """The :class:`conjure.jobs.registry.JobContext` a handler receives."""
-
-    def __init__(self, runner: Runner, claim: Claim) -> None:
-        self.runner = runner
-        self.claim = claim
-        self.job_id: uuid.UUID = claim.job_id
-        self.user_id: uuid.UUID | None = claim.user_id
-        self.attempt: int = claim.attempt
-        self.payload: Mapping[str, Any] = claim.payload
-        self.runtime: Runtime = runner.runtime
-        self.usage: list[dict[str, Any]] = []
-
-    async def progress(
-        self, step: str, *, message: str | None = None, data: Mapping[str, Any] | None = None
-    ) -> None:
-        """Record a step; raise JobCanceled when the owner asked to cancel."""
-        progress = {"step": step, "message": message, "data": dict(data or {})}
-        async with self.runtime.db.session() as session:
-            row = (
-                await session.execute(
-                    update(JOBS)
-                    .where(*self.runner.guard(self.claim))
-                    .values(progress=progress, event_seq=JOBS.c.event_seq + 1, updated_at=utcnow())
-                    .returning(JOBS.c.event_seq, JOBS.c.cancel_requested)
-                )
-            ).first()
-            if row is None:
-                raise LostClaim
-            await record_event(
-                session, self.runtime, self.job_id, row[0], "progress", {"status": "processing", **progress}
-            )
-        if row[1]:
-            raise JobCanceled
-
-    def record_usage(
-        self,
-        *,
-        provider: str,
-        step: str,
-        input_tokens: int = 0,
-        output_tokens: int = 0,
-        cost_usd: float = 0.0,
-    ) -> None:
-        """Add one model call's usage; saved with the attempt's outcome."""
-        self.usage.append(
-            {
-                "provider": provider,
-                "step": step,
-                "input_tokens": input_tokens,
-                "output_tokens": output_tokens,
-                "cost_usd": cost_usd,
-            }
-        )
-
-
-def _usage_summary(calls: list[dict[str, Any]]) -> dict[str, Any] | None:
-    if not calls:
-        return None
-    return {
-        "calls": calls,
-        "input_tokens": sum(c["input_tokens"] for c in calls),
-        "output_tokens": sum(c["output_tokens"] for c in calls),
-        "cost_usd": round(sum(c["cost_usd"] for c in calls), 6),
-    }
+__all__ = ["Claim", "LostClaim", "Outcome", "RunContext", "Runner"]
 
 
 class Runner:
@@ -312,7 +210,7 @@ class Runner:
                 "retry", code="handler_error", message=f"Internal error ({type(exc).__name__})."
             )
         JOB_DURATION.labels(claim.kind).observe(time.perf_counter() - started)
-        outcome.usage = _usage_summary(ctx.usage)
+        outcome.usage = usage_summary(ctx.usage)
         return outcome
 
     def _finish_values(self, claim: Claim, outcome: Outcome, now: dt.datetime) -> tuple[str, dict[str, Any]]:
@@ -346,36 +244,33 @@ class Runner:
     async def finish(self, claim: Claim, outcome: Outcome) -> bool:
         """Settle one attempt in one transaction guarded by the claim; False when the claim was lost."""
         now = utcnow()
-        elapsed_ms = int((time.monotonic() - claim.started) * 1000)
         status, values = self._finish_values(claim, outcome, now)
         delay = values.pop("_delay", None)
+        success = status == JobStatus.SUCCEEDED
+        attempt = {
+            "finished_at": now,
+            "success": success,
+            "error": None if success else outcome.message,
+            "error_code": None if success else outcome.code,
+            "processing_time_ms": int((time.monotonic() - claim.started) * 1000),
+        }
+        data: dict[str, Any] = {"status": values["status"], "attempt": claim.attempt}
+        if not success:
+            data["code"] = outcome.code
+        if delay is not None:
+            data["delay_seconds"] = round(delay, 4)
         async with self.runtime.db.session() as session:
-            row = (
-                await session.execute(
-                    update(JOBS).where(*self.guard(claim)).values(**values).returning(JOBS.c.event_seq)
-                )
-            ).first()
-            if row is None:
+            seq = await self._write_outcome(session, claim, status, values, attempt, data, now)
+            if seq is None:
                 log.warning("job_finish_lost_claim", job_id=str(claim.job_id), attempt=claim.attempt)
                 return False
-            success = status == JobStatus.SUCCEEDED
-            await session.execute(
-                update(ATTEMPTS)
-                .where(ATTEMPTS.c.id == claim.attempt_id)
-                .values(
-                    finished_at=now,
-                    success=success,
-                    error=None if success else outcome.message,
-                    error_code=None if success else outcome.code,
-                    processing_time_ms=elapsed_ms,
-                )
-            )
-            data: dict[str, Any] = {"status": values["status"], "attempt": claim.attempt}
-            if not success:
-                data["code"] = outcome.code
-            if delay is not None:
-                data["delay_seconds"] = round(delay, 4)
-            await record_event(session, self.runtime, claim.job_id, row[0], status, data)
+            message = event_message(claim.job_id, seq, status, data)
+            bus = self.runtime.broker.events
+
+            async def publish() -> None:
+                await bus.publish(claim.job_id, message)
+
+            after_commit(session, publish)
             if status != "retrying":
                 await settle_hold(
                     session, job_id=claim.job_id, price_stars=claim.price_stars, success=success
@@ -385,6 +280,54 @@ class Runner:
                 await self._on_success(session, claim, outcome.result or {})
             self._after_finish(session, claim, status, delay, outcome)
         return True
+
+    async def _write_outcome(
+        self,
+        session: AsyncSession,
+        claim: Claim,
+        status: str,
+        values: dict[str, Any],
+        attempt: dict[str, Any],
+        data: dict[str, Any],
+        now: dt.datetime,
+    ) -> int | None:
+        """Job row + attempt row + event under the claim guard; the new event seq, or None if not ours."""
+        guarded = update(JOBS).where(*self.guard(claim)).values(**values)
+        if self.runtime.db.is_sqlite:
+            row = (await session.execute(guarded.returning(JOBS.c.event_seq))).first()
+            if row is None:
+                return None
+            await session.execute(update(ATTEMPTS).where(ATTEMPTS.c.id == claim.attempt_id).values(**attempt))
+            await session.execute(
+                insert(EVENTS).values(job_id=claim.job_id, seq=row[0], type=status, data=data, created_at=now)
+            )
+            return int(row[0])
+        # PostgreSQL: one statement (data-modifying CTEs) instead of three round trips.
+        job = guarded.returning(JOBS.c.id, JOBS.c.event_seq).cte("job")
+        att = (
+            update(ATTEMPTS)
+            .where(ATTEMPTS.c.id == claim.attempt_id, exists(select(job.c.id)))
+            .values(**attempt)
+            .returning(ATTEMPTS.c.id)
+            .cte("att")
+        )
+        event = (
+            insert(EVENTS)
+            .from_select(
+                ["job_id", "seq", "type", "data", "created_at"],
+                select(
+                    job.c.id,
+                    job.c.event_seq,
+                    literal(status, String()),
+                    literal(data, JSONType),
+                    literal(now, UTCDateTime()),
+                ),
+            )
+            .returning(EVENTS.c.id)
+            .cte("event")
+        )
+        seq = await session.scalar(select(job.c.event_seq).add_cte(att, event))
+        return None if seq is None else int(seq)
 
     async def _on_success(self, session: AsyncSession, claim: Claim, result: dict[str, Any]) -> None:
         kind = self.runtime.registry.kinds.get(claim.kind)

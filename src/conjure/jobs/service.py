@@ -14,11 +14,13 @@ import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import Table, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import String, Table, func, insert, literal, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import make_transient_to_detached
 
-from conjure.db import after_commit, utcnow
+from conjure.db import JSONType, UTCDateTime, after_commit, utcnow
 from conjure.errors import Conflict, ConjureError, NotFound
 from conjure.jobs.models import TERMINAL_STATUSES, Job, JobEvent, JobStatus
 from conjure.observability.metrics import JOBS_FINISHED, JOBS_SUBMITTED
@@ -91,6 +93,35 @@ async def settle_hold(session: AsyncSession, *, job_id: uuid.UUID, price_stars: 
         await wallet.release_hold(session, job_id=job_id)
 
 
+async def _insert_job(session: AsyncSession, runtime: Runtime, values: dict[str, Any]) -> bool:
+    """Insert the job and its ``queued`` event; False when a unique key already exists."""
+    event = {"job_id": values["id"], "seq": 1, "type": "queued", "created_at": values["created_at"]}
+    data = {"status": JobStatus.QUEUED.value}
+    if runtime.db.is_sqlite:
+        inserted = await session.execute(
+            sqlite_insert(JOBS).values(**values).on_conflict_do_nothing().returning(JOBS.c.id)
+        )
+        if inserted.first() is None:
+            return False
+        await session.execute(insert(EVENTS).values(**event, data=data))
+        return True
+    # PostgreSQL: job and event in one statement (a data-modifying CTE).
+    job = pg_insert(JOBS).values(**values).on_conflict_do_nothing().returning(JOBS.c.id).cte("job")
+    columns = ["job_id", "seq", "type", "created_at", "data"]
+    event_insert = insert(EVENTS).from_select(
+        columns,
+        select(
+            job.c.id,
+            literal(1),
+            literal("queued", String()),
+            literal(event["created_at"], UTCDateTime()),
+            literal(data, JSONType),
+        ),
+    )
+    result = await session.execute(event_insert.returning(EVENTS.c.job_id).add_cte(job))
+    return result.first() is not None
+
+
 async def _hold(session: AsyncSession, job: Job) -> None:
     from conjure.wallet.service import hold_stars
 
@@ -148,7 +179,8 @@ async def submit_job(
         if found is not None:
             return _check_replay(found, idempotency_key, hash_)
     now = utcnow()
-    job = Job(
+    values: dict[str, Any] = {column.name: None for column in JOBS.c}
+    values.update(
         id=uuid.uuid4(),
         user_id=user_id,
         kind=kind,
@@ -161,27 +193,28 @@ async def submit_job(
         max_attempts=job_kind.max_attempts or settings.job_max_attempts,
         price_stars=job_kind.price_stars,
         prompt_version=job_kind.prompt_version() if job_kind.prompt_version else None,
+        schema_version="1",
         trace_id=trace_id or uuid.uuid4().hex,
         webhook_url=webhook_url,
         start_deadline=start_deadline,
         run_at=now,
+        cancel_requested=False,
         event_seq=1,
         created_at=now,
         updated_at=now,
     )
-    try:
-        # A savepoint, so a concurrent duplicate (unique dedupe/idempotency key) returns the winner.
-        async with session.begin_nested():
-            session.add(job)
-            await session.flush()
-    except IntegrityError:
+    if not await _insert_job(session, runtime, values):
+        # A concurrent duplicate (same dedupe key or Idempotency-Key) won: return it.
         found = await _existing(session, user_id, idempotency_key, key)
         if found is None:
-            raise
+            raise Conflict("A conflicting job was submitted at the same time; try again.")
         return _check_replay(found, idempotency_key, hash_)
+    job = Job(**values)
+    # The row is written; attach the fully loaded object without a second INSERT or a reload.
+    make_transient_to_detached(job)
+    session.add(job)
     if job.price_stars > 0:
         await _hold(session, job)
-    await record_event(session, runtime, job.id, 1, JobStatus.QUEUED, {"status": JobStatus.QUEUED})
     JOBS_SUBMITTED.labels(kind).inc()
     job_id = job.id
 
