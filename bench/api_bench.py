@@ -1,24 +1,47 @@
 """API throughput and latency: submit a reading and poll one, with 1 and 2 API processes.
 
+    python bench/api_bench.py [--users 2000] [--runs 3] [--seconds 10] [--processes 1,2]
+    python bench/api_bench.py --profile before      # py-spy on one API process under wrk
+
 PostgreSQL + Redis on loopback, wrk with 2 threads and 64 connections, many distinct
-users. The same run measures bare FastAPI handlers (one Redis XADD; one asyncpg row
-read) and reports Conjure's figures as ratios against them.
+users. Bare FastAPI handlers (one Redis XADD; one asyncpg row read) run beside Conjure
+and each wrk run on Conjure is paired with one on the bare handler right before it, so
+the ratios survive a noisy machine. Writes ``bench/results/api.json``.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
+import platform
+import statistics
+import subprocess
 import sys
 import tempfile
+import time
+import uuid
 from pathlib import Path
+from typing import Any
 
-from harness import RESULTS, ROOT, Infra, conjure_api, conjure_env, free_port, infrastructure, process, summary, wrk
+from harness import (
+    RESULTS,
+    ROOT,
+    Infra,
+    WrkResult,
+    children,
+    conjure_api,
+    conjure_env,
+    free_port,
+    hot_frames,
+    infrastructure,
+    process,
+    py_spy,
+    summary,
+    wrk,
+)
 
-USERS = int(os.environ.get("BENCH_USERS", "2000"))
-RUNS = int(os.environ.get("BENCH_RUNS", "3"))
-SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 LUA = Path(__file__).parent / "lua"
 
 
@@ -30,22 +53,34 @@ async def seed_users(infra: Infra, count: int) -> list[str]:
     from conjure.users.service import create_user
     from conjure.wallet.service import credit
 
-    settings = Settings(_env_file=None, **{k.lower(): v for k, v in conjure_env(infra).items()  # type: ignore[arg-type]
-                                           if k in ("DATABASE_URL", "JWT_SECRET", "ENVIRONMENT")})
+    env = conjure_env(infra)
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        database_url=env["DATABASE_URL"],
+        jwt_secret=env["JWT_SECRET"],
+        environment="production",
+    )
     db = Database(settings.resolved_database_url)
     tokens = []
     for start in range(0, count, 250):
         async with db.session() as session:
             for i in range(start, min(start + 250, count)):
                 user = await create_user(session, settings, email=f"bench{i}@example.com")
-                await credit(session, user.id, amount=1_000_000, currency="star", tx_type="grant",
-                             idempotency_key=f"bench-grant:{user.id}")
-                tokens.append(issue_access_token(settings, user.id, ttl_seconds=3600))
+                await credit(
+                    session,
+                    user.id,
+                    amount=1_000_000,
+                    currency="star",
+                    tx_type="grant",
+                    idempotency_key=f"bench-grant:{user.id}",
+                )
+                tokens.append(issue_access_token(settings, user.id, ttl_seconds=6 * 3600))
     await db.dispose()
     return tokens
 
 
-async def reading_pairs(infra: Infra, tokens_by_user: dict[str, str], limit: int = 2000) -> list[str]:
+async def reading_pairs(infra: Infra, tokens_by_user: dict[str, str], limit: int = 5000) -> list[str]:
+    """``<token> <job id>`` lines for the poll script: recent readings of the seeded users."""
     import asyncpg
 
     conn = await asyncpg.connect(infra.database_url.replace("+asyncpg", ""))
@@ -54,60 +89,156 @@ async def reading_pairs(infra: Infra, tokens_by_user: dict[str, str], limit: int
     return [f"{tokens_by_user[str(r['user_id'])]} {r['id']}" for r in rows]
 
 
-def bare_baselines(infra: Infra) -> dict[str, dict[str, float]]:
+def baseline_server(infra: Infra) -> tuple[str, Any]:
+    """The bare FastAPI handlers (bench/baseline_app.py) in one uvicorn process."""
     port = free_port()
-    env = dict(os.environ, BENCH_REDIS_URL=infra.redis_url, BENCH_PG_DSN=infra.database_url.replace("+asyncpg", ""))
-    cmd = [sys.executable, "-m", "uvicorn", "baseline_app:app", "--port", str(port), "--log-level", "warning",
-           "--app-dir", str(Path(__file__).parent)]
-    out: dict[str, dict[str, float]] = {}
-    with process(cmd, env, ready_url=f"http://127.0.0.1:{port}/health"):
-        for name, script in (("bare_xadd", "xadd.lua"), ("bare_row", "row.lua")):
-            path = "/xadd" if name == "bare_xadd" else "/row/1"
-            runs = [wrk(f"http://127.0.0.1:{port}{path}", script=LUA / script, seconds=SECONDS) for _ in range(RUNS)]
-            out[name] = {"rps": summary([r.requests_per_second for r in runs])["median"],
-                         "p99_ms": summary([r.p99_ms for r in runs])["median"]}
+    env = dict(
+        os.environ,
+        BENCH_REDIS_URL=infra.redis_url,
+        BENCH_PG_DSN=infra.database_url.replace("+asyncpg", ""),
+    )
+    cmd = [
+        sys.executable, "-m", "uvicorn", "baseline_app:app", "--port", str(port),
+        "--log-level", "warning", "--no-access-log", "--app-dir", str(Path(__file__).parent),
+    ]  # fmt: skip
+    return f"http://127.0.0.1:{port}", process(cmd, env, ready_url=f"http://127.0.0.1:{port}/health")
+
+
+def _stats(runs: list[WrkResult]) -> dict[str, Any]:
+    return {
+        "rps": summary([r.requests_per_second for r in runs]),
+        "p50_ms": summary([r.p50_ms for r in runs]),
+        "p99_ms": summary([r.p99_ms for r in runs]),
+        "non_2xx": sum(r.non_2xx for r in runs),
+        "socket_errors": sum(r.errors for r in runs),
+    }
+
+
+def measure(args: argparse.Namespace, infra: Infra, tokens: list[str], bare: str) -> dict[str, Any]:
+    """For each API process count: paired (bare, Conjure) wrk runs of submit and poll."""
+    from conjure.auth.tokens import decode_access_token
+    from conjure.settings import Settings
+
+    settings = Settings(_env_file=None, jwt_secret=conjure_env(infra)["JWT_SECRET"])  # type: ignore[call-arg]
+    tokens_by_user = {str(decode_access_token(settings, t)): t for t in tokens}
+    token_file = Path(tempfile.mkstemp(prefix="bench-tokens-")[1])
+    token_file.write_text("\n".join(tokens) + "\n")
+    out: dict[str, Any] = {}
+    for processes in args.processes:
+        base, ctx = conjure_api(infra, workers=processes)
+        with ctx:
+            env = dict(os.environ, BENCH_TOKENS=str(token_file), BENCH_SALT=uuid.uuid4().hex[:8])
+            wrk(base, script=LUA / "submit.lua", seconds=2, env=env)  # warm-up (and readings to poll)
+            pairs_file = Path(tempfile.mkstemp(prefix="bench-readings-")[1])
+            pairs_file.write_text("\n".join(asyncio.run(reading_pairs(infra, tokens_by_user))) + "\n")
+            env["BENCH_READINGS"] = str(pairs_file)
+            wrk(base, script=LUA / "poll.lua", seconds=2, env=env)
+            rows: dict[str, list[WrkResult]] = {"bare_xadd": [], "submit": [], "bare_row": [], "poll": []}
+            for _ in range(args.runs):
+                env["BENCH_SALT"] = uuid.uuid4().hex[:8]  # distinct questions every run: no dedupe hits
+                rows["bare_xadd"].append(wrk(f"{bare}/xadd", script=LUA / "xadd.lua", seconds=args.seconds))
+                rows["submit"].append(wrk(base, script=LUA / "submit.lua", seconds=args.seconds, env=env))
+                rows["bare_row"].append(wrk(f"{bare}/row/1", script=LUA / "row.lua", seconds=args.seconds))
+                rows["poll"].append(wrk(base, script=LUA / "poll.lua", seconds=args.seconds, env=env))
+        result = {name: _stats(runs) for name, runs in rows.items()}
+        result["submit_vs_bare_xadd"] = _ratio(rows["submit"], rows["bare_xadd"])
+        result["poll_vs_bare_row"] = _ratio(rows["poll"], rows["bare_row"])
+        out[f"api_processes_{processes}"] = result
+        print(json.dumps({f"api_processes_{processes}": result}), flush=True)
     return out
 
 
-def main() -> None:
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    with infrastructure() as infra:
-        tokens = asyncio.run(seed_users(infra, USERS))
-        from conjure.auth.tokens import decode_access_token
-        from conjure.settings import Settings
+def _ratio(ours: list[WrkResult], bare: list[WrkResult]) -> dict[str, float]:
+    """Per-pair ratios of requests/s (each Conjure run against the bare run just before it)."""
+    ratios = [o.requests_per_second / b.requests_per_second for o, b in zip(ours, bare, strict=True)]
+    return {
+        "median": round(statistics.median(ratios), 2),
+        "min": round(min(ratios), 2),
+        "max": round(max(ratios), 2),
+    }
 
-        settings = Settings(_env_file=None, jwt_secret=conjure_env(infra)["JWT_SECRET"])  # type: ignore[call-arg]
-        tokens_by_user = {str(decode_access_token(settings, t)): t for t in tokens}
-        token_file = Path(tempfile.mkstemp(prefix="bench-tokens-")[1])
-        token_file.write_text("\n".join(tokens) + "\n")
-        results: dict[str, object] = {"users": USERS, "runs": RUNS, "seconds": SECONDS,
-                                      "baselines": bare_baselines(infra)}
-        for processes in (1, 2):
-            base, ctx = conjure_api(infra, workers=processes)
-            with ctx:  # type: ignore[attr-defined]
-                env = dict(os.environ, BENCH_TOKENS=str(token_file))
-                submits = [wrk(base, script=LUA / "submit.lua", seconds=SECONDS, env=env) for _ in range(RUNS)]
-                pairs_file = Path(tempfile.mkstemp(prefix="bench-readings-")[1])
-                pairs_file.write_text("\n".join(asyncio.run(reading_pairs(infra, tokens_by_user))) + "\n")
-                env["BENCH_READINGS"] = str(pairs_file)
-                polls = [wrk(base, script=LUA / "poll.lua", seconds=SECONDS, env=env) for _ in range(RUNS)]
-            results[f"api_{processes}"] = {
-                "submit_rps": summary([r.requests_per_second for r in submits]),
-                "submit_p50_ms": summary([r.p50_ms for r in submits]),
-                "submit_p99_ms": summary([r.p99_ms for r in submits]),
-                "submit_non_2xx": sum(r.non_2xx for r in submits),
-                "poll_rps": summary([r.requests_per_second for r in polls]),
-                "poll_p50_ms": summary([r.p50_ms for r in polls]),
-                "poll_p99_ms": summary([r.p99_ms for r in polls]),
-                "poll_non_2xx": sum(r.non_2xx for r in polls),
-            }
-        base_x = results["baselines"]["bare_xadd"]["rps"]  # type: ignore[index]
-        base_r = results["baselines"]["bare_row"]["rps"]  # type: ignore[index]
-        for processes in (1, 2):
-            r = results[f"api_{processes}"]
-            r["submit_vs_bare_xadd"] = round(r["submit_rps"]["median"] / base_x, 2)  # type: ignore[index]
-            r["poll_vs_bare_row"] = round(r["poll_rps"]["median"] / base_r, 2)  # type: ignore[index]
-    (RESULTS / "api.json").write_text(json.dumps(results, indent=2))
+
+def profile(args: argparse.Namespace, infra: Infra, tokens: list[str]) -> dict[str, Any]:
+    """py-spy on one API process while wrk submits, then while it polls; hottest frames to a file."""
+    from conjure.auth.tokens import decode_access_token
+    from conjure.settings import Settings
+
+    settings = Settings(_env_file=None, jwt_secret=conjure_env(infra)["JWT_SECRET"])  # type: ignore[call-arg]
+    tokens_by_user = {str(decode_access_token(settings, t)): t for t in tokens}
+    token_file = Path(tempfile.mkstemp(prefix="bench-tokens-")[1])
+    token_file.write_text("\n".join(tokens) + "\n")
+    base, ctx = conjure_api(infra, workers=1)
+    report: dict[str, Any] = {}
+    with ctx as proc:
+        pid = (children(proc.pid) or [proc.pid])[0]
+        env = dict(os.environ, BENCH_TOKENS=str(token_file), BENCH_SALT=uuid.uuid4().hex[:8])
+        wrk(base, script=LUA / "submit.lua", seconds=2, env=env)
+        pairs_file = Path(tempfile.mkstemp(prefix="bench-readings-")[1])
+        pairs_file.write_text("\n".join(asyncio.run(reading_pairs(infra, tokens_by_user))) + "\n")
+        env["BENCH_READINGS"] = str(pairs_file)
+        for name, script in (("submit", "submit.lua"), ("poll", "poll.lua")):
+            raw = RESULTS / f"profile-{args.profile}-{name}.collapsed"
+            with py_spy(pid, raw, args.seconds):
+                result = wrk(base, script=LUA / script, seconds=args.seconds, env=env)
+            lines = [f"{name}: {result.requests_per_second:.0f} req/s, p99 {result.p99_ms} ms (under py-spy)"]
+            lines += [f"{inc:5.1f}% {own:5.1f}%  {frame}" for frame, inc, own in hot_frames(raw, top=60)]
+            (RESULTS / f"profile-{args.profile}-{name}.txt").write_text("\n".join(lines) + "\n")
+            report[name] = {"rps": result.requests_per_second, "p99_ms": result.p99_ms}
+            print("\n".join(lines[:45]), flush=True)
+    return report
+
+
+def machine() -> dict[str, Any]:
+    """What the figures were measured on."""
+    pg = subprocess.run(
+        ["bash", "-c", "ls /usr/lib/postgresql"], capture_output=True, text=True
+    ).stdout.split()
+    redis = subprocess.run(["redis-server", "--version"], capture_output=True, text=True).stdout.split()
+    wrk_v = subprocess.run(["wrk", "-v"], capture_output=True, text=True)
+    return {
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "postgresql": pg[-1] if pg else "?",
+        "redis": next((w.split("=")[1] for w in redis if w.startswith("v=")), "?"),
+        "wrk": (wrk_v.stdout + wrk_v.stderr).split()[1] if (wrk_v.stdout + wrk_v.stderr) else "?",
+        "load_average_at_start": os.getloadavg(),
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--users", type=int, default=2000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--processes", default="1,2", help="API process counts, comma separated")
+    parser.add_argument("--profile", metavar="LABEL", help="profile one API process instead of measuring")
+    parser.add_argument("--out", default="api.json", help="results file name under bench/results/")
+    args = parser.parse_args()
+    args.processes = [int(p) for p in args.processes.split(",")]
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    with infrastructure("api_bench") as infra:
+        tokens = asyncio.run(seed_users(infra, args.users))
+        if args.profile:
+            profile(args, infra, tokens)
+            return
+        results: dict[str, Any] = {
+            "machine": machine(),
+            "method": {
+                "users": args.users,
+                "runs": args.runs,
+                "seconds_per_run": args.seconds,
+                "wrk": "2 threads, 64 connections, loopback",
+            },
+        }
+        bare, ctx = baseline_server(infra)
+        with ctx:
+            results.update(measure(args, infra, tokens, bare))
+    results["elapsed_s"] = round(time.monotonic() - started, 1)
+    (RESULTS / args.out).write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
 
 

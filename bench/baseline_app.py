@@ -22,7 +22,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     async with app.state.pool.acquire() as conn:
         await conn.execute("CREATE TABLE IF NOT EXISTS bench_rows (id int primary key, body text)")
         await conn.execute(
-            "INSERT INTO bench_rows SELECT g, md5(g::text) FROM generate_series(1, 1000) g ON CONFLICT DO NOTHING"
+            "INSERT INTO bench_rows SELECT g, md5(g::text) FROM generate_series(1, 1000) g"
+            " ON CONFLICT DO NOTHING"
         )
     yield
     await app.state.redis.aclose()

@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,9 +80,11 @@ def conjure_env(infra: Infra, **extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def process(cmd: list[str], env: dict[str, str], *, ready_url: str | None = None) -> Iterator[subprocess.Popen[bytes]]:
+def process(
+    cmd: list[str], env: dict[str, str], *, ready_url: str | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
     """Run a process for the duration of the block; wait for ``ready_url`` to answer 200."""
-    log = tempfile.NamedTemporaryFile(prefix="conjure-bench-", suffix=".log", delete=False)
+    log = tempfile.NamedTemporaryFile(prefix="conjure-bench-", suffix=".log", delete=False)  # noqa: SIM115
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
     try:
         if ready_url:
@@ -108,10 +110,86 @@ def process(cmd: list[str], env: dict[str, str], *, ready_url: str | None = None
             proc.wait()
 
 
-def conjure_api(infra: Infra, *, workers: int = 1, **extra: str) -> tuple[str, object]:
+def conjure_api(
+    infra: Infra, *, workers: int = 1, **extra: str
+) -> tuple[str, AbstractContextManager[subprocess.Popen[bytes]]]:
+    """``conjure api`` with ``workers`` processes on a free port: (base URL, context manager)."""
     port = free_port()
     cmd = [sys.executable, "-m", "conjure.cli", "api", "--port", str(port), "--workers", str(workers)]
-    return f"http://127.0.0.1:{port}", process(cmd, conjure_env(infra, **extra), ready_url=f"http://127.0.0.1:{port}/health")
+    ready = f"http://127.0.0.1:{port}/health"
+    return f"http://127.0.0.1:{port}", process(cmd, conjure_env(infra, **extra), ready_url=ready)
+
+
+def rss_kib(pid: int) -> int:
+    """Resident set size of one process (VmRSS from /proc), in KiB; 0 once it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def children(pid: int) -> list[int]:
+    """Direct child processes of ``pid`` (uvicorn's worker processes)."""
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(x) for x in text.split()]
+
+
+@contextmanager
+def py_spy(pid: int, out: Path, seconds: int) -> Iterator[None]:
+    """Sample ``pid`` with py-spy (collapsed stacks) while the block runs."""
+    cmd = [
+        "py-spy",
+        "record",
+        "--nonblocking",
+        "--format",
+        "raw",
+        "-r",
+        "250",
+        "-d",
+        str(seconds),
+        "-p",
+        str(pid),
+        "-o",
+        str(out),
+    ]
+    spy = subprocess.Popen(
+        [str(Path(sys.executable).parent / cmd[0]), *cmd[1:]],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(0.5)
+    try:
+        yield
+    finally:
+        spy.wait(seconds + 30)
+
+
+def hot_frames(collapsed: Path, top: int = 40) -> list[tuple[str, float, float]]:
+    """(frame, inclusive %, self %) of the hottest frames in a py-spy collapsed-stack file."""
+    inclusive: dict[str, int] = {}
+    self_time: dict[str, int] = {}
+    total = 0
+    for line in collapsed.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack:
+            continue
+        count = int(count_text)
+        total += count
+        # Frames read "func (file.py:line)"; rank by function, not by line.
+        frames = [re.sub(r":\d+\)$", ")", frame) for frame in stack.split(";")]
+        for frame in set(frames):
+            inclusive[frame] = inclusive.get(frame, 0) + count
+        self_time[frames[-1]] = self_time.get(frames[-1], 0) + count
+    ranked = sorted(inclusive, key=lambda f: inclusive[f], reverse=True)[:top]
+    return [
+        (f, round(100 * inclusive[f] / total, 1), round(100 * self_time.get(f, 0) / total, 1)) for f in ranked
+    ]
 
 
 @dataclass
@@ -132,8 +210,15 @@ def _ms(text: str) -> float:
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 
-def wrk(url: str, *, script: Path | None = None, seconds: int = 10, connections: int = 64, threads: int = 2,
-        env: dict[str, str] | None = None) -> WrkResult:
+def wrk(
+    url: str,
+    *,
+    script: Path | None = None,
+    seconds: int = 10,
+    connections: int = 64,
+    threads: int = 2,
+    env: dict[str, str] | None = None,
+) -> WrkResult:
     """Run wrk on loopback and parse its --latency report."""
     cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
     if script:
@@ -150,4 +235,8 @@ def wrk(url: str, *, script: Path | None = None, seconds: int = 10, connections:
 
 def summary(values: list[float]) -> dict[str, float]:
     """Median and spread (min, max) of several runs."""
-    return {"median": round(statistics.median(values), 1), "min": round(min(values), 1), "max": round(max(values), 1)}
+    return {
+        "median": round(statistics.median(values), 1),
+        "min": round(min(values), 1),
+        "max": round(max(values), 1),
+    }

@@ -1,8 +1,10 @@
 -- POST /api/v1/tarot/read as many distinct users, each question distinct (no dedupe hits).
+-- BENCH_TOKENS: one access token a line; BENCH_SALT: differs per run, so runs never repeat a question.
 local tokens = {}
 local counter = 0
 local thread_id = 0
 local next_id = 0
+local salt = os.getenv("BENCH_SALT") or "0"
 
 function setup(thread)
   next_id = next_id + 1
@@ -17,7 +19,7 @@ end
 function request()
   counter = counter + 1
   local token = tokens[((counter * 7 + thread_id) % #tokens) + 1]
-  local body = string.format('{"question":"Will bench question %d-%d turn out well?"}', thread_id, counter)
+  local body = string.format('{"question":"Will bench question %s-%d-%d turn out well?"}', salt, thread_id, counter)
   return wrk.format("POST", "/api/v1/tarot/read",
     {["Authorization"] = "Bearer " .. token, ["Content-Type"] = "application/json"}, body)
 end
