@@ -54,6 +54,10 @@ class Runner:
             JOBS.c.worker_id == self.worker_id,
         )
 
+    @staticmethod
+    def _attempt_row(claim: Claim) -> tuple[Any, ...]:
+        return (ATTEMPTS.c.job_id == claim.job_id, ATTEMPTS.c.attempt_number == claim.attempt)
+
     async def claim(self, deliveries: Sequence[Delivery]) -> tuple[list[Claim], list[str]]:
         """Claim a batch in one transaction; returns the claims and the refs to just acknowledge."""
         first: dict[uuid.UUID, Delivery] = {}
@@ -63,7 +67,7 @@ class Runner:
         lease = now + dt.timedelta(seconds=self.runtime.settings.visibility_timeout_seconds)
         claims: list[Claim] = []
         async with self.runtime.db.session() as session:
-            rows = await session.execute(
+            claim_update = (
                 update(JOBS)
                 .where(
                     JOBS.c.id.in_(list(first)),
@@ -96,6 +100,10 @@ class Runner:
                     JOBS.c.event_seq,
                 )
             )
+            if self.runtime.db.is_sqlite:
+                rows = await session.execute(claim_update)
+            else:
+                rows = await session.execute(self._claim_in_one_statement(claim_update, now))
             seqs: dict[uuid.UUID, int] = {}
             for row in rows.all():
                 claims.append(
@@ -114,12 +122,66 @@ class Runner:
                 seqs[row.id] = row.event_seq
             if claims:
                 await self._record_claims(session, claims, seqs, now)
+                self._publish_claims(session, claims, seqs)
         claimed = {claim.delivery.ref for claim in claims}
         return claims, [d.ref for d in deliveries if d.ref not in claimed]
+
+    def _claim_in_one_statement(self, claim_update: Any, now: dt.datetime) -> Any:
+        """PostgreSQL: claim + close lost attempts + open attempts + events as one statement."""
+        claimed = claim_update.cte("claimed")
+        # CTE parts see the table as it was before the statement, so this only closes old attempts.
+        lost = (
+            update(ATTEMPTS)
+            .where(
+                ATTEMPTS.c.job_id.in_(select(claimed.c.id).where(claimed.c.attempts > 1)),
+                ATTEMPTS.c.finished_at.is_(None),
+            )
+            .values(finished_at=now, success=False, error_code="lease_expired", error="Worker lost.")
+            .returning(ATTEMPTS.c.id)
+            .cte("lost")
+        )
+        opened = (
+            insert(ATTEMPTS)
+            .from_select(
+                ["id", "job_id", "attempt_number", "worker_id", "started_at"],
+                select(
+                    func.gen_random_uuid(),
+                    claimed.c.id,
+                    claimed.c.attempts,
+                    literal(self.worker_id, String()),
+                    literal(now, UTCDateTime()),
+                ),
+            )
+            .returning(ATTEMPTS.c.id)
+            .cte("opened")
+        )
+        events = (
+            insert(EVENTS)
+            .from_select(
+                ["job_id", "seq", "type", "data", "created_at"],
+                select(
+                    claimed.c.id,
+                    claimed.c.event_seq,
+                    literal("processing", String()),
+                    func.jsonb_build_object(
+                        literal("status", String()),
+                        literal("processing", String()),
+                        literal("attempt", String()),
+                        claimed.c.attempts,
+                    ),
+                    literal(now, UTCDateTime()),
+                ),
+            )
+            .returning(EVENTS.c.id)
+            .cte("events")
+        )
+        return select(claimed).add_cte(lost, opened, events)
 
     async def _record_claims(
         self, session: AsyncSession, claims: list[Claim], seqs: dict[uuid.UUID, int], now: dt.datetime
     ) -> None:
+        if not self.runtime.db.is_sqlite:
+            return  # written by the claim statement itself
         retried = [claim.job_id for claim in claims if claim.attempt > 1]
         if retried:
             # An attempt left open here belonged to a worker that died: close it.
@@ -141,18 +203,32 @@ class Runner:
                 for claim in claims
             ],
         )
-        data = {"status": JobStatus.PROCESSING.value}
-        events = [(claim.job_id, seqs[claim.job_id], claim.attempt) for claim in claims]
         await session.execute(
             insert(EVENTS),
             [
-                {"job_id": job_id, "seq": seq, "type": "processing", "data": {**data, "attempt": n}}
-                for job_id, seq, n in events
+                {
+                    "job_id": claim.job_id,
+                    "seq": seqs[claim.job_id],
+                    "type": "processing",
+                    "data": {"status": "processing", "attempt": claim.attempt},
+                    "created_at": now,
+                }
+                for claim in claims
             ],
         )
+
+    def _publish_claims(self, session: AsyncSession, claims: list[Claim], seqs: dict[uuid.UUID, int]) -> None:
         messages = [
-            (job_id, event_message(job_id, seq, "processing", {**data, "attempt": n}))
-            for job_id, seq, n in events
+            (
+                claim.job_id,
+                event_message(
+                    claim.job_id,
+                    seqs[claim.job_id],
+                    "processing",
+                    {"status": "processing", "attempt": claim.attempt},
+                ),
+            )
+            for claim in claims
         ]
         bus = self.runtime.broker.events
 
@@ -297,7 +373,7 @@ class Runner:
             row = (await session.execute(guarded.returning(JOBS.c.event_seq))).first()
             if row is None:
                 return None
-            await session.execute(update(ATTEMPTS).where(ATTEMPTS.c.id == claim.attempt_id).values(**attempt))
+            await session.execute(update(ATTEMPTS).where(*self._attempt_row(claim)).values(**attempt))
             await session.execute(
                 insert(EVENTS).values(job_id=claim.job_id, seq=row[0], type=status, data=data, created_at=now)
             )
@@ -306,7 +382,7 @@ class Runner:
         job = guarded.returning(JOBS.c.id, JOBS.c.event_seq).cte("job")
         att = (
             update(ATTEMPTS)
-            .where(ATTEMPTS.c.id == claim.attempt_id, exists(select(job.c.id)))
+            .where(*self._attempt_row(claim), exists(select(job.c.id)))
             .values(**attempt)
             .returning(ATTEMPTS.c.id)
             .cte("att")

@@ -90,6 +90,8 @@ class Scheduler:
                 .where(JOBS.c.status == JobStatus.QUEUED, JOBS.c.run_at <= cutoff)
                 .order_by(JOBS.c.run_at)
                 .limit(BATCH)
+                # Rows a worker is claiming right now are not lost: skip them (and avoid deadlocks).
+                .with_for_update(skip_locked=True)
             )
             # Bumping run_at/lease makes concurrent reconcilers skip what this one took.
             queued = await session.execute(
@@ -100,6 +102,7 @@ class Scheduler:
                 select(JOBS.c.id)
                 .where(JOBS.c.status == JobStatus.PROCESSING, JOBS.c.lease_expires_at < cutoff)
                 .limit(BATCH)
+                .with_for_update(skip_locked=True)
             )
             stale = await session.execute(
                 update(JOBS)
