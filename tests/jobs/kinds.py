@@ -66,5 +66,12 @@ KINDS = [
     JobKind(name="t.steps", handler=steps),
     JobKind(name="t.sleepy", handler=sleepy),
     JobKind(name="t.timeout", handler=sleepy, timeout_seconds=0.2, max_attempts=1),
+    JobKind(
+        name="t.own_backoff",
+        handler=always_fails,
+        max_attempts=3,
+        retry_base_seconds=0.001,
+        retry_cap_seconds=0.002,
+    ),
 ]
 APP = AppSpec(name="t", job_kinds=KINDS)

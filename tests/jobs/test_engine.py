@@ -232,3 +232,12 @@ async def test_progress_and_usage_are_recorded(engine: Runtime) -> None:
     assert done.progress == {"step": "reading", "message": "reading…", "data": {}}
     assert done.usage is not None
     assert done.usage["output_tokens"] == 5
+
+
+async def test_a_kind_may_bring_its_own_backoff(engine: Runtime) -> None:
+    job = await submit(engine, "t.own_backoff")
+    async with running(engine):
+        await wait_status(engine, job.id, JobStatus.DLQ)
+    delays = [e.data["delay_seconds"] for e in await events_of(engine, job.id) if e.type == "retrying"]
+    assert len(delays) == 2
+    assert all(0 <= d <= 0.002 for d in delays)  # the kind's cap, not the settings' (0.2 s)

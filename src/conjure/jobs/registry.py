@@ -83,6 +83,9 @@ class JobKind:
     price_stars: int = 0
     timeout_seconds: float | None = None  # None: settings.max_processing_time_ms
     max_attempts: int | None = None  # None: settings.job_max_attempts
+    # Full-jitter backoff for retryable errors; None: settings.retry_base_seconds / retry_cap_seconds.
+    retry_base_seconds: float | None = None
+    retry_cap_seconds: float | None = None
     # Runs inside the finishing transaction (same one that captures the hold),
     # so an app's own result table commits atomically with the job's success.
     on_success: OnSuccess | None = None

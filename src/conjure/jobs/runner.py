@@ -300,10 +300,7 @@ class Runner:
             values["usage"] = outcome.usage
         if status == "retry":
             if claim.attempt < claim.max_attempts:
-                settings = self.runtime.settings
-                delay = backoff_delay(
-                    claim.attempt, base=settings.retry_base_seconds, cap=settings.retry_cap_seconds
-                )
+                delay = self._backoff(claim)
                 values.update(
                     status=JobStatus.QUEUED, run_at=now + dt.timedelta(seconds=delay), worker_id=None
                 )
@@ -316,6 +313,17 @@ class Runner:
         else:
             values.update(error_code=outcome.code, last_error=outcome.message)
         return status, values
+
+    def _backoff(self, claim: Claim) -> float:
+        settings = self.runtime.settings
+        kind = self.runtime.registry.kinds.get(claim.kind)
+        base = kind.retry_base_seconds if kind and kind.retry_base_seconds is not None else None
+        cap = kind.retry_cap_seconds if kind and kind.retry_cap_seconds is not None else None
+        return backoff_delay(
+            claim.attempt,
+            base=settings.retry_base_seconds if base is None else base,
+            cap=settings.retry_cap_seconds if cap is None else cap,
+        )
 
     async def finish(self, claim: Claim, outcome: Outcome) -> bool:
         """Settle one attempt in one transaction guarded by the claim; False when the claim was lost."""
