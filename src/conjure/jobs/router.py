@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query
+from sqlalchemy import select
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from conjure.auth.deps import AdminUser, CurrentUser
@@ -63,6 +64,11 @@ async def _event_stream(runtime: Runtime, job_id: uuid.UUID, after: int) -> Asyn
             if replay:
                 async with runtime.db.session() as session:
                     missed = await service.events_after(session, job_id, last)
+                    status = (
+                        None if missed else await session.scalar(select(Job.status).where(Job.id == job_id))
+                    )
+                if status in TERMINAL_STATUSES:
+                    return  # reconnected after the final event: nothing more will come
                 for event in missed:
                     yield _sse(event)
                     last = event["seq"]
