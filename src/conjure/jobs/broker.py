@@ -17,7 +17,7 @@ from collections import deque
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
-from conjure.jobs.events import EventBus, InProcessEventBus
+from conjure.jobs.events import Event, EventBus, InProcessEventBus
 from conjure.jobs.streams import RedisStreamsBroker
 from conjure.jobs.types import BrokerStats, Delivery
 
@@ -49,7 +49,9 @@ class Broker(Protocol):
     async def move_due(self, now: float | None = None, limit: int = 500) -> int: ...
     async def fetch(self, consumer: str, count: int, block_ms: int) -> list[Delivery]: ...
     async def reclaim(self, consumer: str, min_idle_ms: int, count: int) -> list[Delivery]: ...
-    async def ack(self, refs: Sequence[str]) -> None: ...
+    async def ack(self, refs: Sequence[str], events: Sequence[tuple[uuid.UUID, Event]] = ()) -> None:
+        """Acknowledge handled entries, publishing ``events`` in the same round trip."""
+
     async def touch(self, consumer: str, refs: Sequence[str]) -> None: ...
     async def dead_letter(self, job_id: uuid.UUID, fields: dict[str, str]) -> None: ...
     async def drop_dead_letters(self, job_ids: Sequence[uuid.UUID] | None = None) -> int: ...
@@ -138,9 +140,10 @@ class InProcessBroker:
                 out.append(delivery)
         return out
 
-    async def ack(self, refs: Sequence[str]) -> None:
+    async def ack(self, refs: Sequence[str], events: Sequence[tuple[uuid.UUID, Event]] = ()) -> None:
         for ref in refs:
             self._pending.pop(ref, None)
+        await self.events.publish_many(events)
 
     async def touch(self, consumer: str, refs: Sequence[str]) -> None:
         now = time.monotonic()

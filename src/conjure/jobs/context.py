@@ -38,6 +38,8 @@ class Claim:
     webhook_url: str | None
     cancel_requested: bool
     attempt_id: uuid.UUID = field(default_factory=uuid.uuid4)
+    # Events to publish together with the acknowledgement (one Redis round trip).
+    outbox: list[tuple[uuid.UUID, dict[str, Any]]] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
 
     @property

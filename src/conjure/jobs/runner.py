@@ -13,7 +13,7 @@ import asyncio
 import datetime as dt
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 import structlog
@@ -343,16 +343,24 @@ class Runner:
             data["code"] = outcome.code
         if delay is not None:
             data["delay_seconds"] = round(delay, 4)
+        if self._is_plain(claim):
+            # Free kind, no hook, no webhook: the one statement is the whole transaction.
+            seq = await self._write_autocommit(claim, status, values, attempt, data, now)
+            if seq is None:
+                log.warning("job_finish_lost_claim", job_id=str(claim.job_id), attempt=claim.attempt)
+                return False
+            claim.outbox.append((claim.job_id, event_message(claim.job_id, seq, status, data)))
+            await self._after_finish(claim, status, delay, outcome)()
+            return True
         async with self.runtime.db.session() as session:
             seq = await self._write_outcome(session, claim, status, values, attempt, data, now)
             if seq is None:
                 log.warning("job_finish_lost_claim", job_id=str(claim.job_id), attempt=claim.attempt)
                 return False
             message = event_message(claim.job_id, seq, status, data)
-            bus = self.runtime.broker.events
 
             async def publish() -> None:
-                await bus.publish(claim.job_id, message)
+                claim.outbox.append((claim.job_id, message))
 
             after_commit(session, publish)
             if status != "retrying":
@@ -362,8 +370,31 @@ class Runner:
                 schedule_webhook_after_commit(session, self.runtime, claim.job_id, claim.webhook_url)
             if success:
                 await self._on_success(session, claim, outcome.result or {})
-            self._after_finish(session, claim, status, delay, outcome)
+            after_commit(session, self._after_finish(claim, status, delay, outcome))
         return True
+
+    def _is_plain(self, claim: Claim) -> bool:
+        kind = self.runtime.registry.kinds.get(claim.kind)
+        return (
+            not self.runtime.db.is_sqlite
+            and claim.price_stars <= 0
+            and claim.webhook_url is None
+            and (kind is None or kind.on_success is None)
+        )
+
+    async def _write_autocommit(
+        self,
+        claim: Claim,
+        status: str,
+        values: dict[str, Any],
+        attempt: dict[str, Any],
+        data: dict[str, Any],
+        now: dt.datetime,
+    ) -> int | None:
+        async with self.runtime.db.engine.connect() as conn:
+            autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            seq = await autocommit.scalar(self._outcome_statement(claim, status, values, attempt, data, now))
+        return None if seq is None else int(seq)
 
     async def _write_outcome(
         self,
@@ -387,6 +418,20 @@ class Runner:
             )
             return int(row[0])
         # PostgreSQL: one statement (data-modifying CTEs) instead of three round trips.
+        seq = await session.scalar(self._outcome_statement(claim, status, values, attempt, data, now))
+        return None if seq is None else int(seq)
+
+    def _outcome_statement(
+        self,
+        claim: Claim,
+        status: str,
+        values: dict[str, Any],
+        attempt: dict[str, Any],
+        data: dict[str, Any],
+        now: dt.datetime,
+    ) -> Any:
+        """Job row + attempt row + event, guarded by the claim, as one PostgreSQL statement."""
+        guarded = update(JOBS).where(*self.guard(claim)).values(**values)
         job = guarded.returning(JOBS.c.id, JOBS.c.event_seq).cte("job")
         att = (
             update(ATTEMPTS)
@@ -410,8 +455,7 @@ class Runner:
             .returning(EVENTS.c.id)
             .cte("event")
         )
-        seq = await session.scalar(select(job.c.event_seq).add_cte(att, event))
-        return None if seq is None else int(seq)
+        return select(job.c.event_seq).add_cte(att, event)
 
     async def _on_success(self, session: AsyncSession, claim: Claim, result: dict[str, Any]) -> None:
         kind = self.runtime.registry.kinds.get(claim.kind)
@@ -421,8 +465,9 @@ class Runner:
             await kind.on_success(session, job, result)
 
     def _after_finish(
-        self, session: AsyncSession, claim: Claim, status: str, delay: float | None, outcome: Outcome
-    ) -> None:
+        self, claim: Claim, status: str, delay: float | None, outcome: Outcome
+    ) -> Callable[[], Awaitable[None]]:
+        """What happens once the outcome is durable: retry scheduling, DLQ stream, alert, metrics."""
         broker = self.runtime.broker
         job_id = claim.job_id
 
@@ -437,7 +482,7 @@ class Runner:
                 log.error("job_dead_lettered", job_id=str(job_id), kind=claim.kind, code=outcome.code)
                 await broker.dead_letter(job_id, {"kind": claim.kind, "code": outcome.code or ""})
 
-        after_commit(session, after)
+        return after
 
     async def heartbeat(self, claims: Sequence[Claim]) -> None:
         """Extend the lease of running jobs (table and broker) so they are not reclaimed."""

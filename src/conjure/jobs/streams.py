@@ -8,6 +8,7 @@ group is recreated on NOGROUP and the reconciler re-dispatches what was queued.
 
 from __future__ import annotations
 
+import json
 import time
 import uuid
 from collections.abc import Sequence
@@ -18,7 +19,7 @@ import structlog
 from redis.exceptions import ResponseError
 
 from conjure.jobs import keys
-from conjure.jobs.events import RedisEventBus
+from conjure.jobs.events import Event, RedisEventBus
 from conjure.jobs.types import BrokerStats, Delivery
 
 log = structlog.get_logger("conjure.jobs.streams")
@@ -152,13 +153,16 @@ class RedisStreamsBroker:
         self._autoclaim_cursor = _text(cursor)
         return _deliveries(entries)
 
-    async def ack(self, refs: Sequence[str]) -> None:
-        """Acknowledge and delete handled entries."""
-        if not refs:
+    async def ack(self, refs: Sequence[str], events: Sequence[tuple[uuid.UUID, Event]] = ()) -> None:
+        """Publish ``events``, then acknowledge and delete handled entries: one round trip."""
+        if not refs and not events:
             return
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.xack(keys.STREAM, keys.GROUP, *refs)
-            pipe.xdel(keys.STREAM, *refs)
+            for job_id, event in events:
+                pipe.publish(keys.events_channel(job_id), json.dumps(event, default=str))
+            if refs:
+                pipe.xack(keys.STREAM, keys.GROUP, *refs)
+                pipe.xdel(keys.STREAM, *refs)
             await pipe.execute()
 
     async def touch(self, consumer: str, refs: Sequence[str]) -> None:

@@ -127,7 +127,7 @@ class Worker:
         JOBS_IN_FLIGHT.inc()
         try:
             await self.runner.run(claim)
-            await self.runtime.broker.ack([claim.delivery.ref])
+            await self.runtime.broker.ack([claim.delivery.ref], claim.outbox)
         except asyncio.CancelledError:
             raise
         except Exception:
