@@ -17,14 +17,15 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 import structlog
-from sqlalchemy import String, Table, and_, exists, func, insert, literal, or_, select, update
+from sqlalchemy import String, Table, and_, func, insert, literal, or_, select, update
 
-from conjure.db import JSONType, UTCDateTime, after_commit, utcnow
+from conjure.db import UTCDateTime, after_commit, utcnow
 from conjure.jobs.context import Claim, LostClaim, Outcome, RunContext, usage_summary
 from conjure.jobs.models import Job, JobAttempt, JobStatus
 from conjure.jobs.registry import JobCanceled, JobError, PermanentJobError
 from conjure.jobs.retry import backoff_delay
 from conjure.jobs.service import EVENTS, JOBS, event_message, settle_hold
+from conjure.jobs.statements import ATTEMPT_FIELDS, outcome_statement
 from conjure.jobs.types import Delivery
 from conjure.jobs.webhooks import schedule_webhook_after_commit
 from conjure.observability.metrics import JOB_DURATION, JOB_RETRIES, JOBS_FINISHED
@@ -393,7 +394,8 @@ class Runner:
     ) -> int | None:
         async with self.runtime.db.engine.connect() as conn:
             autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            seq = await autocommit.scalar(self._outcome_statement(claim, status, values, attempt, data, now))
+            statement, params = self._outcome_statement(claim, status, values, attempt, data, now)
+            seq = await autocommit.scalar(statement, params)
         return None if seq is None else int(seq)
 
     async def _write_outcome(
@@ -418,7 +420,8 @@ class Runner:
             )
             return int(row[0])
         # PostgreSQL: one statement (data-modifying CTEs) instead of three round trips.
-        seq = await session.scalar(self._outcome_statement(claim, status, values, attempt, data, now))
+        statement, params = self._outcome_statement(claim, status, values, attempt, data, now)
+        seq = await session.scalar(statement, params)
         return None if seq is None else int(seq)
 
     def _outcome_statement(
@@ -429,33 +432,20 @@ class Runner:
         attempt: dict[str, Any],
         data: dict[str, Any],
         now: dt.datetime,
-    ) -> Any:
-        """Job row + attempt row + event, guarded by the claim, as one PostgreSQL statement."""
-        guarded = update(JOBS).where(*self.guard(claim)).values(**values)
-        job = guarded.returning(JOBS.c.id, JOBS.c.event_seq).cte("job")
-        att = (
-            update(ATTEMPTS)
-            .where(*self._attempt_row(claim), exists(select(job.c.id)))
-            .values(**attempt)
-            .returning(ATTEMPTS.c.id)
-            .cte("att")
+    ) -> tuple[Any, dict[str, Any]]:
+        """The prebuilt one-statement settle for PostgreSQL, with its parameters."""
+        fields = tuple(sorted(f for f in values if f != "event_seq"))
+        params: dict[str, Any] = {f"v_{f}": values[f] for f in fields}
+        params.update({f"a_{f}": attempt[f] for f in ATTEMPT_FIELDS})
+        params.update(
+            g_id=claim.job_id,
+            g_attempt=claim.attempt,
+            g_worker=self.worker_id,
+            e_type=status,
+            e_data=data,
+            e_now=now,
         )
-        event = (
-            insert(EVENTS)
-            .from_select(
-                ["job_id", "seq", "type", "data", "created_at"],
-                select(
-                    job.c.id,
-                    job.c.event_seq,
-                    literal(status, String()),
-                    literal(data, JSONType),
-                    literal(now, UTCDateTime()),
-                ),
-            )
-            .returning(EVENTS.c.id)
-            .cte("event")
-        )
-        return select(job.c.event_seq).add_cte(att, event)
+        return outcome_statement(fields), params
 
     async def _on_success(self, session: AsyncSession, claim: Claim, result: dict[str, Any]) -> None:
         kind = self.runtime.registry.kinds.get(claim.kind)
