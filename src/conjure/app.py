@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from starlette.middleware.base import RequestResponseEndpoint
 
 from conjure import __version__
 from conjure.apps import AppSpec
 from conjure.errors import install_error_handlers
 from conjure.health import router as health_router
 from conjure.observability.logging import configure_logging
-from conjure.observability.metrics import HTTP_LATENCY, HTTP_REQUESTS
-from conjure.observability.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from conjure.observability.middleware import (
+    BodySizeLimitMiddleware,
+    ObserveMiddleware,
+    RequestIdMiddleware,
+)
 from conjure.runtime import Runtime
 from conjure.settings import Settings
 
@@ -91,21 +92,11 @@ def create_app(
         for router in spec.routers:
             app.include_router(router)
 
-    @app.middleware("http")
-    async def observe(request: Request, call_next: RequestResponseEndpoint) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        HTTP_REQUESTS.labels(request.method, path, str(response.status_code)).inc()
-        HTTP_LATENCY.labels(request.method, path).observe(time.perf_counter() - started)
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        if settings.is_production:
-            # Only behind TLS (production/staging); on plain-http development it would stick in browsers.
-            response.headers.setdefault("strict-transport-security", HSTS)
-        return response
-
+    security_headers = dict(SECURITY_HEADERS)
+    if settings.is_production:
+        # Only behind TLS (production/staging); on plain-http development it would stick in browsers.
+        security_headers["strict-transport-security"] = HSTS
+    app.add_middleware(ObserveMiddleware, security_headers=security_headers)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,

@@ -12,7 +12,8 @@ from conjure.runtime import Runtime
 from conjure.settings import Settings
 
 
-def get_runtime(request: Request) -> Runtime:
+# async on purpose: FastAPI runs a plain `def` dependency in its thread pool, a thread hop per request.
+async def get_runtime(request: Request) -> Runtime:
     runtime: Runtime = request.app.state.runtime
     return runtime
 
@@ -20,7 +21,7 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def get_settings(runtime: RuntimeDep) -> Settings:
+async def get_settings(runtime: RuntimeDep) -> Settings:
     return runtime.settings
 
 

@@ -45,6 +45,27 @@ async def test_metrics_exposes_prometheus_text(client: httpx.AsyncClient) -> Non
     assert "conjure_http_requests_total" in body
 
 
+async def test_requests_are_counted_by_route_template_with_security_headers(
+    client: httpx.AsyncClient,
+) -> None:
+    def count(route: str, status: str) -> float:
+        from prometheus_client import REGISTRY
+
+        labels = {"method": "GET", "route": route, "status": status}
+        return REGISTRY.get_sample_value("conjure_http_requests_total", labels) or 0.0
+
+    before_ok, before_missing = count("/health", "200"), count("unmatched", "404")
+    ok = await client.get("/health")
+    missing = await client.get("/no/such/route")
+    assert count("/health", "200") == before_ok + 1
+    assert count("unmatched", "404") == before_missing + 1
+    for response in (ok, missing):
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert response.headers["x-frame-options"] == "DENY"
+        assert response.headers["referrer-policy"] == "no-referrer"
+        assert "strict-transport-security" not in response.headers  # development: plain http
+
+
 async def test_unknown_route_and_wrong_method_are_problems(client: httpx.AsyncClient) -> None:
     missing = await client.get("/no/such/route")
     assert missing.status_code == 404

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+import time
 import uuid
 
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conjure.errors import problem
+from conjure.observability.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -99,3 +101,36 @@ class BodySizeLimitMiddleware:
     async def _reject(self, scope: Scope, receive: Receive, send: Send, max_bytes: int) -> None:
         response = problem(413, "request_too_large", f"The request body is larger than {max_bytes} bytes.")
         await response(scope, receive, send)
+
+
+class ObserveMiddleware:
+    """Count and time each request by route template, and add the security headers.
+
+    Pure ASGI on purpose: Starlette's ``BaseHTTPMiddleware`` (``@app.middleware``) runs
+    every request in an extra task with memory streams, which cost a measurable share
+    of a request's CPU under load (see docs/bench.md).
+    """
+
+    def __init__(self, app: ASGIApp, security_headers: dict[str, str]) -> None:
+        self.app = app
+        self.security_headers = [(k.encode(), v.encode()) for k, v in security_headers.items()]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+
+        async def send_observed(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                # Measured to the response start (as before), so a long SSE stream is not one slow request.
+                path = getattr(scope.get("route"), "path", "unmatched")
+                HTTP_REQUESTS.labels(scope["method"], path, str(message["status"])).inc()
+                HTTP_LATENCY.labels(scope["method"], path).observe(time.perf_counter() - started)
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers.extend((k, v) for k, v in self.security_headers if k not in present)
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_observed)
