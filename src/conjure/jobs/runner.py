@@ -17,15 +17,15 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 import structlog
-from sqlalchemy import String, Table, and_, func, insert, literal, or_, select, update
+from sqlalchemy import Table, insert, update
 
-from conjure.db import UTCDateTime, after_commit, utcnow
+from conjure.db import after_commit, utcnow
 from conjure.jobs.context import Claim, LostClaim, Outcome, RunContext, usage_summary
 from conjure.jobs.models import Job, JobAttempt, JobStatus
 from conjure.jobs.registry import JobCanceled, JobError, PermanentJobError
 from conjure.jobs.retry import backoff_delay
 from conjure.jobs.service import EVENTS, JOBS, event_message, settle_hold
-from conjure.jobs.statements import ATTEMPT_FIELDS, outcome_statement
+from conjure.jobs.statements import ATTEMPT_FIELDS, claim_statement, claim_update, outcome_statement
 from conjure.jobs.types import Delivery
 from conjure.jobs.webhooks import schedule_webhook_after_commit
 from conjure.observability.metrics import JOB_DURATION, JOB_RETRIES, JOBS_FINISHED
@@ -68,43 +68,9 @@ class Runner:
         lease = now + dt.timedelta(seconds=self.runtime.settings.visibility_timeout_seconds)
         claims: list[Claim] = []
         async with self.runtime.db.session() as session:
-            claim_update = (
-                update(JOBS)
-                .where(
-                    JOBS.c.id.in_(list(first)),
-                    or_(
-                        JOBS.c.status == JobStatus.QUEUED,
-                        and_(JOBS.c.status == JobStatus.PROCESSING, JOBS.c.lease_expires_at < now),
-                    ),
-                    or_(JOBS.c.start_deadline.is_(None), JOBS.c.start_deadline > now),
-                )
-                .values(
-                    status=JobStatus.PROCESSING,
-                    attempts=JOBS.c.attempts + 1,
-                    worker_id=self.worker_id,
-                    started_at=func.coalesce(JOBS.c.started_at, now),
-                    heartbeat_at=now,
-                    lease_expires_at=lease,
-                    event_seq=JOBS.c.event_seq + 1,
-                    updated_at=now,
-                )
-                .returning(
-                    JOBS.c.id,
-                    JOBS.c.kind,
-                    JOBS.c.user_id,
-                    JOBS.c.payload,
-                    JOBS.c.attempts,
-                    JOBS.c.max_attempts,
-                    JOBS.c.price_stars,
-                    JOBS.c.webhook_url,
-                    JOBS.c.cancel_requested,
-                    JOBS.c.event_seq,
-                )
-            )
-            if self.runtime.db.is_sqlite:
-                rows = await session.execute(claim_update)
-            else:
-                rows = await session.execute(self._claim_in_one_statement(claim_update, now))
+            params = {"c_ids": list(first), "c_now": now, "c_lease": lease, "c_worker": self.worker_id}
+            statement = claim_update() if self.runtime.db.is_sqlite else claim_statement()
+            rows = await session.execute(statement, params)
             seqs: dict[uuid.UUID, int] = {}
             for row in rows.all():
                 claims.append(
@@ -126,57 +92,6 @@ class Runner:
                 self._publish_claims(session, claims, seqs)
         claimed = {claim.delivery.ref for claim in claims}
         return claims, [d.ref for d in deliveries if d.ref not in claimed]
-
-    def _claim_in_one_statement(self, claim_update: Any, now: dt.datetime) -> Any:
-        """PostgreSQL: claim + close lost attempts + open attempts + events as one statement."""
-        claimed = claim_update.cte("claimed")
-        # CTE parts see the table as it was before the statement, so this only closes old attempts.
-        lost = (
-            update(ATTEMPTS)
-            .where(
-                ATTEMPTS.c.job_id.in_(select(claimed.c.id).where(claimed.c.attempts > 1)),
-                ATTEMPTS.c.finished_at.is_(None),
-            )
-            .values(finished_at=now, success=False, error_code="lease_expired", error="Worker lost.")
-            .returning(ATTEMPTS.c.id)
-            .cte("lost")
-        )
-        opened = (
-            insert(ATTEMPTS)
-            .from_select(
-                ["id", "job_id", "attempt_number", "worker_id", "started_at"],
-                select(
-                    func.gen_random_uuid(),
-                    claimed.c.id,
-                    claimed.c.attempts,
-                    literal(self.worker_id, String()),
-                    literal(now, UTCDateTime()),
-                ),
-            )
-            .returning(ATTEMPTS.c.id)
-            .cte("opened")
-        )
-        events = (
-            insert(EVENTS)
-            .from_select(
-                ["job_id", "seq", "type", "data", "created_at"],
-                select(
-                    claimed.c.id,
-                    claimed.c.event_seq,
-                    literal("processing", String()),
-                    func.jsonb_build_object(
-                        literal("status", String()),
-                        literal("processing", String()),
-                        literal("attempt", String()),
-                        claimed.c.attempts,
-                    ),
-                    literal(now, UTCDateTime()),
-                ),
-            )
-            .returning(EVENTS.c.id)
-            .cte("events")
-        )
-        return select(claimed).add_cte(lost, opened, events)
 
     async def _record_claims(
         self, session: AsyncSession, claims: list[Claim], seqs: dict[uuid.UUID, int], now: dt.datetime
