@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import signal
 import subprocess
 import uuid
@@ -166,3 +167,19 @@ async def test_redis_restarted_empty_with_jobs_queued(
             await wait_status(runtime, job.id, JobStatus.SUCCEEDED, timeout=30)
     assert runtime.redis is not None
     assert await runtime.redis.xinfo_groups(keys.STREAM)  # NOGROUP handled: the group exists again
+
+
+async def test_reconciler_waits_longer_while_the_queue_has_a_backlog(pg_redis: Runtime) -> None:
+    from conjure.jobs.scheduler import Scheduler
+
+    jobs = [await submit(pg_redis, "t.noop", {"n": i}) for i in range(3)]
+    async with pg_redis.db.session() as session:  # as if they had waited 60 s in a long queue
+        for job in jobs:
+            row = await session.get(Job, job.id)
+            assert row is not None
+            row.run_at = utcnow() - dt.timedelta(seconds=60)
+    scheduler = Scheduler(pg_redis)
+    assert await scheduler.reconcile(bound_seconds=30) == 0  # still in the stream: no duplicates
+    assert pg_redis.redis is not None
+    await pg_redis.redis.flushall()  # now the queue really lost them
+    assert await scheduler.reconcile(bound_seconds=30) == 3

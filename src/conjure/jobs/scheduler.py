@@ -32,6 +32,7 @@ log = structlog.get_logger("conjure.jobs.scheduler")
 BATCH = 500
 STATS_EVERY_SECONDS = 5.0
 DEADLINES_EVERY_SECONDS = 1.0
+BACKLOG_PATIENCE = 10
 
 
 class Scheduler:
@@ -82,6 +83,10 @@ class Scheduler:
     async def reconcile(self, *, bound_seconds: float | None = None) -> int:
         """Re-dispatch jobs the queue seems to have lost; returns how many."""
         bound = self.runtime.settings.reconcile_after_seconds if bound_seconds is None else bound_seconds
+        if self.runtime.broker.durable and (await self.runtime.broker.stats()).ready > 0:
+            # Workers are behind, not the queue lossy: old queued jobs are most likely still
+            # in the stream, so wait much longer before adding duplicates.
+            bound *= BACKLOG_PATIENCE
         now = utcnow()
         cutoff = now - dt.timedelta(seconds=bound)
         async with self.runtime.db.session() as session:
