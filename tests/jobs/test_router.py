@@ -153,3 +153,12 @@ async def test_admin_dlq_controls(engine: Runtime, api: httpx.AsyncClient) -> No
     assert listing["stats"]["by_status"]["dlq"] == 0
     assert set(listing["stats"]["broker"]) == {"ready", "pending", "delayed", "dead_letters"}
     assert (await api.post("/api/v1/admin/jobs/dlq/redrive", headers=admin_headers)).json() == {"redriven": 0}
+
+
+async def test_ready_warns_about_redis_durability(engine: Runtime, api: httpx.AsyncClient) -> None:
+    body = (await api.get("/ready")).json()
+    assert body["checks"]["broker"] == "ok"
+    if engine.redis is None:
+        assert body["warnings"] == []
+    else:  # the test Redis runs without appendonly
+        assert any("appendonly" in warning for warning in body["warnings"])
