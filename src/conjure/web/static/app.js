@@ -1,0 +1,610 @@
+// The visitor page: sign-up/log-in (or Telegram), wallet, a live tarot reading, history, invites, coins, stars.
+
+import { api, ApiError, followEvents, h, itemsOf, loadScript, newIdempotencyKey, say, tokens } from "./api.js";
+import { applyI18n, formatDate, formatTHB, t, toggleLang } from "./i18n.js";
+
+const $ = (id) => document.getElementById(id);
+const STEPS = ["queued", "filtering", "analyzing", "drawing", "reading", "done"];
+const TERMINAL = new Set(["succeeded", "failed", "dlq", "canceled"]);
+const QUESTION_MIN = 8;
+const QUESTION_MAX = 180;
+const TELEGRAM_SCRIPT = "https://telegram.org/js/telegram-web-app.js";
+const STRIPE_SCRIPT = "https://js.stripe.com/v3/";
+
+const state = {
+  config: { payments_enabled: false, stripe_publishable_key: null, coins_per_star: 10, signup_bonus_stars: 3 },
+  mode: "signup",
+  user: null,
+  wallet: null,
+  job: null, // {id, abort}
+  payment: null, // {stripe, elements, intentId, pkg}
+};
+
+const notice = (text, kind = "error") => say($("notice"), text, kind);
+const errorText = (err) => (err instanceof ApiError ? err.message : t("error.network"));
+
+// ---- auth --------------------------------------------------------------------------------
+
+function setMode(mode) {
+  state.mode = mode;
+  for (const tab of document.querySelectorAll(".tab")) tab.classList.toggle("active", tab.dataset.mode === mode);
+  $("signup-only").hidden = mode !== "signup";
+  $("auth-password").autocomplete = mode === "signup" ? "new-password" : "current-password";
+  $("auth-submit").dataset.i18n = `auth.submit.${mode}`;
+  $("auth-submit").textContent = t(`auth.submit.${mode}`);
+}
+
+async function submitAuth(event) {
+  event.preventDefault();
+  notice("");
+  const body = { email: $("auth-email").value.trim(), password: $("auth-password").value };
+  if (state.mode === "signup") {
+    const name = $("auth-name").value.trim();
+    const invite = $("auth-invite").value.trim();
+    if (name) body.name = name;
+    if (invite) body.invite_code = invite;
+  }
+  $("auth-submit").disabled = true;
+  try {
+    const session = await api(`/api/v1/auth/${state.mode}`, { method: "POST", body, auth: false });
+    tokens.save(session);
+    await enter(session.user);
+  } catch (err) {
+    notice(errorText(err));
+  } finally {
+    $("auth-submit").disabled = false;
+  }
+}
+
+/** Telegram's init data: from the Mini App script when it loaded, else straight from the launch URL. */
+function telegramInitData() {
+  const fromScript = window.Telegram?.WebApp?.initData;
+  if (fromScript) return fromScript;
+  const hash = new URLSearchParams(location.hash.slice(1));
+  return hash.get("tgWebAppData") || "";
+}
+
+function insideTelegram() {
+  return /tgWebApp(Data|Version|Platform)=/.test(location.hash) || Boolean(window.Telegram?.WebApp?.initData);
+}
+
+async function telegramLogin() {
+  try {
+    await loadScript(TELEGRAM_SCRIPT, 4000);
+    window.Telegram?.WebApp?.ready();
+    window.Telegram?.WebApp?.expand();
+  } catch {
+    // The launch URL carries the same init data; the script only adds theming.
+  }
+  const initData = telegramInitData();
+  if (!initData) return false;
+  say($("notice"), t("auth.telegram"), "info");
+  try {
+    const session = await api("/api/v1/auth/telegram", { method: "POST", body: { init_data: initData }, auth: false });
+    tokens.save(session);
+    notice("");
+    await enter(session.user);
+    return true;
+  } catch (err) {
+    notice(errorText(err));
+    return false;
+  }
+}
+
+function logout() {
+  tokens.clear();
+  state.user = null;
+  state.job?.abort.abort();
+  $("app").hidden = true;
+  $("logout").hidden = true;
+  $("whoami").hidden = true;
+  $("auth").hidden = false;
+}
+
+async function enter(user) {
+  state.user = user || (await api("/api/v1/me"));
+  $("auth").hidden = true;
+  $("app").hidden = false;
+  $("logout").hidden = false;
+  const who = state.user.name || state.user.email || "";
+  $("whoami").textContent = who;
+  $("whoami").hidden = !who;
+  await Promise.allSettled([loadWallet(), loadHistory(), loadInvite(), loadPackages()]);
+}
+
+// ---- wallet ------------------------------------------------------------------------------
+
+async function loadWallet() {
+  try {
+    const wallet = await api("/api/v1/user/wallet");
+    state.wallet = wallet;
+    const held = wallet.stars_held ?? 0;
+    const available = wallet.available_stars ?? wallet.star_balance - held;
+    $("stars").textContent = available;
+    $("coins").textContent = wallet.coin_balance;
+    $("held").textContent = held;
+    updateQuestionHint();
+    updateExchangeCost();
+    if ($("ledger-box").open) await loadLedger();
+  } catch (err) {
+    notice(errorText(err));
+  }
+}
+
+async function loadLedger() {
+  const list = $("ledger");
+  try {
+    const rows = itemsOf(await api("/api/v1/user/wallet/transactions?limit=20"));
+    list.replaceChildren(
+      ...rows.map((row) =>
+        h(
+          "li",
+          {},
+          h("span", { class: "tx-type" }, row.type ?? row.tx_type ?? ""),
+          h("span", { class: `tx-amount ${row.amount < 0 ? "neg" : ""}` }, signed(row.amount), " ", row.currency ?? ""),
+          row.held_change ? h("span", { class: "muted small" }, ` (${t("wallet.held")} ${signed(row.held_change)})`) : null,
+          h("span", { class: "muted small" }, formatDate(row.created_at)),
+        ),
+      ),
+    );
+  } catch (err) {
+    list.replaceChildren(h("li", { class: "notice error" }, errorText(err)));
+  }
+}
+
+const signed = (n) => (n > 0 ? `+${n}` : String(n ?? 0));
+
+// ---- asking a question -------------------------------------------------------------------
+
+function questionState() {
+  const n = [...$("question").value.trim()].length; // code points, so Thai and emoji count like the server
+  if (n < QUESTION_MIN) return { ok: false, n, text: n === 0 ? "" : t("ask.short", { n }) };
+  if (n > QUESTION_MAX) return { ok: false, n, text: t("ask.long", { n }) };
+  return { ok: true, n, text: t("ask.ok") };
+}
+
+function updateQuestionHint() {
+  const q = questionState();
+  const available = state.wallet ? (state.wallet.available_stars ?? state.wallet.star_balance - state.wallet.stars_held) : 1;
+  const hint = $("question-hint");
+  hint.textContent = q.ok && available < 1 ? t("ask.nostars") : q.text;
+  hint.className = `hint ${q.ok && available >= 1 ? "ok" : q.n ? "bad" : ""}`;
+  $("question-count").textContent = t("ask.count", { n: q.n });
+  $("question-count").classList.toggle("bad", q.n > QUESTION_MAX);
+  $("ask-submit").disabled = !q.ok || Boolean(state.job && !state.job.done);
+}
+
+async function submitQuestion(event) {
+  event.preventDefault();
+  if (!questionState().ok) return;
+  notice("");
+  const question = $("question").value.trim();
+  $("ask-submit").disabled = true;
+  try {
+    const accepted = await api("/api/v1/tarot/read", {
+      method: "POST",
+      body: { question },
+      headers: { "Idempotency-Key": newIdempotencyKey() },
+    });
+    $("question").value = "";
+    startReading(accepted.job_id, question);
+  } catch (err) {
+    notice(errorText(err));
+    updateQuestionHint();
+  }
+}
+
+// ---- live progress -----------------------------------------------------------------------
+
+function resetReading(question) {
+  $("reading").hidden = false;
+  $("reading-question").textContent = question ? `“${question}”` : "";
+  $("reading-status").textContent = "";
+  say($("reading-error"), "");
+  $("analysis").hidden = true;
+  $("analysis").replaceChildren();
+  $("cards").replaceChildren();
+  $("reading-text").hidden = true;
+  $("reading-text").replaceChildren();
+  for (const li of $("steps").children) li.className = "";
+}
+
+function markStep(step, { failed = false } = {}) {
+  const index = STEPS.indexOf(step);
+  if (index < 0) return;
+  [...$("steps").children].forEach((li, i) => {
+    if (i < index) li.className = "done";
+    else if (i === index) li.className = failed ? "failed" : step === "done" ? "done" : "active";
+    else if (!li.classList.contains("done")) li.className = "";
+  });
+}
+
+function showStatus(status) {
+  if (status) $("reading-status").textContent = t(`status.${status}`);
+  if (status === "queued") markStep("queued");
+  if (status === "processing" && !$("steps").querySelector(".active, .done")) markStep("filtering");
+  if (status === "succeeded") markStep("done");
+}
+
+function renderCards(cards, { reveal = true } = {}) {
+  const box = $("cards");
+  const nodes = cards.map((card, i) => {
+    const reversed = String(card.orientation || "").toLowerCase() === "reversed" || card.reversed === true;
+    const major = String(card.arcana || "").toLowerCase().startsWith("major");
+    const el = h(
+      "article",
+      { class: `card ${reversed ? "reversed" : "upright"}`, dataset: { name: card.name || "" } },
+      h("div", { class: "card-back", "aria-hidden": "true" }, "✦"),
+      h(
+        "div",
+        { class: "card-face" },
+        h("span", { class: "card-position" }, card.position ?? i + 1),
+        h("span", { class: "card-symbol", "aria-hidden": "true" }, major ? "☉" : "✧"),
+        h("strong", { class: "card-name" }, card.name || "?"),
+        h("span", { class: "card-orientation" }, t(reversed ? "card.reversed" : "card.upright")),
+        card.arcana ? h("span", { class: "card-arcana muted small" }, t(major ? "card.major" : "card.minor")) : null,
+        card.meaning ? h("p", { class: "card-meaning small" }, card.meaning) : null,
+      ),
+    );
+    el.style.animationDelay = `${i * 180}ms`;
+    return el;
+  });
+  box.replaceChildren(...nodes);
+  if (reveal) requestAnimationFrame(() => nodes.forEach((n) => n.classList.add("revealed")));
+}
+
+function renderAnalysis(analysis) {
+  if (!analysis || typeof analysis !== "object") return;
+  const chips = [];
+  for (const key of ["category", "emotion", "timeframe"]) if (analysis[key]) chips.push(String(analysis[key]));
+  for (const theme of analysis.themes || []) chips.push(`#${theme}`);
+  $("analysis").replaceChildren(
+    h("span", { class: "muted small" }, `${t("result.analysis")}:`),
+    ...chips.map((c) => h("span", { class: "chip" }, c)),
+  );
+  $("analysis").hidden = chips.length === 0;
+}
+
+function renderResult(reading) {
+  const result = reading.result || {};
+  if (result.question) $("reading-question").textContent = `“${result.question}”`;
+  renderAnalysis(result.analysis);
+  if (Array.isArray(result.cards)) renderCards(result.cards, { reveal: true });
+  const text = result.reading;
+  const box = $("reading-text");
+  const body = typeof text === "string" ? text : text && typeof text === "object" ? Object.values(text).join("\n\n") : "";
+  box.replaceChildren(...body.split(/\n{2,}/).map((para) => h("p", {}, para)));
+  box.hidden = !body;
+}
+
+function renderFailure(reading) {
+  const status = reading.status;
+  const error = reading.error || {};
+  markStep(currentStep() || "filtering", { failed: true });
+  $("reading-status").textContent = t(`status.${status}`);
+  say($("reading-error"), error.message || error.detail || t(`status.${status}`));
+}
+
+const currentStep = () => $("steps").querySelector(".active")?.dataset.step;
+
+function onJobEvent({ event, data }) {
+  const payload = data && typeof data === "object" ? data : {};
+  const inner = payload.data && typeof payload.data === "object" ? payload.data : payload;
+  const step = payload.step || (STEPS.includes(event) ? event : null);
+  if (payload.status) showStatus(payload.status);
+  if (step === "formatting") markStep("reading");
+  else if (step) markStep(step);
+  const cards = inner.cards || payload.cards;
+  if (Array.isArray(cards) && cards.length && !$("cards").children.length) renderCards(cards);
+  if (payload.status && TERMINAL.has(payload.status)) return true;
+  return ["done", "end", "final", "complete", "completed"].includes(event);
+}
+
+async function startReading(jobId, question) {
+  state.job?.abort.abort();
+  const job = { id: jobId, abort: new AbortController(), done: false };
+  state.job = job;
+  resetReading(question);
+  showStatus("queued");
+  updateQuestionHint();
+  loadWallet(); // shows the held star at once
+  try {
+    await followEvents(`/api/v1/jobs/${jobId}/events`, onJobEvent, job.abort.signal);
+  } catch (err) {
+    // The result endpoint below is the source of truth; a broken stream only costs liveness.
+    if (err instanceof ApiError && err.status !== 0 && err.status !== 404) notice(err.message);
+  }
+  if (job.abort.signal.aborted) return;
+  await finishReading(job);
+}
+
+async function finishReading(job) {
+  const deadline = Date.now() + 120_000;
+  let reading;
+  for (;;) {
+    try {
+      reading = await api(`/api/v1/reading/${job.id}`);
+    } catch (err) {
+      say($("reading-error"), errorText(err));
+      break;
+    }
+    if (TERMINAL.has(reading.status) || Date.now() > deadline || job.abort.signal.aborted) break;
+    showStatus(reading.status);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  if (job.abort.signal.aborted) return;
+  job.done = true;
+  if (reading?.status === "succeeded") {
+    showStatus("succeeded");
+    renderResult(reading);
+  } else if (reading && TERMINAL.has(reading.status)) {
+    renderFailure(reading);
+  }
+  updateQuestionHint();
+  await Promise.allSettled([loadWallet(), loadHistory()]);
+}
+
+async function showPastReading(jobId) {
+  state.job?.abort.abort();
+  state.job = null;
+  resetReading("");
+  try {
+    const reading = await api(`/api/v1/reading/${jobId}`);
+    if (reading.status === "succeeded") {
+      showStatus("succeeded");
+      renderResult(reading);
+    } else if (TERMINAL.has(reading.status)) {
+      renderFailure(reading);
+    } else {
+      startReading(jobId, reading.result?.question || "");
+      return;
+    }
+  } catch (err) {
+    say($("reading-error"), errorText(err));
+  }
+  $("reading").scrollIntoView({ behavior: "smooth", block: "start" });
+  updateQuestionHint();
+}
+
+// ---- history -----------------------------------------------------------------------------
+
+async function loadHistory() {
+  try {
+    const rows = itemsOf(await api("/api/v1/readings?limit=20"));
+    $("history-empty").hidden = rows.length > 0;
+    $("history").replaceChildren(
+      ...rows.map((row) => {
+        const id = row.job_id || row.id;
+        const question = row.question || row.result?.question || "";
+        const status = row.status || "succeeded";
+        const cards = row.cards || row.result?.cards || [];
+        return h(
+          "li",
+          {},
+          h(
+            "button",
+            { type: "button", class: "history-item", onclick: () => showPastReading(id), dataset: { jobId: id } },
+            h("span", { class: "history-q" }, question),
+            h(
+              "span",
+              { class: "history-meta muted small" },
+              h("span", { class: `badge ${status}` }, status),
+              cards.length ? ` ${cards.map((c) => c.name).join(" · ")}` : "",
+              ` ${formatDate(row.created_at)}`,
+            ),
+          ),
+        );
+      }),
+    );
+  } catch (err) {
+    $("history").replaceChildren(h("li", { class: "notice error" }, errorText(err)));
+  }
+}
+
+// ---- invites -----------------------------------------------------------------------------
+
+async function loadInvite() {
+  try {
+    const invite = await api("/api/v1/user/invite", { method: "POST" });
+    const link = invite.invite_link || `${location.origin}/?invite=${encodeURIComponent(invite.invite_code)}`;
+    $("invite-code").textContent = invite.invite_code;
+    $("invite-link").value = link;
+    $("invite-total").textContent = t("invite.total", { n: invite.total_invites ?? 0 });
+  } catch (err) {
+    $("invite-total").textContent = errorText(err);
+  }
+}
+
+async function copyInvite() {
+  const link = $("invite-link").value;
+  if (!link) return;
+  try {
+    await navigator.clipboard.writeText(link);
+  } catch {
+    $("invite-link").select();
+    document.execCommand("copy"); // older webviews (Telegram on some Androids)
+  }
+  const button = $("invite-copy");
+  button.textContent = t("invite.copied");
+  setTimeout(() => {
+    button.textContent = t("invite.copy");
+  }, 1500);
+}
+
+// ---- coins -> stars ----------------------------------------------------------------------
+
+function updateExchangeCost() {
+  const stars = Math.max(0, Math.floor(Number($("exchange-stars").value) || 0));
+  const rate = state.config.coins_per_star;
+  $("exchange-cost").textContent = t("exchange.cost", { coins: stars * rate, rate });
+}
+
+async function submitExchange(event) {
+  event.preventDefault();
+  const stars = Math.floor(Number($("exchange-stars").value));
+  $("exchange-submit").disabled = true;
+  try {
+    const result = await api("/api/v1/exchange-coins", { method: "POST", body: { stars } });
+    const coins = result.coins_spent ?? stars * state.config.coins_per_star;
+    say($("exchange-msg"), t("exchange.done", { coins, stars: result.stars ?? stars }), "ok");
+    await loadWallet();
+  } catch (err) {
+    say($("exchange-msg"), errorText(err));
+  } finally {
+    $("exchange-submit").disabled = false;
+  }
+}
+
+// ---- buying stars ------------------------------------------------------------------------
+
+async function loadPackages() {
+  try {
+    const body = await api("/api/v1/payment/packages");
+    const packages = Array.isArray(body) ? body : body.packages || itemsOf(body);
+    $("packages").replaceChildren(
+      ...packages.map((pkg) =>
+        h(
+          "li",
+          { class: "package" },
+          h("strong", {}, pkg.name),
+          h("span", {}, `★ ${pkg.stars}`, pkg.bonus_stars ? h("span", { class: "bonus" }, ` ${t("buy.bonus", { n: pkg.bonus_stars })}`) : ""),
+          h("span", { class: "price" }, formatTHB(pkg.price)),
+          h("button", { type: "button", class: "secondary", dataset: { package: pkg.id }, onclick: () => buy(pkg) }, t("buy.button")),
+        ),
+      ),
+    );
+  } catch (err) {
+    say($("buy-msg"), errorText(err));
+  }
+}
+
+async function buy(pkg) {
+  say($("buy-msg"), "");
+  let intent;
+  try {
+    intent = await api("/api/v1/payment/create-intent", {
+      method: "POST",
+      body: { package: pkg.id },
+      headers: { "Idempotency-Key": newIdempotencyKey() },
+    });
+  } catch (err) {
+    const off = err.code === "payments_not_configured";
+    say($("buy-msg"), off ? `${t("buy.off")} ${err.message}` : errorText(err), off ? "info" : "error");
+    return;
+  }
+  if (!state.config.stripe_publishable_key) {
+    say($("buy-msg"), t("buy.nokey"));
+    return;
+  }
+  try {
+    await loadScript(STRIPE_SCRIPT);
+  } catch {
+    say($("buy-msg"), t("error.script", { what: "Stripe.js" }));
+    return;
+  }
+  const stripe = window.Stripe(state.config.stripe_publishable_key);
+  const elements = stripe.elements({ clientSecret: intent.client_secret });
+  elements.create("payment").mount("#payment-element");
+  state.payment = { stripe, elements, intentId: intent.payment_intent_id || intent.id, pkg };
+  $("pay-submit").textContent = t("buy.pay", { price: formatTHB(intent.amount ?? pkg.price) });
+  $("pay-form").hidden = false;
+}
+
+async function submitPayment(event) {
+  event.preventDefault();
+  const payment = state.payment;
+  if (!payment) return;
+  $("pay-submit").disabled = true;
+  try {
+    const { error, paymentIntent } = await payment.stripe.confirmPayment({
+      elements: payment.elements,
+      confirmParams: { return_url: `${location.origin}/` },
+      redirect: "if_required",
+    });
+    if (error) {
+      say($("buy-msg"), error.message || t("error.unexpected", { status: "stripe" }));
+      return;
+    }
+    const id = paymentIntent?.id || payment.intentId;
+    const confirmed = await api("/api/v1/payment/confirm", { method: "POST", body: { payment_intent_id: id } });
+    const stars = confirmed.stars_added ?? payment.pkg.stars + (payment.pkg.bonus_stars || 0);
+    say($("buy-msg"), paymentIntent?.status === "processing" ? t("buy.processing") : t("buy.paid", { n: stars }), "ok");
+    closePayment();
+    await loadWallet();
+  } catch (err) {
+    say($("buy-msg"), errorText(err));
+  } finally {
+    $("pay-submit").disabled = false;
+  }
+}
+
+function closePayment() {
+  $("pay-form").hidden = true;
+  $("payment-element").replaceChildren();
+  state.payment = null;
+}
+
+// ---- start-up ----------------------------------------------------------------------------
+
+function wire() {
+  $("lang-toggle").addEventListener("click", toggleLang);
+  $("logout").addEventListener("click", logout);
+  for (const tab of document.querySelectorAll(".tab")) tab.addEventListener("click", () => setMode(tab.dataset.mode));
+  $("auth-form").addEventListener("submit", submitAuth);
+  $("wallet-refresh").addEventListener("click", loadWallet);
+  $("ledger-box").addEventListener("toggle", () => $("ledger-box").open && loadLedger());
+  $("question").addEventListener("input", updateQuestionHint);
+  $("ask-form").addEventListener("submit", submitQuestion);
+  $("invite-copy").addEventListener("click", copyInvite);
+  $("exchange-stars").addEventListener("input", updateExchangeCost);
+  $("exchange-form").addEventListener("submit", submitExchange);
+  $("pay-form").addEventListener("submit", submitPayment);
+  $("pay-cancel").addEventListener("click", closePayment);
+  document.addEventListener("unauthorized", () => {
+    if (state.user) {
+      logout();
+      notice(t("error.unexpected", { status: 401 }));
+    }
+  });
+  document.addEventListener("langchange", () => {
+    setMode(state.mode);
+    updateQuestionHint();
+    updateExchangeCost();
+    updateBonus();
+    if (state.user) Promise.allSettled([loadHistory(), loadInvite(), loadPackages()]);
+  });
+}
+
+function updateBonus() {
+  const n = state.config.signup_bonus_stars;
+  $("signup-bonus").textContent = n > 0 ? t("auth.bonus", { n }) : "";
+  $("signup-bonus").hidden = !(n > 0);
+}
+
+async function boot() {
+  applyI18n();
+  wire();
+  try {
+    state.config = { ...state.config, ...(await api("/api/v1/web/config", { auth: false })) };
+  } catch {
+    // Defaults keep the page usable; the buy button then asks the server directly.
+  }
+  updateBonus();
+  const invite = new URLSearchParams(location.search).get("invite");
+  if (invite) $("auth-invite").value = invite;
+  setMode(invite || !tokens.access ? "signup" : "login");
+  $("booting").hidden = true;
+  if (insideTelegram() && (await telegramLogin())) return;
+  if (tokens.access) {
+    try {
+      await enter(null);
+      return;
+    } catch (err) {
+      tokens.clear();
+      if (err.status !== 401) notice(errorText(err));
+    }
+  }
+  $("auth").hidden = false;
+}
+
+boot().catch((err) => notice(errorText(err)));
