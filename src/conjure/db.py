@@ -9,6 +9,7 @@ registered with :func:`after_commit` and run after a successful commit.
 from __future__ import annotations
 
 import datetime as dt
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -18,6 +19,7 @@ import structlog
 from sqlalchemy import JSON, DateTime, MetaData, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -97,7 +99,37 @@ def make_engine(url: str, *, pool_size: int = 20) -> AsyncEngine:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
+    _ping_idle_connections(engine)
+    return engine
+
+
+# A connection back in the pool less than this long ago was just used; it is not pinged.
+PING_IDLE_SECONDS = 5.0
+
+
+def _ping_idle_connections(engine: AsyncEngine) -> None:
+    """Ping a pooled connection at checkout only when it sat idle (where a server restart hides).
+
+    SQLAlchemy's ``pool_pre_ping`` pings on every checkout, and asyncpg's ping is three round
+    trips (BEGIN, a query, ROLLBACK): under load that was a third of a status poll's round
+    trips (docs/bench.md). A dead connection found here is replaced before use; one that dies
+    mid-request is a disconnect error, on which SQLAlchemy invalidates the whole pool.
+    """
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _checked_in(dbapi_conn: Any, record: Any) -> None:
+        record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _checkout(dbapi_conn: Any, record: Any, proxy: Any) -> None:
+        since = record.info.get("checked_in_at")
+        if since is None or time.monotonic() - since < PING_IDLE_SECONDS:
+            return
+        try:
+            dbapi_conn.ping()
+        except Exception as exc:
+            raise DisconnectionError("idle connection failed its ping") from exc
 
 
 class Database:
