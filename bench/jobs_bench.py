@@ -1,10 +1,14 @@
-"""No-op jobs end to end (submit → succeeded): throughput of one worker process and light-load latency.
+"""Jobs end to end (submit → succeeded): worker throughput by process count, and light-load latency.
 
-    python bench/jobs_bench.py [--jobs 2000] [--samples 200] [--only pg_redis|embedded]
+    python bench/jobs_bench.py [--jobs 2000] [--samples 200] [--workers 1,2] [--kinds noop,tarot]
+                               [--only pg_redis|embedded]
 
-PostgreSQL + Redis: a real ``conjure worker``-style process (this file with ``--role worker``)
-consumes while this process submits through ``submit_job``. Embedded: SQLite and the
-in-process broker, worker in this process (``conjure up``). Prints JSON.
+PostgreSQL + Redis: a backlog of ``--jobs`` jobs is submitted through ``submit_job``, then
+1 (and 2) real worker processes (this file with ``--role worker``) drain it; every job is a
+persisted row with its events. Kinds: ``noop`` (a handler that returns ``{}``) and ``tarot``
+(the real ``tarot.reading`` job on the offline provider: hold, pipeline, result, reading row,
+capture). Embedded: SQLite and the in-process broker, worker in this process (``conjure up``).
+Writes ``bench/results/jobs.json``.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -25,13 +30,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from sqlalchemy import func, select
 
-from conjure.apps import AppSpec
+from conjure.apps import AppSpec, installed_apps
 from conjure.jobs.models import Job, JobStatus
 from conjure.jobs.registry import JobContext, JobKind
 from conjure.jobs.service import submit_job
 from conjure.runtime import Runtime
 from conjure.settings import Settings
-from harness import ROOT, Infra, conjure_env, infrastructure
+from harness import RESULTS, ROOT, Infra, conjure_env, infrastructure
 
 
 async def noop(ctx: JobContext) -> dict[str, Any]:
@@ -41,17 +46,47 @@ async def noop(ctx: JobContext) -> dict[str, Any]:
 APP = AppSpec(name="bench", job_kinds=[JobKind(name="bench.noop", handler=noop)])
 
 
-async def submit_batch(runtime: Runtime, start: int, size: int) -> None:
+KINDS = {"noop": "bench.noop", "tarot": "tarot.reading"}
+
+
+async def bench_users(runtime: Runtime, count: int = 100) -> list[Any]:
+    """Users with enough stars for the priced (tarot) jobs; many, as in production, so the
+    per-user wallet row lock taken on capture does not serialize the workers."""
+    from conjure.users.service import create_user
+    from conjure.wallet.service import credit
+
+    users = []
+    async with runtime.db.session() as session:
+        for i in range(count):
+            user = await create_user(
+                session, runtime.settings, email=f"jobs-bench-{i}-{time.time_ns()}@example.com"
+            )
+            await credit(
+                session, user.id, amount=1_000_000, currency="star", tx_type="grant",
+                idempotency_key=f"bench-grant:{user.id}",
+            )  # fmt: skip
+            users.append(user)
+    return users
+
+
+async def submit_batch(
+    runtime: Runtime, start: int, size: int, kind: str = "bench.noop", users: list[Any] | None = None
+) -> None:
     async with runtime.db.session() as session:
         for i in range(start, start + size):
-            await submit_job(
-                session, runtime, user=None, kind="bench.noop", payload={"i": i, "t": time.time()}
-            )
+            user = users[i % len(users)] if users else None
+            payload: dict[str, Any] = {"i": i, "t": time.time()}
+            if kind == "tarot.reading":
+                payload = {"question": f"Will benchmark question {i} at {time.time_ns()} go well?"}
+            await submit_job(session, runtime, user=user, kind=kind, payload=payload)
 
 
-async def succeeded(runtime: Runtime) -> int:
+async def succeeded(runtime: Runtime, kind: str | None = None) -> int:
     async with runtime.db.session() as session:
-        return int(await session.scalar(select(func.count()).where(Job.status == JobStatus.SUCCEEDED)) or 0)
+        query = select(func.count()).where(Job.status == JobStatus.SUCCEEDED)
+        if kind is not None:
+            query = query.where(Job.kind == kind)
+        return int(await session.scalar(query) or 0)
 
 
 async def throughput(runtime: Runtime, jobs: int, batch: int = 50, parallel: int = 4) -> dict[str, float]:
@@ -94,9 +129,52 @@ async def latency(runtime: Runtime, samples: int) -> dict[str, float]:
     }
 
 
-async def bench_pg_redis(infra: Infra, jobs: int, samples: int) -> dict[str, Any]:
-    """Submit a backlog first, then start one worker process and time how fast it drains it."""
-    env = conjure_env(infra, WORKER_CONCURRENCY="50")
+async def drain(
+    runtime: Runtime, env: dict[str, str], kind: str, jobs: int, processes: int
+) -> dict[str, Any]:
+    """Submit a backlog of ``jobs``, then time ``processes`` worker processes draining it."""
+    users = await bench_users(runtime) if kind == "tarot.reading" else None
+    base = await succeeded(runtime, kind)
+    started = time.perf_counter()
+    for start in range(0, jobs, 50):
+        await submit_batch(runtime, start, min(50, jobs - start), kind, users)
+    submit_rate = jobs / (time.perf_counter() - started)
+    role = "worker-tarot" if kind == "tarot.reading" else "worker"
+    workers = [
+        subprocess.Popen([sys.executable, __file__, "--role", role], cwd=ROOT, env=env)
+        for _ in range(processes)
+    ]
+    try:
+        while len(await runtime.broker.workers()) < processes:
+            await asyncio.sleep(0.01)
+        started = time.perf_counter()
+        while await succeeded(runtime, kind) < base + jobs:
+            await asyncio.sleep(0.02)
+        rate = jobs / (time.perf_counter() - started)
+    finally:
+        for worker in workers:
+            worker.terminate()
+        for worker in workers:
+            worker.wait()
+    # Stopped workers leave the registry; wait for that before the next round counts them.
+    for _ in range(150):
+        if not await runtime.broker.workers():
+            break
+        await asyncio.sleep(0.2)
+    return {
+        "jobs": jobs,
+        "worker_processes": processes,
+        "submit_per_s_one_client": round(submit_rate, 1),
+        "jobs_per_s": round(rate, 1),
+        "jobs_per_s_per_process": round(rate / processes, 1),
+    }
+
+
+async def bench_pg_redis(
+    infra: Infra, jobs: int, samples: int, kinds: list[str], process_counts: list[int]
+) -> dict[str, Any]:
+    """Backlog drains for each kind and worker-process count, then event latency at light load."""
+    env = conjure_env(infra, WORKER_CONCURRENCY="10", AI_PROVIDER="offline")
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None,
         database_url=infra.database_url,
@@ -104,30 +182,25 @@ async def bench_pg_redis(infra: Infra, jobs: int, samples: int) -> dict[str, Any
         jwt_secret=env["JWT_SECRET"],
         var_dir=Path(env["VAR_DIR"]),
     )
-    runtime = await Runtime.start(settings, apps=[APP])
-    started = time.perf_counter()
-    for start in range(0, jobs, 50):
-        await submit_batch(runtime, start, min(50, jobs - start))
-    submit_rate = jobs / (time.perf_counter() - started)
-    worker = subprocess.Popen([sys.executable, __file__, "--role", "worker"], cwd=ROOT, env=env)
+    runtime = await Runtime.start(settings, apps=[*installed_apps(), APP])
+    results: dict[str, Any] = {}
     try:
-        while not await runtime.broker.workers():
-            await asyncio.sleep(0.01)
-        started = time.perf_counter()
-        while await succeeded(runtime) < jobs:
-            await asyncio.sleep(0.02)
-        drain_rate = jobs / (time.perf_counter() - started)
-        result = {
-            "jobs": jobs,
-            "submit_per_s_one_client": round(submit_rate, 1),
-            "worker_jobs_per_s": round(drain_rate, 1),
-            **await latency(runtime, samples),
-        }
-        await runtime.close()
-        return result
+        for name in kinds:
+            for processes in process_counts:
+                result = await drain(runtime, env, KINDS[name], jobs, processes)
+                results[f"{name}_workers_{processes}"] = result
+                print(json.dumps({f"{name}_workers_{processes}": result}), flush=True)
+        worker = subprocess.Popen([sys.executable, __file__, "--role", "worker"], cwd=ROOT, env=env)
+        try:
+            while not await runtime.broker.workers():
+                await asyncio.sleep(0.01)
+            results["noop_latency_one_worker"] = await latency(runtime, samples)
+        finally:
+            worker.terminate()
+            worker.wait()
     finally:
-        worker.terminate()
-        worker.wait()
+        await runtime.close()
+    return results
 
 
 async def bench_embedded(jobs: int, samples: int) -> dict[str, Any]:
@@ -148,25 +221,33 @@ async def bench_embedded(jobs: int, samples: int) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--role", default="bench")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--role", default="bench", help=argparse.SUPPRESS)
     parser.add_argument("--jobs", type=int, default=2000)
     parser.add_argument("--samples", type=int, default=200)
+    parser.add_argument("--workers", default="1,2", help="worker process counts, comma separated")
+    parser.add_argument("--kinds", default="noop,tarot", help="noop and/or tarot (offline provider)")
     parser.add_argument("--only", choices=["pg_redis", "embedded"])
+    parser.add_argument("--out", default="jobs.json", help="results file name under bench/results/")
     args = parser.parse_args()
-    if args.role == "worker":
+    if args.role in ("worker", "worker-tarot"):
         from conjure.jobs.worker import run_worker
 
-        asyncio.run(run_worker(Settings(), apps=[APP]))
+        apps = [APP] if args.role == "worker" else installed_apps()
+        asyncio.run(run_worker(Settings(), apps=apps))
         return
-    results: dict[str, Any] = {}
+    results: dict[str, Any] = {"load_average_at_start": os.getloadavg()}
     if args.only in (None, "pg_redis"):
+        kinds = args.kinds.split(",")
+        counts = [int(n) for n in args.workers.split(",")]
         with infrastructure("jobs_bench") as infra:
-            results["pg_redis_one_worker_process"] = asyncio.run(
-                bench_pg_redis(infra, args.jobs, args.samples)
-            )
+            results["pg_redis"] = asyncio.run(bench_pg_redis(infra, args.jobs, args.samples, kinds, counts))
     if args.only in (None, "embedded"):
         results["embedded"] = asyncio.run(bench_embedded(max(args.jobs // 4, 100), args.samples))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / args.out).write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
 
 
