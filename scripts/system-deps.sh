@@ -8,6 +8,7 @@ have_pg || need+=(postgresql)
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v chromium >/dev/null || need+=(chromium)
 command -v runuser >/dev/null || need+=(util-linux)
+command -v wrk >/dev/null || need+=(wrk)  # make bench: the HTTP load generator
 
 if ((${#need[@]})); then
   sudo=""
