@@ -28,15 +28,18 @@ function numbersOf(body, prefix = "") {
 
 function duration(job) {
   let ms = job.duration_ms ?? job.processing_time_ms;
-  if (ms == null && job.started_at) {
-    const end = job.finished_at || job.completed_at || job.updated_at;
-    if (end) ms = new Date(end) - new Date(job.started_at);
+  const start = job.started_at || job.created_at;
+  if (ms == null && start) {
+    // Queue wait included: from acceptance to the final status, what the user waited.
+    const end = job.finished_at || job.completed_at;
+    if (end) ms = new Date(end) - new Date(start);
   }
   if (ms == null || Number.isNaN(ms)) return "–";
   return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
 }
 
 function errorOf(job) {
+  if (job.error_code || job.last_error) return [job.error_code, job.last_error].filter(Boolean).join(": ");
   const error = job.error;
   if (!error) return "";
   if (typeof error === "string") return error;
@@ -52,13 +55,23 @@ function userCell(userId) {
   );
 }
 
+function statTile(name, value, label) {
+  return h("div", { class: "stat", dataset: { stat: name } }, h("span", { class: "value" }, value), h("span", { class: "label" }, label));
+}
+
 function renderJobs(overview) {
-  const stats = numbersOf(overview);
-  $("stats").replaceChildren(
-    ...stats.map(([name, value]) =>
-      h("div", { class: "stat", dataset: { stat: name } }, h("span", { class: "value" }, value), h("span", { class: "label" }, humanize(name))),
-    ),
-  );
+  const stats = overview.stats || {};
+  const byStatus = stats.by_status || {};
+  // Queue depth and in-flight first (the jobs table's view), then every other counter as sent.
+  const tiles = [
+    statTile("queue_depth", byStatus.queued ?? 0, t("admin.depth")),
+    statTile("in_flight", byStatus.processing ?? 0, t("admin.inflight")),
+  ];
+  for (const [name, value] of numbersOf(stats)) {
+    if (name === "by_status.queued" || name === "by_status.processing") continue;
+    tiles.push(statTile(name, value, humanize(name.replace(/^by_status\./, ""))));
+  }
+  $("stats").replaceChildren(...tiles);
   const jobs = itemsOf(overview.recent ?? overview.recent_jobs ?? overview);
   const body = $("jobs").tBodies[0];
   if (!jobs.length) {
@@ -144,9 +157,8 @@ async function lookupWallet(userId) {
     const wallet = await api(`/api/v1/admin/users/${encodeURIComponent(id)}/wallet`);
     const balances = numbersOf(wallet.wallet ?? wallet);
     $("wallet-balances").replaceChildren(
-      ...balances.map(([name, value]) =>
-        h("div", { class: "stat", dataset: { stat: name } }, h("span", { class: "value" }, value), h("span", { class: "label" }, humanize(name))),
-      ),
+      ...(wallet.email ? [statTile("email", wallet.email, t("auth.email"))] : []),
+      ...balances.map(([name, value]) => statTile(name, value, humanize(name))),
     );
     let rows = itemsOf(wallet.transactions ?? wallet.ledger ?? []);
     if (!rows.length && !(wallet.transactions || wallet.ledger)) {
@@ -162,7 +174,7 @@ async function lookupWallet(userId) {
           "tr",
           {},
           h("td", {}, formatDate(row.created_at)),
-          h("td", {}, row.type ?? row.tx_type ?? ""),
+          h("td", {}, row.transaction_type ?? row.type ?? ""),
           h("td", {}, row.currency ?? ""),
           h("td", { class: row.amount < 0 ? "neg" : "" }, row.amount ?? ""),
           h("td", {}, row.held_change ?? ""),

@@ -1,7 +1,7 @@
 // The visitor page: sign-up/log-in (or Telegram), wallet, a live tarot reading, history, invites, coins, stars.
 
 import { api, ApiError, followEvents, h, itemsOf, loadScript, newIdempotencyKey, say, tokens } from "./api.js";
-import { applyI18n, formatDate, formatTHB, t, toggleLang } from "./i18n.js";
+import { applyI18n, currentLang, formatDate, formatTHB, t, toggleLang } from "./i18n.js";
 
 const $ = (id) => document.getElementById(id);
 const STEPS = ["queued", "filtering", "analyzing", "drawing", "reading", "done"];
@@ -140,7 +140,7 @@ async function loadLedger() {
         h(
           "li",
           {},
-          h("span", { class: "tx-type" }, row.type ?? row.tx_type ?? ""),
+          h("span", { class: "tx-type" }, row.transaction_type ?? row.type ?? ""),
           h("span", { class: `tx-amount ${row.amount < 0 ? "neg" : ""}` }, signed(row.amount), " ", row.currency ?? ""),
           row.held_change ? h("span", { class: "muted small" }, ` (${t("wallet.held")} ${signed(row.held_change)})`) : null,
           h("span", { class: "muted small" }, formatDate(row.created_at)),
@@ -226,8 +226,14 @@ function showStatus(status) {
   if (status === "succeeded") markStep("done");
 }
 
+function positionLabel(card, i) {
+  if (currentLang() === "th" && card.position_label_th) return card.position_label_th;
+  return card.position_label || card.position || String(i + 1);
+}
+
 function renderCards(cards, { reveal = true } = {}) {
   const box = $("cards");
+  const thai = currentLang() === "th";
   const nodes = cards.map((card, i) => {
     const reversed = String(card.orientation || "").toLowerCase() === "reversed" || card.reversed === true;
     const major = String(card.arcana || "").toLowerCase().startsWith("major");
@@ -238,9 +244,10 @@ function renderCards(cards, { reveal = true } = {}) {
       h(
         "div",
         { class: "card-face" },
-        h("span", { class: "card-position" }, card.position ?? i + 1),
+        h("span", { class: "card-position" }, positionLabel(card, i)),
         h("span", { class: "card-symbol", "aria-hidden": "true" }, major ? "☉" : "✧"),
-        h("strong", { class: "card-name" }, card.name || "?"),
+        h("strong", { class: "card-name" }, thai && card.name_th ? card.name_th : card.name || "?"),
+        thai && card.name_th ? h("span", { class: "card-alt muted small" }, card.name) : null,
         h("span", { class: "card-orientation" }, t(reversed ? "card.reversed" : "card.upright")),
         card.arcana ? h("span", { class: "card-arcana muted small" }, t(major ? "card.major" : "card.minor")) : null,
         card.meaning ? h("p", { class: "card-meaning small" }, card.meaning) : null,

@@ -1,0 +1,117 @@
+"""A real ``conjure up`` subprocess and a headless Chromium (Debian's) for the browser tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from tests.servers import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
+ADMIN_EMAIL = "admin@example.com"
+BOT_TOKEN = "123456:test-bot-token"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``conjure up`` on a free port with its own var dir: the embedded default, as a newcomer runs it."""
+    var = tmp_path_factory.mktemp("web-var")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_", "STRIPE_", "AI_"))}
+    env.update(
+        VAR_DIR=str(var),
+        ADMIN_EMAILS=ADMIN_EMAIL,
+        SIGNUP_BONUS_STARS="3",
+        TELEGRAM_BOT_TOKEN=BOT_TOKEN,
+        PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+        RATE_LIMIT_ANONYMOUS="1000/minute",
+        RATE_LIMIT_LOGIN="1000/minute",
+    )
+    log = (var / "server.log").open("wb")  # a file, not a pipe nobody reads
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "conjure.cli", "up", "--port", str(port)],
+        cwd=var,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90  # start-up is slow when the machine is busy
+    try:
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"conjure up exited: {(var / 'server.log').read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("conjure up did not become healthy in 90 s")
+            time.sleep(0.3)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Module-scoped: Playwright's sync API holds an event loop, which async tests must not see."""
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser, server: str) -> Iterator[Page]:
+    """A phone-sized page with no network beyond the server; console errors fail the test."""
+    context = browser.new_context(
+        base_url=server, viewport={"width": 390, "height": 844}, locale="en-US", color_scheme="dark"
+    )
+    context.set_default_timeout(15_000)
+    # No internet here: third-party scripts (telegram.org, js.stripe.com) fail fast instead of hanging.
+    context.route("https://**/*", lambda route: route.abort())
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
+    page.on(
+        "console",
+        lambda msg: (
+            errors.append(f"console: {msg.text}")
+            if msg.type == "error" and "Failed to load resource" not in msg.text
+            else None
+        ),
+    )
+    yield page
+    context.close()
+    assert not errors, errors
+
+
+def shot(page: Page, name: str) -> None:
+    """Keep a full-page screenshot of a main screen under test-artifacts/screenshots/."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True, animations="disabled")

@@ -1,0 +1,191 @@
+"""End to end in headless Chromium against ``conjure up``: the visitor flow and the operator console."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from urllib.parse import quote, urlencode
+
+import httpx
+from playwright.sync_api import Page, expect
+
+from conjure.auth.telegram import sign
+from tests.web.conftest import ADMIN_EMAIL, BOT_TOKEN, shot
+
+PASSWORD = "correct horse battery"
+
+
+def _email(tag: str) -> str:
+    return f"{tag}-{uuid.uuid4().hex[:8]}@example.com"
+
+
+def sign_up(page: Page, email: str, *, invite: str | None = None) -> None:
+    page.goto(f"/?invite={invite}" if invite else "/")
+    page.fill("#auth-email", email)
+    page.fill("#auth-password", PASSWORD)
+    page.click("#auth-submit")
+    expect(page.locator("#app")).to_be_visible()
+    expect(page.locator("#stars")).to_have_text("3")
+
+
+def ask(page: Page, question: str) -> None:
+    page.fill("#question", question)
+    expect(page.locator("#ask-submit")).to_be_enabled()
+    page.click("#ask-submit")
+
+
+def test_sign_up_read_and_pay_one_star(page: Page, server: str) -> None:
+    response = page.goto("/")
+    assert response is not None
+    csp = response.headers["content-security-policy"]
+    assert "script-src 'self' https://js.stripe.com" in csp
+    assert "https://telegram.org" in csp
+    assert "'unsafe-inline'" not in csp
+    shot(page, "01-signup")
+
+    sign_up(page, _email("reader"))
+    expect(page.locator("#invite-code")).to_have_text(re.compile(r"^[A-Z0-9]{6,}$"))
+    expect(page.locator("#invite-link")).to_have_value(re.compile(r"\?invite=[A-Z0-9]{6,}$"))
+
+    # The 8-180 rule is shown live, before anything is sent.
+    page.fill("#question", "Why?")
+    expect(page.locator("#question-hint")).to_contain_text("at least 8 characters")
+    expect(page.locator("#ask-submit")).to_be_disabled()
+    page.fill("#question", "x" * 181)
+    expect(page.locator("#question-hint")).to_contain_text("at most 180")
+    expect(page.locator("#ask-submit")).to_be_disabled()
+
+    with page.expect_response(lambda r: r.url.endswith("/events")) as streamed:
+        ask(page, "What should I focus on in my career this month?")
+    assert streamed.value.status == 200
+    assert streamed.value.headers["content-type"].startswith("text/event-stream")
+    expect(page.locator("#steps li[data-step=done]")).to_have_class("done")
+    expect(page.locator("#history .history-item")).to_have_count(1)
+    cards = page.locator("#cards .card")
+    expect(cards.first).to_be_visible()
+    assert cards.count() in (3, 5)
+    # What the page shows is what the API stored: names, orientations and positions, in order.
+    token = page.evaluate("localStorage.getItem('conjure.access_token')")
+    job_id = page.locator("#history .history-item").first.get_attribute("data-job-id")
+    stored = httpx.get(
+        f"{server}/api/v1/reading/{job_id}", headers={"Authorization": f"Bearer {token}"}
+    ).json()
+    expected = stored["result"]["cards"]
+    expect(cards.locator(".card-name")).to_have_text([c["name"] for c in expected])
+    expect(cards.locator(".card-orientation")).to_have_text([c["orientation"].capitalize() for c in expected])
+    expect(cards.locator(".card-position")).to_have_text([c["position_label"] for c in expected])
+    expect(page.locator("#reading-text")).to_be_visible()
+    assert len(page.locator("#reading-text").inner_text()) > 100
+    for step in ("queued", "filtering", "analyzing", "drawing", "reading"):
+        expect(page.locator(f"#steps li[data-step={step}]")).to_have_class("done")
+
+    # The held star was captured: 3 - 1, nothing held.
+    expect(page.locator("#stars")).to_have_text("2")
+    expect(page.locator("#held")).to_have_text("0")
+    expect(page.locator("#history .history-item")).to_have_count(1)
+    expect(page.locator("#history .history-item")).to_contain_text("career this month")
+    shot(page, "02-reading")
+
+    page.click("#ledger-box summary")
+    expect(page.locator("#ledger li").first).to_contain_text("capture")
+
+    # Payments are off in the embedded default: the buy button says so.
+    page.click("#packages button >> nth=0")
+    expect(page.locator("#buy-msg")).to_contain_text("Payments are off")
+    expect(page.locator("#buy-msg")).to_contain_text("STRIPE_API_KEY")
+
+    # Exchanging coins we do not have shows the problem's detail.
+    page.click("#exchange-submit")
+    expect(page.locator("#exchange-msg")).to_contain_text("coins")
+    expect(page.locator("#exchange-msg")).to_have_class("notice error")
+    shot(page, "03-wallet-invite-buy")
+
+
+def test_rejected_question_shows_reason_and_releases_the_star(page: Page) -> None:
+    sign_up(page, _email("rejected"))
+    ask(page, "Should I stalk my ex this weekend?")
+    expect(page.locator("#reading-error")).to_contain_text("harming or controlling someone else")
+    expect(page.locator("#steps li.failed")).to_have_count(1)
+    expect(page.locator("#cards .card")).to_have_count(0)
+    expect(page.locator("#stars")).to_have_text("3")
+    expect(page.locator("#held")).to_have_text("0")
+    shot(page, "04-rejected")
+
+
+def test_invite_link_prefills_and_rewards_and_thai_toggle(page: Page, server: str) -> None:
+    inviter = httpx.post(
+        f"{server}/api/v1/auth/signup", json={"email": _email("inviter"), "password": PASSWORD}
+    ).json()
+    code = inviter["user"]["invite_code"]
+    page.goto(f"/?invite={code}")
+    expect(page.locator("#auth-invite")).to_have_value(code)
+    page.click("#lang-toggle")
+    expect(page.locator("#auth-submit")).to_have_text("สร้างบัญชี")
+    expect(page.locator("html")).to_have_attribute("lang", "th")
+    page.fill("#auth-email", _email("invitee"))
+    page.fill("#auth-password", PASSWORD)
+    page.click("#auth-submit")
+    expect(page.locator("#coins")).not_to_have_text("0")  # the invitee's coin reward
+    expect(page.locator("#ask-submit")).to_have_text("เปิดไพ่")
+    shot(page, "05-thai")
+    me = httpx.get(
+        f"{server}/api/v1/user/wallet", headers={"Authorization": f"Bearer {inviter['access_token']}"}
+    ).json()
+    assert me["total_invites"] == 1
+
+
+def test_telegram_mini_app_logs_in_with_init_data(page: Page) -> None:
+    fields = {
+        "auth_date": str(int(time.time())),
+        "query_id": "AAH-test",
+        "user": json.dumps({"id": 987654321, "first_name": "Mali", "username": "mali"}),
+    }
+    init_data = urlencode({**fields, "hash": sign(fields, BOT_TOKEN)})
+    page.goto(f"/#tgWebAppData={quote(init_data)}&tgWebAppVersion=7.0&tgWebAppPlatform=android")
+    expect(page.locator("#app")).to_be_visible()
+    expect(page.locator("#whoami")).to_have_text("Mali")
+    expect(page.locator("#stars")).to_have_text("3")
+
+
+def test_admin_console_lists_the_job_and_refuses_non_admins(page: Page, server: str) -> None:
+    admin = httpx.post(f"{server}/api/v1/auth/signup", json={"email": ADMIN_EMAIL, "password": PASSWORD})
+    assert admin.status_code == 201, admin.text
+    token = admin.json()["access_token"]
+    job = httpx.post(
+        f"{server}/api/v1/tarot/read",
+        json={"question": "Will the new shop do well this year?"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert job.status_code == 202, job.text
+    job_id = job.json()["job_id"]
+
+    # A signed-in non-admin gets the 403 problem's message, not a blank page.
+    user = httpx.post(f"{server}/api/v1/auth/signup", json={"email": _email("plain"), "password": PASSWORD})
+    page.goto("/admin")
+    page.fill("#login-email", user.json()["user"]["email"])
+    page.fill("#login-password", PASSWORD)
+    page.click("#login-form button[type=submit]")
+    expect(page.locator("#notice")).to_contain_text("This needs the admin role.")
+    expect(page.locator("#console")).to_be_hidden()
+    shot(page, "06-admin-forbidden")
+
+    page.click("#logout")
+    page.fill("#login-email", ADMIN_EMAIL)
+    page.fill("#login-password", PASSWORD)
+    page.click("#login-form button[type=submit]")
+    row = page.locator(f"#jobs tr[data-job-id='{job_id}']")
+    expect(row).to_be_visible()
+    expect(row).to_contain_text("tarot")
+    expect(row.locator(".badge")).to_have_text("succeeded", timeout=20_000)
+    expect(page.locator(".stat[data-stat=queue_depth] .value")).to_have_text("0")
+    expect(page.locator(".stat[data-stat=in_flight]")).to_be_visible()
+    expect(page.locator("#dlq")).to_contain_text("The DLQ is empty.")
+
+    # The user cell opens that user's wallet and ledger.
+    row.locator("td button").click()
+    expect(page.locator("#wallet-result")).to_be_visible()
+    expect(page.locator(".stat[data-stat=star_balance] .value")).to_have_text("2")
+    expect(page.locator("#ledger")).to_contain_text("capture")
+    shot(page, "07-admin")

@@ -1,0 +1,57 @@
+"""The web router without a browser: pages, assets, headers and the public client config."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import httpx
+
+from conjure.app import create_app
+from conjure.runtime import Runtime
+from conjure.settings import Settings
+
+
+async def test_pages_and_assets_are_served_with_a_strict_csp(client: httpx.AsyncClient) -> None:
+    for path, marker in (("/", 'src="/static/app.js"'), ("/admin", 'src="/static/admin.js"')):
+        page = await client.get(path)
+        assert page.status_code == 200
+        assert page.headers["content-type"].startswith("text/html")
+        assert marker in page.text
+        csp = page.headers["content-security-policy"]
+        assert "default-src 'self'" in csp
+        assert "object-src 'none'" in csp
+        assert "unsafe-inline" not in csp
+        assert "unsafe-eval" not in csp
+        assert "<script>" not in page.text  # the CSP forbids inline scripts; none may be needed
+    for asset, kind in (("app.js", "javascript"), ("api.js", "javascript"), ("style.css", "text/css")):
+        response = await client.get(f"/static/{asset}")
+        assert response.status_code == 200
+        assert kind in response.headers["content-type"]
+    assert (await client.head("/")).status_code == 200
+    missing = await client.get("/static/../router.py")
+    assert missing.status_code == 404
+
+
+async def test_config_says_payments_are_off_by_default(client: httpx.AsyncClient) -> None:
+    config = (await client.get("/api/v1/web/config")).json()
+    assert config["payments_enabled"] is False
+    assert config["stripe_publishable_key"] is None
+    assert config["coins_per_star"] == 10
+
+
+async def test_config_hands_out_the_publishable_key_never_the_secret(
+    make_settings: Callable[..., Settings], sqlite_url: str
+) -> None:
+    settings = make_settings(
+        database_url=sqlite_url, stripe_api_key="sk_test_secret", stripe_publishable_key="pk_test_public"
+    )
+    runtime = await Runtime.start(settings)
+    try:
+        transport = httpx.ASGITransport(app=create_app(runtime=runtime))
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            response = await client.get("/api/v1/web/config")
+    finally:
+        await runtime.close()
+    assert response.json()["payments_enabled"] is True
+    assert response.json()["stripe_publishable_key"] == "pk_test_public"
+    assert "sk_test_secret" not in response.text
