@@ -13,12 +13,15 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
+from tests.payments.stripe_server import API_KEY as STRIPE_API_KEY
+from tests.payments.stripe_server import FakeStripe
 from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 ADMIN_EMAIL = "admin@example.com"
 BOT_TOKEN = "123456:test-bot-token"
+STRIPE_PUBLISHABLE_KEY = "pk_test_web"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -30,7 +33,16 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def stripe() -> Iterator[FakeStripe]:
+    """Stripe's PaymentIntents API on loopback (the payments tests' fake), for the real SDK in the server."""
+    fake = FakeStripe()
+    fake.start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, stripe: FakeStripe) -> Iterator[str]:
     """``conjure up`` on a free port with its own var dir: the embedded default, as a newcomer runs it."""
     var = tmp_path_factory.mktemp("web-var")
     port = free_port()
@@ -43,6 +55,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
         RATE_LIMIT_ANONYMOUS="1000/minute",
         RATE_LIMIT_LOGIN="1000/minute",
+        STRIPE_API_KEY=STRIPE_API_KEY,
+        STRIPE_API_BASE=stripe.url,
+        STRIPE_PUBLISHABLE_KEY=STRIPE_PUBLISHABLE_KEY,
     )
     log = (var / "server.log").open("wb")  # a file, not a pipe nobody reads
     proc = subprocess.Popen(

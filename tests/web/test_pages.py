@@ -12,9 +12,42 @@ import httpx
 from playwright.sync_api import Page, expect
 
 from conjure.auth.telegram import sign
-from tests.web.conftest import ADMIN_EMAIL, BOT_TOKEN, shot
+from tests.payments.stripe_server import FakeStripe
+from tests.web.conftest import ADMIN_EMAIL, BOT_TOKEN, STRIPE_PUBLISHABLE_KEY, shot
 
 PASSWORD = "correct horse battery"
+
+# Stands in for https://js.stripe.com/v3/ (no internet here): the same calls the page makes on
+# Stripe.js, recording what it was given; Stripe's API side is the loopback FakeStripe.
+FAKE_STRIPE_JS = """
+window.Stripe = (key) => {
+  window.__stripe = { key };
+  return {
+    elements(options) {
+      window.__stripe.clientSecret = options.clientSecret;
+      return { create: (kind) => ({ mount(selector) {
+        const el = document.createElement("div");
+        el.className = "fake-payment-element";
+        el.textContent = kind;
+        document.querySelector(selector).append(el);
+      } }) };
+    },
+    async confirmPayment({ redirect }) {
+      window.__stripe.redirect = redirect;
+      const id = window.__stripe.clientSecret.split("_secret_")[0];
+      return { paymentIntent: { id, status: "succeeded" } };
+    },
+  };
+};
+"""
+# What the payments router answers when STRIPE_API_KEY is unset (tests/payments checks the server side).
+PAYMENTS_OFF = {
+    "type": "https://conjure.dev/problems/payments_not_configured",
+    "title": "Service Unavailable",
+    "status": 503,
+    "detail": "Payments are not configured: set STRIPE_API_KEY (and STRIPE_WEBHOOK_SECRET for webhooks).",
+    "code": "payments_not_configured",
+}
 
 
 def _email(tag: str) -> str:
@@ -93,11 +126,6 @@ def test_sign_up_read_and_pay_one_star(page: Page, server: str) -> None:
 
     page.click("#ledger-box summary")
     expect(page.locator("#ledger li").first).to_contain_text("capture")
-
-    # Payments are off in the embedded default: the buy button says so.
-    page.click("#packages button >> nth=0")
-    expect(page.locator("#buy-msg")).to_contain_text("Payments are off")
-    expect(page.locator("#buy-msg")).to_contain_text("STRIPE_API_KEY")
 
     # Exchanging coins we do not have shows the problem's detail.
     page.click("#exchange-submit")
@@ -199,3 +227,41 @@ def test_admin_console_lists_the_job_and_refuses_non_admins(page: Page, server: 
     expect(page.locator(".stat[data-stat=star_balance] .value")).to_have_text("2")
     expect(page.locator("#ledger")).to_contain_text("capture")
     shot(page, "07-admin")
+
+
+def test_buy_stars_with_stripe_elements(page: Page, stripe: FakeStripe) -> None:
+    page.route(
+        "https://js.stripe.com/v3/",
+        lambda route: route.fulfill(content_type="text/javascript", body=FAKE_STRIPE_JS),
+    )
+    sign_up(page, _email("buyer"))
+    page.click("#packages button[data-package=starter]")
+    expect(page.locator("#pay-form")).to_be_visible()
+    expect(page.locator("#payment-element .fake-payment-element")).to_have_text("payment")
+    expect(page.locator("#pay-submit")).to_contain_text("99")
+    given = page.evaluate("window.__stripe")
+    assert given["key"] == STRIPE_PUBLISHABLE_KEY
+    intent_id = given["clientSecret"].split("_secret_")[0]
+    assert stripe.intent(intent_id)["amount"] == 9_900
+    shot(page, "08-buy-elements")
+
+    stripe.set_status(intent_id, "succeeded")  # the card went through on Stripe's side
+    page.click("#pay-submit")
+    expect(page.locator("#buy-msg")).to_contain_text("10 stars added")
+    expect(page.locator("#stars")).to_have_text("13")
+    expect(page.locator("#pay-form")).to_be_hidden()
+    assert page.evaluate("window.__stripe.redirect") == "if_required"
+
+
+def test_buy_button_explains_payments_are_off(page: Page) -> None:
+    page.route(
+        "**/api/v1/payment/create-intent",
+        lambda route: route.fulfill(
+            status=503, content_type="application/problem+json", body=json.dumps(PAYMENTS_OFF)
+        ),
+    )
+    sign_up(page, _email("nopay"))
+    page.click("#packages button[data-package=popular]")
+    expect(page.locator("#buy-msg")).to_contain_text("Payments are off on this server")
+    expect(page.locator("#buy-msg")).to_contain_text("STRIPE_API_KEY")
+    expect(page.locator("#pay-form")).to_be_hidden()

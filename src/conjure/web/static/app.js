@@ -534,8 +534,9 @@ async function submitPayment(event) {
     }
     const id = paymentIntent?.id || payment.intentId;
     const confirmed = await api("/api/v1/payment/confirm", { method: "POST", body: { payment_intent_id: id } });
-    const stars = confirmed.stars_added ?? payment.pkg.stars + (payment.pkg.bonus_stars || 0);
-    say($("buy-msg"), paymentIntent?.status === "processing" ? t("buy.processing") : t("buy.paid", { n: stars }), "ok");
+    const stars = (confirmed.stars_purchased ?? payment.pkg.stars) + (confirmed.stars_bonus ?? payment.pkg.bonus_stars ?? 0);
+    // Not credited yet (e.g. PromptPay still processing): the webhook credits the stars later.
+    say($("buy-msg"), confirmed.credited === false ? t("buy.processing") : t("buy.paid", { n: stars }), "ok");
     closePayment();
     await loadWallet();
   } catch (err) {
