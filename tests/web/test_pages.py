@@ -265,3 +265,17 @@ def test_buy_button_explains_payments_are_off(page: Page) -> None:
     expect(page.locator("#buy-msg")).to_contain_text("Payments are off on this server")
     expect(page.locator("#buy-msg")).to_contain_text("STRIPE_API_KEY")
     expect(page.locator("#pay-form")).to_be_hidden()
+
+
+def test_a_stale_token_falls_back_to_the_sign_in_form(page: Page) -> None:
+    page.add_init_script("localStorage.setItem('conjure.access_token', 'not-a-token')")
+    page.goto("/")
+    expect(page.locator("#auth")).to_be_visible()
+    expect(page.locator("#app")).to_be_hidden()
+    assert page.evaluate("localStorage.getItem('conjure.access_token')") is None  # dropped, not retried
+    page.fill("#auth-email", "nobody@example.com")
+    page.fill("#auth-password", PASSWORD)
+    page.click("#tab-login")
+    page.click("#auth-submit")
+    expect(page.locator("#notice")).to_be_visible()
+    expect(page.locator("#notice")).not_to_be_empty()

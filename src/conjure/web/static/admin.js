@@ -12,7 +12,8 @@ const errorText = (err) => (err instanceof ApiError ? err.message : t("error.net
 const shortId = (id) => (id ? String(id).slice(0, 8) : "");
 
 function humanize(key) {
-  return key.replace(/[_.]/g, " ").replace(/^\w/, (c) => c.toUpperCase());
+  const text = key.replace(/[_.]/g, " ").replace(/\bdlq\b/gi, "DLQ");
+  return text.replace(/^\w/, (c) => c.toUpperCase());
 }
 
 /** Every number in the jobs overview (queue depth, in-flight, broker counters), flattened to tiles. */

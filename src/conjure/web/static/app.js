@@ -568,10 +568,11 @@ function wire() {
   $("exchange-form").addEventListener("submit", submitExchange);
   $("pay-form").addEventListener("submit", submitPayment);
   $("pay-cancel").addEventListener("click", closePayment);
-  document.addEventListener("unauthorized", () => {
+  document.addEventListener("unauthorized", (event) => {
+    // Expired and not refreshable: back to the sign-in form, saying why (the problem's detail).
     if (state.user) {
       logout();
-      notice(t("error.unexpected", { status: 401 }));
+      notice(event.detail.message);
     }
   });
   document.addEventListener("langchange", () => {
