@@ -9,6 +9,8 @@ command -v redis-server >/dev/null || need+=(redis-server)
 command -v chromium >/dev/null || need+=(chromium)
 command -v runuser >/dev/null || need+=(util-linux)
 command -v wrk >/dev/null || need+=(wrk)  # make bench: the HTTP load generator
+# Thai glyphs for the browser tests' screenshots of the Thai UI.
+[ -d /usr/share/fonts/truetype/tlwg ] || need+=(fonts-thai-tlwg-ttf)
 
 if ((${#need[@]})); then
   sudo=""
