@@ -38,6 +38,7 @@ from harness import (
     infrastructure,
     process,
     py_spy,
+    self_by_package,
     summary,
     wrk,
 )
@@ -181,6 +182,9 @@ def profile(args: argparse.Namespace, infra: Infra, tokens: list[str]) -> dict[s
             with py_spy(pid, raw, args.seconds):
                 result = wrk(base, script=LUA / script, seconds=args.seconds, env=env)
             lines = [f"{name}: {result.requests_per_second:.0f} req/s, p99 {result.p99_ms} ms (under py-spy)"]
+            lines.append("CPU samples by the package of the innermost frame:")
+            lines += [f"{share:5.1f}%  {name}" for name, share in self_by_package(raw)[:15]]
+            lines.append("Hottest frames (inclusive %, self %):")
             lines += [f"{inc:5.1f}% {own:5.1f}%  {frame}" for frame, inc, own in hot_frames(raw, top=60)]
             (RESULTS / f"profile-{args.profile}-{name}.txt").write_text("\n".join(lines) + "\n")
             report[name] = {"rps": result.requests_per_second, "p99_ms": result.p99_ms}

@@ -228,8 +228,9 @@ def wrk(
         raise RuntimeError(f"wrk failed ({run.returncode}): {run.stderr.strip() or run.stdout.strip()}")
     out = run.stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
-    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    # Anchored to the "Latency Distribution" lines: a "+/- Stdev" such as 99.50% must not match.
+    p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
+    p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1))  # type: ignore[union-attr]
     errors_match = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     errors = sum(int(x) for x in errors_match.groups()) if errors_match else 0
     non2xx_match = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -243,3 +244,22 @@ def summary(values: list[float]) -> dict[str, float]:
         "min": round(min(values), 1),
         "max": round(max(values), 1),
     }
+
+
+def self_by_package(collapsed: Path) -> list[tuple[str, float]]:
+    """Share of samples by the package of the innermost frame (where the CPU actually was)."""
+    shares: dict[str, int] = {}
+    total = 0
+    for line in collapsed.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack:
+            continue
+        leaf = stack.split(";")[-1]
+        match = re.search(r"\(([^/:)]+)", leaf)
+        package = match.group(1) if match else "?"
+        if "selector_events.py" in leaf or "socket" in leaf:
+            package = "asyncio socket I/O (syscalls)"
+        shares[package] = shares.get(package, 0) + int(count_text)
+        total += int(count_text)
+    ranked = sorted(shares.items(), key=lambda kv: kv[1], reverse=True)
+    return [(name, round(100 * n / total, 1)) for name, n in ranked]

@@ -117,15 +117,22 @@ async def load(base: str, users: list[tuple[str, str]], attempts: int, window: f
     }
 
 
-async def sample(dsn: str, provider: str, pids: dict[str, list[int]]) -> dict[str, Any]:
-    """One point of the timeline: jobs by status, provider concurrency, RSS per process (MiB)."""
+async def sample(dsn: str, provider: str, pids: dict[str, list[int]], base: str) -> dict[str, Any]:
+    """One point of the timeline: jobs by status, provider concurrency, RSS per process (MiB),
+    and how long the API takes to answer ``/health`` (its responsiveness, apart from the database)."""
     conn = await asyncpg.connect(dsn)
     try:
         rows = await conn.fetch("SELECT status, count(*) AS n FROM jobs GROUP BY status")
     finally:
         await conn.close()
-    stats = httpx.get(f"{provider}/stats", timeout=5).json()
+    # Async: a blocking call here would stall the load generator's event loop (and its timings).
+    async with httpx.AsyncClient(timeout=30) as client:
+        stats = (await client.get(f"{provider}/stats")).json()
+        started = time.perf_counter()
+        await client.get(f"{base}/health")
+        health_ms = round((time.perf_counter() - started) * 1000, 1)
     return {
+        "api_health_ms": health_ms,
         "jobs": {r["status"]: r["n"] for r in rows},
         "provider_in_flight": stats["in_flight"],
         "rss_mib": {role: [round(rss_kib(p) / 1024, 1) for p in ps] for role, ps in pids.items()},
@@ -147,7 +154,7 @@ async def drill(
 
     async def monitor() -> None:
         while True:
-            point = await sample(dsn, provider, pids)
+            point = await sample(dsn, provider, pids, base)
             point["t"] = round(time.monotonic() - started, 1)
             timeline.append(point)
             jobs = point["jobs"]
@@ -165,6 +172,21 @@ async def drill(
     result["timeline"] = timeline
     result["elapsed_s"] = round(time.monotonic() - started, 1)
     return result
+
+
+def wait_for_workers(redis_url: str, count: int, timeout: float = 120) -> None:
+    """Start the spike only once every worker process has announced itself (imports take a while)."""
+    import redis
+
+    from conjure.jobs import keys
+
+    client = redis.Redis.from_url(redis_url)
+    deadline = time.monotonic() + timeout
+    while client.hlen(keys.WORKERS) < count:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the workers did not start")
+        time.sleep(0.2)
+    client.close()
 
 
 def drain_rate(timeline: list[dict[str, Any]]) -> float:
@@ -277,7 +299,7 @@ def main() -> int:
                 ]
                 procs = [w.__enter__() for w in workers]
                 try:
-                    time.sleep(3)
+                    wait_for_workers(infra.redis_url, args.workers)
                     pids = {"api": children(api.pid) or [api.pid], "worker": [p.pid for p in procs]}
                     result = asyncio.run(drill(args, infra, base, provider, pids, users))
                 finally:
