@@ -25,7 +25,8 @@ Domains subclass ``ConjureError`` at the top of their ``service.py``.
 
 A job that fails after its 202 reports its reason in the job's ``error.code`` (not an HTTP
 status): ``question_not_allowed`` (tarot filter), ``model_output_invalid``, ``model_rejected``,
-``ai_not_configured`` (permanent) and ``model_unavailable``, ``timeout`` (retried, then ``dlq``) from ``conjure.ai``.
+``ai_not_configured`` (permanent) and ``model_unavailable``, ``timeout`` (retried, then ``dlq``)
+from ``conjure.ai``.
 """
 
 from __future__ import annotations

@@ -104,7 +104,8 @@ class Settings(BaseSettings):
     # Public (pk_…) key the web client needs for Stripe Elements; safe to show to browsers.
     stripe_publishable_key: str = ""
     stripe_timeout_seconds: float = 20.0
-    # STAR_PACKAGES is JSON: [{"id": "starter", "name": "Starter", "price": 9900, "stars": 10, "bonus_stars": 0}]
+    # STAR_PACKAGES is JSON:
+    # [{"id": "starter", "name": "Starter", "price": 9900, "stars": 10, "bonus_stars": 0}]
     star_packages: list[StarPackage] = Field(default_factory=_default_star_packages)
 
     # AI
