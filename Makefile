@@ -6,7 +6,7 @@ UV := $(VENV)/bin/uv
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-only lint fmt types migrate revision bench system-deps lock
+.PHONY: help install run test test-only lint fmt types migrate revision bench drill system-deps lock
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -52,5 +52,8 @@ test: install system-deps lint test-only ## Install what tests need and run lint
 test-only: install ## Run the test suite only
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-bench: install system-deps ## Run the benchmarks in bench/ (figures go in the README)
+bench: install system-deps ## Run the API and job-engine benchmarks (figures go in the README)
 	$(PY) bench/run.py
+
+drill: install system-deps ## The viral-spike drill: make drill DRILL_ARGS="--users 5000"
+	$(PY) bench/viral_drill.py $(DRILL_ARGS)
