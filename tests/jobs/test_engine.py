@@ -14,7 +14,7 @@ from conjure.errors import ConjureError
 from conjure.jobs.models import Job, JobAttempt, JobEvent, JobStatus
 from conjure.jobs.retry import backoff_ceiling
 from conjure.jobs.runner import Outcome, Runner
-from conjure.jobs.service import IdempotencyKeyReused, cancel_job
+from conjure.jobs.service import IdempotencyKeyReused, cancel_job, redrive
 from conjure.jobs.types import Delivery
 from conjure.runtime import Runtime
 from conjure.users.models import User
@@ -241,3 +241,31 @@ async def test_a_kind_may_bring_its_own_backoff(engine: Runtime) -> None:
     delays = [e.data["delay_seconds"] for e in await events_of(engine, job.id) if e.type == "retrying"]
     assert len(delays) == 2
     assert all(0 <= d <= 0.002 for d in delays)  # the kind's cap, not the settings' (0.2 s)
+
+
+async def test_redriven_job_runs_again_with_continuing_attempts(engine: Runtime) -> None:
+    job = await submit(engine, "t.flaky", {"fail_times": 6})
+    async with running(engine):
+        await wait_status(engine, job.id, JobStatus.DLQ)
+        async with engine.db.session() as session:
+            assert await redrive(session, engine, [job.id]) == 1
+        done = await wait_status(engine, job.id, JobStatus.SUCCEEDED)
+    assert done.attempts == 7
+    assert [a.attempt_number for a in await attempts_of(engine, job.id)] == list(range(1, 8))
+
+
+async def test_redriven_paid_job_is_not_charged_again(engine: Runtime) -> None:
+    from conjure.wallet.service import check_consistency
+
+    user = await make_user(engine, stars=3)
+    job = await submit(engine, "t.paid_fails", user=user)
+    async with running(engine):
+        await wait_status(engine, job.id, JobStatus.DLQ)
+        assert await balances(engine, user) == (3, 0)
+        async with engine.db.session() as session:
+            assert await redrive(session, engine, [job.id]) == 1
+        again = await wait_status(engine, job.id, JobStatus.DLQ)
+    assert again.attempts == 4
+    assert await balances(engine, user) == (3, 0)
+    async with engine.db.session() as session:
+        assert await check_consistency(session) == []

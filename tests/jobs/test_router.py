@@ -141,7 +141,7 @@ async def test_admin_dlq_controls(engine: Runtime, api: httpx.AsyncClient) -> No
     assert redriven.json() == {"redriven": 1}
     status = (await api.get(f"/api/v1/jobs/{first.id}", headers=auth_headers(engine, user))).json()
     assert status["status"] == "queued"
-    assert status["attempts"] == 0
+    assert status["attempts"] == 2  # attempt numbers continue after a re-drive
     missing = await api.post(f"/api/v1/admin/jobs/{first.id}/redrive", headers=admin_headers)
     assert missing.status_code == 404
 

@@ -330,17 +330,21 @@ async def count_by_status(session: AsyncSession) -> dict[str, int]:
 
 
 async def redrive(session: AsyncSession, runtime: Runtime, job_ids: Sequence[uuid.UUID] | None) -> int:
-    """Put DLQ jobs (these, or all) back in the queue with a fresh attempt budget."""
+    """Put DLQ jobs (these, or all) back in the queue with a fresh attempt budget.
+
+    Attempt numbers continue (each attempt keeps its own ``job_attempts`` row), so the budget
+    grows instead of the counter restarting. A priced job's hold was released when it reached
+    the DLQ and is not placed again: a re-drive is the operator's call after a platform-side
+    failure, so the re-run is on the house rather than a second charge the user never asked for.
+    """
     query = select(Job).where(Job.status == JobStatus.DLQ)
     if job_ids is not None:
         query = query.where(Job.id.in_(job_ids))
     jobs = (await session.execute(query)).scalars().all()
     now = utcnow()
     for job in jobs:
-        if job.price_stars > 0:
-            await _hold(session, job)
         job.status = JobStatus.QUEUED
-        job.attempts = 0
+        job.max_attempts = job.attempts + job.max_attempts
         job.error_code = None
         job.last_error = None
         job.finished_at = None
