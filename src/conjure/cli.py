@@ -16,6 +16,16 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _configure() -> None:
+    # Every command logs through the same redacting structlog set-up as the API
+    # (JSON in production), so a worker's crash log never carries a user's question.
+    from conjure.observability.logging import configure_logging
+
+    settings = Settings()
+    configure_logging(json_logs=settings.is_production, level=settings.log_level)
+
+
 @app.command()
 def up(
     host: str = typer.Option("127.0.0.1", help="Interface to bind."),

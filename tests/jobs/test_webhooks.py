@@ -78,10 +78,16 @@ async def test_private_targets_are_refused(
         with pytest.raises(WebhookNotAllowed):
             validate_webhook_url(url, allow_private=False)
     validate_webhook_url("https://hooks.example.com/x", allow_private=False)
-    runtime = await make_runtime(database_url=sqlite_url)
+    runtime = await make_runtime(database_url=sqlite_url, job_webhook_secret="whsec-test")
     with pytest.raises(WebhookNotAllowed):
         await submit(runtime, "t.noop", webhook_url=receiver.url)
     job = await submit(runtime, "t.noop")
     # A name that resolves to loopback is refused at send time too.
     assert await deliver(runtime, job.id, receiver.url.replace("127.0.0.1", "localhost")) is False
     assert receiver.calls == []
+
+
+async def test_webhooks_need_their_own_secret(make_runtime: MakeRuntime, sqlite_url: str) -> None:
+    runtime = await make_runtime(database_url=sqlite_url)
+    with pytest.raises(WebhookNotAllowed, match="JOB_WEBHOOK_SECRET"):
+        await submit(runtime, "t.noop", webhook_url="https://hooks.example.com/x")

@@ -169,7 +169,11 @@ async def submit_job(
     if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
         raise ConjureError("Idempotency-Key must be 1-255 characters.", code="validation_error", status=422)
     if webhook_url is not None:
-        validate_webhook_url(webhook_url, allow_private=runtime.settings.job_webhook_allow_private)
+        validate_webhook_url(
+            webhook_url,
+            allow_private=runtime.settings.job_webhook_allow_private,
+            signing_configured=runtime.settings.job_webhook_secret is not None,
+        )
     settings = runtime.settings
     user_id = user.id if user is not None else None
     hash_ = request_hash(kind, payload, webhook_url)

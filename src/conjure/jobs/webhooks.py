@@ -46,8 +46,11 @@ def _is_public(address: str) -> bool:
     )
 
 
-def validate_webhook_url(url: str, *, allow_private: bool) -> None:
+def validate_webhook_url(url: str, *, allow_private: bool, signing_configured: bool = True) -> None:
     """Refuse non-HTTP schemes and literal private/loopback addresses at submit time."""
+    if not signing_configured:
+        # Signing with JWT_SECRET would force receivers to hold the key that mints access tokens.
+        raise WebhookNotAllowed("Job webhooks need JOB_WEBHOOK_SECRET to be set on the server.")
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname or len(url) > 2000:
         raise WebhookNotAllowed("The webhook must be an http(s) URL.")
@@ -61,8 +64,11 @@ def validate_webhook_url(url: str, *, allow_private: bool) -> None:
 
 async def _resolves_public(host: str, port: int) -> bool:
     # Checked again at send time: a name may resolve to a private address (or change to one).
-    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return all(_is_public(str(info[4][0])) for info in infos)
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError:
+        return False  # an unresolvable target is refused, not an unhandled task error
+    return bool(infos) and all(_is_public(str(info[4][0])) for info in infos)
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -87,8 +93,10 @@ async def deliver(runtime: Runtime, job_id: uuid.UUID, url: str) -> bool:
         if job is None:
             return False
         body = json.dumps(JobView.from_job(job).model_dump(mode="json")).encode()
-    secret = settings.job_webhook_secret
-    key = secret.get_secret_value() if secret is not None else settings.signing_secret
+    if settings.job_webhook_secret is None:
+        log.warning("webhook_skipped_no_secret", job_id=str(job_id))
+        return False
+    key = settings.job_webhook_secret.get_secret_value()
     async with httpx.AsyncClient(timeout=5.0, follow_redirects=False) as client:
         for attempt in range(1, ATTEMPTS + 1):
             headers = {

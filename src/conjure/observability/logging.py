@@ -43,7 +43,10 @@ def configure_logging(*, json_logs: bool, level: str = "INFO") -> None:
         _redact,
     ]
     renderer: structlog.types.Processor = (
-        structlog.processors.JSONRenderer() if json_logs else structlog.dev.ConsoleRenderer()
+        structlog.processors.JSONRenderer()
+        if json_logs
+        # Plain tracebacks: the rich formatter would print every frame's locals (user questions).
+        else structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback)
     )
     structlog.configure(
         processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
