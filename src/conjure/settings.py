@@ -150,10 +150,6 @@ class Settings(BaseSettings):
     job_scheduler_poll_seconds: float = 0.25
     worker_metrics_port: int = 0  # >0: `conjure worker` serves /metrics on this port
 
-    # Observability
-    sentry_dsn: SecretStr | None = None
-    otel_exporter_otlp_endpoint: str = ""
-
     _split = field_validator(
         "cors_origins",
         "clerk_authorized_parties",
