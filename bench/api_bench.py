@@ -38,46 +38,13 @@ from harness import (
     infrastructure,
     process,
     py_spy,
+    seed_users,
     self_by_package,
     summary,
     wrk,
 )
 
 LUA = Path(__file__).parent / "lua"
-
-
-async def seed_users(infra: Infra, count: int) -> list[str]:
-    """Users with plenty of stars (granted through the wallet, so the ledger stays true); their tokens."""
-    from conjure.auth.tokens import issue_access_token
-    from conjure.db import Database
-    from conjure.settings import Settings
-    from conjure.users.service import create_user
-    from conjure.wallet.service import credit
-
-    env = conjure_env(infra)
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None,
-        database_url=env["DATABASE_URL"],
-        jwt_secret=env["JWT_SECRET"],
-        environment="production",
-    )
-    db = Database(settings.resolved_database_url)
-    tokens = []
-    for start in range(0, count, 250):
-        async with db.session() as session:
-            for i in range(start, min(start + 250, count)):
-                user = await create_user(session, settings, email=f"bench{i}@example.com")
-                await credit(
-                    session,
-                    user.id,
-                    amount=1_000_000,
-                    currency="star",
-                    tx_type="grant",
-                    idempotency_key=f"bench-grant:{user.id}",
-                )
-                tokens.append(issue_access_token(settings, user.id, ttl_seconds=6 * 3600))
-    await db.dispose()
-    return tokens
 
 
 async def reading_pairs(infra: Infra, tokens_by_user: dict[str, str], limit: int = 5000) -> list[str]:
@@ -225,7 +192,9 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with infrastructure("api_bench") as infra:
-        tokens = asyncio.run(seed_users(infra, args.users))
+        tokens = [
+            token for _, token in asyncio.run(seed_users(infra, args.users, stars=1_000_000, prefix="bench"))
+        ]
         if args.profile:
             profile(args, infra, tokens)
             return

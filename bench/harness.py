@@ -263,3 +263,33 @@ def self_by_package(collapsed: Path) -> list[tuple[str, float]]:
         total += int(count_text)
     ranked = sorted(shares.items(), key=lambda kv: kv[1], reverse=True)
     return [(name, round(100 * n / total, 1)) for name, n in ranked]
+
+
+async def seed_users(infra: Infra, count: int, *, stars: int, prefix: str) -> list[tuple[str, str]]:
+    """``count`` users granted ``stars`` through the wallet (so the ledger stays true): (user id, token)."""
+    from conjure.auth.tokens import issue_access_token
+    from conjure.db import Database
+    from conjure.settings import Settings
+    from conjure.users.service import create_user
+    from conjure.wallet.service import credit
+
+    env = conjure_env(infra)
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        database_url=env["DATABASE_URL"],
+        jwt_secret=env["JWT_SECRET"],
+        environment="production",
+    )
+    db = Database(settings.resolved_database_url)
+    users = []
+    for start in range(0, count, 250):
+        async with db.session() as session:
+            for i in range(start, min(start + 250, count)):
+                user = await create_user(session, settings, email=f"{prefix}{i}@example.com")
+                await credit(
+                    session, user.id, amount=stars, currency="star", tx_type="grant",
+                    idempotency_key=f"{prefix}-grant:{user.id}",
+                )  # fmt: skip
+                users.append((str(user.id), issue_access_token(settings, user.id, ttl_seconds=6 * 3600)))
+    await db.dispose()
+    return users

@@ -45,40 +45,11 @@ from harness import (
     infrastructure,
     process,
     rss_kib,
+    seed_users,
 )
 
 STARS_EACH = 2
 TERMINAL = ("succeeded", "failed", "dlq", "canceled")
-
-
-async def seed_users(infra: Infra, count: int) -> list[tuple[str, str]]:
-    """``count`` users with STARS_EACH granted stars: (user id, access token)."""
-    from conjure.auth.tokens import issue_access_token
-    from conjure.db import Database
-    from conjure.settings import Settings
-    from conjure.users.service import create_user
-    from conjure.wallet.service import credit
-
-    env = conjure_env(infra)
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None,
-        database_url=env["DATABASE_URL"],
-        jwt_secret=env["JWT_SECRET"],
-        environment="production",
-    )
-    db = Database(settings.resolved_database_url)
-    users = []
-    for start in range(0, count, 250):
-        async with db.session() as session:
-            for i in range(start, min(start + 250, count)):
-                user = await create_user(session, settings, email=f"viral{i}@example.com")
-                await credit(
-                    session, user.id, amount=STARS_EACH, currency="star", tx_type="grant",
-                    idempotency_key=f"drill-grant:{user.id}",
-                )  # fmt: skip
-                users.append((str(user.id), issue_access_token(settings, user.id, ttl_seconds=6 * 3600)))
-    await db.dispose()
-    return users
 
 
 async def load(base: str, users: list[tuple[str, str]], attempts: int, window: float) -> dict[str, Any]:
@@ -269,7 +240,7 @@ def main() -> int:
     per_worker = args.bound // args.workers
     allowed = int(args.limit.split("/")[0])
     with infrastructure("viral") as infra:
-        users = asyncio.run(seed_users(infra, args.users))
+        users = asyncio.run(seed_users(infra, args.users, stars=STARS_EACH, prefix="viral"))
         port = free_port()
         provider = f"http://127.0.0.1:{port}"
         fake_cmd = [
