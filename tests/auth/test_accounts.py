@@ -61,9 +61,13 @@ async def test_wrong_password_and_unknown_email_answer_the_same(client: httpx.As
         ("wrong_password", "ada@example.com", "wrong horse"),
         ("unknown_email", "nobody@example.com", "wrong horse"),
     ]:
-        started = time.perf_counter()
-        response = await client.post(LOGIN, json={"email": email, "password": password})
-        timings[case] = time.perf_counter() - started
+        # The fastest of three tries, so one scheduling hiccup on a busy machine does not decide it.
+        samples = []
+        for _ in range(3):
+            started = time.perf_counter()
+            response = await client.post(LOGIN, json={"email": email, "password": password})
+            samples.append(time.perf_counter() - started)
+        timings[case] = min(samples)
         answers[case] = (response.status_code, response.json()["code"], response.json()["detail"])
     assert (
         answers["wrong_password"]
