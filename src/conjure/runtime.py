@@ -19,6 +19,7 @@ from conjure.settings import Settings
 
 if TYPE_CHECKING:
     from conjure.jobs.broker import Broker
+    from conjure.payments.stripe_client import StripeGateway
     from conjure.ratelimit.service import RateLimiter
     from conjure.storage.service import ObjectStore
 
@@ -33,6 +34,8 @@ class Runtime:
     limiter: RateLimiter
     registry: JobKindRegistry
     apps: list[AppSpec] = field(default_factory=list)
+    # Made on first use by conjure.payments (only when Stripe is configured); closed with the runtime.
+    stripe_gateway: StripeGateway | None = None
 
     @classmethod
     async def start(cls, settings: Settings, *, apps: list[AppSpec] | None = None) -> Runtime:

@@ -24,8 +24,6 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("conjure.payments.stripe")
 
-_GATEWAY_ATTR = "_payments_stripe_gateway"
-
 
 def require_api_key(settings: Settings) -> str:
     """The Stripe secret key, or 503 ``payments_not_configured`` naming what to set."""
@@ -119,18 +117,15 @@ def _provider_error(call: str, exc: stripe.StripeError) -> PaymentProviderError:
 
 def gateway_for(runtime: Runtime) -> StripeGateway:
     """The runtime's gateway, made on first use (503 when Stripe is not configured)."""
-    gateway = vars(runtime).get(_GATEWAY_ATTR)
-    if gateway is None:
-        gateway = StripeGateway(runtime.settings)
-        vars(runtime)[_GATEWAY_ATTR] = gateway
-    assert isinstance(gateway, StripeGateway)
-    return gateway
+    if runtime.stripe_gateway is None:
+        runtime.stripe_gateway = StripeGateway(runtime.settings)
+    return runtime.stripe_gateway
 
 
 async def close_gateway(runtime: Runtime) -> None:
     """Close the runtime's gateway if one was made (call when the runtime closes)."""
-    gateway = vars(runtime).pop(_GATEWAY_ATTR, None)
-    if isinstance(gateway, StripeGateway):
+    gateway, runtime.stripe_gateway = runtime.stripe_gateway, None
+    if gateway is not None:
         await gateway.aclose()
 
 
