@@ -33,6 +33,9 @@ class User(Base):
     star_balance: Mapped[int] = mapped_column(BigInteger, default=0)
     coin_balance: Mapped[int] = mapped_column(BigInteger, default=0)
     stars_held: Mapped[int] = mapped_column(BigInteger, default=0)
+    # The seq of this user's latest ledger row: the next row takes ledger_seq + 1 under the row
+    # lock, so writers never need MAX(seq) (which a statement's snapshot may not see yet).
+    ledger_seq: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     invite_code: Mapped[str] = mapped_column(String(32), unique=True)
     invited_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     total_invites: Mapped[int] = mapped_column(Integer, default=0)

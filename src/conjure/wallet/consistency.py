@@ -5,7 +5,8 @@ For every user:
 1. ``star_balance`` and ``coin_balance`` == the sum of that currency's ledger amounts;
 2. the chain is unbroken: ``seq`` runs 1, 2, 3, … and each row's ``balance_after``
    (and ``held_after`` for stars) == the previous value + this row's change;
-3. ``stars_held`` == the sum of open holds (hold rows with no capture or release);
+3. ``stars_held`` == the sum of open holds (hold rows with no capture or release), and
+   ``ledger_seq`` == the seq of the latest row;
 4. no balance is negative and available stars are not, unless a flagged clawback explains it.
 """
 
@@ -80,6 +81,8 @@ def _compare(user: User, walk: _Walk, sums: dict[str, int]) -> list[str]:
         problems.append(f"star_balance {user.star_balance} != ledger sum {sums[Currency.STAR]}")
     if user.coin_balance != sums[Currency.COIN]:
         problems.append(f"coin_balance {user.coin_balance} != ledger sum {sums[Currency.COIN]}")
+    if user.ledger_seq != walk.seq:
+        problems.append(f"ledger_seq {user.ledger_seq} != last ledger seq {walk.seq}")
     open_held = sum(walk.open_holds.values())
     if user.stars_held != open_held:
         problems.append(f"stars_held {user.stars_held} != open holds {open_held}")

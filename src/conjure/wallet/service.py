@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conjure.errors import ConjureError, NotFound
@@ -123,9 +123,7 @@ async def _record(
     flagged: bool = False,
 ) -> WalletTransaction:
     """Apply a change to the (locked) user row and append its ledger row."""
-    last = await session.scalar(
-        select(func.coalesce(func.max(WalletTransaction.seq), 0)).where(WalletTransaction.user_id == user.id)
-    )
+    user.ledger_seq += 1
     if currency == Currency.STAR:
         user.star_balance += amount
         user.stars_held += held_change
@@ -135,7 +133,7 @@ async def _record(
         balance_after = user.coin_balance
     row = WalletTransaction(
         user_id=user.id,
-        seq=int(last or 0) + 1,
+        seq=user.ledger_seq,
         transaction_type=str(tx_type),
         amount=amount,
         currency=str(currency),
