@@ -75,7 +75,12 @@ async def submit(
 ) -> Job:
     async with runtime.db.session() as session:
         return await submit_job(
-            session, runtime, user=user, kind=kind, payload=payload or {"nonce": uuid.uuid4().hex}, **kw
+            session,
+            runtime,
+            user_id=user.id if user else None,
+            kind=kind,
+            payload=payload or {"nonce": uuid.uuid4().hex},
+            **kw,
         )
 
 

@@ -8,12 +8,15 @@ authenticated request also counts against the principal's default rate limit.
 
 from __future__ import annotations
 
+import time
+import uuid
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 import jwt
 from fastapi import Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conjure.auth.apikeys import env_key_user, find_api_key, match_env_key
@@ -23,6 +26,7 @@ from conjure.auth.tokens import ISSUER, decode_access_token, unverified_claims
 from conjure.deps import RuntimeDep, SessionDep
 from conjure.errors import Forbidden, Unauthorized
 from conjure.observability.metrics import AUTH_FAILURES
+from conjure.runtime import Runtime
 from conjure.settings import Settings
 from conjure.users.models import User
 
@@ -31,12 +35,42 @@ _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling and how: ``rate_key`` names the bucket its rate limits count in."""
+    """Who is calling and how: ``rate_key`` names the bucket its rate limits count in.
 
-    user: User
+    Only the user's id: routes that need the row take ``CurrentUser``, which loads it in
+    the route's own session; the hot paths (submit, poll) never load it.
+    """
+
+    user_id: uuid.UUID
     method: str  # "token", "api_key", "env_key", "clerk", "auth0", "firebase"
     rate_key: str
     rate_limit: str
+
+
+class KnownUsers:
+    """User ids recently seen to exist, so a signed token costs no query on every request.
+
+    Our tokens are signed for users that existed when they signed in; the check only stops
+    a token whose user has since been deleted, which may keep working for up to
+    ``ttl`` seconds on a process that saw the user just before.
+    """
+
+    def __init__(self, ttl: float = 30.0, max_size: int = 100_000) -> None:
+        self.ttl = ttl
+        self.max_size = max_size
+        self._until: dict[uuid.UUID, float] = {}
+
+    def __contains__(self, user_id: uuid.UUID) -> bool:
+        until = self._until.get(user_id)
+        return until is not None and until > time.monotonic()
+
+    def add(self, user_id: uuid.UUID) -> None:
+        if len(self._until) >= self.max_size:
+            self._until.clear()  # a crude bound: a cold start of the cache, not a leak
+        self._until[user_id] = time.monotonic() + self.ttl
+
+    def forget(self, user_id: uuid.UUID) -> None:
+        self._until.pop(user_id, None)
 
 
 # Declares the scheme in OpenAPI (the docs' "Authorize" button); errors stay ours (auto_error off).
@@ -75,34 +109,51 @@ def identity_providers(request: Request, settings: Settings) -> IdentityProvider
     return providers
 
 
-async def _own_token(session: AsyncSession, settings: Settings, token: str) -> Principal:
+def known_users(request: Request) -> KnownUsers:
+    known: KnownUsers | None = getattr(request.app.state, "known_users", None)
+    if known is None:
+        known = request.app.state.known_users = KnownUsers()
+    return known
+
+
+async def _own_token(request: Request, runtime: Runtime, token: str) -> Principal:
+    settings = runtime.settings
     try:
         user_id = decode_access_token(settings, token)
     except jwt.ExpiredSignatureError:
         raise _invalid("token", "expired", expired=True) from None
     except (jwt.InvalidTokenError, ValueError):
         raise _invalid("token", "invalid") from None
-    user = await session.get(User, user_id)
-    if user is None:
-        raise _invalid("token", "unknown_user")
-    return Principal(user, "token", f"user:{user.id}", settings.rate_limit_default)
+    known = known_users(request)
+    if user_id not in known:
+        async with runtime.db.session() as session:
+            if await session.scalar(select(User.id).where(User.id == user_id)) is None:
+                raise _invalid("token", "unknown_user")
+        known.add(user_id)
+    return Principal(user_id, "token", f"user:{user_id}", settings.rate_limit_default)
 
 
-async def resolve_bearer(
-    request: Request, session: AsyncSession, settings: Settings, token: str
-) -> Principal:
+async def resolve_bearer(request: Request, runtime: Runtime, token: str) -> Principal:
     """The principal behind a bearer credential; 401 ``invalid_token``/``token_expired`` otherwise."""
     claims = unverified_claims(token)
     if claims is not None and claims.get("iss") == ISSUER:
-        return await _own_token(session, settings, token)
+        return await _own_token(request, runtime, token)
+    async with runtime.db.session() as session:
+        return await _other_credential(request, session, runtime.settings, token, claims)
+
+
+async def _other_credential(
+    request: Request, session: AsyncSession, settings: Settings, token: str, claims: dict[str, Any] | None
+) -> Principal:
+    """API keys, environment keys and external providers' tokens (each needs the database)."""
     if (key := await find_api_key(session, token)) is not None:
         user = await session.get(User, key.user_id)
         if user is None:
             raise _invalid("api_key", "unknown_user")
-        return Principal(user, "api_key", f"key:{key.id}", key.rate_limit or settings.rate_limit_default)
+        return Principal(user.id, "api_key", f"key:{key.id}", key.rate_limit or settings.rate_limit_default)
     if (name := match_env_key(settings, token)) is not None:
         user = await env_key_user(session, settings, name)
-        return Principal(user, "env_key", f"envkey:{name}", settings.rate_limit_default)
+        return Principal(user.id, "env_key", f"envkey:{name}", settings.rate_limit_default)
     providers = identity_providers(request, settings)
     provider = providers.for_issuer(claims.get("iss")) if claims else None
     if provider is None:
@@ -120,27 +171,23 @@ async def resolve_bearer(
         name=identity.name,
         picture_url=identity.picture_url,
     )
-    return Principal(user, provider.name, f"user:{user.id}", settings.rate_limit_default)
+    return Principal(user.id, provider.name, f"user:{user.id}", settings.rate_limit_default)
 
 
 async def get_current_principal(
-    request: Request,
-    response: Response,
-    session: SessionDep,
-    runtime: RuntimeDep,
-    credentials: BearerCredentials,
+    request: Request, response: Response, runtime: RuntimeDep, credentials: BearerCredentials
 ) -> Principal:
     """The authenticated caller, after counting the request against its default rate limit."""
     token = _bearer(credentials)
     try:
-        principal = await resolve_bearer(request, session, runtime.settings, token)
+        principal = await resolve_bearer(request, runtime, token)
     except Unauthorized as exc:
         # Invalid credentials count against the caller's IP, so guessing keys is throttled too
         # (expired tokens are honest clients about to refresh; they are not counted).
         if exc.code == "invalid_token":
             await runtime.limiter.hit("anonymous", client_ip(request), runtime.settings.rate_limit_anonymous)
         raise
-    request.state.user_id = principal.user.id
+    request.state.user_id = principal.user_id
     state = await runtime.limiter.hit("default", principal.rate_key, principal.rate_limit)
     if state is not None:
         response.headers.update(state.headers())
@@ -150,9 +197,12 @@ async def get_current_principal(
 CurrentPrincipal = Annotated[Principal, Depends(get_current_principal)]
 
 
-async def get_current_user(principal: CurrentPrincipal) -> User:
-    """The signed-in user, from a valid bearer credential."""
-    return principal.user
+async def get_current_user(principal: CurrentPrincipal, session: SessionDep) -> User:
+    """The signed-in user's row, loaded in the route's own session (so changes to it are saved)."""
+    user = await session.get(User, principal.user_id)
+    if user is None:
+        raise _invalid(principal.method, "unknown_user")
+    return user
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]

@@ -23,9 +23,10 @@ from sqlalchemy.orm import make_transient_to_detached
 from conjure.db import JSONType, UTCDateTime, after_commit, utcnow
 from conjure.errors import Conflict, ConjureError, NotFound
 from conjure.jobs.models import TERMINAL_STATUSES, Job, JobEvent, JobStatus
-from conjure.observability.metrics import JOBS_FINISHED, JOBS_SUBMITTED
+from conjure.observability.metrics import JOBS_FINISHED, JOBS_SUBMITTED, WALLET_TRANSACTIONS
 
 if TYPE_CHECKING:
+    from conjure.jobs.registry import JobKind
     from conjure.runtime import Runtime
     from conjure.users.models import User
 
@@ -122,14 +123,6 @@ async def _insert_job(session: AsyncSession, runtime: Runtime, values: dict[str,
     return result.first() is not None
 
 
-async def _hold(session: AsyncSession, job: Job) -> None:
-    from conjure.wallet.service import hold_stars
-
-    if job.user_id is None:
-        raise ConjureError("A priced job needs a user to pay for it.", code="bad_request")
-    await hold_stars(session, job.user_id, job.price_stars, job_id=job.id)
-
-
 async def _existing(
     session: AsyncSession, user_id: uuid.UUID | None, idempotency_key: str | None, key: str
 ) -> Job | None:
@@ -148,55 +141,46 @@ def _check_replay(job: Job, idempotency_key: str | None, hash_: str) -> Job:
     return job
 
 
-async def submit_job(
-    session: AsyncSession,
-    runtime: Runtime,
-    *,
-    user: User | None,
-    kind: str,
-    payload: dict[str, Any],
-    idempotency_key: str | None = None,
-    webhook_url: str | None = None,
-    start_deadline: dt.datetime | None = None,
-    trace_id: str | None = None,
-) -> Job:
-    """Accept a job: dedupe, insert, hold its price, and dispatch it once committed."""
-    from conjure.jobs.webhooks import validate_webhook_url
-
+def _validated_kind(runtime: Runtime, kind: str, idempotency_key: str | None) -> JobKind:
     job_kind = runtime.registry.kinds.get(kind)
     if job_kind is None:
         raise UnknownJobKind(f"Unknown job kind {kind!r}.")
     if idempotency_key is not None and not 0 < len(idempotency_key) <= MAX_IDEMPOTENCY_KEY:
         raise ConjureError("Idempotency-Key must be 1-255 characters.", code="validation_error", status=422)
-    if webhook_url is not None:
-        validate_webhook_url(
-            webhook_url,
-            allow_private=runtime.settings.job_webhook_allow_private,
-            signing_configured=runtime.settings.job_webhook_secret is not None,
-        )
+    return job_kind
+
+
+def _new_job_values(
+    runtime: Runtime,
+    job_kind: JobKind,
+    *,
+    user_id: uuid.UUID | None,
+    payload: dict[str, Any],
+    idempotency_key: str | None,
+    webhook_url: str | None,
+    start_deadline: dt.datetime | None,
+    trace_id: str | None,
+    prompt_version: str | None,
+) -> dict[str, Any]:
+    """Every column of a new queued job (the ORM path and the one-statement path write the same row)."""
     settings = runtime.settings
-    user_id = user.id if user is not None else None
-    hash_ = request_hash(kind, payload, webhook_url)
-    key = dedupe_key(settings.signing_secret, user_id, kind, payload)
-    if idempotency_key is not None:
-        found = await _existing(session, user_id, idempotency_key, key)
-        if found is not None:
-            return _check_replay(found, idempotency_key, hash_)
     now = utcnow()
     values: dict[str, Any] = {column.name: None for column in JOBS.c}
+    if prompt_version is None and job_kind.prompt_version:
+        prompt_version = job_kind.prompt_version()
     values.update(
         id=uuid.uuid4(),
         user_id=user_id,
-        kind=kind,
+        kind=job_kind.name,
         status=JobStatus.QUEUED,
         payload=payload,
-        dedupe_key=key,
+        dedupe_key=dedupe_key(settings.signing_secret, user_id, job_kind.name, payload),
         idempotency_key=idempotency_key,
-        request_hash=hash_,
+        request_hash=request_hash(job_kind.name, payload, webhook_url),
         attempts=0,
         max_attempts=job_kind.max_attempts or settings.job_max_attempts,
         price_stars=job_kind.price_stars,
-        prompt_version=job_kind.prompt_version() if job_kind.prompt_version else None,
+        prompt_version=prompt_version,
         schema_version="1",
         trace_id=trace_id or uuid.uuid4().hex,
         webhook_url=webhook_url,
@@ -207,32 +191,171 @@ async def submit_job(
         created_at=now,
         updated_at=now,
     )
+    return values
+
+
+async def _find_duplicate(
+    session: AsyncSession, values: dict[str, Any], *, required: bool = True
+) -> Job | None:
+    """The job that won over ``values`` (same dedupe key or Idempotency-Key); 409 on a reused key."""
+    found = await _existing(session, values["user_id"], values["idempotency_key"], values["dedupe_key"])
+    if found is None:
+        if required:
+            raise Conflict("A conflicting job was submitted at the same time; try again.")
+        return None
+    return _check_replay(found, values["idempotency_key"], values["request_hash"])
+
+
+def _dispatch_after_commit(session: AsyncSession, runtime: Runtime, job_id: uuid.UUID) -> None:
+    async def dispatch() -> None:
+        await runtime.broker.dispatch([job_id])
+
+    after_commit(session, dispatch)
+
+
+async def submit_job(
+    session: AsyncSession,
+    runtime: Runtime,
+    *,
+    user_id: uuid.UUID | None,
+    kind: str,
+    payload: dict[str, Any],
+    idempotency_key: str | None = None,
+    webhook_url: str | None = None,
+    start_deadline: dt.datetime | None = None,
+    trace_id: str | None = None,
+    prompt_version: str | None = None,
+) -> Job:
+    """Accept a job in the caller's transaction: dedupe, insert, hold its price, dispatch once committed."""
+    from conjure.jobs.webhooks import validate_webhook_url
+
+    job_kind = _validated_kind(runtime, kind, idempotency_key)
+    if webhook_url is not None:
+        validate_webhook_url(
+            webhook_url,
+            allow_private=runtime.settings.job_webhook_allow_private,
+            signing_configured=runtime.settings.job_webhook_secret is not None,
+        )
+    values = _new_job_values(
+        runtime,
+        job_kind,
+        user_id=user_id,
+        payload=payload,
+        idempotency_key=idempotency_key,
+        webhook_url=webhook_url,
+        start_deadline=start_deadline,
+        trace_id=trace_id,
+        prompt_version=prompt_version,
+    )
+    if idempotency_key is not None and (found := await _find_duplicate(session, values, required=False)):
+        return found
+    if job_kind.price_stars > 0:
+        if user_id is None:
+            raise ConjureError("A priced job needs a user to pay for it.", code="bad_request")
+        # Lock the payer before the job's foreign key takes a share lock on the same row:
+        # two submits that each held the share lock and then asked for the update lock deadlocked.
+        from conjure.wallet.service import lock_user
+
+        await lock_user(session, user_id)
     if not await _insert_job(session, runtime, values):
         # A concurrent duplicate (same dedupe key or Idempotency-Key) won: return it.
-        found = await _existing(session, user_id, idempotency_key, key)
-        if found is None:
-            raise Conflict("A conflicting job was submitted at the same time; try again.")
-        return _check_replay(found, idempotency_key, hash_)
+        return cast(Job, await _find_duplicate(session, values))
     job = Job(**values)
     # The row is written; attach the fully loaded object without a second INSERT or a reload.
     make_transient_to_detached(job)
     session.add(job)
     if job.price_stars > 0:
-        await _hold(session, job)
+        from conjure.wallet.service import hold_stars
+
+        await hold_stars(session, cast(uuid.UUID, user_id), job.price_stars, job_id=job.id)
     JOBS_SUBMITTED.labels(kind).inc()
-    job_id = job.id
-
-    async def dispatch() -> None:
-        await runtime.broker.dispatch([job_id])
-
-    after_commit(session, dispatch)
+    _dispatch_after_commit(session, runtime, job.id)
     return job
+
+
+async def submit_job_now(
+    runtime: Runtime,
+    *,
+    user_id: uuid.UUID,
+    kind: str,
+    payload: dict[str, Any],
+    idempotency_key: str | None = None,
+    trace_id: str | None = None,
+    prompt_version: str | None = None,
+) -> Job:
+    """Accept a user's job in a transaction of its own, committed and dispatched on return.
+
+    The route-facing submit: on PostgreSQL one statement (``fastpath.SUBMIT``) does what
+    :func:`submit_job` does in ten round trips; on SQLite it is :func:`submit_job`.
+    """
+    if runtime.db.is_sqlite:
+        async with runtime.db.session() as session:
+            return await submit_job(
+                session,
+                runtime,
+                user_id=user_id,
+                kind=kind,
+                payload=payload,
+                idempotency_key=idempotency_key,
+                trace_id=trace_id,
+                prompt_version=prompt_version,
+            )
+    from conjure.jobs.fastpath import insert_held_job
+    from conjure.wallet.service import InsufficientStars
+
+    job_kind = _validated_kind(runtime, kind, idempotency_key)
+    values = _new_job_values(
+        runtime,
+        job_kind,
+        user_id=user_id,
+        payload=payload,
+        idempotency_key=idempotency_key,
+        webhook_url=None,
+        start_deadline=None,
+        trace_id=trace_id,
+        prompt_version=prompt_version,
+    )
+    async with runtime.db.driver_connection() as conn:
+        available, inserted = await insert_held_job(conn, values)
+    if inserted:
+        JOBS_SUBMITTED.labels(kind).inc()
+        if job_kind.price_stars > 0:
+            WALLET_TRANSACTIONS.labels("hold", "star").inc()
+        await runtime.broker.dispatch([values["id"]])
+        return Job(**values)
+    if available is None:
+        raise NotFound("No such user.")
+    async with runtime.db.session() as session:
+        # Not inserted: a duplicate won (returned as the ORM path would), or too few stars.
+        found = await _find_duplicate(session, values, required=available >= job_kind.price_stars)
+    if found is not None:
+        return found
+    raise InsufficientStars(
+        f"This needs {job_kind.price_stars} star(s); you have {max(available, 0)} available.",
+        extra={"required": job_kind.price_stars, "available": max(available, 0)},
+    )
 
 
 async def get_job_for_user(session: AsyncSession, job_id: uuid.UUID, user: User) -> Job:
     """The caller's job; another user's job is "not found", not "forbidden"."""
     job = await session.get(Job, job_id)
     if job is None or job.user_id != user.id:
+        raise NotFound("No such job.")
+    return job
+
+
+async def job_view_for_user(runtime: Runtime, job_id: uuid.UUID, user_id: uuid.UUID) -> Job:
+    """The caller's job, detached, for reading only (one statement on PostgreSQL); 404 if not theirs."""
+    if runtime.db.is_sqlite:
+        async with runtime.db.session() as session:
+            job = await session.get(Job, job_id)
+    else:
+        from conjure.jobs.fastpath import fetch_job_view
+
+        async with runtime.db.driver_connection() as conn:
+            row = await fetch_job_view(conn, job_id, user_id)
+        job = Job(**row) if row is not None else None
+    if job is None or job.user_id != user_id:
         raise NotFound("No such job.")
     return job
 

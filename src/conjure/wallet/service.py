@@ -47,6 +47,7 @@ __all__ = [
     "grant",
     "hold_stars",
     "list_transactions",
+    "lock_user",
     "on_signup",
     "release_hold",
 ]
@@ -90,7 +91,8 @@ def _wallet(user: User) -> Wallet:
     return Wallet(user.id, user.star_balance, user.coin_balance, user.stars_held, user.total_invites)
 
 
-async def _lock_user(session: AsyncSession, user_id: uuid.UUID) -> User:
+async def lock_user(session: AsyncSession, user_id: uuid.UUID) -> User:
+    """The user row, locked for this transaction, with fresh balances; every money change starts here."""
     stmt = (
         select(User)
         .where(User.id == user_id)
@@ -168,7 +170,7 @@ async def hold_stars(session: AsyncSession, user_id: uuid.UUID, amount: int, *, 
         raise InvalidAmount("A hold cannot be negative.")
     if amount == 0:
         return
-    user = await _lock_user(session, user_id)
+    user = await lock_user(session, user_id)
     key = f"hold:{job_id}"
     if await _key_exists(session, key):
         return
@@ -199,7 +201,7 @@ async def _settle_hold(session: AsyncSession, job_id: uuid.UUID, *, capture: boo
     hold = await _open_hold(session, job_id)
     if hold is None:
         return
-    user = await _lock_user(session, hold.user_id)
+    user = await lock_user(session, hold.user_id)
     # Re-checked under the lock: a capture and a release race for the same job, one wins.
     if await _key_exists(session, f"capture:{job_id}") or await _key_exists(session, f"release:{job_id}"):
         return
@@ -244,7 +246,7 @@ async def credit(
     cur = _check_currency(currency)
     if amount <= 0:
         raise InvalidAmount("A credit must be positive.")
-    user = await _lock_user(session, user_id)
+    user = await lock_user(session, user_id)
     if await _key_exists(session, idempotency_key):
         return False
     await _record(
@@ -271,7 +273,7 @@ async def clawback_stars(
     """Take back refunded stars exactly once; may go negative, and then the row is flagged."""
     if amount <= 0:
         raise InvalidAmount("A clawback must be positive.")
-    user = await _lock_user(session, user_id)
+    user = await lock_user(session, user_id)
     if await _key_exists(session, idempotency_key):
         return False
     # Flag when the user had already spent (or reserved) some of what is taken back.
@@ -308,7 +310,7 @@ async def grant(
         raise InvalidAmount("A grant must not be zero.")
     if not reason:
         raise InvalidAmount("A grant needs a reason.")
-    user = await _lock_user(session, user_id)
+    user = await lock_user(session, user_id)
     if amount < 0:
         spendable = user.star_balance - user.stars_held if cur == Currency.STAR else user.coin_balance
         if spendable < -amount:
@@ -333,7 +335,7 @@ async def exchange_coins(
     if stars <= 0:
         raise InvalidAmount("Exchange a positive whole number of stars.")
     cost = stars * settings.coins_per_star
-    user = await _lock_user(session, user_id)
+    user = await lock_user(session, user_id)
     if user.coin_balance < cost:
         raise InsufficientCoins(
             f"{stars} star(s) cost {cost} coins; you have {user.coin_balance}.",
@@ -377,7 +379,7 @@ async def on_signup(
     # Every row this sign-up touches is locked up front in id order, so two sign-ups
     # that invite each other queue instead of deadlocking.
     for uid in sorted({user.id} | ({inviter_id} if inviter_id else set())):
-        await _lock_user(session, uid)
+        await lock_user(session, uid)
     if settings.signup_bonus_stars > 0:
         await credit(
             session,
@@ -395,7 +397,7 @@ async def _link_invite(
     session: AsyncSession, settings: Settings, *, inviter_id: uuid.UUID, invitee_id: uuid.UUID
 ) -> None:
     """Link and reward once per invitee; both user rows are already locked."""
-    invitee, inviter = await _lock_user(session, invitee_id), await _lock_user(session, inviter_id)
+    invitee, inviter = await lock_user(session, invitee_id), await lock_user(session, inviter_id)
     exists = await session.scalar(select(UserInvite.id).where(UserInvite.invitee_id == invitee_id))
     if exists is not None or invitee.invited_by is not None:
         return

@@ -61,7 +61,7 @@ async def submit_generation(
     """Queue one image job; the star is held now and captured only if the image is stored."""
     payload = {"prompt": request.prompt, "size": request.size}
     return await submit_job(
-        session, runtime, user=user, kind=KIND, payload=payload, idempotency_key=idempotency_key
+        session, runtime, user_id=user.id, kind=KIND, payload=payload, idempotency_key=idempotency_key
     )
 
 

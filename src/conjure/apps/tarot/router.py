@@ -15,7 +15,7 @@ from conjure.apps.tarot.schemas import (
     ReadingSummary,
     ReadRequest,
 )
-from conjure.auth.deps import CurrentUser
+from conjure.auth.deps import CurrentPrincipal, CurrentUser
 from conjure.deps import RuntimeDep, SessionDep
 from conjure.jobs.models import JobStatus
 from conjure.jobs.schemas import JobView
@@ -34,16 +34,14 @@ PROBLEMS: dict[int | str, dict[str, str]] = {
 async def read(
     body: ReadRequest,
     request: Request,
-    user: CurrentUser,
-    session: SessionDep,
+    principal: CurrentPrincipal,
     runtime: RuntimeDep,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> ReadAccepted:
     """Ask the cards a question; one star is held now and charged only if the reading succeeds."""
     job = await service.submit_reading(
-        session,
         runtime,
-        user=user,
+        user_id=principal.user_id,
         question=body.question,
         idempotency_key=idempotency_key,
         trace_id=getattr(request.state, "request_id", None),
@@ -54,9 +52,9 @@ async def read(
 @router.get(
     "/reading/{job_id}", response_model=ReadingStatus, responses={404: {"description": "No such reading"}}
 )
-async def get_reading(job_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> ReadingStatus:
+async def get_reading(job_id: uuid.UUID, principal: CurrentPrincipal, runtime: RuntimeDep) -> ReadingStatus:
     """A reading's status; ``result`` once it succeeded, ``error`` (code, message) once it failed."""
-    job = await service.get_reading_job(session, job_id, user)
+    job = await service.reading_job(runtime, job_id, principal.user_id)
     view = JobView.from_job(job)
     return ReadingStatus(
         job_id=job.id, status=view.status, result=view.result, error=view.error, progress=view.progress

@@ -13,7 +13,7 @@ from conjure.apps.tarot.pipeline import tarot_prompts
 from conjure.apps.tarot.tasks import KIND
 from conjure.errors import NotFound
 from conjure.jobs.models import Job
-from conjure.jobs.service import get_job_for_user, submit_job
+from conjure.jobs.service import job_view_for_user, submit_job_now
 
 if TYPE_CHECKING:
     from conjure.runtime import Runtime
@@ -21,33 +21,29 @@ if TYPE_CHECKING:
 
 
 async def submit_reading(
-    session: AsyncSession,
     runtime: Runtime,
     *,
-    user: User,
+    user_id: uuid.UUID,
     question: str,
     idempotency_key: str | None = None,
     trace_id: str | None = None,
 ) -> Job:
     """Queue a reading; the engine holds one star (402 ``insufficient_stars`` when none is available)."""
-    job = await submit_job(
-        session,
+    return await submit_job_now(
         runtime,
-        user=user,
+        user_id=user_id,
         kind=KIND,
         payload={"question": question},
         idempotency_key=idempotency_key,
         trace_id=trace_id,
+        # The engine knows the packaged prompts; record the ones this deployment actually uses.
+        prompt_version=tarot_prompts(runtime.settings).version,
     )
-    # The engine knows the packaged prompts; record the ones this deployment actually uses.
-    if job.attempts == 0 and job.result is None:
-        job.prompt_version = tarot_prompts(runtime.settings).version
-    return job
 
 
-async def get_reading_job(session: AsyncSession, job_id: uuid.UUID, user: User) -> Job:
+async def reading_job(runtime: Runtime, job_id: uuid.UUID, user_id: uuid.UUID) -> Job:
     """The caller's reading job (404 for another user's job or a job of another kind)."""
-    job = await get_job_for_user(session, job_id, user)
+    job = await job_view_for_user(runtime, job_id, user_id)
     if job.kind != KIND:
         raise NotFound("No such reading.")
     return job
