@@ -1,0 +1,292 @@
+"""The one-statement submit/poll path: same rows as the ORM path, same money rules, same errors."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import delete, inspect, select
+
+from conjure.app import create_app
+from conjure.auth.deps import KnownUsers
+from conjure.db import utcnow
+from conjure.errors import NotFound
+from conjure.jobs.models import Job, JobEvent
+from conjure.jobs.service import (
+    IdempotencyKeyReused,
+    dedupe_key,
+    job_view_for_user,
+    submit_job,
+    submit_job_now,
+)
+from conjure.runtime import Runtime
+from conjure.settings import Settings
+from conjure.users.models import User
+from conjure.wallet.models import WalletTransaction
+from conjure.wallet.service import InsufficientStars, check_consistency
+from tests.factories import auth_headers, make_user
+
+PAID = "t.paid"  # tests/jobs/kinds.py: costs one star
+# Columns that differ between two otherwise identical submits (fresh ids, clocks, per-user keys).
+JOB_VARYING = {"id", "user_id", "dedupe_key", "trace_id", "created_at", "updated_at", "run_at"}
+LEDGER_VARYING = {"id", "user_id", "related_job_id", "idempotency_key", "created_at"}
+VIEW_FIELDS = [
+    *("id", "user_id", "kind", "status", "progress", "result", "error_code", "last_error"),
+    *("attempts", "max_attempts", "trace_id", "created_at", "started_at", "finished_at"),
+]
+
+
+ApiClient = tuple[Runtime, FastAPI, httpx.AsyncClient]
+
+
+@dataclass
+class State:
+    user: User
+    jobs: list[Job]
+    events: list[JobEvent]
+    ledger: list[WalletTransaction]
+
+    @property
+    def holds(self) -> list[WalletTransaction]:
+        return [row for row in self.ledger if row.transaction_type == "hold"]
+
+
+async def state(runtime: Runtime, user_id: uuid.UUID) -> State:
+    async with runtime.db.session() as session:
+        user = await session.get(User, user_id)
+        assert user is not None
+        jobs = list((await session.scalars(select(Job).where(Job.user_id == user_id))).all())
+        events = list(
+            (await session.scalars(select(JobEvent).where(JobEvent.job_id.in_([j.id for j in jobs])))).all()
+        )
+        ledger = select(WalletTransaction).where(WalletTransaction.user_id == user_id)
+        rows = (await session.scalars(ledger.order_by(WalletTransaction.seq))).all()
+        return State(user, jobs, events, list(rows))
+
+
+async def problems(runtime: Runtime) -> list[str]:
+    async with runtime.db.session() as session:
+        return [str(problem) for problem in await check_consistency(session)]
+
+
+def columns(row: Any, skip: set[str]) -> dict[str, Any]:
+    return {a.key: getattr(row, a.key) for a in inspect(type(row)).column_attrs if a.key not in skip}
+
+
+async def submit_now(runtime: Runtime, user: User, payload: dict[str, Any], **kw: Any) -> Job:
+    return await submit_job_now(runtime, user_id=user.id, kind=PAID, payload=payload, **kw)
+
+
+async def test_submit_now_writes_what_submit_job_writes(engine: Runtime) -> None:
+    fast_user, orm_user = await make_user(engine, stars=3), await make_user(engine, stars=3)
+    payload = {"question": "same request on both paths"}
+    same: dict[str, Any] = {
+        "kind": PAID,
+        "payload": payload,
+        "idempotency_key": "key-1",
+        "prompt_version": "p-7",
+    }
+    fast = await submit_job_now(engine, user_id=fast_user.id, trace_id="trace-fast", **same)
+    async with engine.db.session() as session:
+        orm = await submit_job(session, engine, user_id=orm_user.id, trace_id="trace-orm", **same)
+
+    f, o = await state(engine, fast_user.id), await state(engine, orm_user.id)
+    assert [j.id for j in f.jobs] == [fast.id]
+    assert [j.id for j in o.jobs] == [orm.id]
+    assert (fast.status, fast.trace_id, fast.price_stars) == ("queued", "trace-fast", 1)
+    assert columns(f.jobs[0], JOB_VARYING) == columns(o.jobs[0], JOB_VARYING)
+    assert f.jobs[0].trace_id == "trace-fast"
+    assert f.jobs[0].dedupe_key == dedupe_key(engine.settings.signing_secret, fast_user.id, PAID, payload)
+    assert [(e.seq, e.type, e.data) for e in f.events] == [(e.seq, e.type, e.data) for e in o.events]
+    assert [(e.seq, e.type, e.data) for e in f.events] == [(1, "queued", {"status": "queued"})]
+    assert len(f.holds) == len(o.holds) == 1
+    assert columns(f.holds[0], LEDGER_VARYING) == columns(o.holds[0], LEDGER_VARYING)
+    assert (f.holds[0].related_job_id, f.holds[0].idempotency_key) == (fast.id, f"hold:{fast.id}")
+    for s in (f, o):  # the factory's grant is seq 1, the hold seq 2
+        assert (s.user.star_balance, s.user.stars_held, s.user.ledger_seq) == (3, 1, 2)
+    assert await problems(engine) == []
+    # Both were handed to the broker once committed.
+    deliveries = await engine.broker.fetch("probe", 10, 200)
+    assert sorted(str(d.job_id) for d in deliveries) == sorted([str(fast.id), str(orm.id)])
+
+
+async def test_too_few_stars_is_402_and_writes_nothing(engine: Runtime) -> None:
+    user, broke = await make_user(engine, stars=1), await make_user(engine)
+    await submit_now(engine, user, {"n": 1})  # holds the only star
+    for who, payload in ((user, {"n": 2}), (broke, {"n": 1})):
+        with pytest.raises(InsufficientStars) as caught:
+            await submit_now(engine, who, payload)
+        error = caught.value
+        assert (error.status, error.code) == (402, "insufficient_stars")
+        assert error.extra == {"required": 1, "available": 0}
+    s, b = await state(engine, user.id), await state(engine, broke.id)
+    assert (len(s.jobs), len(s.ledger), s.user.stars_held, s.user.ledger_seq) == (1, 2, 1, 2)
+    assert (b.jobs, b.ledger, b.user.stars_held, b.user.ledger_seq) == ([], [], 0, 0)
+    with pytest.raises(NotFound):
+        await submit_job_now(engine, user_id=uuid.uuid4(), kind=PAID, payload={"n": 1})
+    assert await problems(engine) == []
+
+
+async def test_duplicates_in_flight_return_the_same_job(engine: Runtime) -> None:
+    user = await make_user(engine, stars=2)
+    first = await submit_now(engine, user, {"q": "P"})
+    assert (await submit_now(engine, user, {"q": "P"})).id == first.id
+    # A fresh key on a payload already in flight is still that job (dedupe), as on the ORM path.
+    assert (await submit_now(engine, user, {"q": "P"}, idempotency_key="other")).id == first.id
+    keyed = await submit_now(engine, user, {"q": "Q"}, idempotency_key="key-1")
+    assert keyed.id != first.id
+    assert (await submit_now(engine, user, {"q": "Q"}, idempotency_key="key-1")).id == keyed.id
+    with pytest.raises(IdempotencyKeyReused) as caught:
+        await submit_now(engine, user, {"q": "R"}, idempotency_key="key-1")
+    assert (caught.value.status, caught.value.code) == (409, "idempotency_key_reused")
+
+    # No star left: duplicates still get their job back (not 402), a reused key still 409.
+    assert (await submit_now(engine, user, {"q": "P"})).id == first.id, "in-flight duplicate got no job"
+    assert (await submit_now(engine, user, {"q": "Q"}, idempotency_key="key-1")).id == keyed.id
+    with pytest.raises(IdempotencyKeyReused):
+        await submit_now(engine, user, {"q": "R"}, idempotency_key="key-1")
+    with pytest.raises(InsufficientStars):
+        await submit_now(engine, user, {"q": "S"})
+
+    s = await state(engine, user.id)
+    assert sorted(str(j.id) for j in s.jobs) == sorted([str(first.id), str(keyed.id)])
+    assert sorted(str(h.related_job_id) for h in s.holds) == sorted([str(first.id), str(keyed.id)])
+    assert (s.user.stars_held, s.user.ledger_seq) == (2, 3)
+    assert await problems(engine) == []
+
+
+def split(results: list[Any]) -> tuple[list[Job], list[InsufficientStars], list[BaseException]]:
+    jobs = [r for r in results if isinstance(r, Job)]
+    short = [r for r in results if isinstance(r, InsufficientStars)]
+    other = [r for r in results if isinstance(r, BaseException) and not isinstance(r, InsufficientStars)]
+    return jobs, short, other
+
+
+async def test_concurrent_submits_never_overspend_on_postgres(pg_redis: Runtime) -> None:
+    user = await make_user(pg_redis, stars=5)
+    results = await asyncio.gather(
+        *(submit_now(pg_redis, user, {"n": i}) for i in range(30)), return_exceptions=True
+    )
+    jobs, short, other = split(results)
+    assert other == [], f"unexpected errors: {other!r}"
+    assert (len(jobs), len(short)) == (5, 25)
+    s = await state(pg_redis, user.id)
+    assert (len(s.jobs), len(s.holds), s.user.stars_held, s.user.ledger_seq) == (5, 5, 5, 6)
+    assert await problems(pg_redis) == []
+
+
+async def test_concurrent_orm_submits_of_one_user_do_not_deadlock(pg_redis: Runtime) -> None:
+    user = await make_user(pg_redis, stars=20)
+
+    async def one(n: int) -> Job:
+        async with pg_redis.db.session() as session:
+            return await submit_job(session, pg_redis, user_id=user.id, kind=PAID, payload={"n": n})
+
+    results = await asyncio.gather(*(one(n) for n in range(20)), return_exceptions=True)
+    failures = [r for r in results if isinstance(r, BaseException)]
+    assert failures == [], f"concurrent ORM submits failed (deadlock?): {failures!r}"
+    s = await state(pg_redis, user.id)
+    assert (len(s.jobs), s.user.stars_held, s.user.ledger_seq) == (20, 20, 21)
+    assert await problems(pg_redis) == []
+
+
+async def test_both_paths_at_once_share_one_ledger_on_postgres(pg_redis: Runtime) -> None:
+    user = await make_user(pg_redis, stars=12)
+
+    async def orm(n: int) -> Job:
+        async with pg_redis.db.session() as session:
+            return await submit_job(session, pg_redis, user_id=user.id, kind=PAID, payload={"orm": n})
+
+    calls = [c for n in range(10) for c in (orm(n), submit_now(pg_redis, user, {"fast": n}))]
+    jobs, short, other = split(await asyncio.gather(*calls, return_exceptions=True))
+    assert other == [], f"unexpected errors: {other!r}"
+    assert (len(jobs), len(short)) == (12, 8)
+    s = await state(pg_redis, user.id)
+    assert [row.seq for row in s.ledger] == list(range(1, 14))
+    assert (s.user.stars_held, s.user.ledger_seq) == (12, 13)
+    assert await problems(pg_redis) == []
+
+
+async def test_job_view_is_the_owners_own_job(engine: Runtime) -> None:
+    owner, other = await make_user(engine, stars=1), await make_user(engine, stars=1)
+    job = await submit_now(engine, owner, {"n": 1})
+    async with engine.db.session() as session:  # as a worker leaves a finished job
+        row = await session.get(Job, job.id)
+        assert row is not None
+        row.status, row.attempts, row.started_at, row.finished_at = "succeeded", 1, utcnow(), utcnow()
+        row.result = {"ok": True, "cards": ["The Star", "The Moon"]}
+        row.progress = {"step": "reading", "message": "reading…"}
+    async with engine.db.session() as session:
+        stored = await session.get(Job, job.id)
+        assert stored is not None
+
+    view = await job_view_for_user(engine, job.id, owner.id)
+    for name in VIEW_FIELDS:
+        assert getattr(view, name) == getattr(stored, name), f"view.{name} differs from the stored row"
+    with pytest.raises(NotFound):
+        await job_view_for_user(engine, job.id, other.id)
+    with pytest.raises(NotFound):
+        await job_view_for_user(engine, uuid.uuid4(), owner.id)
+
+
+@pytest.fixture
+async def app_client(
+    make_settings: Callable[..., Settings], backend: dict[str, str]
+) -> AsyncIterator[ApiClient]:
+    runtime = await Runtime.start(make_settings(**backend))
+    app = create_app(runtime=runtime)
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            yield runtime, app, client
+    finally:
+        await runtime.close()
+
+
+async def delete_user(runtime: Runtime, user_id: uuid.UUID) -> None:
+    async with runtime.db.session() as session:
+        await session.execute(delete(User).where(User.id == user_id))
+
+
+async def poll(client: httpx.AsyncClient, headers: dict[str, str]) -> httpx.Response:
+    return await client.get(f"/api/v1/reading/{uuid.uuid4()}", headers=headers)
+
+
+def assert_unauthorized(response: httpx.Response) -> None:
+    assert response.status_code == 401, f"deleted user's token accepted: {response.text}"
+    assert response.json()["code"] == "invalid_token"
+
+
+async def test_token_of_a_deleted_user_is_refused(app_client: ApiClient) -> None:
+    runtime, _app, client = app_client
+    user = await make_user(runtime, stars=1)
+    headers = auth_headers(runtime, user)
+    await delete_user(runtime, user.id)
+    assert_unauthorized(await poll(client, headers))
+    read = {"question": "Will the deleted user get a reading?"}
+    assert_unauthorized(await client.post("/api/v1/tarot/read", json=read, headers=headers))
+
+
+async def test_deleted_user_is_refused_once_the_cache_lets_go(app_client: ApiClient) -> None:
+    runtime, app, client = app_client
+    user = await make_user(runtime)
+    headers = auth_headers(runtime, user)
+    assert (await poll(client, headers)).status_code == 404  # signed in; no such reading
+    await delete_user(runtime, user.id)
+    # Within the cache's ttl the token still passes (the documented window) ...
+    assert (await poll(client, headers)).status_code == 404
+    app.state.known_users.forget(user.id)
+    assert_unauthorized(await poll(client, headers))  # ... and not once the entry is gone.
+
+    app.state.known_users = KnownUsers(ttl=0)  # every entry expires at once
+    again = await make_user(runtime)
+    headers = auth_headers(runtime, again)
+    assert (await poll(client, headers)).status_code == 404
+    await delete_user(runtime, again.id)
+    assert_unauthorized(await poll(client, headers))
