@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -71,6 +72,10 @@ def create_app(
             from conjure.jobs.worker import start_embedded
 
             stop_worker = await start_embedded(app.state.runtime)
+        # Everything built so far (routes, models, SQLAlchemy mappers) lives as long as the
+        # process: move it out of the collector's reach, so full collections stop re-scanning it.
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
@@ -84,13 +89,16 @@ def create_app(
         # Available at once, so an in-memory ASGI client works without running the lifespan.
         app.state.runtime = runtime
     install_error_handlers(app)
-    for router in platform_routers():
-        app.include_router(router)
     from conjure.apps import installed_apps
 
+    # Apps first: Starlette tries routes in order, and the apps' submit and poll routes are
+    # the bulk of the traffic (matching ~70 platform routes first was a tenth of a poll's CPU).
+    # No app path overlaps a platform path, so the order changes no route's meaning.
     for spec in apps if apps is not None else installed_apps():
         for router in spec.routers:
             app.include_router(router)
+    for router in platform_routers():
+        app.include_router(router)
 
     security_headers = dict(SECURITY_HEADERS)
     if settings.is_production:

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from conjure.auth.apikeys import env_key_user, find_api_key, match_env_key
 from conjure.auth.providers import IdentityProviders, ProviderTokenError
 from conjure.auth.service import sync_external_user
-from conjure.auth.tokens import ISSUER, decode_access_token, unverified_claims
+from conjure.auth.tokens import ISSUER, VerifiedTokens, unverified_claims, verify_access_token
 from conjure.deps import RuntimeDep, SessionDep
 from conjure.errors import Forbidden, Unauthorized
 from conjure.observability.metrics import AUTH_FAILURES
@@ -55,7 +55,7 @@ class KnownUsers:
     ``ttl`` seconds on a process that saw the user just before.
     """
 
-    def __init__(self, ttl: float = 30.0, max_size: int = 100_000) -> None:
+    def __init__(self, ttl: float = 300.0, max_size: int = 100_000) -> None:
         self.ttl = ttl
         self.max_size = max_size
         self._until: dict[uuid.UUID, float] = {}
@@ -116,14 +116,29 @@ def known_users(request: Request) -> KnownUsers:
     return known
 
 
-async def _own_token(request: Request, runtime: Runtime, token: str) -> Principal:
+def verified_tokens(request: Request) -> VerifiedTokens:
+    tokens: VerifiedTokens | None = getattr(request.app.state, "verified_tokens", None)
+    if tokens is None:
+        tokens = request.app.state.verified_tokens = VerifiedTokens()
+    return tokens
+
+
+async def _own_token(request: Request, runtime: Runtime, token: str) -> Principal | None:
+    """The principal of one of our access tokens; None when the token is not ours."""
     settings = runtime.settings
-    try:
-        user_id = decode_access_token(settings, token)
-    except jwt.ExpiredSignatureError:
-        raise _invalid("token", "expired", expired=True) from None
-    except (jwt.InvalidTokenError, ValueError):
-        raise _invalid("token", "invalid") from None
+    tokens = verified_tokens(request)
+    user_id = tokens.user_id(token)
+    if user_id is None:
+        claims = unverified_claims(token)
+        if claims is None or claims.get("iss") != ISSUER:
+            return None
+        try:
+            user_id, expires_at = verify_access_token(settings, token)
+        except jwt.ExpiredSignatureError:
+            raise _invalid("token", "expired", expired=True) from None
+        except (jwt.InvalidTokenError, ValueError):
+            raise _invalid("token", "invalid") from None
+        tokens.add(token, user_id, expires_at)
     known = known_users(request)
     if user_id not in known:
         async with runtime.db.session() as session:
@@ -135,11 +150,10 @@ async def _own_token(request: Request, runtime: Runtime, token: str) -> Principa
 
 async def resolve_bearer(request: Request, runtime: Runtime, token: str) -> Principal:
     """The principal behind a bearer credential; 401 ``invalid_token``/``token_expired`` otherwise."""
-    claims = unverified_claims(token)
-    if claims is not None and claims.get("iss") == ISSUER:
-        return await _own_token(request, runtime, token)
+    if (principal := await _own_token(request, runtime, token)) is not None:
+        return principal
     async with runtime.db.session() as session:
-        return await _other_credential(request, session, runtime.settings, token, claims)
+        return await _other_credential(request, session, runtime.settings, token, unverified_claims(token))
 
 
 async def _other_credential(

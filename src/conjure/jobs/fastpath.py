@@ -10,8 +10,10 @@ the tests run the same behaviour on both. docs/bench.md has the before/after fig
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 # Lock the payer first (FOR UPDATE returns the newest balance even after waiting), insert
@@ -55,11 +57,28 @@ WITH payer AS (
 SELECT (SELECT available FROM payer) AS available, (SELECT id FROM job) AS job_id
 """
 
-VIEW_COLUMNS = (
-    "id, user_id, kind, status, progress, result, error_code, last_error, attempts, max_attempts,"
-    " trace_id, created_at, started_at, finished_at"
-)
-VIEW = f"SELECT {VIEW_COLUMNS} FROM jobs WHERE id = $1 AND user_id = $2"
+
+@dataclass(frozen=True, slots=True)
+class JobSnapshot:
+    """The columns of a job its owner sees (``JobView.from_job`` reads these names off a Job too)."""
+
+    id: uuid.UUID
+    user_id: uuid.UUID | None
+    kind: str
+    status: str
+    progress: dict[str, Any] | None
+    result: dict[str, Any] | None
+    error_code: str | None
+    last_error: str | None
+    attempts: int
+    max_attempts: int
+    trace_id: str | None
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None
+
+
+VIEW = f"SELECT {', '.join(JobSnapshot.__slots__)} FROM jobs WHERE id = $1 AND user_id = $2"
 
 
 async def insert_held_job(conn: Any, values: dict[str, Any]) -> tuple[int | None, bool]:
@@ -86,7 +105,7 @@ async def insert_held_job(conn: Any, values: dict[str, Any]) -> tuple[int | None
     return row["available"], row["job_id"] is not None
 
 
-async def fetch_job_view(conn: Any, job_id: uuid.UUID, user_id: uuid.UUID) -> dict[str, Any] | None:
-    """The columns a job's owner sees, or None when it is not theirs."""
+async def fetch_job_view(conn: Any, job_id: uuid.UUID, user_id: uuid.UUID) -> JobSnapshot | None:
+    """The job as its owner sees it, or None when it is not theirs."""
     row = await conn.fetchrow(VIEW, job_id, user_id)
-    return dict(row) if row is not None else None
+    return JobSnapshot(*row) if row is not None else None

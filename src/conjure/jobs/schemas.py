@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from conjure.jobs.fastpath import JobSnapshot
 from conjure.jobs.models import Job, JobStatus
 
 
@@ -36,7 +37,7 @@ class JobView(BaseModel):
     finished_at: dt.datetime | None = None
 
     @classmethod
-    def from_job(cls, job: Job, *, queue_position: int | None = None) -> JobView:
+    def from_job(cls, job: Job | JobSnapshot, *, queue_position: int | None = None) -> JobView:
         """Build the view; ``error`` only once the job ended without success."""
         status = JobStatus(job.status)
         error = None

@@ -26,6 +26,7 @@ from conjure.jobs.models import TERMINAL_STATUSES, Job, JobEvent, JobStatus
 from conjure.observability.metrics import JOBS_FINISHED, JOBS_SUBMITTED, WALLET_TRANSACTIONS
 
 if TYPE_CHECKING:
+    from conjure.jobs.fastpath import JobSnapshot
     from conjure.jobs.registry import JobKind
     from conjure.runtime import Runtime
     from conjure.users.models import User
@@ -344,8 +345,9 @@ async def get_job_for_user(session: AsyncSession, job_id: uuid.UUID, user: User)
     return job
 
 
-async def job_view_for_user(runtime: Runtime, job_id: uuid.UUID, user_id: uuid.UUID) -> Job:
-    """The caller's job, detached, for reading only (one statement on PostgreSQL); 404 if not theirs."""
+async def job_view_for_user(runtime: Runtime, job_id: uuid.UUID, user_id: uuid.UUID) -> Job | JobSnapshot:
+    """The caller's job, for reading only (one statement on PostgreSQL); 404 if not theirs."""
+    job: Job | JobSnapshot | None
     if runtime.db.is_sqlite:
         async with runtime.db.session() as session:
             job = await session.get(Job, job_id)
@@ -353,8 +355,7 @@ async def job_view_for_user(runtime: Runtime, job_id: uuid.UUID, user_id: uuid.U
         from conjure.jobs.fastpath import fetch_job_view
 
         async with runtime.db.driver_connection() as conn:
-            row = await fetch_job_view(conn, job_id, user_id)
-        job = Job(**row) if row is not None else None
+            job = await fetch_job_view(conn, job_id, user_id)
     if job is None or job.user_id != user_id:
         raise NotFound("No such job.")
     return job

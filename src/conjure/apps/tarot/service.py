@@ -12,6 +12,7 @@ from conjure.apps.tarot.models import TarotReading
 from conjure.apps.tarot.pipeline import tarot_prompts
 from conjure.apps.tarot.tasks import KIND
 from conjure.errors import NotFound
+from conjure.jobs.fastpath import JobSnapshot
 from conjure.jobs.models import Job
 from conjure.jobs.service import job_view_for_user, submit_job_now
 
@@ -41,7 +42,7 @@ async def submit_reading(
     )
 
 
-async def reading_job(runtime: Runtime, job_id: uuid.UUID, user_id: uuid.UUID) -> Job:
+async def reading_job(runtime: Runtime, job_id: uuid.UUID, user_id: uuid.UUID) -> Job | JobSnapshot:
     """The caller's reading job (404 for another user's job or a job of another kind)."""
     job = await job_view_for_user(runtime, job_id, user_id)
     if job.kind != KIND:
