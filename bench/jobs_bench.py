@@ -1,14 +1,21 @@
 """Jobs end to end (submit → succeeded): worker throughput by process count, and light-load latency.
 
     python bench/jobs_bench.py [--jobs 2000] [--samples 200] [--workers 1,2] [--kinds noop,tarot]
-                               [--only pg_redis|embedded]
+                               [--only pg_redis|embedded] [--out jobs.json]
+                               [--variants before=/tmp/old/src,after=src --rounds 3]
 
 PostgreSQL + Redis: a backlog of ``--jobs`` jobs is submitted through ``submit_job``, then
 1 (and 2) real worker processes (this file with ``--role worker``) drain it; every job is a
 persisted row with its events. Kinds: ``noop`` (a handler that returns ``{}``) and ``tarot``
 (the real ``tarot.reading`` job on the offline provider: hold, pipeline, result, reading row,
 capture). Embedded: SQLite and the in-process broker, worker in this process (``conjure up``).
-Writes ``bench/results/jobs.json``.
+
+Each drain also reports CPU per job (process CPU seconds / jobs) of the worker processes,
+PostgreSQL (postmaster, its live backends and the ones that exited) and Redis, and the CPU
+steal of the VM over the drain: on a shared box jobs/s moves with the neighbours, CPU per job
+much less. ``--variants`` runs the workers from other source trees (``PYTHONPATH``) in
+alternation, ``--rounds`` times, on the same servers: the A/B comparison for a change.
+Writes ``bench/results/jobs.json`` (``--out``).
 """
 
 from __future__ import annotations
@@ -36,7 +43,9 @@ from conjure.jobs.registry import JobContext, JobKind
 from conjure.jobs.service import submit_job
 from conjure.runtime import Runtime
 from conjure.settings import Settings
-from harness import RESULTS, ROOT, Infra, conjure_env, infrastructure
+from harness import RESULTS, ROOT, Infra, children, conjure_env, infrastructure
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 async def noop(ctx: JobContext) -> dict[str, Any]:
@@ -78,7 +87,7 @@ async def submit_batch(
             payload: dict[str, Any] = {"i": i, "t": time.time()}
             if kind == "tarot.reading":
                 payload = {"question": f"Will benchmark question {i} at {time.time_ns()} go well?"}
-            await submit_job(session, runtime, user=user, kind=kind, payload=payload)
+            await submit_job(session, runtime, user_id=user.id if user else None, kind=kind, payload=payload)
 
 
 async def succeeded(runtime: Runtime, kind: str | None = None) -> int:
@@ -113,7 +122,7 @@ async def latency(runtime: Runtime, samples: int) -> dict[str, float]:
         started = time.perf_counter()
         async with contextlib.AsyncExitStack() as stack:
             async with runtime.db.session() as session:
-                job = await submit_job(session, runtime, user=None, kind="bench.noop", payload={"lat": i})
+                job = await submit_job(session, runtime, user_id=None, kind="bench.noop", payload={"lat": i})
                 # Subscribed before the commit, so the final event cannot be missed.
                 events = await stack.enter_async_context(runtime.broker.events.subscribe(job.id))
             while True:
@@ -129,8 +138,57 @@ async def latency(runtime: Runtime, samples: int) -> dict[str, float]:
     }
 
 
+def cpu_seconds(pid: int, *, with_exited_children: bool = False) -> float:
+    """User + system CPU of a process (optionally plus its waited-for children) from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    # After the command: state ppid ... utime(12) stime(13) cutime(14) cstime(15), 0-based here.
+    ticks = int(fields[11]) + int(fields[12])
+    if with_exited_children:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / CLOCK_TICKS
+
+
+def postmaster_pid(database_url: str) -> int | None:
+    """The PostgreSQL server listening on the URL's port (its command line has ``-p PORT``)."""
+    port = database_url.rsplit(":", 1)[1].split("/", 1)[0]
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            argv = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if argv and argv[0].endswith(b"postgres") and b"-p" in argv and port.encode() in argv:
+            return int(proc.name)
+    return None
+
+
+def server_cpu(infra: Infra) -> dict[str, float]:
+    """CPU seconds so far of PostgreSQL (all its processes, exited backends too) and Redis."""
+    pg = postmaster_pid(infra.database_url)
+    pg_cpu = 0.0
+    if pg is not None:
+        pg_cpu = cpu_seconds(pg, with_exited_children=True) + sum(cpu_seconds(c) for c in children(pg))
+    redis = infra.redis.process
+    return {"postgres": pg_cpu, "redis": cpu_seconds(redis.pid) if redis is not None else 0.0}
+
+
+def steal_ticks() -> tuple[int, int]:
+    """(steal, total) jiffies of the whole VM from /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    return values[7], sum(values)
+
+
 async def drain(
-    runtime: Runtime, env: dict[str, str], kind: str, jobs: int, processes: int
+    runtime: Runtime,
+    infra: Infra,
+    env: dict[str, str],
+    kind: str,
+    jobs: int,
+    processes: int,
 ) -> dict[str, Any]:
     """Submit a backlog of ``jobs``, then time ``processes`` worker processes draining it."""
     users = await bench_users(runtime) if kind == "tarot.reading" else None
@@ -148,9 +206,15 @@ async def drain(
         while len(await runtime.broker.workers()) < processes:
             await asyncio.sleep(0.01)
         started = time.perf_counter()
+        worker_cpu = sum(cpu_seconds(w.pid) for w in workers)
+        servers = server_cpu(infra)
+        steal = steal_ticks()
         while await succeeded(runtime, kind) < base + jobs:
             await asyncio.sleep(0.02)
         rate = jobs / (time.perf_counter() - started)
+        worker_cpu = sum(cpu_seconds(w.pid) for w in workers) - worker_cpu
+        servers = {name: used - servers[name] for name, used in server_cpu(infra).items()}
+        steal = tuple(now - then for now, then in zip(steal_ticks(), steal, strict=True))  # type: ignore[assignment]
     finally:
         for worker in workers:
             worker.terminate()
@@ -167,14 +231,29 @@ async def drain(
         "submit_per_s_one_client": round(submit_rate, 1),
         "jobs_per_s": round(rate, 1),
         "jobs_per_s_per_process": round(rate / processes, 1),
+        # Per job, in ms of CPU: the worker processes (the figure to compare), the servers.
+        "worker_cpu_ms_per_job": round(1000 * worker_cpu / jobs, 3),
+        "postgres_cpu_ms_per_job": round(1000 * servers["postgres"] / jobs, 3),
+        "redis_cpu_ms_per_job": round(1000 * servers["redis"] / jobs, 3),
+        "cpu_steal_pct": round(100 * steal[0] / max(steal[1], 1), 1),
     }
 
 
 async def bench_pg_redis(
-    infra: Infra, jobs: int, samples: int, kinds: list[str], process_counts: list[int]
+    infra: Infra,
+    jobs: int,
+    samples: int,
+    kinds: list[str],
+    process_counts: list[int],
+    variants: dict[str, str] | None = None,
+    rounds: int = 1,
 ) -> dict[str, Any]:
-    """Backlog drains for each kind and worker-process count, then event latency at light load."""
-    env = conjure_env(infra, WORKER_CONCURRENCY="10", AI_PROVIDER="offline")
+    """Backlog drains for each kind and worker-process count, then event latency at light load.
+
+    With ``variants`` (label -> source directory), each drain runs ``rounds`` times per variant,
+    the variants in alternation, and the latency part is skipped."""
+    env = conjure_env(infra, AI_PROVIDER="offline")
+    env.setdefault("WORKER_CONCURRENCY", "10")
     settings = Settings(  # type: ignore[call-arg]
         _env_file=None,
         database_url=infra.database_url,
@@ -185,9 +264,20 @@ async def bench_pg_redis(
     runtime = await Runtime.start(settings, apps=[*installed_apps(), APP])
     results: dict[str, Any] = {}
     try:
+        if variants:
+            for name in kinds:
+                for processes in process_counts:
+                    for round_ in range(1, rounds + 1):
+                        for label, source in variants.items():
+                            variant_env = {**env, "PYTHONPATH": str(Path(source).resolve())}
+                            result = await drain(runtime, infra, variant_env, KINDS[name], jobs, processes)
+                            key = f"{name}_workers_{processes}_{label}_round_{round_}"
+                            results[key] = result
+                            print(json.dumps({key: result}), flush=True)
+            return results
         for name in kinds:
             for processes in process_counts:
-                result = await drain(runtime, env, KINDS[name], jobs, processes)
+                result = await drain(runtime, infra, env, KINDS[name], jobs, processes)
                 results[f"{name}_workers_{processes}"] = result
                 print(json.dumps({f"{name}_workers_{processes}": result}), flush=True)
         worker = subprocess.Popen([sys.executable, __file__, "--role", "worker"], cwd=ROOT, env=env)
@@ -231,6 +321,10 @@ def main() -> None:
     parser.add_argument("--kinds", default="noop,tarot", help="noop and/or tarot (offline provider)")
     parser.add_argument("--only", choices=["pg_redis", "embedded"])
     parser.add_argument("--out", default="jobs.json", help="results file name under bench/results/")
+    parser.add_argument(
+        "--variants", help="label=src_dir,... : run the workers from these source trees, in alternation"
+    )
+    parser.add_argument("--rounds", type=int, default=1, help="drains per variant (with --variants)")
     args = parser.parse_args()
     if args.role in ("worker", "worker-tarot"):
         from conjure.jobs.worker import run_worker
@@ -242,8 +336,12 @@ def main() -> None:
     if args.only in (None, "pg_redis"):
         kinds = args.kinds.split(",")
         counts = [int(n) for n in args.workers.split(",")]
+        variants = dict(v.split("=", 1) for v in args.variants.split(",")) if args.variants else None
+        results["worker_concurrency"] = os.environ.get("WORKER_CONCURRENCY", "10")
         with infrastructure("jobs_bench") as infra:
-            results["pg_redis"] = asyncio.run(bench_pg_redis(infra, args.jobs, args.samples, kinds, counts))
+            results["pg_redis"] = asyncio.run(
+                bench_pg_redis(infra, args.jobs, args.samples, kinds, counts, variants, args.rounds)
+            )
     if args.only in (None, "embedded"):
         results["embedded"] = asyncio.run(bench_embedded(max(args.jobs // 4, 100), args.samples))
     RESULTS.mkdir(parents=True, exist_ok=True)
