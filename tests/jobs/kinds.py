@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from conjure.apps import AppSpec
 from conjure.jobs.registry import JobContext, JobKind, PermanentJobError, RetryableJobError
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from conjure.jobs.models import Job
 
 CALLS: dict[str, int] = {}  # handler invocations in this process, by job id
 
@@ -55,6 +60,13 @@ async def sleepy(ctx: JobContext) -> dict[str, Any]:
     return {"slept": ctx.payload.get("seconds")}
 
 
+async def save_or_explode(session: AsyncSession, job: Job, result: dict[str, Any]) -> None:
+    """``on_success`` that fails for payloads asking it to (a result the app cannot store)."""
+    if job.payload.get("explode"):
+        raise RuntimeError("the result table refused the row")
+    job.prompt_version = "saved"
+
+
 KINDS = [
     JobKind(name="t.noop", handler=noop),
     JobKind(name="t.paid", handler=noop, price_stars=1),
@@ -62,6 +74,7 @@ KINDS = [
     JobKind(name="t.flaky", handler=flaky),
     JobKind(name="t.always_fails", handler=always_fails),
     JobKind(name="t.paid_fails", handler=always_fails, price_stars=1, max_attempts=2),
+    JobKind(name="t.paid_hooked", handler=noop, price_stars=1, max_attempts=1, on_success=save_or_explode),
     JobKind(name="t.bad_input", handler=bad_input, price_stars=1),
     JobKind(name="t.steps", handler=steps),
     JobKind(name="t.sleepy", handler=sleepy),

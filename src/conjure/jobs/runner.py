@@ -5,28 +5,46 @@ lease → ``processing`` with ``attempts + 1`` and this worker's id). The finish
 transaction writes status, result, attempt row, event, wallet capture/release and
 the kind's ``on_success`` hook only while that same claim still holds, so a
 duplicate delivery or a zombie worker changes nothing.
+
+Attempts that finish at about the same time are settled together (group commit,
+:class:`conjure.jobs.types.GroupCommit`): one statement writes their job rows, attempt
+rows and events, one transaction holds the batch's wallet captures and ``on_success``
+hooks, and one Redis round trip publishes the final events and acknowledges the
+entries. Progress steps of running jobs are grouped the same way. Every caller still
+waits for its own write to commit; a batch that fails is settled again job by job, so
+one bad job cannot take the others down with it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 import structlog
-from sqlalchemy import Table, insert, update
+from sqlalchemy import Table, insert, select, update
 
 from conjure.db import after_commit, utcnow
-from conjure.jobs.context import Claim, LostClaim, Outcome, RunContext, usage_summary
+from conjure.jobs.context import (
+    Claim,
+    ClaimKey,
+    LostClaim,
+    Outcome,
+    ProgressWriter,
+    RunContext,
+    usage_summary,
+)
 from conjure.jobs.models import Job, JobAttempt, JobStatus
 from conjure.jobs.registry import JobCanceled, JobError, PermanentJobError
 from conjure.jobs.retry import backoff_delay
 from conjure.jobs.service import EVENTS, JOBS, event_message, settle_hold
-from conjure.jobs.statements import ATTEMPT_FIELDS, claim_statement, claim_update, outcome_statement
-from conjure.jobs.types import Delivery
+from conjure.jobs.statements import SETTLE_BATCH, claim_statement, claim_update
+from conjure.jobs.types import Delivery, GroupCommit
 from conjure.jobs.webhooks import schedule_webhook_after_commit
 from conjure.observability.metrics import JOB_DURATION, JOB_RETRIES, JOBS_FINISHED
 
@@ -38,6 +56,24 @@ if TYPE_CHECKING:
 log = structlog.get_logger("conjure.jobs.runner")
 ATTEMPTS = cast(Table, JobAttempt.__table__)
 __all__ = ["Claim", "LostClaim", "Outcome", "RunContext", "Runner"]
+BATCH_LIMIT = 500  # attempts (or progress steps) per group-commit statement
+
+
+@dataclass
+class Settlement:
+    """One attempt's outcome turned into the writes that settle it."""
+
+    claim: Claim
+    outcome: Outcome
+    status: str  # the event type: succeeded, retrying, failed, dlq or canceled
+    values: dict[str, Any]  # the job row's new columns
+    delay: float | None  # seconds until a retry
+    attempt: dict[str, Any]  # the attempt row's new columns
+    data: dict[str, Any]  # the event's data
+
+    @property
+    def success(self) -> bool:
+        return self.status == JobStatus.SUCCEEDED
 
 
 class Runner:
@@ -46,6 +82,13 @@ class Runner:
     def __init__(self, runtime: Runtime, worker_id: str) -> None:
         self.runtime = runtime
         self.worker_id = worker_id
+        self._settles: GroupCommit[tuple[Claim, Outcome], bool] = GroupCommit(self._settle_batch, BATCH_LIMIT)
+        self.steps = ProgressWriter(runtime, worker_id, BATCH_LIMIT)
+
+    async def drain(self) -> None:
+        """Wait for the settles and progress steps already submitted to be written."""
+        await self._settles.drain()
+        await self.steps.drain()
 
     def guard(self, claim: Claim) -> tuple[Any, ...]:
         return (
@@ -154,21 +197,63 @@ class Runner:
         after_commit(session, publish)
 
     async def run(self, claim: Claim) -> None:
-        """Run the handler within its timeout and settle the outcome; never raises except on cancel."""
+        """Run the handler within its timeout, settle the outcome together with other attempts
+        finishing now, and acknowledge the entry. Raises only when settling failed (the entry
+        then stays pending and is reclaimed after the visibility timeout)."""
         outcome = await self._execute(claim)
-        if outcome is None:
+        if outcome is None:  # the claim was lost: the new owner settles the job
+            await self.runtime.broker.ack([claim.delivery.ref])
             return
+        await self._settles.submit((claim, outcome))
+
+    async def _settle_alone(self, claim: Claim, outcome: Outcome) -> bool:
+        """Settle one attempt in its own transaction (the fallback when a batch failed)."""
         try:
-            await self.finish(claim, outcome)
+            return await self.finish(claim, outcome)
         except Exception:
             if outcome.kind != "succeeded":
                 raise
             # on_success or the wallet capture failed: nothing of the success was
             # committed, so the attempt counts as a retryable failure.
             log.exception("job_finish_failed", job_id=str(claim.job_id))
-            await self.finish(
+            return await self.finish(
                 claim, Outcome("retry", code="finish_failed", message="Saving the result failed.")
             )
+
+    async def _settle_batch(self, items: list[tuple[Claim, Outcome]]) -> list[bool | BaseException]:
+        """Group commit of finished attempts, then one broker round trip: events + acks."""
+        now = utcnow()
+        results: list[bool | BaseException] = []
+        try:
+            settlements = [self._prepare(claim, outcome, now) for claim, outcome in items]
+            seqs = await self._write_batch(settlements, now)
+        except Exception:
+            log.exception("job_settle_batch_failed", size=len(items))
+            for claim, outcome in items:
+                try:
+                    results.append(await self._settle_alone(claim, outcome))
+                except Exception as exc:
+                    log.exception("job_settle_failed", job_id=str(claim.job_id))
+                    results.append(exc)
+        else:
+            for settlement in settlements:
+                claim = settlement.claim
+                seq = seqs.get(claim.key)
+                if seq is None:
+                    log.warning("job_finish_lost_claim", job_id=str(claim.job_id), attempt=claim.attempt)
+                    results.append(False)
+                    continue
+                claim.outbox.append(
+                    (claim.job_id, event_message(claim.job_id, seq, settlement.status, settlement.data))
+                )
+                await self._after_finish(claim, settlement.status, settlement.delay, settlement.outcome)()
+                results.append(True)
+        # Lost claims are acknowledged too (the new owner's entry is its own); failed ones stay pending.
+        done = [c for (c, _), r in zip(items, results, strict=True) if not isinstance(r, BaseException)]
+        await self.runtime.broker.ack(
+            [claim.delivery.ref for claim in done], [event for claim in done for event in claim.outbox]
+        )
+        return results
 
     async def _execute(self, claim: Claim) -> Outcome | None:
         kind = self.runtime.registry.kinds.get(claim.kind)
@@ -207,11 +292,7 @@ class Runner:
 
     def _finish_values(self, claim: Claim, outcome: Outcome, now: dt.datetime) -> tuple[str, dict[str, Any]]:
         status = outcome.kind
-        values: dict[str, Any] = {
-            "updated_at": now,
-            "event_seq": JOBS.c.event_seq + 1,
-            "lease_expires_at": None,
-        }
+        values: dict[str, Any] = {"updated_at": now, "lease_expires_at": None}
         if outcome.usage is not None:
             values["usage"] = outcome.usage
         if status == "retry":
@@ -241,9 +322,7 @@ class Runner:
             cap=settings.retry_cap_seconds if cap is None else cap,
         )
 
-    async def finish(self, claim: Claim, outcome: Outcome) -> bool:
-        """Settle one attempt in one transaction guarded by the claim; False when the claim was lost."""
-        now = utcnow()
+    def _prepare(self, claim: Claim, outcome: Outcome, now: dt.datetime) -> Settlement:
         status, values = self._finish_values(claim, outcome, now)
         delay = values.pop("_delay", None)
         success = status == JobStatus.SUCCEEDED
@@ -259,35 +338,82 @@ class Runner:
             data["code"] = outcome.code
         if delay is not None:
             data["delay_seconds"] = round(delay, 4)
-        if self._is_plain(claim):
-            # Free kind, no hook, no webhook: the one statement is the whole transaction.
-            seq = await self._write_autocommit(claim, status, values, attempt, data, now)
-            if seq is None:
-                log.warning("job_finish_lost_claim", job_id=str(claim.job_id), attempt=claim.attempt)
-                return False
-            claim.outbox.append((claim.job_id, event_message(claim.job_id, seq, status, data)))
-            await self._after_finish(claim, status, delay, outcome)()
-            return True
-        async with self.runtime.db.session() as session:
-            seq = await self._write_outcome(session, claim, status, values, attempt, data, now)
-            if seq is None:
-                log.warning("job_finish_lost_claim", job_id=str(claim.job_id), attempt=claim.attempt)
-                return False
-            message = event_message(claim.job_id, seq, status, data)
+        return Settlement(claim, outcome, status, values, delay, attempt, data)
 
-            async def publish() -> None:
-                claim.outbox.append((claim.job_id, message))
-
-            after_commit(session, publish)
-            if status != "retrying":
-                await settle_hold(
-                    session, job_id=claim.job_id, price_stars=claim.price_stars, success=success
-                )
-                schedule_webhook_after_commit(session, self.runtime, claim.job_id, claim.webhook_url)
-            if success:
-                await self._on_success(session, claim, outcome.result or {})
-            after_commit(session, self._after_finish(claim, status, delay, outcome))
+    async def finish(self, claim: Claim, outcome: Outcome) -> bool:
+        """Settle one attempt on its own, guarded by the claim; False when the claim was lost."""
+        now = utcnow()
+        settled = self._prepare(claim, outcome, now)
+        seq = (await self._write_batch([settled], now)).get(claim.key)
+        if seq is None:
+            log.warning("job_finish_lost_claim", job_id=str(claim.job_id), attempt=claim.attempt)
+            return False
+        claim.outbox.append((claim.job_id, event_message(claim.job_id, seq, settled.status, settled.data)))
+        await self._after_finish(claim, settled.status, settled.delay, outcome)()
         return True
+
+    async def _write_batch(self, batch: list[Settlement], now: dt.datetime) -> dict[ClaimKey, int]:
+        """Write a batch of settlements: the new event seq by claim key, for the claims still held."""
+        rich = [s for s in batch if not self._is_plain(s.claim)]
+        if not rich:
+            # Free kinds without hooks: the one statement is the whole transaction.
+            async with self.runtime.db.engine.connect() as conn:
+                autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                written = await autocommit.execute(SETTLE_BATCH, self._batch_params(batch, now))
+                return {(row[0], row[1]): int(row[2]) for row in written}
+        async with self.runtime.db.session() as session:
+            seqs: dict[ClaimKey, int] = {}
+            if self.runtime.db.is_sqlite:
+                for s in batch:
+                    seq = await self._write_outcome(session, s, now)
+                    if seq is not None:
+                        seqs[s.claim.key] = seq
+            else:
+                rows = await session.execute(SETTLE_BATCH, self._batch_params(batch, now))
+                seqs = {(row[0], row[1]): int(row[2]) for row in rows}
+            await self._settle_effects(session, [s for s in rich if s.claim.key in seqs])
+        return seqs
+
+    def _batch_params(self, batch: list[Settlement], now: dt.datetime) -> dict[str, Any]:
+        def text(value: Any) -> str | None:
+            return None if value is None else json.dumps(value)
+
+        return {
+            "ids": [s.claim.job_id for s in batch],
+            "attempts": [s.claim.attempt for s in batch],
+            "statuses": [str(s.values["status"]) for s in batch],
+            "results": [text(s.outcome.result) if s.success else None for s in batch],
+            "usages": [text(s.values.get("usage")) for s in batch],
+            "codes": [s.values["error_code"] for s in batch],
+            "messages": [s.values["last_error"] for s in batch],
+            "run_ats": [s.values.get("run_at") for s in batch],
+            "event_types": [str(s.status) for s in batch],
+            "event_data": [json.dumps(s.data) for s in batch],
+            "successes": [s.success for s in batch],
+            "times_ms": [s.attempt["processing_time_ms"] for s in batch],
+            "now": now,
+            "worker": self.worker_id,
+        }
+
+    async def _settle_effects(self, session: AsyncSession, settled: list[Settlement]) -> None:
+        """Wallet capture/release, webhooks and ``on_success`` of a batch, in its transaction."""
+        hooked = [s.claim.job_id for s in settled if s.success and self._hook(s.claim) is not None]
+        if hooked:
+            # One query loads the jobs the hooks receive (session.get then finds them in the session).
+            await session.execute(select(Job).where(Job.id.in_(hooked)))
+        # Workers lock payers' rows in the same order, so two batches never wait on each other in a cycle.
+        for s in sorted(settled, key=lambda s: (s.claim.user_id is not None, str(s.claim.user_id))):
+            claim = s.claim
+            if s.status != "retrying":
+                price = claim.price_stars
+                await settle_hold(session, job_id=claim.job_id, price_stars=price, success=s.success)
+                schedule_webhook_after_commit(session, self.runtime, claim.job_id, claim.webhook_url)
+            if s.success:
+                await self._on_success(session, claim, s.outcome.result or {})
+
+    def _hook(self, claim: Claim) -> Any:
+        kind = self.runtime.registry.kinds.get(claim.kind)
+        return None if kind is None else kind.on_success
 
     def _is_plain(self, claim: Claim) -> bool:
         kind = self.runtime.registry.kinds.get(claim.kind)
@@ -298,69 +424,20 @@ class Runner:
             and (kind is None or kind.on_success is None)
         )
 
-    async def _write_autocommit(
-        self,
-        claim: Claim,
-        status: str,
-        values: dict[str, Any],
-        attempt: dict[str, Any],
-        data: dict[str, Any],
-        now: dt.datetime,
-    ) -> int | None:
-        async with self.runtime.db.engine.connect() as conn:
-            autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            statement, params = self._outcome_statement(claim, status, values, attempt, data, now)
-            seq = await autocommit.scalar(statement, params)
-        return None if seq is None else int(seq)
-
     async def _write_outcome(
-        self,
-        session: AsyncSession,
-        claim: Claim,
-        status: str,
-        values: dict[str, Any],
-        attempt: dict[str, Any],
-        data: dict[str, Any],
-        now: dt.datetime,
+        self, session: AsyncSession, settled: Settlement, now: dt.datetime
     ) -> int | None:
-        """Job row + attempt row + event under the claim guard; the new event seq, or None if not ours."""
+        """SQLite: job row + attempt row + event under the claim guard; the new event seq, or None."""
+        claim = settled.claim
+        values = {**settled.values, "event_seq": JOBS.c.event_seq + 1}
         guarded = update(JOBS).where(*self.guard(claim)).values(**values)
-        if self.runtime.db.is_sqlite:
-            row = (await session.execute(guarded.returning(JOBS.c.event_seq))).first()
-            if row is None:
-                return None
-            await session.execute(update(ATTEMPTS).where(*self._attempt_row(claim)).values(**attempt))
-            await session.execute(
-                insert(EVENTS).values(job_id=claim.job_id, seq=row[0], type=status, data=data, created_at=now)
-            )
-            return int(row[0])
-        # PostgreSQL: one statement (data-modifying CTEs) instead of three round trips.
-        statement, params = self._outcome_statement(claim, status, values, attempt, data, now)
-        seq = await session.scalar(statement, params)
-        return None if seq is None else int(seq)
-
-    def _outcome_statement(
-        self,
-        claim: Claim,
-        status: str,
-        values: dict[str, Any],
-        attempt: dict[str, Any],
-        data: dict[str, Any],
-        now: dt.datetime,
-    ) -> tuple[Any, dict[str, Any]]:
-        """The prebuilt one-statement settle for PostgreSQL, with its parameters."""
-        fields = tuple(sorted(f for f in values if f != "event_seq"))
-        params: dict[str, Any] = {f"v_{f}": values[f] for f in fields}
-        params.update({f"a_{f}": attempt[f] for f in ATTEMPT_FIELDS})
-        params.update(
-            g_id=claim.job_id,
-            g_attempt=claim.attempt,
-            g_worker=self.worker_id,
-            e_type=status,
-            e_data=data,
-            e_now=now,
-        )
-        return outcome_statement(fields), params
+        row = (await session.execute(guarded.returning(JOBS.c.event_seq))).first()
+        if row is None:
+            return None
+        await session.execute(update(ATTEMPTS).where(*self._attempt_row(claim)).values(**settled.attempt))
+        event = {"job_id": claim.job_id, "seq": row[0], "type": settled.status, "data": settled.data}
+        await session.execute(insert(EVENTS).values(**event, created_at=now))
+        return int(row[0])
 
     async def _on_success(self, session: AsyncSession, claim: Claim, result: dict[str, Any]) -> None:
         kind = self.runtime.registry.kinds.get(claim.kind)
@@ -395,14 +472,19 @@ class Runner:
             return
         now = utcnow()
         lease = now + dt.timedelta(seconds=self.runtime.settings.visibility_timeout_seconds)
+        mine = (
+            select(JOBS.c.id)
+            .where(
+                JOBS.c.id.in_([c.job_id for c in claims]),
+                JOBS.c.status == JobStatus.PROCESSING,
+                JOBS.c.worker_id == self.worker_id,
+            )
+            # Rows a settle or progress batch holds are being written anyway; waiting for them
+            # could deadlock against that batch's multi-row update.
+            .with_for_update(skip_locked=True)
+        )
         async with self.runtime.db.session() as session:
             await session.execute(
-                update(JOBS)
-                .where(
-                    JOBS.c.id.in_([c.job_id for c in claims]),
-                    JOBS.c.status == JobStatus.PROCESSING,
-                    JOBS.c.worker_id == self.worker_id,
-                )
-                .values(heartbeat_at=now, lease_expires_at=lease)
+                update(JOBS).where(JOBS.c.id.in_(mine)).values(heartbeat_at=now, lease_expires_at=lease)
             )
         await self.runtime.broker.touch(self.worker_id, [c.delivery.ref for c in claims])

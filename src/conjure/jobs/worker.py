@@ -75,6 +75,7 @@ class Worker:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
+        await self.runner.drain()
         for task in others:
             task.cancel()
         await asyncio.gather(*others, return_exceptions=True)
@@ -126,8 +127,7 @@ class Worker:
     async def _run(self, claim: Claim) -> None:
         JOBS_IN_FLIGHT.inc()
         try:
-            await self.runner.run(claim)
-            await self.runtime.broker.ack([claim.delivery.ref], claim.outbox)
+            await self.runner.run(claim)  # settles and acknowledges, batched with other jobs
         except asyncio.CancelledError:
             raise
         except Exception:
