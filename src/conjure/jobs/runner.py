@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, cast
 import structlog
 from sqlalchemy import Table, insert, select, update
 
-from conjure.db import after_commit, utcnow
+from conjure.db import utcnow
 from conjure.jobs.context import (
     Claim,
     ClaimKey,
@@ -109,32 +109,43 @@ class Runner:
             first.setdefault(delivery.job_id, delivery)
         now = utcnow()
         lease = now + dt.timedelta(seconds=self.runtime.settings.visibility_timeout_seconds)
-        claims: list[Claim] = []
-        async with self.runtime.db.session() as session:
-            params = {"c_ids": list(first), "c_now": now, "c_lease": lease, "c_worker": self.worker_id}
-            statement = claim_update() if self.runtime.db.is_sqlite else claim_statement()
-            rows = await session.execute(statement, params)
-            seqs: dict[uuid.UUID, int] = {}
-            for row in rows.all():
-                claims.append(
-                    Claim(
-                        delivery=first[row.id],
-                        kind=row.kind,
-                        user_id=row.user_id,
-                        payload=row.payload or {},
-                        attempt=row.attempts,
-                        max_attempts=row.max_attempts,
-                        price_stars=row.price_stars,
-                        webhook_url=row.webhook_url,
-                        cancel_requested=row.cancel_requested,
-                    )
+        params = {"c_ids": list(first), "c_now": now, "c_lease": lease, "c_worker": self.worker_id}
+        if self.runtime.db.is_sqlite:
+            async with self.runtime.db.session() as session:
+                claims, seqs = self._claims((await session.execute(claim_update(), params)).all(), first)
+                if claims:
+                    await self._record_claims(session, claims, seqs, now)
+        else:
+            # One statement (claims, attempt rows, events) is its own transaction: no BEGIN/COMMIT.
+            async with self.runtime.db.engine.connect() as conn:
+                autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                claims, seqs = self._claims(
+                    (await autocommit.execute(claim_statement(), params)).all(), first
                 )
-                seqs[row.id] = row.event_seq
-            if claims:
-                await self._record_claims(session, claims, seqs, now)
-                self._publish_claims(session, claims, seqs)
+        if claims:
+            await self._publish_claims(claims, seqs)
         claimed = {claim.delivery.ref for claim in claims}
         return claims, [d.ref for d in deliveries if d.ref not in claimed]
+
+    @staticmethod
+    def _claims(
+        rows: Sequence[Any], first: dict[uuid.UUID, Delivery]
+    ) -> tuple[list[Claim], dict[uuid.UUID, int]]:
+        claims = [
+            Claim(
+                delivery=first[row.id],
+                kind=row.kind,
+                user_id=row.user_id,
+                payload=row.payload or {},
+                attempt=row.attempts,
+                max_attempts=row.max_attempts,
+                price_stars=row.price_stars,
+                webhook_url=row.webhook_url,
+                cancel_requested=row.cancel_requested,
+            )
+            for row in rows
+        ]
+        return claims, {row.id: row.event_seq for row in rows}
 
     async def _record_claims(
         self, session: AsyncSession, claims: list[Claim], seqs: dict[uuid.UUID, int], now: dt.datetime
@@ -176,7 +187,8 @@ class Runner:
             ],
         )
 
-    def _publish_claims(self, session: AsyncSession, claims: list[Claim], seqs: dict[uuid.UUID, int]) -> None:
+    async def _publish_claims(self, claims: list[Claim], seqs: dict[uuid.UUID, int]) -> None:
+        """The ``processing`` events, once the claim is committed (best effort: listeners replay)."""
         messages = [
             (
                 claim.job_id,
@@ -189,12 +201,10 @@ class Runner:
             )
             for claim in claims
         ]
-        bus = self.runtime.broker.events
-
-        async def publish() -> None:
-            await bus.publish_many(messages)
-
-        after_commit(session, publish)
+        try:
+            await self.runtime.broker.events.publish_many(messages)
+        except Exception as exc:
+            log.warning("claim_publish_failed", error_type=type(exc).__name__)
 
     async def run(self, claim: Claim) -> None:
         """Run the handler within its timeout, settle the outcome together with other attempts
