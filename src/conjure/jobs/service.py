@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 JOBS = cast(Table, Job.__table__)
 EVENTS = cast(Table, JobEvent.__table__)
+JOB_COLUMNS = tuple(column.name for column in JOBS.c)
 MAX_IDEMPOTENCY_KEY = 255
 
 
@@ -166,7 +167,7 @@ def _new_job_values(
     """Every column of a new queued job (the ORM path and the one-statement path write the same row)."""
     settings = runtime.settings
     now = utcnow()
-    values: dict[str, Any] = {column.name: None for column in JOBS.c}
+    values: dict[str, Any] = dict.fromkeys(JOB_COLUMNS)
     if prompt_version is None and job_kind.prompt_version:
         prompt_version = job_kind.prompt_version()
     values.update(
