@@ -14,7 +14,7 @@ from conjure.apps.imagegen.schemas import (
     GenerationRequest,
     GenerationView,
 )
-from conjure.auth.deps import CurrentUser
+from conjure.auth.deps import CurrentPrincipal, CurrentUser
 from conjure.deps import RuntimeDep, SessionDep
 from conjure.ratelimit.deps import rate_limit
 
@@ -37,14 +37,13 @@ _SUBMIT_ERRORS: dict[int | str, dict[str, str]] = {
 )
 async def create_generation(
     body: GenerationRequest,
-    user: CurrentUser,
-    session: SessionDep,
+    principal: CurrentPrincipal,
     runtime: RuntimeDep,
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
 ) -> GenerationAccepted:
     """Ask for an image; answers at once with the job id (one star held, charged only on success)."""
     job = await service.submit_generation(
-        session, runtime, user=user, request=body, idempotency_key=idempotency_key
+        runtime, user_id=principal.user_id, request=body, idempotency_key=idempotency_key
     )
     return GenerationAccepted(job_id=job.id, status=service.public_status(job.status))
 
@@ -54,10 +53,10 @@ async def create_generation(
     responses={401: {"description": "Not signed in"}, 404: {"description": "No such generation"}},
 )
 async def read_generation(
-    job_id: uuid.UUID, user: CurrentUser, session: SessionDep, runtime: RuntimeDep
+    job_id: uuid.UUID, principal: CurrentPrincipal, runtime: RuntimeDep
 ) -> GenerationView:
     """A generation's status, with a signed, expiring image link once completed."""
-    return await service.generation_view(session, runtime, job_id, user)
+    return await service.generation_view(runtime, job_id, principal.user_id)
 
 
 @router.get("/generations", responses={401: {"description": "Not signed in"}})

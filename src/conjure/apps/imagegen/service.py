@@ -27,7 +27,7 @@ from conjure.apps.imagegen.tasks import KIND
 from conjure.db import utcnow
 from conjure.errors import NotFound
 from conjure.jobs.models import Job, JobStatus
-from conjure.jobs.service import get_job_for_user, submit_job
+from conjure.jobs.service import job_view_for_user, submit_job_now
 
 if TYPE_CHECKING:
     from conjure.runtime import Runtime
@@ -51,17 +51,16 @@ def public_status(job_status: str) -> GenerationStatus:
 
 
 async def submit_generation(
-    session: AsyncSession,
     runtime: Runtime,
     *,
-    user: User,
+    user_id: uuid.UUID,
     request: GenerationRequest,
     idempotency_key: str | None = None,
 ) -> Job:
     """Queue one image job; the star is held now and captured only if the image is stored."""
     payload = {"prompt": request.prompt, "size": request.size}
-    return await submit_job(
-        session, runtime, user_id=user.id, kind=KIND, payload=payload, idempotency_key=idempotency_key
+    return await submit_job_now(
+        runtime, user_id=user_id, kind=KIND, payload=payload, idempotency_key=idempotency_key
     )
 
 
@@ -72,11 +71,9 @@ async def signed_image_url(runtime: Runtime, object_key: str) -> tuple[str, dt.d
     return url, utcnow() + dt.timedelta(seconds=ttl)
 
 
-async def generation_view(
-    session: AsyncSession, runtime: Runtime, job_id: uuid.UUID, user: User
-) -> GenerationView:
+async def generation_view(runtime: Runtime, job_id: uuid.UUID, user_id: uuid.UUID) -> GenerationView:
     """The caller's generation: its status, and a signed image link once completed."""
-    job = await get_job_for_user(session, job_id, user)
+    job = await job_view_for_user(runtime, job_id, user_id)
     if job.kind != KIND:
         raise NotFound("No such generation.")
     view = GenerationView(job_id=job.id, status=public_status(job.status), job_status=job.status)
