@@ -77,12 +77,15 @@ def _stats(runs: list[WrkResult]) -> dict[str, Any]:
         "rps": summary([r.requests_per_second for r in runs]),
         "p50_ms": summary([r.p50_ms for r in runs]),
         "p99_ms": summary([r.p99_ms for r in runs]),
+        "cpu_ms_per_request": summary([r.cpu_ms_per_request or 0.0 for r in runs]),
         "non_2xx": sum(r.non_2xx for r in runs),
         "socket_errors": sum(r.errors for r in runs),
     }
 
 
-def measure(args: argparse.Namespace, infra: Infra, tokens: list[str], bare: str) -> dict[str, Any]:
+def measure(
+    args: argparse.Namespace, infra: Infra, tokens: list[str], bare: str, bare_pid: int
+) -> dict[str, Any]:
     """For each API process count: paired (bare, Conjure) wrk runs of submit and poll."""
     from conjure.auth.tokens import decode_access_token
     from conjure.settings import Settings
@@ -94,7 +97,8 @@ def measure(args: argparse.Namespace, infra: Infra, tokens: list[str], bare: str
     out: dict[str, Any] = {}
     for processes in args.processes:
         base, ctx = conjure_api(infra, workers=processes)
-        with ctx:
+        with ctx as proc:
+            pids = [proc.pid, *children(proc.pid)]
             env = dict(os.environ, BENCH_TOKENS=str(token_file), BENCH_SALT=uuid.uuid4().hex[:8])
             wrk(base, script=LUA / "submit.lua", seconds=2, env=env)  # warm-up (and readings to poll)
             pairs_file = Path(tempfile.mkstemp(prefix="bench-readings-")[1])
@@ -104,10 +108,15 @@ def measure(args: argparse.Namespace, infra: Infra, tokens: list[str], bare: str
             rows: dict[str, list[WrkResult]] = {"bare_xadd": [], "submit": [], "bare_row": [], "poll": []}
             for _ in range(args.runs):
                 env["BENCH_SALT"] = uuid.uuid4().hex[:8]  # distinct questions every run: no dedupe hits
-                rows["bare_xadd"].append(wrk(f"{bare}/xadd", script=LUA / "xadd.lua", seconds=args.seconds))
-                rows["submit"].append(wrk(base, script=LUA / "submit.lua", seconds=args.seconds, env=env))
-                rows["bare_row"].append(wrk(f"{bare}/row/1", script=LUA / "row.lua", seconds=args.seconds))
-                rows["poll"].append(wrk(base, script=LUA / "poll.lua", seconds=args.seconds, env=env))
+                for name, url, script, run_env, server in (
+                    ("bare_xadd", f"{bare}/xadd", "xadd.lua", None, [bare_pid]),
+                    ("submit", base, "submit.lua", env, pids),
+                    ("bare_row", f"{bare}/row/1", "row.lua", None, [bare_pid]),
+                    ("poll", base, "poll.lua", env, pids),
+                ):
+                    rows[name].append(
+                        wrk(url, script=LUA / script, seconds=args.seconds, env=run_env, server_pids=server)
+                    )
         result = {name: _stats(runs) for name, runs in rows.items()}
         result["submit_vs_bare_xadd"] = _ratio(rows["submit"], rows["bare_xadd"])
         result["poll_vs_bare_row"] = _ratio(rows["poll"], rows["bare_row"])
@@ -208,8 +217,8 @@ def main() -> None:
             },
         }
         bare, ctx = baseline_server(infra)
-        with ctx:
-            results.update(measure(args, infra, tokens, bare))
+        with ctx as bare_proc:
+            results.update(measure(args, infra, tokens, bare, bare_proc.pid))
     results["elapsed_s"] = round(time.monotonic() - started, 1)
     (RESULTS / args.out).write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))

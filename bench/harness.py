@@ -199,6 +199,20 @@ class WrkResult:
     p99_ms: float
     errors: int
     non_2xx: int
+    # CPU the server's processes spent per request: steady where requests/s swing with CPU steal.
+    cpu_ms_per_request: float | None = None
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time of these processes so far (from /proc/<pid>/stat)."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
@@ -218,12 +232,15 @@ def wrk(
     connections: int = 64,
     threads: int = 2,
     env: dict[str, str] | None = None,
+    server_pids: list[int] | None = None,
 ) -> WrkResult:
-    """Run wrk on loopback and parse its --latency report."""
+    """Run wrk on loopback and parse its --latency report (and the server's CPU per request)."""
     cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency"]
     if script:
         cmd += ["-s", str(script)]
+    cpu_before = cpu_seconds(server_pids or [])
     run = subprocess.run([*cmd, url], capture_output=True, text=True, env=env)
+    cpu_used = cpu_seconds(server_pids or []) - cpu_before
     if run.returncode != 0:
         raise RuntimeError(f"wrk failed ({run.returncode}): {run.stderr.strip() or run.stdout.strip()}")
     out = run.stdout
@@ -234,7 +251,9 @@ def wrk(
     errors_match = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     errors = sum(int(x) for x in errors_match.groups()) if errors_match else 0
     non2xx_match = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return WrkResult(rps, p50, p99, errors, int(non2xx_match.group(1)) if non2xx_match else 0)
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    cpu = round(1000 * cpu_used / requests, 3) if server_pids and requests else None
+    return WrkResult(rps, p50, p99, errors, int(non2xx_match.group(1)) if non2xx_match else 0, cpu)
 
 
 def summary(values: list[float]) -> dict[str, float]:
