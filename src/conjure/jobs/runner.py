@@ -206,14 +206,11 @@ class Runner:
         except Exception as exc:
             log.warning("claim_publish_failed", error_type=type(exc).__name__)
 
-    async def run(self, claim: Claim, handled: Callable[[Claim], None] | None = None) -> None:
+    async def run(self, claim: Claim) -> None:
         """Run the handler within its timeout, settle the outcome together with other attempts
         finishing now, and acknowledge the entry. Raises only when settling failed (the entry
-        then stays pending and is reclaimed after the visibility timeout). ``handled`` is
-        called when the handler is done, before the settle."""
+        then stays pending and is reclaimed after the visibility timeout)."""
         outcome = await self._execute(claim)
-        if handled is not None:
-            handled(claim)
         if outcome is None:  # the claim was lost: the new owner settles the job
             await self.runtime.broker.ack([claim.delivery.ref])
             return

@@ -1,9 +1,5 @@
 """The worker: fetch job ids in batches, claim them, run up to ``WORKER_CONCURRENCY`` at once.
 
-A slot is a running handler. A job whose handler has returned waits for its batched
-settle without holding a slot (up to ``WORKER_CONCURRENCY`` such jobs), so the next
-batch is fetched and claimed while the last one is being written.
-
 Graceful shutdown (SIGTERM): stop fetching, let in-flight jobs finish within
 ``SHUTDOWN_GRACE_SECONDS``, then cancel the rest; their entries stay pending and
 their leases expire, so another worker reclaims them.
@@ -46,8 +42,7 @@ class Worker:
         self.id = worker_id or new_worker_id()
         self.concurrency = concurrency or runtime.settings.worker_concurrency
         self.runner = Runner(runtime, self.id)
-        self._running: dict[str, Claim] = {}  # claimed and not settled, by entry ref (heartbeats)
-        self._handling: set[str] = set()  # entry refs whose handler is running (the slots)
+        self._running: dict[str, Claim] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._loops: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
@@ -92,8 +87,7 @@ class Worker:
 
     @property
     def free_slots(self) -> int:
-        # Handlers are bounded by the concurrency, jobs in flight (running + settling) by twice that.
-        return min(self.concurrency - len(self._handling), 2 * self.concurrency - len(self._tasks))
+        return self.concurrency - len(self._tasks)
 
     async def _fetch_loop(self) -> None:
         broker = self.runtime.broker
@@ -122,7 +116,6 @@ class Worker:
             await self.runtime.broker.ack(skipped)
         for claim in claims:
             self._running[claim.delivery.ref] = claim
-            self._handling.add(claim.delivery.ref)
             task = asyncio.create_task(self._run(claim))
             self._tasks.add(task)
             task.add_done_callback(self._done)
@@ -131,22 +124,16 @@ class Worker:
         self._tasks.discard(task)
         self._slot_freed.set()
 
-    def _handled(self, claim: Claim) -> None:
-        self._handling.discard(claim.delivery.ref)
-        self._slot_freed.set()
-
     async def _run(self, claim: Claim) -> None:
         JOBS_IN_FLIGHT.inc()
         try:
-            # Settles and acknowledges, batched with other jobs; the slot is free once the handler returned.
-            await self.runner.run(claim, handled=self._handled)
+            await self.runner.run(claim)  # settles and acknowledges, batched with other jobs
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("job_settle_failed", job_id=str(claim.job_id))
         finally:
             JOBS_IN_FLIGHT.dec()
-            self._handling.discard(claim.delivery.ref)
             self._running.pop(claim.delivery.ref, None)
 
     async def _reclaim_loop(self) -> None:
