@@ -213,6 +213,22 @@ async def test_both_paths_at_once_share_one_ledger_on_postgres(pg_redis: Runtime
     assert await problems(pg_redis) == []
 
 
+async def test_a_failed_dispatch_still_accepts_the_committed_job(
+    pg_redis: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Redis down after the commit: the job stays queued for the reconciler, the caller gets it."""
+    user = await make_user(pg_redis, stars=1)
+
+    async def broker_down(job_ids: list[uuid.UUID]) -> None:
+        raise ConnectionError("redis is down")
+
+    monkeypatch.setattr(pg_redis.broker, "dispatch", broker_down)
+    job = await submit_now(pg_redis, user, {"n": "redis down"})
+    after = await state(pg_redis, user.id)
+    assert [(j.id, j.status) for j in after.jobs] == [(job.id, "queued")]
+    assert [h.related_job_id for h in after.holds] == [job.id]
+
+
 async def test_job_view_is_the_owners_own_job(engine: Runtime) -> None:
     owner, other = await make_user(engine, stars=1), await make_user(engine, stars=1)
     job = await submit_now(engine, owner, {"n": 1})

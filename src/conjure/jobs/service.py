@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
+import structlog
 from sqlalchemy import String, Table, func, insert, literal, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from conjure.runtime import Runtime
     from conjure.users.models import User
 
+log = structlog.get_logger("conjure.jobs.service")
 JOBS = cast(Table, Job.__table__)
 EVENTS = cast(Table, JobEvent.__table__)
 JOB_COLUMNS = tuple(column.name for column in JOBS.c)
@@ -323,7 +325,12 @@ async def submit_job_now(
         JOBS_SUBMITTED.labels(kind).inc()
         if job_kind.price_stars > 0:
             WALLET_TRANSACTIONS.labels("hold", "star").inc()
-        await runtime.broker.dispatch([values["id"]])
+        try:
+            await runtime.broker.dispatch([values["id"]])
+        except Exception:
+            # Committed is accepted: the reconciler dispatches queued jobs that were never
+            # delivered, exactly as when an after-commit dispatch fails on the ORM path.
+            log.exception("dispatch_failed", job_id=str(values["id"]))
         return Job(**values)
     if available is None:
         raise NotFound("No such user.")
