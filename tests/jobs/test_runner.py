@@ -185,3 +185,21 @@ async def test_heartbeat_skips_rows_a_batch_holds(pg_redis: Runtime) -> None:
     assert after[1] is not None
     assert before[1] is not None
     assert after[1] > before[1]
+
+
+async def test_a_lost_retry_dispatch_is_logged_not_raised(
+    engine: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ok, flaky = await submit(engine, "t.noop"), await submit(engine, "t.flaky", {"fail_times": 1})
+    runner = Runner(engine, "worker-a")
+    claims = await claim_all(runner, [ok.id, flaky.id])
+
+    async def redis_away(*args: Any, **kwargs: Any) -> None:
+        raise ConnectionError("Redis is away")
+
+    monkeypatch.setattr(engine.broker, "dispatch_later", redis_away)
+    # Both outcomes are committed; the lost delayed dispatch is left to the reconciler.
+    await asyncio.gather(*(runner.run(claim) for claim in claims))
+    assert (await load(engine, ok.id)).status == JobStatus.SUCCEEDED
+    retried = await load(engine, flaky.id)
+    assert (retried.status, retried.error_code, retried.worker_id) == (JobStatus.QUEUED, "upstream_503", None)

@@ -242,8 +242,7 @@ class Runner:
             for claim, outcome in items:
                 try:
                     results.append(await self._settle_alone(claim, outcome))
-                except Exception as exc:
-                    log.exception("job_settle_failed", job_id=str(claim.job_id))
+                except Exception as exc:  # raised in that job's caller (the worker logs it)
                     results.append(exc)
         else:
             for settlement in settlements:
@@ -256,7 +255,12 @@ class Runner:
                 claim.outbox.append(
                     (claim.job_id, event_message(claim.job_id, seq, settlement.status, settlement.data))
                 )
-                await self._after_finish(claim, settlement.status, settlement.delay, settlement.outcome)()
+                try:
+                    await self._after_finish(claim, settlement.status, settlement.delay, settlement.outcome)()
+                except Exception as exc:
+                    # Committed already, so like any after-commit effect it is only logged; a retry
+                    # whose delayed dispatch was lost is re-dispatched by the reconciler.
+                    log.warning("job_after_finish_failed", job_id=str(claim.job_id), error=type(exc).__name__)
                 results.append(True)
         # Lost claims are acknowledged too (the new owner's entry is its own); failed ones stay pending.
         done = [c for (c, _), r in zip(items, results, strict=True) if not isinstance(r, BaseException)]
