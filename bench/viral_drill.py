@@ -49,6 +49,7 @@ from harness import (
 )
 
 STARS_EACH = 2
+IN_FLIGHT = 200  # the load generator's concurrent requests
 TERMINAL = ("succeeded", "failed", "dlq", "canceled")
 
 
@@ -56,23 +57,27 @@ async def load(base: str, users: list[tuple[str, str]], attempts: int, window: f
     """Every user sends ``attempts`` reading requests 2 s apart, users spread over ``window`` s."""
     statuses: dict[str, list[int]] = {uid: [] for uid, _ in users}
     latencies: list[float] = []
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    limits = httpx.Limits(max_connections=IN_FLIGHT, max_keepalive_connections=IN_FLIGHT)
+    # Requests beyond the pool wait here, not in httpcore's queue: its scheduling is quadratic in
+    # the number of waiting requests, and at 5,000 users the load generator itself stalled.
+    gate = asyncio.Semaphore(IN_FLIGHT)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
 
         async def user(index: int, uid: str, token: str) -> None:
             await asyncio.sleep(window * index / len(users) + random.random() * 0.5)
             for n in range(attempts):
-                started = time.perf_counter()
-                try:
-                    r = await client.post(
-                        "/api/v1/tarot/read",
-                        json={"question": f"Will my venture number {index}-{n} go well this year?"},
-                        headers={"Authorization": f"Bearer {token}"},
-                    )
-                    statuses[uid].append(r.status_code)
-                except httpx.HTTPError:
-                    statuses[uid].append(0)
-                latencies.append((time.perf_counter() - started) * 1000)
+                async with gate:
+                    started = time.perf_counter()
+                    try:
+                        r = await client.post(
+                            "/api/v1/tarot/read",
+                            json={"question": f"Will my venture number {index}-{n} go well this year?"},
+                            headers={"Authorization": f"Bearer {token}"},
+                        )
+                        statuses[uid].append(r.status_code)
+                    except httpx.HTTPError:
+                        statuses[uid].append(0)
+                    latencies.append((time.perf_counter() - started) * 1000)
                 await asyncio.sleep(2)
 
         started = time.monotonic()
