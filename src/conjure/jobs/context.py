@@ -4,6 +4,7 @@ attempt, and :class:`ProgressWriter`, which records the progress steps of all ru
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from collections.abc import Mapping
@@ -25,6 +26,23 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger("conjure.jobs.context")
 ClaimKey = tuple[uuid.UUID, int]  # (job id, attempt)
+# A NUL character as json.dumps writes it (an escaped backslash before "u0000" is just text).
+_NUL = re.compile(r"(?<!\\)(?:\\\\)*\\u0000")
+
+
+class UnstorableProgress(ValueError):
+    """A progress step PostgreSQL's jsonb cannot store (NaN, Infinity or a NUL character)."""
+
+
+def progress_json(value: Any) -> str:
+    """``value`` as JSON that jsonb accepts, else :class:`UnstorableProgress` (for this job alone)."""
+    try:
+        text = json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise UnstorableProgress(f"This progress step cannot be stored as JSON: {exc}") from exc
+    if _NUL.search(text):
+        raise UnstorableProgress("This progress step cannot be stored: it has a NUL character (\\u0000).")
+    return text
 
 
 class LostClaim(Exception):
@@ -147,8 +165,8 @@ class ProgressWriter:
     async def record(self, claim: Claim, progress: dict[str, Any]) -> bool:
         """Write one step under the claim; True when a cancel was requested, LostClaim when not ours."""
         data = {"status": "processing", **progress}
-        # Serialized here, so a step that cannot be stored fails its own job, not the batch.
-        step = _Step(claim, progress, data, (json.dumps(progress), json.dumps(data)))
+        # Checked here, so a step that cannot be stored fails its own job, not the batch.
+        step = _Step(claim, progress, data, (progress_json(progress), progress_json(data)))
         return await self._batches.submit(step)
 
     async def drain(self) -> None:
@@ -157,6 +175,7 @@ class ProgressWriter:
     async def _write(self, steps: list[_Step]) -> list[bool | BaseException]:
         now = utcnow()
         written: dict[int, tuple[int, bool]] = {}  # index in ``steps`` -> (event seq, cancel requested)
+        failed: dict[int, BaseException] = {}
         pending = list(range(len(steps)))
         while pending:
             # One step per job and statement (a handler may report steps concurrently).
@@ -167,11 +186,11 @@ class ProgressWriter:
                 job_id = steps[index].claim.job_id
                 (later if job_id in seen else batch).append(index)
                 seen.add(job_id)
-            rows = await self._write_once([steps[index] for index in batch], now)
-            for index in batch:
-                key = steps[index].claim.key
-                if key in rows:
-                    written[index] = rows[key]
+            for index, outcome in (await self._write_each(steps, batch, now)).items():
+                if isinstance(outcome, BaseException):
+                    failed[index] = outcome
+                else:
+                    written[index] = outcome
             pending = later
         events = [
             (steps[i].claim.job_id, event_message(steps[i].claim.job_id, seq, "progress", steps[i].data))
@@ -182,7 +201,29 @@ class ProgressWriter:
         except Exception as exc:
             # Committed already; listeners replay from the table (the bus only wakes them).
             log.warning("progress_publish_failed", error_type=type(exc).__name__)
-        return [written[i][1] if i in written else LostClaim() for i in range(len(steps))]
+        return [
+            written[i][1] if i in written else failed[i] if i in failed else LostClaim()
+            for i in range(len(steps))
+        ]
+
+    async def _write_each(
+        self, steps: list[_Step], batch: list[int], now: Any
+    ) -> dict[int, tuple[int, bool] | BaseException]:
+        """Write the steps ``batch`` indexes together; if that fails, each on its own, so that a
+        step the database rejects fails only its own caller. Lost claims are left out."""
+        try:
+            rows = await self._write_once([steps[index] for index in batch], now)
+        except Exception as exc:
+            if len(batch) == 1:
+                log.warning("progress_write_failed", job_id=str(steps[batch[0]].claim.job_id))
+                return {batch[0]: exc}
+            log.warning("progress_batch_failed", size=len(batch), error_type=type(exc).__name__)
+            out: dict[int, tuple[int, bool] | BaseException] = {}
+            for index in batch:
+                out.update(await self._write_each(steps, [index], now))
+            return out
+        keys = {index: steps[index].claim.key for index in batch}
+        return {index: rows[key] for index, key in keys.items() if key in rows}
 
     async def _write_once(self, steps: list[_Step], now: Any) -> dict[ClaimKey, tuple[int, bool]]:
         """Write steps of distinct jobs: (event seq, cancel requested) by claim key, for those still ours."""
