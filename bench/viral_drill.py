@@ -156,7 +156,8 @@ def window_seconds(limit: str) -> float:
     """The window of a ``limits`` spec such as ``1/minute`` or ``10/2 hours``."""
     per = limit.split("/", 1)[1].split()
     count, unit = (int(per[0]), per[1]) if len(per) == 2 else (1, per[0])
-    return count * {"second": 1, "minute": 60, "hour": 3600, "day": 86400}[unit.rstrip("s")]
+    seconds: dict[str, float] = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+    return count * seconds[unit.rstrip("s")]
 
 
 def users_over_limit(
