@@ -84,6 +84,17 @@ async def test_reclaim_takes_idle_entries_and_touch_keeps_them(broker: Broker) -
     assert (await broker.stats()).pending == 0
 
 
+async def test_ack_owned_leaves_entries_another_consumer_took_over(broker: Broker) -> None:
+    await broker.dispatch(ids(2))
+    taken = await broker.fetch("zombie", 2, 100)
+    [rescued] = await broker.reclaim("rescuer", 0, 1)  # the same entry id, now the rescuer's
+    assert rescued.ref == taken[0].ref
+    assert await broker.ack_owned("zombie", [d.ref for d in taken]) == 1  # only its own
+    assert (await broker.stats()).pending == 1
+    assert await broker.ack_owned("rescuer", [rescued.ref]) == 1
+    assert (await broker.stats()).pending == 0
+
+
 async def test_dead_letters(broker: Broker) -> None:
     a, b, c = ids(3)
     for job in (a, b, c):

@@ -4,14 +4,17 @@ locked payer row and a zombie's lost claim each cost only the job concerned."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import uuid
 from typing import Any
 
 import pytest
 
+from conjure.db import utcnow
 from conjure.jobs import context
 from conjure.jobs.context import Claim, UnstorableProgress
+from conjure.jobs.models import Job, JobStatus
 from conjure.jobs.runner import Runner
 from conjure.jobs.types import Delivery
 from conjure.runtime import Runtime
@@ -23,6 +26,13 @@ async def claim_all(runner: Runner, job_ids: list[uuid.UUID]) -> list[Claim]:
     claims, skipped = await runner.claim(deliveries)
     assert skipped == []
     return sorted(claims, key=lambda c: job_ids.index(c.job_id))
+
+
+async def expire_lease(runtime: Runtime, job_id: uuid.UUID) -> None:
+    async with runtime.db.session() as session:
+        row = await session.get(Job, job_id)
+        assert row is not None
+        row.lease_expires_at = utcnow() - dt.timedelta(seconds=1)
 
 
 GOOD = {"step": "s", "message": "fine", "data": {}}
@@ -84,3 +94,36 @@ async def test_a_progress_batch_the_database_rejects_is_written_step_by_step(
     assert isinstance(results[1], Exception)
     assert max(sizes) > 1  # the batch was tried first
     assert (await load(pg_redis, jobs[2].id)).progress == GOOD
+
+
+async def rescue(runtime: Runtime) -> tuple[Job, Claim, Claim, Runner, Runner]:
+    """A job whose first worker stalled past its lease and was taken over (the same entry)."""
+    job = await submit(runtime, "t.noop", {"n": 1})
+    [delivery] = await runtime.broker.fetch("zombie", 10, 100)
+    zombie, rescuer = Runner(runtime, "zombie"), Runner(runtime, "rescuer")
+    [zclaim], _ = await zombie.claim([delivery])
+    await expire_lease(runtime, job.id)
+    [taken] = await runtime.broker.reclaim("rescuer", 0, 10)
+    assert taken.ref == delivery.ref  # XAUTOCLAIM keeps the entry id
+    [rclaim], _ = await rescuer.claim([taken])
+    return job, zclaim, rclaim, zombie, rescuer
+
+
+async def test_a_lost_claim_leaves_the_rescuers_entry_pending(engine: Runtime) -> None:
+    job, zclaim, rclaim, zombie, rescuer = await rescue(engine)
+    await zombie.run(zclaim)  # the zombie wakes up, finds its claim lost and acknowledges
+    assert (await load(engine, job.id)).status == JobStatus.PROCESSING
+    assert (await engine.broker.stats()).pending == 1  # still reclaimable should the rescuer die
+    await rescuer.run(rclaim)
+    assert (await load(engine, job.id)).status == JobStatus.SUCCEEDED
+    assert (await engine.broker.stats()).pending == 0
+
+
+async def test_a_zombies_heartbeat_does_not_take_the_entry_back(engine: Runtime) -> None:
+    job, zclaim, rclaim, zombie, rescuer = await rescue(engine)
+    await zombie.heartbeat([zclaim])  # not its job any more: neither lease nor entry
+    await zombie.run(zclaim)
+    assert (await engine.broker.stats()).pending == 1
+    assert (await load(engine, job.id)).worker_id == "rescuer"
+    await rescuer.run(rclaim)
+    assert (await engine.broker.stats()).pending == 0

@@ -2,8 +2,8 @@
 
 A broker only hands job ids to workers. Both implementations keep the same
 contract (tests/jobs/test_broker_contract.py): dispatch, delayed dispatch, fetch
-in batches, acknowledge, reclaim entries idle past the visibility timeout,
-heartbeat, dead letters and stats.
+in batches, acknowledge (or only what a consumer still holds), reclaim entries idle
+past the visibility timeout, heartbeat, dead letters and stats.
 """
 
 from __future__ import annotations
@@ -51,6 +51,10 @@ class Broker(Protocol):
     async def reclaim(self, consumer: str, min_idle_ms: int, count: int) -> list[Delivery]: ...
     async def ack(self, refs: Sequence[str], events: Sequence[tuple[uuid.UUID, Event]] = ()) -> None:
         """Acknowledge handled entries, publishing ``events`` in the same round trip."""
+
+    async def ack_owned(self, consumer: str, refs: Sequence[str]) -> int:
+        """Acknowledge entries only where ``consumer`` still holds them (a lost claim's entry
+        may have been taken over by another consumer: it is then left to that one)."""
 
     async def touch(self, consumer: str, refs: Sequence[str]) -> None: ...
     async def dead_letter(self, job_id: uuid.UUID, fields: dict[str, str]) -> None: ...
@@ -144,6 +148,15 @@ class InProcessBroker:
         for ref in refs:
             self._pending.pop(ref, None)
         await self.events.publish_many(events)
+
+    async def ack_owned(self, consumer: str, refs: Sequence[str]) -> int:
+        done = 0
+        for ref in refs:
+            entry = self._pending.get(ref)
+            if entry is not None and entry[1] == consumer:
+                del self._pending[ref]
+                done += 1
+        return done
 
     async def touch(self, consumer: str, refs: Sequence[str]) -> None:
         now = time.monotonic()

@@ -212,7 +212,7 @@ class Runner:
         then stays pending and is reclaimed after the visibility timeout)."""
         outcome = await self._execute(claim)
         if outcome is None:  # the claim was lost: the new owner settles the job
-            await self.runtime.broker.ack([claim.delivery.ref])
+            await self.runtime.broker.ack_owned(self.worker_id, [claim.delivery.ref])
             return
         await self._settles.submit((claim, outcome))
 
@@ -262,11 +262,15 @@ class Runner:
                     # whose delayed dispatch was lost is re-dispatched by the reconciler.
                     log.warning("job_after_finish_failed", job_id=str(claim.job_id), error=type(exc).__name__)
                 results.append(True)
-        # Lost claims are acknowledged too (the new owner's entry is its own); failed ones stay pending.
-        done = [c for (c, _), r in zip(items, results, strict=True) if not isinstance(r, BaseException)]
+        # Failed ones stay pending (reclaimed later). A lost claim's entry may be the new owner's
+        # (XAUTOCLAIM keeps the entry id): it is acknowledged only if this worker still holds it.
+        done = [c for (c, _), r in zip(items, results, strict=True) if r is True]
+        lost = [c for (c, _), r in zip(items, results, strict=True) if r is False]
         await self.runtime.broker.ack(
             [claim.delivery.ref for claim in done], [event for claim in done for event in claim.outbox]
         )
+        if lost:
+            await self.runtime.broker.ack_owned(self.worker_id, [claim.delivery.ref for claim in lost])
         return results
 
     async def _execute(self, claim: Claim) -> Outcome | None:
@@ -498,7 +502,15 @@ class Runner:
             .with_for_update(skip_locked=True)
         )
         async with self.runtime.db.session() as session:
-            await session.execute(
-                update(JOBS).where(JOBS.c.id.in_(mine)).values(heartbeat_at=now, lease_expires_at=lease)
+            rows = await session.execute(
+                update(JOBS)
+                .where(JOBS.c.id.in_(mine))
+                .values(heartbeat_at=now, lease_expires_at=lease)
+                .returning(JOBS.c.id)
             )
-        await self.runtime.broker.touch(self.worker_id, [c.delivery.ref for c in claims])
+            held = set(rows.scalars())
+        # Only entries of jobs still ours: touching takes the entry over (XCLAIM), and a lost
+        # claim's entry now belongs to the worker that rescued the job.
+        refs = [c.delivery.ref for c in claims if c.job_id in held]
+        if refs:
+            await self.runtime.broker.touch(self.worker_id, refs)

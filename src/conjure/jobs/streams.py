@@ -34,6 +34,22 @@ end
 return #due
 """
 
+# Acknowledge and delete entries only where ``consumer`` still holds them: after XAUTOCLAIM the new
+# owner has the same entry id, and XACK is per group, so a zombie's plain XACK would remove it.
+_ACK_OWNED = """
+local stream, group, consumer = KEYS[1], ARGV[1], ARGV[2]
+local done = 0
+for i = 3, #ARGV do
+  local pending = redis.call('XPENDING', stream, group, ARGV[i], ARGV[i], 1)
+  if pending[1] and pending[1][2] == consumer then
+    redis.call('XACK', stream, group, ARGV[i])
+    redis.call('XDEL', stream, ARGV[i])
+    done = done + 1
+  end
+end
+return done
+"""
+
 
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
@@ -64,6 +80,7 @@ class RedisStreamsBroker:
         self.redis = redis
         self.events = RedisEventBus(redis)
         self._move_due = redis.register_script(_MOVE_DUE)
+        self._ack_owned = redis.register_script(_ACK_OWNED)
         self._autoclaim_cursor = "0-0"
 
     async def start(self) -> None:
@@ -167,6 +184,13 @@ class RedisStreamsBroker:
                 pipe.xack(keys.STREAM, keys.GROUP, *refs)
                 pipe.xdel(keys.STREAM, *refs)
             await pipe.execute()
+
+    async def ack_owned(self, consumer: str, refs: Sequence[str]) -> int:
+        """Acknowledge and delete entries of lost claims, only those ``consumer`` still holds
+        (another consumer may have taken them over); how many it did."""
+        if not refs:
+            return 0
+        return int(await self._ack_owned(keys=[keys.STREAM], args=[keys.GROUP, consumer, *refs]))
 
     async def touch(self, consumer: str, refs: Sequence[str]) -> None:
         """Heartbeat: reset the idle time of entries a long job still holds."""
