@@ -16,7 +16,6 @@ from typing import Annotated, Any
 import jwt
 from fastapi import Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conjure.auth.apikeys import env_key_user, find_api_key, match_env_key
@@ -29,6 +28,7 @@ from conjure.observability.metrics import AUTH_FAILURES
 from conjure.runtime import Runtime
 from conjure.settings import Settings
 from conjure.users.models import User
+from conjure.users.service import user_exists
 
 _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
@@ -141,9 +141,8 @@ async def _own_token(request: Request, runtime: Runtime, token: str) -> Principa
         tokens.add(token, user_id, expires_at)
     known = known_users(request)
     if user_id not in known:
-        async with runtime.db.session() as session:
-            if await session.scalar(select(User.id).where(User.id == user_id)) is None:
-                raise _invalid("token", "unknown_user")
+        if not await user_exists(runtime.db, user_id):
+            raise _invalid("token", "unknown_user")
         known.add(user_id)
     return Principal(user_id, "token", f"user:{user_id}", settings.rate_limit_default)
 

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import secrets
+import uuid
+from typing import TYPE_CHECKING
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conjure.settings import Settings
 from conjure.users.models import Role, User
+
+if TYPE_CHECKING:
+    from conjure.db import Database
 
 INVITE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no look-alikes (0/O, 1/I)
 
@@ -50,3 +56,12 @@ async def create_user(
     session.add(user)
     await session.flush()
     return user
+
+
+async def user_exists(db: Database, user_id: uuid.UUID) -> bool:
+    """Whether the user row is there: one plain statement on PostgreSQL (a signed token's first use)."""
+    if db.is_sqlite:
+        async with db.session() as session:
+            return await session.scalar(select(User.id).where(User.id == user_id)) is not None
+    async with db.driver_connection() as conn:
+        return await conn.fetchval("SELECT 1 FROM users WHERE id = $1", user_id) is not None
