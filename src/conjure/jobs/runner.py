@@ -7,12 +7,13 @@ the kind's ``on_success`` hook only while that same claim still holds, so a
 duplicate delivery or a zombie worker changes nothing.
 
 Attempts that finish at about the same time are settled together (group commit,
-:class:`conjure.jobs.types.GroupCommit`): one statement writes their job rows, attempt
-rows and events, one transaction holds the batch's wallet captures and ``on_success``
-hooks, and one Redis round trip publishes the final events and acknowledges the
-entries. Progress steps of running jobs are grouped the same way. Every caller still
-waits for its own write to commit; a batch that fails is settled again job by job, so
-one bad job cannot take the others down with it.
+:class:`conjure.jobs.types.GroupCommit`): one statement writes the job rows, attempt
+rows and events of free, hook-free kinds; another, in a transaction with the wallet
+captures and ``on_success`` hooks, those of the others whose payer's row is free; one
+Redis round trip publishes the final events and acknowledges the entries. Progress
+steps of running jobs are grouped the same way. Every caller still waits for its own
+write to commit; a job whose payer's row is locked, or in a batch that failed, is
+settled on its own by its caller, so one bad job or one locked payer costs only itself.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 import structlog
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Table, insert, select, text, update
 
 from conjure.db import utcnow
 from conjure.jobs.context import (
@@ -43,7 +44,7 @@ from conjure.jobs.models import Job, JobAttempt, JobStatus
 from conjure.jobs.registry import JobCanceled, JobError, PermanentJobError
 from conjure.jobs.retry import backoff_delay
 from conjure.jobs.service import EVENTS, JOBS, event_message, settle_hold
-from conjure.jobs.statements import SETTLE_BATCH, claim_statement, claim_update
+from conjure.jobs.statements import LOCK_PAYERS, SETTLE_BATCH, claim_statement, claim_update
 from conjure.jobs.types import Delivery, GroupCommit
 from conjure.jobs.webhooks import schedule_webhook_after_commit
 from conjure.observability.metrics import JOB_DURATION, JOB_RETRIES, JOBS_FINISHED
@@ -57,6 +58,11 @@ log = structlog.get_logger("conjure.jobs.runner")
 ATTEMPTS = cast(Table, JobAttempt.__table__)
 __all__ = ["Claim", "LostClaim", "Outcome", "RunContext", "Runner"]
 BATCH_LIMIT = 500  # attempts (or progress steps) per group-commit statement
+# How long a priced or hooked settle waits for a row lock (a payer's row held by a slow request)
+# before it fails and its jobs are settled on their own (PostgreSQL ``lock_timeout``).
+LOCK_TIMEOUT_MS = 5000
+# Settles running on their own at once (a batch that failed, payers whose rows were locked).
+ALONE_CONCURRENCY = 8
 
 
 @dataclass
@@ -82,7 +88,11 @@ class Runner:
     def __init__(self, runtime: Runtime, worker_id: str) -> None:
         self.runtime = runtime
         self.worker_id = worker_id
-        self._settles: GroupCommit[tuple[Claim, Outcome], bool] = GroupCommit(self._settle_batch, BATCH_LIMIT)
+        # True: settled, False: the claim was lost, None: to be settled on its own by its caller.
+        self._settles: GroupCommit[tuple[Claim, Outcome], bool | None] = GroupCommit(
+            self._settle_batch, BATCH_LIMIT
+        )
+        self._alone = asyncio.Semaphore(ALONE_CONCURRENCY)
         self.steps = ProgressWriter(runtime, worker_id, BATCH_LIMIT)
 
     async def drain(self) -> None:
@@ -214,7 +224,16 @@ class Runner:
         if outcome is None:  # the claim was lost: the new owner settles the job
             await self.runtime.broker.ack_owned(self.worker_id, [claim.delivery.ref])
             return
-        await self._settles.submit((claim, outcome))
+        if await self._settles.submit((claim, outcome)) is not None:
+            return  # settled (or found lost) and acknowledged with its batch
+        # Its batch failed, or its payer's row was locked: settle it on its own, without
+        # holding up the batches of other jobs (these wait for their locks concurrently).
+        async with self._alone:
+            settled = await self._settle_alone(claim, outcome)
+        if settled:
+            await self.runtime.broker.ack([claim.delivery.ref], claim.outbox)
+        else:
+            await self.runtime.broker.ack_owned(self.worker_id, [claim.delivery.ref])
 
     async def _settle_alone(self, claim: Claim, outcome: Outcome) -> bool:
         """Settle one attempt in its own transaction (the fallback when a batch failed)."""
@@ -230,40 +249,59 @@ class Runner:
                 claim, Outcome("retry", code="finish_failed", message="Saving the result failed.")
             )
 
-    async def _settle_batch(self, items: list[tuple[Claim, Outcome]]) -> list[bool | BaseException]:
-        """Group commit of finished attempts, then one broker round trip: events + acks."""
+    async def _settle_batch(self, items: list[tuple[Claim, Outcome]]) -> list[bool | None]:
+        """Group commit of finished attempts, then one broker round trip: events + acks.
+
+        Free kinds without hooks are written by their own statement, so they never wait behind
+        a payer's row lock; priced or hooked ones in a transaction that skips payers whose row is
+        locked right now. A job skipped so, or in a part of the batch that failed, gets None: its
+        caller settles it on its own, so one bad job or one locked payer costs only its jobs."""
         now = utcnow()
-        results: list[bool | BaseException] = []
         try:
             settlements = [self._prepare(claim, outcome, now) for claim, outcome in items]
-            seqs = await self._write_batch(settlements, now)
         except Exception:
             log.exception("job_settle_batch_failed", size=len(items))
-            for claim, outcome in items:
-                try:
-                    results.append(await self._settle_alone(claim, outcome))
-                except Exception as exc:  # raised in that job's caller (the worker logs it)
-                    results.append(exc)
-        else:
-            for settlement in settlements:
-                claim = settlement.claim
-                seq = seqs.get(claim.key)
-                if seq is None:
-                    log.warning("job_finish_lost_claim", job_id=str(claim.job_id), attempt=claim.attempt)
-                    results.append(False)
-                    continue
-                claim.outbox.append(
-                    (claim.job_id, event_message(claim.job_id, seq, settlement.status, settlement.data))
-                )
-                try:
-                    await self._after_finish(claim, settlement.status, settlement.delay, settlement.outcome)()
-                except Exception as exc:
-                    # Committed already, so like any after-commit effect it is only logged; a retry
-                    # whose delayed dispatch was lost is re-dispatched by the reconciler.
-                    log.warning("job_after_finish_failed", job_id=str(claim.job_id), error=type(exc).__name__)
-                results.append(True)
-        # Failed ones stay pending (reclaimed later). A lost claim's entry may be the new owner's
-        # (XAUTOCLAIM keeps the entry id): it is acknowledged only if this worker still holds it.
+            return [None] * len(items)
+        parts = [
+            [s for s in settlements if self._is_plain(s.claim)],
+            [s for s in settlements if not self._is_plain(s.claim)],
+        ]
+        skipped: set[ClaimKey] = set()
+        written = await asyncio.gather(
+            *(self._write_batch(part, now, skipped) for part in parts if part), return_exceptions=True
+        )
+        seqs: dict[ClaimKey, int] = {}
+        for part, result in zip([part for part in parts if part], written, strict=True):
+            if isinstance(result, BaseException):
+                if not isinstance(result, Exception):
+                    raise result
+                log.error("job_settle_batch_failed", size=len(part), exc_info=result)
+                skipped.update(s.claim.key for s in part)
+            else:
+                seqs.update(result)
+        results: list[bool | None] = []
+        for settlement in settlements:
+            claim = settlement.claim
+            seq = seqs.get(claim.key)
+            if claim.key in skipped:
+                results.append(None)
+                continue
+            if seq is None:
+                log.warning("job_finish_lost_claim", job_id=str(claim.job_id), attempt=claim.attempt)
+                results.append(False)
+                continue
+            claim.outbox.append(
+                (claim.job_id, event_message(claim.job_id, seq, settlement.status, settlement.data))
+            )
+            try:
+                await self._after_finish(claim, settlement.status, settlement.delay, settlement.outcome)()
+            except Exception as exc:
+                # Committed already, so like any after-commit effect it is only logged; a retry
+                # whose delayed dispatch was lost is re-dispatched by the reconciler.
+                log.warning("job_after_finish_failed", job_id=str(claim.job_id), error=type(exc).__name__)
+            results.append(True)
+        # A lost claim's entry may be the new owner's (XAUTOCLAIM keeps the entry id): it is
+        # acknowledged only if this worker still holds it. Jobs settled on their own ack themselves.
         done = [c for (c, _), r in zip(items, results, strict=True) if r is True]
         lost = [c for (c, _), r in zip(items, results, strict=True) if r is False]
         await self.runtime.broker.ack(
@@ -370,8 +408,13 @@ class Runner:
         await self._after_finish(claim, settled.status, settled.delay, outcome)()
         return True
 
-    async def _write_batch(self, batch: list[Settlement], now: dt.datetime) -> dict[ClaimKey, int]:
-        """Write a batch of settlements: the new event seq by claim key, for the claims still held."""
+    async def _write_batch(
+        self, batch: list[Settlement], now: dt.datetime, skipped: set[ClaimKey] | None = None
+    ) -> dict[ClaimKey, int]:
+        """Write a batch of settlements: the new event seq by claim key, for the claims still held.
+
+        With ``skipped`` (PostgreSQL), jobs whose payer's row another transaction holds are left
+        out and added to it rather than waited for; row locks are waited for ``LOCK_TIMEOUT_MS``."""
         rich = [s for s in batch if not self._is_plain(s.claim)]
         if not rich:
             # Free kinds without hooks: the one statement is the whole transaction.
@@ -387,10 +430,35 @@ class Runner:
                     if seq is not None:
                         seqs[s.claim.key] = seq
             else:
+                await session.execute(text(f"SET LOCAL lock_timeout = {int(LOCK_TIMEOUT_MS)}"))
+                if skipped is not None:
+                    batch = await self._lock_payers(session, batch, skipped)
+                    if not batch:
+                        return {}
                 rows = await session.execute(SETTLE_BATCH, self._batch_params(batch, now))
                 seqs = {(row[0], row[1]): int(row[2]) for row in rows}
             await self._settle_effects(session, [s for s in rich if s.claim.key in seqs])
         return seqs
+
+    @staticmethod
+    def _pays(settlement: Settlement) -> bool:
+        """Whether settling it captures or releases a hold (and so locks its payer's row)."""
+        claim = settlement.claim
+        return settlement.status != "retrying" and claim.price_stars > 0 and claim.user_id is not None
+
+    async def _lock_payers(
+        self, session: AsyncSession, batch: list[Settlement], skipped: set[ClaimKey]
+    ) -> list[Settlement]:
+        """Lock the batch's payers that are free now; the jobs of the others go to ``skipped``."""
+        payers = {s.claim.user_id for s in batch if self._pays(s)}
+        if not payers:
+            return batch
+        locked = set((await session.execute(LOCK_PAYERS, {"ids": list(payers)})).scalars())
+        busy = [s for s in batch if self._pays(s) and s.claim.user_id not in locked]
+        for s in busy:
+            log.info("job_settle_payer_busy", job_id=str(s.claim.job_id))
+            skipped.add(s.claim.key)
+        return [s for s in batch if s.claim.key not in skipped]
 
     def _batch_params(self, batch: list[Settlement], now: dt.datetime) -> dict[str, Any]:
         def text(value: Any) -> str | None:

@@ -209,3 +209,9 @@ WITH input AS (
 SELECT id, attempts, event_seq, cancel_requested FROM job
 """
 )
+
+# Lock the payers of a settle batch that are free right now (PostgreSQL), in id order; the jobs
+# of a payer whose row someone else holds are settled on their own instead of stalling the batch.
+LOCK_PAYERS = text(
+    "SELECT id FROM users WHERE id = ANY(CAST(:ids AS uuid[])) ORDER BY id FOR UPDATE SKIP LOCKED"
+)
