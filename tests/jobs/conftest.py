@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -14,8 +15,12 @@ from typing import Any
 
 import pytest
 
+from conjure.db import utcnow
+from conjure.jobs.context import Claim
 from conjure.jobs.models import Job
+from conjure.jobs.runner import Runner
 from conjure.jobs.service import submit_job
+from conjure.jobs.types import Delivery
 from conjure.jobs.worker import start_embedded
 from conjure.runtime import Runtime
 from conjure.settings import Settings
@@ -133,3 +138,18 @@ def spawn_worker(settings: Settings, **env_overrides: str) -> subprocess.Popen[b
             stdout=log_file,
             stderr=subprocess.STDOUT,
         )
+
+
+async def claim_all(runner: Runner, job_ids: list[uuid.UUID]) -> list[Claim]:
+    """Claim these jobs in one batch (refs 1-0, 2-0, …), in the order given."""
+    deliveries = [Delivery(job_id=job_id, ref=f"{i + 1}-0") for i, job_id in enumerate(job_ids)]
+    claims, skipped = await runner.claim(deliveries)
+    assert skipped == []
+    return sorted(claims, key=lambda c: job_ids.index(c.job_id))
+
+
+async def expire_lease(runtime: Runtime, job_id: uuid.UUID) -> None:
+    async with runtime.db.session() as session:
+        row = await session.get(Job, job_id)
+        assert row is not None
+        row.lease_expires_at = utcnow() - dt.timedelta(seconds=1)

@@ -4,7 +4,6 @@ locked payer row and a zombie's lost claim each cost only the job concerned."""
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
 import uuid
 from typing import Any
@@ -12,32 +11,15 @@ from typing import Any
 import pytest
 from sqlalchemy import text
 
-from conjure.db import utcnow
 from conjure.jobs import context
 from conjure.jobs import runner as runner_module
 from conjure.jobs.context import Claim, UnstorableProgress
 from conjure.jobs.models import Job, JobStatus
 from conjure.jobs.runner import Runner
-from conjure.jobs.types import Delivery
 from conjure.runtime import Runtime
 from conjure.users.models import User
 from tests.factories import make_user
-from tests.jobs.conftest import load, submit, wait_until
-
-
-async def claim_all(runner: Runner, job_ids: list[uuid.UUID]) -> list[Claim]:
-    deliveries = [Delivery(job_id=job_id, ref=f"{i + 1}-0") for i, job_id in enumerate(job_ids)]
-    claims, skipped = await runner.claim(deliveries)
-    assert skipped == []
-    return sorted(claims, key=lambda c: job_ids.index(c.job_id))
-
-
-async def expire_lease(runtime: Runtime, job_id: uuid.UUID) -> None:
-    async with runtime.db.session() as session:
-        row = await session.get(Job, job_id)
-        assert row is not None
-        row.lease_expires_at = utcnow() - dt.timedelta(seconds=1)
-
+from tests.jobs.conftest import claim_all, expire_lease, load, submit, wait_until
 
 GOOD = {"step": "s", "message": "fine", "data": {}}
 

@@ -4,36 +4,20 @@ each under its own claim, with a failing job settled on its own (both backends).
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import uuid
 from typing import Any
 
 import pytest
 from sqlalchemy import select, text
 
-from conjure.db import utcnow
-from conjure.jobs.context import Claim, LostClaim, Outcome
+from conjure.jobs.context import LostClaim, Outcome
 from conjure.jobs.models import Job, JobAttempt, JobEvent, JobStatus
 from conjure.jobs.runner import Runner
-from conjure.jobs.types import Delivery, GroupCommit
+from conjure.jobs.types import GroupCommit
 from conjure.runtime import Runtime
 from conjure.users.models import User
 from tests.factories import make_user
-from tests.jobs.conftest import load, submit
-
-
-async def claim_all(runner: Runner, job_ids: list[uuid.UUID]) -> list[Claim]:
-    deliveries = [Delivery(job_id=job_id, ref=f"{i + 1}-0") for i, job_id in enumerate(job_ids)]
-    claims, skipped = await runner.claim(deliveries)
-    assert skipped == []
-    return sorted(claims, key=lambda c: job_ids.index(c.job_id))
-
-
-async def expire_lease(runtime: Runtime, job_id: uuid.UUID) -> None:
-    async with runtime.db.session() as session:
-        row = await session.get(Job, job_id)
-        assert row is not None
-        row.lease_expires_at = utcnow() - dt.timedelta(seconds=1)
+from tests.jobs.conftest import claim_all, expire_lease, load, submit
 
 
 async def events_of(runtime: Runtime, job_id: uuid.UUID) -> list[tuple[int, str]]:

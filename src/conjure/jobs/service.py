@@ -23,11 +23,11 @@ from sqlalchemy.orm import make_transient_to_detached
 
 from conjure.db import JSONType, UTCDateTime, after_commit, utcnow
 from conjure.errors import Conflict, ConjureError, NotFound
+from conjure.jobs.fastpath import JobSnapshot, fetch_job_view, insert_held_job
 from conjure.jobs.models import TERMINAL_STATUSES, Job, JobEvent, JobStatus
 from conjure.observability.metrics import JOBS_FINISHED, JOBS_SUBMITTED, WALLET_TRANSACTIONS
 
 if TYPE_CHECKING:
-    from conjure.jobs.fastpath import JobSnapshot
     from conjure.jobs.registry import JobKind
     from conjure.runtime import Runtime
     from conjure.users.models import User
@@ -161,10 +161,10 @@ def _new_job_values(
     user_id: uuid.UUID | None,
     payload: dict[str, Any],
     idempotency_key: str | None,
-    webhook_url: str | None,
-    start_deadline: dt.datetime | None,
     trace_id: str | None,
     prompt_version: str | None,
+    webhook_url: str | None = None,
+    start_deadline: dt.datetime | None = None,
 ) -> dict[str, Any]:
     """Every column of a new queued job (the ORM path and the one-statement path write the same row)."""
     settings = runtime.settings
@@ -304,7 +304,6 @@ async def submit_job_now(
                 trace_id=trace_id,
                 prompt_version=prompt_version,
             )
-    from conjure.jobs.fastpath import insert_held_job
     from conjure.wallet.service import InsufficientStars
 
     job_kind = _validated_kind(runtime, kind, idempotency_key)
@@ -314,8 +313,6 @@ async def submit_job_now(
         user_id=user_id,
         payload=payload,
         idempotency_key=idempotency_key,
-        webhook_url=None,
-        start_deadline=None,
         trace_id=trace_id,
         prompt_version=prompt_version,
     )
@@ -339,10 +336,7 @@ async def submit_job_now(
         found = await _find_duplicate(session, values, required=available >= job_kind.price_stars)
     if found is not None:
         return found
-    raise InsufficientStars(
-        f"This needs {job_kind.price_stars} star(s); you have {max(available, 0)} available.",
-        extra={"required": job_kind.price_stars, "available": max(available, 0)},
-    )
+    raise InsufficientStars.for_hold(job_kind.price_stars, available)
 
 
 async def get_job_for_user(session: AsyncSession, job_id: uuid.UUID, user: User) -> Job:
@@ -360,8 +354,6 @@ async def job_view_for_user(runtime: Runtime, job_id: uuid.UUID, user_id: uuid.U
         async with runtime.db.session() as session:
             job = await session.get(Job, job_id)
     else:
-        from conjure.jobs.fastpath import fetch_job_view
-
         async with runtime.db.driver_connection() as conn:
             job = await fetch_job_view(conn, job_id, user_id)
     if job is None or job.user_id != user_id:

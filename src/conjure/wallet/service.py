@@ -58,6 +58,14 @@ log = structlog.get_logger("conjure.wallet")
 class InsufficientStars(ConjureError):
     code, status = "insufficient_stars", 402
 
+    @classmethod
+    def for_hold(cls, required: int, available: int) -> InsufficientStars:
+        available = max(available, 0)
+        return cls(
+            f"This needs {required} star(s); you have {available} available.",
+            extra={"required": required, "available": available},
+        )
+
 
 class InsufficientCoins(ConjureError):
     code, status = "insufficient_coins", 402
@@ -176,10 +184,7 @@ async def hold_stars(session: AsyncSession, user_id: uuid.UUID, amount: int, *, 
         return
     available = user.star_balance - user.stars_held
     if available < amount:
-        raise InsufficientStars(
-            f"This needs {amount} star(s); you have {max(available, 0)} available.",
-            extra={"required": amount, "available": max(available, 0)},
-        )
+        raise InsufficientStars.for_hold(amount, available)
     await _record(
         session,
         user,
