@@ -36,7 +36,8 @@ ATTEMPTS = cast(Table, JobAttempt.__table__)
 @lru_cache(maxsize=2)
 def claim_update(*, array: bool = False) -> Any:
     """Claim the jobs ``c_ids`` for worker ``c_worker`` at ``c_now`` with lease ``c_lease``:
-    queued ones, or processing ones whose lease expired; never past their start deadline.
+    queued ones (a retry once its ``run_at`` is due), or processing ones whose lease expired;
+    never past their start deadline.
 
     ``array``: ``id = ANY(:c_ids)`` (PostgreSQL), one fixed SQL text for any batch size; an
     expanding ``IN`` is re-rendered for every execution (8 % of a no-op job's worker CPU)."""
@@ -51,7 +52,12 @@ def claim_update(*, array: bool = False) -> Any:
         .where(
             ids,
             or_(
-                JOBS.c.status == JobStatus.QUEUED.value,
+                # A retry only once it is due: an early duplicate delivery must not cut its backoff
+                # short (the delayed dispatch brings it back; a fresh job is due at once).
+                and_(
+                    JOBS.c.status == JobStatus.QUEUED.value,
+                    or_(JOBS.c.attempts == 0, JOBS.c.run_at <= now),
+                ),
                 and_(JOBS.c.status == JobStatus.PROCESSING.value, JOBS.c.lease_expires_at < now),
             ),
             or_(JOBS.c.start_deadline.is_(None), JOBS.c.start_deadline > now),
