@@ -32,7 +32,7 @@ WITH payer AS (
     )
     SELECT $2, payer.id, $3, 'queued', $4::text::jsonb, $5, $6, $7,
            0, $8, $9, $10, '1', $11,
-           NULL, NULL, $12, false, 1, $12, $12
+           $14, $15, $12, false, 1, $12, $12
     FROM payer WHERE payer.available >= $9
     ON CONFLICT DO NOTHING
     RETURNING id
@@ -101,6 +101,8 @@ async def insert_held_job(conn: Any, values: dict[str, Any]) -> tuple[int | None
         values["trace_id"],
         values["created_at"],
         uuid.uuid4(),
+        values["webhook_url"],
+        values["start_deadline"],
     )
     return row["available"], row["job_id"] is not None
 

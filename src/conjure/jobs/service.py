@@ -154,6 +154,19 @@ def _validated_kind(runtime: Runtime, kind: str, idempotency_key: str | None) ->
     return job_kind
 
 
+def _check_webhook(runtime: Runtime, webhook_url: str | None) -> None:
+    """Refuse a completion webhook that is unsigned-able or points inside the network (SSRF guard)."""
+    if webhook_url is None:
+        return
+    from conjure.jobs.webhooks import validate_webhook_url
+
+    validate_webhook_url(
+        webhook_url,
+        allow_private=runtime.settings.job_webhook_allow_private,
+        signing_configured=runtime.settings.job_webhook_secret is not None,
+    )
+
+
 def _new_job_values(
     runtime: Runtime,
     job_kind: JobKind,
@@ -231,15 +244,8 @@ async def submit_job(
     prompt_version: str | None = None,
 ) -> Job:
     """Accept a job in the caller's transaction: dedupe, insert, hold its price, dispatch once committed."""
-    from conjure.jobs.webhooks import validate_webhook_url
-
     job_kind = _validated_kind(runtime, kind, idempotency_key)
-    if webhook_url is not None:
-        validate_webhook_url(
-            webhook_url,
-            allow_private=runtime.settings.job_webhook_allow_private,
-            signing_configured=runtime.settings.job_webhook_secret is not None,
-        )
+    _check_webhook(runtime, webhook_url)
     values = _new_job_values(
         runtime,
         job_kind,
@@ -284,6 +290,8 @@ async def submit_job_now(
     kind: str,
     payload: dict[str, Any],
     idempotency_key: str | None = None,
+    webhook_url: str | None = None,
+    start_deadline: dt.datetime | None = None,
     trace_id: str | None = None,
     prompt_version: str | None = None,
 ) -> Job:
@@ -301,18 +309,23 @@ async def submit_job_now(
                 kind=kind,
                 payload=payload,
                 idempotency_key=idempotency_key,
+                webhook_url=webhook_url,
+                start_deadline=start_deadline,
                 trace_id=trace_id,
                 prompt_version=prompt_version,
             )
     from conjure.wallet.service import InsufficientStars
 
     job_kind = _validated_kind(runtime, kind, idempotency_key)
+    _check_webhook(runtime, webhook_url)
     values = _new_job_values(
         runtime,
         job_kind,
         user_id=user_id,
         payload=payload,
         idempotency_key=idempotency_key,
+        webhook_url=webhook_url,
+        start_deadline=start_deadline,
         trace_id=trace_id,
         prompt_version=prompt_version,
     )
