@@ -1,4 +1,4 @@
-"""Serves the browser client: the visitor page at ``/``, the operator console at ``/admin``, their assets.
+"""Serves the browser client: the tarot page at ``/``, PixelPop at ``/pixelpop``, the console at ``/admin``.
 
 The pages are plain HTML + ES modules under ``static/`` (no build step), so ``conjure up`` serves a
 working client in every mode. The HTML carries a strict Content-Security-Policy: scripts only from
@@ -7,13 +7,15 @@ this origin plus Stripe.js and Telegram's Mini App script, no inline script or s
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
+from conjure.apps.tarot.deck import Card, load_deck
 from conjure.deps import SettingsDep
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -42,6 +44,14 @@ PAGE_HEADERS = {
     # Pages are tiny and change with each release; assets revalidate by ETag.
     "cache-control": "no-cache",
 }
+# PixelPop shows the images it made, which S3 (or another host than this one) may serve through
+# signed links: images may come from any https origin there. Scripts stay as strict as above.
+PIXELPOP_HEADERS = {
+    **PAGE_HEADERS,
+    "content-security-policy": CONTENT_SECURITY_POLICY.replace(
+        "img-src 'self' data:", "img-src 'self' data: blob: https:"
+    ),
+}
 
 router = APIRouter(include_in_schema=False)
 router.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
@@ -63,6 +73,12 @@ async def visitor_page() -> FileResponse:
     return FileResponse(STATIC_DIR / "index.html", headers=PAGE_HEADERS)
 
 
+@router.api_route("/pixelpop", methods=["GET", "HEAD"])
+async def pixelpop_page() -> FileResponse:
+    """PixelPop (seed 004): the Telegram Mini App a bot's button opens; also works in a plain browser."""
+    return FileResponse(STATIC_DIR / "pixelpop.html", headers=PIXELPOP_HEADERS)
+
+
 @router.api_route("/admin", methods=["GET", "HEAD"])
 async def admin_page() -> FileResponse:
     """The operator console; its data endpoints enforce the admin role, the page itself is public."""
@@ -80,3 +96,52 @@ async def web_config(settings: SettingsDep) -> WebConfig:
         signup_bonus_stars=settings.signup_bonus_stars,
         telegram_login_enabled=settings.telegram_bot_token is not None,
     )
+
+
+class DeckSide(BaseModel):
+    keywords: list[str]
+    meaning: str
+
+
+class DeckCard(BaseModel):
+    """One card as the page needs it to draw and name it in Thai and English."""
+
+    id: str
+    name: str
+    name_th: str
+    arcana: str
+    suit: str | None
+    number: int
+    theme_th: str
+    upright: DeckSide
+    reversed: DeckSide
+
+
+class DeckOut(BaseModel):
+    cards: list[DeckCard]
+
+
+def _deck_card(card: Card) -> DeckCard:
+    return DeckCard(
+        id=card.id,
+        name=card.name,
+        name_th=card.name_th,
+        arcana=card.arcana,
+        suit=card.suit,
+        number=card.number,
+        theme_th=card.theme_th,
+        upright=DeckSide(keywords=list(card.upright.keywords), meaning=card.upright.meaning),
+        reversed=DeckSide(keywords=list(card.reversed.keywords), meaning=card.reversed.meaning),
+    )
+
+
+@cache
+def _deck() -> DeckOut:
+    return DeckOut(cards=[_deck_card(card) for card in load_deck()])
+
+
+@router.get("/api/v1/web/deck", response_model=DeckOut)
+async def web_deck(response: Response) -> DeckOut:
+    """The 78 cards' names and themes in Thai and English (the deck is package data: cacheable)."""
+    response.headers["cache-control"] = "public, max-age=3600"
+    return _deck()

@@ -1,6 +1,6 @@
 // Talking to the Conjure API: bearer tokens, problem+json errors, SSE over fetch, small DOM helpers.
 
-import { t } from "./i18n.js";
+import { has, t } from "./i18n.js";
 
 const ACCESS_KEY = "conjure.access_token";
 const REFRESH_KEY = "conjure.refresh_token";
@@ -22,14 +22,47 @@ export const tokens = {
   },
 };
 
-/** A failed call, carrying the problem's `detail` (always what the user sees) and stable `code`. */
+/**
+ * A failed call: `message` is the server's `detail` (for the console and the operator console),
+ * `code` the problem's stable code; people see `userMessage(err)`, their language's words for the code.
+ */
 export class ApiError extends Error {
-  constructor(status, code, detail, body = {}) {
+  constructor(status, code, detail, body = {}, retryAfter = null) {
     super(detail);
     this.status = status;
     this.code = code;
     this.body = body;
+    this.retryAfter = retryAfter;
   }
+}
+
+const FIELD_ALIASES = { init_data: "generic", payment_intent_id: "generic" };
+
+/** What a person should read for a failed call (never a stack, a setting name or pydantic's text). */
+export function userMessage(err) {
+  if (!(err instanceof ApiError)) return t("problem.generic");
+  if (err.status === 0) return t("error.network");
+  if (err.code === "validation_error") {
+    const fields = Array.isArray(err.body?.errors) ? err.body.errors : [];
+    const words = [
+      ...new Set(
+        fields.map((e) => {
+          const field = String(e.field || "").split(".").pop();
+          const key = `field.${FIELD_ALIASES[field] ?? field}`;
+          return has(key) ? t(key) : t("field.generic");
+        }),
+      ),
+    ];
+    return words.length ? words.join(" ") : t("field.generic");
+  }
+  if (err.code === "rate_limited") return t("problem.rate_limited", { s: err.retryAfter || 60 });
+  if (has(`problem.${err.code}`)) return t(`problem.${err.code}`);
+  if (err.status === 401) return t("problem.unauthorized");
+  if (err.status === 403) return t("problem.forbidden");
+  if (err.status === 404) return t("problem.not_found");
+  if (err.status === 503) return t("problem.unavailable");
+  if (err.status >= 500) return t("problem.server");
+  return t("problem.generic");
 }
 
 /** Turn a non-2xx response into an ApiError; never lets a raw body or stack reach the screen. */
@@ -41,12 +74,17 @@ export async function problemFrom(resp) {
     body = {};
   }
   let detail = typeof body.detail === "string" && body.detail ? body.detail : body.title;
-  if (!detail) detail = t("error.unexpected", { status: resp.status });
+  if (!detail) detail = `HTTP ${resp.status}`;
   if (Array.isArray(body.errors) && body.errors.length) {
     const fields = body.errors.map((e) => `${e.field}: ${e.message}`).join("; ");
     detail = `${detail} (${fields})`;
   }
-  return new ApiError(resp.status, body.code || `http_${resp.status}`, detail, body);
+  const code = body.code || `http_${resp.status}`;
+  // The details are for whoever debugs (console); the page shows userMessage(err). Not console.error:
+  // an expected refusal (wrong password, 402) is not a page error.
+  console.info(`[conjure] ${resp.status} ${code}: ${detail}`);
+  const retry = Number.parseInt(resp.headers.get("retry-after") || "", 10);
+  return new ApiError(resp.status, code, detail, body, Number.isFinite(retry) ? retry : null);
 }
 
 export function authHeaders() {
@@ -103,7 +141,7 @@ export async function api(path, { method = "GET", body, headers = {}, auth = tru
   try {
     return await resp.json();
   } catch {
-    throw new ApiError(resp.status, "bad_response", t("error.unexpected", { status: resp.status }));
+    throw new ApiError(resp.status, "bad_response", `HTTP ${resp.status}: not JSON`);
   }
 }
 

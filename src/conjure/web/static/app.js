@@ -1,10 +1,10 @@
 // The visitor page: sign-up/log-in (or Telegram), wallet, a live tarot reading, history, invites, coins, stars.
 
-import { api, ApiError, followEvents, h, itemsOf, loadScript, newIdempotencyKey, say, tokens } from "./api.js";
-import { applyI18n, currentLang, formatDate, formatTHB, t, toggleLang } from "./i18n.js";
+import { api, ApiError, followEvents, h, itemsOf, loadScript, newIdempotencyKey, say, tokens, userMessage } from "./api.js";
+import { applyI18n, formatDate, formatTHB, t, tag, toggleLang } from "./i18n.js";
+import { cardName, loadDeck, ReadingView } from "./reading.js";
 
 const $ = (id) => document.getElementById(id);
-const STEPS = ["queued", "filtering", "analyzing", "drawing", "reading", "done"];
 const TERMINAL = new Set(["succeeded", "failed", "dlq", "canceled"]);
 const QUESTION_MIN = 8;
 const QUESTION_MAX = 180;
@@ -16,12 +16,13 @@ const state = {
   mode: "signup",
   user: null,
   wallet: null,
-  job: null, // {id, abort}
+  job: null, // {id, abort, done, reading}
+  view: null, // the ReadingView on screen
   payment: null, // {stripe, elements, intentId, pkg}
 };
 
 const notice = (text, kind = "error") => say($("notice"), text, kind);
-const errorText = (err) => (err instanceof ApiError ? err.message : t("error.network"));
+const errorText = (err) => userMessage(err);
 
 // ---- auth --------------------------------------------------------------------------------
 
@@ -95,6 +96,7 @@ function logout() {
   tokens.clear();
   state.user = null;
   state.job?.abort.abort();
+  state.view?.close();
   $("app").hidden = true;
   $("logout").hidden = true;
   $("whoami").hidden = true;
@@ -109,7 +111,7 @@ async function enter(user) {
   const who = state.user.name || state.user.email || "";
   $("whoami").textContent = who;
   $("whoami").hidden = !who;
-  await Promise.allSettled([loadWallet(), loadHistory(), loadInvite(), loadPackages()]);
+  await Promise.allSettled([loadDeck(), loadWallet(), loadHistory(), loadInvite(), loadPackages()]);
 }
 
 // ---- wallet ------------------------------------------------------------------------------
@@ -140,8 +142,8 @@ async function loadLedger() {
         h(
           "li",
           {},
-          h("span", { class: "tx-type" }, row.transaction_type ?? row.type ?? ""),
-          h("span", { class: `tx-amount ${row.amount < 0 ? "neg" : ""}` }, signed(row.amount), " ", row.currency ?? ""),
+          h("span", { class: "tx-type", dataset: { type: row.transaction_type ?? row.type ?? "" } }, tag("tx", row.transaction_type ?? row.type)),
+          h("span", { class: `tx-amount ${row.amount < 0 ? "neg" : ""}` }, signed(row.amount), " ", tag("currency", row.currency)),
           row.held_change ? h("span", { class: "muted small" }, ` (${t("wallet.held")} ${signed(row.held_change)})`) : null,
           h("span", { class: "muted small" }, formatDate(row.created_at)),
         ),
@@ -196,136 +198,38 @@ async function submitQuestion(event) {
 
 // ---- live progress -----------------------------------------------------------------------
 
-function resetReading(question) {
-  $("reading").hidden = false;
-  $("reading-question").textContent = question ? `“${question}”` : "";
-  $("reading-status").textContent = "";
-  say($("reading-error"), "");
-  $("analysis").hidden = true;
-  $("analysis").replaceChildren();
-  $("cards").replaceChildren();
-  $("reading-text").hidden = true;
-  $("reading-text").replaceChildren();
-  for (const li of $("steps").children) li.className = "";
-}
+const scrollBehavior = () => (window.matchMedia?.("(prefers-reduced-motion: reduce)").matches ? "auto" : "smooth");
 
-function markStep(step, { failed = false } = {}) {
-  const index = STEPS.indexOf(step);
-  if (index < 0) return;
-  [...$("steps").children].forEach((li, i) => {
-    if (i < index) li.className = "done";
-    else if (i === index) li.className = failed ? "failed" : step === "done" ? "done" : "active";
-    else if (!li.classList.contains("done")) li.className = "";
-  });
-}
-
-function showStatus(status) {
-  if (status) $("reading-status").textContent = t(`status.${status}`);
-  if (status === "queued") markStep("queued");
-  if (status === "processing" && !$("steps").querySelector(".active, .done")) markStep("filtering");
-  if (status === "succeeded") markStep("done");
-}
-
-function positionLabel(card, i) {
-  if (currentLang() === "th" && card.position_label_th) return card.position_label_th;
-  return card.position_label || card.position || String(i + 1);
-}
-
-function renderCards(cards, { reveal = true } = {}) {
-  const box = $("cards");
-  const thai = currentLang() === "th";
-  const nodes = cards.map((card, i) => {
-    const reversed = String(card.orientation || "").toLowerCase() === "reversed" || card.reversed === true;
-    const major = String(card.arcana || "").toLowerCase().startsWith("major");
-    const el = h(
-      "article",
-      { class: `card ${reversed ? "reversed" : "upright"}`, dataset: { name: card.name || "" } },
-      h("div", { class: "card-back", "aria-hidden": "true" }, "✦"),
-      h(
-        "div",
-        { class: "card-face" },
-        h("span", { class: "card-position" }, positionLabel(card, i)),
-        h("span", { class: "card-symbol", "aria-hidden": "true" }, major ? "☉" : "✧"),
-        h("strong", { class: "card-name" }, thai && card.name_th ? card.name_th : card.name || "?"),
-        thai && card.name_th ? h("span", { class: "card-alt muted small" }, card.name) : null,
-        h("span", { class: "card-orientation" }, t(reversed ? "card.reversed" : "card.upright")),
-        card.arcana ? h("span", { class: "card-arcana muted small" }, t(major ? "card.major" : "card.minor")) : null,
-        card.meaning ? h("p", { class: "card-meaning small" }, card.meaning) : null,
-      ),
-    );
-    el.style.animationDelay = `${i * 180}ms`;
-    return el;
-  });
-  box.replaceChildren(...nodes);
-  if (reveal) requestAnimationFrame(() => nodes.forEach((n) => n.classList.add("revealed")));
-}
-
-function renderAnalysis(analysis) {
-  if (!analysis || typeof analysis !== "object") return;
-  const chips = [];
-  for (const key of ["category", "emotion", "timeframe"]) if (analysis[key]) chips.push(String(analysis[key]));
-  for (const theme of analysis.themes || []) chips.push(`#${theme}`);
-  $("analysis").replaceChildren(
-    h("span", { class: "muted small" }, `${t("result.analysis")}:`),
-    ...chips.map((c) => h("span", { class: "chip" }, c)),
-  );
-  $("analysis").hidden = chips.length === 0;
-}
-
-function renderResult(reading) {
-  const result = reading.result || {};
-  if (result.question) $("reading-question").textContent = `“${result.question}”`;
-  renderAnalysis(result.analysis);
-  if (Array.isArray(result.cards)) renderCards(result.cards, { reveal: true });
-  const text = result.reading;
-  const box = $("reading-text");
-  const body = typeof text === "string" ? text : text && typeof text === "object" ? Object.values(text).join("\n\n") : "";
-  box.replaceChildren(...body.split(/\n{2,}/).map((para) => h("p", {}, para)));
-  box.hidden = !body;
-}
-
-function renderFailure(reading) {
-  const status = reading.status;
-  const error = reading.error || {};
-  markStep(currentStep() || "filtering", { failed: true });
-  $("reading-status").textContent = t(`status.${status}`);
-  say($("reading-error"), error.message || error.detail || t(`status.${status}`));
-}
-
-const currentStep = () => $("steps").querySelector(".active")?.dataset.step;
-
-function onJobEvent({ event, data }) {
-  const payload = data && typeof data === "object" ? data : {};
-  const inner = payload.data && typeof payload.data === "object" ? payload.data : payload;
-  const step = payload.step || (STEPS.includes(event) ? event : null);
-  if (payload.status) showStatus(payload.status);
-  if (step === "formatting") markStep("reading");
-  else if (step) markStep(step);
-  const cards = inner.cards || payload.cards;
-  if (Array.isArray(cards) && cards.length && !$("cards").children.length) renderCards(cards);
-  if (payload.status && TERMINAL.has(payload.status)) return true;
-  return ["done", "end", "final", "complete", "completed"].includes(event);
+/** Bring the reading into sight: on a phone it starts below the question box, out of view. */
+function showReadingPanel() {
+  const rect = $("reading").getBoundingClientRect();
+  if (rect.top < 0 || rect.top > window.innerHeight * 0.4) {
+    $("reading").scrollIntoView({ behavior: scrollBehavior(), block: "start" });
+  }
 }
 
 async function startReading(jobId, question) {
   state.job?.abort.abort();
-  const job = { id: jobId, abort: new AbortController(), done: false };
+  state.view?.close();
+  const job = { id: jobId, abort: new AbortController(), done: false, reading: null };
+  const view = new ReadingView(question);
   state.job = job;
-  resetReading(question);
-  showStatus("queued");
+  state.view = view;
+  view.step("queued");
+  showReadingPanel();
   updateQuestionHint();
   loadWallet(); // shows the held star at once
   try {
-    await followEvents(`/api/v1/jobs/${jobId}/events`, onJobEvent, job.abort.signal);
+    await followEvents(`/api/v1/jobs/${jobId}/events`, (event) => view.onEvent(event), job.abort.signal);
   } catch (err) {
     // The result endpoint below is the source of truth; a broken stream only costs liveness.
-    if (err instanceof ApiError && err.status !== 0 && err.status !== 404) notice(err.message);
+    if (err instanceof ApiError && err.status !== 0 && err.status !== 404) console.info("[conjure] events:", err.message);
   }
   if (job.abort.signal.aborted) return;
-  await finishReading(job);
+  await finishReading(job, view);
 }
 
-async function finishReading(job) {
+async function finishReading(job, view) {
   const deadline = Date.now() + 120_000;
   let reading;
   for (;;) {
@@ -336,40 +240,35 @@ async function finishReading(job) {
       break;
     }
     if (TERMINAL.has(reading.status) || Date.now() > deadline || job.abort.signal.aborted) break;
-    showStatus(reading.status);
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }
   if (job.abort.signal.aborted) return;
+  job.reading = reading;
+  if (reading && TERMINAL.has(reading.status)) await view.finish(reading);
+  if (job.abort.signal.aborted) return;
   job.done = true;
-  if (reading?.status === "succeeded") {
-    showStatus("succeeded");
-    renderResult(reading);
-  } else if (reading && TERMINAL.has(reading.status)) {
-    renderFailure(reading);
-  }
   updateQuestionHint();
   await Promise.allSettled([loadWallet(), loadHistory()]);
 }
 
 async function showPastReading(jobId) {
   state.job?.abort.abort();
-  state.job = null;
-  resetReading("");
+  state.view?.close();
+  const view = new ReadingView("", { paced: false });
+  state.view = view;
+  state.job = { id: jobId, abort: new AbortController(), done: true, reading: null };
   try {
     const reading = await api(`/api/v1/reading/${jobId}`);
-    if (reading.status === "succeeded") {
-      showStatus("succeeded");
-      renderResult(reading);
-    } else if (TERMINAL.has(reading.status)) {
-      renderFailure(reading);
-    } else {
+    if (!TERMINAL.has(reading.status)) {
       startReading(jobId, reading.result?.question || "");
       return;
     }
+    state.job.reading = reading;
+    await view.finish(reading);
   } catch (err) {
     say($("reading-error"), errorText(err));
   }
-  $("reading").scrollIntoView({ behavior: "smooth", block: "start" });
+  $("reading").scrollIntoView({ behavior: scrollBehavior(), block: "start" });
   updateQuestionHint();
 }
 
@@ -395,8 +294,8 @@ async function loadHistory() {
             h(
               "span",
               { class: "history-meta muted small" },
-              h("span", { class: `badge ${status}` }, status),
-              cards.length ? ` ${cards.map((c) => c.name).join(" · ")}` : "",
+              h("span", { class: `badge ${status}` }, tag("history.status", status)),
+              cards.length ? ` ${cards.map((c) => cardName(c)).join(" · ")}` : "",
               ` ${formatDate(row.created_at)}`,
             ),
           ),
@@ -496,17 +395,18 @@ async function buy(pkg) {
     });
   } catch (err) {
     const off = err.code === "payments_not_configured";
-    say($("buy-msg"), off ? `${t("buy.off")} ${err.message}` : errorText(err), off ? "info" : "error");
+    say($("buy-msg"), off ? t("buy.off") : errorText(err), off ? "info" : "error");
     return;
   }
   if (!state.config.stripe_publishable_key) {
-    say($("buy-msg"), t("buy.nokey"));
+    console.info("[conjure] payments are on but STRIPE_PUBLISHABLE_KEY is not set");
+    say($("buy-msg"), t("buy.unavailable"), "info");
     return;
   }
   try {
     await loadScript(STRIPE_SCRIPT);
   } catch {
-    say($("buy-msg"), t("error.script", { what: "Stripe.js" }));
+    say($("buy-msg"), t("error.script"));
     return;
   }
   const stripe = window.Stripe(state.config.stripe_publishable_key);
@@ -529,7 +429,8 @@ async function submitPayment(event) {
       redirect: "if_required",
     });
     if (error) {
-      say($("buy-msg"), error.message || t("error.unexpected", { status: "stripe" }));
+      // Stripe's own messages are written for the person paying ("Your card was declined.").
+      say($("buy-msg"), error.message || t("error.unexpected"));
       return;
     }
     const id = paymentIntent?.id || payment.intentId;
@@ -569,10 +470,10 @@ function wire() {
   $("pay-form").addEventListener("submit", submitPayment);
   $("pay-cancel").addEventListener("click", closePayment);
   document.addEventListener("unauthorized", (event) => {
-    // Expired and not refreshable: back to the sign-in form, saying why (the problem's detail).
+    // Expired and not refreshable: back to the sign-in form, saying why in people's words.
     if (state.user) {
       logout();
-      notice(event.detail.message);
+      notice(userMessage(event.detail));
     }
   });
   document.addEventListener("langchange", () => {
@@ -581,6 +482,8 @@ function wire() {
     updateExchangeCost();
     updateBonus();
     if (state.user) Promise.allSettled([loadHistory(), loadInvite(), loadPackages()]);
+    if (state.job?.done) state.view?.relabel(state.job.reading);
+    if ($("ledger-box").open) loadLedger();
   });
 }
 
