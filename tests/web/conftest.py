@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
 
 from tests.payments.stripe_server import API_KEY as STRIPE_API_KEY
 from tests.payments.stripe_server import FakeStripe
@@ -32,7 +32,7 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def stripe() -> Iterator[FakeStripe]:
     """Stripe's PaymentIntents API on loopback (the payments tests' fake), for the real SDK in the server."""
     fake = FakeStripe()
@@ -41,9 +41,12 @@ def stripe() -> Iterator[FakeStripe]:
     fake.stop()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory, stripe: FakeStripe) -> Iterator[str]:
-    """``conjure up`` on a free port with its own var dir: the embedded default, as a newcomer runs it."""
+    """``conjure up`` on a free port with its own var dir: the embedded default, as a newcomer runs it.
+
+    One per session: both pages' tests talk to the same server, as both apps share one in production.
+    """
     var = tmp_path_factory.mktemp("web-var")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_", "STRIPE_", "AI_"))}
@@ -55,6 +58,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, stripe: FakeStripe) -> Iter
         PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
         RATE_LIMIT_ANONYMOUS="1000/minute",
         RATE_LIMIT_LOGIN="1000/minute",
+        RATE_LIMIT_GENERATION="1000/minute",
+        IMAGE_PROVIDER="offline",
         STRIPE_API_KEY=STRIPE_API_KEY,
         STRIPE_API_BASE=stripe.url,
         STRIPE_PUBLISHABLE_KEY=STRIPE_PUBLISHABLE_KEY,
@@ -101,8 +106,17 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
+@pytest.fixture(scope="session")
+def screenshots() -> Path:
+    """The screenshot folder, emptied once per run so it shows this run's states only."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for old in SCREENSHOTS.glob("*.png"):
+        old.unlink()
+    return SCREENSHOTS
+
+
 @pytest.fixture
-def page(browser: Browser, server: str) -> Iterator[Page]:
+def page(browser: Browser, server: str, screenshots: Path) -> Iterator[Page]:
     """A phone-sized page with no network beyond the server; console errors fail the test."""
     context = browser.new_context(
         base_url=server, viewport={"width": 390, "height": 844}, locale="en-US", color_scheme="dark"
@@ -126,7 +140,23 @@ def page(browser: Browser, server: str) -> Iterator[Page]:
     assert not errors, errors
 
 
+PHONE: ViewportSize = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 800}
+
+
 def shot(page: Page, name: str) -> None:
-    """Keep a full-page screenshot of a main screen under test-artifacts/screenshots/."""
+    """Keep full-page screenshots of a page state at phone and desktop widths in test-artifacts/screenshots/.
+
+    Scrolled to the top first (a sticky header would otherwise be drawn mid-page); the viewport is put
+    back afterwards so the test goes on at the size it was using.
+    """
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True, animations="disabled")
+    before = page.viewport_size or PHONE
+    scroll = page.evaluate("window.scrollY")
+    page.evaluate("window.scrollTo(0, 0)")
+    for label, size in (("phone", PHONE), ("desktop", DESKTOP)):
+        page.set_viewport_size(size)
+        page.wait_for_timeout(50)  # one layout pass at the new width
+        page.screenshot(path=str(SCREENSHOTS / f"{name}-{label}.png"), full_page=True, animations="disabled")
+    page.set_viewport_size(before)
+    page.evaluate(f"window.scrollTo(0, {scroll})")

@@ -1,7 +1,8 @@
-"""End to end in headless Chromium against ``conjure up``: the visitor flow and the operator console."""
+"""End to end in headless Chromium against ``conjure up``: the tarot page and the operator console."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import time
@@ -69,6 +70,24 @@ def ask(page: Page, question: str) -> None:
     page.click("#ask-submit")
 
 
+# Records when each step and each card changes class, so a test can see the pacing a person sees.
+TIMELINE_JS = """
+window.__timeline = [];
+new MutationObserver((records) => {
+  for (const r of records) {
+    const el = r.target;
+    if (el.matches?.("#steps li")) {
+      window.__timeline.push(["step", el.dataset.step, el.className, performance.now()]);
+    }
+    if (el.matches?.("#cards .card") && el.classList.contains("flipped") && !el.dataset.seen) {
+      el.dataset.seen = "1";
+      window.__timeline.push(["flip", el.dataset.cardId, "", performance.now()]);
+    }
+  }
+}).observe(document, { subtree: true, attributes: true, attributeFilter: ["class"] });
+"""
+
+
 def test_sign_up_read_and_pay_one_star(page: Page, server: str) -> None:
     response = page.goto("/")
     assert response is not None
@@ -90,11 +109,21 @@ def test_sign_up_read_and_pay_one_star(page: Page, server: str) -> None:
     expect(page.locator("#question-hint")).to_contain_text("at most 180")
     expect(page.locator("#ask-submit")).to_be_disabled()
 
+    page.add_init_script(TIMELINE_JS)
+    page.reload()
+    expect(page.locator("#app")).to_be_visible()
     with page.expect_response(lambda r: r.url.endswith("/events")) as streamed:
         ask(page, "What should I focus on in my career this month?")
     assert streamed.value.status == 200
     assert streamed.value.headers["content-type"].startswith("text/event-stream")
-    expect(page.locator("#steps li[data-step=done]")).to_have_class("done")
+    # On a phone the reading starts below the question box: the page brings it into view.
+    page.wait_for_function(
+        "() => { const r = document.getElementById('reading').getBoundingClientRect();"
+        " return r.top >= 0 && r.top < window.innerHeight / 2; }"
+    )
+    expect(page.locator("#steps li.active")).to_have_count(1)  # a step in progress, not all ticked at once
+    shot(page, "02a-reading-in-progress")
+    expect(page.locator("#steps li[data-step=done]")).to_have_class("done", timeout=30_000)
     expect(page.locator("#history .history-item")).to_have_count(1)
     cards = page.locator("#cards .card")
     expect(cards.first).to_be_visible()
@@ -114,6 +143,22 @@ def test_sign_up_read_and_pay_one_star(page: Page, server: str) -> None:
     for step in ("queued", "filtering", "analyzing", "drawing", "reading"):
         expect(page.locator(f"#steps li[data-step={step}]")).to_have_class("done")
 
+    # Each card has a drawn face; reversed faces are upside down.
+    for i, card in enumerate(expected):
+        face = cards.nth(i).locator(".card-front svg")
+        expect(face.locator("rect").first).to_be_attached()
+        transform = face.evaluate("el => getComputedStyle(el).transform")
+        assert (transform.startswith("matrix(-1")) == (card["orientation"] == "reversed"), transform
+        expect(cards.nth(i)).to_have_class(re.compile(r"\bflipped\b"))
+    # Paced: steps became active one after another, and the cards turned over one by one.
+    timeline = page.evaluate("window.__timeline")
+    active = [(step, at) for kind, step, cls, at in timeline if kind == "step" and cls == "active"]
+    assert [step for step, _ in active][:4] == ["queued", "filtering", "analyzing", "drawing"], active
+    assert all(b - a >= 400 for (_, a), (_, b) in itertools.pairwise(active)), active
+    flips = [at for kind, _, _, at in timeline if kind == "flip"]
+    assert len(flips) == len(expected)
+    assert all(b - a >= 500 for a, b in itertools.pairwise(flips)), flips
+
     # The held star was captured: 3 - 1, nothing held.
     # Both numbers from one wallet read (mid-reading the page shows 2 available with 1 held).
     page.wait_for_function(
@@ -125,11 +170,12 @@ def test_sign_up_read_and_pay_one_star(page: Page, server: str) -> None:
     shot(page, "02-reading")
 
     page.click("#ledger-box summary")
-    expect(page.locator("#ledger li").first).to_contain_text("capture")
+    expect(page.locator("#ledger li").first.locator(".tx-type")).to_have_text("Paid")
+    expect(page.locator("#ledger")).not_to_contain_text("capture")
 
     # Exchanging coins we do not have shows the problem's detail.
     page.click("#exchange-submit")
-    expect(page.locator("#exchange-msg")).to_contain_text("coins")
+    expect(page.locator("#exchange-msg")).to_have_text("You do not have enough coins for that exchange.")
     expect(page.locator("#exchange-msg")).to_have_class("notice error")
     shot(page, "03-wallet-invite-buy")
 
@@ -137,7 +183,11 @@ def test_sign_up_read_and_pay_one_star(page: Page, server: str) -> None:
 def test_rejected_question_shows_reason_and_releases_the_star(page: Page) -> None:
     sign_up(page, _email("rejected"))
     ask(page, "Should I stalk my ex this weekend?")
-    expect(page.locator("#reading-error")).to_contain_text("harming or controlling someone else")
+    # People's words first; the filter's own reason (written for the asker) after it.
+    expect(page.locator("#reading-error")).to_contain_text(
+        "The cards cannot answer this question, so nothing was charged."
+    )
+    assert len(page.locator("#reading-error").inner_text()) > 70
     expect(page.locator("#steps li.failed")).to_have_count(1)
     expect(page.locator("#cards .card")).to_have_count(0)
     page.wait_for_function(
@@ -145,7 +195,7 @@ def test_rejected_question_shows_reason_and_releases_the_star(page: Page) -> Non
         " && document.getElementById('held').textContent === '0'"
     )
     page.click("#ledger-box summary")
-    expect(page.locator("#ledger li").first).to_contain_text("release")
+    expect(page.locator("#ledger li").first.locator(".tx-type")).to_have_text("Returned")
     shot(page, "04-rejected")
 
 
@@ -167,11 +217,53 @@ def test_invite_link_prefills_and_rewards_and_thai_toggle(page: Page, server: st
     expect(page.locator("#ask-submit")).to_have_text("เปิดไพ่")
     page.fill("#question", "งานใหม่จะเป็นอย่างไร")  # 19 characters: short in bytes, fine in characters
     expect(page.locator("#question-hint")).to_have_text("พร้อมถามแล้ว")
-    shot(page, "05-thai")
     me = httpx.get(
         f"{server}/api/v1/user/wallet", headers={"Authorization": f"Bearer {inviter['access_token']}"}
     ).json()
     assert me["total_invites"] == 1
+
+    # A whole reading in Thai: card names, positions, orientations, tags are all Thai words.
+    page.click("#ask-submit")
+    expect(page.locator("#steps li[data-step=done]")).to_have_class("done", timeout=30_000)
+    expect(page.locator("#reading-status")).to_have_text("คำทำนายของคุณพร้อมแล้ว")
+    token = page.evaluate("localStorage.getItem('conjure.access_token')")
+    job_id = page.locator("#history .history-item").first.get_attribute("data-job-id")
+    stored = httpx.get(
+        f"{server}/api/v1/reading/{job_id}", headers={"Authorization": f"Bearer {token}"}
+    ).json()
+    cards = stored["result"]["cards"]
+    expect(page.locator("#cards .card-name")).to_have_text([c["name_th"] for c in cards])
+    expect(page.locator("#cards .card-position")).to_have_text([c["position_label_th"] for c in cards])
+    latin = re.compile(r"[A-Za-z_]")
+    captions = "\n".join(page.locator("#cards .card-caption").all_inner_texts())
+    assert not latin.search(captions), captions  # no English meanings, no raw tags
+    chips = page.locator("#analysis").inner_text()
+    assert chips
+    assert not latin.search(chips), chips  # e.g. ช่วงเวลา: ไม่ระบุเวลา, not "unspecified"
+    expect(page.locator("#history .badge").first).to_have_text("เสร็จแล้ว")
+    shot(page, "05-thai-reading")
+
+    # Switching back to English relabels the reading already on screen.
+    page.click("#lang-toggle")
+    expect(page.locator("#cards .card-name")).to_have_text([c["name"] for c in cards])
+    expect(page.locator("#analysis")).to_contain_text("Topic:")
+
+
+def test_errors_read_as_words_for_people(page: Page) -> None:
+    page.goto("/")
+    page.fill("#auth-email", "not-an-email")
+    page.fill("#auth-password", "short")
+    page.click("#auth-submit")
+    notice = page.locator("#notice")
+    expect(notice).to_have_text("Enter a valid email address. The password needs at least 8 characters.")
+    for developer_words in ("String should", "Invalid input", "value is not"):
+        expect(notice).not_to_contain_text(developer_words)
+    shot(page, "10-signup-error")
+    page.click("#tab-login")
+    page.fill("#auth-email", "nobody@example.com")
+    page.fill("#auth-password", PASSWORD)
+    page.click("#auth-submit")
+    expect(notice).to_have_text("That email and password do not match an account.")
 
 
 def test_telegram_mini_app_logs_in_with_init_data(page: Page) -> None:
@@ -262,9 +354,10 @@ def test_buy_button_explains_payments_are_off(page: Page) -> None:
     )
     sign_up(page, _email("nopay"))
     page.click("#packages button[data-package=popular]")
-    expect(page.locator("#buy-msg")).to_contain_text("Payments are off on this server")
-    expect(page.locator("#buy-msg")).to_contain_text("STRIPE_API_KEY")
+    expect(page.locator("#buy-msg")).to_contain_text("Buying stars is not available yet.")
+    expect(page.locator("#buy-msg")).not_to_contain_text("STRIPE")
     expect(page.locator("#pay-form")).to_be_hidden()
+    shot(page, "09-payments-off")
 
 
 def test_a_stale_token_falls_back_to_the_sign_in_form(page: Page) -> None:

@@ -1,0 +1,191 @@
+"""PixelPop's Mini App at /pixelpop, in headless Chromium at a phone's size against ``conjure up``.
+
+Inside Telegram (a ``Telegram.WebApp`` stand-in carrying initData signed with the server's bot
+token) and in a plain browser: sign in, make an image with the offline provider, see it, find it
+in the gallery, keep it, and ask to buy credits.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import time
+import uuid
+from typing import Any
+
+import httpx
+from playwright.sync_api import Page, Request, expect
+
+from tests.web.conftest import BOT_TOKEN, shot
+from tests.web.telegram_standin import telegram_standin
+from tests.web.test_pages import PASSWORD, PAYMENTS_OFF
+
+FOX = "A red fox curled up in fresh snow, soft morning light"
+
+
+def calls(page: Page) -> list[list[Any]]:
+    """What the page asked of the Telegram stand-in, in order."""
+    result: list[list[Any]] = page.evaluate("Telegram.WebApp.__calls")
+    return result
+
+
+def main_button(page: Page) -> dict[str, Any]:
+    state: dict[str, Any] = page.evaluate(
+        "(() => { const b = Telegram.WebApp.MainButton; return"
+        " { text: b.text, visible: b.isVisible, active: b.isActive, progress: b.isProgressVisible }; })()"
+    )
+    return state
+
+
+def test_inside_telegram_sign_in_generate_see_it_and_find_it_in_the_gallery(page: Page, server: str) -> None:
+    user = {"id": 7_000_000 + uuid.uuid4().int % 1_000_000, "first_name": "Mali", "language_code": "en"}
+    page.context.add_init_script(telegram_standin(BOT_TOKEN, user))
+    polls: list[float] = []
+
+    def on_request(request: Request) -> None:
+        if re.search(r"/api/generation/[0-9a-f-]{36}$", request.url):
+            polls.append(time.monotonic())
+
+    response = page.goto("/pixelpop")
+    assert response is not None
+    assert "'unsafe-inline'" not in response.headers["content-security-policy"]
+    # Signed in from initData alone: no form, the sign-up bonus as credits.
+    expect(page.locator("#app")).to_be_visible()
+    expect(page.locator("#auth")).to_be_hidden()
+    expect(page.locator("#credits")).to_have_text("3")
+    expect(page.locator("#logout")).to_be_hidden()
+    done = calls(page)
+    assert ["ready"] in done
+    assert ["expand"] in done
+    # The chat's light theme, although the browser prefers dark.
+    assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(255, 255, 255)"
+    assert (
+        page.evaluate("getComputedStyle(document.querySelector('.panel')).backgroundColor")
+        == "rgb(240, 240, 244)"
+    )
+    # Telegram's main button does the generating; the page's own button stays out of the way.
+    expect(page.locator("#generate")).to_be_hidden()
+    assert main_button(page) == {
+        "text": "Generate · 1 ★",
+        "visible": True,
+        "active": False,
+        "progress": False,
+    }
+    shot(page, "20-pixelpop-telegram-signed-in")
+
+    page.fill("#prompt", FOX)
+    page.click("label.size:has(input[value='1024x1536'])")
+    assert main_button(page)["active"] is True
+    page.on("request", on_request)
+    page.evaluate("Telegram.WebApp.MainButton.__tap()")
+    expect(page.locator("#result")).to_be_visible()
+    expect(page.locator("#gen-steps li.active")).to_have_count(1)
+    assert main_button(page)["progress"] is True
+    shot(page, "21-pixelpop-generating")
+
+    image = page.locator("#image")
+    expect(image).to_be_visible(timeout=20_000)
+    expect(page.locator("#gen-steps li[data-step=completed]")).to_have_class("done")
+    size = image.evaluate("img => [img.naturalWidth, img.naturalHeight]")
+    assert size == [1024, 1536]  # the portrait size that was chosen
+    expect(page.locator("#result-prompt")).to_have_text(f"“{FOX}”")
+    expect(page.locator("#result-note")).to_contain_text("Preview image")
+    assert ["haptic.notify", "success"] in calls(page)
+    assert main_button(page)["text"] == "Generate another · 1 ★"
+    # Polled once a second (seed 004), not in a tight loop.
+    assert polls, "the page never polled GET /api/generation/{id}"
+    assert all(b - a >= 0.8 for a, b in itertools.pairwise(polls)), polls
+
+    # The same image is first in the gallery, the star was taken.
+    token = page.evaluate("localStorage.getItem('conjure.access_token')")
+    gallery = httpx.get(f"{server}/api/generations", headers={"Authorization": f"Bearer {token}"}).json()
+    newest = gallery["items"][0]
+    assert newest["prompt"] == FOX
+    assert newest["size"] == "1024x1536"
+    expect(page.locator("#gallery .thumb")).to_have_count(1)
+    expect(page.locator("#gallery .thumb").first).to_have_attribute("data-job-id", newest["job_id"])
+    expect(page.locator("#credits")).to_have_text("2")
+    shot(page, "22-pixelpop-done")
+
+    # Keeping it: Telegram's own download (Bot API 8.0) and share sheet.
+    page.click("#download")
+    page.click("#share")
+    kept = calls(page)
+    download = next(c for c in kept if c[0] == "downloadFile")
+    assert "/files/generations/" in download[1]
+    assert download[2].startswith("pixelpop-")
+    share = next(c for c in kept if c[0] == "openTelegramLink")
+    assert share[1].startswith("https://t.me/share/url?url=")
+
+    # Opening it from the gallery shows Telegram's back button, which returns to the prompt.
+    page.click("#again")
+    expect(page.locator("#result")).to_be_hidden()
+    page.locator("#gallery .thumb").first.click()
+    expect(page.locator("#result-title")).to_have_text("From your gallery")
+    expect(image).to_be_visible()
+    assert page.evaluate("Telegram.WebApp.BackButton.isVisible") is True
+    shot(page, "23-pixelpop-from-gallery")
+    page.evaluate("Telegram.WebApp.BackButton.__tap()")
+    expect(page.locator("#result")).to_be_hidden()
+    assert page.evaluate("Telegram.WebApp.BackButton.isVisible") is False
+
+
+def test_telegram_language_and_payments_off_speak_to_people(page: Page) -> None:
+    user = {"id": 8_000_000 + uuid.uuid4().int % 1_000_000, "first_name": "Somchai", "language_code": "th"}
+    page.context.add_init_script(telegram_standin(BOT_TOKEN, user))
+    page.route(
+        "**/api/v1/payment/create-intent",
+        lambda route: route.fulfill(
+            status=503, content_type="application/problem+json", body=json.dumps(PAYMENTS_OFF)
+        ),
+    )
+    page.goto("/pixelpop")
+    expect(page.locator("#app")).to_be_visible()
+    expect(page.locator("html")).to_have_attribute("lang", "th")  # from Telegram's language_code
+    expect(page.locator("#create h2")).to_have_text("บรรยายภาพที่อยากได้")
+    assert main_button(page)["text"] == "สร้างภาพ · 1 ★"
+    page.click("#packages button[data-package=starter]")
+    message = page.locator("#buy-msg")
+    expect(message).to_have_text("ยังซื้อเครดิตไม่ได้ในตอนนี้ แวะกลับมาใหม่เร็ว ๆ นี้")
+    expect(message).to_have_class("notice info")
+    shot(page, "24-pixelpop-thai-payments-off")
+
+
+def test_badly_signed_init_data_is_explained_and_email_still_works(page: Page) -> None:
+    user = {"id": 9_000_001, "first_name": "Eve"}
+    page.context.add_init_script(telegram_standin("999:not-the-bot-token", user))
+    page.goto("/pixelpop")
+    expect(page.locator("#notice")).to_have_text(
+        "Telegram could not confirm who you are. Close the app and open it again from the bot."
+    )
+    expect(page.locator("#auth")).to_be_visible()
+    assert ["haptic.notify", "error"] in calls(page)
+
+
+def test_in_a_plain_browser_sign_up_by_email_and_generate(page: Page) -> None:
+    page.goto("/pixelpop")
+    auth = page.locator("#auth")
+    expect(auth).to_be_visible()
+    expect(auth).to_contain_text("open it from our bot's button")
+    shot(page, "25-pixelpop-browser-signed-out")
+    page.fill("#auth-email", f"pixel-{uuid.uuid4().hex[:8]}@example.com")
+    page.fill("#auth-password", PASSWORD)
+    page.click("#auth-submit")
+    expect(page.locator("#app")).to_be_visible()
+    expect(page.locator("#credits")).to_have_text("3")
+
+    generate = page.locator("#generate")
+    expect(generate).to_be_disabled()
+    page.fill("#prompt", "ok")
+    expect(page.locator("#prompt-hint")).to_contain_text("at least 3 characters")
+    page.fill("#prompt", "A lighthouse on a cliff at dusk")
+    page.click("label.size:has(input[value='1536x1024'])")
+    generate.click()
+    image = page.locator("#image")
+    expect(image).to_be_visible(timeout=20_000)
+    assert image.evaluate("img => [img.naturalWidth, img.naturalHeight]") == [1536, 1024]
+    expect(page.locator("#gallery .thumb")).to_have_count(1)
+    expect(page.locator("#credits")).to_have_text("2")
+    expect(page.locator("#download")).to_have_attribute("href", re.compile(r"/files/generations/.+\.png\?"))
+    shot(page, "26-pixelpop-browser-done")
