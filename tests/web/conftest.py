@@ -153,10 +153,10 @@ def shot(page: Page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     before = page.viewport_size or PHONE
     scroll = page.evaluate("window.scrollY")
-    page.evaluate("window.scrollTo(0, 0)")
+    page.evaluate("window.scrollTo({ top: 0, behavior: 'instant' })")  # also stops a smooth scroll
     for label, size in (("phone", PHONE), ("desktop", DESKTOP)):
         page.set_viewport_size(size)
         page.wait_for_timeout(50)  # one layout pass at the new width
         page.screenshot(path=str(SCREENSHOTS / f"{name}-{label}.png"), full_page=True, animations="disabled")
     page.set_viewport_size(before)
-    page.evaluate(f"window.scrollTo(0, {scroll})")
+    page.evaluate(f"window.scrollTo({{ top: {scroll}, behavior: 'instant' }})")

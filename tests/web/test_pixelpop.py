@@ -17,9 +17,10 @@ from typing import Any
 import httpx
 from playwright.sync_api import Page, Request, expect
 
+from tests.payments.stripe_server import FakeStripe
 from tests.web.conftest import BOT_TOKEN, shot
 from tests.web.telegram_standin import telegram_standin
-from tests.web.test_pages import PASSWORD, PAYMENTS_OFF
+from tests.web.test_pages import FAKE_STRIPE_JS, PASSWORD, PAYMENTS_OFF
 
 FOX = "A red fox curled up in fresh snow, soft morning light"
 
@@ -189,3 +190,26 @@ def test_in_a_plain_browser_sign_up_by_email_and_generate(page: Page) -> None:
     expect(page.locator("#credits")).to_have_text("2")
     expect(page.locator("#download")).to_have_attribute("href", re.compile(r"/files/generations/.+\.png\?"))
     shot(page, "26-pixelpop-browser-done")
+
+
+def test_buying_credits_with_stripe_elements(page: Page, stripe: FakeStripe) -> None:
+    page.route(
+        "https://js.stripe.com/v3/",
+        lambda route: route.fulfill(content_type="text/javascript", body=FAKE_STRIPE_JS),
+    )
+    page.goto("/pixelpop")
+    page.fill("#auth-email", f"buyer-{uuid.uuid4().hex[:8]}@example.com")
+    page.fill("#auth-password", PASSWORD)
+    page.click("#auth-submit")
+    expect(page.locator("#credits")).to_have_text("3")
+    page.click("#packages button[data-package=popular]")
+    expect(page.locator("#payment-element .fake-payment-element")).to_have_text("payment")
+    expect(page.locator("#pay-submit")).to_contain_text("249")
+    intent_id = page.evaluate("window.__stripe.clientSecret").split("_secret_")[0]
+    assert stripe.intent(intent_id)["amount"] == 24_900
+    shot(page, "27-pixelpop-buy")
+    stripe.set_status(intent_id, "succeeded")
+    page.click("#pay-submit")
+    expect(page.locator("#buy-msg")).to_have_text("Thank you! 33 ★ added.")
+    expect(page.locator("#credits")).to_have_text("36")
+    expect(page.locator("#credits-big")).to_have_text("36")

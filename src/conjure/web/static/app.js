@@ -3,12 +3,12 @@
 import { api, ApiError, followEvents, h, itemsOf, loadScript, newIdempotencyKey, say, tokens, userMessage } from "./api.js";
 import { applyI18n, formatDate, formatTHB, t, tag, toggleLang } from "./i18n.js";
 import { cardName, loadDeck, ReadingView } from "./reading.js";
+import * as tg from "./telegram.js";
 
 const $ = (id) => document.getElementById(id);
 const TERMINAL = new Set(["succeeded", "failed", "dlq", "canceled"]);
 const QUESTION_MIN = 8;
 const QUESTION_MAX = 180;
-const TELEGRAM_SCRIPT = "https://telegram.org/js/telegram-web-app.js";
 const STRIPE_SCRIPT = "https://js.stripe.com/v3/";
 
 const state = {
@@ -57,27 +57,10 @@ async function submitAuth(event) {
   }
 }
 
-/** Telegram's init data: from the Mini App script when it loaded, else straight from the launch URL. */
-function telegramInitData() {
-  const fromScript = window.Telegram?.WebApp?.initData;
-  if (fromScript) return fromScript;
-  const hash = new URLSearchParams(location.hash.slice(1));
-  return hash.get("tgWebAppData") || "";
-}
-
-function insideTelegram() {
-  return /tgWebApp(Data|Version|Platform)=/.test(location.hash) || Boolean(window.Telegram?.WebApp?.initData);
-}
-
 async function telegramLogin() {
-  try {
-    await loadScript(TELEGRAM_SCRIPT, 4000);
-    window.Telegram?.WebApp?.ready();
-    window.Telegram?.WebApp?.expand();
-  } catch {
-    // The launch URL carries the same init data; the script only adds theming.
-  }
-  const initData = telegramInitData();
+  // The SDK adds theming, haptics and buttons; the launch URL alone carries the signed init data.
+  if (await tg.loadTelegram()) tg.startTelegram();
+  const initData = tg.initData();
   if (!initData) return false;
   say($("notice"), t("auth.telegram"), "info");
   try {
@@ -506,7 +489,7 @@ async function boot() {
   if (invite) $("auth-invite").value = invite;
   setMode(invite || !tokens.access ? "signup" : "login");
   $("booting").hidden = true;
-  if (insideTelegram() && (await telegramLogin())) return;
+  if (tg.launchedFromTelegram() && (await telegramLogin())) return;
   if (tokens.access) {
     try {
       await enter(null);
