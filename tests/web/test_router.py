@@ -55,3 +55,33 @@ async def test_config_hands_out_the_publishable_key_never_the_secret(
     assert response.json()["payments_enabled"] is True
     assert response.json()["stripe_publishable_key"] == "pk_test_public"
     assert "sk_test_secret" not in response.text
+
+
+async def test_pixelpop_page_allows_https_images_but_no_inline_script(client: httpx.AsyncClient) -> None:
+    page = await client.get("/pixelpop")
+    assert page.status_code == 200
+    assert 'src="/static/pixelpop.js"' in page.text
+    assert "<script>" not in page.text
+    csp = page.headers["content-security-policy"]
+    assert "img-src 'self' data: blob: https:" in csp  # S3's signed image links
+    assert "script-src 'self' https://js.stripe.com" in csp
+    assert "unsafe-inline" not in csp
+    # The tarot page keeps the narrower image rule.
+    assert "img-src 'self' data: https://" in (await client.get("/")).headers["content-security-policy"]
+    for asset in ("pixelpop.js", "pixelpop-i18n.js", "telegram.js", "cards.js", "reading.js", "pixelpop.css"):
+        assert (await client.get(f"/static/{asset}")).status_code == 200
+
+
+async def test_deck_gives_all_78_cards_in_thai_and_english(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/v1/web/deck")
+    assert response.status_code == 200
+    assert "max-age" in response.headers["cache-control"]
+    cards = response.json()["cards"]
+    assert len(cards) == 78
+    assert len({c["id"] for c in cards}) == 78
+    fool = next(c for c in cards if c["id"] == "major-00")
+    assert fool["name"] == "The Fool"
+    assert fool["name_th"] == "คนเขลา"
+    assert fool["theme_th"]
+    assert fool["upright"]["keywords"]
+    assert sum(c["arcana"] == "major" for c in cards) == 22

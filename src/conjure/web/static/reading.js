@@ -267,7 +267,7 @@ export function failureText(reading) {
 function renderFailure(reading) {
   const current = $("steps").querySelector(".active")?.dataset.step || "filtering";
   markStep(current, { failed: true });
-  $("reading-status").textContent = t(`status.${reading.status}`);
+  $("reading-status").textContent = ""; // the box below says what happened and that nothing was charged
   const box = $("reading-error");
   box.textContent = failureText(reading);
   box.className = "notice error";
