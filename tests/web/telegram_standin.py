@@ -104,6 +104,12 @@ _STANDIN_JS = """
       setHeaderColor(c) { log("setHeaderColor", c); },
       setBackgroundColor(c) { log("setBackgroundColor", c); },
       disableVerticalSwipes() { log("disableVerticalSwipes"); },
+      isClosingConfirmationEnabled: false,
+      enableClosingConfirmation() {
+        this.isClosingConfirmationEnabled = true;
+        log("closingConfirmation", true);
+      },
+      disableClosingConfirmation() { this.isClosingConfirmationEnabled = false; },
       openTelegramLink(url) { log("openTelegramLink", url); },
       openLink(url) { log("openLink", url); },
       downloadFile(params) { log("downloadFile", params.url, params.file_name); },

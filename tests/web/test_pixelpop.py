@@ -83,6 +83,7 @@ def test_inside_telegram_sign_in_generate_see_it_and_find_it_in_the_gallery(page
     expect(page.locator("#result")).to_be_visible()
     expect(page.locator("#gen-steps li.active")).to_have_count(1)
     assert main_button(page)["progress"] is True
+    assert ["closingConfirmation", True] in calls(page)  # a swipe mid-generation asks first
     shot(page, "21-pixelpop-generating")
 
     image = page.locator("#image")
@@ -94,6 +95,7 @@ def test_inside_telegram_sign_in_generate_see_it_and_find_it_in_the_gallery(page
     expect(page.locator("#result-note")).to_contain_text("Preview image")
     assert ["haptic.notify", "success"] in calls(page)
     assert main_button(page)["text"] == "Generate another · 1 ★"
+    assert page.evaluate("Telegram.WebApp.isClosingConfirmationEnabled") is False
     # Polled once a second (seed 004), not in a tight loop.
     assert polls, "the page never polled GET /api/generation/{id}"
     assert all(b - a >= 0.8 for a, b in itertools.pairwise(polls)), polls

@@ -117,6 +117,7 @@ function updateControls() {
   $("prompt-count").textContent = `${p.n}/${PROMPT_MAX}`;
   $("generate").disabled = !p.ok || busy();
   $("generate").textContent = busy() ? t("pp.generate.busy") : t("pp.generate");
+  tg.confirmClosing(busy());
   if (state.main && state.user) {
     const again = state.job?.done && !state.viewing;
     state.main.set({

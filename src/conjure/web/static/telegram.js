@@ -130,6 +130,14 @@ export function mainButton(onClick) {
   };
 }
 
+/** Ask before the Mini App is swiped away while something paid for is in progress. */
+export function confirmClosing(on) {
+  const app = webApp();
+  if (!app || !supports("6.2")) return;
+  if (on) app.enableClosingConfirmation?.();
+  else app.disableClosingConfirmation?.();
+}
+
 /** Telegram's back button: shown while `onBack` is set, hidden otherwise. */
 let backHandler = null;
 export function backButton(onBack) {
