@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from redis import exceptions as redis_errors
 
 from conjure.auth.apikeys import create_api_key
 from conjure.events.service import publish_user_event
@@ -164,3 +165,32 @@ async def test_a_client_that_vanishes_mid_stream_frees_its_slot(
             assert first.status_code == 200
             await wait_held(runtime, user, 2)
         await wait_held(runtime, user, 0)
+
+
+class UnreachableSlots:
+    """Connection slots whose Redis is down."""
+
+    limit = 2
+
+    async def acquire(self, user_id: uuid.UUID) -> str | None:
+        raise redis_errors.ConnectionError("Connection refused")
+
+    async def release(self, user_id: uuid.UUID, lease: str) -> None:
+        raise AssertionError("nothing was acquired")
+
+    async def held(self, user_id: uuid.UUID) -> int:
+        return 0
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_redis_down_is_503_with_retry_after_not_500(make_runtime: MakeRuntime, sqlite_url: str) -> None:
+    runtime = await make_runtime(database_url=sqlite_url)
+    runtime.sse_slots = UnreachableSlots()
+    user = await make_user(runtime)
+    async with serve(runtime) as base, httpx.AsyncClient(base_url=base, timeout=10) as api:
+        response = await api.get(EVENTS, headers=auth_headers(runtime, user))
+    assert response.status_code == 503
+    assert response.json()["code"] == "service_unavailable"
+    assert int(response.headers["retry-after"]) >= 1
