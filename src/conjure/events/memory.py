@@ -76,9 +76,9 @@ class InProcessUserEventHub:
 
     @asynccontextmanager
     async def subscribe(self, user_id: uuid.UUID, after: EventId | None) -> AsyncIterator[Subscription]:
-        follower = Follower(
-            lambda last: self.replay(user_id, last), self._top(user_id) if after is None else after
-        )
+        top = self._top(user_id)
+        start = top if after is None or after > top else after  # an id from the future: from now
+        follower = Follower(lambda last: self.replay(user_id, last), start)
         self._followers.setdefault(user_id, set()).add(follower)
         try:
             yield follower

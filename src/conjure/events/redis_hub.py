@@ -110,7 +110,8 @@ class RedisUserEventHub:
         top = await self._top(user_id)
         # The follower reads the store first (from `after`, or from now), then takes what the
         # reader offers; the reader starts at `top`, so nothing published since is missed.
-        follower = Follower(lambda last: self.replay(user_id, last), top if after is None else after)
+        start = top if after is None or after > top else after  # an id from the future: from now
+        follower = Follower(lambda last: self.replay(user_id, last), start)
         self._followers.setdefault(user_id, set()).add(follower)
         try:
             if user_id not in self._cursors:
