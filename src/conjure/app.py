@@ -33,6 +33,7 @@ HSTS = "max-age=31536000; includeSubDomains"
 def platform_routers() -> list[APIRouter]:
     """The platform's own routers, in the order they appear in the docs."""
     from conjure.auth.router import router as auth_router
+    from conjure.events.router import router as events_router
     from conjure.jobs.router import router as jobs_router
     from conjure.payments.router import router as payments_router
     from conjure.storage.router import router as files_router
@@ -47,6 +48,7 @@ def platform_routers() -> list[APIRouter]:
         wallet_router,
         payments_router,
         jobs_router,
+        events_router,
         files_router,
         web_router,
     ]

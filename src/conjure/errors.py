@@ -14,11 +14,13 @@ The tree (each leaf names its stable ``code``):
     ├── 413 request_too_large
     ├── 415 unsupported_media_type
     ├── 422 validation_error         (names the field in ``errors``), invalid_rate_limit,
-    │       unknown_package (payments), unknown_job_kind, webhook_not_allowed (jobs)
+    │       unknown_package (payments), unknown_job_kind, webhook_not_allowed (jobs),
+    │       invalid_last_event_id (events)
     ├── 429 rate_limited             (with Retry-After and RateLimit-* headers)
+    │       too_many_streams         (events: SSE streams per user, with Retry-After)
     ├── 500 internal_error           (a bug; no internals leak)
     ├── 502 payment_provider_error   (Stripe refused or failed)
-    └── 503 not_ready, payments_not_configured, telegram_not_configured,
+    └── 503 not_ready, payments_not_configured, telegram_not_configured, service_unavailable (Redis),
             payment_not_recorded     (a Stripe event for a payment not stored yet; Stripe retries)
 
 Domains subclass ``ConjureError`` at the top of their ``service.py``.

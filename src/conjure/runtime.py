@@ -14,6 +14,8 @@ import redis.asyncio as aioredis
 
 from conjure.apps import AppSpec, installed_apps
 from conjure.db import Database
+from conjure.events.backends import make_connection_slots, make_user_event_hub
+from conjure.events.types import ConnectionSlots, UserEventHub
 from conjure.jobs.registry import JobKindRegistry
 from conjure.settings import Settings
 
@@ -33,6 +35,8 @@ class Runtime:
     storage: ObjectStore
     limiter: RateLimiter
     registry: JobKindRegistry
+    user_events: UserEventHub  # the per-user event stream (conjure.events)
+    sse_slots: ConnectionSlots  # the per-user cap on open SSE streams
     apps: list[AppSpec] = field(default_factory=list)
     # Made on first use by conjure.payments (only when Stripe is configured); closed with the runtime.
     stripe_gateway: StripeGateway | None = None
@@ -59,6 +63,8 @@ class Runtime:
             storage=make_storage(settings),
             limiter=make_limiter(settings, redis),
             registry=registry,
+            user_events=make_user_event_hub(settings, redis),
+            sse_slots=make_connection_slots(settings, redis),
             apps=apps,
         )
         runtime.broker = make_broker(runtime)
@@ -70,6 +76,8 @@ class Runtime:
 
         await close_gateway(self)
         await self.broker.close()
+        await self.user_events.close()
+        await self.sse_slots.close()
         await self.storage.close()
         if self.redis is not None:
             await self.redis.aclose()

@@ -150,6 +150,13 @@ class Settings(BaseSettings):
     job_scheduler_poll_seconds: float = 0.25
     worker_metrics_port: int = 0  # >0: `conjure worker` serves /metrics on this port
 
+    # Per-user event stream (GET /api/v1/events) and the cap on any user's open SSE streams
+    sse_max_connections_per_user: int = Field(default=5, ge=1)  # beyond it: 429
+    sse_heartbeat_seconds: float = Field(default=15.0, gt=0)  # comment lines that keep proxies open
+    sse_lease_seconds: float = Field(default=30.0, gt=0)  # a crashed process's slots free after this
+    user_events_retain_count: int = Field(default=1000, ge=1)  # replayable events per user
+    user_events_retain_seconds: float = Field(default=3600.0, gt=0)  # ... no older than this
+
     _split = field_validator(
         "cors_origins",
         "clerk_authorized_parties",

@@ -14,6 +14,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from conjure.auth.deps import AdminUser, CurrentUser
 from conjure.deps import RuntimeDep, SessionDep
 from conjure.errors import NotFound
+from conjure.events.deps import SseSlot
 from conjure.jobs import service
 from conjure.jobs.models import TERMINAL_STATUSES, Job, JobStatus
 from conjure.jobs.schemas import (
@@ -94,6 +95,7 @@ async def job_events(
     session: SessionDep,
     runtime: RuntimeDep,
     user: CurrentUser,
+    _slot: SseSlot,  # counts against the user's cap on open streams (429 beyond it)
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> EventSourceResponse:
     """Server-Sent Events: status changes and steps, a final event, then the stream closes."""
