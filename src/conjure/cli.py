@@ -55,9 +55,10 @@ def api(
 @app.command()
 def worker() -> None:
     """Run a job worker (and its scheduler loops) until SIGTERM."""
+    from conjure.apps import installed_apps
     from conjure.jobs.worker import run_worker
 
-    asyncio.run(run_worker(Settings()))
+    asyncio.run(run_worker(Settings(), apps=installed_apps()))
 
 
 @app.command()

@@ -1,21 +1,14 @@
-"""The apps built on the platform, listed explicitly (the platform never imports an app by itself)."""
+"""The apps built on the platform, listed explicitly (the platform never imports an app by itself).
+
+:func:`installed_apps` is called only by the entry points (``conjure.cli``, ``conjure.app``);
+everything below them receives the list. A new app adds its spec to this one list.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from conjure.kit.spec import AppSpec
 
-from fastapi import APIRouter
-
-from conjure.jobs.registry import JobKind
-
-
-@dataclass(frozen=True)
-class AppSpec:
-    """What an app adds: HTTP routers and job kinds."""
-
-    name: str
-    routers: list[APIRouter] = field(default_factory=list)
-    job_kinds: list[JobKind] = field(default_factory=list)
+__all__ = ["AppSpec", "installed_apps"]
 
 
 def installed_apps() -> list[AppSpec]:
