@@ -60,8 +60,8 @@ async def test_wallet_transactions_page_by_offset_and_still_by_before(
     user, headers = await api.user(stars=2)
     async with api.runtime.db.session() as session:
         for i in range(3):
-            key = f"page-{i}"
-            await credit(session, user.id, amount=i + 1, currency="coin", tx_type="grant", idempotency_key=key)
+            k = f"page-{i}"
+            await credit(session, user.id, amount=i + 1, currency="coin", tx_type="grant", idempotency_key=k)
     path = "/api/v1/user/wallet/transactions"
     first = (await api.client.get(path, params={"limit": 2}, headers=headers)).json()
     second = (await api.client.get(path, params={"limit": 2, "offset": 2}, headers=headers)).json()
