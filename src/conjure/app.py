@@ -10,6 +10,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from conjure import __version__
+from conjure.apps import installed_apps
 from conjure.errors import install_error_handlers
 from conjure.health import router as health_router
 from conjure.kit.spec import AppSpec
@@ -64,8 +65,6 @@ def create_app(
     ``apps`` defaults to :func:`conjure.apps.installed_apps`; their routes are mounted here
     and their job kinds registered on the runtime (a given one, or the one the lifespan starts).
     """
-    from conjure.apps import installed_apps
-
     settings = settings or (runtime.settings if runtime else Settings())
     apps = installed_apps() if apps is None else apps
     if runtime is not None:
