@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from conjure.db import utcnow
+from conjure.errors import PROBLEM_JSON
 from conjure.jobs.webhooks import SIGNATURE_HEADER
 from conjure.kit.submit import parse_cancel_after
 from tests.apps.conftest import MakeApi, Receiver
@@ -166,13 +167,14 @@ def test_cancel_after_accepts_durations_like_replicate(text: str, seconds: int) 
 async def test_every_submit_route_documents_the_kit(make_api: MakeApi, sqlite_url: str) -> None:
     api = await make_api(database_url=sqlite_url)
     spec = (await api.client.get("/openapi.json")).json()
-    assert "Problem" in spec["components"]["schemas"]
     for route in ROUTES.values():
         operation = spec["paths"][route.path]["post"]
         headers = {p["name"] for p in operation["parameters"] if p["in"] == "header"}
         assert {"Idempotency-Key", "Cancel-After"} <= headers
         for status in ("401", "402", "409", "422"):
             content = operation["responses"][status]["content"]
-            assert content["application/problem+json"]["schema"] == {"$ref": "#/components/schemas/Problem"}
+            assert list(content) == [PROBLEM_JSON]
+            fields = set(content[PROBLEM_JSON]["schema"]["properties"])
+            assert {"type", "title", "status", "detail", "code"} <= fields
         ref = operation["requestBody"]["content"]["application/json"]["schema"]["$ref"]
         assert "webhook" in spec["components"]["schemas"][ref.rsplit("/", 1)[1]]["properties"]

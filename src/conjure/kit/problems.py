@@ -37,21 +37,15 @@ DESCRIPTIONS: dict[int, str] = {
     503: "Not ready or not configured (`not_ready`)",
 }
 
-_SCHEMA = {"$ref": "#/components/schemas/Problem"}
+# Inline, so the body is documented under problem+json only (a response "model" would add application/json).
+PROBLEM_SCHEMA: dict[str, Any] = Problem.model_json_schema()
 
 
 def problems(*statuses: int, describe: Mapping[int, str] | None = None) -> dict[int | str, dict[str, Any]]:
     """The ``responses=`` map for these statuses, each a problem+json body (``describe`` overrides text)."""
     texts = {**DESCRIPTIONS, **(describe or {})}
-    return {
-        status: {
-            # "model" registers the Problem schema in components; "content" puts it under problem+json.
-            "model": Problem,
-            "description": texts.get(status, "Error"),
-            "content": {PROBLEM_JSON: {"schema": _SCHEMA}},
-        }
-        for status in statuses
-    }
+    content = {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}}
+    return {status: {"description": texts.get(status, "Error"), "content": content} for status in statuses}
 
 
 SUBMIT_PROBLEMS = problems(401, 402, 409, 422)
