@@ -29,8 +29,8 @@ run: install ## Migrate and start API + worker on the embedded default (http://1
 migrate: install ## Apply database migrations
 	$(VENV)/bin/conjure migrate
 
-revision: install ## New migration: make revision m="what changed"
-	$(PY) -c "from conjure.migrations.runner import alembic_config; from alembic import command; import os; command.revision(alembic_config(os.environ.get('DATABASE_URL','sqlite+aiosqlite:///var/conjure.db')), message='$(m)')"
+revision: install ## New migration: make revision m="what changed" [branch=tarot] (default: platform)
+	$(PY) -c "from conjure.apps import installed_apps; from conjure.migrations.runner import alembic_config; from alembic import command; import os; command.revision(alembic_config(os.environ.get('DATABASE_URL','sqlite+aiosqlite:///var/conjure.db'), installed_apps()), message='$(m)', head='$(or $(branch),platform)@head')"
 
 system-deps: ## Install PostgreSQL, Redis and Chromium from Debian packages when missing
 	scripts/system-deps.sh

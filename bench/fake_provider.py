@@ -23,7 +23,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.ai.fakes import Reply, _error_body, _wire
-from tests.tarot.conftest import step_answer
+from tests.apps.tarot.conftest import step_answer
 
 
 class Counters:

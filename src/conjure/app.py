@@ -10,9 +10,10 @@ from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from conjure import __version__
-from conjure.apps import AppSpec
+from conjure.apps import installed_apps
 from conjure.errors import install_error_handlers
 from conjure.health import router as health_router
+from conjure.kit.spec import AppSpec
 from conjure.observability.logging import configure_logging
 from conjure.observability.middleware import (
     BodySizeLimitMiddleware,
@@ -61,8 +62,15 @@ def create_app(
     apps: list[AppSpec] | None = None,
     embedded_worker: bool = False,
 ) -> FastAPI:
-    """Build the API; ``embedded_worker`` also runs the worker and scheduler in-process (``conjure up``)."""
+    """Build the API; ``embedded_worker`` also runs the worker and scheduler in-process (``conjure up``).
+
+    ``apps`` defaults to :func:`conjure.apps.installed_apps`; their routes are mounted here
+    and their job kinds registered on the runtime (a given one, or the one the lifespan starts).
+    """
     settings = settings or (runtime.settings if runtime else Settings())
+    apps = installed_apps() if apps is None else apps
+    if runtime is not None:
+        runtime.install(apps)
     configure_logging(json_logs=settings.is_production, level=settings.log_level)
 
     @asynccontextmanager
@@ -91,12 +99,10 @@ def create_app(
         # Available at once, so an in-memory ASGI client works without running the lifespan.
         app.state.runtime = runtime
     install_error_handlers(app)
-    from conjure.apps import installed_apps
-
     # Apps first: Starlette tries routes in order, and the apps' submit and poll routes are
     # the bulk of the traffic (matching ~70 platform routes first was a tenth of a poll's CPU).
     # No app path overlaps a platform path, so the order changes no route's meaning.
-    for spec in apps if apps is not None else installed_apps():
+    for spec in apps:
         for router in spec.routers:
             app.include_router(router)
     for router in platform_routers():

@@ -33,11 +33,13 @@ def up(
 ) -> None:
     """Migrate, then run API + worker + scheduler in one process (embedded default, or your env)."""
     from conjure.app import create_app
+    from conjure.apps import installed_apps
     from conjure.migrations.runner import upgrade
 
     settings = Settings()
-    upgrade(settings.resolved_database_url)
-    uvicorn.run(create_app(settings, embedded_worker=True), host=host, port=port, log_config=None)
+    apps = installed_apps()
+    upgrade(settings.resolved_database_url, apps=apps)
+    uvicorn.run(create_app(settings, apps=apps, embedded_worker=True), host=host, port=port, log_config=None)
 
 
 @app.command()
@@ -55,17 +57,21 @@ def api(
 @app.command()
 def worker() -> None:
     """Run a job worker (and its scheduler loops) until SIGTERM."""
+    from conjure.apps import installed_apps
     from conjure.jobs.worker import run_worker
 
-    asyncio.run(run_worker(Settings()))
+    asyncio.run(run_worker(Settings(), apps=installed_apps()))
 
 
 @app.command()
-def migrate(revision: str = typer.Argument("head", help="Target revision.")) -> None:
-    """Apply database migrations up to REVISION."""
+def migrate(
+    revision: str = typer.Argument("heads", help="Target: heads (every branch), or e.g. tarot@head."),
+) -> None:
+    """Apply database migrations: the platform's and every installed app's branch."""
+    from conjure.apps import installed_apps
     from conjure.migrations.runner import upgrade
 
-    upgrade(Settings().resolved_database_url, revision)
+    upgrade(Settings().resolved_database_url, revision, apps=installed_apps())
 
 
 def _add_domain_commands() -> None:

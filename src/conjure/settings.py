@@ -1,13 +1,19 @@
-"""Every knob Conjure has, read from the environment or `.env` (one `Settings` object)."""
+"""Every knob of the platform, read from the environment or `.env` (one `Settings` object).
+
+An app's own knobs live in its own :class:`AppSettings` subclass (``conjure/apps/<name>/settings.py``),
+read from the same environment and `.env` under the same names, and reached through the
+platform's object: ``settings.for_app(ImagegenSettings)``. Values for an app's fields given
+to ``Settings(...)`` in code (tests) are handed on to the app's class.
+"""
 
 from __future__ import annotations
 
 import secrets
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, PrivateAttr, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 CommaList = Annotated[list[str], NoDecode]
@@ -38,10 +44,32 @@ def _default_star_packages() -> list[StarPackage]:
     ]
 
 
+class AppSettings(BaseSettings):
+    """Base of an app's settings class: the same `.env` and environment, fields named as the env vars."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+
+AppSettingsT = TypeVar("AppSettingsT", bound=AppSettings)
+
+
 class Settings(BaseSettings):
     """Configuration; the defaults are the embedded mode, which needs no env at all."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    # Given in code for fields this class lacks (an app's), and how to read `.env`; see for_app().
+    _app_values: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _app_init: dict[str, Any] = PrivateAttr(default_factory=dict)
+    _app_settings: dict[type[AppSettings], AppSettings] = PrivateAttr(default_factory=dict)
+
+    def __init__(self, **values: Any) -> None:
+        fields = type(self).model_fields
+        app_values = {k: v for k, v in values.items() if not k.startswith("_") and k not in fields}
+        super().__init__(**{k: v for k, v in values.items() if k not in app_values})
+        self._app_values = app_values
+        # `_env_file=None` (tests) must keep the apps' classes off `.env` as well.
+        self._app_init = {k: v for k, v in values.items() if k == "_env_file"}
 
     environment: Literal["development", "staging", "production", "test"] = "development"
     var_dir: Path = Path("./var")
@@ -122,18 +150,6 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = None
     openai_model: str = "gpt-4o-mini"
     openai_base_url: str = ""
-    image_provider: str = "offline"
-    openai_image_model: str = "gpt-image-1"
-    replicate_api_token: SecretStr | None = None
-    replicate_base_url: str = "https://api.replicate.com"
-    replicate_model: str = "black-forest-labs/flux-schnell"
-    image_max_concurrency: int = 4
-    image_max_download_bytes: int = 20 * 1024 * 1024
-    image_call_timeout_seconds: float = 120.0
-    replicate_poll_interval_seconds: float = 1.0
-    prompt_question_filter: str = ""
-    prompt_question_analysis: str = ""
-    prompt_reading_agent: str = ""
 
     # Job engine
     worker_concurrency: int = 10
@@ -166,6 +182,14 @@ class Settings(BaseSettings):
         "ai_provider",
         mode="before",
     )(_split_commas)
+
+    def for_app(self, cls: type[AppSettingsT]) -> AppSettingsT:
+        """An app's settings: values given to this object in code, else the environment, else defaults."""
+        found = self._app_settings.get(cls)
+        if not isinstance(found, cls):
+            given = {k: v for k, v in self._app_values.items() if k in cls.model_fields}
+            found = self._app_settings[cls] = cls(**self._app_init, **given)
+        return found
 
     @property
     def is_production(self) -> bool:

@@ -1,22 +1,35 @@
-"""Migrations run up and down on SQLite and PostgreSQL and match the models."""
+"""Migrations run up and down on SQLite and PostgreSQL, match the models, and adopt the old single chain.
+
+The platform's revisions are one branch, each app's another (``version_locations``);
+databases migrated before the split (one chain up to 0008) upgrade to the new heads.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import re
+import shutil
 from pathlib import Path
 
+import asyncpg
+import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
+from conjure.apps import installed_apps
 from conjure.db import Base, make_engine
 from conjure.migrations.models import import_all_models
-from conjure.migrations.runner import downgrade, upgrade
+from conjure.migrations.runner import APPS_DIR, HERE, PLATFORM_VERSIONS, alembic_config, downgrade, upgrade
 
 
 def _tables_and_diff(url: str) -> tuple[set[str], list[object]]:
     import_all_models()
+    installed_apps()  # imports the apps' models too
 
     def inspect_sync(conn: Connection) -> tuple[set[str], list[object]]:
         tables = set(inspect(conn).get_table_names())
@@ -58,3 +71,87 @@ def test_migrations_up_and_down_on_postgres(pg_admin_url: str) -> None:
 
     asyncio.run(create())
     _up_down_up(pg_admin_url.rsplit("/", 1)[0] + "/migration_check")
+
+
+def _versions(url: str) -> set[str]:
+    async def run() -> set[str]:
+        engine = make_engine(url)
+        async with engine.connect() as conn:
+            rows = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalars().all()
+        await engine.dispose()
+        return set(rows)
+
+    return asyncio.run(run())
+
+
+def _heads(url: str) -> set[str]:
+    return set(ScriptDirectory.from_config(alembic_config(url)).get_heads())
+
+
+def _old_chain(tmp: Path) -> Path:
+    """The single chain as it was up to 0008: 0005 → 0006_tarot → 0007_imagegen → 0008_ledger_seq."""
+    old = tmp / "old_versions"
+    old.mkdir()
+    for path in sorted(PLATFORM_VERSIONS.glob("000[1-5]_*.py")):
+        shutil.copy(path, old / path.name)
+    moved = {
+        APPS_DIR / "tarot/migrations/versions/0006_tarot.py": "0005_payments",
+        APPS_DIR / "imagegen/migrations/versions/0007_imagegen.py": "0006_tarot",
+        PLATFORM_VERSIONS / "0008_ledger_seq.py": "0007_imagegen",
+    }
+    for path, down in moved.items():
+        source = path.read_text()
+        source = re.sub(r"^down_revision = .*$", f'down_revision = "{down}"', source, flags=re.M)
+        source = re.sub(r"^branch_labels = .*$", "branch_labels = None", source, flags=re.M)
+        source = re.sub(r"^depends_on = .*$", "depends_on = None", source, flags=re.M)
+        (old / path.name).write_text(source)
+    return old
+
+
+def _upgrade_old_then_new(url: str, tmp: Path) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(HERE))
+    config.set_main_option("path_separator", "os")
+    config.set_main_option("version_locations", str(_old_chain(tmp)))
+    config.set_main_option("sqlalchemy.url", url)
+    command.upgrade(config, "0008_ledger_seq")
+    assert _versions(url) == {"0008_ledger_seq"}  # what every existing database has today
+
+    upgrade(url)  # the new layout: platform and app branches
+    assert _versions(url) == _heads(url)
+    assert {"0006_tarot", "0007_imagegen"} <= _versions(url)
+    tables, diff = _tables_and_diff(url)
+    assert {"tarot_readings", "generations"} <= tables
+    assert diff == [], f"models and migrations differ: {diff}"
+    downgrade(url, "base")  # the adopted history is one the new graph can walk back
+    assert _tables_and_diff(url)[0] <= {"alembic_version"}
+
+
+def test_upgrade_heads_from_empty_records_one_head_per_branch(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'h.db'}"
+    upgrade(url)
+    heads = _heads(url)
+    assert _versions(url) == heads
+    assert len(heads) == 3  # the platform's and one per app
+    script = ScriptDirectory.from_config(alembic_config(url))
+    for label in ("tarot", "imagegen"):
+        head = script.get_revision(f"{label}@head")
+        assert head is not None
+        assert head.revision in heads
+
+
+def test_an_existing_sqlite_database_at_0008_upgrades_to_the_new_heads(tmp_path: Path) -> None:
+    _upgrade_old_then_new(f"sqlite+aiosqlite:///{tmp_path / 'old.db'}", tmp_path)
+
+
+@pytest.mark.parametrize("name", ["legacy_check"])
+def test_an_existing_postgres_database_at_0008_upgrades_to_the_new_heads(
+    pg_admin_url: str, tmp_path: Path, name: str
+) -> None:
+    async def create() -> None:
+        conn = await asyncpg.connect(pg_admin_url.replace("+asyncpg", ""))
+        await conn.execute(f"CREATE DATABASE {name}")
+        await conn.close()
+
+    asyncio.run(create())
+    _upgrade_old_then_new(pg_admin_url.rsplit("/", 1)[0] + f"/{name}", tmp_path)

@@ -17,10 +17,10 @@ from collections.abc import Awaitable, Callable, Sequence
 import structlog
 from redis.exceptions import RedisError
 
-from conjure.apps import AppSpec
 from conjure.jobs.runner import Claim, Runner
 from conjure.jobs.scheduler import Scheduler
 from conjure.jobs.types import Delivery
+from conjure.kit.spec import AppSpec
 from conjure.observability.metrics import JOBS_IN_FLIGHT
 from conjure.runtime import Runtime
 from conjure.settings import Settings

@@ -1,4 +1,8 @@
-"""Alembic environment: runs migrations on the async engine for SQLite or PostgreSQL."""
+"""Alembic environment: runs migrations on the async engine for SQLite or PostgreSQL.
+
+The metadata holds the platform's tables and those of every app imported so far (the
+entry point that passes its apps has imported their models); it is used by autogenerate only.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from conjure.db import Base, make_engine
+from conjure.migrations.legacy import adopt_old_chain
 from conjure.migrations.models import import_all_models
 
 import_all_models()
@@ -15,6 +20,9 @@ target_metadata = Base.metadata
 
 
 def _run(connection: Connection) -> None:
+    known = {script.revision for script in context.script.walk_revisions()}
+    if adopt_old_chain(connection, known):
+        connection.commit()
     context.configure(
         connection=connection,
         target_metadata=target_metadata,

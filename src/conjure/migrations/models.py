@@ -1,4 +1,4 @@
-"""Every table's module, so Alembic sees the whole schema."""
+"""The platform's table modules, so Alembic sees its schema (an app's models come with its spec)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,6 @@ MODEL_MODULES = (
     "conjure.wallet.models",
     "conjure.jobs.models",
     "conjure.payments.models",
-    "conjure.apps.tarot.models",
-    "conjure.apps.imagegen.models",
 )
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conjure.auth.deps import CurrentUser
 from conjure.deps import RuntimeDep, SessionDep, SettingsDep
+from conjure.kit.paging import PageDep
+from conjure.kit.problems import problems
 from conjure.payments import service
 from conjure.payments.schemas import (
     ConfirmIn,
@@ -107,17 +109,12 @@ async def confirm(body: ConfirmIn, user: CurrentUser, session: SessionDep, runti
     return PaymentOut.of(payment)
 
 
-@router.get("/api/v1/payment/history", response_model=PaymentHistoryOut)
-async def history(
-    user: CurrentUser,
-    session: SessionDep,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
-) -> PaymentHistoryOut:
+@router.get("/api/v1/payment/history", response_model=PaymentHistoryOut, responses=problems(401, 422))
+async def history(user: CurrentUser, session: SessionDep, page: PageDep) -> PaymentHistoryOut:
     """The caller's payments, newest first."""
-    payments, total = await service.list_payments(session, user.id, limit=limit, offset=offset)
+    payments, total = await service.list_payments(session, user.id, limit=page.limit, offset=page.offset)
     return PaymentHistoryOut(
-        items=[PaymentOut.of(p) for p in payments], total=total, limit=limit, offset=offset
+        items=[PaymentOut.of(p) for p in payments], total=total, limit=page.limit, offset=page.offset
     )
 
 

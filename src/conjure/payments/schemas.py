@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from conjure.kit.paging import Page
 from conjure.payments.models import Payment
 from conjure.settings import StarPackage
 
@@ -96,11 +97,8 @@ class PaymentOut(BaseModel):
         )
 
 
-class PaymentHistoryOut(BaseModel):
-    items: list[PaymentOut]
-    total: int
-    limit: int
-    offset: int
+class PaymentHistoryOut(Page[PaymentOut]):
+    """A page of the caller's payments, newest first."""
 
 
 class WebhookAck(BaseModel):

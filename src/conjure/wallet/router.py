@@ -10,6 +10,8 @@ from fastapi import APIRouter, Query
 from conjure.auth.deps import AdminUser, CurrentUser
 from conjure.deps import SessionDep, SettingsDep
 from conjure.errors import NotFound
+from conjure.kit.paging import PageDep
+from conjure.kit.problems import problems
 from conjure.users.models import User
 from conjure.wallet import service
 from conjure.wallet.schemas import (
@@ -28,6 +30,7 @@ router = APIRouter(tags=["wallet"])
 
 _PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 ERRORS_401: dict[int | str, dict[str, Any]] = {401: {"description": "Not signed in", **_PROBLEM}}
+MAX_SEQ = 2**63 - 1  # a ledger seq is a 64-bit integer; larger is a 422, not an overflow
 
 
 @router.get("/api/v1/user/wallet", responses=ERRORS_401)
@@ -37,17 +40,28 @@ async def my_wallet(user: CurrentUser, session: SessionDep, settings: SettingsDe
     return WalletOut.of(wallet, coins_per_star=settings.coins_per_star)
 
 
-@router.get("/api/v1/user/wallet/transactions", responses=ERRORS_401)
+@router.get("/api/v1/user/wallet/transactions", responses=problems(401, 422))
 async def my_transactions(
     user: CurrentUser,
     session: SessionDep,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    before: Annotated[int | None, Query(ge=1, description="`next_before` of the previous page.")] = None,
+    page: PageDep,
+    before: Annotated[
+        int | None, Query(ge=1, le=MAX_SEQ, description="Deprecated: `next_before` of the previous page.")
+    ] = None,
 ) -> TransactionPage:
-    """The caller's ledger, newest first."""
-    rows = await service.list_transactions(session, user.id, limit=limit, before=before)
-    next_before = rows[-1].seq if len(rows) == limit and rows[-1].seq > 1 else None
-    return TransactionPage(items=[TransactionOut.of(r) for r in rows], next_before=next_before)
+    """The caller's ledger, newest first (``before`` still narrows it to older entries)."""
+    rows = await service.list_transactions(
+        session, user.id, limit=page.limit, before=before, offset=page.offset
+    )
+    total = await service.count_transactions(session, user.id, before=before)
+    next_before = rows[-1].seq if len(rows) == page.limit and rows[-1].seq > 1 else None
+    return TransactionPage(
+        items=[TransactionOut.of(r) for r in rows],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
+        next_before=next_before,
+    )
 
 
 @router.get(

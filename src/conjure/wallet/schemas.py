@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, StrictInt
 
+from conjure.kit.paging import Page
 from conjure.wallet.models import WalletTransaction
 from conjure.wallet.service import Wallet
 
@@ -68,10 +69,12 @@ class TransactionOut(BaseModel):
         )
 
 
-class TransactionPage(BaseModel):
-    items: list[TransactionOut]
+class TransactionPage(Page[TransactionOut]):
+    """A page of the caller's ledger, newest first (``limit``/``offset``, as every list)."""
+
     next_before: int | None = Field(
-        description="Pass as `before` to get the next (older) page; null on the last page."
+        description="Deprecated (use `offset`): pass as `before` to get the next (older) page; "
+        "null on the last page."
     )
 
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conjure.errors import ConjureError, NotFound
@@ -445,11 +445,24 @@ async def get_wallet(session: AsyncSession, user_id: uuid.UUID) -> Wallet:
 
 
 async def list_transactions(
-    session: AsyncSession, user_id: uuid.UUID, *, limit: int = 20, before: int | None = None
+    session: AsyncSession,
+    user_id: uuid.UUID,
+    *,
+    limit: int = 20,
+    before: int | None = None,
+    offset: int = 0,
 ) -> list[WalletTransaction]:
-    """A page of the user's ledger, newest first; pass the last row's ``seq`` as ``before`` for more."""
+    """A page of the user's ledger, newest first, from ``offset``; only ``seq < before`` if given."""
     stmt = select(WalletTransaction).where(WalletTransaction.user_id == user_id)
     if before is not None:
         stmt = stmt.where(WalletTransaction.seq < before)
-    stmt = stmt.order_by(WalletTransaction.seq.desc()).limit(max(1, min(limit, 100)))
+    stmt = stmt.order_by(WalletTransaction.seq.desc()).limit(max(1, min(limit, 100))).offset(offset)
     return list((await session.execute(stmt)).scalars())
+
+
+async def count_transactions(session: AsyncSession, user_id: uuid.UUID, *, before: int | None = None) -> int:
+    """How many ledger entries :func:`list_transactions` pages through."""
+    stmt = select(func.count()).select_from(WalletTransaction).where(WalletTransaction.user_id == user_id)
+    if before is not None:
+        stmt = stmt.where(WalletTransaction.seq < before)
+    return int(await session.scalar(stmt) or 0)

@@ -20,6 +20,7 @@ import httpx
 import openai
 from PIL import Image, ImageDraw, ImageFont
 
+from conjure.apps.imagegen.settings import ImagegenSettings
 from conjure.jobs.registry import PermanentJobError, RetryableJobError
 from conjure.settings import Settings
 
@@ -46,15 +47,16 @@ class ImageProvider(Protocol):
 
 
 def make_image_provider(settings: Settings) -> ImageProvider:
-    """The provider ``settings.image_provider`` names."""
-    name = settings.image_provider.strip().lower()
+    """The provider ``IMAGE_PROVIDER`` names."""
+    configured = settings.for_app(ImagegenSettings).image_provider
+    name = configured.strip().lower()
     if name == "openai":
         return OpenAIImageProvider(settings)
     if name == "replicate":
         return ReplicateImageProvider(settings)
     if name == "offline":
         return OfflineImageProvider()
-    raise PermanentJobError("provider_not_configured", f"Unknown IMAGE_PROVIDER {settings.image_provider!r}.")
+    raise PermanentJobError("provider_not_configured", f"Unknown IMAGE_PROVIDER {configured!r}.")
 
 
 class OfflineImageProvider:
@@ -111,6 +113,7 @@ class OpenAIImageProvider:
 
     async def generate(self, prompt: str, size: str) -> ProviderImage:
         settings = self.settings
+        app = settings.for_app(ImagegenSettings)
         if settings.openai_api_key is None:
             raise PermanentJobError("provider_not_configured", "OPENAI_API_KEY is not set.")
         # Retries belong to the job engine (backoff with jitter, DLQ); the SDK's own would multiply them.
@@ -118,11 +121,11 @@ class OpenAIImageProvider:
             api_key=settings.openai_api_key.get_secret_value(),
             base_url=settings.openai_base_url or None,
             max_retries=0,
-            timeout=settings.image_call_timeout_seconds,
+            timeout=app.image_call_timeout_seconds,
         )
         try:
             response = await client.images.generate(
-                model=settings.openai_image_model,
+                model=app.openai_image_model,
                 prompt=prompt,
                 size=size,
                 n=1,
@@ -140,9 +143,9 @@ class OpenAIImageProvider:
                 data = base64.b64decode(item.b64_json, validate=True)
             except ValueError as exc:
                 raise PermanentJobError("invalid_provider_output", "OpenAI returned bad base64.") from exc
-            return ProviderImage(model=settings.openai_image_model, data=data)
+            return ProviderImage(model=app.openai_image_model, data=data)
         if item is not None and item.url:
-            return ProviderImage(model=settings.openai_image_model, url=item.url)
+            return ProviderImage(model=app.openai_image_model, url=item.url)
         raise PermanentJobError("invalid_provider_output", "OpenAI returned no image.")
 
 
@@ -162,8 +165,8 @@ class ReplicateImageProvider:
     name = "replicate"
 
     def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.base = settings.replicate_base_url.rstrip("/")
+        self.settings = settings.for_app(ImagegenSettings)
+        self.base = self.settings.replicate_base_url.rstrip("/")
 
     async def generate(self, prompt: str, size: str) -> ProviderImage:
         token = self.settings.replicate_api_token

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends
 
 from conjure.apps.imagegen import service
 from conjure.apps.imagegen.schemas import (
@@ -16,17 +15,24 @@ from conjure.apps.imagegen.schemas import (
 )
 from conjure.auth.deps import CurrentPrincipal, CurrentUser
 from conjure.deps import RuntimeDep, SessionDep
+from conjure.kit.paging import PageDep
+from conjure.kit.problems import problems
+from conjure.kit.submit import JobOptions
 from conjure.ratelimit.deps import rate_limit
 
 router = APIRouter(prefix="/api", tags=["imagegen"])
 
-_SUBMIT_ERRORS: dict[int | str, dict[str, str]] = {
-    401: {"description": "Not signed in"},
-    402: {"description": "Not enough stars (code insufficient_stars)"},
-    409: {"description": "Idempotency-Key reused with another request"},
-    422: {"description": "Invalid prompt or size"},
-    429: {"description": "More than RATE_LIMIT_GENERATION requests (default 5/minute); see Retry-After"},
-}
+_SUBMIT_ERRORS = problems(
+    401,
+    402,
+    409,
+    422,
+    429,
+    describe={
+        422: "Invalid prompt, size, webhook or Cancel-After",
+        429: "More than RATE_LIMIT_GENERATION requests (default 5/minute); see Retry-After",
+    },
+)
 
 
 @router.post(
@@ -36,21 +42,16 @@ _SUBMIT_ERRORS: dict[int | str, dict[str, str]] = {
     dependencies=[Depends(rate_limit("generation", "rate_limit_generation"))],
 )
 async def create_generation(
-    body: GenerationRequest,
-    principal: CurrentPrincipal,
-    runtime: RuntimeDep,
-    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+    body: GenerationRequest, options: JobOptions, principal: CurrentPrincipal, runtime: RuntimeDep
 ) -> GenerationAccepted:
     """Ask for an image; answers at once with the job id (one star held, charged only on success)."""
-    job = await service.submit_generation(
-        runtime, user_id=principal.user_id, request=body, idempotency_key=idempotency_key
-    )
+    job = await service.submit_generation(runtime, options, user_id=principal.user_id, request=body)
     return GenerationAccepted(job_id=job.id, status=service.public_status(job.status))
 
 
 @router.get(
     "/generation/{job_id}",
-    responses={401: {"description": "Not signed in"}, 404: {"description": "No such generation"}},
+    responses=problems(401, 404, describe={404: "No such generation"}),
 )
 async def read_generation(
     job_id: uuid.UUID, principal: CurrentPrincipal, runtime: RuntimeDep
@@ -59,13 +60,9 @@ async def read_generation(
     return await service.generation_view(runtime, job_id, principal.user_id)
 
 
-@router.get("/generations", responses={401: {"description": "Not signed in"}})
+@router.get("/generations", responses=problems(401, 422))
 async def list_generations(
-    user: CurrentUser,
-    session: SessionDep,
-    runtime: RuntimeDep,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    user: CurrentUser, session: SessionDep, runtime: RuntimeDep, page: PageDep
 ) -> GenerationPage:
     """The caller's images, newest first."""
-    return await service.list_generations(session, runtime, user, limit=limit, offset=offset)
+    return await service.list_generations(session, runtime, user, limit=page.limit, offset=page.offset)

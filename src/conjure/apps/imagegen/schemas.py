@@ -9,6 +9,9 @@ from typing import Literal, get_args
 
 from pydantic import BaseModel, Field, field_validator
 
+from conjure.kit.paging import Page
+from conjure.kit.submit import JobRequest
+
 PROMPT_MIN, PROMPT_MAX = 3, 1000
 # The sizes every provider can honour (OpenAI's gpt-image sizes; Replicate gets the aspect ratio).
 ImageSize = Literal["1024x1024", "1024x1536", "1536x1024"]
@@ -31,7 +34,7 @@ def clean_prompt(value: str) -> str:
     return prompt
 
 
-class GenerationRequest(BaseModel):
+class GenerationRequest(JobRequest):
     """Ask for one image."""
 
     prompt: str = Field(description="What to draw, 3-1000 characters.", examples=["a red fox in snow"])
@@ -84,7 +87,5 @@ class GenerationItem(BaseModel):
     created_at: dt.datetime
 
 
-class GenerationPage(BaseModel):
-    items: list[GenerationItem]
-    limit: int
-    offset: int
+class GenerationPage(Page[GenerationItem]):
+    """A page of the caller's gallery, newest first."""

@@ -11,7 +11,7 @@ import datetime as dt
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conjure.apps.imagegen.models import Generation
@@ -25,9 +25,8 @@ from conjure.apps.imagegen.schemas import (
 )
 from conjure.apps.imagegen.tasks import KIND
 from conjure.db import utcnow
-from conjure.errors import NotFound
 from conjure.jobs.models import Job, JobStatus
-from conjure.jobs.service import job_view_for_user, submit_job_now
+from conjure.kit.submit import SubmitOptions, job_of_kind, submit
 
 if TYPE_CHECKING:
     from conjure.runtime import Runtime
@@ -51,16 +50,12 @@ def public_status(job_status: str) -> GenerationStatus:
 
 
 async def submit_generation(
-    runtime: Runtime,
-    *,
-    user_id: uuid.UUID,
-    request: GenerationRequest,
-    idempotency_key: str | None = None,
+    runtime: Runtime, options: SubmitOptions, *, user_id: uuid.UUID, request: GenerationRequest
 ) -> Job:
     """Queue one image job; the star is held now and captured only if the image is stored."""
     payload = {"prompt": request.prompt, "size": request.size}
-    return await submit_job_now(
-        runtime, user_id=user_id, kind=KIND, payload=payload, idempotency_key=idempotency_key
+    return await submit(
+        runtime, options, user_id=user_id, kind=KIND, payload=payload, webhook_url=request.webhook
     )
 
 
@@ -73,9 +68,7 @@ async def signed_image_url(runtime: Runtime, object_key: str) -> tuple[str, dt.d
 
 async def generation_view(runtime: Runtime, job_id: uuid.UUID, user_id: uuid.UUID) -> GenerationView:
     """The caller's generation: its status, and a signed image link once completed."""
-    job = await job_view_for_user(runtime, job_id, user_id)
-    if job.kind != KIND:
-        raise NotFound("No such generation.")
+    job = await job_of_kind(runtime, job_id, user_id, KIND, missing="No such generation.")
     view = GenerationView(job_id=job.id, status=public_status(job.status), job_status=job.status)
     result = job.result or {}
     if job.status == JobStatus.SUCCEEDED and "object_key" in result:
@@ -124,6 +117,7 @@ async def list_generations(
     session: AsyncSession, runtime: Runtime, user: User, *, limit: int, offset: int
 ) -> GenerationPage:
     """The caller's images, newest first, each with a fresh signed link."""
+    total = await session.scalar(select(func.count()).where(Generation.user_id == user.id))
     rows = (
         await session.execute(
             select(Generation)
@@ -148,4 +142,4 @@ async def list_generations(
                 created_at=row.created_at,
             )
         )
-    return GenerationPage(items=items, limit=limit, offset=offset)
+    return GenerationPage(items=items, total=int(total or 0), limit=limit, offset=offset)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from conjure.apps import AppSpec
 from conjure.apps.imagegen.router import router
 from conjure.apps.imagegen.service import PRICE_STARS, save_generation
 from conjure.apps.imagegen.tasks import KIND, generate_image
 from conjure.jobs.registry import JobKind
+from conjure.kit.spec import AppSpec
 
 GENERATE = JobKind(
     name=KIND,

@@ -14,10 +14,11 @@ from typing import Any
 
 import httpx
 
-from conjure.apps.imagegen.images import download_image, provider_slot, to_checked_png
 from conjure.apps.imagegen.providers import make_image_provider
 from conjure.apps.imagegen.schemas import IMAGE_SIZES, clean_prompt
+from conjure.apps.imagegen.settings import ImagegenSettings
 from conjure.jobs.registry import JobContext, PermanentJobError
+from conjure.media.images import download_image, provider_slot, to_checked_png
 from conjure.observability.metrics import MODEL_ERRORS, MODEL_LATENCY
 
 KIND = "imagegen.generate"
@@ -46,9 +47,9 @@ def _ms(start: float, end: float) -> int:
 
 async def generate_image(ctx: JobContext) -> dict[str, Any]:
     """Make, check and store one image; return what the status endpoint and the gallery need."""
-    settings = ctx.runtime.settings
+    settings = ctx.runtime.settings.for_app(ImagegenSettings)
     prompt, size = _payload(ctx)
-    provider = make_image_provider(settings)
+    provider = make_image_provider(ctx.runtime.settings)
     started = time.perf_counter()
     await ctx.progress("generating")
     async with provider_slot(provider.name, settings.image_max_concurrency):

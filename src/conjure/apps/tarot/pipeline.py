@@ -21,6 +21,7 @@ from conjure.ai.usage import StepUsage, summarize
 from conjure.apps.tarot import offline
 from conjure.apps.tarot.agents import FilterVerdict, QuestionAnalysis, ReadingDraft
 from conjure.apps.tarot.deck import Draw, draw_cards
+from conjure.apps.tarot.settings import TarotSettings
 from conjure.jobs.registry import PermanentJobError
 from conjure.settings import Settings
 
@@ -59,9 +60,8 @@ def _prompts(question_filter: str, question_analysis: str, reading_agent: str) -
 
 def tarot_prompts(settings: Settings) -> PromptSet:
     """The packaged prompts with the ``PROMPT_*`` base64 overrides applied (cached)."""
-    return _prompts(
-        settings.prompt_question_filter, settings.prompt_question_analysis, settings.prompt_reading_agent
-    )
+    app = settings.for_app(TarotSettings)
+    return _prompts(app.prompt_question_filter, app.prompt_question_analysis, app.prompt_reading_agent)
 
 
 def packaged_prompt_version() -> str:

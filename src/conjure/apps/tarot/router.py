@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter
 
 from conjure.apps.tarot import service
 from conjure.apps.tarot.schemas import (
@@ -19,38 +18,32 @@ from conjure.auth.deps import CurrentPrincipal, CurrentUser
 from conjure.deps import RuntimeDep, SessionDep
 from conjure.jobs.models import JobStatus
 from conjure.jobs.schemas import JobView
+from conjure.kit.paging import PageDep
+from conjure.kit.problems import problems
+from conjure.kit.submit import JobOptions
 
 router = APIRouter(prefix="/api/v1", tags=["tarot"])
 
-PROBLEMS: dict[int | str, dict[str, str]] = {
-    401: {"description": "Not signed in"},
-    402: {"description": "No star available (`insufficient_stars`)"},
-    409: {"description": "Idempotency-Key reused with another question"},
-    422: {"description": "Question under 8 or over 180 characters, or with control characters"},
-}
+READ_PROBLEMS = problems(
+    401, 402, 409, 422, describe={422: "Question under 8 or over 180 characters, or with control characters"}
+)
 
 
-@router.post("/tarot/read", status_code=202, response_model=ReadAccepted, responses=PROBLEMS)
+@router.post("/tarot/read", status_code=202, response_model=ReadAccepted, responses=READ_PROBLEMS)
 async def read(
-    body: ReadRequest,
-    request: Request,
-    principal: CurrentPrincipal,
-    runtime: RuntimeDep,
-    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+    body: ReadRequest, options: JobOptions, principal: CurrentPrincipal, runtime: RuntimeDep
 ) -> ReadAccepted:
     """Ask the cards a question; one star is held now and charged only if the reading succeeds."""
     job = await service.submit_reading(
-        runtime,
-        user_id=principal.user_id,
-        question=body.question,
-        idempotency_key=idempotency_key,
-        trace_id=getattr(request.state, "request_id", None),
+        runtime, options, user_id=principal.user_id, question=body.question, webhook_url=body.webhook
     )
     return ReadAccepted(job_id=job.id, status=JobStatus(job.status), trace_id=job.trace_id)
 
 
 @router.get(
-    "/reading/{job_id}", response_model=ReadingStatus, responses={404: {"description": "No such reading"}}
+    "/reading/{job_id}",
+    response_model=ReadingStatus,
+    responses=problems(401, 404, describe={404: "No such reading"}),
 )
 async def get_reading(job_id: uuid.UUID, principal: CurrentPrincipal, runtime: RuntimeDep) -> ReadingStatus:
     """A reading's status; ``result`` once it succeeded, ``error`` (code, message) once it failed."""
@@ -61,14 +54,9 @@ async def get_reading(job_id: uuid.UUID, principal: CurrentPrincipal, runtime: R
     )
 
 
-@router.get("/readings", response_model=ReadingHistory)
-async def list_readings(
-    user: CurrentUser,
-    session: SessionDep,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0)] = 0,
-) -> ReadingHistory:
+@router.get("/readings", response_model=ReadingHistory, responses=problems(401, 422))
+async def list_readings(user: CurrentUser, session: SessionDep, page: PageDep) -> ReadingHistory:
     """The caller's past readings, newest first."""
-    rows, total = await service.list_readings(session, user, limit=limit, offset=offset)
+    rows, total = await service.list_readings(session, user, limit=page.limit, offset=page.offset)
     items = [ReadingSummary.model_validate(row, from_attributes=True) for row in rows]
-    return ReadingHistory(items=items, total=total, limit=limit, offset=offset)
+    return ReadingHistory(items=items, total=total, limit=page.limit, offset=page.offset)

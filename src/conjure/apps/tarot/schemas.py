@@ -11,11 +11,13 @@ from pydantic import BaseModel, Field, field_validator
 
 from conjure.jobs.models import JobStatus
 from conjure.jobs.schemas import JobErrorView
+from conjure.kit.paging import Page
+from conjure.kit.submit import JobRequest
 
 QUESTION_MIN, QUESTION_MAX = 8, 180
 
 
-class ReadRequest(BaseModel):
+class ReadRequest(JobRequest):
     """A question for the cards: 8–180 characters after trimming, no control characters."""
 
     question: str = Field(examples=["Will my new project take off this year?"])
@@ -69,10 +71,5 @@ class ReadingSummary(BaseModel):
     created_at: dt.datetime
 
 
-class ReadingHistory(BaseModel):
+class ReadingHistory(Page[ReadingSummary]):
     """A page of the caller's readings, newest first."""
-
-    items: list[ReadingSummary]
-    total: int
-    limit: int
-    offset: int

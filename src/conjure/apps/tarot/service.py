@@ -11,32 +11,31 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from conjure.apps.tarot.models import TarotReading
 from conjure.apps.tarot.pipeline import tarot_prompts
 from conjure.apps.tarot.tasks import KIND
-from conjure.errors import NotFound
-from conjure.jobs.fastpath import JobSnapshot
-from conjure.jobs.models import Job
-from conjure.jobs.service import job_view_for_user, submit_job_now
+from conjure.kit.submit import SubmitOptions, job_of_kind, submit
 
 if TYPE_CHECKING:
+    from conjure.jobs.fastpath import JobSnapshot
+    from conjure.jobs.models import Job
     from conjure.runtime import Runtime
     from conjure.users.models import User
 
 
 async def submit_reading(
     runtime: Runtime,
+    options: SubmitOptions,
     *,
     user_id: uuid.UUID,
     question: str,
-    idempotency_key: str | None = None,
-    trace_id: str | None = None,
+    webhook_url: str | None = None,
 ) -> Job:
     """Queue a reading; the engine holds one star (402 ``insufficient_stars`` when none is available)."""
-    return await submit_job_now(
+    return await submit(
         runtime,
+        options,
         user_id=user_id,
         kind=KIND,
         payload={"question": question},
-        idempotency_key=idempotency_key,
-        trace_id=trace_id,
+        webhook_url=webhook_url,
         # The engine knows the packaged prompts; record the ones this deployment actually uses.
         prompt_version=tarot_prompts(runtime.settings).version,
     )
@@ -44,10 +43,7 @@ async def submit_reading(
 
 async def reading_job(runtime: Runtime, job_id: uuid.UUID, user_id: uuid.UUID) -> Job | JobSnapshot:
     """The caller's reading job (404 for another user's job or a job of another kind)."""
-    job = await job_view_for_user(runtime, job_id, user_id)
-    if job.kind != KIND:
-        raise NotFound("No such reading.")
-    return job
+    return await job_of_kind(runtime, job_id, user_id, KIND, missing="No such reading.")
 
 
 async def list_readings(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from conjure.apps import AppSpec
 from conjure.apps.tarot.pipeline import packaged_prompt_version
 from conjure.apps.tarot.router import router
 from conjure.apps.tarot.tasks import KIND, run_reading, save_reading
 from conjure.jobs.registry import JobKind
+from conjure.kit.spec import AppSpec
 
 READING = JobKind(
     name=KIND,

@@ -13,7 +13,7 @@ from conjure.db import UTCDateTime
 
 revision = "0001_users"
 down_revision = None
-branch_labels = None
+branch_labels = ("platform",)  # the platform chain; each app has a branch of its own
 depends_on = None
 
 

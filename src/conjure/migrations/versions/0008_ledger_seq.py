@@ -1,7 +1,7 @@
 """wallet: users.ledger_seq, the position of the user's latest ledger row
 
 Revision ID: 0008_ledger_seq
-Revises: 0007_imagegen
+Revises: 0005_payments (it followed 0007_imagegen until the apps got branches of their own)
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_ledger_seq"
-down_revision = "0007_imagegen"
+down_revision = "0005_payments"
 branch_labels = None
 depends_on = None
 

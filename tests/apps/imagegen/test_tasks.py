@@ -14,7 +14,7 @@ from conjure.apps.imagegen.providers import OFFLINE_LABEL, render_offline_png
 from conjure.apps.imagegen.tasks import generate_image, generation_key
 from conjure.jobs.registry import PermanentJobError, RetryableJobError
 from conjure.storage.local import LocalObjectStore
-from tests.imagegen.fakes import FakeJobContext, FakeServer, Reply, png_bytes
+from tests.apps.imagegen.fakes import FakeJobContext, FakeServer, Reply, png_bytes
 
 FLUX = "/v1/models/black-forest-labs/flux-schnell/predictions"
 MakeContext = Callable[..., FakeJobContext]

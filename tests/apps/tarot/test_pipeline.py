@@ -14,7 +14,7 @@ from conjure.jobs.registry import PermanentJobError, RetryableJobError
 from conjure.runtime import Runtime
 from conjure.settings import Settings
 from tests.ai.fakes import Reply, fake_model_server, system_text
-from tests.tarot.conftest import FakeContext, step_answer
+from tests.apps.tarot.conftest import FakeContext, step_answer
 
 STEPS = ["filtering", "analyzing", "drawing", "reading", "formatting"]
 

@@ -10,7 +10,7 @@ import pytest
 
 from conjure.settings import Settings
 from conjure.storage.local import LocalObjectStore
-from tests.imagegen.fakes import FakeJobContext, FakeServer, fake_runtime
+from tests.apps.imagegen.fakes import FakeJobContext, FakeServer, fake_runtime
 
 
 @pytest.fixture

@@ -26,8 +26,8 @@ from conjure.jobs.worker import start_embedded
 from conjure.runtime import Runtime
 from conjure.settings import Settings
 from conjure.users.models import User
+from tests.apps.imagegen.fakes import FakeServer, Reply, png_bytes
 from tests.factories import auth_headers, make_user
-from tests.imagegen.fakes import FakeServer, Reply, png_bytes
 
 Harness = tuple[Runtime, httpx.AsyncClient]
 StartApi = Callable[..., Any]

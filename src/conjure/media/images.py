@@ -1,4 +1,4 @@
-"""Image plumbing shared by the providers: bounded concurrency, safe downloads, Pillow checks.
+"""Image plumbing for any app: bounded provider concurrency, safe downloads, Pillow checks.
 
 A provider's answer is untrusted until Pillow has decoded it: the download is
 size-limited while it streams, its Content-Type must be ``image/*``, and the bytes

@@ -1,7 +1,10 @@
-"""tarot
+"""tarot: the app's first migration, the root of its own branch ``tarot``.
 
 Revision ID: 0006_tarot
-Revises: 0005_payments
+Depends on: 0005_payments (the platform revision it was written against)
+
+Until platform revision 0008 this sat in the platform's chain; ``conjure.migrations.legacy``
+records it as applied on databases migrated back then.
 """
 
 from __future__ import annotations
@@ -12,9 +15,9 @@ from alembic import op
 from conjure.db import JSONType, UTCDateTime
 
 revision = "0006_tarot"
-down_revision = "0005_payments"
-branch_labels = None
-depends_on = None
+down_revision = None
+branch_labels = ("tarot",)
+depends_on = "0005_payments"
 
 
 def upgrade() -> None:

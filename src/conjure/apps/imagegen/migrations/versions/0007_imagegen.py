@@ -1,7 +1,10 @@
-"""imagegen: the generations table
+"""imagegen: the app's first migration, the root of its own branch ``imagegen``.
 
 Revision ID: 0007_imagegen
-Revises: 0006_tarot
+Depends on: 0005_payments (the platform revision it was written against)
+
+Until platform revision 0008 this sat in the platform's chain; ``conjure.migrations.legacy``
+records it as applied on databases migrated back then.
 """
 
 from __future__ import annotations
@@ -12,9 +15,9 @@ from alembic import op
 from conjure.db import UTCDateTime
 
 revision = "0007_imagegen"
-down_revision = "0006_tarot"
-branch_labels = None
-depends_on = None
+down_revision = None
+branch_labels = ("imagegen",)
+depends_on = "0005_payments"
 
 
 def upgrade() -> None:

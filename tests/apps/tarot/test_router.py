@@ -21,8 +21,8 @@ from conjure.runtime import Runtime
 from conjure.settings import Settings
 from conjure.users.models import User
 from tests.ai.fakes import Reply, fake_model_server
+from tests.apps.tarot.conftest import step_answer
 from tests.factories import auth_headers, make_user
-from tests.tarot.conftest import step_answer
 
 QUESTION = "Will I get the new job I interviewed for?"
 
