@@ -30,7 +30,8 @@ BENIGN_IDIOMS = _rule(
         r"shoot (my|your|his|her|our|their) shot|shot at|take a shot|give it a shot",
         r"steal(s|ing)? (the (show|spotlight)|(his|her|their|my|your|someone'?s) heart|a (kiss|glance|look))",
         r"stole (my|his|her|their) heart|break a leg|knock (them|'em|him|her) dead",
-        r"murder mystery|hack(ed|ing)? (together|it)|life ?hacks?|hit (him|her|them|\w+) up",
+        r"lump in (my|his|her|the) throat|murder mystery|hack(ed|ing)? (together|it)|life ?hacks?",
+        r"hit (him|her|them|\w+) up",
         r"shoot (him|her|them|\w+) (a|an) (text|message|email|dm|line)",
         r"(am|was|be|being|is|are|were|been|get|got|getting) "
         r"(scammed|hurt|attacked|robbed|stolen from|poisoned)",
@@ -50,12 +51,19 @@ SELF_HARM = _rule(
         r"self[- ]?harm\w*|(hurt|harm|cut|cutting|starve|starving|burn) myself|want(ed)? to die|wanna die",
         r"better off dead|(don'?t|do not|no longer) want to (live|be alive|wake up|exist)|no reason to live",
         r"overdose|take all (my|the) pills|(take|swallow) (a|the) whole (bottle|pack)",
-        r"jump off (a|the) (bridge|building|roof)",
+        r"jump(ing)? off (a|the|this|that) (bridge|building|roof|cliff)|(take|taking|took) my (own )?life",
+        r"(slit|slitting|cut|cutting) my wrists?|hang(ing)? myself|sleep forever and never wake",
+        r"(if|when) i (was|were|am) (gone|dead)|if i (died|disappeared|killed myself)",
+        r"nobody would (care|miss me)|end(ing)? (things|everything)( for good)?",
+        r"stop(ped|ping)? eating (completely|altogether|entirely|for good)",
+        r"(how many|too many) (sleeping )?(pills|tablets)|sleeping pills",
+        r"(no|any) point (in|of) (living|life)",
     ],
     [
         "ฆ่าตัวตาย|อยากตาย|ทำร้ายตัวเอง|จบชีวิต|ไม่อยากมีชีวิต|ไม่อยากอยู่แล้ว|อยากหายไปจากโลก",
-        "กรีดข้อมือ|กรีดแขน|กินยาตาย|กินยาเกินขนาด|กินยา.{0,15}(หมดขวด|หมดแผง|ทีเดียวหมด|ให้ตาย)",
-        "ผูกคอ|โดดตึก|กระโดดตึก",
+        "หลับ(ไปเลย)?ไม่ตื่น|ไม่ต้องตื่นอีก|กรีดข้อมือ|กรีดแขน|กินยาตาย|กินยาเกินขนาด|กินยา.{0,15}(หมดขวด|หมดแผง|ทีเดียวหมด|ให้ตาย)"
+        "หลับ(ไปเลย)?ไม่ตื่น|ไม่ต้องตื่นอีก|กรีดข้อมือ|กรีดแขน|กินยาตาย|กินยาเกินขนาด|กินยา.{0,15}(หมดขวด|หมดแผง|ทีเดียวหมด|ให้ตาย)",
+        "ผูกคอ|โดดตึก|กระโดดตึก|จบทุกอย่าง|ไม่อยากอยู่|ไม่อยากตื่น|ยานอนหลับ|ไม่มีใครสนใจถ้าฉันตาย",
     ],
 )
 
@@ -83,11 +91,30 @@ HARM_OTHERS = _rule(
         rf"{_INTENT}\b.{{0,40}}\b(hurt|harm|injure|beat up|beat)\b.{{0,12}}\b{_PERSON}",
         rf"{_INTENT}\b.{{0,40}}\b(hurt|harm|injure)",
         rf"{_INTENT}\b.{{0,40}}\b(ruin|destroy|sabotage|wreck) (his|her|their|my \w+'s|someone'?s) "
-        r"(life|career|marriage|relationship|reputation|business|car)",
+        r"(life|career|marriage|relationship|reputation|business|car|wedding|party|birthday|day|chances)",
+        r"hide (the|his|her|a|my) (knife|body|gun|weapon|evidence)|use it on (him|her|them)|with threats",
+        rf"(push|shove|trip)\w* {_PERSON} (down|off|into|in front)",
+        rf"make {_PERSON} (disappear|vanish|bleed)",
+        rf"{_INTENT}\b.{{0,40}}\bmake {_PERSON} (sick|ill|cry)",
+        rf"(chemicals?|laxatives?|poison\w*|pills?|bleach)\b.{{0,40}}\bmake {_PERSON} (sick|ill)",
+        rf"get {_PERSON} (fired|sacked|arrested|expelled|deported)|fram(e|ing) {_PERSON}",
+        r"plant(ing)? (stolen|drugs)|make (my |his |her |their )?(\w+'s )?life (a living )?(hell|miserable)",
+        r"break (someone|somebody|his|her|their|my \w+)('s)? (arm|leg|nose|jaw|bones|neck|fingers)",
+        r"put (something|stuff|pills|it) in (his|her|their|my \w+'s|someone'?s) "
+        r"(food|drink|coffee|tea|water)",
+        r"(follow|track|watch|read|check|go through|look through)\w* .{0,30}"
+        r"without (him|her|them|my \w+) (noticing|knowing|finding out)",
+        rf"{_INTENT}\b.{{0,20}}\bspy on|track (his|her|their|my \w+'s) (phone|location)",
+        r"follow (him|her|them|my \w+) (home|around|everywhere)",
+        rf"{_INTENT}\b.{{0,40}}\b(threaten|intimidate|scare|frighten|terrori[sz]e) {_PERSON}",
         rf"make {_PERSON} (suffer|pay|hurt|bleed)",
         r"(make|build|making|building) (a |an )?(bomb|explosive|weapon)",
         r"(drug|spike) (my |his |her |their |a |someone'?s )?(\w+'s )?(drink|food|coffee|tea)",
         r"revenge|get back at|curse (him|her|them|my)|hex (him|her|them)|stalk\w*",
+        r"untraceable|undetectable|(best|which|what|strongest) poison|poison (that|which|to)",
+        rf"make {_PERSON} (disappear|vanish)",
+        r"(slash|slashing|puncture|puncturing) .{0,25}(tyres|tires)|key (his|her|their|my \w+'s) car",
+        r"(burn|torch)(ing)? (down )?(his|her|their|my \w+'s|someone'?s) (house|home|car|shop)",
         r"get away with (it|murder|hurting|killing|beating|harming)",
         r"without (leaving (any )?evidence|a trace)",
     ],
@@ -96,6 +123,10 @@ HARM_OTHERS = _rule(
         "วางยา|ยาพิษ|แก้แค้น|เอาคืน|ทำของใส่|ทำคุณไสย|ไสยศาสตร์ใส่|สาปแช่ง",
         f"ให้{_TH_PERSON}(เจ็บ|ตาย|ทรมาน|พัง|ฉิบหาย)|(ยิง|แทง|ต่อย|ตบ|กระทืบ|ซ้อม|ทุบ)(หน้า)?{_TH_PERSON}",
         "(ยิง|แทง)ให้|กระทืบ|ทำระเบิด|สะกดรอย",
+        "(?<!ไม่)อยากให้(?:(?!ไม่|หาย|ตัวเอง).){1,25}?(ตาย|เจ็บ|พัง|ฉิบหาย|โดนรถชน|ซวย|พิการ|ติดคุก)",
+        "แอบตาม|ติดตามไปถึงบ้าน|แอบดูมือถือ|แอบส่องมือถือ",
+        f"ทำ(ยังไง|อย่างไร)?ให้{_TH_PERSON}.{{0,8}}(ตกงาน|โดนไล่ออก|ติดคุก|ป่วย|เสียชื่อ|อับอาย)",
+        f"ใส่ร้าย|ป้ายสี|ผลัก{_TH_PERSON}",
     ],
 )
 
@@ -111,21 +142,44 @@ ILLEGAL = _rule(
         r"without anyone (knowing|finding out)",
         r"(avoid|not) get(ting)? caught|hack into|hack (his|her|their|my \w+'s|someone'?s)",
         r"break into (his|her|their|a|the|my \w+'s|someone'?s) (house|home|car|flat|apartment|account|phone)",
-        r"insurance fraud|identity theft|drug deal\w*",
+        r"insurance fraud|identity theft|drug deal\w*|illegally|black market",
+        r"will i (get|be) caught|(copy|fake|forge|copying|faking|forging) (my |his |her )?(\w+'s )?signature",
+        r"driv\w* (home )?(drunk|high|after drinking)|drunk driving|drink and drive",
+        r"sneak (in|into) (the|a) (concert|show|club|cinema|movie|stadium|building|house|party|office)|"
+        r"without (a )?ticket|fare dodg\w*",
+        r"take money from the (till|register|cash register|company|charity)",
+        r"(someone|somebody) else'?s (id|card|account|identity|passport|credit card)",
+        r"stolen (card|id|identity)",
+        r"without paying (duty|duties|customs|tax|taxes)|across the border without|smuggl\w*",
+        r"(grow|sell|deal)(ing)? (weed|cannabis|marijuana)( and sell)?",
+        r"sell(ing)? (my |his |her )?(prescription |leftover )?"
+        r"(pills|meds|medication|xanax|adderall|painkillers)",
         r"(sell|buy|deal|smuggle|traffic)(ing)? (drugs|meth|cocaine|heroin|ecstasy)",
     ],
     [
         "ขโมย|ปล้น|ลักทรัพย์|โกงภาษี|หนีภาษี|ฟอกเงิน|(ขาย|ซื้อ|ค้า|ส่ง)(ยาบ้า|ยาไอซ์|โคเคน|เฮโรอีน|ยาเสพติด)",
         "ปลอม(เอกสาร|บัตร|ลายเซ็น|ลายมือชื่อ|สลิป)|หลอก(เอา)?เงิน|ต้มตุ๋น|ไม่ให้(ตำรวจ)?จับได้|ไม่ให้โดนจับ",
-        "แฮก|แฮ็ก|ติดสินบน|ลักลอบ|ยักยอก|ขนยา",
+        "แฮก|แฮ็ก|ติดสินบน|ลักลอบ|ยักยอก|ขนยา|โกง(เงิน|ลูกค้า|บริษัท)|(บัตร|เอกสาร|ใบ)\\S{0,8}ปลอม",
+        "หนีภาษี|เลี่ยงภาษีศุลกากร|บัตรคนอื่น|บัญชีคนอื่น|บ่อน|พนันออนไลน์|เว็บพนัน|ไม่ให้ตำรวจรู้|เมาแล้วขับ",
     ],
 )
 
 MEDICAL = _rule(
     [
-        r"(do|does|did) (i|he|she|my \w+) have (cancer|diabetes|hiv|aids|a tumou?r|covid|an? \w+ disease|"
-        r"depression|adhd|autism|an infection)",
-        r"is (it|this( \w+)?|my \w+|the \w+) (cancer|a tumou?r|malignant|benign)|am i pregnant",
+        r"(do|does|did) (i|he|she|my \w+) have (a |an )?(\w+ )?(cancer|diabetes|hiv|aids|tumou?r|covid|"
+        r"disease|depression|adhd|autism|infection)",
+        r"is (it|this( \w+)?|my \w+( \w+)?|the \w+) (cancer|a tumou?r|malignant|benign|a heart attack|"
+        r"a stroke|an infection|appendicitis|diabetes)|am i pregnant",
+        r"(symptoms?|rash|lump|bleeding|fever|headaches?|swelling|mole|(chest|back|stomach) pain) .{0,30}"
+        r"(mean|a sign of)",
+        r"(what|which) (medicine|medication|pills|drugs?|antibiotics?) (should|can|do) (i|we) (give|take)",
+        r"give (my )?(baby|child|kid|son|daughter|toddler) .{0,20}(medicine|pills|dose|tablets)",
+        r"should (i|he|she|we|my \w+) (stop|quit|skip|change|come off) "
+        r"(my |his |her |the )?(\w+ ){1,3}"
+        r"(medication|medicine|meds|pills|treatment|tablets)",
+        r"(stop|quit|skip|come off|halve|double)\w* (taking )?(my |his |her |the )?"
+        r"(insulin|chemo\w*|dialysis|medication|meds|antidepressants?|antibiotics|blood thinners?|steroids)",
+        r"(is|are) (it|this|that|these|my)( \w+){0,3} (cancer|cancerous|a tumou?r|malignant)",
         r"should (i|he|she|we|my \w+) (stop|quit|skip|take|start|double|increase|reduce|lower|change|"
         r"come off|stop taking|quit taking) (my |his |her |the )?(medication|medicine|meds|pills|chemo\w*|"
         r"treatment|insulin|antidepressants?|dose|dosage|prescription|antibiotics)",
@@ -138,7 +192,7 @@ MEDICAL = _rule(
     [
         "เป็นมะเร็ง|มะเร็งไหม|เป็นเบาหวานไหม|เป็นเอดส์|ติดเชื้อไหม|ควร(หยุด|เลิก|ลด|เพิ่ม)(กิน)?ยา",
         "ควร(ผ่าตัด|ทำคีโม|ฉีดวัคซีน|ทำแท้ง)|ควรกินยาอะไร|กินยา.{0,10}กี่เม็ด|ฉันท้องไหม|ท้องหรือเปล่า",
-        "ตั้งครรภ์หรือเปล่า|ไม่ต้องไปหาหมอ|แทนการไปหาหมอ|รักษา.{0,10}เองได้ไหม",
+        "กี่เม็ด|กี่มิลลิกรัม|ตั้งครรภ์หรือเปล่า|ไม่ต้องไปหาหมอ|แทนการไปหาหมอ|รักษา.{0,10}เองได้ไหม",
     ],
 )
 
@@ -150,7 +204,12 @@ LEGAL = _rule(
         r"should i (plead|sue|testify|take the plea|settle the (case|lawsuit)|represent myself|"
         r"sign the (plea|confession))",
         r"is it (legal|illegal) (to|for)|how long (will|would) i (go to|be in|spend in) (jail|prison)",
-        r"can i be sued|will (he|she|they) sue me",
+        r"can i be sued|will (he|she|they) sue me|plea (deal|bargain)|(prison|jail) (time|sentence)",
+        r"(go|going|be sent|end up) (to|in) (prison|jail)",
+        r"(win|lose|winning|losing) (my|the|this|our) (court case|case|lawsuit|trial|appeal)\b.{0,40}"
+        r"(court|against|judge|lawyer)|(win|lose) (my|the|this|our) (court case|lawsuit|trial|appeal)",
+        r"will the (judge|court|jury) (rule|decide|sentence|find|convict|acquit|give|grant|believe)",
+        r"(get|win|lose|give me|grant me) (full |joint |sole )?custody|custody (case|battle|hearing)",
     ],
     [
         "ชนะคดี|แพ้คดี|ติดคุกไหม|จะติดคุก|โดนจำคุก|ควรฟ้อง|ฟ้องร้อง.{0,10}ไหม|ถูกกฎหมายไหม",
@@ -168,14 +227,16 @@ FINANCIAL = _rule(
         r"should i (buy|sell|short) (\w+ )?"
         r"(stocks?|shares|bitcoin|btc|eth\w*|crypto\w*|coins?|options|gold|forex)",
         r"(take|taking) (out )?(a |another )?loan to (invest|gamble|buy crypto|trade|bet)",
-        r"borrow (money )?to (invest|gamble|trade|bet)",
+        r"borrow\w* .{0,30}to (invest|gamble|trade|bet|buy (lottery|crypto|stocks?|shares))|loan shark",
         r"lottery numbers?|winning numbers?|numbers? (will|to) win|lucky numbers? for the lottery",
+        r"(lotto|lottery).{0,30}numbers?|numbers?.{0,30}(lotto|lottery)",
         r"(will|is) (bitcoin|btc|the stock|\w+ stock) (go|going) (up|down)|(declare|file for) bankruptcy",
     ],
     [
         "เลขเด็ด|หวยงวดนี้|หวยออก|ขอเลข|ซื้อหุ้น(ตัว)?ไหน|หุ้นตัวไหน|คริปโต(ตัว)?ไหน|เหรียญไหน(ดี|จะ)",
+        "เงินเก็บทั้งหมด|ทุ่มเงินทั้งหมด|กู้(เงิน)?(มา)?(ลงทุน|เล่น|เทรด|พนัน)|จำนองบ้าน|ขายบ้าน(ไป|มา)?ลงทุน"
         "เงินเก็บทั้งหมด|ทุ่มเงินทั้งหมด|กู้(เงิน)?(มา)?(ลงทุน|เล่น|เทรด|พนัน)|จำนองบ้าน|ขายบ้าน(ไป|มา)?ลงทุน",
-        "หุ้น.{0,15}(ขึ้น|ลง)ไหม",
+        "หุ้น.{0,15}(ขึ้น|ลง)ไหม|หวยงวด|หวย.{0,20}เลข|เลข.{0,20}หวย",
     ],
 )
 
@@ -230,7 +291,8 @@ REFUSALS: dict[RefusalKind, dict[str, str]] = {
         "the cards. You are welcome to ask about your relationship with money or what to weigh. "
         "No star was charged.",
         "th": "การตัดสินใจเรื่องเงินก้อนใหญ่ การเลือกหุ้น หรือเลขหวย ควรปรึกษาผู้เชี่ยวชาญด้านการเงิน "
-        "ไม่ใช่ไพ่ทาโรต์ คุณถามเรื่องมุมมองต่อการเงินหรือสิ่งที่ควรชั่งน้ำหนักได้ ไม่มีการหักดาวสำหรับคำถามนี้",
+        "ไม่ใช่ไพ่ทาโรต์ คุณถามเรื่องมุมมองต่อการเงินหรือสิ่งที่ควรชั่งน้ำหนักได้ "
+        "ไม่มีการหักดาวสำหรับคำถามนี้",
     },
     "abuse": {
         "en": "Please ask without abusive language. No star was charged.",
