@@ -25,6 +25,7 @@ from conjure.apps.tarot.synthesis import (
     card_label,
     compose_advice,
     compose_synthesis,
+    is_gentle,
     pick,
     side_text,
     tidy,
@@ -46,9 +47,10 @@ OFFLINE_NOTE = {
 
 
 def _through(drawn: DrawnCard, analysis: QuestionAnalysis, lang: str, seen: dict[str, DrawnCard]) -> str:
-    """The area lens for the first card of a suit (or of the majors); a later one is tied to the first."""
+    """The area lens for a suit's (or the majors') first card; a later one is tied to the one before."""
     group = drawn.card.suit or "major"
-    first = seen.setdefault(group, drawn)
+    first = seen.get(group, drawn)
+    seen[group] = drawn  # a later card of the suit links to the one just before it
     if first is drawn:
         lens = LENS if drawn.orientation == "upright" else LENS_REVERSED
         return lens[lang][group][analysis.category]
@@ -78,7 +80,10 @@ def _interpret(
     keywords, meaning = side_text(drawn, lang)
     k0, k1 = keywords[0], keywords[1 % len(keywords)]
     salt = (question, drawn.card.id, drawn.position.key, drawn.orientation)
-    frame = pick(FRAMES[lang][drawn.position.key], *salt)
+    frames = FRAMES[lang][drawn.position.key]
+    if drawn.position.key == "advice" and not is_gentle(drawn):
+        frames = FRAMES[lang]["advice_caution"]
+    frame = pick(frames, *salt)
     when = WHEN[lang].get(analysis.timeframe, "") if drawn.position.key in ("future", "outcome") else ""
     area = AREA[lang][analysis.category]
     line = frame.format(card=card_label(drawn, lang), k0=k0, k1=k1, area=area, when=when)

@@ -40,6 +40,12 @@ FRAMES: dict[str, dict[str, tuple[str, ...]]] = {
             "{card} is the counsel here: bring {k0} and {k1} into how you handle {area}.",
             "The advice card, {card}, points to {k0} as your best tool for {area}.",
         ),
+        # Reversed or hard cards as advice: their keywords are warnings, not tools.
+        "advice_caution": (
+            "As advice, {card} asks you to look honestly at {k0} in {area}.",
+            "{card} is the counsel here: notice where {k0} creeps into {area}, and handle it with care.",
+            "The advice card, {card}, turns your attention to {k0}, the part of {area} that needs care.",
+        ),
         "outcome": (
             "If nothing changes, {card} shows where {area} lands{when}: {k0}.",
             "The likely outcome{when} is {card}, with {k0} and {k1} colouring {area}.",
@@ -74,6 +80,11 @@ FRAMES: dict[str, dict[str, tuple[str, ...]]] = {
             "คำแนะนำจาก {card} คือให้ใช้{k0}ในการจัดการ{area}",
             "{card} แนะนำให้นำ{k0}และ{k1}มาใช้กับ{area}",
             "ไพ่คำแนะนำ {card} ชี้ว่า{k0}คือเครื่องมือที่ดีที่สุดของคุณใน{area}",
+        ),
+        "advice_caution": (
+            "คำแนะนำจาก {card} คือให้มอง{k0}ใน{area}อย่างซื่อตรง",
+            "{card} แนะนำให้สังเกตว่า{k0}แทรกเข้ามาใน{area}ตรงไหน แล้วจัดการอย่างระมัดระวัง",
+            "ไพ่คำแนะนำ {card} ชวนให้ใส่ใจ{k0} ซึ่งเป็นส่วนของ{area}ที่ต้องดูแล",
         ),
         "outcome": (
             "ถ้าทุกอย่างยังเป็นเช่นนี้ {card} บอกว่า{area}{when}จะไปจบที่{k0}",

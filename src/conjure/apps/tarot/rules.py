@@ -82,6 +82,8 @@ CATEGORY_WORDS: dict[Category, tuple[str, ...]] = {
         "promotion",
         "interview",
         "business",
+        "company",
+        "startup",
         "colleague",
         "office",
         "งาน",

@@ -14,15 +14,16 @@ from conjure.apps.tarot.agents import QuestionAnalysis
 from conjure.apps.tarot.deck import Draw, DrawnCard
 from conjure.apps.tarot.phrases import AREA, ELEMENT, NUMBER, NUMBER_NAME, STEP, SUIT_NAME
 
-# The suit whose element a question of each area naturally belongs to.
-NATURAL_SUIT = {
-    "love": "cups",
-    "family": "cups",
-    "career": "wands",
-    "personal_growth": "wands",
-    "finance": "pentacles",
-    "health": "pentacles",
-    "education": "swords",
+# The suits whose element a question of each area naturally belongs to.
+NATURAL_SUITS = {
+    "love": {"cups"},
+    "family": {"cups", "pentacles"},
+    "career": {"wands", "pentacles"},
+    "personal_growth": {"wands", "cups"},
+    "finance": {"pentacles"},
+    "health": {"pentacles", "cups"},
+    "education": {"swords", "pentacles"},
+    "spiritual": {"cups"},
 }
 # Cards that are hard news even upright (for the yes/no leaning).
 HARD_UPRIGHT = frozenset(
@@ -38,6 +39,11 @@ POSITION_TH = {
     "advice": "คำแนะนำ",
     "outcome": "ผลลัพธ์",
 }
+
+
+def is_gentle(drawn: DrawnCard) -> bool:
+    """Upright and not hard news: its keywords can be offered as tools rather than warnings."""
+    return drawn.orientation == "upright" and drawn.card.id not in HARD_UPRIGHT
 
 
 def pick(options: tuple[str, ...], *salt: str) -> str:
@@ -178,19 +184,13 @@ def _suits(draw: Draw, analysis: QuestionAnalysis, lang: str, salt: tuple[str, .
         return None
     (suit, hits), *rest = counts.most_common()
     area = AREA[lang][analysis.category]
-    natural = NATURAL_SUIT.get(analysis.category)
+    natural = NATURAL_SUITS.get(analysis.category, set())
     if hits >= 2 and (not rest or rest[0][1] < hits):
         name, element = SUIT_NAME[lang][suit], ELEMENT[lang][suit]
         if lang == "th":
-            fit = (
-                "ซึ่งตรงกับคำถามของคุณพอดี" if suit == natural else f"คำตอบเรื่อง{area}อาจมาทาง{element}มากกว่าที่คุณคิด"
-            )
+            fit = "ซึ่งตรงกับคำถามของคุณพอดี" if suit in natural else f"เป็นมุมที่คุณอาจไม่คาดคิดสำหรับเรื่อง{area}"
             return f"ไพ่ชุด{name} {hits} ใบให้น้ำหนักกับ{element} {fit}"
-        fit = (
-            "which fits your question closely."
-            if suit == natural
-            else f"so the answer about {area} may come through {element} more than you expect."
-        )
+        fit = "which fits your question closely." if suit in natural else f"an unexpected angle on {area}."
         return f"{hits} {name} cards put the weight on {element}, {fit}"
     if len(counts) >= 3:
         if lang == "th":
@@ -394,7 +394,7 @@ def compose_advice(question: str, analysis: QuestionAnalysis, draw: Draw, lang: 
     if lang == "th":
         lead = (
             f"ให้{label} นำทาง โน้มเข้าหา{k0}"
-            if guide.orientation == "upright"
+            if is_gentle(guide)
             else f"{label}ขอให้คุณมอง{k0}อย่างซื่อตรงและไม่โทษตัวเองก่อน"
         )
         when = {
@@ -404,7 +404,7 @@ def compose_advice(question: str, analysis: QuestionAnalysis, draw: Draw, lang: 
         return tidy(" ".join(p for p in (calm, lead, when) if p))
     lead = (
         f"Let {label} guide you: lean into {k0}."
-        if guide.orientation == "upright"
+        if is_gentle(guide)
         else f"{label} asks you to look at {k0} first, honestly and without blame."
     )
     when = {
