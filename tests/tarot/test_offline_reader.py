@@ -163,3 +163,13 @@ def test_every_card_side_has_thai_keywords_and_meaning_and_english_meanings_are_
             assert "at the heart of it" not in side.meaning  # the old one-template minor meanings
             meanings.append(side.meaning)
     assert len(set(meanings)) == len(meanings) == 156
+
+
+def test_the_question_theme_is_answered_by_a_named_card() -> None:
+    q = "Will my ex and I get back together?"
+    found = offline.analyze_question(q)
+    assert "reconciliation" in found.themes
+    synthesis = offline.compose_reading(q, found, THREE, "en").synthesis
+    assert "getting back together, the Three of Cups reversed in the present" in synthesis
+    thai = offline.compose_reading("แฟนเก่าจะกลับมาคืนดีไหม", found, THREE, "th").synthesis
+    assert "การกลับมาคืนดี" in thai

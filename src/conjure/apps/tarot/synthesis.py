@@ -338,15 +338,54 @@ def _answer(question: str, draw: Draw, lang: str) -> str | None:
     return f"The cards give no flat yes or no: it turns on how you handle {label}."
 
 
+# The offline analyzer's themes (rules.THEME_WORDS), as the reading names them.
+THEME = {
+    "en": {
+        "decision": "your decision",
+        "reconciliation": "getting back together",
+        "moving": "the move",
+        "success": "success",
+        "trust": "trust",
+        "new beginnings": "the new start",
+    },
+    "th": {
+        "decision": "การตัดสินใจของคุณ",
+        "reconciliation": "การกลับมาคืนดี",
+        "moving": "การย้าย",
+        "success": "ความสำเร็จ",
+        "trust": "ความไว้ใจ",
+        "new beginnings": "การเริ่มต้นใหม่",
+    },
+}
+
+
+def _theme(question: str, analysis: QuestionAnalysis, draw: Draw, lang: str) -> str | None:
+    """A word on the question's most specific theme, from the advice card (else the present card)."""
+    theme = next((t for t in analysis.themes if t in THEME[lang]), None)
+    if theme is None:
+        return None
+    card = next((d for d in draw.cards if d.position.key == "advice"), draw.cards[1])
+    keywords, _ = side_text(card, lang)
+    label, topic, pos = card_label(card, lang), THEME[lang][theme], _position(card, lang)
+    if lang == "th":
+        return f"ในเรื่อง{topic} {label}ในตำแหน่ง{pos}พูดถึง{keywords[0]}"
+    return pick(
+        (
+            f"On {topic}, {label} in the {pos} speaks of {keywords[0]}.",
+            f"As for {topic}, {label} in the {pos} puts {keywords[0]} at its core.",
+        ),
+        *_salt(question, draw),
+        "theme",
+    )
+
+
 def compose_synthesis(question: str, analysis: QuestionAnalysis, draw: Draw, lang: str) -> str:
     """The cards read together: arc, majors, suits, reversals, numbers, and a leaning for yes/no questions."""
     salt = _salt(question, draw)
     parts = [_arc(question, draw, analysis, lang), _majors(draw, lang, salt)]
     parts += [p for p in (_suits(draw, analysis, lang, salt), _reversals(draw, lang, salt)) if p]
     parts += _numbers(draw, lang)
-    answer = _answer(question, draw, lang)
-    if answer:
-        parts.append(answer)
+    parts += [p for p in (_theme(question, analysis, draw, lang), _answer(question, draw, lang)) if p]
     return tidy(" ".join(parts))
 
 
