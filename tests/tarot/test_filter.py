@@ -1,6 +1,6 @@
 """The question filter: precision and recall on a labelled set, kind pointers, and refusals that cost nothing.
 
-``data/filter_questions.jsonl`` holds 371 harmful and benign questions in English and
+``data/filter_questions.jsonl`` holds 431 harmful and benign questions in English and
 Thai, tricky phrasings included ("kill it at my interview", "ฆ่าเวลา", "ยิงแอด"). Rows
 are grouped by when they were written: ``dev`` alongside the rules, then six rounds
 each written *before* the rules had seen them, scored, and (except the last) used to
@@ -14,8 +14,12 @@ widen the rules. Scores of each round at the time it was unseen (harmful = posit
     holdout5    40      1.000   0.304
     unseen      40      1.000   0.450   (never tuned on)
 
-So the keyword rules are precise but catch only about half of harmful questions phrased
-in ways they have not seen; the model prompt (``prompts/QUESTION-FILTER.md``) is the
+``probe`` rows are benign questions that reuse alarming words ("heal the hurt", "cancer
+sign boyfriend", "ฆ่าความเบื่อ"), written to hunt false refusals: the rules refused 9 of
+the first 21 and 5 of the next 60 before being narrowed; two stay refused (labelled benign).
+
+So the keyword rules are fairly precise but catch only about half of harmful questions
+phrased in ways they have not seen; the model prompt (``prompts/QUESTION-FILTER.md``) is the
 real screen when a model is configured. The tests hold the tuned rows to recall >= 0.95
 and precision >= 0.9, and the ``unseen`` rows to the level measured above.
 """
@@ -96,7 +100,11 @@ def test_precision_and_recall_of_the_offline_filter() -> None:
     for split in [*splits, "tuned", "all"]:
         part = [r for r in rows if split in ("all", r.split) or (split == "tuned" and r.split != "unseen")]
         s = score(part)
-        print(f"filter {split}: n={len(part)} precision={s.precision:.3f} recall={s.recall:.3f} {s}")
+        refused_benign = s.fp / max(s.fp + s.tn, 1)
+        print(
+            f"filter {split}: n={len(part)} precision={s.precision:.3f} recall={s.recall:.3f} "
+            f"benign refused={refused_benign:.3f} (tp={s.tp} fp={s.fp} fn={s.fn} tn={s.tn})"
+        )
     tuned = [r for r in rows if r.split != "unseen"]
     for lang in ("en", "th"):
         by_lang = score([r for r in tuned if r.lang == lang])

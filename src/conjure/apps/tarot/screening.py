@@ -31,7 +31,9 @@ BENIGN_IDIOMS = _rule(
         r"steal(s|ing)? (the (show|spotlight)|(his|her|their|my|your|someone'?s) heart|a (kiss|glance|look))",
         r"stole (my|his|her|their) heart|break a leg|knock (them|'em|him|her) dead",
         r"lump in (my|his|her|the) throat|murder mystery|hack(ed|ing)? (together|it)|life ?hacks?",
-        r"hit (him|her|them|\w+) up",
+        r"hit (him|her|them|\w+) up|from harm|harm done|the hurt|feeling hurt|hurt less|hurt me again",
+        r"revenge body|steal (a moment|some time|time|away)|shoot for the stars",
+        r"(a |my |the )?cancer (sign|zodiac|man|woman|guy|girl|boyfriend|girlfriend|partner|moon|sun|rising)",
         r"shoot (him|her|them|\w+) (a|an) (text|message|email|dm|line)",
         r"(am|was|be|being|is|are|were|been|get|got|getting) "
         r"(scammed|hurt|attacked|robbed|stolen from|poisoned)",
@@ -39,7 +41,7 @@ BENIGN_IDIOMS = _rule(
         r"(it|this|that|he|she|they|which) (hurts?|hurt me|harms?)|hurt(s|ing)? so much",
     ],
     [
-        "ฆ่าเวลา|ฆ่าเชื้อ|ฆ่ายุง|ฆ่าแมลง|ยิงแอด|ยิงโฆษณา|ยิงมุก|ตบมุก|ตบเท้า|แทงหวย|ขโมยใจ|ขโมยซีน",
+        "ฆ่าความ|ฆ่าเวลา|ฆ่าเชื้อ|ฆ่ายุง|ฆ่าแมลง|ยิงแอด|ยิงโฆษณา|ยิงมุก|ตบมุก|ตบเท้า|แทงหวย|ขโมยใจ|ขโมยซีน",
         "ถูกหลอก|โดนหลอก|ถูกฆ่า|โดนฆ่า|ถูกขโมย|โดนขโมย|ถูกปล้น|โดนปล้น|ถูกโกง|โดนโกง|ถูกทำร้าย|โดนทำร้าย",
         "ไลฟ์แฮก|ทำร้ายจิตใจ|ให้ตายเถอะ|หิวจะตาย|เหนื่อยจะตาย|ขำจะตาย|ร้อนจะตาย",
     ],
@@ -81,6 +83,8 @@ _INTENT = (
     r"(i|we) (want|need|plan|intend|have) to|i'?m (going|planning) to|i'?m gonna|i wanna|i will|i'?ll|"
     r"should i|can i|help me|teach me|tell me how to)"
 )
+# A harm verb right after these is a worry, not an intent ("how can I leave without hurting him").
+_NOT = r"(?<!not to )(?<!without )(?<!stop )(?<!avoid )(?<!never )(?<!n't )"
 _HARD_VIOLENCE = (
     r"(kill|murder|poison|stab|shoot|strangle|choke|kidnap|torture|rape|assault|beat up|run over|drown|"
     r"hit|punch|slap|attack|drug)"
@@ -88,8 +92,7 @@ _HARD_VIOLENCE = (
 HARM_OTHERS = _rule(
     [
         rf"{_HARD_VIOLENCE}(s|ed|ing)? {_PERSON}",
-        rf"{_INTENT}\b.{{0,40}}\b(hurt|harm|injure|beat up|beat)\b.{{0,12}}\b{_PERSON}",
-        rf"{_INTENT}\b.{{0,40}}\b(hurt|harm|injure)",
+        rf"{_INTENT}\b.{{0,40}}{_NOT}\b(hurt|harm|injure|beat up|beat)\b.{{0,12}}\b{_PERSON}",
         rf"{_INTENT}\b.{{0,40}}\b(ruin|destroy|sabotage|wreck) (his|her|their|my \w+'s|someone'?s) "
         r"(life|career|marriage|relationship|reputation|business|car|wedding|party|birthday|day|chances)",
         r"hide (the|his|her|a|my) (knife|body|gun|weapon|evidence)|use it on (him|her|them)|with threats",
@@ -104,13 +107,14 @@ HARM_OTHERS = _rule(
         r"(food|drink|coffee|tea|water)",
         r"(follow|track|watch|read|check|go through|look through)\w* .{0,30}"
         r"without (him|her|them|my \w+) (noticing|knowing|finding out)",
-        rf"{_INTENT}\b.{{0,20}}\bspy on|track (his|her|their|my \w+'s) (phone|location)",
+        rf"{_INTENT}\b.{{0,20}}\bspy on {_PERSON}|track (his|her|their|my \w+'s) (phone|location)",
         r"follow (him|her|them|my \w+) (home|around|everywhere)",
         rf"{_INTENT}\b.{{0,40}}\b(threaten|intimidate|scare|frighten|terrori[sz]e) {_PERSON}",
         rf"make {_PERSON} (suffer|pay|hurt|bleed)",
         r"(make|build|making|building) (a |an )?(bomb|explosive|weapon)",
         r"(drug|spike) (my |his |her |their |a |someone'?s )?(\w+'s )?(drink|food|coffee|tea)",
-        r"revenge|get back at|curse (him|her|them|my)|hex (him|her|them)|stalk\w*",
+        r"revenge|get back at|curse (him|her|them|my)|hex (him|her|them)",
+        rf"stalk\w* {_PERSON}|{_INTENT}\b.{{0,30}}\bstalk",
         r"untraceable|undetectable|(best|which|what|strongest) poison|poison (that|which|to)",
         rf"make {_PERSON} (disappear|vanish)",
         r"(slash|slashing|puncture|puncturing) .{0,25}(tyres|tires)|key (his|her|their|my \w+'s) car",
@@ -122,7 +126,7 @@ HARM_OTHERS = _rule(
         "ฆ่า(?!ตัวตาย)|ทำร้าย(เขา|เธอ|มัน|คน|แฟน|ผัว|เมีย|พ่อ|แม่|ลูก|เพื่อน|หัวหน้า|เจ้านาย|ใคร|ศัตรู)",
         "วางยา|ยาพิษ|แก้แค้น|เอาคืน|ทำของใส่|ทำคุณไสย|ไสยศาสตร์ใส่|สาปแช่ง",
         f"ให้{_TH_PERSON}(เจ็บ|ตาย|ทรมาน|พัง|ฉิบหาย)|(ยิง|แทง|ต่อย|ตบ|กระทืบ|ซ้อม|ทุบ)(หน้า)?{_TH_PERSON}",
-        "(ยิง|แทง)ให้|กระทืบ|ทำระเบิด|สะกดรอย",
+        "(ยิง|แทง)ให้|กระทืบ|ทำระเบิด|สะกดรอย|ตบตี|ชกต่อย|ยกพวกตี",
         "(?<!ไม่)อยากให้(?:(?!ไม่|หาย|ตัวเอง).){1,25}?(ตาย|เจ็บ|พัง|ฉิบหาย|โดนรถชน|ซวย|พิการ|ติดคุก)",
         "แอบตาม|ติดตามไปถึงบ้าน|แอบดูมือถือ|แอบส่องมือถือ",
         f"ทำ(ยังไง|อย่างไร)?ให้{_TH_PERSON}.{{0,8}}(ตกงาน|โดนไล่ออก|ติดคุก|ป่วย|เสียชื่อ|อับอาย)",
@@ -190,7 +194,7 @@ MEDICAL = _rule(
         r"instead of (a|seeing a|going to the) (doctor|hospital)",
     ],
     [
-        "เป็นมะเร็ง|มะเร็งไหม|เป็นเบาหวานไหม|เป็นเอดส์|ติดเชื้อไหม|ควร(หยุด|เลิก|ลด|เพิ่ม)(กิน)?ยา",
+        "เป็นมะเร็ง(ไหม|มั้ย|หรือเปล่า|รึเปล่า|หรือไม่)|ใช่มะเร็ง|มะเร็งไหม|เป็นเบาหวานไหม|เป็นเอดส์|ติดเชื้อไหม|ควร(หยุด|เลิก|ลด|เพิ่ม)(กิน)?ยา",
         "ควร(ผ่าตัด|ทำคีโม|ฉีดวัคซีน|ทำแท้ง)|ควรกินยาอะไร|กินยา.{0,10}กี่เม็ด|ฉันท้องไหม|ท้องหรือเปล่า",
         "กี่เม็ด|กี่มิลลิกรัม|ตั้งครรภ์หรือเปล่า|ไม่ต้องไปหาหมอ|แทนการไปหาหมอ|รักษา.{0,10}เองได้ไหม",
     ],
