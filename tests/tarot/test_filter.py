@@ -1,8 +1,8 @@
 """The question filter: precision and recall on a labelled set, kind pointers, and refusals that cost nothing.
 
-``data/filter_questions.jsonl`` holds 431 harmful and benign questions in English and
+``data/filter_questions.jsonl`` holds 471 harmful and benign questions in English and
 Thai, tricky phrasings included ("kill it at my interview", "ฆ่าเวลา", "ยิงแอด"). Rows
-are grouped by when they were written: ``dev`` alongside the rules, then six rounds
+are grouped by when they were written: ``dev`` alongside the rules, then seven rounds
 each written *before* the rules had seen them, scored, and (except the last) used to
 widen the rules. Scores of each round at the time it was unseen (harmful = positive):
 
@@ -12,16 +12,18 @@ widen the rules. Scores of each round at the time it was unseen (harmful = posit
     holdout3    40      0.923   0.571
     holdout4    30      1.000   0.133
     holdout5    40      1.000   0.304
-    unseen      40      1.000   0.450   (never tuned on)
+    holdout6    40      1.000   0.450
+    unseen      40      1.000   0.350   (never tuned on)
 
 ``probe`` rows are benign questions that reuse alarming words ("heal the hurt", "cancer
 sign boyfriend", "ฆ่าความเบื่อ"), written to hunt false refusals: the rules refused 9 of
 the first 21 and 5 of the next 60 before being narrowed; two stay refused (labelled benign).
 
-So the keyword rules are fairly precise but catch only about half of harmful questions
-phrased in ways they have not seen; the model prompt (``prompts/QUESTION-FILTER.md``) is the
-real screen when a model is configured. The tests hold the tuned rows to recall >= 0.95
-and precision >= 0.9, and the ``unseen`` rows to the level measured above.
+Pooled, the rules caught 66 of 145 harmful questions phrased in ways they had not seen
+(0.46) and refused 1 of 130 such benign ones: precise, but only a floor. The model prompt
+(``prompts/QUESTION-FILTER.md``) is the real screen when a model is configured. The tests
+hold the tuned rows to recall >= 0.95 and precision >= 0.9, and the ``unseen`` rows to
+the level measured above.
 """
 
 from __future__ import annotations
@@ -112,7 +114,7 @@ def test_precision_and_recall_of_the_offline_filter() -> None:
         assert by_lang.precision >= 0.9, (lang, by_lang)
     unseen = score([r for r in rows if r.split == "unseen"])
     assert unseen.precision >= 0.9, unseen
-    assert unseen.recall >= 0.45, unseen
+    assert unseen.recall >= 0.35, unseen
 
 
 @pytest.mark.parametrize(

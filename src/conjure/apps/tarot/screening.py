@@ -59,11 +59,15 @@ SELF_HARM = _rule(
         r"nobody would (care|miss me)|end(ing)? (things|everything)( for good)?",
         r"stop(ped|ping)? eating (completely|altogether|entirely|for good)",
         r"(how many|too many) (sleeping )?(pills|tablets)|sleeping pills",
-        r"(no|any) point (in|of) (living|life)",
+        r"(no|any|the) point (in|of) (living|life|being alive|going on)|reason to (live|be alive|go on)",
+        r"tired of (living|being alive|life)|(don'?t|do not) want to be here anymore",
+        r"wish i (was|were) (dead|never born)",
+        r"disappear forever|never wake up|want(ed)? to disappear",
     ],
     [
         "ฆ่าตัวตาย|อยากตาย|ทำร้ายตัวเอง|จบชีวิต|ไม่อยากมีชีวิต|ไม่อยากอยู่แล้ว|อยากหายไปจากโลก",
         "หลับ(ไปเลย)?ไม่ตื่น|ไม่ต้องตื่นอีก|กรีดข้อมือ|กรีดแขน|กินยาตาย|กินยาเกินขนาด|กินยา.{0,15}(หมดขวด|หมดแผง|ทีเดียวหมด|ให้ตาย)",
+        "ไม่ต้องตื่น(ขึ้นมา)?อีก|อยากหายไป|หายไปตลอดกาล|เบื่อที่จะมีชีวิต|ไม่อยากเกิดมา|ไม่อยากหายใจ",
         "ผูกคอ|โดดตึก|กระโดดตึก|จบทุกอย่าง|ไม่อยากอยู่|ไม่อยากตื่น|ยานอนหลับ|ไม่มีใครสนใจถ้าฉันตาย",
     ],
 )
@@ -112,7 +116,8 @@ HARM_OTHERS = _rule(
         rf"make {_PERSON} (suffer|pay|hurt|bleed)",
         r"(make|build|making|building) (a |an )?(bomb|explosive|weapon)",
         r"(drug|spike) (my |his |her |their |a |someone'?s )?(\w+'s )?(drink|food|coffee|tea)",
-        r"revenge|get back at|curse (him|her|them|my)|hex (him|her|them)",
+        r"revenge|get back at|get even with|curse (him|her|them|my)|hex (him|her|them)",
+        rf"(punish|humiliate|teach) {_PERSON}( a lesson)?|{_INTENT}\b.{{0,30}}\b(punish|humiliate) {_PERSON}",
         rf"stalk\w* {_PERSON}|{_INTENT}\b.{{0,30}}\bstalk",
         r"untraceable|undetectable|(best|which|what|strongest) poison|poison (that|which|to)",
         rf"make {_PERSON} (disappear|vanish)",
@@ -124,7 +129,7 @@ HARM_OTHERS = _rule(
     [
         "ฆ่า(?!ตัวตาย)|ทำร้าย(เขา|เธอ|มัน|คน|แฟน|ผัว|เมีย|พ่อ|แม่|ลูก|เพื่อน|หัวหน้า|เจ้านาย|ใคร|ศัตรู)",
         "วางยา|ยาพิษ|แก้แค้น|เอาคืน|ทำของใส่|ทำคุณไสย|ไสยศาสตร์ใส่|สาปแช่ง",
-        f"ให้{_TH_PERSON}(เจ็บ|ตาย|ทรมาน|พัง|ฉิบหาย)|(ยิง|แทง|ต่อย|ตบ|กระทืบ|ซ้อม|ทุบ)(หน้า)?{_TH_PERSON}",
+        f"ให้{_TH_PERSON}\\S{{0,6}}?(เจ็บ|ตาย|ทรมาน|พัง|ฉิบหาย)|(ยิง|แทง|ต่อย|ตบ|กระทืบ|ซ้อม|ทุบ)(หน้า)?{_TH_PERSON}",
         "(ยิง|แทง)ให้|กระทืบ|ทำระเบิด|สะกดรอย|ตบตี|ชกต่อย|ยกพวกตี",
         "(?<!ไม่)อยากให้(?:(?!ไม่|หาย|ตัวเอง).){1,25}?(ตาย|เจ็บ|พัง|ฉิบหาย|โดนรถชน|ซวย|พิการ|ติดคุก)",
         "แอบตาม|ติดตามไปถึงบ้าน|แอบดูมือถือ|แอบส่องมือถือ",
@@ -146,6 +151,9 @@ ILLEGAL = _rule(
         r"(avoid|not) get(ting)? caught|hack into|hack (his|her|their|my \w+'s|someone'?s)",
         r"break into (his|her|their|a|the|my \w+'s|someone'?s) (house|home|car|flat|apartment|account|phone)",
         r"insurance fraud|identity theft|drug deal\w*|illegally|black market",
+        r"(pay|paying|get|hire) (someone|somebody|a friend) to (take|sit|do) my (exam|test)",
+        r"take my (exam|test) for me|unlicensed (gun|firearm)",
+        r"(buy|get|carry|own)\w* (a |an )?(gun|firearm|pistol|weapon) without (a )?licen[cs]e",
         r"will i (get|be) caught|(copy|fake|forge|copying|faking|forging) (my |his |her )?(\w+'s )?signature",
         r"driv\w* (home )?(drunk|high|after drinking)|drunk driving|drink and drive",
         r"sneak (in|into) (the|a) (concert|show|club|cinema|movie|stadium|building|house|party|office)|"
@@ -183,6 +191,10 @@ MEDICAL = _rule(
         r"(stop|quit|skip|come off|halve|double)\w* (taking )?(my |his |her |the )?"
         r"(insulin|chemo\w*|dialysis|medication|meds|antidepressants?|antibiotics|blood thinners?|steroids)",
         r"(is|are) (it|this|that|these|my)( \w+){0,3} (cancer|cancerous|a tumou?r|malignant)",
+        r"(double|triple|halve|increase|decrease|raise|lower)\w* (my |his |her )?(\w+ )?"
+        r"(medication|dose|meds|pills|dosage)",
+        r"is (my|his|her|the) (\w+'s )?(fever|rash|lump|cough|pain|bleeding|swelling|headache) "
+        r"(dangerous|serious|normal|something)",
         r"should (i|he|she|we|my \w+) (stop|quit|skip|take|start|double|increase|reduce|lower|change|"
         r"come off|stop taking|quit taking) (my |his |her |the )?(medication|medicine|meds|pills|chemo\w*|"
         r"treatment|insulin|antidepressants?|dose|dosage|prescription|antibiotics)",
@@ -193,7 +205,7 @@ MEDICAL = _rule(
         r"instead of (a|seeing a|going to the) (doctor|hospital)",
     ],
     [
-        "เป็นมะเร็ง(ไหม|มั้ย|หรือเปล่า|รึเปล่า|หรือไม่)|ใช่มะเร็ง|มะเร็งไหม|เป็นเบาหวานไหม|เป็นเอดส์|ติดเชื้อไหม|ควร(หยุด|เลิก|ลด|เพิ่ม)(กิน)?ยา",
+        "เป็นมะเร็ง(ไหม|มั้ย|หรือเปล่า|รึเปล่า|หรือไม่)|ใช่มะเร็ง|มะเร็งไหม|เป็นเบาหวานไหม|เป็นเอดส์|ติดเชื้อไหม|ควร(หยุด|เลิก|ลด|เพิ่ม)(กิน|ฉีด)?(ยา|อินซูลิน)",
         "ควร(ผ่าตัด|ทำคีโม|ฉีดวัคซีน|ทำแท้ง)|ควรกินยาอะไร|กินยา.{0,10}กี่เม็ด|ฉันท้องไหม|ท้องหรือเปล่า",
         "กี่เม็ด|กี่มิลลิกรัม|ตั้งครรภ์หรือเปล่า|ไม่ต้องไปหาหมอ|แทนการไปหาหมอ|รักษา.{0,10}เองได้ไหม",
     ],
@@ -226,6 +238,7 @@ FINANCIAL = _rule(
         r"my (life )?savings|my retirement|my pension|my house)",
         r"all (of )?my (savings|money|retirement|pension)",
         r"(mortgage|sell|remortgage) (my|our) (house|home|car|land) to",
+        r"(second|another) mortgage|remortgag\w*",
         r"(which|what) (stocks?|shares|coins?|crypto\w*|tokens?|funds?) (should|to|will|do)",
         r"should i (buy|sell|short) (\w+ )?"
         r"(stocks?|shares|bitcoin|btc|eth\w*|crypto\w*|coins?|options|gold|forex)",
