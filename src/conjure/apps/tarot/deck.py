@@ -22,10 +22,12 @@ _rng = secrets.SystemRandom()
 
 @dataclass(frozen=True)
 class Side:
-    """One orientation of a card: its keywords and what it means."""
+    """One orientation of a card: its keywords and what it means, in English and Thai."""
 
     keywords: tuple[str, ...]
     meaning: str
+    keywords_th: tuple[str, ...] = ()
+    meaning_th: str = ""
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,14 @@ class DrawnCard:
     def keywords(self) -> tuple[str, ...]:
         return self.card.side(self.orientation).keywords
 
+    @property
+    def meaning_th(self) -> str:
+        return self.card.side(self.orientation).meaning_th
+
+    @property
+    def keywords_th(self) -> tuple[str, ...]:
+        return self.card.side(self.orientation).keywords_th
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "position": self.position.key,
@@ -103,6 +113,8 @@ class DrawnCard:
             "orientation": self.orientation,
             "keywords": list(self.keywords),
             "meaning": self.meaning,
+            "keywords_th": list(self.keywords_th),
+            "meaning_th": self.meaning_th,
         }
 
 
@@ -126,7 +138,12 @@ class Draw:
 
 
 def _side(raw: dict[str, Any]) -> Side:
-    return Side(keywords=tuple(raw["keywords"]), meaning=raw["meaning"])
+    return Side(
+        keywords=tuple(raw["keywords"]),
+        meaning=raw["meaning"],
+        keywords_th=tuple(raw.get("keywords_th", ())),
+        meaning_th=raw.get("meaning_th", ""),
+    )
 
 
 @cache

@@ -1,7 +1,7 @@
 """Rule-based question screening and analysis (the ``offline`` provider's filter and analyzer steps).
 
-Keyword and pattern rules in English and Thai: deterministic, network-free, and
-deliberately conservative about self-harm, harm to others, abuse and gibberish.
+Keyword and pattern rules in English and Thai: deterministic and network-free. What is
+refused, and the kind pointer each refusal gives, lives in ``screening``.
 """
 
 from __future__ import annotations
@@ -13,40 +13,10 @@ from collections.abc import Mapping
 from typing import TypeVar
 
 from conjure.apps.tarot.agents import Category, FilterVerdict, QuestionAnalysis, Timeframe
+from conjure.apps.tarot.screening import REFUSALS, refusal_kind
 
 K = TypeVar("K", bound=str)
 THAI = re.compile(r"[\u0E00-\u0E7F]")
-SELF_HARM = re.compile(
-    r"\b(kill(ing)? myself|suicid\w*|end(ing)? my (own )?life|self[- ]?harm|hurt(ing)? myself|want to die|"
-    r"better off dead)\b|ฆ่าตัวตาย|อยากตาย|ทำร้ายตัวเอง|จบชีวิต",
-    re.IGNORECASE,
-)
-HARM_OTHERS = re.compile(
-    r"\b(kill|murder|poison|stab|shoot)\s+(him|her|them|my|someone|somebody|the)\b|\b(make|build) a bomb\b|"
-    r"\bstalk\w*\b|ฆ่า(เขา|เธอ|มัน|คน)|วางยา",
-    re.IGNORECASE,
-)
-ABUSE = re.compile(r"\b(fuck\w*|shit\w*|bitch\w*|cunt\w*|asshole\w*|bastard\w*)\b|เหี้ย|ควาย|สัส", re.IGNORECASE)
-
-REFUSALS = {
-    "self_harm": {
-        "en": "This sounds heavy, and a tarot reading is not the right help for it. "
-        "Please talk to someone you trust or a local crisis line (in Thailand, call 1323).",
-        "th": "เรื่องนี้ดูหนักใจมาก และการดูไพ่ไม่ใช่ความช่วยเหลือที่เหมาะสม กรุณาพูดคุยกับคนที่คุณไว้ใจ หรือโทรสายด่วนสุขภาพจิต 1323",
-    },
-    "harm": {
-        "en": "Questions about harming or controlling someone else cannot be read.",
-        "th": "ไม่สามารถดูไพ่สำหรับคำถามเกี่ยวกับการทำร้ายหรือควบคุมผู้อื่นได้",
-    },
-    "abuse": {
-        "en": "Please ask without abusive language.",
-        "th": "กรุณาถามโดยไม่ใช้ถ้อยคำหยาบคาย",
-    },
-    "gibberish": {
-        "en": "The question could not be understood; please ask it in a sentence.",
-        "th": "ไม่เข้าใจคำถาม กรุณาพิมพ์คำถามเป็นประโยค",
-    },
-}
 
 
 def detect_language(text: str) -> str:
@@ -72,11 +42,11 @@ def _looks_like_gibberish(question: str) -> bool:
 
 
 def screen_question(question: str) -> FilterVerdict:
-    """Step 1 offline: refuse self-harm, harm to others, abuse and gibberish; allow the rest."""
+    """Step 1 offline: refuse what ``screening`` rules out, with its pointer, and gibberish."""
     lang = detect_language(question)
-    for kind, pattern in (("self_harm", SELF_HARM), ("harm", HARM_OTHERS), ("abuse", ABUSE)):
-        if pattern.search(question):
-            return FilterVerdict(allowed=False, reason=REFUSALS[kind][lang])
+    kind = refusal_kind(question)
+    if kind is not None:
+        return FilterVerdict(allowed=False, reason=REFUSALS[kind][lang])
     if _looks_like_gibberish(question):
         return FilterVerdict(allowed=False, reason=REFUSALS["gibberish"][lang])
     ok = "คำถามนี้เหมาะสำหรับการดูไพ่" if lang == "th" else "The question is suitable for a reading."
@@ -102,6 +72,18 @@ CATEGORY_WORDS: dict[Category, tuple[str, ...]] = {
         "เนื้อคู่",
         "แต่งงาน",
         "คนคุย",
+        "heart",
+        "breakup",
+        "break up",
+        "divorce",
+        "likes me",
+        "propose",
+        "wedding",
+        "แอบชอบ",
+        "หัวใจ",
+        "เลิกกับ",
+        "ขอแต่งงาน",
+        "หย่า",
         "รัก",
     ),
     "career": (
@@ -112,6 +94,8 @@ CATEGORY_WORDS: dict[Category, tuple[str, ...]] = {
         "promotion",
         "interview",
         "business",
+        "company",
+        "startup",
         "colleague",
         "office",
         "งาน",
@@ -121,6 +105,21 @@ CATEGORY_WORDS: dict[Category, tuple[str, ...]] = {
         "เลื่อนตำแหน่ง",
         "ธุรกิจ",
         "ลาออก",
+        " raise",
+        "client",
+        "presentation",
+        "audition",
+        "café",
+        "cafe",
+        "bakery",
+        "restaurant",
+        "published",
+        " band ",
+        " team",
+        "ร้าน",
+        "ขายของ",
+        "ลูกค้า",
+        "ทำงาน",
     ),
     "finance": (
         "money",
@@ -137,6 +136,15 @@ CATEGORY_WORDS: dict[Category, tuple[str, ...]] = {
         "เงินเดือน",
         "การเงิน",
         "รวย",
+        "saving",
+        " house",
+        "condo",
+        " rent",
+        "afford",
+        "คอนโด",
+        "เก็บเงิน",
+        "ค่าเช่า",
+        "ผ่อน",
     ),
     "health": (
         "health",
@@ -181,6 +189,14 @@ CATEGORY_WORDS: dict[Category, tuple[str, ...]] = {
         "เรียน",
         "มหาวิทยาลัย",
         "ทุน",
+        "studies",
+        "studying",
+        " test",
+        "thesis",
+        "course",
+        " class",
+        "เรียนต่อ",
+        "ปริญญา",
     ),
     "spiritual": (
         "spirit",
@@ -192,6 +208,9 @@ CATEGORY_WORDS: dict[Category, tuple[str, ...]] = {
         "จิตวิญญาณ",
         "กรรม",
         "โชคชะตา",
+        "universe",
+        "dream about",
+        "ดวง",
     ),
     "personal_growth": (
         "confidence",
@@ -205,6 +224,10 @@ CATEGORY_WORDS: dict[Category, tuple[str, ...]] = {
         "เปลี่ยนแปลง",
         "มั่นใจ",
         "ความสุข",
+        "confident",
+        "hard on myself",
+        "procrastinat",
+        "stop being",
     ),
 }
 EMOTION_WORDS: dict[str, tuple[str, ...]] = {
