@@ -49,10 +49,6 @@ class PaymentProviderError(ConjureError):
     code, status = "payment_provider_error", 502
 
 
-class InvalidSignature(ConjureError):
-    code, status = "invalid_signature", 400
-
-
 class UnknownPackage(ConjureError):
     code, status = "unknown_package", 422
 
