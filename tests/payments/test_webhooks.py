@@ -96,7 +96,7 @@ async def processed_count(shop: Shop) -> int:
 
 
 async def test_within_tolerance_is_accepted_both_ways(shop: Shop) -> None:
-    for skew in (-299, 299):
+    for skew in (-290, 299):  # the past side loses a little to the time the request takes
         payload = make_event("customer.created", {"id": "cus_1", "object": "customer"})
         response = await shop.post_event(payload, sign(payload, NEW_SECRET, int(time.time()) + skew))
         assert response.status_code == 200, (skew, response.text)
