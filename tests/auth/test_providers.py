@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import func, select
 
+from conjure.auth.tokens import issue_access_token
 from conjure.users.models import User
 from tests.auth.conftest import ClientFactory, JWKSServer
 
@@ -215,3 +217,15 @@ async def test_openapi_declares_the_bearer_scheme(api: ClientFactory) -> None:
         spec = (await client.get("/openapi.json")).json()
     assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
     assert {"bearer": []} in spec["paths"]["/api/v1/me"]["get"]["security"]
+
+
+async def test_provider_tokens_share_the_users_rate_limit(
+    case: Case, api: ClientFactory, rsa_keys: dict[str, Any]
+) -> None:
+    external = _bearer(_mint(rsa_keys["a"], "kid-a", _claims(case)))
+    async with api(**case.settings, rate_limit_default="3/minute") as (client, runtime):
+        first = await client.get("/api/v1/me", headers=external)
+        assert first.status_code == 200, first.text
+        own = _bearer(issue_access_token(runtime.settings, uuid.UUID(first.json()["id"])))
+        answers = [(await client.get("/api/v1/me", headers=h)).status_code for h in (own, own, external)]
+    assert answers == [200, 200, 429]
