@@ -89,6 +89,12 @@ class Settings(BaseSettings):
     rate_limit_generation: str = "5/minute"
     rate_limit_payment: str = "10/minute"  # create-intent: each call creates a Stripe PaymentIntent
 
+    # Rate limits while Redis is down (docs/auth.md): each API process enforces its share of a
+    # limit (limit ÷ RATE_LIMIT_API_PROCESSES, the number of API processes in all) on writes;
+    # routes that spend money answer 503 with this Retry-After.
+    rate_limit_api_processes: int = Field(default=1, ge=1)
+    rate_limit_outage_retry_after_seconds: int = Field(default=5, ge=1)
+
     # Economy
     signup_bonus_stars: int = 3
     invite_reward_coins_inviter: int = 10

@@ -27,7 +27,8 @@ from conjure.auth.tokens import ISSUER, VerifiedTokens, unverified_claims, verif
 from conjure.deps import RuntimeDep, SessionDep
 from conjure.errors import Forbidden, Unauthorized
 from conjure.observability.metrics import AUTH_FAILURES
-from conjure.ratelimit.service import LimitState
+from conjure.ratelimit.policy import outage_policy
+from conjure.ratelimit.service import LimitState, Outage
 from conjure.runtime import Runtime
 from conjure.settings import Settings
 from conjure.users.models import User
@@ -234,12 +235,14 @@ async def get_current_principal(
         # Invalid credentials count against the caller's IP, so guessing keys is throttled too
         # (expired tokens are honest clients about to refresh; they are not counted).
         if exc.code == "invalid_token":
-            await runtime.limiter.hit("anonymous", client_ip(request), runtime.settings.rate_limit_anonymous)
+            spec = runtime.settings.rate_limit_anonymous
+            await runtime.limiter.hit("anonymous", client_ip(request), spec, on_outage=Outage.LOCAL)
         raise
     request.state.user_id = principal.user_id
+    policy = outage_policy(request)
     tightest: LimitState | None = None
     for bucket, spec in principal.buckets():
-        state = await runtime.limiter.hit("default", bucket, spec)
+        state = await runtime.limiter.hit("default", bucket, spec, on_outage=policy)
         if state is not None and (tightest is None or state.remaining < tightest.remaining):
             tightest = state
     if tightest is not None:

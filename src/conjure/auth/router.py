@@ -26,6 +26,7 @@ from conjure.deps import RuntimeDep, SessionDep, SettingsDep
 from conjure.errors import problem
 from conjure.observability.metrics import AUTH_FAILURES
 from conjure.ratelimit.deps import limit_by_ip
+from conjure.ratelimit.service import Outage
 from conjure.users.models import User
 from conjure.users.schemas import UserOut
 
@@ -73,11 +74,11 @@ async def login(
 ) -> TokenOut:
     """Sign in with email and password (throttled per account and per IP)."""
     settings = runtime.settings
-    await runtime.limiter.hit("login-ip", client_ip(request), settings.rate_limit_login)
+    # Password guessing stays throttled while Redis is down (per process: Outage.LOCAL).
+    limit, local = settings.rate_limit_login, Outage.LOCAL
+    await runtime.limiter.hit("login-ip", client_ip(request), limit, on_outage=local)
     # The account bucket is keyed by a hash: no email addresses in Redis.
-    await runtime.limiter.hit(
-        "login-account", hash_secret(body.email.lower())[:32], settings.rate_limit_login
-    )
+    await runtime.limiter.hit("login-account", hash_secret(body.email.lower())[:32], limit, on_outage=local)
     try:
         user = await service.authenticate(session, email=body.email, password=body.password)
     except service.InvalidCredentials:

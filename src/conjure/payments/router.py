@@ -22,6 +22,8 @@ from conjure.payments.schemas import (
 from conjure.payments.stripe_client import gateway_for, verify_event
 from conjure.payments.webhooks import handle_stripe_event
 from conjure.ratelimit.deps import rate_limit
+from conjure.ratelimit.policy import on_outage
+from conjure.ratelimit.service import Outage
 
 router = APIRouter(tags=["payments"])
 
@@ -53,8 +55,11 @@ async def list_packages(settings: SettingsDep) -> list[PackageOut]:
         **_PURCHASE_ERRORS,
         422: {"description": "Unknown package", **_PROBLEM},
         429: {"description": "Too many purchases started (`RATE_LIMIT_PAYMENT`)", **_PROBLEM},
+        503: {"description": "Stripe not configured, or rate limits cannot be checked", **_PROBLEM},
     },
     dependencies=[Depends(rate_limit("payment", "rate_limit_payment"))],
+    # Each call creates a Stripe PaymentIntent: never unlimited, even while Redis is down.
+    openapi_extra=on_outage(Outage.CLOSED),
 )
 async def create_intent(
     body: CreateIntentIn,
