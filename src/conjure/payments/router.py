@@ -7,10 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conjure.auth.deps import CurrentUser
+from conjure.auth.deps import AdminUser, CurrentUser
 from conjure.deps import RuntimeDep, SessionDep, SettingsDep
 from conjure.payments import service
 from conjure.payments.schemas import (
+    AdminPaymentOut,
+    AdminPaymentsOut,
     ConfirmIn,
     CreateIntentIn,
     CreateIntentOut,
@@ -123,6 +125,22 @@ async def history(
     payments, total = await service.list_payments(session, user.id, limit=limit, offset=offset)
     return PaymentHistoryOut(
         items=[PaymentOut.of(p) for p in payments], total=total, limit=limit, offset=offset
+    )
+
+
+@router.get(
+    "/api/v1/admin/payments", response_model=AdminPaymentsOut, responses={403: {"description": "Not admin"}}
+)
+async def payments_needing_attention(
+    _: AdminUser,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> AdminPaymentsOut:
+    """Payments an operator should look at: disputed (open, won or lost) or flagged, newest first."""
+    payments, total = await service.list_needing_attention(session, limit=limit, offset=offset)
+    return AdminPaymentsOut(
+        items=[AdminPaymentOut.of(p) for p in payments], total=total, limit=limit, offset=offset
     )
 
 
