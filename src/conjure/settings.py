@@ -119,6 +119,12 @@ class Settings(BaseSettings):
     ai_call_timeout_seconds: float = 20.0
     ai_max_concurrency: int = 20
     ai_output_retries: int = 2  # pydantic-ai re-asks a model whose output fails validation
+    # A server-side cap on the tokens every model request may write (what one request can cost):
+    # AI_MAX_TOKENS_PER_STEP is JSON by step name, AI_MAX_TOKENS the cap for any other step.
+    ai_max_tokens: int = Field(default=1024, ge=1)
+    ai_max_tokens_per_step: dict[str, Annotated[int, Field(ge=1)]] = Field(
+        default_factory=lambda: {"filter": 300, "analyze": 500, "read": 2000}
+    )
     # How models return typed output: "tool" (function calling), "native" (JSON schema mode) or
     # "prompted" (JSON in plain text; for local servers without tool support).
     ai_output_mode: Literal["tool", "native", "prompted"] = "tool"
