@@ -88,6 +88,7 @@ class Settings(BaseSettings):
     rate_limit_login: str = "10/minute"
     rate_limit_generation: str = "5/minute"
     rate_limit_payment: str = "10/minute"  # create-intent: each call creates a Stripe PaymentIntent
+    rate_limit_signup: str = "20/hour"  # new accounts per client IP (each gets a welcome bonus)
 
     # Rate limits while Redis is down (docs/auth.md): each API process enforces its share of a
     # limit (limit ÷ RATE_LIMIT_API_PROCESSES, the number of API processes in all) on writes;
@@ -99,6 +100,9 @@ class Settings(BaseSettings):
     signup_bonus_stars: int = 3
     invite_reward_coins_inviter: int = 10
     invite_reward_coins_invitee: int = 5
+    # Caps on what one inviter can earn (conjure.wallet.invites): per rolling 24 h, and ever.
+    invite_rewards_per_day: int = Field(default=10, ge=0)
+    invite_rewards_max: int = Field(default=100, ge=0)
     coins_per_star: int = 10
 
     # Payments

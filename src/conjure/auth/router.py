@@ -54,7 +54,13 @@ def _token_out(user: User, tokens: service.TokenPair, response: Response, *, met
     )
 
 
-@public.post("/signup", status_code=201, responses={409: {"description": "email_taken"}})
+@public.post(
+    "/signup",
+    status_code=201,
+    responses={409: {"description": "email_taken"}},
+    # Each account gets a welcome bonus (and its inviter coins): scripted sign-ups are throttled per IP.
+    dependencies=[Depends(limit_by_ip("signup", "rate_limit_signup"))],
+)
 async def signup(body: SignupIn, session: SessionDep, settings: SettingsDep, response: Response) -> TokenOut:
     """Create an account with email and password; returns tokens like login."""
     user = await service.signup(
