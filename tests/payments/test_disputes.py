@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -12,6 +13,7 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from conjure.cli import app
+from conjure.payments.reconcile import reconcile_open_payments
 from conjure.wallet.service import InsufficientStars, capture_hold, hold_stars
 from tests.factories import auth_headers, make_user
 from tests.payments.conftest import Shop
@@ -193,3 +195,20 @@ async def test_admin_sees_disputed_and_flagged_payments(shop: Shop) -> None:
     assert quiet not in {i["payment_intent_id"] for i in body["items"]}
     user_headers = auth_headers(shop.runtime, await make_user(shop.runtime))
     assert (await shop.client.get("/api/v1/admin/payments", headers=user_headers)).status_code == 403
+
+
+async def test_reconciler_settles_a_disputed_payment_whose_success_was_never_delivered(shop: Shop) -> None:
+    user, headers = await shop.user()
+    intent_id = (await shop.buy(headers, "popular"))["payment_intent_id"]
+    await shop.deliver("charge.dispute.created", dispute(intent_id))
+    shop.stripe.set_status(intent_id, "succeeded")  # …and the success webhook is lost
+
+    outcome = await reconcile_open_payments(shop.runtime, older_than=dt.timedelta(0))
+    assert outcome == {"disputed": 1}
+    payment = await shop.payment(intent_id)
+    assert (payment.credited_at is not None, payment.stars_clawed_back) == (True, 33)
+    assert await shop.balance(user.id) == 0
+    await shop.deliver("charge.dispute.closed", dispute(intent_id, "won"))
+    assert await shop.balance(user.id) == 33
+    assert await reconcile_open_payments(shop.runtime, older_than=dt.timedelta(0)) == {}
+    await shop.assert_ledger_consistent()
