@@ -109,7 +109,7 @@ class Settings(BaseSettings):
     stripe_api_key: SecretStr | None = None
     stripe_webhook_secret: CommaList = Field(default_factory=list)
     stripe_api_base: str = ""
-    stripe_webhook_tolerance_seconds: int = 300
+    stripe_webhook_tolerance_seconds: int = Field(default=300, ge=1)  # ± around our clock, both ways
     stripe_promptpay_enabled: bool = False
     # Public (pk_…) key the web client needs for Stripe Elements; safe to show to browsers.
     stripe_publishable_key: str = ""
