@@ -116,18 +116,28 @@ class Settings(BaseSettings):
     rate_limit_login: str = "10/minute"
     rate_limit_generation: str = "5/minute"
     rate_limit_payment: str = "10/minute"  # create-intent: each call creates a Stripe PaymentIntent
+    rate_limit_signup: str = "20/hour"  # new accounts per client IP (each gets a welcome bonus)
+
+    # Rate limits while Redis is down (docs/auth.md): each API process enforces its share of a
+    # limit (limit ÷ RATE_LIMIT_API_PROCESSES, the number of API processes in all) on writes;
+    # routes that spend money answer 503 with this Retry-After.
+    rate_limit_api_processes: int = Field(default=1, ge=1)
+    rate_limit_outage_retry_after_seconds: int = Field(default=5, ge=1)
 
     # Economy
     signup_bonus_stars: int = 3
     invite_reward_coins_inviter: int = 10
     invite_reward_coins_invitee: int = 5
+    # Caps on what one inviter can earn (conjure.wallet.invites): per rolling 24 h, and ever.
+    invite_rewards_per_day: int = Field(default=10, ge=0)
+    invite_rewards_max: int = Field(default=100, ge=0)
     coins_per_star: int = 10
 
     # Payments
     stripe_api_key: SecretStr | None = None
     stripe_webhook_secret: CommaList = Field(default_factory=list)
     stripe_api_base: str = ""
-    stripe_webhook_tolerance_seconds: int = 300
+    stripe_webhook_tolerance_seconds: int = Field(default=300, ge=1)  # ± around our clock, both ways
     stripe_promptpay_enabled: bool = False
     # Public (pk_…) key the web client needs for Stripe Elements; safe to show to browsers.
     stripe_publishable_key: str = ""
@@ -141,6 +151,12 @@ class Settings(BaseSettings):
     ai_call_timeout_seconds: float = 20.0
     ai_max_concurrency: int = 20
     ai_output_retries: int = 2  # pydantic-ai re-asks a model whose output fails validation
+    # A server-side cap on the tokens every model request may write (what one request can cost):
+    # AI_MAX_TOKENS_PER_STEP is JSON by step name, AI_MAX_TOKENS the cap for any other step.
+    ai_max_tokens: int = Field(default=1024, ge=1)
+    ai_max_tokens_per_step: dict[str, Annotated[int, Field(ge=1)]] = Field(
+        default_factory=lambda: {"filter": 300, "analyze": 500, "read": 2000}
+    )
     # How models return typed output: "tool" (function calling), "native" (JSON schema mode) or
     # "prompted" (JSON in plain text; for local servers without tool support).
     ai_output_mode: Literal["tool", "native", "prompted"] = "tool"

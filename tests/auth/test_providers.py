@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import func, select
 
+from conjure.auth.tokens import issue_access_token
 from conjure.users.models import User
 from tests.auth.conftest import ClientFactory, JWKSServer
 
@@ -215,3 +217,87 @@ async def test_openapi_declares_the_bearer_scheme(api: ClientFactory) -> None:
         spec = (await client.get("/openapi.json")).json()
     assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
     assert {"bearer": []} in spec["paths"]["/api/v1/me"]["get"]["security"]
+
+
+async def test_provider_tokens_share_the_users_rate_limit(
+    case: Case, api: ClientFactory, rsa_keys: dict[str, Any]
+) -> None:
+    external = _bearer(_mint(rsa_keys["a"], "kid-a", _claims(case)))
+    async with api(**case.settings, rate_limit_default="3/minute") as (client, runtime):
+        first = await client.get("/api/v1/me", headers=external)
+        assert first.status_code == 200, first.text
+        own = _bearer(issue_access_token(runtime.settings, uuid.UUID(first.json()["id"])))
+        answers = [(await client.get("/api/v1/me", headers=h)).status_code for h in (own, own, external)]
+    assert answers == [200, 200, 429]
+
+
+def _without(claims: dict[str, Any], name: str) -> dict[str, Any]:
+    return {k: v for k, v in claims.items() if k != name}
+
+
+# Each provider's documented claims: (label, claims change, accepted?). "drop:<claim>" removes one.
+PROVIDER_CLAIMS: dict[str, list[tuple[str, dict[str, Any] | str, bool]]] = {
+    "firebase": [
+        ("sub of 128", {"sub": "u" * 128}, True),
+        ("sub of 129", {"sub": "u" * 129}, False),
+        ("empty sub", {"sub": ""}, False),
+        ("blank sub", {"sub": "   "}, False),
+        ("numeric sub", {"sub": 12345}, False),
+        ("auth_time an hour ahead", {"auth_time": "+3600"}, False),
+        ("auth_time within leeway", {"auth_time": "+10"}, True),
+        ("auth_time not a number", {"auth_time": "yesterday"}, False),
+        ("auth_time a boolean", {"auth_time": True}, False),
+        ("no auth_time", "drop:auth_time", False),
+        ("no aud", "drop:aud", False),
+    ],
+    "clerk": [
+        ("no azp", "drop:azp", False),
+        ("azp of another origin", {"azp": "https://app.example.evil"}, False),
+        ("azp in a list", {"azp": ["https://app.example"]}, False),
+        ("no nbf", "drop:nbf", False),
+        ("nbf an hour ahead", {"nbf": "+3600"}, False),
+        ("nbf within leeway", {"nbf": "+10"}, True),
+    ],
+    "auth0": [
+        ("no aud", "drop:aud", False),
+        ("aud list with ours", {"aud": ["https://api.conjure.test", "https://t.auth0.com/userinfo"]}, True),
+        ("aud list without ours", {"aud": ["https://other-api.test", "https://t.auth0.com/userinfo"]}, False),
+        ("aud a prefix of ours", {"aud": "https://api.conjure"}, False),
+        ("iat an hour ahead", {"iat": "+3600"}, False),
+    ],
+}
+
+
+def _apply(claims: dict[str, Any], change: dict[str, Any] | str) -> dict[str, Any]:
+    if isinstance(change, str):
+        return _without(claims, change.removeprefix("drop:"))
+    now = int(time.time())
+    values = {k: now + int(v) if isinstance(v, str) and v.startswith("+") else v for k, v in change.items()}
+    return {**claims, **values}
+
+
+@pytest.mark.parametrize(
+    ("provider", "label", "change", "accepted"),
+    [(p, label, change, ok) for p, cases in PROVIDER_CLAIMS.items() for label, change, ok in cases],
+    ids=[f"{p}-{label}" for p, cases in PROVIDER_CLAIMS.items() for label, _, _ in cases],
+)
+async def test_each_providers_documented_claims_are_checked(
+    provider: str,
+    label: str,
+    change: dict[str, Any] | str,
+    accepted: bool,
+    api: ClientFactory,
+    jwks_server: JWKSServer,
+    rsa_keys: dict[str, Any],
+) -> None:
+    case = _case(provider, jwks_server)
+    jwks_server.publish(case.jwks_path, ("kid-a", rsa_keys["a"]))
+    token = _mint(rsa_keys["a"], "kid-a", _apply(_claims(case), change))
+    async with api(**case.settings) as (client, runtime):
+        answer = await client.get("/api/v1/me", headers=_bearer(token))
+        async with runtime.db.session() as session:
+            users = await session.scalar(select(func.count()).select_from(User))
+    assert answer.status_code == (200 if accepted else 401), (label, answer.text)
+    assert users == (1 if accepted else 0)
+    if not accepted:
+        assert answer.json()["code"] == "invalid_token"

@@ -90,13 +90,55 @@ async def test_signatures_are_checked_like_stripe_does(shop: Shop) -> None:
     assert await shop.balance(user.id) == 33
 
 
-async def test_within_tolerance_is_accepted(shop: Shop) -> None:
-    payload = make_event("customer.created", {"id": "cus_1", "object": "customer"})
-    response = await shop.post_event(payload, sign(payload, NEW_SECRET, int(time.time()) - 290))
-    assert response.status_code == 200
-    assert response.json()["status"] == "ignored"
+async def processed_count(shop: Shop) -> int:
     async with shop.runtime.db.session() as session:
-        assert await session.scalar(select(func.count()).select_from(ProcessedEvent)) == 1
+        return int(await session.scalar(select(func.count()).select_from(ProcessedEvent)) or 0)
+
+
+async def test_within_tolerance_is_accepted_both_ways(shop: Shop) -> None:
+    for skew in (-290, 299):  # the past side loses a little to the time the request takes
+        payload = make_event("customer.created", {"id": "cus_1", "object": "customer"})
+        response = await shop.post_event(payload, sign(payload, NEW_SECRET, int(time.time()) + skew))
+        assert response.status_code == 200, (skew, response.text)
+        assert response.json()["status"] == "ignored"
+    assert await processed_count(shop) == 2
+
+
+async def test_signature_dated_in_the_future_is_refused(shop: Shop) -> None:
+    user, headers = await shop.user()
+    body = await shop.buy(headers)
+    intent = shop.stripe.set_status(body["payment_intent_id"], "succeeded")
+    payload = make_event("payment_intent.succeeded", intent)
+
+    for skew in (301, 3600, 10**9):
+        ahead = await shop.post_event(payload, sign(payload, NEW_SECRET, int(time.time()) + skew))
+        assert ahead.status_code == 400, (skew, ahead.text)
+        assert ahead.json()["code"] == "invalid_signature"
+        assert ahead.json()["reason"] == "timestamp_in_future"
+    behind = await shop.post_event(payload, sign(payload, NEW_SECRET, int(time.time()) - 301))
+    assert behind.json()["reason"] == "timestamp_too_old"
+    assert await shop.balance(user.id) == 0
+    assert await processed_count(shop) == 0  # refused before anything was recorded
+
+    # A signed old timestamp with an unsigned fresh one appended is refused, not "fresh".
+    old = sign(payload, NEW_SECRET, int(time.time()) - 3600)
+    smuggled = await shop.post_event(payload, f"{old},t={int(time.time())}")
+    assert smuggled.status_code == 400
+    assert smuggled.json()["code"] == "invalid_signature"
+
+    fresh = await shop.post_event(payload, sign(payload, NEW_SECRET))
+    assert fresh.json()["status"] == "processed"
+    assert await shop.balance(user.id) == 33
+
+
+async def test_tolerance_is_the_setting(shop_factory: ShopFactory, sqlite_url: str) -> None:
+    shop = await shop_factory(sqlite_url, stripe_webhook_tolerance_seconds=60)
+    payload = make_event("customer.created", {"id": "cus_2", "object": "customer"})
+    for skew in (61, -61):
+        response = await shop.post_event(payload, sign(payload, NEW_SECRET, int(time.time()) + skew))
+        assert response.status_code == 400, skew
+    response = await shop.post_event(payload, sign(payload, NEW_SECRET, int(time.time()) + 50))
+    assert response.status_code == 200
 
 
 async def test_succeeded_before_our_pending_row_is_visible(

@@ -7,8 +7,10 @@ databases migrated before the split (one chain up to 0008) upgrade to the new he
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import re
 import shutil
+import uuid
 from pathlib import Path
 
 import asyncpg
@@ -20,6 +22,7 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 
 from conjure.apps import installed_apps
 from conjure.db import Base, make_engine
@@ -80,6 +83,46 @@ def _versions(url: str) -> set[str]:
             rows = (await conn.execute(text("SELECT version_num FROM alembic_version"))).scalars().all()
         await engine.dispose()
         return set(rows)
+
+    return asyncio.run(run())
+
+
+def _ledger_update_allowed(url: str) -> bool:
+    """Whether an UPDATE of a ledger row goes through (one user, one row, rolled back either way)."""
+
+    async def run() -> bool:
+        engine = make_engine(url)
+        try:
+            async with engine.connect() as conn:
+                # Raw values as each backend stores a Uuid column (32 hex characters on SQLite).
+                ids: dict[str, object] = {"id": USER_ID, "tx": uuid.uuid4(), "now": NOW}
+                if conn.dialect.name == "sqlite":  # (and no reliance on sqlite3's datetime adapter)
+                    ids = {"id": USER_ID.hex, "tx": uuid.uuid4().hex, "now": NOW.isoformat(" ")}
+                await conn.execute(
+                    text(
+                        "INSERT INTO users (id, role, star_balance, coin_balance, stars_held, ledger_seq,"
+                        " invite_code, total_invites, tier, created_at, updated_at) VALUES"
+                        " (:id, 'user', 1, 0, 0, 1, 'MIGRATE1', 0, 'free', :now, :now)"
+                    ),
+                    {"id": ids["id"], "now": ids["now"]},
+                )
+                await conn.execute(
+                    text(
+                        "INSERT INTO wallet_transactions (id, user_id, seq, transaction_type, amount,"
+                        " currency, balance_after, held_change, held_after, idempotency_key, flagged,"
+                        " created_at) VALUES (:tx, :id, 1, 'grant', 1, 'star', 1, 0, 0, 'k', false, :now)"
+                    ),
+                    ids,
+                )
+                try:
+                    await conn.execute(text("UPDATE wallet_transactions SET amount = 2"))
+                except DBAPIError:
+                    return False
+                finally:
+                    await conn.rollback()
+                return True
+        finally:
+            await engine.dispose()
 
     return asyncio.run(run())
 
@@ -155,3 +198,32 @@ def test_an_existing_postgres_database_at_0008_upgrades_to_the_new_heads(
 
     asyncio.run(create())
     _upgrade_old_then_new(pg_admin_url.rsplit("/", 1)[0] + f"/{name}", tmp_path)
+
+
+USER_ID = uuid.uuid4()
+NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+
+def _ledger_guard_follows_0009(url: str) -> None:
+    upgrade(url)
+    assert not _ledger_update_allowed(url)
+    downgrade(url, "0008_ledger_seq")
+    assert _ledger_update_allowed(url)
+    upgrade(url)
+    assert not _ledger_update_allowed(url)
+
+
+def test_ledger_is_append_only_from_0009_on_sqlite(tmp_path: Path) -> None:
+    _ledger_guard_follows_0009(f"sqlite+aiosqlite:///{tmp_path / 'ledger.db'}")
+
+
+def test_ledger_is_append_only_from_0009_on_postgres(pg_admin_url: str) -> None:
+    import asyncpg
+
+    async def create() -> None:
+        conn = await asyncpg.connect(pg_admin_url.replace("+asyncpg", ""))
+        await conn.execute("CREATE DATABASE ledger_guard_check")
+        await conn.close()
+
+    asyncio.run(create())
+    _ledger_guard_follows_0009(pg_admin_url.rsplit("/", 1)[0] + "/ledger_guard_check")

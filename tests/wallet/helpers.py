@@ -6,6 +6,10 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Executable
+
 from conjure.db import Database
 from conjure.errors import ConjureError
 from conjure.settings import Settings
@@ -48,3 +52,27 @@ async def attempt(db: Database, fn: Callable[..., Any], *args: Any, **kwargs: An
     except ConjureError as exc:
         return exc.code
     return "ok"
+
+
+async def tamper_with_ledger(session: AsyncSession, statement: Executable) -> None:
+    """Run ``statement`` against the ledger with its append-only triggers lifted for the moment.
+
+    What an operator with DDL rights would have to do on purpose; the tests use it to plant
+    the corruption ``conjure wallet check`` must find. The triggers are back on return.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("ALTER TABLE wallet_transactions DISABLE TRIGGER USER"))
+        await session.execute(statement)
+        await session.execute(text("ALTER TABLE wallet_transactions ENABLE TRIGGER USER"))
+        return
+    found = await session.execute(
+        text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = :table"),
+        {"table": "wallet_transactions"},
+    )
+    triggers = [(str(name), str(sql)) for name, sql in found.all()]
+    assert triggers, "the append-only triggers are missing"
+    for name, _ in triggers:
+        await session.execute(text(f'DROP TRIGGER "{name}"'))
+    await session.execute(statement)
+    for _, sql in triggers:
+        await session.execute(text(sql))

@@ -15,7 +15,7 @@ from conjure.settings import Settings
 from conjure.users.models import User
 from conjure.wallet import service
 from conjure.wallet.models import WalletTransaction
-from tests.wallet.helpers import new_user, wallet_of
+from tests.wallet.helpers import new_user, tamper_with_ledger, wallet_of
 
 
 async def conjure(db_url: str, *args: str) -> Result:
@@ -39,10 +39,11 @@ async def test_check_passes_then_finds_each_corruption(db: Database, settings: S
         await session.execute(
             update(User).where(User.id == balance_off).values(star_balance=User.star_balance + 5)
         )
-        await session.execute(
+        await tamper_with_ledger(
+            session,
             update(WalletTransaction)
             .where(WalletTransaction.user_id == chain_off, WalletTransaction.currency == "coin")
-            .values(balance_after=99)
+            .values(balance_after=99),
         )
         await session.execute(update(User).where(User.id == held_off).values(stars_held=0))
 

@@ -171,7 +171,13 @@ class ModelChain:
                 return output
 
         timeout = self.settings.ai_call_timeout_seconds
-        settings: ModelSettings = {"request_timeout": timeout, "timeout": timeout, "max_retries": 0}
+        settings: ModelSettings = {
+            "request_timeout": timeout,
+            "timeout": timeout,
+            "max_retries": 0,
+            # Never the provider's default: a request's cost is bounded by our settings.
+            "max_tokens": max_tokens_for(self.settings, step),
+        }
         # The outer bound also covers pydantic-ai's own output retries.
         result = await asyncio.wait_for(
             agent.run(prompt, model_settings=settings), timeout * (1 + self.settings.ai_output_retries)
@@ -188,6 +194,11 @@ class ModelChain:
             cost_usd=cost,
         )
         return result.output, usage
+
+
+def max_tokens_for(settings: Settings, step: str) -> int:
+    """One request's output-token cap for ``step``: ``AI_MAX_TOKENS_PER_STEP``, else ``AI_MAX_TOKENS``."""
+    return settings.ai_max_tokens_per_step.get(step, settings.ai_max_tokens)
 
 
 def _record_failure(provider: str, step: str, exc: BaseException) -> str:

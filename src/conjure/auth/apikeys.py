@@ -21,7 +21,7 @@ from conjure.auth.models import ApiKey
 from conjure.auth.service import sync_external_user
 from conjure.auth.tokens import hash_secret
 from conjure.db import utcnow
-from conjure.errors import ConjureError, Forbidden, NotFound
+from conjure.errors import ConjureError, NotFound
 from conjure.settings import Settings
 from conjure.users.models import User
 
@@ -47,16 +47,13 @@ async def create_api_key(
     *,
     name: str,
     rate_limit: str | None = None,
-    by_operator: bool = False,
 ) -> tuple[ApiKey, str]:
     """Store a new key for ``user``; the plain key is returned here and never again.
 
-    Only admins (or an operator at the command line) may give a key its own rate limit;
-    otherwise anyone could lift their own.
+    A key's own ``rate_limit`` is counted on top of its user's (``conjure.auth.deps.Principal``),
+    so it can only lower what the key may do: any user may set one on their own keys.
     """
     if rate_limit is not None:
-        if not (user.is_admin or by_operator):
-            raise Forbidden("Only admins set a key's rate limit.")
         try:
             parse_many(rate_limit)
         except ValueError:

@@ -51,14 +51,14 @@ async def _user(session: AsyncSession, who: str) -> User:
 def create_key(
     user: str = typer.Argument(..., help="User id or email."),
     name: str = typer.Option(..., help="What the key is for."),
-    rate_limit: str | None = typer.Option(None, help="Its own limit, e.g. '1000/minute'."),
+    rate_limit: str | None = typer.Option(None, help="Its own lower limit, e.g. '10/minute'."),
 ) -> None:
     """Create an API key for a user and print it (the only time it is shown)."""
     from conjure.auth.apikeys import create_api_key
 
     async def work(session: AsyncSession) -> str:
         owner = await _user(session, user)
-        row, key = await create_api_key(session, owner, name=name, rate_limit=rate_limit, by_operator=True)
+        row, key = await create_api_key(session, owner, name=name, rate_limit=rate_limit)
         typer.echo(f"Created key {row.id} ({row.prefix}) for {owner.email or owner.id}.", err=True)
         return key
 

@@ -3,7 +3,8 @@
 A bearer credential is tried in this order: Conjure's own token (HS256, ``iss=conjure``),
 an API key (database ``cj_…`` keys, then the environment's phase-1 keys), then the
 external provider whose issuer the token names (Clerk, Auth0, Firebase). Every
-authenticated request also counts against the principal's default rate limit.
+authenticated request also counts against its user's default rate limit (one bucket per
+person, whichever credential they use; see :class:`Principal`).
 """
 
 from __future__ import annotations
@@ -19,12 +20,15 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conjure.auth.apikeys import env_key_user, find_api_key, match_env_key
+from conjure.auth.models import ApiKey
 from conjure.auth.providers import IdentityProviders, ProviderTokenError
 from conjure.auth.service import sync_external_user
 from conjure.auth.tokens import ISSUER, VerifiedTokens, unverified_claims, verify_access_token
 from conjure.deps import RuntimeDep, SessionDep
 from conjure.errors import Forbidden, Unauthorized
 from conjure.observability.metrics import AUTH_FAILURES
+from conjure.ratelimit.policy import outage_policy
+from conjure.ratelimit.service import LimitState, Outage
 from conjure.runtime import Runtime
 from conjure.settings import Settings
 from conjure.users.models import User
@@ -35,7 +39,12 @@ _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling and how: ``rate_key`` names the bucket its rate limits count in.
+    """Who is calling and how, and the rate-limit buckets the request counts in.
+
+    Limits are per person: every credential of a user (own token, Clerk/Auth0/Firebase
+    token, API keys) counts in the user's bucket (``rate_key``), so a user cannot multiply
+    their limit by minting keys. An API key may also have a limit of its own, counted in a
+    second bucket on top: it can only lower what the key gets, never raise it.
 
     Only the user's id: routes that need the row take ``CurrentUser``, which loads it in
     the route's own session; the hot paths (submit, poll) never load it.
@@ -43,8 +52,36 @@ class Principal:
 
     user_id: uuid.UUID
     method: str  # "token", "api_key", "env_key", "clerk", "auth0", "firebase"
-    rate_key: str
+    rate_key: str  # always the person's: f"user:{user_id}"
     rate_limit: str
+    key_rate_key: str | None = None  # f"key:{api_key_id}" when the key has a limit of its own
+    key_rate_limit: str | None = None
+
+    @classmethod
+    def of_user(
+        cls, user_id: uuid.UUID, method: str, settings: Settings, *, key: ApiKey | None = None
+    ) -> Principal:
+        """The principal of one of ``user_id``'s credentials (``key``: the API key used, if any)."""
+        if key is None or not key.rate_limit:
+            return cls(user_id, method, f"user:{user_id}", settings.rate_limit_default)
+        return cls(
+            user_id,
+            method,
+            f"user:{user_id}",
+            settings.rate_limit_default,
+            key_rate_key=f"key:{key.id}",
+            key_rate_limit=key.rate_limit,
+        )
+
+    def buckets(self) -> list[tuple[str, str]]:
+        """(bucket key, limit) pairs of the default limit: the key's own first, then the person's.
+
+        In that order a request the key's own limit refuses costs the person nothing.
+        """
+        pairs = [(self.rate_key, self.rate_limit)]
+        if self.key_rate_key and self.key_rate_limit:
+            pairs.insert(0, (self.key_rate_key, self.key_rate_limit))
+        return pairs
 
 
 class KnownUsers:
@@ -144,7 +181,7 @@ async def _own_token(request: Request, runtime: Runtime, token: str) -> Principa
         if not await user_exists(runtime.db, user_id):
             raise _invalid("token", "unknown_user")
         known.add(user_id)
-    return Principal(user_id, "token", f"user:{user_id}", settings.rate_limit_default)
+    return Principal.of_user(user_id, "token", settings)
 
 
 async def resolve_bearer(request: Request, runtime: Runtime, token: str) -> Principal:
@@ -163,10 +200,10 @@ async def _other_credential(
         user = await session.get(User, key.user_id)
         if user is None:
             raise _invalid("api_key", "unknown_user")
-        return Principal(user.id, "api_key", f"key:{key.id}", key.rate_limit or settings.rate_limit_default)
+        return Principal.of_user(user.id, "api_key", settings, key=key)
     if (name := match_env_key(settings, token)) is not None:
         user = await env_key_user(session, settings, name)
-        return Principal(user.id, "env_key", f"envkey:{name}", settings.rate_limit_default)
+        return Principal.of_user(user.id, "env_key", settings)
     providers = identity_providers(request, settings)
     provider = providers.for_issuer(claims.get("iss")) if claims else None
     if provider is None:
@@ -184,7 +221,7 @@ async def _other_credential(
         name=identity.name,
         picture_url=identity.picture_url,
     )
-    return Principal(user.id, provider.name, f"user:{user.id}", settings.rate_limit_default)
+    return Principal.of_user(user.id, provider.name, settings)
 
 
 async def get_current_principal(
@@ -198,12 +235,18 @@ async def get_current_principal(
         # Invalid credentials count against the caller's IP, so guessing keys is throttled too
         # (expired tokens are honest clients about to refresh; they are not counted).
         if exc.code == "invalid_token":
-            await runtime.limiter.hit("anonymous", client_ip(request), runtime.settings.rate_limit_anonymous)
+            spec = runtime.settings.rate_limit_anonymous
+            await runtime.limiter.hit("anonymous", client_ip(request), spec, on_outage=Outage.LOCAL)
         raise
     request.state.user_id = principal.user_id
-    state = await runtime.limiter.hit("default", principal.rate_key, principal.rate_limit)
-    if state is not None:
-        response.headers.update(state.headers())
+    policy = outage_policy(request)
+    tightest: LimitState | None = None
+    for bucket, spec in principal.buckets():
+        state = await runtime.limiter.hit("default", bucket, spec, on_outage=policy)
+        if state is not None and (tightest is None or state.remaining < tightest.remaining):
+            tightest = state
+    if tightest is not None:
+        response.headers.update(tightest.headers())
     return principal
 
 

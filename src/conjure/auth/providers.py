@@ -3,7 +3,12 @@
 A token is routed to its provider by its (unverified) ``iss``; the provider then
 verifies everything: the signature with a key from the issuer's JWKS (algorithm
 allow-list: RS256 only, so neither ``none`` nor HS256-with-the-public-key passes),
-``iss``, ``aud``, ``exp``, ``nbf``, ``iat`` with a small leeway, and Clerk's ``azp``.
+``iss``, ``exp``, ``iat`` with a small leeway, and every claim the provider documents:
+
+* Clerk: ``nbf`` present and reached; ``azp`` one of ``CLERK_AUTHORIZED_PARTIES`` when set.
+* Auth0: ``aud`` names ``AUTH0_AUDIENCE`` (a string or a list that contains it; required).
+* Firebase: ``aud`` is the project id; ``sub`` a non-empty string of at most 128 characters
+  (the Firebase uid); ``auth_time`` present, a number, and not in the future.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ JWKS_TIMEOUT_SECONDS = 5.0
 JWKS_MAX_AGE_SECONDS = 3600
 FIREBASE_ISSUER = "https://securetoken.google.com/"
 MAX_SUBJECT_LENGTH = 255  # users.external_id
+FIREBASE_MAX_SUBJECT_LENGTH = 128  # Firebase: "must be a non-empty string" of at most 128 characters
 
 
 class ProviderTokenError(Exception):
@@ -110,6 +116,9 @@ class Provider:
     audience: str | None = None
     requires_audience: bool = False
     authorized_parties: tuple[str, ...] = ()
+    required_claims: tuple[str, ...] = ()  # beyond exp, iat, iss, sub
+    max_subject_length: int = MAX_SUBJECT_LENGTH
+    checks_auth_time: bool = False  # auth_time (when the user signed in) must not be in the future
 
     def identity(self, claims: dict[str, Any]) -> ExternalIdentity:
         email = claims.get("email")
@@ -140,6 +149,7 @@ def configured_providers(settings: Settings) -> dict[str, Provider]:
                 issuer=settings.clerk_issuer,
                 jwks_url=_jwks_url(settings.clerk_issuer),
                 authorized_parties=tuple(settings.clerk_authorized_parties),
+                required_claims=("nbf",),
             )
         )
     if settings.auth0_issuer:
@@ -159,6 +169,9 @@ def configured_providers(settings: Settings) -> dict[str, Provider]:
                 issuer=FIREBASE_ISSUER + settings.firebase_project_id,
                 jwks_url=settings.firebase_jwks_url,
                 audience=settings.firebase_project_id,
+                required_claims=("aud", "auth_time"),
+                max_subject_length=FIREBASE_MAX_SUBJECT_LENGTH,
+                checks_auth_time=True,
             )
         )
     return {provider.issuer: provider for provider in providers}
@@ -198,7 +211,7 @@ class IdentityProviders:
                 audience=provider.audience,
                 leeway=LEEWAY_SECONDS,
                 options={
-                    "require": ["exp", "iat", "iss", "sub"],
+                    "require": ["exp", "iat", "iss", "sub", *provider.required_claims],
                     "verify_aud": provider.audience is not None,
                 },
             )
@@ -206,9 +219,20 @@ class IdentityProviders:
             raise ProviderTokenError("expired", expired=True) from None
         except jwt.InvalidTokenError as exc:
             raise ProviderTokenError(type(exc).__name__) from None
-        subject = claims.get("sub")
-        if not isinstance(subject, str) or not subject or len(subject) > MAX_SUBJECT_LENGTH:
-            raise ProviderTokenError("bad_sub")
-        if provider.authorized_parties and claims.get("azp") not in provider.authorized_parties:
-            raise ProviderTokenError("unauthorized_party")
+        _check_claims(provider, claims)
         return provider.identity(claims)
+
+
+def _check_claims(provider: Provider, claims: dict[str, Any]) -> None:
+    """The claims PyJWT does not know about, as each provider documents them."""
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not subject.strip() or len(subject) > provider.max_subject_length:
+        raise ProviderTokenError("bad_sub")
+    if provider.authorized_parties and claims.get("azp") not in provider.authorized_parties:
+        raise ProviderTokenError("unauthorized_party")
+    if provider.checks_auth_time:
+        auth_time = claims.get("auth_time")
+        if isinstance(auth_time, bool) or not isinstance(auth_time, int | float):
+            raise ProviderTokenError("bad_auth_time")
+        if auth_time > time.time() + LEEWAY_SECONDS:
+            raise ProviderTokenError("auth_time_in_future")

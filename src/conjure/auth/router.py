@@ -26,6 +26,7 @@ from conjure.deps import RuntimeDep, SessionDep, SettingsDep
 from conjure.errors import problem
 from conjure.observability.metrics import AUTH_FAILURES
 from conjure.ratelimit.deps import limit_by_ip
+from conjure.ratelimit.service import Outage
 from conjure.users.models import User
 from conjure.users.schemas import UserOut
 
@@ -53,7 +54,13 @@ def _token_out(user: User, tokens: service.TokenPair, response: Response, *, met
     )
 
 
-@public.post("/signup", status_code=201, responses={409: {"description": "email_taken"}})
+@public.post(
+    "/signup",
+    status_code=201,
+    responses={409: {"description": "email_taken"}},
+    # Each account gets a welcome bonus (and its inviter coins): scripted sign-ups are throttled per IP.
+    dependencies=[Depends(limit_by_ip("signup", "rate_limit_signup"))],
+)
 async def signup(body: SignupIn, session: SessionDep, settings: SettingsDep, response: Response) -> TokenOut:
     """Create an account with email and password; returns tokens like login."""
     user = await service.signup(
@@ -73,11 +80,11 @@ async def login(
 ) -> TokenOut:
     """Sign in with email and password (throttled per account and per IP)."""
     settings = runtime.settings
-    await runtime.limiter.hit("login-ip", client_ip(request), settings.rate_limit_login)
+    # Password guessing stays throttled while Redis is down (per process: Outage.LOCAL).
+    limit, local = settings.rate_limit_login, Outage.LOCAL
+    await runtime.limiter.hit("login-ip", client_ip(request), limit, on_outage=local)
     # The account bucket is keyed by a hash: no email addresses in Redis.
-    await runtime.limiter.hit(
-        "login-account", hash_secret(body.email.lower())[:32], settings.rate_limit_login
-    )
+    await runtime.limiter.hit("login-account", hash_secret(body.email.lower())[:32], limit, on_outage=local)
     try:
         user = await service.authenticate(session, email=body.email, password=body.password)
     except service.InvalidCredentials:
@@ -145,7 +152,7 @@ async def telegram(
     return _token_out(user, await service.issue_tokens(session, settings, user), response, method="telegram")
 
 
-@keys.post("", status_code=201, responses={403: {"description": "rate_limit needs admin"}})
+@keys.post("", status_code=201, responses={422: {"description": "invalid_rate_limit"}})
 async def create_api_key(body: ApiKeyIn, user: CurrentUser, session: SessionDep) -> ApiKeyCreated:
     """Create an API key for the caller; the key is in this response only."""
     row, key = await apikeys.create_api_key(session, user, name=body.name, rate_limit=body.rate_limit)

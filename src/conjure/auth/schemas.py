@@ -43,7 +43,11 @@ class TokenOut(BaseModel):
 
 class ApiKeyIn(BaseModel):
     name: str = Field(min_length=1, max_length=100)
-    rate_limit: str | None = Field(default=None, max_length=64, description="Admins only, e.g. '1000/minute'")
+    rate_limit: str | None = Field(
+        default=None,
+        max_length=64,
+        description="A lower limit for this key alone, e.g. '10/minute' (the user's own limit applies too)",
+    )
 
 
 class ApiKeyOut(BaseModel):

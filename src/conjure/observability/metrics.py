@@ -22,6 +22,9 @@ MODEL_LATENCY = Histogram("conjure_model_call_seconds", "AI model call latency",
 MODEL_ERRORS = Counter("conjure_model_errors_total", "AI model call errors", ["provider", "kind"])
 MODEL_TOKENS = Counter("conjure_model_tokens_total", "AI model tokens", ["provider", "direction"])
 RATE_LIMITED = Counter("conjure_rate_limited_total", "Requests refused by a rate limit", ["scope"])
+RATE_LIMIT_OUTAGES = Counter(
+    "conjure_rate_limit_outages_total", "Limit checks while the shared store was down", ["scope", "policy"]
+)
 AUTH_FAILURES = Counter("conjure_auth_failures_total", "Refused sign-ins and tokens", ["method", "reason"])
 WALLET_TRANSACTIONS = Counter(
     "conjure_wallet_transactions_total", "Wallet ledger rows written", ["type", "currency"]

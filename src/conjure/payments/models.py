@@ -21,6 +21,10 @@ class PaymentStatus(enum.StrEnum):
     CANCELED = "canceled"
     PARTIALLY_REFUNDED = "partially_refunded"
     REFUNDED = "refunded"
+    # A chargeback (conjure.payments.disputes): the stars are taken back while it is open.
+    DISPUTED = "disputed"
+    DISPUTE_WON = "dispute_won"  # the stars were given back
+    DISPUTE_LOST = "dispute_lost"  # the money went back to the customer; so did the stars
 
 
 class Payment(Base):

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from conjure.db import utcnow
 from conjure.errors import ConjureError
+from conjure.payments.disputes import DISPUTE_STATES
 from conjure.payments.models import Payment, PaymentStatus
 from conjure.payments.service import settle_intent
 from conjure.payments.stripe_client import gateway_for
@@ -40,7 +41,8 @@ async def reconcile_open_payments(
         stmt = (
             select(Payment.stripe_payment_intent_id)
             .where(
-                Payment.status.in_((PaymentStatus.PENDING, PaymentStatus.FAILED)),
+                # A dispute can be seen before the success: such a payment is still uncredited.
+                Payment.status.in_((PaymentStatus.PENDING, PaymentStatus.FAILED, *DISPUTE_STATES)),
                 Payment.credited_at.is_(None),
                 Payment.created_at <= now - older_than,
                 Payment.created_at >= now - max_age,

@@ -7,12 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conjure.auth.deps import CurrentUser
+from conjure.auth.deps import AdminUser, CurrentUser
 from conjure.deps import RuntimeDep, SessionDep, SettingsDep
 from conjure.kit.paging import PageDep
 from conjure.kit.problems import problems
 from conjure.payments import service
 from conjure.payments.schemas import (
+    AdminPaymentOut,
+    AdminPaymentsOut,
     ConfirmIn,
     CreateIntentIn,
     CreateIntentOut,
@@ -24,6 +26,8 @@ from conjure.payments.schemas import (
 from conjure.payments.stripe_client import gateway_for, verify_event
 from conjure.payments.webhooks import handle_stripe_event
 from conjure.ratelimit.deps import rate_limit
+from conjure.ratelimit.policy import on_outage
+from conjure.ratelimit.service import Outage
 
 router = APIRouter(tags=["payments"])
 
@@ -55,8 +59,11 @@ async def list_packages(settings: SettingsDep) -> list[PackageOut]:
         **_PURCHASE_ERRORS,
         422: {"description": "Unknown package", **_PROBLEM},
         429: {"description": "Too many purchases started (`RATE_LIMIT_PAYMENT`)", **_PROBLEM},
+        503: {"description": "Stripe not configured, or rate limits cannot be checked", **_PROBLEM},
     },
     dependencies=[Depends(rate_limit("payment", "rate_limit_payment"))],
+    # Each call creates a Stripe PaymentIntent: never unlimited, even while Redis is down.
+    openapi_extra=on_outage(Outage.CLOSED),
 )
 async def create_intent(
     body: CreateIntentIn,
@@ -115,6 +122,22 @@ async def history(user: CurrentUser, session: SessionDep, page: PageDep) -> Paym
     payments, total = await service.list_payments(session, user.id, limit=page.limit, offset=page.offset)
     return PaymentHistoryOut(
         items=[PaymentOut.of(p) for p in payments], total=total, limit=page.limit, offset=page.offset
+    )
+
+
+@router.get(
+    "/api/v1/admin/payments", response_model=AdminPaymentsOut, responses={403: {"description": "Not admin"}}
+)
+async def payments_needing_attention(
+    _: AdminUser,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> AdminPaymentsOut:
+    """Payments an operator should look at: disputed (open, won or lost) or flagged, newest first."""
+    payments, total = await service.list_needing_attention(session, limit=limit, offset=offset)
+    return AdminPaymentsOut(
+        items=[AdminPaymentOut.of(p) for p in payments], total=total, limit=limit, offset=offset
     )
 
 

@@ -101,6 +101,24 @@ class PaymentHistoryOut(Page[PaymentOut]):
     """A page of the caller's payments, newest first."""
 
 
+class AdminPaymentOut(PaymentOut):
+    """A payment as the operator sees it: whose, and whether it needs a look."""
+
+    user_id: uuid.UUID
+    flagged: bool
+
+    @classmethod
+    def of(cls, payment: Payment) -> AdminPaymentOut:
+        return cls(**PaymentOut.of(payment).model_dump(), user_id=payment.user_id, flagged=payment.flagged)
+
+
+class AdminPaymentsOut(BaseModel):
+    items: list[AdminPaymentOut]
+    total: int
+    limit: int
+    offset: int
+
+
 class WebhookAck(BaseModel):
     received: bool = True
     status: str

@@ -19,13 +19,14 @@ import uuid
 from typing import Any, cast
 
 import structlog
-from sqlalchemy import CursorResult, Table, func, select, update
+from sqlalchemy import CursorResult, Table, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conjure.db import utcnow
 from conjure.errors import Conflict, ConjureError, NotFound, ServiceUnavailable
 from conjure.observability.metrics import PAYMENT_CLAWBACKS, PAYMENTS_CREDITED
+from conjure.payments.disputes import DISPUTE_STATES, claw_back_dispute
 from conjure.payments.models import Payment, PaymentStatus
 from conjure.payments.schemas import Intent
 from conjure.settings import Settings, StarPackage
@@ -47,10 +48,6 @@ class PaymentsNotConfigured(ServiceUnavailable):
 
 class PaymentProviderError(ConjureError):
     code, status = "payment_provider_error", 502
-
-
-class InvalidSignature(ConjureError):
-    code, status = "invalid_signature", 400
 
 
 class UnknownPackage(ConjureError):
@@ -173,6 +170,14 @@ async def _lock_payment(session: AsyncSession, *where: Any) -> Payment | None:
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+async def lock_payment_for_intent(session: AsyncSession, intent_id: str) -> Payment:
+    """The payment of this intent, locked; 503 ``payment_not_recorded`` (Stripe retries) if none."""
+    payment = await _lock_payment(session, Payment.stripe_payment_intent_id == intent_id)
+    if payment is None:
+        raise PaymentNotRecorded(f"No payment is recorded for {intent_id} yet.")
+    return payment
+
+
 # --- reads ---------------------------------------------------------------------------------
 
 
@@ -198,6 +203,17 @@ async def list_payments(
     )
     total = await session.scalar(select(func.count()).select_from(Payment).where(Payment.user_id == user_id))
     return list((await session.execute(stmt)).scalars()), int(total or 0)
+
+
+async def list_needing_attention(
+    session: AsyncSession, *, limit: int = 50, offset: int = 0
+) -> tuple[list[Payment], int]:
+    """Payments an operator should look at (disputed, or flagged: overdrawn or mismatched), newest first."""
+    where = or_(Payment.flagged.is_(True), Payment.status.in_(DISPUTE_STATES))
+    stmt = select(Payment).where(where).order_by(Payment.updated_at.desc(), Payment.id)
+    total = await session.scalar(select(func.count()).select_from(Payment).where(where))
+    rows = await session.execute(stmt.limit(limit).offset(offset))
+    return list(rows.scalars()), int(total or 0)
 
 
 # --- state changes (confirm and webhooks) --------------------------------------------------
@@ -244,6 +260,8 @@ async def settle_succeeded(session: AsyncSession, settings: Settings, intent: In
         payment.last_error = f"Stripe reports {intent.amount} {intent.currency}; not credited."
         log.error("payment_amount_mismatch", payment_id=str(payment.id), payment_intent_id=intent.id)
         return payment
+    # A dispute delivered before the success keeps its status and takes effect right after the credit.
+    disputed = payment.status if payment.status in DISPUTE_STATES else None
     claimed = await session.execute(
         update(Payment)
         .where(Payment.id == payment.id, Payment.credited_at.is_(None))
@@ -273,16 +291,18 @@ async def settle_succeeded(session: AsyncSession, settings: Settings, intent: In
     if credited:
         PAYMENTS_CREDITED.labels(payment.package_type).inc()
         log.info("payment_credited", payment_id=str(payment.id), stars=payment.total_stars)
+    if disputed is not None:
+        payment.status = disputed
     if payment.amount_refunded:
         await _claw_back(session, payment)  # a refund arrived before the success
+    if disputed in (PaymentStatus.DISPUTED, PaymentStatus.DISPUTE_LOST):
+        await claw_back_dispute(session, payment)
     return payment
 
 
 async def apply_refund(session: AsyncSession, intent_id: str, amount_refunded: int) -> Payment:
     """``charge.refunded``: record the cumulative refund and claw back its share of the stars."""
-    payment = await _lock_payment(session, Payment.stripe_payment_intent_id == intent_id)
-    if payment is None:
-        raise PaymentNotRecorded(f"No payment is recorded for {intent_id} yet.")
+    payment = await lock_payment_for_intent(session, intent_id)
     if amount_refunded > payment.amount_refunded:
         payment.amount_refunded = min(amount_refunded, payment.amount)
     if payment.credited_at is not None:
@@ -292,7 +312,9 @@ async def apply_refund(session: AsyncSession, intent_id: str, amount_refunded: i
     return payment
 
 
-def _refund_status(payment: Payment) -> PaymentStatus:
+def _refund_status(payment: Payment) -> str:
+    if payment.status in DISPUTE_STATES:
+        return payment.status  # the dispute's state says more than the refund's
     if payment.amount_refunded >= payment.amount:
         return PaymentStatus.REFUNDED
     return PaymentStatus.PARTIALLY_REFUNDED

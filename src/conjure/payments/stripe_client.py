@@ -9,6 +9,7 @@ real SDK at a local server that speaks Stripe's wire format.
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING, Any
 
 import stripe
@@ -16,8 +17,9 @@ import structlog
 
 from conjure.errors import ConjureError, NotFound
 from conjure.payments.schemas import Intent
-from conjure.payments.service import InvalidSignature, PaymentProviderError, PaymentsNotConfigured
+from conjure.payments.service import PaymentProviderError, PaymentsNotConfigured
 from conjure.settings import Settings
+from conjure.webhooks_inbound import InvalidSignature, check_timestamp
 
 if TYPE_CHECKING:
     from conjure.runtime import Runtime
@@ -132,9 +134,11 @@ async def close_gateway(runtime: Runtime) -> None:
 def verify_event(settings: Settings, payload: bytes, signature: str | None) -> dict[str, Any]:
     """Check ``Stripe-Signature`` against each configured secret (rotation) and return the event.
 
-    The SDK's verifier does the HMAC, the constant-time compare and the timestamp
-    tolerance; a mismatch with every secret or a stale timestamp is a 400
-    ``invalid_signature``, a signed body that is not a JSON event a 400 ``bad_request``.
+    The SDK's verifier does the HMAC and the constant-time compare; the signed timestamp is
+    then held to ± ``STRIPE_WEBHOOK_TOLERANCE_SECONDS`` by the platform's rule for every
+    inbound webhook (the SDK refuses only old ones, so a signature dated ahead would outlive
+    the window). A mismatch with every secret, or a timestamp outside the window either way,
+    is a 400 ``invalid_signature``; a signed body that is not a JSON event a 400 ``bad_request``.
     """
     secrets = [s for s in settings.stripe_webhook_secret if s]
     if not secrets:
@@ -143,16 +147,17 @@ def verify_event(settings: Settings, payload: bytes, signature: str | None) -> d
         text = payload.decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidSignature("The webhook body is not UTF-8.") from None
+    timestamp = signed_timestamp(signature)
     for secret in secrets:
         try:
-            stripe.WebhookSignature.verify_header(
-                text, signature, secret, tolerance=settings.stripe_webhook_tolerance_seconds
-            )
+            # No tolerance here: check_timestamp below applies it in both directions.
+            stripe.WebhookSignature.verify_header(text, signature, secret, tolerance=None)
             break
         except stripe.SignatureVerificationError:
             continue
     else:
         raise InvalidSignature("The Stripe-Signature header does not match this payload.")
+    check_timestamp(timestamp, settings.stripe_webhook_tolerance_seconds, source="stripe")
     try:
         event = json.loads(text)
     except ValueError:
@@ -160,3 +165,16 @@ def verify_event(settings: Settings, payload: bytes, signature: str | None) -> d
     if not isinstance(event, dict) or not isinstance(event.get("id"), str) or "type" not in event:
         raise ConjureError("The webhook body is not a Stripe event.")
     return event
+
+
+def signed_timestamp(header: str | None) -> int:
+    """The one ``t=`` of a ``Stripe-Signature`` header (the value the HMAC covers).
+
+    A header naming ``t`` twice is refused outright: the SDK signs over the first, and a
+    second, unsigned one must never be the value the freshness check looks at.
+    """
+    parts = (part.partition("=") for part in (header or "").split(","))
+    found = [value.strip() for key, _, value in parts if key.strip() == "t"]
+    if len(found) != 1 or not re.fullmatch(r"[0-9]{1,12}", found[0]):
+        raise InvalidSignature("The Stripe-Signature header must carry exactly one timestamp.")
+    return int(found[0])

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conjure.db import utcnow
 from conjure.observability.metrics import STRIPE_WEBHOOK_EVENTS
-from conjure.payments import service
+from conjure.payments import disputes, service
 from conjure.payments.models import ProcessedEvent
 from conjure.payments.schemas import Intent
 from conjure.settings import Settings
@@ -29,6 +29,8 @@ HANDLED = frozenset(
         "payment_intent.payment_failed",
         "payment_intent.canceled",
         "charge.refunded",
+        "charge.dispute.created",
+        "charge.dispute.closed",
     }
 )
 
@@ -51,6 +53,10 @@ async def handle_stripe_event(session: AsyncSession, settings: Settings, event: 
         STRIPE_WEBHOOK_EVENTS.labels("other", "ignored").inc()
         return "ignored"
     obj = (event.get("data") or {}).get("object") or {}
+    if event_type.startswith("charge.dispute."):
+        outcome = await _dispute(session, event_type, obj)
+        STRIPE_WEBHOOK_EVENTS.labels(event_type, outcome).inc()
+        return outcome
     if event_type == "charge.refunded":
         intent_id = obj.get("payment_intent")
         if not intent_id:
@@ -68,3 +74,13 @@ async def handle_stripe_event(session: AsyncSession, settings: Settings, event: 
     STRIPE_WEBHOOK_EVENTS.labels(event_type, "processed").inc()
     log.info("stripe_event_processed", event_id=event_id, type=event_type)
     return "processed"
+
+
+async def _dispute(session: AsyncSession, event_type: str, dispute: dict[str, Any]) -> str:
+    intent_id = dispute.get("payment_intent")
+    if not intent_id:
+        return "ignored"  # a charge outside PaymentIntents was never ours to credit
+    payment = await service.lock_payment_for_intent(session, str(intent_id))
+    if event_type == "charge.dispute.created":
+        return await disputes.open_dispute(session, payment, dispute)
+    return await disputes.close_dispute(session, payment, dispute)

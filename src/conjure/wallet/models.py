@@ -45,6 +45,7 @@ class TransactionType(enum.StrEnum):
     RELEASE = "release"
     EXCHANGE = "exchange"
     CLAWBACK = "clawback"
+    DISPUTE_WON = "dispute_won"  # a won chargeback gives back what its clawback took
 
 
 class WalletTransaction(Base):

@@ -19,6 +19,11 @@ class WalletOut(BaseModel):
     coin_balance: int
     stars_held: int
     available_stars: int = Field(description="star_balance - stars_held: what a new job can hold.")
+    star_debt: int = Field(
+        default=0,
+        description="Stars owed after a refund or chargeback took back stars already spent; "
+        "nothing can be spent until a purchase, grant or won dispute clears it.",
+    )
     total_invites: int
     coins_per_star: int
 
@@ -30,6 +35,7 @@ class WalletOut(BaseModel):
             coin_balance=wallet.coin_balance,
             stars_held=wallet.stars_held,
             available_stars=wallet.available_stars,
+            star_debt=max(0, -wallet.available_stars),
             total_invites=wallet.total_invites,
             coins_per_star=coins_per_star,
         )

@@ -29,6 +29,7 @@ from conjure.observability.metrics import WALLET_TRANSACTIONS
 from conjure.settings import Settings
 from conjure.users.models import User
 from conjure.wallet.consistency import Problem, check_consistency
+from conjure.wallet.invites import inviter_reward
 from conjure.wallet.models import Currency, TransactionType, UserInvite, WalletTransaction
 
 __all__ = [
@@ -408,7 +409,9 @@ async def _link_invite(
         return
     invitee.invited_by = inviter_id
     inviter.total_invites += 1
-    coins_inviter, coins_invitee = settings.invite_reward_coins_inviter, settings.invite_reward_coins_invitee
+    # Capped per inviter per day and in total (conjure.wallet.invites); the invitee's are not.
+    coins_inviter = await inviter_reward(session, settings, inviter_id)
+    coins_invitee = settings.invite_reward_coins_invitee
     session.add(
         UserInvite(
             inviter_id=inviter_id,
