@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
 from conjure.errors import ConjureError, NotFound
 from conjure.settings import Settings
+
+if TYPE_CHECKING:
+    from conjure.storage.uploads import PresignedUpload, UploadPolicy
 
 
 class ObjectNotFound(NotFound):
@@ -61,6 +64,9 @@ class ObjectStore(Protocol):
 
     async def presigned_put_url(self, key: str, *, content_type: str, expires_seconds: int) -> str:
         """A URL a client can PUT the object to (with this Content-Type) until it expires."""
+
+    async def presigned_upload(self, policy: UploadPolicy) -> PresignedUpload:
+        """A signed request a client uploads one object with, the store enforcing ``policy``."""
 
     async def close(self) -> None:
         """Release connections."""
