@@ -21,6 +21,7 @@ class AppSpec:
 def installed_apps() -> list[AppSpec]:
     """Every app this build runs; the one place apps are wired in."""
     from conjure.apps.imagegen.spec import APP as IMAGEGEN
+    from conjure.apps.staging.spec import APP as STAGING
     from conjure.apps.tarot.spec import APP as TAROT
 
-    return [TAROT, IMAGEGEN]
+    return [TAROT, IMAGEGEN, STAGING]

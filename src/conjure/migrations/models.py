@@ -12,6 +12,7 @@ MODEL_MODULES = (
     "conjure.payments.models",
     "conjure.apps.tarot.models",
     "conjure.apps.imagegen.models",
+    "conjure.apps.staging.models",
 )
 
 
