@@ -153,7 +153,7 @@ async def start_api(make_settings: Callable[..., Settings]) -> AsyncIterator[Sta
             store = await open_s3_store(settings)  # creates the bucket
             await store.close()
         runtime = await Runtime.start(settings)
-        use_staging_settings(runtime, staging or StagingSettings(_env_file=None))  # type: ignore[call-arg]
+        use_staging_settings(runtime, staging or StagingSettings(_env_file=None))
         stop_worker = await start_embedded(runtime)
         client = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=create_app(runtime=runtime)), base_url=BASE

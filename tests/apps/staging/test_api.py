@@ -50,7 +50,8 @@ async def test_upload_stage_and_fetch_the_staged_image(
     project = await api.project(headers)
     photo = room_photo(640, 480, orientation=6, gps=True)  # taken sideways, with a location
     key = await api.upload(headers, photo)
-    assert key.startswith(f"uploads/user_{user.id}/") and key.endswith(".jpg")
+    assert key.startswith(f"uploads/user_{user.id}/")
+    assert key.endswith(".jpg")
     body = {"project_id": project, "upload_key": key, "room_type": "living_room", "style": "scandinavian"}
     response = await api.client.post("/api/v1/images", json=body, headers=headers)
     assert response.status_code == 202, response.text
