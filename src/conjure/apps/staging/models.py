@@ -71,9 +71,10 @@ class Prediction(Base):
     __tablename__ = "staging_predictions"
 
     id: Mapped[str] = mapped_column(String(128), primary_key=True)  # Replicate's prediction id
-    job_id: Mapped[uuid.UUID] = mapped_column(index=True)
-    attempt: Mapped[int] = mapped_column(Integer)
-    model: Mapped[str] = mapped_column(String(128))
+    # Null while only its webhook is known (it can arrive before the job records the prediction).
+    job_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
+    attempt: Mapped[int | None] = mapped_column(Integer)
+    model: Mapped[str | None] = mapped_column(String(128))
     status: Mapped[str] = mapped_column(String(32))
     output: Mapped[object | None] = mapped_column(JSONType)
     error: Mapped[str | None] = mapped_column(Text)

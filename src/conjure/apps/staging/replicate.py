@@ -22,7 +22,7 @@ from sqlalchemy import select
 from conjure.apps.staging.models import Prediction
 from conjure.apps.staging.providers import StagedResult, StagingRequest, staging_prompt
 from conjure.apps.staging.settings import StagingSettings
-from conjure.apps.staging.webhooks import DONE, record_prediction_end
+from conjure.apps.staging.webhooks import DONE, record_prediction_end, record_prediction_start
 from conjure.jobs.registry import PermanentJobError, RetryableJobError
 
 if TYPE_CHECKING:
@@ -71,8 +71,10 @@ class ReplicateStaging:
                 client, ctx, model, request
             )
             finished = await self._wait(client, runtime, prediction_id)
-            url = _output_url(finished)
-            data = await _download(client, url, runtime.settings.image_max_download_bytes)
+        url = _output_url(finished)
+        # A client of its own: the output lives on a CDN that must not see our API token.
+        async with httpx.AsyncClient(timeout=timeout, follow_redirects=True) as plain:
+            data = await _download(plain, url, runtime.settings.image_max_download_bytes)
         return StagedResult(data=data, model=model, cost_usd=cost)
 
     async def _resume(self, runtime: Runtime, ctx: JobContext) -> str | None:
@@ -117,15 +119,15 @@ class ReplicateStaging:
         prediction_id = str(prediction.get("id", ""))
         if not prediction_id:
             raise PermanentJobError("invalid_provider_output", "Replicate returned no prediction id.")
-        async with ctx.runtime.db.session() as session:
-            session.add(
-                Prediction(
-                    id=prediction_id,
-                    job_id=ctx.job_id,
-                    attempt=ctx.attempt,
-                    model=model,
-                    status=str(prediction.get("status", "starting")),
-                )
+        db = ctx.runtime.db
+        async with db.session() as session:
+            await record_prediction_start(
+                session,
+                db.is_sqlite,
+                prediction_id=prediction_id,
+                job_id=ctx.job_id,
+                attempt=ctx.attempt,
+                model=model,
             )
         return prediction_id
 
@@ -165,7 +167,7 @@ class ReplicateStaging:
         prediction = response.json()
         if prediction.get("status") in DONE:
             async with runtime.db.session() as session:
-                await record_prediction_end(session, prediction)
+                await record_prediction_end(session, runtime.db.is_sqlite, prediction)
         return 0
 
 
@@ -184,7 +186,7 @@ def _output_url(prediction: Prediction) -> str:
 async def _download(client: httpx.AsyncClient, url: str, max_bytes: int) -> bytes:
     """The model's output image, size-limited while it streams (Pillow checks it afterwards)."""
     try:
-        async with client.stream("GET", url, headers={"Authorization": ""}) as response:
+        async with client.stream("GET", url) as response:
             if is_transient(response.status_code):
                 raise RetryableJobError(
                     "image_download_unavailable", f"Output download: {response.status_code}."

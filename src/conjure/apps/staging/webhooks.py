@@ -17,11 +17,12 @@ import hashlib
 import hmac
 import json
 import time
+import uuid
 from typing import Annotated, Any, cast
 
 import structlog
 from fastapi import APIRouter, Header, Request
-from sqlalchemy import Table, update
+from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -94,21 +95,43 @@ async def _first_delivery(
     return inserted.first() is not None
 
 
-async def record_prediction_end(session: AsyncSession, prediction: dict[str, Any]) -> bool:
-    """Store a finished prediction's outcome once (the first report wins); True if this one did."""
+def _insert(is_sqlite: bool, values: dict[str, Any]) -> Any:
+    table = cast(Table, Prediction.__table__)
+    return (sqlite_insert if is_sqlite else pg_insert)(table).values(**values)
+
+
+async def record_prediction_start(
+    session: AsyncSession, is_sqlite: bool, *, prediction_id: str, job_id: uuid.UUID, attempt: int, model: str
+) -> None:
+    """Tie a created prediction to its job (its webhook may have been recorded already: kept)."""
+    values = {"id": prediction_id, "job_id": job_id, "attempt": attempt, "model": model, "status": "starting"}
+    statement = _insert(is_sqlite, {**values, "created_at": utcnow()})
+    owner = {"job_id": job_id, "attempt": attempt, "model": model}
+    await session.execute(statement.on_conflict_do_update(index_elements=["id"], set_=owner))
+
+
+async def record_prediction_end(session: AsyncSession, is_sqlite: bool, prediction: dict[str, Any]) -> bool:
+    """Store a finished prediction's outcome once (the first report wins); True if this one did.
+
+    A webhook can arrive before the job has written the prediction's row (Replicate is fast,
+    the job's insert commits after the create call returns), so the end may come first.
+    """
     status = str(prediction.get("status", ""))
     if status not in DONE:
         return False
+    now = utcnow()
+    end = {
+        "status": status,
+        "output": prediction.get("output"),
+        "error": str(prediction["error"])[:2000] if prediction.get("error") else None,
+        "completed_at": now,
+    }
+    table = cast(Table, Prediction.__table__)
+    statement = _insert(is_sqlite, {"id": str(prediction.get("id", ""))[:128], "created_at": now, **end})
     result = await session.execute(
-        update(Prediction)
-        .where(Prediction.id == str(prediction.get("id", "")), Prediction.completed_at.is_(None))
-        .values(
-            status=status,
-            output=prediction.get("output"),
-            error=str(prediction["error"])[:2000] if prediction.get("error") else None,
-            completed_at=utcnow(),
-        )
-        .returning(Prediction.id)
+        statement.on_conflict_do_update(
+            index_elements=["id"], set_=end, where=table.c.completed_at.is_(None)
+        ).returning(table.c.id)
     )
     return result.first() is not None
 
@@ -150,7 +173,7 @@ async def replicate_webhook(
     prediction_id = str(prediction.get("id", ""))[:128]
     if not await _first_delivery(session, runtime.db.is_sqlite, webhook_id, prediction_id):
         return {"status": "duplicate"}
-    applied = await record_prediction_end(session, prediction)
+    applied = await record_prediction_end(session, runtime.db.is_sqlite, prediction)
     log.info(
         "replicate_webhook", prediction_id=prediction_id, status=prediction.get("status"), applied=applied
     )

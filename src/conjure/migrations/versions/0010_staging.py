@@ -73,9 +73,9 @@ def upgrade() -> None:
     op.create_table(
         "staging_predictions",
         sa.Column("id", sa.String(128), nullable=False),
-        sa.Column("job_id", sa.Uuid(), nullable=False),
-        sa.Column("attempt", sa.Integer(), nullable=False),
-        sa.Column("model", sa.String(128), nullable=False),
+        sa.Column("job_id", sa.Uuid(), nullable=True),
+        sa.Column("attempt", sa.Integer(), nullable=True),
+        sa.Column("model", sa.String(128), nullable=True),
         sa.Column("status", sa.String(32), nullable=False),
         sa.Column("output", JSONType, nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
