@@ -96,7 +96,8 @@ class LocalObjectStore:
 
         await asyncio.to_thread(check)
 
-    async def put(self, key: str, data: bytes, *, content_type: str) -> None:
+    async def put(self, key: str, data: bytes, *, content_type: str, encrypt: bool = False) -> None:
+        # ``encrypt`` asks a bucket for server-side encryption; a local folder has none to give.
         path, meta = self.path_for(key), self._meta_path(key)
         await asyncio.to_thread(_write_atomically, path, data)
         await asyncio.to_thread(_write_atomically, meta, content_type.encode())

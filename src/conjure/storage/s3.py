@@ -97,10 +97,12 @@ class S3ObjectStore:
         s3 = await self._s3()
         await s3.head_bucket(Bucket=self.bucket)
 
-    async def put(self, key: str, data: bytes, *, content_type: str) -> None:
+    async def put(self, key: str, data: bytes, *, content_type: str, encrypt: bool = False) -> None:
         s3 = await self._s3()
         name = self.object_name(key)
-        await s3.put_object(Bucket=self.bucket, Key=name, Body=data, ContentType=content_type)
+        # SSE-S3 (AES256): the bucket's own keys, nothing to configure on AWS, R2 or MinIO with KMS.
+        extra = {"ServerSideEncryption": "AES256"} if encrypt else {}
+        await s3.put_object(Bucket=self.bucket, Key=name, Body=data, ContentType=content_type, **extra)
 
     async def get(self, key: str) -> bytes:
         s3 = await self._s3()

@@ -47,8 +47,8 @@ class ObjectStore(Protocol):
     async def ping(self) -> None:
         """Raise if the store cannot be reached (used by ``/ready``)."""
 
-    async def put(self, key: str, data: bytes, *, content_type: str) -> None:
-        """Store ``data`` under ``key``, replacing any object there."""
+    async def put(self, key: str, data: bytes, *, content_type: str, encrypt: bool = False) -> None:
+        """Store ``data`` under ``key``, replacing any object there (``encrypt``: ask S3 for SSE)."""
 
     async def get(self, key: str) -> bytes:
         """The object's bytes; :class:`ObjectNotFound` if there is none."""

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
+from conjure.storage.s3 import S3ObjectStore
 from tests.apps.staging.conftest import Events, StartApi, room_photo
 
 
@@ -76,6 +77,13 @@ async def test_upload_stage_and_fetch_the_staged_image(
     thumb = Image.open(io.BytesIO((await api.fetch(done["thumbnail_url"])).content))
     assert max(thumb.size) <= 400
     assert await api.balances(user.id) == (2, 0)  # charged once it was ready
+    if isinstance(api.runtime.storage, S3ObjectStore):
+        s3 = await api.runtime.storage._s3()
+        for stored in await _object_keys(api, accepted["image_id"]):
+            head = await s3.head_object(
+                Bucket=api.runtime.storage.bucket, Key=api.runtime.storage.object_name(stored)
+            )
+            assert head["ServerSideEncryption"] == "AES256"
     listing = (await api.client.get(f"/api/v1/projects/{project}/images", headers=headers)).json()
     assert [i["id"] for i in listing["items"]] == [accepted["image_id"]]
     assert listing["total"] == 1

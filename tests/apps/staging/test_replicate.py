@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -195,3 +196,27 @@ async def test_webhooks_are_refused_when_no_secret_is_set(start_api: StartApi, s
     }
     response = await api.client.post(WEBHOOK, content=b"{}", headers=peer_headers)
     assert (response.status_code, response.json()["code"]) == (503, "webhooks_not_configured")
+
+
+async def test_an_image_deleted_while_it_is_staged_stores_nothing_and_costs_nothing(
+    start_api: StartApi, peer: ReplicatePeer, sqlite_url: str, events: Events
+) -> None:
+    api = await start(start_api, peer, {"database_url": sqlite_url})
+    user, headers = await api.user(stars=1)
+    accepted = await submit(api, headers)
+    prediction_id = await created(peer)
+    assert (
+        await api.client.delete(f"/api/v1/images/{accepted['image_id']}", headers=headers)
+    ).status_code == 204
+    webhook_headers, body = peer.webhook(prediction_id)
+    assert (await api.client.post(WEBHOOK, content=body, headers=webhook_headers)).status_code == 200
+    for _ in range(200):
+        job = await job_of(api, accepted["job_id"])
+        if job.status == "failed":
+            break
+        await asyncio.sleep(0.05)
+    assert (job.status, job.error_code) == ("failed", "image_deleted")
+    assert await api.balances(user.id) == (1, 0)
+    root = api.runtime.settings.resolved_storage_url.removeprefix("file://")
+    staged = [p for p in Path(root).rglob("*") if p.is_file() and "/staged/" in str(p)]
+    assert staged == []

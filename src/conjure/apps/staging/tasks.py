@@ -76,8 +76,8 @@ async def _stage(ctx: JobContext) -> dict[str, Any]:
     keys = staged_keys(ctx.user_id, ctx.job_id)
     display_jpeg = await asyncio.to_thread(to_jpeg, display)
     thumb = await asyncio.to_thread(thumbnail_jpeg, display, settings.staging_thumbnail_side)
-    await storage.put(keys["display_key"], display_jpeg, content_type="image/jpeg")
-    await storage.put(keys["thumbnail_key"], thumb, content_type="image/jpeg")
+    await storage.put(keys["display_key"], display_jpeg, content_type="image/jpeg", encrypt=True)
+    await storage.put(keys["thumbnail_key"], thumb, content_type="image/jpeg", encrypt=True)
     await ctx.progress("staging")
     provider = make_provider(settings)
     ttl = runtime.settings.storage_presign_ttl_seconds
@@ -87,10 +87,15 @@ async def _stage(ctx: JobContext) -> dict[str, Any]:
     staged = await asyncio.to_thread(decode_photo, made.data, max_pixels=settings.staging_max_pixels)
     staged = await asyncio.to_thread(fit, staged, settings.staging_display_max_side)
     await ctx.progress("storing")
+    if not await _image_exists(ctx):
+        # Deleted while the model ran: store nothing (nothing would ever delete it) and charge nothing.
+        for stored in (keys["display_key"], keys["thumbnail_key"]):
+            await storage.delete(stored)
+        raise PermanentJobError("image_deleted", "The image was deleted while it was being staged.")
     staged_jpeg = await asyncio.to_thread(to_jpeg, staged)
     staged_thumb = await asyncio.to_thread(thumbnail_jpeg, staged, settings.staging_thumbnail_side)
-    await storage.put(keys["staged_key"], staged_jpeg, content_type="image/jpeg")
-    await storage.put(keys["staged_thumbnail_key"], staged_thumb, content_type="image/jpeg")
+    await storage.put(keys["staged_key"], staged_jpeg, content_type="image/jpeg", encrypt=True)
+    await storage.put(keys["staged_thumbnail_key"], staged_thumb, content_type="image/jpeg", encrypt=True)
     ctx.record_usage(provider=provider.name, step="stage", cost_usd=made.cost_usd)
     urls = {
         "original_url": await storage.presigned_get_url(keys["display_key"], expires_seconds=ttl),
@@ -111,6 +116,12 @@ async def _stage(ctx: JobContext) -> dict[str, Any]:
         "urls": urls,
         "urls_expire_at": (utcnow() + dt.timedelta(seconds=ttl)).isoformat(),
     }
+
+
+async def _image_exists(ctx: JobContext) -> bool:
+    async with ctx.runtime.db.session() as session:
+        found = await session.scalar(select(StagedImage.id).where(StagedImage.job_id == ctx.job_id))
+    return found is not None
 
 
 async def _publish_failed(ctx: JobContext, exc: JobError) -> None:
