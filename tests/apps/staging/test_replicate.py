@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from pathlib import Path
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
