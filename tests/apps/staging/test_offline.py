@@ -46,7 +46,7 @@ def test_styles_grade_the_photo_differently() -> None:
 def test_the_result_is_labelled_as_an_offline_preview() -> None:
     photo = Image.new("RGB", (400, 300), (255, 255, 255))
     staged = stage_offline(photo, "outdoor", "minimalist")
-    corner = staged.crop((0, 240, 160, 300)).convert("L")
+    corner = staged.crop((240, 240, 400, 300)).convert("L")
     histogram = corner.histogram()
     dark, light = sum(histogram[:20]), sum(histogram[236:])
     assert dark > 1000  # the label's black box

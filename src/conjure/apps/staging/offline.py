@@ -194,13 +194,14 @@ def furnish(photo: Image.Image, room_type: str, palette: Palette) -> Image.Image
 
 
 def label(image: Image.Image) -> Image.Image:
-    """Stamp "offline preview" in a corner, so nobody mistakes the result for a model's."""
+    """Stamp "offline preview" in a corner, so nobody mistakes the result for a model's work."""
     width, height = image.size
     draw = ImageDraw.Draw(image)
     font = ImageFont.load_default(size=max(14, width // 28))
     box = draw.textbbox((0, 0), OFFLINE_LABEL, font=font)
     pad = max(4, width // 80)
-    left, top = pad * 2, height - (box[3] - box[1]) - pad * 4
+    # Bottom right: the side a before/after slider shows the staged image on.
+    left, top = width - box[2] - pad * 2, height - (box[3] - box[1]) - pad * 4
     draw.rectangle((left - pad, top - pad, left + box[2] + pad, top + box[3] + pad), fill=(0, 0, 0))
     draw.text((left, top), OFFLINE_LABEL, fill=(255, 255, 255), font=font)
     return image

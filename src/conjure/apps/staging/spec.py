@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from conjure.apps import AppSpec
+from conjure.apps.staging.pages import router as page_router
 from conjure.apps.staging.router import router
 from conjure.apps.staging.settings import StagingSettings
 from conjure.apps.staging.tasks import KIND, save_staged_image, stage_image
@@ -22,4 +23,4 @@ STAGE = JobKind(
     description="Virtually stage one room photo and store it with thumbnails.",
 )
 
-APP = AppSpec(name="staging", routers=[router, webhook_router], job_kinds=[STAGE])
+APP = AppSpec(name="staging", routers=[router, webhook_router, page_router], job_kinds=[STAGE])
