@@ -145,6 +145,7 @@ async def test_a_file_that_is_not_an_image_fails_and_releases_the_hold(
     assert done["status"] == "failed"
     assert done["error"]["code"] == "not_an_image"
     assert done["staged_url"] is None
+    assert done["original_url"] is None  # the raw upload is never linked, only the checked copy
     assert await api.balances(user.id) == (1, 0)
     (failed,) = events.of("image.failed")
     assert (failed["image_id"], failed["error"]["code"]) == (accepted["image_id"], "not_an_image")

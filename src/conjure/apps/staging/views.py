@@ -26,7 +26,7 @@ def project_view(project: Project, image_count: int) -> ProjectView:
 
 
 async def image_view(runtime: Runtime, image: StagedImage, job: Job | None) -> ImageView:
-    """The image with links valid for ``STORAGE_PRESIGN_TTL_SECONDS`` (the original's from the start)."""
+    """The image with links valid for ``STORAGE_PRESIGN_TTL_SECONDS`` (once the worker stored them)."""
     status, error = image_status(image, job)
     view = ImageView(
         id=image.id,
@@ -47,8 +47,9 @@ async def image_view(runtime: Runtime, image: StagedImage, job: Job | None) -> I
     )
     ttl = runtime.settings.storage_presign_ttl_seconds
     sign = runtime.storage.presigned_get_url
-    # Before the worker stored the display copy, the original upload is what there is to show.
-    view.original_url = await sign(image.display_key or image.original_key, expires_seconds=ttl)
+    # Only the worker's display copy is shown (upright, no EXIF/GPS), never the raw upload.
+    if image.display_key:
+        view.original_url = await sign(image.display_key, expires_seconds=ttl)
     if image.thumbnail_key:
         view.original_thumbnail_url = await sign(image.thumbnail_key, expires_seconds=ttl)
     if status == ImageStatus.READY and image.staged_key and image.staged_thumbnail_key:

@@ -76,7 +76,9 @@ async function loadImages() {
         h(
           "button",
           { type: "button", class: "image-card", onclick: () => showImage(image) },
-          h("img", { src: image.thumbnail_url || image.original_thumbnail_url || image.original_url, alt: "" }),
+          image.thumbnail_url || image.original_thumbnail_url
+            ? h("img", { src: image.thumbnail_url || image.original_thumbnail_url, alt: "" })
+            : h("span", { class: "placeholder" }, LABEL[image.status]),
           h(
             "span",
             { class: "caption" },
