@@ -18,6 +18,7 @@ from conjure.apps.staging.imaging import to_jpeg
 from conjure.apps.staging.settings import StagingSettings
 
 if TYPE_CHECKING:
+    from conjure.apps.staging.resources import JobResources
     from conjure.jobs.registry import JobContext
 
 
@@ -40,7 +41,7 @@ class StagedResult:
 class StagingProvider(Protocol):
     name: str
 
-    async def stage(self, ctx: JobContext, request: StagingRequest) -> StagedResult:
+    async def stage(self, ctx: JobContext, res: JobResources, request: StagingRequest) -> StagedResult:
         """Return the staged photo."""
 
 
@@ -63,7 +64,7 @@ class OfflineStaging:
 
     name = "offline"
 
-    async def stage(self, ctx: JobContext, request: StagingRequest) -> StagedResult:
+    async def stage(self, ctx: JobContext, res: JobResources, request: StagingRequest) -> StagedResult:
         staged = await asyncio.to_thread(
             offline.stage_offline, request.photo, request.room_type, request.style
         )

@@ -26,8 +26,8 @@ from conjure.apps.staging.webhooks import DONE, record_prediction_end, record_pr
 from conjure.jobs.registry import PermanentJobError, RetryableJobError
 
 if TYPE_CHECKING:
+    from conjure.apps.staging.resources import JobResources
     from conjure.jobs.registry import JobContext
-    from conjure.runtime import Runtime
 
 MAX_POLL_HICCUPS = 3
 
@@ -57,29 +57,28 @@ class ReplicateStaging:
             return {"prompt": prompt, "input_image": request.photo_url, "output_format": "jpg"}
         return {"prompt": prompt, "image": request.photo_url, "output_format": "jpg", "go_fast": True}
 
-    async def stage(self, ctx: JobContext, request: StagingRequest) -> StagedResult:
-        runtime = ctx.runtime
-        token = runtime.settings.replicate_api_token
+    async def stage(self, ctx: JobContext, res: JobResources, request: StagingRequest) -> StagedResult:
+        token = res.settings.replicate_api_token
         if token is None:
             raise PermanentJobError("provider_not_configured", "REPLICATE_API_TOKEN is not set.")
         model, cost = self.model_for(request.quality)
         headers = {"Authorization": f"Bearer {token.get_secret_value()}"}
-        timeout = httpx.Timeout(runtime.settings.image_call_timeout_seconds, connect=10.0)
-        base = runtime.settings.replicate_base_url.rstrip("/")
+        timeout = httpx.Timeout(res.settings.image_call_timeout_seconds, connect=10.0)
+        base = res.settings.replicate_base_url.rstrip("/")
         async with httpx.AsyncClient(base_url=base, headers=headers, timeout=timeout) as client:
-            prediction_id = await self._resume(runtime, ctx) or await self._create(
-                client, ctx, model, request
+            prediction_id = await self._resume(res, ctx) or await self._create(
+                client, ctx, res, model, request
             )
-            finished = await self._wait(client, runtime, prediction_id)
+            finished = await self._wait(client, res, prediction_id)
         url = _output_url(finished)
         # A client of its own: the output lives on a CDN that must not see our API token.
         async with httpx.AsyncClient(timeout=timeout, follow_redirects=True) as plain:
-            data = await _download(plain, url, runtime.settings.image_max_download_bytes)
+            data = await _download(plain, url, res.settings.image_max_download_bytes)
         return StagedResult(data=data, model=model, cost_usd=cost)
 
-    async def _resume(self, runtime: Runtime, ctx: JobContext) -> str | None:
+    async def _resume(self, res: JobResources, ctx: JobContext) -> str | None:
         """An earlier attempt's prediction that may still succeed (not failed or canceled)."""
-        async with runtime.db.session() as session:
+        async with res.db.session() as session:
             rows = await session.execute(
                 select(Prediction.id, Prediction.status)
                 .where(Prediction.job_id == ctx.job_id)
@@ -90,17 +89,22 @@ class ReplicateStaging:
                     return str(prediction_id)
         return None
 
-    def _webhook_url(self, runtime: Runtime) -> str | None:
+    def _webhook_url(self, res: JobResources) -> str | None:
         if self.settings.replicate_webhook_secret is None:
             return None  # it could not be verified: poll instead
-        base = self.settings.staging_webhook_base_url or runtime.settings.public_base_url
+        base = self.settings.staging_webhook_base_url or res.settings.public_base_url
         return base.rstrip("/") + "/api/v1/webhooks/replicate"
 
     async def _create(
-        self, client: httpx.AsyncClient, ctx: JobContext, model: str, request: StagingRequest
+        self,
+        client: httpx.AsyncClient,
+        ctx: JobContext,
+        res: JobResources,
+        model: str,
+        request: StagingRequest,
     ) -> str:
         body: dict[str, Any] = {"input": self.model_input(model, request)}
-        webhook = self._webhook_url(ctx.runtime)
+        webhook = self._webhook_url(res)
         if webhook is not None:
             body.update(webhook=webhook, webhook_events_filter=["completed"])
         try:
@@ -119,7 +123,7 @@ class ReplicateStaging:
         prediction_id = str(prediction.get("id", ""))
         if not prediction_id:
             raise PermanentJobError("invalid_provider_output", "Replicate returned no prediction id.")
-        db = ctx.runtime.db
+        db = res.db
         async with db.session() as session:
             await record_prediction_start(
                 session,
@@ -131,25 +135,25 @@ class ReplicateStaging:
             )
         return prediction_id
 
-    async def _wait(self, client: httpx.AsyncClient, runtime: Runtime, prediction_id: str) -> Prediction:
+    async def _wait(self, client: httpx.AsyncClient, res: JobResources, prediction_id: str) -> Prediction:
         """Until the prediction ends: watch its row (the webhook fills it), then poll Replicate too."""
         settings = self.settings
         started = time.monotonic()
         next_poll = started + settings.staging_webhook_grace_seconds
         hiccups = 0
         while True:
-            async with runtime.db.session() as session:
+            async with res.db.session() as session:
                 row = await session.get(Prediction, prediction_id)
                 if row is not None and row.completed_at is not None:
                     return row
             if time.monotonic() >= next_poll:
-                hiccups = await self._poll(client, runtime, prediction_id, hiccups)
+                hiccups = await self._poll(client, res, prediction_id, hiccups)
                 next_poll = time.monotonic() + settings.staging_poll_interval_seconds
                 continue  # the poll may have recorded the end
             await asyncio.sleep(settings.staging_prediction_check_seconds)
 
     async def _poll(
-        self, client: httpx.AsyncClient, runtime: Runtime, prediction_id: str, hiccups: int
+        self, client: httpx.AsyncClient, res: JobResources, prediction_id: str, hiccups: int
     ) -> int:
         """Ask Replicate once; record the end if it ended. Returns the count of transient errors so far."""
         try:
@@ -166,8 +170,8 @@ class ReplicateStaging:
             )
         prediction = response.json()
         if prediction.get("status") in DONE:
-            async with runtime.db.session() as session:
-                await record_prediction_end(session, runtime.db.is_sqlite, prediction)
+            async with res.db.session() as session:
+                await record_prediction_end(session, res.db.is_sqlite, prediction)
         return 0
 
 

@@ -22,8 +22,8 @@ from conjure.apps.staging.imaging import decode_photo, fit, thumbnail_jpeg, to_j
 from conjure.apps.staging.keys import owns_upload, staged_keys
 from conjure.apps.staging.models import ImageStatus, StagedImage
 from conjure.apps.staging.providers import StagingRequest, make_provider
+from conjure.apps.staging.resources import JobResources, job_resources
 from conjure.apps.staging.schemas import ROOM_TYPES, STYLES
-from conjure.apps.staging.settings import staging_settings
 from conjure.db import utcnow
 from conjure.jobs.registry import JobContext, JobError, PermanentJobError
 from conjure.storage.service import ObjectNotFound
@@ -49,11 +49,12 @@ def _payload(ctx: JobContext) -> tuple[str, str, str, str]:
 
 async def stage_image(ctx: JobContext) -> dict[str, Any]:
     """Stage one photo; on a failure that ends the job, tell the owner with ``image.failed``."""
+    res = job_resources(ctx)
     try:
-        return await _stage(ctx)
+        return await _stage(ctx, res)
     except JobError as exc:
         if not exc.retryable or ctx.attempt >= _max_attempts(ctx):
-            await _publish_failed(ctx, exc)
+            await _publish_failed(ctx, res, exc)
         raise
 
 
@@ -62,9 +63,8 @@ def _max_attempts(ctx: JobContext) -> int:
     return int(getattr(claim, "max_attempts", 1))
 
 
-async def _stage(ctx: JobContext) -> dict[str, Any]:
-    runtime, storage = ctx.runtime, ctx.runtime.storage
-    settings = staging_settings(runtime)
+async def _stage(ctx: JobContext, res: JobResources) -> dict[str, Any]:
+    storage, settings = res.storage, res.staging
     key, room_type, style, quality = _payload(ctx)
     await ctx.progress("preparing")
     try:
@@ -80,14 +80,14 @@ async def _stage(ctx: JobContext) -> dict[str, Any]:
     await storage.put(keys["thumbnail_key"], thumb, content_type="image/jpeg", encrypt=True)
     await ctx.progress("staging")
     provider = make_provider(settings)
-    ttl = runtime.settings.storage_presign_ttl_seconds
+    ttl = res.settings.storage_presign_ttl_seconds
     photo_url = await storage.presigned_get_url(keys["display_key"], expires_seconds=ttl)
-    made = await provider.stage(ctx, StagingRequest(display, photo_url, room_type, style, quality))
+    made = await provider.stage(ctx, res, StagingRequest(display, photo_url, room_type, style, quality))
     # The model's answer is untrusted like an upload: decoded, bounded, re-encoded without metadata.
     staged = await asyncio.to_thread(decode_photo, made.data, max_pixels=settings.staging_max_pixels)
     staged = await asyncio.to_thread(fit, staged, settings.staging_display_max_side)
     await ctx.progress("storing")
-    if not await _image_exists(ctx):
+    if not await _image_exists(ctx, res):
         # Deleted while the model ran: store nothing (nothing would ever delete it) and charge nothing.
         for stored in (keys["display_key"], keys["thumbnail_key"]):
             await storage.delete(stored)
@@ -118,16 +118,16 @@ async def _stage(ctx: JobContext) -> dict[str, Any]:
     }
 
 
-async def _image_exists(ctx: JobContext) -> bool:
-    async with ctx.runtime.db.session() as session:
+async def _image_exists(ctx: JobContext, res: JobResources) -> bool:
+    async with res.db.session() as session:
         found = await session.scalar(select(StagedImage.id).where(StagedImage.job_id == ctx.job_id))
     return found is not None
 
 
-async def _publish_failed(ctx: JobContext, exc: JobError) -> None:
+async def _publish_failed(ctx: JobContext, res: JobResources, exc: JobError) -> None:
     """``image.failed`` for the image this job stages (best effort: the job's failure is the record)."""
     try:
-        async with ctx.runtime.db.session() as session:
+        async with res.db.session() as session:
             image = await session.scalar(select(StagedImage).where(StagedImage.job_id == ctx.job_id))
         if image is None or ctx.user_id is None:
             return
@@ -138,7 +138,7 @@ async def _publish_failed(ctx: JobContext, exc: JobError) -> None:
             status=ImageStatus.FAILED,
             error={"code": exc.code, "message": exc.message},
         )
-        await notify.publish_image_event(ctx.runtime, ctx.user_id, "image.failed", data)
+        await notify.publish_image_event(res.runtime, ctx.user_id, "image.failed", data)
     except Exception:
         log.exception("image_failed_event_not_sent", job_id=str(ctx.job_id))
 
