@@ -50,6 +50,20 @@ async def test_upload_stage_and_fetch_the_staged_image(
     user, headers = await api.user(stars=3)
     project = await api.project(headers)
     photo = room_photo(640, 480, orientation=6, gps=True)  # taken sideways, with a location
+    presigned = (
+        await api.client.post(
+            "/api/v1/uploads/presign",
+            json={"filename": "room.jpg", "content_type": "image/jpeg", "size": len(photo)},
+            headers=headers,
+        )
+    ).json()
+    if "s3" in api.runtime.settings.resolved_storage_url:
+        assert presigned["method"] == "POST"
+        assert presigned["fields"]["Content-Type"] == "image/jpeg"
+        assert {"policy", "x-amz-signature", "key"} <= set(presigned["fields"])
+    else:
+        assert (presigned["method"], presigned["fields"]) == ("PUT", {})
+        assert presigned["headers"] == {"Content-Type": "image/jpeg"}
     key = await api.upload(headers, photo)
     assert key.startswith(f"uploads/user_{user.id}/")
     assert key.endswith(".jpg")
@@ -181,6 +195,9 @@ async def test_restage_and_deleting_remove_the_objects(start_api: StartApi, stac
     second = response.json()["image_id"]
     variant = await api.wait_image(second, headers)
     assert (variant["status"], variant["style"], variant["room_type"]) == ("ready", "luxury", "bedroom")
+    listing = (await api.client.get(f"/api/v1/projects/{project}/images", headers=headers)).json()
+    assert [i["id"] for i in listing["items"]] == [second, first]  # newest first
+    assert (await api.client.get(f"/api/v1/projects/{project}", headers=headers)).json()["image_count"] == 2
     storage = api.runtime.storage
     first_keys = await _object_keys(api, first)
     assert (await api.client.delete(f"/api/v1/images/{first}", headers=headers)).status_code == 204
