@@ -3,7 +3,9 @@
 The platform's per-user event stream (``GET /api/v1/events``) is being built beside this
 app; until it lands, the two ``publish`` functions below only log the event. They are
 the single seam to point at the platform's publisher: everything else in the app calls
-them, and tests check the payload :func:`image_event` builds.
+them, and tests check the payload :func:`image_event` builds. The after-commit variant runs
+inside the job's finishing transaction (``on_success``), which gets a session but no runtime:
+wiring it to a publisher that needs a hub means giving that hook a way to reach it.
 """
 
 from __future__ import annotations
