@@ -23,6 +23,7 @@ from moto.server import MotoRequestHandler
 from werkzeug.serving import make_server
 
 from tests.servers import free_port
+from tests.storage.s3post import PresignedPostCheck
 
 ACCESS_KEY = "test-access-key"
 SECRET_KEY = "test-secret-key"
@@ -81,10 +82,11 @@ class PresignedUrlCheck:
 
 
 class CheckedMotoServer(ThreadedMotoServer):
-    """ThreadedMotoServer whose app sits behind :class:`PresignedUrlCheck`."""
+    """ThreadedMotoServer whose app sits behind :class:`PresignedUrlCheck` and POST-policy checks."""
 
     def _server_entry(self) -> None:
-        app = PresignedUrlCheck(DomainDispatcherApplication(create_backend_app))
+        moto = DomainDispatcherApplication(create_backend_app)
+        app = PresignedUrlCheck(PresignedPostCheck(moto, SECRET_KEY))
         self._server = make_server(
             self._ip_address, self._port, app, True, request_handler=MotoRequestHandler
         )

@@ -18,6 +18,7 @@ __all__ = ["INSTALLED", "AppSpec", "installed_apps"]
 INSTALLED = (
     "conjure.apps.tarot.spec",
     "conjure.apps.imagegen.spec",
+    "conjure.apps.staging.spec",
 )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import datetime as dt
 import hashlib
 import hmac
 import mimetypes
@@ -22,6 +23,7 @@ from urllib.parse import quote, urlencode
 
 from conjure.errors import Forbidden
 from conjure.storage.service import ObjectNotFound, check_key
+from conjure.storage.uploads import PresignedUpload, UploadPolicy
 
 META_DIR = ".meta"
 
@@ -94,7 +96,8 @@ class LocalObjectStore:
 
         await asyncio.to_thread(check)
 
-    async def put(self, key: str, data: bytes, *, content_type: str) -> None:
+    async def put(self, key: str, data: bytes, *, content_type: str, encrypt: bool = False) -> None:
+        # ``encrypt`` asks a bucket for server-side encryption; a local folder has none to give.
         path, meta = self.path_for(key), self._meta_path(key)
         await asyncio.to_thread(_write_atomically, path, data)
         await asyncio.to_thread(_write_atomically, meta, content_type.encode())
@@ -119,13 +122,46 @@ class LocalObjectStore:
     async def presigned_put_url(self, key: str, *, content_type: str, expires_seconds: int) -> str:
         return self._link("PUT", check_key(key), expires_seconds, content_type)
 
+    async def presigned_upload(self, policy: UploadPolicy) -> PresignedUpload:
+        """A signed ``PUT /files/{key}`` link whose signature also covers the allowed size range."""
+        key = check_key(policy.key)
+        size = upload_size_range(policy.min_bytes, policy.max_bytes)
+        signed = upload_signed_type(policy.content_type, size)
+        url = self._link("PUT", key, policy.expires_seconds, signed, extra={"size": size})
+        expires_at = int(url.split("exp=", 1)[1].split("&", 1)[0])
+        return PresignedUpload(
+            method="PUT",
+            url=url,
+            key=key,
+            headers={"Content-Type": policy.content_type},
+            expires_at=dt.datetime.fromtimestamp(expires_at, dt.UTC),
+        )
+
     async def close(self) -> None:
         return None
 
-    def _link(self, method: str, key: str, expires_seconds: int, content_type: str) -> str:
+    def _link(
+        self,
+        method: str,
+        key: str,
+        expires_seconds: int,
+        content_type: str,
+        extra: dict[str, str] | None = None,
+    ) -> str:
         expires_at = int(time.time()) + expires_seconds
-        query = urlencode({"exp": expires_at, "sig": self.signer.sign(method, key, expires_at, content_type)})
-        return f"{self.base_url}/files/{quote(key)}?{query}"
+        params = {"exp": expires_at, **(extra or {})}
+        params["sig"] = self.signer.sign(method, key, expires_at, content_type)
+        return f"{self.base_url}/files/{quote(key)}?{urlencode(params)}"
+
+
+def upload_size_range(min_bytes: int, max_bytes: int) -> str:
+    """The ``size`` query value of an upload link: ``MIN-MAX`` bytes."""
+    return f"{min_bytes}-{max_bytes}"
+
+
+def upload_signed_type(content_type: str, size: str | None) -> str:
+    """What a PUT link's signature covers besides method, key and expiry: the type, and a size range."""
+    return content_type if size is None else f"{content_type}\nsize={size}"
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

@@ -9,6 +9,7 @@ request of the process); :meth:`S3ObjectStore.close` releases it.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from contextlib import AsyncExitStack
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,6 +20,7 @@ from botocore.exceptions import ClientError  # type: ignore[import-untyped]
 
 from conjure.settings import Settings
 from conjure.storage.service import ObjectNotFound, check_key
+from conjure.storage.uploads import PresignedUpload, UploadPolicy
 
 _MISSING = {"404", "NoSuchKey", "NotFound"}
 
@@ -95,10 +97,12 @@ class S3ObjectStore:
         s3 = await self._s3()
         await s3.head_bucket(Bucket=self.bucket)
 
-    async def put(self, key: str, data: bytes, *, content_type: str) -> None:
+    async def put(self, key: str, data: bytes, *, content_type: str, encrypt: bool = False) -> None:
         s3 = await self._s3()
         name = self.object_name(key)
-        await s3.put_object(Bucket=self.bucket, Key=name, Body=data, ContentType=content_type)
+        # SSE-S3 (AES256): the bucket's own keys, nothing to configure on AWS, R2 or MinIO with KMS.
+        extra = {"ServerSideEncryption": "AES256"} if encrypt else {}
+        await s3.put_object(Bucket=self.bucket, Key=name, Body=data, ContentType=content_type, **extra)
 
     async def get(self, key: str) -> bytes:
         s3 = await self._s3()
@@ -143,6 +147,28 @@ class S3ObjectStore:
             ExpiresIn=expires_seconds,
         )
         return url
+
+    async def presigned_upload(self, policy: UploadPolicy) -> PresignedUpload:
+        """A presigned POST whose policy pins the key and Content-Type and bounds the size."""
+        s3 = await self._s3()
+        content_type = policy.content_type
+        post: dict[str, Any] = await s3.generate_presigned_post(
+            Bucket=self.bucket,
+            Key=self.object_name(policy.key),  # botocore adds the exact-key condition itself
+            Fields={"Content-Type": content_type},
+            Conditions=[
+                {"Content-Type": content_type},
+                ["content-length-range", policy.min_bytes, policy.max_bytes],
+            ],
+            ExpiresIn=policy.expires_seconds,
+        )
+        return PresignedUpload(
+            method="POST",
+            url=post["url"],
+            key=policy.key,
+            fields={str(name): str(value) for name, value in post["fields"].items()},
+            expires_at=dt.datetime.now(dt.UTC) + dt.timedelta(seconds=policy.expires_seconds),
+        )
 
     async def close(self) -> None:
         if self._stack is not None:

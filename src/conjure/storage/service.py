@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit
 
 from conjure.errors import ConjureError, NotFound
 from conjure.settings import Settings
+
+if TYPE_CHECKING:
+    from conjure.storage.uploads import PresignedUpload, UploadPolicy
 
 
 class ObjectNotFound(NotFound):
@@ -44,8 +47,8 @@ class ObjectStore(Protocol):
     async def ping(self) -> None:
         """Raise if the store cannot be reached (used by ``/ready``)."""
 
-    async def put(self, key: str, data: bytes, *, content_type: str) -> None:
-        """Store ``data`` under ``key``, replacing any object there."""
+    async def put(self, key: str, data: bytes, *, content_type: str, encrypt: bool = False) -> None:
+        """Store ``data`` under ``key``, replacing any object there (``encrypt``: ask S3 for SSE)."""
 
     async def get(self, key: str) -> bytes:
         """The object's bytes; :class:`ObjectNotFound` if there is none."""
@@ -61,6 +64,9 @@ class ObjectStore(Protocol):
 
     async def presigned_put_url(self, key: str, *, content_type: str, expires_seconds: int) -> str:
         """A URL a client can PUT the object to (with this Content-Type) until it expires."""
+
+    async def presigned_upload(self, policy: UploadPolicy) -> PresignedUpload:
+        """A signed request a client uploads one object with, the store enforcing ``policy``."""
 
     async def close(self) -> None:
         """Release connections."""

@@ -1,0 +1,26 @@
+"""What the staging app (seed 001, Real Staging AI) adds to the platform: its routes and the staging job."""
+
+from __future__ import annotations
+
+from conjure.apps import AppSpec
+from conjure.apps.staging.pages import router as page_router
+from conjure.apps.staging.router import router
+from conjure.apps.staging.settings import StagingSettings
+from conjure.apps.staging.tasks import KIND, save_staged_image, stage_image
+from conjure.apps.staging.webhooks import router as webhook_router
+from conjure.jobs.registry import JobKind
+
+# The price and the time limit are fixed when the kind is registered (read from the environment).
+_SETTINGS = StagingSettings()
+
+STAGE = JobKind(
+    name=KIND,
+    handler=stage_image,
+    price_stars=_SETTINGS.staging_price_stars,
+    # A Replicate prediction (~9 s for qwen) may wait for its webhook, then fall back to polling.
+    timeout_seconds=_SETTINGS.staging_job_timeout_seconds,
+    on_success=save_staged_image,
+    description="Virtually stage one room photo and store it with thumbnails.",
+)
+
+APP = AppSpec(name="staging", routers=[router, webhook_router, page_router], job_kinds=[STAGE])
