@@ -125,19 +125,12 @@ async def history(user: CurrentUser, session: SessionDep, page: PageDep) -> Paym
     )
 
 
-@router.get(
-    "/api/v1/admin/payments", response_model=AdminPaymentsOut, responses={403: {"description": "Not admin"}}
-)
-async def payments_needing_attention(
-    _: AdminUser,
-    session: SessionDep,
-    limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
-) -> AdminPaymentsOut:
+@router.get("/api/v1/admin/payments", response_model=AdminPaymentsOut, responses=problems(401, 403, 422))
+async def payments_needing_attention(_: AdminUser, session: SessionDep, page: PageDep) -> AdminPaymentsOut:
     """Payments an operator should look at: disputed (open, won or lost) or flagged, newest first."""
-    payments, total = await service.list_needing_attention(session, limit=limit, offset=offset)
+    payments, total = await service.list_needing_attention(session, limit=page.limit, offset=page.offset)
     return AdminPaymentsOut(
-        items=[AdminPaymentOut.of(p) for p in payments], total=total, limit=limit, offset=offset
+        items=[AdminPaymentOut.of(p) for p in payments], total=total, limit=page.limit, offset=page.offset
     )
 
 

@@ -112,11 +112,8 @@ class AdminPaymentOut(PaymentOut):
         return cls(**PaymentOut.of(payment).model_dump(), user_id=payment.user_id, flagged=payment.flagged)
 
 
-class AdminPaymentsOut(BaseModel):
-    items: list[AdminPaymentOut]
-    total: int
-    limit: int
-    offset: int
+class AdminPaymentsOut(Page[AdminPaymentOut]):
+    """A page of payments an operator should look at."""
 
 
 class WebhookAck(BaseModel):
