@@ -18,7 +18,8 @@ import structlog
 from redis.exceptions import RedisError
 
 from conjure.apps import AppSpec
-from conjure.jobs.runner import Claim, Runner
+from conjure.jobs.attempt import Claim
+from conjure.jobs.runner import Runner
 from conjure.jobs.scheduler import Scheduler
 from conjure.jobs.types import Delivery
 from conjure.observability.metrics import JOBS_IN_FLIGHT

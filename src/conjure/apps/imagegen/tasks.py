@@ -46,7 +46,7 @@ def _ms(start: float, end: float) -> int:
 
 async def generate_image(ctx: JobContext) -> dict[str, Any]:
     """Make, check and store one image; return what the status endpoint and the gallery need."""
-    settings = ctx.runtime.settings
+    settings = ctx.settings
     prompt, size = _payload(ctx)
     provider = make_image_provider(settings)
     started = time.perf_counter()
@@ -73,7 +73,7 @@ async def generate_image(ctx: JobContext) -> dict[str, Any]:
     downloaded = time.perf_counter()
     await ctx.progress("storing")
     key = generation_key(ctx.user_id, ctx.job_id)
-    await ctx.runtime.storage.put(key, image.png, content_type="image/png")
+    await ctx.storage.put(key, image.png, content_type="image/png")
     stored = time.perf_counter()
     ctx.record_usage(provider=provider.name, step="image")
     return {

@@ -12,8 +12,7 @@ from conjure.apps.tarot.models import TarotReading
 from conjure.apps.tarot.pipeline import tarot_prompts
 from conjure.apps.tarot.tasks import KIND
 from conjure.errors import NotFound
-from conjure.jobs.fastpath import JobSnapshot
-from conjure.jobs.models import Job
+from conjure.jobs.models import Job, JobSnapshot
 from conjure.jobs.service import job_view_for_user, submit_job_now
 
 if TYPE_CHECKING:
