@@ -145,7 +145,7 @@ def _check_webhook(runtime: Runtime, webhook_url: str | None) -> None:
     )
 
 
-def _new_job_values(
+def new_job_values(
     runtime: Runtime,
     job_kind: JobKind,
     *,
@@ -224,7 +224,7 @@ async def submit_job(
     """Accept a job in the caller's transaction: dedupe, insert, hold its price, dispatch once committed."""
     job_kind = _validated_kind(runtime, kind, idempotency_key)
     _check_webhook(runtime, webhook_url)
-    values = _new_job_values(
+    values = new_job_values(
         runtime,
         job_kind,
         user_id=user_id,
@@ -271,7 +271,7 @@ async def submit_job_now(
     """
     job_kind = _validated_kind(runtime, kind, idempotency_key)
     _check_webhook(runtime, webhook_url)
-    values = _new_job_values(
+    values = new_job_values(
         runtime,
         job_kind,
         user_id=user_id,

@@ -172,7 +172,7 @@ class Settler:
             batch,
             worker_id=self.worker_id,
             now=now,
-            effects=self._effects if needs_effects else None,
+            effects=self.effects if needs_effects else None,
             skipped=skipped,
         )
 
@@ -233,7 +233,7 @@ class Settler:
             cap=settings.retry_cap_seconds if cap is None else cap,
         )
 
-    async def _effects(self, session: AsyncSession, settled: list[Settlement]) -> None:
+    async def effects(self, session: AsyncSession, settled: list[Settlement]) -> None:
         """Wallet capture/release, webhooks and ``on_success`` of a batch, in its transaction."""
         hooked = [s.claim.job_id for s in settled if s.success and self._hook(s.claim) is not None]
         if hooked:
