@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from conjure.db import utcnow
 from conjure.jobs.attempt import Claim, ClaimKey, Outcome, ProgressStep, progress_json
-from conjure.jobs.models import JOB_COLUMNS, Job, JobAttempt, JobEvent, JobStatus
+from conjure.jobs.models import JOB_COLUMNS, Job, JobAttempt, JobEvent
 from conjure.jobs.runner import Runner
 from conjure.jobs.scheduler import Scheduler
 from conjure.jobs.service import IdempotencyKeyReused, new_job_values, submit_job_now
@@ -174,9 +174,9 @@ async def test_an_idempotency_key_replays_and_409s_on_another_request(engine: Ru
     keyed = await submit(engine, user_id=user.id, kind=PAID, payload={"q": 1}, idempotency_key="k")
     replay = await submit(engine, user_id=user.id, kind=PAID, payload={"q": 1}, idempotency_key="k")
     assert replay.id == keyed.id  # no star left, yet the replay gets its job (not 402)
-    assert await store(engine).insert_queued(values_for(engine, user, payload={"q": 1}, idempotency_key="k")) == (
-        Submitted(available=0, inserted=False)
-    )
+    assert await store(engine).insert_queued(
+        values_for(engine, user, payload={"q": 1}, idempotency_key="k")
+    ) == (Submitted(available=0, inserted=False))
     with pytest.raises(IdempotencyKeyReused) as caught:
         await submit(engine, user_id=user.id, kind=PAID, payload={"q": 2}, idempotency_key="k")
     assert (caught.value.status, caught.value.code) == (409, "idempotency_key_reused")
@@ -231,7 +231,8 @@ async def test_claim_is_exclusive_and_opens_an_attempt(engine: Runtime) -> None:
     job = await load(engine, values["id"])
     assert (job.status, job.attempts, job.event_seq) == ("processing", 1, 2)
     assert job.worker_id in {"w0", "w1", "w2", "w3"}
-    assert job.lease_expires_at is not None and job.started_at is not None
+    assert job.lease_expires_at is not None
+    assert job.started_at is not None
     assert (await events_of(engine, job.id))[1] == (2, "processing", {"status": "processing", "attempt": 1})
     async with engine.db.session() as session:
         attempts = (await session.scalars(select(JobAttempt).where(JobAttempt.job_id == job.id))).all()
@@ -326,13 +327,15 @@ async def test_settle_captures_the_hold_on_success(engine: Runtime) -> None:
     assert await settle(engine, claimed, Outcome("succeeded", result={"ok": 1})) == {claimed.key: 3}
     job = await load(engine, claimed.job_id)
     assert (job.status, job.result, job.dedupe_key, job.worker_id) == ("succeeded", {"ok": 1}, None, "w")
-    assert job.finished_at is not None and job.lease_expires_at is None
+    assert job.finished_at is not None
+    assert job.lease_expires_at is None
     assert (await events_of(engine, job.id))[-1] == (3, "succeeded", {"status": "succeeded", "attempt": 1})
     assert await wallet_of(engine, user) == (1, 0, 3)
     assert [(r.transaction_type, r.amount) for r in await ledger_of(engine, user)][-1] == ("capture", -1)
     async with engine.db.session() as session:
         attempt = await session.scalar(select(JobAttempt).where(JobAttempt.job_id == job.id))
-    assert attempt is not None and (attempt.success, attempt.finished_at is not None) == (True, True)
+    assert attempt is not None
+    assert (attempt.success, attempt.finished_at is not None) == (True, True)
     assert await problems(engine) == []
 
 
