@@ -280,7 +280,7 @@ async def test_a_job_past_its_start_deadline_is_never_claimed_and_expires(engine
 
 
 def step(claimed: Claim, name: str) -> ProgressStep:
-    progress = {"step": name, "message": None, "data": {}}
+    progress: dict[str, Any] = {"step": name, "message": None, "data": {}}
     data = {"status": "processing", **progress}
     return ProgressStep(claimed, progress, data, (progress_json(progress), progress_json(data)))
 
