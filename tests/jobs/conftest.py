@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from conjure.db import utcnow
-from conjure.jobs.context import Claim
+from conjure.jobs.attempt import Claim
 from conjure.jobs.models import Job
 from conjure.jobs.runner import Runner
 from conjure.jobs.service import submit_job

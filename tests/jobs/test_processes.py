@@ -14,8 +14,7 @@ from sqlalchemy import ColumnElement, func, insert, select
 
 from conjure.db import utcnow
 from conjure.jobs import keys
-from conjure.jobs.models import Job, JobAttempt, JobEvent, JobStatus
-from conjure.jobs.service import EVENTS, JOBS
+from conjure.jobs.models import EVENTS, JOBS, Job, JobAttempt, JobEvent, JobStatus
 from conjure.runtime import Runtime
 from conjure.users.models import User
 from tests.factories import make_user

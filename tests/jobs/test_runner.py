@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
-from conjure.jobs.context import LostClaim, Outcome
+from conjure.jobs.attempt import LostClaim, Outcome
 from conjure.jobs.models import Job, JobAttempt, JobEvent, JobStatus
 from conjure.jobs.runner import Runner
 from conjure.jobs.types import GroupCommit
@@ -28,17 +28,18 @@ async def events_of(runtime: Runtime, job_id: uuid.UUID) -> list[tuple[int, str]
         return [(seq, type_) for seq, type_ in rows.all()]
 
 
-def record_batches(runner: Runner, method: str, owner: Any = None) -> list[int]:
-    """Spy on one of the runner's batch writers: the size of every batch it is given."""
-    target = owner if owner is not None else runner
+def record_batches(runner: Runner, method: str, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Spy on one of the job store's batch writers (``settle``, ``record_progress``): the size of
+    every batch it is given."""
+    target = runner.settler.store
     sizes: list[int] = []
     original = getattr(target, method)
 
-    async def spy(batch: list[Any], *args: Any) -> Any:
+    async def spy(batch: list[Any], *args: Any, **kwargs: Any) -> Any:
         sizes.append(len(batch))
-        return await original(batch, *args)
+        return await original(batch, *args, **kwargs)
 
-    setattr(target, method, spy)
+    monkeypatch.setattr(target, method, spy)
     return sizes
 
 
@@ -71,14 +72,16 @@ async def test_group_commit_batches_what_waits_and_fails_only_its_callers() -> N
     await commit.drain()
 
 
-async def test_concurrent_attempts_settle_together_each_under_its_claim(engine: Runtime) -> None:
+async def test_concurrent_attempts_settle_together_each_under_its_claim(
+    engine: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
     jobs = [await submit(engine, "t.noop", {"n": i}) for i in range(6)]
     runner, rescuer = Runner(engine, "worker-a"), Runner(engine, "rescuer")
     claims = await claim_all(runner, [job.id for job in jobs])
     # Job 0's lease runs out and another worker takes it: worker-a's outcome must not land.
     await expire_lease(engine, jobs[0].id)
     [taken] = (await rescuer.claim([claims[0].delivery]))[0]
-    sizes = record_batches(runner, "_write_batch")
+    sizes = record_batches(runner, "settle", monkeypatch)
     await asyncio.gather(*(runner.run(claim) for claim in claims))
     assert sum(sizes) == 6
     assert len(sizes) < 6  # attempts that finished together shared a write
@@ -98,14 +101,16 @@ async def test_concurrent_attempts_settle_together_each_under_its_claim(engine: 
     assert await rescuer.finish(taken, Outcome("succeeded", result={"by": "rescuer"})) is True
 
 
-async def test_a_failing_hook_costs_only_its_own_job(engine: Runtime) -> None:
+async def test_a_failing_hook_costs_only_its_own_job(
+    engine: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
     users = [await make_user(engine, stars=1) for _ in range(3)]
     jobs = [
         await submit(engine, "t.paid_hooked", {"explode": i == 1}, user=user) for i, user in enumerate(users)
     ]
     runner = Runner(engine, "worker-a")
     claims = await claim_all(runner, [job.id for job in jobs])
-    sizes = record_batches(runner, "_write_batch")
+    sizes = record_batches(runner, "settle", monkeypatch)
     await asyncio.gather(*(runner.run(claim) for claim in claims))
     good, bad = [await load(engine, jobs[i].id) for i in (0, 2)], await load(engine, jobs[1].id)
     assert [(job.status, job.prompt_version) for job in good] == [(JobStatus.SUCCEEDED, "saved")] * 2
@@ -117,12 +122,14 @@ async def test_a_failing_hook_costs_only_its_own_job(engine: Runtime) -> None:
     assert max(sizes) > 1  # the batch was tried first, then each job on its own
 
 
-async def test_progress_steps_of_concurrent_jobs_share_writes_and_stay_in_order(engine: Runtime) -> None:
+async def test_progress_steps_of_concurrent_jobs_share_writes_and_stay_in_order(
+    engine: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
     steps = ["a", "b", "c", "d"]
     jobs = [await submit(engine, "t.steps", {"steps": steps, "n": i}) for i in range(5)]
     runner = Runner(engine, "worker-a")
     claims = await claim_all(runner, [job.id for job in jobs])
-    sizes = record_batches(runner, "_write_once", owner=runner.steps)
+    sizes = record_batches(runner, "record_progress", monkeypatch)
     await asyncio.gather(*(runner.run(claim) for claim in claims))
     assert sum(sizes) == 20
     assert max(sizes) > 1

@@ -20,6 +20,11 @@ from conjure.jobs import keys
 Event = dict[str, Any]
 
 
+def event_message(job_id: uuid.UUID, seq: int, type_: str, data: dict[str, Any]) -> Event:
+    """The one shape of an event, stored, published and sent over SSE."""
+    return {"job_id": str(job_id), "seq": seq, "type": type_, **data}
+
+
 class Subscription(Protocol):
     """Events of one job as they are published."""
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import uuid
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -122,3 +124,30 @@ class JobEvent(Base):
     type: Mapped[str] = mapped_column(String(32))
     data: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# Core table handles for hand-built statements (the job store, the scheduler, the services).
+JOBS = cast(Table, Job.__table__)
+EVENTS = cast(Table, JobEvent.__table__)
+ATTEMPTS = cast(Table, JobAttempt.__table__)
+JOB_COLUMNS = tuple(column.name for column in JOBS.c)
+
+
+@dataclass(frozen=True, slots=True)
+class JobSnapshot:
+    """The columns of a job its owner sees (``JobView.from_job`` reads these names off a Job too)."""
+
+    id: uuid.UUID
+    user_id: uuid.UUID | None
+    kind: str
+    status: str
+    progress: dict[str, Any] | None
+    result: dict[str, Any] | None
+    error_code: str | None
+    last_error: str | None
+    attempts: int
+    max_attempts: int
+    trace_id: str | None
+    created_at: dt.datetime
+    started_at: dt.datetime | None
+    finished_at: dt.datetime | None

@@ -16,7 +16,9 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from conjure.jobs.models import Job
-    from conjure.runtime import Runtime
+    from conjure.ratelimit.service import RateLimiter
+    from conjure.settings import Settings
+    from conjure.storage.service import ObjectStore
 
 
 class JobError(Exception):
@@ -45,13 +47,17 @@ class JobCanceled(Exception):
 
 
 class JobContext(Protocol):
-    """What a handler may use while it runs one attempt of a job."""
+    """What a handler may use while it runs one attempt of a job: its job, and the process's
+    settings, object storage and rate limiter (not the whole runtime: a handler cannot reach
+    the database session, the broker or other apps' resources)."""
 
     job_id: uuid.UUID
     user_id: uuid.UUID | None
     attempt: int
     payload: Mapping[str, Any]
-    runtime: Runtime
+    settings: Settings
+    storage: ObjectStore
+    limiter: RateLimiter
 
     async def progress(
         self, step: str, *, message: str | None = None, data: Mapping[str, Any] | None = None

@@ -21,8 +21,8 @@ import structlog
 from sqlalchemy import func, select, update
 
 from conjure.db import after_commit, utcnow
-from conjure.jobs.models import Job, JobStatus
-from conjure.jobs.service import JOBS, end_queued_job
+from conjure.jobs.models import JOBS, Job, JobStatus
+from conjure.jobs.service import end_queued_job
 from conjure.observability.metrics import DLQ_SIZE, QUEUE_DEPTH
 
 if TYPE_CHECKING:

@@ -8,8 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from conjure.jobs.fastpath import JobSnapshot
-from conjure.jobs.models import Job, JobStatus
+from conjure.jobs.models import Job, JobSnapshot, JobStatus
 
 
 class JobErrorView(BaseModel):

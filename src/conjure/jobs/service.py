@@ -15,17 +15,27 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 import structlog
-from sqlalchemy import String, Table, func, insert, literal, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import make_transient_to_detached
 
-from conjure.db import JSONType, UTCDateTime, after_commit, utcnow
+from conjure.db import after_commit, utcnow
 from conjure.errors import Conflict, ConjureError, NotFound
-from conjure.jobs.fastpath import JobSnapshot, fetch_job_view, insert_held_job
-from conjure.jobs.models import TERMINAL_STATUSES, Job, JobEvent, JobStatus
-from conjure.observability.metrics import JOBS_FINISHED, JOBS_SUBMITTED, WALLET_TRANSACTIONS
+from conjure.jobs.events import event_message
+from conjure.jobs.models import (
+    EVENTS,
+    JOB_COLUMNS,
+    JOBS,
+    TERMINAL_STATUSES,
+    Job,
+    JobEvent,
+    JobSnapshot,
+    JobStatus,
+)
+from conjure.jobs.store.pick import store_for
+from conjure.jobs.webhooks import schedule_webhook_after_commit, validate_webhook_url
+from conjure.observability.metrics import JOBS_FINISHED, JOBS_SUBMITTED
+from conjure.wallet.service import InsufficientStars, capture_hold, release_hold
 
 if TYPE_CHECKING:
     from conjure.jobs.registry import JobKind
@@ -33,9 +43,15 @@ if TYPE_CHECKING:
     from conjure.users.models import User
 
 log = structlog.get_logger("conjure.jobs.service")
-JOBS = cast(Table, Job.__table__)
-EVENTS = cast(Table, JobEvent.__table__)
-JOB_COLUMNS = tuple(column.name for column in JOBS.c)
+__all__ = [
+    "EVENTS",
+    "JOBS",
+    "JobSnapshot",
+    "event_message",
+    "job_view_for_user",
+    "submit_job",
+    "submit_job_now",
+]
 MAX_IDEMPOTENCY_KEY = 255
 
 
@@ -66,11 +82,6 @@ def dedupe_key(secret: str, user_id: uuid.UUID | None, kind: str, payload: dict[
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
-def event_message(job_id: uuid.UUID, seq: int, type_: str, data: dict[str, Any]) -> dict[str, Any]:
-    """The one shape of an event, stored, published and sent over SSE."""
-    return {"job_id": str(job_id), "seq": seq, "type": type_, **data}
-
-
 async def record_event(
     session: AsyncSession, runtime: Runtime, job_id: uuid.UUID, seq: int, type_: str, data: dict[str, Any]
 ) -> None:
@@ -90,41 +101,10 @@ async def settle_hold(session: AsyncSession, *, job_id: uuid.UUID, price_stars: 
     """Capture the job's hold on success, release it otherwise (no-op for free kinds)."""
     if price_stars <= 0:
         return
-    from conjure.wallet import service as wallet
-
     if success:
-        await wallet.capture_hold(session, job_id=job_id)
+        await capture_hold(session, job_id=job_id)
     else:
-        await wallet.release_hold(session, job_id=job_id)
-
-
-async def _insert_job(session: AsyncSession, runtime: Runtime, values: dict[str, Any]) -> bool:
-    """Insert the job and its ``queued`` event; False when a unique key already exists."""
-    event = {"job_id": values["id"], "seq": 1, "type": "queued", "created_at": values["created_at"]}
-    data = {"status": JobStatus.QUEUED.value}
-    if runtime.db.is_sqlite:
-        inserted = await session.execute(
-            sqlite_insert(JOBS).values(**values).on_conflict_do_nothing().returning(JOBS.c.id)
-        )
-        if inserted.first() is None:
-            return False
-        await session.execute(insert(EVENTS).values(**event, data=data))
-        return True
-    # PostgreSQL: job and event in one statement (a data-modifying CTE).
-    job = pg_insert(JOBS).values(**values).on_conflict_do_nothing().returning(JOBS.c.id).cte("job")
-    columns = ["job_id", "seq", "type", "created_at", "data"]
-    event_insert = insert(EVENTS).from_select(
-        columns,
-        select(
-            job.c.id,
-            literal(1),
-            literal("queued", String()),
-            literal(event["created_at"], UTCDateTime()),
-            literal(data, JSONType),
-        ),
-    )
-    result = await session.execute(event_insert.returning(EVENTS.c.job_id).add_cte(job))
-    return result.first() is not None
+        await release_hold(session, job_id=job_id)
 
 
 async def _existing(
@@ -158,8 +138,6 @@ def _check_webhook(runtime: Runtime, webhook_url: str | None) -> None:
     """Refuse a completion webhook that is unsigned-able or points inside the network (SSRF guard)."""
     if webhook_url is None:
         return
-    from conjure.jobs.webhooks import validate_webhook_url
-
     validate_webhook_url(
         webhook_url,
         allow_private=runtime.settings.job_webhook_allow_private,
@@ -167,7 +145,7 @@ def _check_webhook(runtime: Runtime, webhook_url: str | None) -> None:
     )
 
 
-def _new_job_values(
+def new_job_values(
     runtime: Runtime,
     job_kind: JobKind,
     *,
@@ -179,7 +157,7 @@ def _new_job_values(
     webhook_url: str | None = None,
     start_deadline: dt.datetime | None = None,
 ) -> dict[str, Any]:
-    """Every column of a new queued job (the ORM path and the one-statement path write the same row)."""
+    """Every column of a new queued job, as the job store inserts it."""
     settings = runtime.settings
     now = utcnow()
     values: dict[str, Any] = dict.fromkeys(JOB_COLUMNS)
@@ -246,7 +224,7 @@ async def submit_job(
     """Accept a job in the caller's transaction: dedupe, insert, hold its price, dispatch once committed."""
     job_kind = _validated_kind(runtime, kind, idempotency_key)
     _check_webhook(runtime, webhook_url)
-    values = _new_job_values(
+    values = new_job_values(
         runtime,
         job_kind,
         user_id=user_id,
@@ -259,25 +237,15 @@ async def submit_job(
     )
     if idempotency_key is not None and (found := await _find_duplicate(session, values, required=False)):
         return found
-    if job_kind.price_stars > 0:
-        if user_id is None:
-            raise ConjureError("A priced job needs a user to pay for it.", code="bad_request")
-        # Lock the payer before the job's foreign key takes a share lock on the same row:
-        # two submits that each held the share lock and then asked for the update lock deadlocked.
-        from conjure.wallet.service import lock_user
-
-        await lock_user(session, user_id)
-    if not await _insert_job(session, runtime, values):
+    if job_kind.price_stars > 0 and user_id is None:
+        raise ConjureError("A priced job needs a user to pay for it.", code="bad_request")
+    if not await store_for(runtime.db).insert_queued_in(session, values):
         # A concurrent duplicate (same dedupe key or Idempotency-Key) won: return it.
         return cast(Job, await _find_duplicate(session, values))
     job = Job(**values)
     # The row is written; attach the fully loaded object without a second INSERT or a reload.
     make_transient_to_detached(job)
     session.add(job)
-    if job.price_stars > 0:
-        from conjure.wallet.service import hold_stars
-
-        await hold_stars(session, cast(uuid.UUID, user_id), job.price_stars, job_id=job.id)
     JOBS_SUBMITTED.labels(kind).inc()
     _dispatch_after_commit(session, runtime, job.id)
     return job
@@ -297,28 +265,13 @@ async def submit_job_now(
 ) -> Job:
     """Accept a user's job in a transaction of its own, committed and dispatched on return.
 
-    The route-facing submit: on PostgreSQL one statement (``fastpath.SUBMIT``) does what
-    :func:`submit_job` does in ten round trips; on SQLite it is :func:`submit_job`.
+    The route-facing submit: the job store's ``insert_queued`` (on PostgreSQL one statement does
+    what :func:`submit_job` does in ten round trips), then the broker. 402 when too few stars,
+    409 on an Idempotency-Key reused with another request; a duplicate gets the first job back.
     """
-    if runtime.db.is_sqlite:
-        async with runtime.db.session() as session:
-            return await submit_job(
-                session,
-                runtime,
-                user_id=user_id,
-                kind=kind,
-                payload=payload,
-                idempotency_key=idempotency_key,
-                webhook_url=webhook_url,
-                start_deadline=start_deadline,
-                trace_id=trace_id,
-                prompt_version=prompt_version,
-            )
-    from conjure.wallet.service import InsufficientStars
-
     job_kind = _validated_kind(runtime, kind, idempotency_key)
     _check_webhook(runtime, webhook_url)
-    values = _new_job_values(
+    values = new_job_values(
         runtime,
         job_kind,
         user_id=user_id,
@@ -329,23 +282,21 @@ async def submit_job_now(
         trace_id=trace_id,
         prompt_version=prompt_version,
     )
-    async with runtime.db.driver_connection() as conn:
-        available, inserted = await insert_held_job(conn, values)
-    if inserted:
+    submitted = await store_for(runtime.db).insert_queued(values)
+    if submitted.inserted:
         JOBS_SUBMITTED.labels(kind).inc()
-        if job_kind.price_stars > 0:
-            WALLET_TRANSACTIONS.labels("hold", "star").inc()
         try:
             await runtime.broker.dispatch([values["id"]])
         except Exception:
             # Committed is accepted: the reconciler dispatches queued jobs that were never
-            # delivered, exactly as when an after-commit dispatch fails on the ORM path.
+            # delivered, exactly as when an after-commit dispatch fails in submit_job.
             log.exception("dispatch_failed", job_id=str(values["id"]))
         return Job(**values)
+    available = submitted.available
     if available is None:
         raise NotFound("No such user.")
     async with runtime.db.session() as session:
-        # Not inserted: a duplicate won (returned as the ORM path would), or too few stars.
+        # Not inserted: a duplicate won (returned as submit_job would), or too few stars.
         found = await _find_duplicate(session, values, required=available >= job_kind.price_stars)
     if found is not None:
         return found
@@ -360,16 +311,10 @@ async def get_job_for_user(session: AsyncSession, job_id: uuid.UUID, user: User)
     return job
 
 
-async def job_view_for_user(runtime: Runtime, job_id: uuid.UUID, user_id: uuid.UUID) -> Job | JobSnapshot:
-    """The caller's job, for reading only (one statement on PostgreSQL); 404 if not theirs."""
-    job: Job | JobSnapshot | None
-    if runtime.db.is_sqlite:
-        async with runtime.db.session() as session:
-            job = await session.get(Job, job_id)
-    else:
-        async with runtime.db.driver_connection() as conn:
-            job = await fetch_job_view(conn, job_id, user_id)
-    if job is None or job.user_id != user_id:
+async def job_view_for_user(runtime: Runtime, job_id: uuid.UUID, user_id: uuid.UUID) -> JobSnapshot:
+    """The caller's job, for reading only (the store's ``view``: one statement); 404 if not theirs."""
+    job = await store_for(runtime.db).view(job_id, user_id)
+    if job is None:
         raise NotFound("No such job.")
     return job
 
@@ -416,8 +361,6 @@ async def end_queued_job(
         await runtime.broker.forget_delayed(job_id)
 
     after_commit(session, forget)
-    from conjure.jobs.webhooks import schedule_webhook_after_commit
-
     schedule_webhook_after_commit(session, runtime, job.id, job.webhook_url)
     return True
 

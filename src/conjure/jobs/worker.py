@@ -17,7 +17,8 @@ from collections.abc import Awaitable, Callable, Sequence
 import structlog
 from redis.exceptions import RedisError
 
-from conjure.jobs.runner import Claim, Runner
+from conjure.jobs.attempt import Claim
+from conjure.jobs.runner import Runner
 from conjure.jobs.scheduler import Scheduler
 from conjure.jobs.types import Delivery
 from conjure.kit.spec import AppSpec

@@ -30,8 +30,7 @@ from conjure.errors import NotFound
 from conjure.jobs.service import job_view_for_user, submit_job_now
 
 if TYPE_CHECKING:
-    from conjure.jobs.fastpath import JobSnapshot
-    from conjure.jobs.models import Job
+    from conjure.jobs.models import Job, JobSnapshot
     from conjure.runtime import Runtime
 
 MIN_CANCEL_AFTER = dt.timedelta(seconds=1)

@@ -11,7 +11,9 @@ Money rules, enforced here and nowhere else:
   zero, except through :func:`clawback_stars` (a refund), whose rows are flagged.
 
 Callers own the transaction (services never commit), so "hold + insert job" or
-"store result + capture" are atomic by construction.
+"store result + capture" are atomic by construction. Where one SQL statement must place a hold
+itself (the job store's PostgreSQL submit), it composes :func:`payer_cte` and :func:`hold_ctes`
+(``wallet/statements.py``): the same rules as :func:`hold_stars`, written once, here.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from conjure.users.models import User
 from conjure.wallet.consistency import Problem, check_consistency
 from conjure.wallet.invites import inviter_reward
 from conjure.wallet.models import Currency, TransactionType, UserInvite, WalletTransaction
+from conjure.wallet.statements import hold_ctes, hold_key, payer_cte
 
 __all__ = [
     "ExchangeResult",
@@ -46,10 +49,13 @@ __all__ = [
     "exchange_coins",
     "get_wallet",
     "grant",
+    "hold_ctes",
+    "hold_key",
     "hold_stars",
     "list_transactions",
     "lock_user",
     "on_signup",
+    "payer_cte",
     "release_hold",
 ]
 
@@ -180,7 +186,7 @@ async def hold_stars(session: AsyncSession, user_id: uuid.UUID, amount: int, *, 
     if amount == 0:
         return
     user = await lock_user(session, user_id)
-    key = f"hold:{job_id}"
+    key = hold_key(job_id)
     if await _key_exists(session, key):
         return
     available = user.star_balance - user.stars_held
@@ -199,7 +205,7 @@ async def hold_stars(session: AsyncSession, user_id: uuid.UUID, amount: int, *, 
 
 
 async def _open_hold(session: AsyncSession, job_id: uuid.UUID) -> WalletTransaction | None:
-    stmt = select(WalletTransaction).where(WalletTransaction.idempotency_key == f"hold:{job_id}")
+    stmt = select(WalletTransaction).where(WalletTransaction.idempotency_key == hold_key(job_id))
     return (await session.execute(stmt)).scalar_one_or_none()
 
 

@@ -51,7 +51,7 @@ class GreetingOut(BaseModel):
 
 async def greet(ctx: JobContext) -> dict[str, Any]:
     """The handler: its setting, its payload, its result."""
-    greeting = ctx.runtime.settings.for_app(ExampleSettings).example_greeting
+    greeting = ctx.settings.for_app(ExampleSettings).example_greeting
     return {"text": f"{greeting}, {ctx.payload['name']}"}
 
 

@@ -159,6 +159,14 @@ class FakeJobContext:
     def record_usage(self, **usage: Any) -> None:
         self.usage.append(usage)
 
+    @property
+    def settings(self) -> Settings:
+        return self.runtime.settings  # type: ignore[no-any-return]
+
+    @property
+    def storage(self) -> ObjectStore:
+        return self.runtime.storage  # type: ignore[no-any-return]
+
 
 def fake_runtime(settings: Settings, storage: ObjectStore) -> Any:
     """The two things the image handler reads from a Runtime."""

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conjure.runtime import Runtime
+from conjure.settings import Settings
 from tests.ai.fakes import user_prompt
 
 
@@ -31,6 +32,10 @@ class FakeContext:
 
     def record_usage(self, **usage: Any) -> None:
         self.usage.append(usage)
+
+    @property
+    def settings(self) -> Settings:
+        return self.runtime.settings
 
 
 def _properties(api: str, body: dict[str, Any]) -> set[str]:

@@ -47,9 +47,9 @@ def _ms(start: float, end: float) -> int:
 
 async def generate_image(ctx: JobContext) -> dict[str, Any]:
     """Make, check and store one image; return what the status endpoint and the gallery need."""
-    settings = ctx.runtime.settings.for_app(ImagegenSettings)
+    settings = ctx.settings.for_app(ImagegenSettings)
     prompt, size = _payload(ctx)
-    provider = make_image_provider(ctx.runtime.settings)
+    provider = make_image_provider(ctx.settings)
     started = time.perf_counter()
     await ctx.progress("generating")
     async with provider_slot(provider.name, settings.image_max_concurrency):
@@ -74,7 +74,7 @@ async def generate_image(ctx: JobContext) -> dict[str, Any]:
     downloaded = time.perf_counter()
     await ctx.progress("storing")
     key = generation_key(ctx.user_id, ctx.job_id)
-    await ctx.runtime.storage.put(key, image.png, content_type="image/png")
+    await ctx.storage.put(key, image.png, content_type="image/png")
     stored = time.perf_counter()
     ctx.record_usage(provider=provider.name, step="image")
     return {

@@ -14,8 +14,7 @@ from conjure.apps.tarot.tasks import KIND
 from conjure.kit.submit import SubmitOptions, job_of_kind, submit
 
 if TYPE_CHECKING:
-    from conjure.jobs.fastpath import JobSnapshot
-    from conjure.jobs.models import Job
+    from conjure.jobs.models import Job, JobSnapshot
     from conjure.runtime import Runtime
     from conjure.users.models import User
 

@@ -21,7 +21,7 @@ async def run_reading(ctx: JobContext) -> dict[str, Any]:
     question = ctx.payload.get("question")
     if not isinstance(question, str) or not question.strip():
         raise PermanentJobError("invalid_payload", "The job has no question.")
-    pipeline = TarotPipeline.from_settings(ctx.runtime.settings)
+    pipeline = TarotPipeline.from_settings(ctx.settings)
     return await pipeline.run(question.strip(), ctx)
 
 

@@ -1,4 +1,6 @@
-"""The one-statement submit/poll path: same rows as the ORM path, same money rules, same errors."""
+"""Submitting and polling as the routes do (``submit_job_now``, ``job_view_for_user``): the money
+rules under concurrency, both submit paths sharing one ledger, a failed dispatch, and the
+routes refusing a deleted user's token. What each store writes is in ``test_store_contract.py``."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import delete, inspect, select
+from sqlalchemy import delete, select
 
 from conjure.app import create_app
 from conjure.auth.deps import KnownUsers
@@ -20,7 +22,6 @@ from conjure.errors import NotFound
 from conjure.jobs.models import Job, JobEvent
 from conjure.jobs.service import (
     IdempotencyKeyReused,
-    dedupe_key,
     job_view_for_user,
     submit_job,
     submit_job_now,
@@ -33,9 +34,6 @@ from conjure.wallet.service import InsufficientStars, check_consistency
 from tests.factories import auth_headers, make_user
 
 PAID = "t.paid"  # tests/jobs/kinds.py: costs one star
-# Columns that differ between two otherwise identical submits (fresh ids, clocks, per-user keys).
-JOB_VARYING = {"id", "user_id", "dedupe_key", "trace_id", "created_at", "updated_at", "run_at"}
-LEDGER_VARYING = {"id", "user_id", "related_job_id", "idempotency_key", "created_at"}
 VIEW_FIELDS = [
     *("id", "user_id", "kind", "status", "progress", "result", "error_code", "last_error"),
     *("attempts", "max_attempts", "trace_id", "created_at", "started_at", "finished_at"),
@@ -75,45 +73,8 @@ async def problems(runtime: Runtime) -> list[str]:
         return [str(problem) for problem in await check_consistency(session)]
 
 
-def columns(row: Any, skip: set[str]) -> dict[str, Any]:
-    return {a.key: getattr(row, a.key) for a in inspect(type(row)).column_attrs if a.key not in skip}
-
-
 async def submit_now(runtime: Runtime, user: User, payload: dict[str, Any], **kw: Any) -> Job:
     return await submit_job_now(runtime, user_id=user.id, kind=PAID, payload=payload, **kw)
-
-
-async def test_submit_now_writes_what_submit_job_writes(engine: Runtime) -> None:
-    fast_user, orm_user = await make_user(engine, stars=3), await make_user(engine, stars=3)
-    payload = {"question": "same request on both paths"}
-    same: dict[str, Any] = {
-        "kind": PAID,
-        "payload": payload,
-        "idempotency_key": "key-1",
-        "prompt_version": "p-7",
-    }
-    fast = await submit_job_now(engine, user_id=fast_user.id, trace_id="trace-fast", **same)
-    async with engine.db.session() as session:
-        orm = await submit_job(session, engine, user_id=orm_user.id, trace_id="trace-orm", **same)
-
-    f, o = await state(engine, fast_user.id), await state(engine, orm_user.id)
-    assert [j.id for j in f.jobs] == [fast.id]
-    assert [j.id for j in o.jobs] == [orm.id]
-    assert (fast.status, fast.trace_id, fast.price_stars) == ("queued", "trace-fast", 1)
-    assert columns(f.jobs[0], JOB_VARYING) == columns(o.jobs[0], JOB_VARYING)
-    assert f.jobs[0].trace_id == "trace-fast"
-    assert f.jobs[0].dedupe_key == dedupe_key(engine.settings.signing_secret, fast_user.id, PAID, payload)
-    assert [(e.seq, e.type, e.data) for e in f.events] == [(e.seq, e.type, e.data) for e in o.events]
-    assert [(e.seq, e.type, e.data) for e in f.events] == [(1, "queued", {"status": "queued"})]
-    assert len(f.holds) == len(o.holds) == 1
-    assert columns(f.holds[0], LEDGER_VARYING) == columns(o.holds[0], LEDGER_VARYING)
-    assert (f.holds[0].related_job_id, f.holds[0].idempotency_key) == (fast.id, f"hold:{fast.id}")
-    for s in (f, o):  # the factory's grant is seq 1, the hold seq 2
-        assert (s.user.star_balance, s.user.stars_held, s.user.ledger_seq) == (3, 1, 2)
-    assert await problems(engine) == []
-    # Both were handed to the broker once committed.
-    deliveries = await engine.broker.fetch("probe", 10, 200)
-    assert sorted(str(d.job_id) for d in deliveries) == sorted([str(fast.id), str(orm.id)])
 
 
 async def test_too_few_stars_is_402_and_writes_nothing(engine: Runtime) -> None:
