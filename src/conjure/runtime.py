@@ -65,7 +65,7 @@ class Runtime:
             sse_slots=make_connection_slots(settings, redis),
         )
         runtime.install(apps or [])
-        runtime.broker = make_broker(runtime)
+        runtime.broker = make_broker(redis)
         await runtime.broker.start()
         return runtime
 

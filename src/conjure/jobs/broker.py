@@ -22,7 +22,7 @@ from conjure.jobs.streams import RedisStreamsBroker
 from conjure.jobs.types import BrokerStats, Delivery
 
 if TYPE_CHECKING:
-    from conjure.runtime import Runtime
+    import redis.asyncio as aioredis
 
 __all__ = ["Broker", "BrokerStats", "Delivery", "InProcessBroker", "RedisStreamsBroker", "make_broker"]
 
@@ -193,8 +193,8 @@ class InProcessBroker:
         return dict(self._workers)
 
 
-def make_broker(runtime: Runtime) -> Broker:
-    """Redis Streams when ``REDIS_URL`` is set, else the in-process broker."""
-    if runtime.redis is not None:
-        return RedisStreamsBroker(runtime.redis)
+def make_broker(redis: aioredis.Redis | None) -> Broker:
+    """Redis Streams when ``REDIS_URL`` is set (a client is given), else the in-process broker."""
+    if redis is not None:
+        return RedisStreamsBroker(redis)
     return InProcessBroker()

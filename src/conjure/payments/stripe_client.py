@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import stripe
 import structlog
@@ -20,9 +20,6 @@ from conjure.payments.schemas import Intent
 from conjure.payments.service import PaymentProviderError, PaymentsNotConfigured
 from conjure.settings import Settings
 from conjure.webhooks_inbound import InvalidSignature, check_timestamp
-
-if TYPE_CHECKING:
-    from conjure.runtime import Runtime
 
 log = structlog.get_logger("conjure.payments.stripe")
 
@@ -117,14 +114,21 @@ def _provider_error(call: str, exc: stripe.StripeError) -> PaymentProviderError:
     return PaymentProviderError("The payment provider could not complete the request; try again.")
 
 
-def gateway_for(runtime: Runtime) -> StripeGateway:
+class GatewayHolder(Protocol):
+    """What keeps a process's gateway: the Runtime, named by shape so this module imports no runtime."""
+
+    settings: Settings
+    stripe_gateway: StripeGateway | None
+
+
+def gateway_for(runtime: GatewayHolder) -> StripeGateway:
     """The runtime's gateway, made on first use (503 when Stripe is not configured)."""
     if runtime.stripe_gateway is None:
         runtime.stripe_gateway = StripeGateway(runtime.settings)
     return runtime.stripe_gateway
 
 
-async def close_gateway(runtime: Runtime) -> None:
+async def close_gateway(runtime: GatewayHolder) -> None:
     """Close the runtime's gateway if one was made (call when the runtime closes)."""
     gateway, runtime.stripe_gateway = runtime.stripe_gateway, None
     if gateway is not None:
