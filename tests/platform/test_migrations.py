@@ -162,9 +162,9 @@ def _upgrade_old_then_new(url: str, tmp: Path) -> None:
 
     upgrade(url)  # the new layout: platform and app branches
     assert _versions(url) == _heads(url)
-    assert {"0006_tarot", "0007_imagegen"} <= _versions(url)
+    assert {"0006_tarot", "0007_imagegen", "0010_staging"} <= _versions(url)
     tables, diff = _tables_and_diff(url)
-    assert {"tarot_readings", "generations"} <= tables
+    assert {"tarot_readings", "generations", "staging_images"} <= tables
     assert diff == [], f"models and migrations differ: {diff}"
     downgrade(url, "base")  # the adopted history is one the new graph can walk back
     assert _tables_and_diff(url)[0] <= {"alembic_version"}
@@ -175,9 +175,9 @@ def test_upgrade_heads_from_empty_records_one_head_per_branch(tmp_path: Path) ->
     upgrade(url)
     heads = _heads(url)
     assert _versions(url) == heads
-    assert len(heads) == 3  # the platform's and one per app
+    assert len(heads) == 4  # the platform's and one per app
     script = ScriptDirectory.from_config(alembic_config(url))
-    for label in ("tarot", "imagegen"):
+    for label in ("tarot", "imagegen", "staging"):
         head = script.get_revision(f"{label}@head")
         assert head is not None
         assert head.revision in heads
