@@ -8,10 +8,13 @@ import re
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from conjure.jobs.models import JobStatus
 from conjure.jobs.types import Delivery
+
+if TYPE_CHECKING:
+    from conjure.events.types import NewEvent
 
 ClaimKey = tuple[uuid.UUID, int]  # (job id, attempt)
 # A NUL character as json.dumps writes it (an escaped backslash before "u0000" is just text).
@@ -102,6 +105,8 @@ class Settlement:
     delay: float | None  # seconds until a retry
     attempt: dict[str, Any]  # the attempt row's new columns
     data: dict[str, Any]  # the event's data
+    # Users' events the kind's ``on_success`` returned: published once this settlement commits.
+    events: list[NewEvent] = field(default_factory=list)
 
     @property
     def success(self) -> bool:

@@ -1,6 +1,7 @@
 """What a handler sees while it runs one attempt (:class:`RunContext`, the engine's
-:class:`conjure.jobs.registry.JobContext`): its job, the process's settings, storage and
-limiter, and the two things it may report, progress steps and model usage."""
+:class:`conjure.jobs.registry.JobContext`): its job, the process's settings, storage,
+limiter, database and users' event hub, and the two things it may report, progress steps
+and model usage."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from conjure.jobs.attempt import Claim
 from conjure.jobs.registry import JobCanceled
 
 if TYPE_CHECKING:
+    from conjure.db import Database
+    from conjure.events.types import UserEventHub
     from conjure.ratelimit.service import RateLimiter
     from conjure.settings import Settings
     from conjure.storage.service import ObjectStore
@@ -35,16 +38,21 @@ class RunContext:
         settings: Settings,
         storage: ObjectStore,
         limiter: RateLimiter,
+        db: Database,
+        user_events: UserEventHub,
     ) -> None:
         self.claim = claim
         self.steps = steps
         self.job_id: uuid.UUID = claim.job_id
         self.user_id: uuid.UUID | None = claim.user_id
         self.attempt: int = claim.attempt
+        self.max_attempts: int = claim.max_attempts
         self.payload: Mapping[str, Any] = claim.payload
         self.settings = settings
         self.storage = storage
         self.limiter = limiter
+        self.db = db
+        self.user_events = user_events
         self.usage: list[dict[str, Any]] = []
 
     async def progress(

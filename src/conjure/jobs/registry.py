@@ -6,7 +6,7 @@ its :class:`conjure.apps.AppSpec`; the engine knows nothing else about the app.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 
     from sqlalchemy.ext.asyncio import AsyncSession
 
+    from conjure.db import Database
+    from conjure.events.types import NewEvent, UserEventHub
     from conjure.jobs.models import Job
     from conjure.ratelimit.service import RateLimiter
     from conjure.settings import Settings
@@ -48,16 +50,25 @@ class JobCanceled(Exception):
 
 class JobContext(Protocol):
     """What a handler may use while it runs one attempt of a job: its job, and the process's
-    settings, object storage and rate limiter (not the whole runtime: a handler cannot reach
-    the database session, the broker or other apps' resources)."""
+    settings, object storage, rate limiter, database and users' event stream (not the whole
+    runtime: a handler cannot reach the broker, the wallet's or the job's own rows through it).
+
+    ``db`` is for the app's own rows, each read or write in a short transaction of its own
+    (``async with ctx.db.session() as session``); the job's outcome is written by the engine.
+    ``user_events`` publishes to users' streams (``conjure.events.service.publish_user_event``).
+    ``max_attempts`` is how many attempts the job has in all (``attempt == max_attempts``: the last).
+    """
 
     job_id: uuid.UUID
     user_id: uuid.UUID | None
     attempt: int
+    max_attempts: int
     payload: Mapping[str, Any]
     settings: Settings
     storage: ObjectStore
     limiter: RateLimiter
+    db: Database
+    user_events: UserEventHub
 
     async def progress(
         self, step: str, *, message: str | None = None, data: Mapping[str, Any] | None = None
@@ -77,7 +88,9 @@ class JobContext(Protocol):
 
 
 Handler = Callable[[JobContext], Awaitable[dict[str, Any]]]
-OnSuccess = Callable[["AsyncSession", "Job", dict[str, Any]], Awaitable[None]]
+# Runs in the job's finishing transaction; the events it returns (e.g. ``image.ready``) are
+# published with the job's ``job.succeeded`` once that transaction commits, never if it rolls back.
+OnSuccess = Callable[["AsyncSession", "Job", dict[str, Any]], Awaitable["Sequence[NewEvent] | None"]]
 
 
 @dataclass(frozen=True)

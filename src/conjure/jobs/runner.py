@@ -81,7 +81,13 @@ class Runner:
         runtime = self.runtime
         timeout = kind.timeout_seconds or runtime.settings.max_processing_time_ms / 1000
         ctx = RunContext(
-            claim, self.steps, settings=runtime.settings, storage=runtime.storage, limiter=runtime.limiter
+            claim,
+            self.steps,
+            settings=runtime.settings,
+            storage=runtime.storage,
+            limiter=runtime.limiter,
+            db=runtime.db,
+            user_events=runtime.user_events,
         )
         started = time.perf_counter()
         try:

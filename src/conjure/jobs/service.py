@@ -21,6 +21,7 @@ from sqlalchemy.orm import make_transient_to_detached
 
 from conjure.db import after_commit, utcnow
 from conjure.errors import Conflict, ConjureError, NotFound
+from conjure.events.service import job_outcome_event, publish_many_after_commit
 from conjure.jobs.events import event_message
 from conjure.jobs.models import (
     EVENTS,
@@ -362,6 +363,9 @@ async def end_queued_job(
 
     after_commit(session, forget)
     schedule_webhook_after_commit(session, runtime, job.id, job.webhook_url)
+    outcome = job_outcome_event(user_id=job.user_id, job_id=job.id, kind=job.kind, status=status, code=code)
+    if outcome is not None:  # job.canceled to the owner's event stream, once this commits
+        publish_many_after_commit(session, runtime.user_events, [outcome])
     return True
 
 

@@ -8,6 +8,10 @@ leaving out jobs whose payer's row is held right now; one Redis round trip publi
 events and acknowledges the entries. Every caller still waits for its own write to commit; a
 job whose payer's row is locked, or in a batch that failed, is settled on its own by its
 caller, so one bad job or one locked payer costs only itself.
+
+Once a write has committed, its jobs' owners hear of each terminal outcome on their event
+stream (``job.succeeded|failed|canceled``, :mod:`conjure.events`), with the events the kinds'
+``on_success`` hooks returned; one publish per batch, none for a write that did not commit.
 """
 
 from __future__ import annotations
@@ -15,13 +19,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import structlog
 from sqlalchemy import select
 
 from conjure.db import utcnow
+from conjure.events.service import job_outcome_event, publish_user_events
 from conjure.jobs.attempt import Claim, ClaimKey, Outcome, Settlement
 from conjure.jobs.events import event_message
 from conjure.jobs.models import Job, JobStatus
@@ -35,7 +40,8 @@ from conjure.observability.metrics import JOB_RETRIES, JOBS_FINISHED
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from conjure.jobs.registry import JobKind
+    from conjure.events.types import NewEvent
+    from conjure.jobs.registry import JobKind, OnSuccess
     from conjure.runtime import Runtime
 
 log = structlog.get_logger("conjure.jobs.settle")
@@ -96,6 +102,7 @@ class Settler:
             log.warning("job_finish_lost_claim", job_id=str(claim.job_id), attempt=claim.attempt)
             return False
         claim.outbox.append((claim.job_id, event_message(claim.job_id, seq, settled.status, settled.data)))
+        await self._publish([settled])
         await self._after_finish(settled)()
         return True
 
@@ -161,7 +168,14 @@ class Settler:
         )
         if lost:
             await self.runtime.broker.ack_owned(self.worker_id, [claim.delivery.ref for claim in lost])
+        await self._publish(s for s, r in zip(settlements, results, strict=True) if r is True)
         return results
+
+    async def _publish(self, committed: Iterable[Settlement]) -> None:
+        """Tell the owners of these settled (committed) jobs how they ended, in one round trip."""
+        events = user_events(committed)
+        if events:
+            await publish_user_events(self.runtime.user_events, events)
 
     async def _write(
         self, batch: list[Settlement], now: dt.datetime, skipped: set[ClaimKey] | None = None
@@ -251,9 +265,9 @@ class Settler:
             if s.success and hook is not None:
                 job = await session.get(Job, claim.job_id)
                 assert job is not None
-                await hook(session, job, s.outcome.result or {})
+                s.events = list(await hook(session, job, s.outcome.result or {}) or ())
 
-    def _hook(self, claim: Claim) -> Any:
+    def _hook(self, claim: Claim) -> OnSuccess | None:
         kind = self._kind(claim)
         return None if kind is None else kind.on_success
 
@@ -275,3 +289,21 @@ class Settler:
                 await broker.dead_letter(job_id, {"kind": claim.kind, "code": code or ""})
 
         return after
+
+
+def user_events(committed: Iterable[Settlement]) -> list[NewEvent]:
+    """Each terminal job's ``job.*`` event for its owner, then the events its hook returned."""
+    events: list[NewEvent] = []
+    for settled in committed:
+        claim = settled.claim
+        outcome = job_outcome_event(
+            user_id=claim.user_id,
+            job_id=claim.job_id,
+            kind=claim.kind,
+            status=settled.status,
+            code=settled.outcome.code,
+        )
+        if outcome is not None:
+            events.append(outcome)
+        events.extend(settled.events)
+    return events

@@ -9,6 +9,9 @@ the request id), then calls :func:`submit`::
         job = await submit(runtime, options, user_id=principal.user_id, kind=KIND,
                            payload={...}, webhook_url=body.webhook)
 
+An app whose own row must commit together with its job (so a worker never runs a job whose
+row is not there yet) calls :func:`submit_in` with the route's session instead.
+
 ``Cancel-After`` is a start deadline, as on Replicate: a job no worker has started within
 that time ends ``canceled`` with code ``deadline`` and its hold is released.
 """
@@ -27,9 +30,11 @@ from pydantic import BaseModel, Field
 
 from conjure.db import utcnow
 from conjure.errors import NotFound
-from conjure.jobs.service import job_view_for_user, submit_job_now
+from conjure.jobs.service import job_view_for_user, submit_job, submit_job_now
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from conjure.jobs.models import Job, JobSnapshot
     from conjure.runtime import Runtime
 
@@ -127,6 +132,32 @@ async def submit(
 ) -> Job:
     """Queue the caller's job of ``kind``, committed and dispatched on return (402 when stars are short)."""
     return await submit_job_now(
+        runtime,
+        user_id=user_id,
+        kind=kind,
+        payload=payload,
+        idempotency_key=options.idempotency_key,
+        webhook_url=webhook_url,
+        start_deadline=options.start_deadline,
+        trace_id=options.trace_id,
+        prompt_version=prompt_version,
+    )
+
+
+async def submit_in(
+    session: AsyncSession,
+    runtime: Runtime,
+    options: SubmitOptions,
+    *,
+    user_id: uuid.UUID,
+    kind: str,
+    payload: dict[str, Any],
+    webhook_url: str | None = None,
+    prompt_version: str | None = None,
+) -> Job:
+    """:func:`submit` in the caller's transaction (the app's rows commit with the job; dispatched after)."""
+    return await submit_job(
+        session,
         runtime,
         user_id=user_id,
         kind=kind,
