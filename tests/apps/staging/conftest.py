@@ -6,7 +6,7 @@ import asyncio
 import io
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -14,8 +14,7 @@ import pytest
 from PIL import ExifTags, Image
 
 from conjure.app import create_app
-from conjure.apps.staging import notify
-from conjure.apps.staging.settings import StagingSettings, use_staging_settings
+from conjure.events.types import START
 from conjure.jobs.worker import start_embedded
 from conjure.runtime import Runtime
 from conjure.settings import Settings
@@ -52,36 +51,6 @@ def stack(request: pytest.FixtureRequest) -> dict[str, Any]:
 
 
 @dataclass
-class Events:
-    """The image events the app published (the transport is the platform's; the payload is ours)."""
-
-    sent: list[tuple[uuid.UUID, str, dict[str, Any]]] = field(default_factory=list)
-
-    def of(self, type_: str) -> list[dict[str, Any]]:
-        return [data for _, t, data in self.sent if t == type_]
-
-
-@pytest.fixture
-def events(monkeypatch: pytest.MonkeyPatch) -> Events:
-    seen = Events()
-
-    async def publish(runtime: Any, user_id: uuid.UUID, type_: str, data: dict[str, Any]) -> None:
-        seen.sent.append((user_id, type_, data))
-
-    def publish_after_commit(session: Any, user_id: uuid.UUID, type_: str, data: dict[str, Any]) -> None:
-        from conjure.db import after_commit
-
-        async def send() -> None:
-            seen.sent.append((user_id, type_, data))
-
-        after_commit(session, send)
-
-    monkeypatch.setattr(notify, "publish_image_event", publish)
-    monkeypatch.setattr(notify, "publish_image_event_after_commit", publish_after_commit)
-    return seen
-
-
-@dataclass
 class Api:
     runtime: Runtime
     client: httpx.AsyncClient  # the API, in process
@@ -114,6 +83,19 @@ class Api:
         assert sent.status_code in (200, 201, 204), sent.text
         return str(presigned["key"])
 
+    async def events_of(
+        self, user_id: uuid.UUID, type_: str, *, count: int = 1, timeout: float = 10.0
+    ) -> list[dict[str, Any]]:
+        """The data of the user's ``type_`` events on the platform's stream, once there are ``count``
+        (the engine publishes ``image.ready`` just after the commit the image's status shows)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            sent = await self.runtime.user_events.replay(user_id, START)
+            found = [event.payload() for event in sent if event.type == type_]
+            if len(found) >= count or asyncio.get_running_loop().time() > deadline:
+                return found
+            await asyncio.sleep(0.02)
+
     async def fetch(self, url: str) -> httpx.Response:
         return await (self.client if url.startswith(BASE) else self.http).get(url)
 
@@ -142,10 +124,10 @@ StartApi = Callable[..., Any]
 
 @pytest.fixture
 async def start_api(make_settings: Callable[..., Settings]) -> AsyncIterator[StartApi]:
-    """Start runtime + embedded worker + API client; ``staging`` gives explicit app settings."""
+    """Start runtime + embedded worker + API client; ``overrides`` include the app's settings."""
     stack: list[Callable[[], Any]] = []
 
-    async def start(staging: StagingSettings | None = None, **overrides: Any) -> Api:
+    async def start(**overrides: Any) -> Api:
         # A database is always given: the tests' ``sqlite_url`` or ``backend``/``stack``.
         assert "database_url" in overrides
         settings = make_settings(public_base_url=BASE, **overrides)
@@ -153,7 +135,6 @@ async def start_api(make_settings: Callable[..., Settings]) -> AsyncIterator[Sta
             store = await open_s3_store(settings)  # creates the bucket
             await store.close()
         runtime = await Runtime.start(settings)
-        use_staging_settings(runtime, staging or StagingSettings(_env_file=None))
         stop_worker = await start_embedded(runtime)
         client = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=create_app(runtime=runtime)), base_url=BASE

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from conjure.storage.s3 import S3ObjectStore
-from tests.apps.staging.conftest import Events, StartApi, room_photo
+from tests.apps.staging.conftest import StartApi, room_photo
 
 
 async def test_projects_crud_paging_and_ownership(start_api: StartApi, backend: dict[str, str]) -> None:
@@ -43,9 +43,7 @@ async def test_projects_crud_paging_and_ownership(start_api: StartApi, backend: 
     assert (await api.client.get("/api/v1/projects")).status_code == 401
 
 
-async def test_upload_stage_and_fetch_the_staged_image(
-    start_api: StartApi, stack: dict[str, Any], events: Events
-) -> None:
+async def test_upload_stage_and_fetch_the_staged_image(start_api: StartApi, stack: dict[str, Any]) -> None:
     api = await start_api(**stack)
     user, headers = await api.user(stars=3)
     project = await api.project(headers)
@@ -101,18 +99,18 @@ async def test_upload_stage_and_fetch_the_staged_image(
     listing = (await api.client.get(f"/api/v1/projects/{project}/images", headers=headers)).json()
     assert [i["id"] for i in listing["items"]] == [accepted["image_id"]]
     assert listing["total"] == 1
-    (ready,) = events.of("image.ready")
+    (ready,) = await api.events_of(user.id, "image.ready")
     assert (ready["image_id"], ready["project_id"], ready["status"]) == (
         accepted["image_id"],
         project,
         "ready",
     )
     assert (await api.fetch(ready["staged_url"])).content == staged.content
-    assert events.of("image.failed") == []
+    assert await api.events_of(user.id, "image.failed", count=0) == []
 
 
 async def test_api_refuses_other_users_keys_and_keys_never_uploaded(
-    start_api: StartApi, sqlite_url: str, events: Events
+    start_api: StartApi, sqlite_url: str
 ) -> None:
     api = await start_api(database_url=sqlite_url)
     owner, owner_headers = await api.user()
@@ -147,7 +145,7 @@ async def test_api_refuses_other_users_keys_and_keys_never_uploaded(
 
 
 async def test_a_file_that_is_not_an_image_fails_and_releases_the_hold(
-    start_api: StartApi, backend: dict[str, str], events: Events
+    start_api: StartApi, backend: dict[str, str]
 ) -> None:
     api = await start_api(**backend)
     user, headers = await api.user(stars=1)
@@ -161,7 +159,7 @@ async def test_a_file_that_is_not_an_image_fails_and_releases_the_hold(
     assert done["staged_url"] is None
     assert done["original_url"] is None  # the raw upload is never linked, only the checked copy
     assert await api.balances(user.id) == (1, 0)
-    (failed,) = events.of("image.failed")
+    (failed,) = await api.events_of(user.id, "image.failed")
     assert (failed["image_id"], failed["error"]["code"]) == (accepted["image_id"], "not_an_image")
 
 

@@ -13,9 +13,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from conjure.apps.staging.settings import StagingSettings
 from conjure.jobs.models import Job
-from tests.apps.staging.conftest import Api, Events, StartApi, room_photo
+from tests.apps.staging.conftest import Api, StartApi, room_photo
 from tests.apps.staging.replicate_peer import SECRET, ReplicatePeer
 
 WEBHOOK = "/api/v1/webhooks/replicate"
@@ -28,7 +27,8 @@ def peer() -> Iterator[ReplicatePeer]:
     server.stop()
 
 
-def staging(**overrides: Any) -> StagingSettings:
+def staging(**overrides: Any) -> dict[str, Any]:
+    """The app's settings for the Replicate path, given to make_settings like any other."""
     values: dict[str, Any] = {
         "staging_provider": "replicate",
         "replicate_webhook_secret": SECRET,
@@ -37,12 +37,12 @@ def staging(**overrides: Any) -> StagingSettings:
         "staging_poll_interval_seconds": 0.1,
     }
     values.update(overrides)
-    return StagingSettings(_env_file=None, **values)  # type: ignore[call-arg]
+    return values
 
 
 async def start(start_api: StartApi, peer: ReplicatePeer, backend: dict[str, str], **overrides: Any) -> Api:
     return await start_api(
-        staging(**overrides),
+        **staging(**overrides),
         replicate_api_token="r8_test",
         replicate_base_url=peer.url,
         **backend,
@@ -80,7 +80,7 @@ async def job_of(api: Api, job_id: str) -> Job:
 
 
 async def test_the_webhook_completes_the_job(
-    start_api: StartApi, peer: ReplicatePeer, backend: dict[str, str], events: Events
+    start_api: StartApi, peer: ReplicatePeer, backend: dict[str, str]
 ) -> None:
     api = await start(start_api, peer, backend)
     user, headers = await api.user(stars=2)
@@ -104,14 +104,14 @@ async def test_the_webhook_completes_the_job(
     assert job.usage is not None
     assert job.usage["cost_usd"] == pytest.approx(0.011)
     assert await api.balances(user.id) == (1, 0)
-    assert [e["image_id"] for e in events.of("image.ready")] == [accepted["image_id"]]
+    assert [e["image_id"] for e in await api.events_of(user.id, "image.ready")] == [accepted["image_id"]]
 
 
 async def test_forged_and_replayed_webhooks_change_nothing(
-    start_api: StartApi, peer: ReplicatePeer, sqlite_url: str, events: Events
+    start_api: StartApi, peer: ReplicatePeer, sqlite_url: str
 ) -> None:
     api = await start(start_api, peer, {"database_url": sqlite_url})
-    _, headers = await api.user(stars=2)
+    user, headers = await api.user(stars=2)
     accepted = await submit(api, headers, quality="high")
     prediction_id = await created(peer)
     assert peer.creates[0]["path"] == "/v1/models/black-forest-labs/flux-kontext-max/predictions"
@@ -140,7 +140,7 @@ async def test_forged_and_replayed_webhooks_change_nothing(
     assert retry.json() == {"status": "ignored"}
     done = await api.wait_image(accepted["image_id"], headers)
     assert (done["status"], done["model"]) == ("ready", "black-forest-labs/flux-kontext-max")
-    assert len(events.of("image.ready")) == 1
+    assert len(await api.events_of(user.id, "image.ready")) == 1
     assert len(peer.creates) == 1
 
 
@@ -173,7 +173,7 @@ async def test_429_and_5xx_are_retried_by_the_engine(
 
 
 async def test_a_refused_input_fails_without_charge(
-    start_api: StartApi, peer: ReplicatePeer, sqlite_url: str, events: Events
+    start_api: StartApi, peer: ReplicatePeer, sqlite_url: str
 ) -> None:
     peer.create_statuses = [422]
     api = await start(start_api, peer, {"database_url": sqlite_url})
@@ -182,7 +182,7 @@ async def test_a_refused_input_fails_without_charge(
     done = await api.wait_image(accepted["image_id"], headers)
     assert (done["status"], done["error"]["code"]) == ("failed", "provider_rejected")
     assert await api.balances(user.id) == (1, 0)
-    assert [e["error"]["code"] for e in events.of("image.failed")] == ["provider_rejected"]
+    assert [e["error"]["code"] for e in await api.events_of(user.id, "image.failed")] == ["provider_rejected"]
     job = await job_of(api, accepted["job_id"])
     assert job.attempts == 1
 
@@ -199,7 +199,7 @@ async def test_webhooks_are_refused_when_no_secret_is_set(start_api: StartApi, s
 
 
 async def test_an_image_deleted_while_it_is_staged_stores_nothing_and_costs_nothing(
-    start_api: StartApi, peer: ReplicatePeer, sqlite_url: str, events: Events
+    start_api: StartApi, peer: ReplicatePeer, sqlite_url: str
 ) -> None:
     api = await start(start_api, peer, {"database_url": sqlite_url})
     user, headers = await api.user(stars=1)
@@ -220,3 +220,7 @@ async def test_an_image_deleted_while_it_is_staged_stores_nothing_and_costs_noth
     root = api.runtime.settings.resolved_storage_url.removeprefix("file://")
     staged = [p for p in Path(root).rglob("*") if p.is_file() and "/staged/" in str(p)]
     assert staged == []
+    # Nothing to show it on: no image event, only the job's own outcome.
+    assert await api.events_of(user.id, "image.failed", count=0) == []
+    [outcome] = await api.events_of(user.id, "job.failed")
+    assert (outcome["job_id"], outcome["code"]) == (accepted["job_id"], "image_deleted")

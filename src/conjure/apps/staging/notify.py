@@ -1,29 +1,26 @@
-"""``image.ready`` / ``image.failed`` on the owner's event stream: the payload, and the one place it is sent.
+"""``image.ready`` / ``image.failed`` on the owner's event stream (``GET /api/v1/events``).
 
-The platform's per-user event stream (``GET /api/v1/events``) is being built beside this
-app; until it lands, the two ``publish`` functions below only log the event. They are
-the single seam to point at the platform's publisher: everything else in the app calls
-them, and tests check the payload :func:`image_event` builds. The after-commit variant runs
-inside the job's finishing transaction (``on_success``), which gets a session but no runtime:
-wiring it to a publisher that needs a hub means giving that hook a way to reach it.
+``image.ready`` is returned by the kind's ``on_success`` hook (:func:`image_ready`), so the
+engine publishes it with the job's ``job.succeeded`` once the finishing transaction (the
+image row ``ready``, the capture) has committed, and never if it rolls back.
+``image.failed`` is sent by the handler when a failure ends the job (:func:`publish_image_failed`):
+nothing of the job's is written by then, and the image reads ``failed`` through its job.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
-import structlog
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from conjure.db import after_commit
+from conjure.events.service import publish_user_event
+from conjure.events.types import NewEvent
 
 if TYPE_CHECKING:
-    from conjure.runtime import Runtime
+    from conjure.events.types import UserEventHub
 
-log = structlog.get_logger("conjure.apps.staging.notify")
-ImageEventType = Literal["image.ready", "image.failed"]
+IMAGE_READY = "image.ready"
+IMAGE_FAILED = "image.failed"
 
 
 def image_event(
@@ -54,20 +51,11 @@ def image_event(
     return data
 
 
-async def publish_image_event(
-    runtime: Runtime, user_id: uuid.UUID, type_: ImageEventType, data: dict[str, Any]
-) -> None:
-    """Send an image event to its owner's stream now (the caller has nothing left to commit)."""
-    # Until the platform's publisher lands: a structured log line (no URLs: they are credentials).
-    log.info(type_, user_id=str(user_id), image_id=data.get("image_id"), status=data.get("status"))
+def image_ready(user_id: uuid.UUID, data: dict[str, Any]) -> NewEvent:
+    """The ``image.ready`` event an ``on_success`` hook returns (published once it commits)."""
+    return NewEvent(user_id, IMAGE_READY, data)
 
 
-def publish_image_event_after_commit(
-    session: AsyncSession, user_id: uuid.UUID, type_: ImageEventType, data: dict[str, Any]
-) -> None:
-    """Send an image event once ``session`` commits (dropped on rollback)."""
-
-    async def send() -> None:
-        log.info(type_, user_id=str(user_id), image_id=data.get("image_id"), status=data.get("status"))
-
-    after_commit(session, send)
+async def publish_image_failed(hub: UserEventHub, user_id: uuid.UUID, data: dict[str, Any]) -> None:
+    """Send ``image.failed`` to its owner's stream now (best effort: an unreachable hub is logged)."""
+    await publish_user_event(hub, user_id, IMAGE_FAILED, data)

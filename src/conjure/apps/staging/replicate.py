@@ -58,13 +58,13 @@ class ReplicateStaging:
         return {"prompt": prompt, "image": request.photo_url, "output_format": "jpg", "go_fast": True}
 
     async def stage(self, ctx: JobContext, res: JobResources, request: StagingRequest) -> StagedResult:
-        token = res.settings.replicate_api_token
+        token = self.settings.replicate_api_token
         if token is None:
             raise PermanentJobError("provider_not_configured", "REPLICATE_API_TOKEN is not set.")
         model, cost = self.model_for(request.quality)
         headers = {"Authorization": f"Bearer {token.get_secret_value()}"}
-        timeout = httpx.Timeout(res.settings.image_call_timeout_seconds, connect=10.0)
-        base = res.settings.replicate_base_url.rstrip("/")
+        timeout = httpx.Timeout(self.settings.staging_call_timeout_seconds, connect=10.0)
+        base = self.settings.replicate_base_url.rstrip("/")
         async with httpx.AsyncClient(base_url=base, headers=headers, timeout=timeout) as client:
             prediction_id = await self._resume(res, ctx) or await self._create(
                 client, ctx, res, model, request
@@ -73,7 +73,7 @@ class ReplicateStaging:
         url = _output_url(finished)
         # A client of its own: the output lives on a CDN that must not see our API token.
         async with httpx.AsyncClient(timeout=timeout, follow_redirects=True) as plain:
-            data = await _download(plain, url, res.settings.image_max_download_bytes)
+            data = await _download(plain, url, self.settings.staging_max_download_bytes)
         return StagedResult(data=data, model=model, cost_usd=cost)
 
     async def _resume(self, res: JobResources, ctx: JobContext) -> str | None:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Response
 
 from conjure.apps.staging import service
 from conjure.apps.staging.schemas import (
@@ -24,21 +23,27 @@ from conjure.apps.staging.schemas import (
 from conjure.apps.staging.views import image_view, project_view
 from conjure.auth.deps import CurrentPrincipal
 from conjure.deps import RuntimeDep, SessionDep
+from conjure.kit.paging import PageDep
+from conjure.kit.problems import problems
+from conjure.kit.submit import JobOptions
 
 router = APIRouter(prefix="/api/v1", tags=["staging"])
 
-IdempotencyKey = Annotated[str | None, Header(max_length=255)]
-Limit = Annotated[int, Query(ge=1, le=100)]
-Offset = Annotated[int, Query(ge=0)]
-Responses = dict[int | str, dict[str, Any]]
-_AUTH: Responses = {401: {"description": "Not signed in"}}
-_NOT_FOUND: Responses = {**_AUTH, 404: {"description": "No such project or image (another user's included)"}}
-_SUBMIT: Responses = {
-    **_NOT_FOUND,
-    402: {"description": "Not enough stars for the staging price"},
-    409: {"description": "Idempotency-Key reused with another request"},
-    422: {"description": "Unknown room type, style or quality"},
-}
+_AUTH = problems(401, 422)
+_NOT_FOUND = problems(401, 404, 422, describe={404: "No such project or image (another user's included)"})
+_SUBMIT = problems(
+    401,
+    402,
+    404,
+    409,
+    422,
+    describe={
+        402: "Not enough stars for the staging price (`insufficient_stars`)",
+        404: "No such project, image or upload (`not_found`, `upload_not_found`)",
+        422: "Unknown room type, style or quality; a bad `Cancel-After` or `webhook` (`validation_error`, "
+        "`webhook_not_allowed`)",
+    },
+)
 
 
 @router.post("/projects", status_code=201, responses=_AUTH)
@@ -51,13 +56,13 @@ async def create_project(
 
 
 @router.get("/projects", responses=_AUTH)
-async def list_projects(
-    principal: CurrentPrincipal, session: SessionDep, limit: Limit = 20, offset: Offset = 0
-) -> ProjectPage:
+async def list_projects(principal: CurrentPrincipal, session: SessionDep, page: PageDep) -> ProjectPage:
     """The caller's projects, newest first."""
-    rows, total = await service.list_projects(session, principal.user_id, limit=limit, offset=offset)
+    rows, total = await service.list_projects(
+        session, principal.user_id, limit=page.limit, offset=page.offset
+    )
     items = [project_view(project, count) for project, count in rows]
-    return ProjectPage(items=items, total=total, limit=limit, offset=offset)
+    return ProjectPage(items=items, total=total, limit=page.limit, offset=page.offset)
 
 
 @router.get("/projects/{project_id}", responses=_NOT_FOUND)
@@ -93,23 +98,24 @@ async def list_project_images(
     principal: CurrentPrincipal,
     session: SessionDep,
     runtime: RuntimeDep,
-    limit: Limit = 20,
-    offset: Offset = 0,
+    page: PageDep,
 ) -> ImagePage:
     """A project's images, newest first, with fresh signed links."""
     images, total = await service.list_images(
-        session, principal.user_id, project_id, limit=limit, offset=offset
+        session, principal.user_id, project_id, limit=page.limit, offset=page.offset
     )
     jobs = await service.jobs_of(session, images)
     items = [
         await image_view(runtime, image, jobs.get(image.job_id) if image.job_id else None) for image in images
     ]
-    return ImagePage(items=items, total=total, limit=limit, offset=offset)
+    return ImagePage(items=items, total=total, limit=page.limit, offset=page.offset)
 
 
 @router.post(
     "/uploads/presign",
-    responses={**_AUTH, 413: {"description": "Larger than STAGING_MAX_UPLOAD_BYTES"}},
+    responses=problems(
+        401, 413, 422, describe={413: "Larger than STAGING_MAX_UPLOAD_BYTES (`upload_too_large`)"}
+    ),
 )
 async def presign_upload(
     body: PresignRequest, principal: CurrentPrincipal, runtime: RuntimeDep
@@ -132,12 +138,10 @@ async def create_image(
     principal: CurrentPrincipal,
     session: SessionDep,
     runtime: RuntimeDep,
-    idempotency_key: IdempotencyKey = None,
+    options: JobOptions,
 ) -> ImageAccepted:
     """Stage an uploaded photo; answers at once (the price is held, charged only when it is ready)."""
-    image, job = await service.create_image(
-        session, runtime, principal.user_id, body, idempotency_key=idempotency_key
-    )
+    image, job = await service.create_image(session, runtime, principal.user_id, body, options)
     status, _ = service.image_status(image, job)
     return ImageAccepted(image_id=image.id, job_id=job.id, status=status)
 
@@ -168,11 +172,9 @@ async def restage_image(
     principal: CurrentPrincipal,
     session: SessionDep,
     runtime: RuntimeDep,
-    idempotency_key: IdempotencyKey = None,
+    options: JobOptions,
 ) -> ImageAccepted:
     """Stage the same photo again (another style or room type): a new image."""
-    image, job = await service.restage_image(
-        session, runtime, principal.user_id, image_id, body, idempotency_key=idempotency_key
-    )
+    image, job = await service.restage_image(session, runtime, principal.user_id, image_id, body, options)
     status, _ = service.image_status(image, job)
     return ImageAccepted(image_id=image.id, job_id=job.id, status=status)

@@ -8,6 +8,9 @@ from typing import Literal, get_args
 
 from pydantic import BaseModel, Field, field_validator
 
+from conjure.kit.paging import Page
+from conjure.kit.submit import JobRequest
+
 RoomType = Literal[
     "living_room",
     "bedroom",
@@ -89,7 +92,7 @@ class PresignResponse(BaseModel):
     expires_at: dt.datetime
 
 
-class ImageCreate(BaseModel):
+class ImageCreate(JobRequest):
     project_id: uuid.UUID
     upload_key: str = Field(max_length=512)
     room_type: RoomType
@@ -97,7 +100,7 @@ class ImageCreate(BaseModel):
     quality: Quality = "standard"
 
 
-class Restage(BaseModel):
+class Restage(JobRequest):
     """Stage the same photo again; what is left out is kept from the image restaged."""
 
     style: Style | None = None
@@ -141,15 +144,9 @@ class ImageView(BaseModel):
     ready_at: dt.datetime | None = None
 
 
-class ProjectPage(BaseModel):
-    items: list[ProjectView]
-    total: int
-    limit: int
-    offset: int
+class ProjectPage(Page[ProjectView]):
+    """A page of the caller's projects, newest first."""
 
 
-class ImagePage(BaseModel):
-    items: list[ImageView]
-    total: int
-    limit: int
-    offset: int
+class ImagePage(Page[ImageView]):
+    """A page of a project's images, newest first."""

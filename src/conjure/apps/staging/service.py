@@ -19,12 +19,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from conjure.apps.staging.keys import owns_upload, upload_key
 from conjure.apps.staging.models import ImageStatus, Project, StagedImage
 from conjure.apps.staging.schemas import EXTENSIONS, ImageCreate, PresignRequest, Restage
-from conjure.apps.staging.settings import staging_settings
+from conjure.apps.staging.settings import StagingSettings
 from conjure.apps.staging.tasks import KIND
 from conjure.db import after_commit, utcnow
 from conjure.errors import NotFound
 from conjure.jobs.models import Job, JobStatus
-from conjure.jobs.service import end_queued_job, submit_job
+from conjure.jobs.service import end_queued_job
+from conjure.kit.submit import SubmitOptions, submit_in
 from conjure.storage.uploads import PresignedUpload, UploadPolicy, UploadTooLarge
 
 if TYPE_CHECKING:
@@ -122,7 +123,7 @@ async def delete_project(
 
 async def presign_upload(runtime: Runtime, user_id: uuid.UUID, request: PresignRequest) -> PresignedUpload:
     """A signed request to upload one photo straight to storage, under a fresh key of the caller's."""
-    settings = staging_settings(runtime)
+    settings = runtime.settings.for_app(StagingSettings)
     if request.size > settings.staging_max_upload_bytes:
         raise UploadTooLarge(f"Photos can be at most {settings.staging_max_upload_bytes} bytes.")
     policy = UploadPolicy(
@@ -150,8 +151,7 @@ async def create_image(
     runtime: Runtime,
     user_id: uuid.UUID,
     request: ImageCreate,
-    *,
-    idempotency_key: str | None = None,
+    options: SubmitOptions,
 ) -> tuple[StagedImage, Job]:
     """Queue the staging of an uploaded photo: the image row and its job commit together."""
     project = await get_project(session, user_id, request.project_id)
@@ -165,7 +165,8 @@ async def create_image(
         room_type=request.room_type,
         style=request.style,
         quality=request.quality,
-        idempotency_key=idempotency_key,
+        options=options,
+        webhook_url=request.webhook,
     )
 
 
@@ -175,8 +176,7 @@ async def restage_image(
     user_id: uuid.UUID,
     image_id: uuid.UUID,
     request: Restage,
-    *,
-    idempotency_key: str | None = None,
+    options: SubmitOptions,
 ) -> tuple[StagedImage, Job]:
     """A new variant of the same photo (a new image row and job; the original is shared)."""
     # Locked, so a concurrent delete of the source cannot drop the original this variant needs.
@@ -190,7 +190,8 @@ async def restage_image(
         room_type=request.room_type or source.room_type,
         style=request.style or source.style,
         quality=request.quality or source.quality,
-        idempotency_key=idempotency_key,
+        options=options,
+        webhook_url=request.webhook,
     )
 
 
@@ -204,7 +205,8 @@ async def _stage(
     room_type: str,
     style: str,
     quality: str,
-    idempotency_key: str | None,
+    options: SubmitOptions,
+    webhook_url: str | None,
 ) -> tuple[StagedImage, Job]:
     payload = {
         "project_id": str(project_id),
@@ -213,8 +215,9 @@ async def _stage(
         "style": style,
         "quality": quality,
     }
-    job = await submit_job(
-        session, runtime, user_id=user_id, kind=KIND, payload=payload, idempotency_key=idempotency_key
+    # In this transaction: the job is dispatched only once its image row has committed with it.
+    job = await submit_in(
+        session, runtime, options, user_id=user_id, kind=KIND, payload=payload, webhook_url=webhook_url
     )
     # A replayed Idempotency-Key or an identical request still in flight returns its job: and its image.
     existing = await session.scalar(select(StagedImage).where(StagedImage.job_id == job.id))

@@ -1,27 +1,22 @@
-"""The staging app's settings, read from the environment (``STAGING_*``, ``REPLICATE_WEBHOOK_SECRET``).
+"""The staging app's settings, read from the environment (``STAGING_*``, ``REPLICATE_*``).
 
-One class, so the platform's per-app settings can own it later; until then
-:func:`staging_settings` is the one way code reads it, and tests hand a runtime
-explicit values with :func:`use_staging_settings`.
+Read through the platform's settings: ``settings.for_app(StagingSettings)``. Replicate's
+token and base URL have the same env names as imagegen's (``REPLICATE_API_TOKEN``,
+``REPLICATE_BASE_URL``), so one account serves both apps; the call timeout and the
+download limit are the app's own (``STAGING_CALL_TIMEOUT_SECONDS``, ``STAGING_MAX_DOWNLOAD_BYTES``).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from pydantic import SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
-if TYPE_CHECKING:
-    from conjure.runtime import Runtime
-
-_ATTRIBUTE = "staging_settings"
+from conjure.settings import AppSettings
 
 
-class StagingSettings(BaseSettings):
+class StagingSettings(AppSettings):
     """What the staging app can be tuned with; the defaults are the embedded mode."""
-
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
 
     staging_provider: Literal["offline", "replicate"] = "offline"
     staging_price_stars: int = 1
@@ -33,11 +28,16 @@ class StagingSettings(BaseSettings):
     staging_display_max_side: int = 2048
     staging_thumbnail_side: int = 400
     staging_job_timeout_seconds: float = 300.0
-    # Replicate: models per quality, the per-image cost recorded in the job's usage.
+    # Replicate: credentials (shared with imagegen), models per quality, the per-image cost
+    # recorded in the job's usage, and the limits of one HTTP call and of the output's size.
+    replicate_api_token: SecretStr | None = None
+    replicate_base_url: str = "https://api.replicate.com"
     staging_model_standard: str = "qwen/qwen-image-edit"
     staging_model_high: str = "black-forest-labs/flux-kontext-max"
     staging_cost_usd_standard: float = 0.011
     staging_cost_usd_high: float = 0.08
+    staging_call_timeout_seconds: float = 120.0
+    staging_max_download_bytes: int = 20 * 1024 * 1024
     # The public base URL Replicate calls back (empty: PUBLIC_BASE_URL).
     staging_webhook_base_url: str = ""
     replicate_webhook_secret: SecretStr | None = None
@@ -48,18 +48,3 @@ class StagingSettings(BaseSettings):
     staging_poll_interval_seconds: float = 2.0
     # Standard Webhooks: a webhook whose timestamp is further than this from now is refused.
     staging_webhook_tolerance_seconds: int = 300
-
-
-def staging_settings(runtime: Runtime) -> StagingSettings:
-    """The staging settings of this runtime (read from the environment on first use)."""
-    found = runtime.__dict__.get(_ATTRIBUTE)
-    if isinstance(found, StagingSettings):
-        return found
-    settings = StagingSettings()
-    use_staging_settings(runtime, settings)
-    return settings
-
-
-def use_staging_settings(runtime: Runtime, settings: StagingSettings) -> None:
-    """Give ``runtime`` these staging settings (tests; later the kit's per-app settings)."""
-    runtime.__dict__[_ATTRIBUTE] = settings

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from conjure.apps import AppSpec
 from conjure.apps.staging.pages import router as page_router
 from conjure.apps.staging.router import router
 from conjure.apps.staging.settings import StagingSettings
 from conjure.apps.staging.tasks import KIND, save_staged_image, stage_image
 from conjure.apps.staging.webhooks import router as webhook_router
 from conjure.jobs.registry import JobKind
+from conjure.kit.spec import AppSpec
 
-# The price and the time limit are fixed when the kind is registered (read from the environment).
+# A JobKind's price and time limit are fixed values, known before any Settings object exists,
+# so they are read from the environment at import (STAGING_PRICE_STARS, STAGING_JOB_TIMEOUT_SECONDS);
+# values given to Settings(...) in code do not reach them. The kit has no per-runtime kind yet.
 _SETTINGS = StagingSettings()
 
 STAGE = JobKind(

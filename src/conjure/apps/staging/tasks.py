@@ -3,14 +3,15 @@
 The handler stores the display copy of the original (upright, EXIF/GPS stripped),
 the staged image and a thumbnail of each, and returns their keys; the ``staging_images``
 row becomes ``ready`` in the engine's finishing transaction (:func:`save_staged_image`),
-together with the job's status and the capture of the hold, and ``image.ready`` is
-published once that commits.
+together with the job's status and the capture of the hold, and ``image.ready`` (which
+that hook returns) is published by the engine once that commits.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -29,6 +30,7 @@ from conjure.jobs.registry import JobContext, JobError, PermanentJobError
 from conjure.storage.service import ObjectNotFound
 
 if TYPE_CHECKING:
+    from conjure.events.types import NewEvent
     from conjure.jobs.models import Job
 
 KIND = "staging.stage"
@@ -53,14 +55,9 @@ async def stage_image(ctx: JobContext) -> dict[str, Any]:
     try:
         return await _stage(ctx, res)
     except JobError as exc:
-        if not exc.retryable or ctx.attempt >= _max_attempts(ctx):
+        if not exc.retryable or ctx.attempt >= ctx.max_attempts:
             await _publish_failed(ctx, res, exc)
         raise
-
-
-def _max_attempts(ctx: JobContext) -> int:
-    claim = getattr(ctx, "claim", None)  # the engine's RunContext; the protocol does not expose it
-    return int(getattr(claim, "max_attempts", 1))
 
 
 async def _stage(ctx: JobContext, res: JobResources) -> dict[str, Any]:
@@ -138,20 +135,20 @@ async def _publish_failed(ctx: JobContext, res: JobResources, exc: JobError) -> 
             status=ImageStatus.FAILED,
             error={"code": exc.code, "message": exc.message},
         )
-        await notify.publish_image_event(res.runtime, ctx.user_id, "image.failed", data)
+        await notify.publish_image_failed(res.user_events, ctx.user_id, data)
     except Exception:
         log.exception("image_failed_event_not_sent", job_id=str(ctx.job_id))
 
 
-async def save_staged_image(session: AsyncSession, job: Job, result: dict[str, Any]) -> None:
-    """Mark the image ready (in the job's finishing transaction) and publish ``image.ready`` after commit."""
+async def save_staged_image(session: AsyncSession, job: Job, result: dict[str, Any]) -> Sequence[NewEvent]:
+    """Mark the image ready (in the job's finishing transaction); ``image.ready`` for after the commit."""
     image = await session.scalar(select(StagedImage).where(StagedImage.job_id == job.id).with_for_update())
     if image is None:
         # Deleted while it was being staged: nothing to show it on.
         log.warning("staged_image_deleted_while_running", job_id=str(job.id))
-        return
+        return []
     if image.status == ImageStatus.READY:
-        return
+        return []
     now = utcnow()
     image.status = ImageStatus.READY
     for name in ("display_key", "thumbnail_key", "staged_key", "staged_thumbnail_key"):
@@ -172,4 +169,4 @@ async def save_staged_image(session: AsyncSession, job: Job, result: dict[str, A
         urls_expire_at=dt.datetime.fromisoformat(expires) if expires else None,
         ready_at=now,
     )
-    notify.publish_image_event_after_commit(session, image.user_id, "image.ready", data)
+    return [notify.image_ready(image.user_id, data)]

@@ -28,10 +28,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conjure.apps.staging.models import Prediction, ReplicateWebhook
-from conjure.apps.staging.settings import staging_settings
+from conjure.apps.staging.settings import StagingSettings
 from conjure.db import utcnow
 from conjure.deps import RuntimeDep, SessionDep
 from conjure.errors import ConjureError, ServiceUnavailable
+from conjure.kit.problems import problems
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["staging"])
 log = structlog.get_logger("conjure.apps.staging.webhooks")
@@ -138,10 +139,16 @@ async def record_prediction_end(session: AsyncSession, is_sqlite: bool, predicti
 
 @router.post(
     "/replicate",
-    responses={
-        400: {"description": "Bad signature, stale or future timestamp, or not JSON"},
-        503: {"description": "REPLICATE_WEBHOOK_SECRET is not set"},
-    },
+    responses=problems(
+        400,
+        422,
+        503,
+        describe={
+            400: "Bad signature, stale or future timestamp, or not JSON "
+            "(`invalid_signature`, `malformed_json`)",
+            503: "REPLICATE_WEBHOOK_SECRET is not set (`webhooks_not_configured`)",
+        },
+    ),
 )
 async def replicate_webhook(
     request: Request,
@@ -152,7 +159,7 @@ async def replicate_webhook(
     webhook_signature: Annotated[str, Header(max_length=2048)],
 ) -> dict[str, str]:
     """A prediction finished: record it (once per webhook-id) so the job waiting on it goes on."""
-    settings = staging_settings(runtime)
+    settings = runtime.settings.for_app(StagingSettings)
     if settings.replicate_webhook_secret is None:
         raise WebhooksNotConfigured("Replicate webhooks are not configured (REPLICATE_WEBHOOK_SECRET).")
     body = await request.body()
