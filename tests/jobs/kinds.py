@@ -6,6 +6,7 @@ import asyncio
 from typing import TYPE_CHECKING, Any
 
 from conjure.apps import AppSpec
+from conjure.events.types import NewEvent
 from conjure.jobs.registry import JobContext, JobKind, PermanentJobError, RetryableJobError
 
 if TYPE_CHECKING:
@@ -60,11 +61,13 @@ async def sleepy(ctx: JobContext) -> dict[str, Any]:
     return {"slept": ctx.payload.get("seconds")}
 
 
-async def save_or_explode(session: AsyncSession, job: Job, result: dict[str, Any]) -> None:
-    """``on_success`` that fails for payloads asking it to (a result the app cannot store)."""
+async def save_or_explode(session: AsyncSession, job: Job, result: dict[str, Any]) -> list[NewEvent]:
+    """``on_success`` that fails for payloads asking it to (a result the app cannot store); the
+    event it returns reaches the owner once the finishing transaction commits."""
     if job.payload.get("explode"):
         raise RuntimeError("the result table refused the row")
     job.prompt_version = "saved"
+    return [] if job.user_id is None else [NewEvent(job.user_id, "test.saved", {"job_id": str(job.id)})]
 
 
 KINDS = [

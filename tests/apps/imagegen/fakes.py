@@ -167,6 +167,21 @@ class FakeJobContext:
     def storage(self) -> ObjectStore:
         return self.runtime.storage  # type: ignore[no-any-return]
 
+    # The rest of JobContext, from the runtime given (the image handler reads none of them).
+    max_attempts: int = 1
+
+    @property
+    def limiter(self) -> Any:
+        return self.runtime.limiter
+
+    @property
+    def db(self) -> Any:
+        return self.runtime.db
+
+    @property
+    def user_events(self) -> Any:
+        return self.runtime.user_events
+
 
 def fake_runtime(settings: Settings, storage: ObjectStore) -> Any:
     """The two things the image handler reads from a Runtime."""
