@@ -1,4 +1,5 @@
-"""Staging models behind one small interface, chosen by ``STAGING_PROVIDER``: ``offline`` or ``replicate``.
+"""Staging models behind one small interface, chosen by ``STAGING_PROVIDER``: ``offline`` (here) or
+``replicate`` (:mod:`conjure.apps.staging.replicate`); the job picks one (``tasks.make_provider``).
 
 A provider gets the upright, EXIF-free photo (and a signed link to it, for models that
 fetch their input) and returns the staged image's bytes. Failures map onto the engine's
@@ -15,7 +16,6 @@ from PIL import Image
 
 from conjure.apps.staging import offline
 from conjure.apps.staging.imaging import to_jpeg
-from conjure.apps.staging.settings import StagingSettings
 
 if TYPE_CHECKING:
     from conjure.apps.staging.resources import JobResources
@@ -69,11 +69,3 @@ class OfflineStaging:
             offline.stage_offline, request.photo, request.room_type, request.style
         )
         return StagedResult(data=await asyncio.to_thread(to_jpeg, staged), model=offline.MODEL)
-
-
-def make_provider(settings: StagingSettings) -> StagingProvider:
-    if settings.staging_provider == "replicate":
-        from conjure.apps.staging.replicate import ReplicateStaging
-
-        return ReplicateStaging(settings)
-    return OfflineStaging()

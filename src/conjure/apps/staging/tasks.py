@@ -22,9 +22,11 @@ from conjure.apps.staging import notify
 from conjure.apps.staging.imaging import decode_photo, fit, thumbnail_jpeg, to_jpeg
 from conjure.apps.staging.keys import owns_upload, staged_keys
 from conjure.apps.staging.models import ImageStatus, StagedImage
-from conjure.apps.staging.providers import StagingRequest, make_provider
+from conjure.apps.staging.providers import OfflineStaging, StagingProvider, StagingRequest
+from conjure.apps.staging.replicate import ReplicateStaging
 from conjure.apps.staging.resources import JobResources, job_resources
 from conjure.apps.staging.schemas import ROOM_TYPES, STYLES
+from conjure.apps.staging.settings import StagingSettings
 from conjure.db import utcnow
 from conjure.jobs.registry import JobContext, JobError, PermanentJobError
 from conjure.storage.service import ObjectNotFound
@@ -47,6 +49,13 @@ def _payload(ctx: JobContext) -> tuple[str, str, str, str]:
     if room not in ROOM_TYPES or style not in STYLES or quality not in ("standard", "high"):
         raise PermanentJobError("invalid_options", "Unknown room type, style or quality.")
     return key, str(room), str(style), quality
+
+
+def make_provider(settings: StagingSettings) -> StagingProvider:
+    """The model ``STAGING_PROVIDER`` names."""
+    if settings.staging_provider == "replicate":
+        return ReplicateStaging(settings)
+    return OfflineStaging()
 
 
 async def stage_image(ctx: JobContext) -> dict[str, Any]:
