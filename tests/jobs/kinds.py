@@ -67,7 +67,8 @@ async def save_or_explode(session: AsyncSession, job: Job, result: dict[str, Any
     if job.payload.get("explode"):
         raise RuntimeError("the result table refused the row")
     job.prompt_version = "saved"
-    return [] if job.user_id is None else [NewEvent(job.user_id, "test.saved", {"job_id": str(job.id)})]
+    type_ = "Saved!" if job.payload.get("bad_event") else "test.saved"  # a malformed type: a bug
+    return [] if job.user_id is None else [NewEvent(job.user_id, type_, {"job_id": str(job.id)})]
 
 
 KINDS = [

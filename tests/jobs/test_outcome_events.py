@@ -25,13 +25,14 @@ async def sent_to(runtime: Runtime, user: User) -> list[tuple[str, dict[str, Any
 async def test_owners_hear_of_committed_outcomes_only(
     engine: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    users = [await make_user(engine, stars=1) for _ in range(5)]
+    users = [await make_user(engine, stars=1) for _ in range(6)]
     jobs = [
         await submit(engine, "t.paid_hooked", {"explode": False}, user=users[0]),
         await submit(engine, "t.paid_hooked", {"explode": True}, user=users[1]),  # its hook fails
         await submit(engine, "t.paid", {"n": 2}, user=users[2]),  # its claim is lost
         await submit(engine, "t.bad_input", {}, user=users[3]),
         await submit(engine, "t.flaky", {"fail_times": 1}, user=users[4]),  # retried later
+        await submit(engine, "t.paid_hooked", {"bad_event": True}, user=users[5]),  # a buggy hook
     ]
     publishes: list[list[NewEvent]] = []
     publish_many = engine.user_events.publish_many
@@ -61,6 +62,8 @@ async def test_owners_hear_of_committed_outcomes_only(
     assert await sent_to(engine, users[2]) == []  # worker-a's write did not land
     assert await sent_to(engine, users[3]) == [("job.failed", outcome(3, "failed", "content_policy"))]
     assert await sent_to(engine, users[4]) == []  # retrying is not an end
-    assert sum(len(batch) for batch in publishes) == 4  # nothing else went out, nothing twice
+    # A hook returning a malformed event type fails its own job's success, not the others' publish.
+    assert await sent_to(engine, users[5]) == [("job.failed", outcome(5, "dlq", "finish_failed"))]
+    assert sum(len(batch) for batch in publishes) == 5  # nothing else went out, nothing twice
     assert await rescuer.finish(taken, Outcome("succeeded", result={"by": "rescuer"})) is True
     assert await sent_to(engine, users[2]) == [("job.succeeded", outcome(2, "succeeded"))]

@@ -27,6 +27,7 @@ from sqlalchemy import select
 
 from conjure.db import utcnow
 from conjure.events.service import job_outcome_event, publish_user_events
+from conjure.events.types import EVENT_TYPE
 from conjure.jobs.attempt import Claim, ClaimKey, Outcome, Settlement
 from conjure.jobs.events import event_message
 from conjure.jobs.models import Job, JobStatus
@@ -266,6 +267,9 @@ class Settler:
                 job = await session.get(Job, claim.job_id)
                 assert job is not None
                 s.events = list(await hook(session, job, s.outcome.result or {}) or ())
+                if bad := [e.type for e in s.events if not EVENT_TYPE.match(e.type)]:
+                    # A bug in the app: fail this job's success here, not the batch's publish later.
+                    raise ValueError(f"on_success of {claim.kind} returned malformed event types {bad}")
 
     def _hook(self, claim: Claim) -> OnSuccess | None:
         kind = self._kind(claim)
