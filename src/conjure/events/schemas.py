@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from typing import Final, NotRequired, TypedDict
 
-IMAGE_READY: Final = "image.ready"  # staging: {"image_id", "project_id", "url"}
+# staging: {"image_id", "project_id", "job_id", "status", "original_url", "original_thumbnail_url",
+# "staged_url", "thumbnail_url", "urls_expire_at", "ready_at"}; failed: {..., "error": {"code", "message"}}
+IMAGE_READY: Final = "image.ready"
+IMAGE_FAILED: Final = "image.failed"
 JOB_SUCCEEDED: Final = "job.succeeded"  # the engine: JobOutcome
 JOB_FAILED: Final = "job.failed"  # the engine: JobOutcome (status "failed" or "dlq", with code)
 JOB_CANCELED: Final = "job.canceled"  # the engine: JobOutcome

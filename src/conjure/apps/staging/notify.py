@@ -13,14 +13,12 @@ import datetime as dt
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from conjure.events.schemas import IMAGE_FAILED, IMAGE_READY
 from conjure.events.service import publish_user_event
 from conjure.events.types import NewEvent
 
 if TYPE_CHECKING:
     from conjure.events.types import UserEventHub
-
-IMAGE_READY = "image.ready"
-IMAGE_FAILED = "image.failed"
 
 
 def image_event(
