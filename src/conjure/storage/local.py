@@ -20,18 +20,9 @@ import time
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
-from conjure.errors import Forbidden
-from conjure.storage.service import ObjectNotFound, check_key
+from conjure.storage.base import InvalidLinkSignature, LinkExpired, ObjectNotFound, check_key
 
 META_DIR = ".meta"
-
-
-class LinkExpired(Forbidden):
-    code = "link_expired"
-
-
-class InvalidLinkSignature(Forbidden):
-    code = "invalid_link_signature"
 
 
 class LinkSigner:
