@@ -6,7 +6,7 @@ UV := $(VENV)/bin/uv
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-only lint fmt types migrate revision bench drill system-deps lock
+.PHONY: help install run test test-only lint fmt types cycles migrate revision bench drill system-deps lock
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -46,6 +46,9 @@ fmt: install ## Format and autofix
 
 types: install ## mypy strict on src/
 	$(VENV)/bin/mypy
+
+cycles: install ## Print import cycles among src/conjure modules (deferred and TYPE_CHECKING imports count)
+	$(PY) -m tests.platform.test_import_cycles
 
 test: install system-deps lint test-only ## Install what tests need and run lint + the whole suite
 
