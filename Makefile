@@ -4,6 +4,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 PYTEST_ARGS ?=
+# pytest-xdist workers for `make test-only` (0: no workers, all in one process). Each worker starts
+# its own PostgreSQL, Redis and migrated templates (tests/conftest.py), so they share nothing.
+PYTEST_WORKERS ?= 3
 
 .DEFAULT_GOAL := help
 .PHONY: help install run test test-only lint fmt types cycles migrate revision bench drill system-deps lock
@@ -52,8 +55,8 @@ cycles: install ## Print import cycles among src/conjure modules (deferred and T
 
 test: install system-deps lint test-only ## Install what tests need and run lint + the whole suite
 
-test-only: install ## Run the test suite only
-	$(PY) -m pytest $(PYTEST_ARGS)
+test-only: install ## Run the test suite only (PYTEST_WORKERS=N processes, PYTEST_ARGS=... for pytest)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 bench: install system-deps ## Run the API and job-engine benchmarks (figures go in the README)
 	$(PY) bench/run.py
