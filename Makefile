@@ -4,9 +4,12 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 PYTEST_ARGS ?=
+# pytest-xdist workers for `make test-only` (0: no workers, all in one process). Each worker starts
+# its own PostgreSQL, Redis and migrated templates (tests/conftest.py), so they share nothing.
+PYTEST_WORKERS ?= 3
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-only lint fmt types migrate revision bench drill system-deps lock
+.PHONY: help install run test test-only lint fmt types cycles migrate revision bench drill system-deps lock
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -47,10 +50,13 @@ fmt: install ## Format and autofix
 types: install ## mypy strict on src/
 	$(VENV)/bin/mypy
 
+cycles: install ## Print import cycles among src/conjure modules (deferred and TYPE_CHECKING imports count)
+	$(PY) -m tests.platform.test_import_cycles
+
 test: install system-deps lint test-only ## Install what tests need and run lint + the whole suite
 
-test-only: install ## Run the test suite only
-	$(PY) -m pytest $(PYTEST_ARGS)
+test-only: install ## Run the test suite only (PYTEST_WORKERS=N processes, PYTEST_ARGS=... for pytest)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 bench: install system-deps ## Run the API and job-engine benchmarks (figures go in the README)
 	$(PY) bench/run.py

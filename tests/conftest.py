@@ -1,10 +1,19 @@
-"""Shared fixtures: settings, real PostgreSQL and Redis, a migrated database per test, an API client."""
+"""Shared fixtures: settings, real PostgreSQL and Redis, a migrated database per test, an API client.
+
+Under pytest-xdist every worker is its own process with its own session fixtures: its own
+PostgreSQL cluster and Redis server (on ports from its own block, tests/servers.py) and its
+own migrated templates, so workers share nothing but the machine.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import os
+import shutil
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -30,19 +39,32 @@ def _plain(url: str) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://")
 
 
+def _worker_id() -> str:
+    """``gw0``, ``gw1``, … under pytest-xdist; ``main`` without it."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
 @pytest.fixture(scope="session")
 def pg_template(pg_admin_url: str) -> str:
     """A database migrated once with `alembic upgrade head`; each test gets a copy."""
+    # Each worker has its own cluster; the worker's name in the template's keeps it unique anyway.
+    name = f"conjure_template_{_worker_id()}"
 
     async def create() -> None:
         conn = await asyncpg.connect(_plain(pg_admin_url))
-        await conn.execute("CREATE DATABASE conjure_template")
+        await conn.execute(f'CREATE DATABASE "{name}"')
         await conn.close()
 
     asyncio.run(create())
-    url = pg_admin_url.rsplit("/", 1)[0] + "/conjure_template"
-    upgrade(url)
-    return "conjure_template"
+    upgrade(pg_admin_url.rsplit("/", 1)[0] + f"/{name}")
+    return name
+
+
+async def _copy_database(conn: asyncpg.Connection, template: str, name: str) -> None:
+    # FILE_COPY copies the template's files (one checkpoint, cheap with fsync off) instead of
+    # writing them through the WAL: about 4x faster for this small template (PostgreSQL 15+).
+    strategy = " STRATEGY FILE_COPY" if conn.get_server_version().major >= 15 else ""
+    await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"{strategy}')
 
 
 @pytest.fixture
@@ -50,8 +72,10 @@ async def pg_url(pg_admin_url: str, pg_template: str) -> str:
     """A fresh, migrated PostgreSQL database for this test."""
     name = f"t_{uuid.uuid4().hex[:12]}"
     conn = await asyncpg.connect(_plain(pg_admin_url))
-    await conn.execute(f'CREATE DATABASE "{name}" TEMPLATE {pg_template}')
-    await conn.close()
+    try:
+        await _copy_database(conn, pg_template, name)
+    finally:
+        await conn.close()
     return pg_admin_url.rsplit("/", 1)[0] + f"/{name}"
 
 
@@ -71,12 +95,25 @@ def redis_url(redis_server: RedisServer) -> str:
     return redis_server.url
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once per session (per xdist worker) with `alembic upgrade head`."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "conjure.db"
+    upgrade(f"sqlite+aiosqlite:///{path}")
+    # The engine leaves the file in WAL mode; fold the log in and go back to a rollback journal so
+    # the template is one self-contained file to copy (each test's engine turns WAL on again).
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.execute("PRAGMA journal_mode=DELETE")
+    return path
+
+
 @pytest.fixture
-def sqlite_url(tmp_path: Path) -> str:
-    """A fresh, migrated SQLite database for this test."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'conjure.db'}"
-    upgrade(url)
-    return url
+def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
+    """A fresh, migrated SQLite database for this test: a copy of the session's template."""
+    path = tmp_path / "conjure.db"
+    shutil.copyfile(sqlite_template, path)
+    return f"sqlite+aiosqlite:///{path}"
 
 
 @pytest.fixture

@@ -15,12 +15,60 @@ from pathlib import Path
 
 import pytest
 
+# Ports for the servers the tests start come from below the kernel's ephemeral range, so no
+# outgoing connection (which takes an ephemeral port) can sit on one between the choice and the
+# server's bind, and from a block of their own per pytest-xdist worker, so two workers never
+# choose the same one. Starting at an offset from the process id keeps two test sessions apart too.
+_FIRST_PORT = 10_000
+_BLOCK = 400
+_EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
+_next_port: int | None = None
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(_EPHEMERAL_RANGE.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32_768  # Linux's default
+
+
+def _worker_block() -> range | None:
+    """This worker's ports, or None when the ephemeral range leaves no room below it."""
+    blocks = (_ephemeral_low() - _FIRST_PORT) // _BLOCK
+    if blocks < 1:
+        return None
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    index = int(worker[2:]) + 1 if worker.startswith("gw") and worker[2:].isdigit() else 0
+    start = _FIRST_PORT + (index % blocks) * _BLOCK
+    return range(start, start + _BLOCK)
+
+
+def _bindable(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
 
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+    """A loopback port nothing listens on, for a server this process is about to start."""
+    global _next_port
+    block = _worker_block()
+    if block is None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port: int = sock.getsockname()[1]
+            return port
+    if _next_port is None or _next_port not in block:
+        _next_port = block.start + os.getpid() % len(block)
+    for _ in range(len(block)):
+        port = _next_port
+        _next_port = block.start + (port + 1 - block.start) % len(block)
+        if _bindable(port):
+            return port
+    raise RuntimeError(f"no free port in {block.start}-{block.stop - 1}")
 
 
 def _pg_bin(name: str) -> str:

@@ -11,7 +11,7 @@ from prometheus_client import REGISTRY
 from pydantic import BaseModel
 
 from conjure.ai.chain import ModelChain
-from conjure.ai.providers import ProviderConfigError, provider_chain
+from conjure.ai.providers import ProviderConfigError, get_slot, provider_chain
 from conjure.jobs.registry import PermanentJobError, RetryableJobError
 from conjure.settings import Settings
 from tests.ai.fakes import FakeModelServer, Reply, fake_model_server, system_text, user_prompt
@@ -120,6 +120,9 @@ async def test_timeout_is_retryable(
 ) -> None:
     fake.script = [Reply(args={"allowed": True, "reason": "late"}, delay=1.5)]
     settings = _settings(make_settings, fake, provider, ai_call_timeout_seconds=0.3)
+    # Build the client first: the first one in a process imports pydantic-ai (seconds on a busy
+    # machine), which is not the call timeout this test times. The chain reuses this loop's slot.
+    get_slot(provider, settings)
     loop = asyncio.get_running_loop()
     started = loop.time()
     with pytest.raises(RetryableJobError):

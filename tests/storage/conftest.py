@@ -14,10 +14,11 @@ from fastapi import FastAPI
 
 from conjure.errors import install_error_handlers
 from conjure.settings import Settings
+from conjure.storage.base import ObjectStore
 from conjure.storage.local import LocalObjectStore
 from conjure.storage.router import router as storage_router
 from conjure.storage.s3 import S3ObjectStore
-from conjure.storage.service import ObjectStore, make_storage
+from conjure.storage.service import make_storage
 from tests.storage.s3server import ACCESS_KEY, REGION, SECRET_KEY, start_s3_server
 
 

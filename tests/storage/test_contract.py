@@ -8,7 +8,8 @@ import pytest
 from botocore.exceptions import ClientError
 
 from conjure.settings import Settings
-from conjure.storage.service import InvalidObjectKey, ObjectNotFound, make_storage
+from conjure.storage.base import InvalidObjectKey, ObjectNotFound
+from conjure.storage.service import make_storage
 from tests.storage.conftest import StoreUnderTest
 
 

@@ -21,19 +21,10 @@ import time
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
-from conjure.errors import Forbidden
-from conjure.storage.service import ObjectNotFound, check_key
+from conjure.storage.base import InvalidLinkSignature, LinkExpired, ObjectNotFound, check_key
 from conjure.storage.uploads import PresignedUpload, UploadPolicy
 
 META_DIR = ".meta"
-
-
-class LinkExpired(Forbidden):
-    code = "link_expired"
-
-
-class InvalidLinkSignature(Forbidden):
-    code = "invalid_link_signature"
 
 
 class LinkSigner:

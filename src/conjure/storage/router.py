@@ -12,8 +12,8 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse
 
 from conjure.deps import RuntimeDep
+from conjure.storage.base import ObjectNotFound
 from conjure.storage.local import LocalObjectStore, upload_signed_type
-from conjure.storage.service import ObjectNotFound
 from conjure.storage.uploads import UploadTooLarge, UploadTooSmall
 
 router = APIRouter(tags=["storage"])

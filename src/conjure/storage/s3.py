@@ -19,7 +19,7 @@ from aiobotocore.config import AioConfig  # type: ignore[import-untyped]
 from botocore.exceptions import ClientError  # type: ignore[import-untyped]
 
 from conjure.settings import Settings
-from conjure.storage.service import ObjectNotFound, check_key
+from conjure.storage.base import ObjectNotFound, check_key
 from conjure.storage.uploads import PresignedUpload, UploadPolicy
 
 _MISSING = {"404", "NoSuchKey", "NotFound"}
