@@ -82,6 +82,14 @@ class SubmitOptions:
     start_deadline: dt.datetime | None = None
     trace_id: str | None = None
 
+    def engine_args(self) -> dict[str, Any]:
+        """These options as the job engine's submit functions name them."""
+        return {
+            "idempotency_key": self.idempotency_key,
+            "start_deadline": self.start_deadline,
+            "trace_id": self.trace_id,
+        }
+
 
 def parse_cancel_after(value: str) -> dt.timedelta:
     """``Cancel-After`` as a duration; ``ValueError`` if malformed or outside 1 s - 24 h."""
@@ -136,11 +144,9 @@ async def submit(
         user_id=user_id,
         kind=kind,
         payload=payload,
-        idempotency_key=options.idempotency_key,
         webhook_url=webhook_url,
-        start_deadline=options.start_deadline,
-        trace_id=options.trace_id,
         prompt_version=prompt_version,
+        **options.engine_args(),
     )
 
 
@@ -162,11 +168,9 @@ async def submit_in(
         user_id=user_id,
         kind=kind,
         payload=payload,
-        idempotency_key=options.idempotency_key,
         webhook_url=webhook_url,
-        start_deadline=options.start_deadline,
-        trace_id=options.trace_id,
         prompt_version=prompt_version,
+        **options.engine_args(),
     )
 
 
