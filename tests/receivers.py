@@ -6,14 +6,15 @@ real receiver sees (headers and raw body) the same way.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
+from tests.loopback import LoopbackServer
 
-class Receiver:
+
+class Receiver(LoopbackServer):
     """Records each POST as ``(lower-cased headers, body)`` and answers 204; ``url`` is its hook."""
 
     def __init__(self) -> None:
@@ -30,16 +31,16 @@ class Receiver:
             def log_message(self, *args: object) -> None:
                 return None
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        self._listen(Handler)
+
+    @property
+    def url(self) -> str:
+        return f"{super().url}/hook"
 
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     """A receiver serving on a thread for the test's duration."""
-    r = Receiver()
-    thread = threading.Thread(target=r.server.serve_forever, daemon=True)
-    thread.start()
+    r = Receiver().start()
     yield r
-    r.server.shutdown()
-    r.server.server_close()
+    r.stop()
