@@ -4,6 +4,7 @@ import { api, ApiError, followEvents, h, itemsOf, newIdempotencyKey, say, tokens
 import { checkout } from "./buy.js";
 import { applyI18n, formatDate, t, tag, toggleLang } from "./i18n.js";
 import { cardName, loadDeck, ReadingView } from "./reading.js";
+import { resume, showAuthMode, signIn, webConfig } from "./session.js";
 import * as tg from "./telegram.js";
 
 const $ = (id) => document.getElementById(id);
@@ -27,11 +28,8 @@ const errorText = (err) => userMessage(err);
 
 function setMode(mode) {
   state.mode = mode;
-  for (const tab of document.querySelectorAll(".tab")) tab.classList.toggle("active", tab.dataset.mode === mode);
+  showAuthMode(mode);
   $("signup-only").hidden = mode !== "signup";
-  $("auth-password").autocomplete = mode === "signup" ? "new-password" : "current-password";
-  $("auth-submit").dataset.i18n = `auth.submit.${mode}`;
-  $("auth-submit").textContent = t(`auth.submit.${mode}`);
 }
 
 async function submitAuth(event) {
@@ -46,9 +44,7 @@ async function submitAuth(event) {
   }
   $("auth-submit").disabled = true;
   try {
-    const session = await api(`/api/v1/auth/${state.mode}`, { method: "POST", body, auth: false });
-    tokens.save(session);
-    await enter(session.user);
+    await enter(await signIn(`/api/v1/auth/${state.mode}`, body));
   } catch (err) {
     notice(errorText(err));
   } finally {
@@ -63,10 +59,9 @@ async function telegramLogin() {
   if (!initData) return false;
   say($("notice"), t("auth.telegram"), "info");
   try {
-    const session = await api("/api/v1/auth/telegram", { method: "POST", body: { init_data: initData }, auth: false });
-    tokens.save(session);
+    const user = await signIn("/api/v1/auth/telegram", { init_data: initData });
     notice("");
-    await enter(session.user);
+    await enter(user);
     return true;
   } catch (err) {
     notice(errorText(err));
@@ -400,26 +395,15 @@ function updateBonus() {
 async function boot() {
   applyI18n();
   wire();
-  try {
-    state.config = { ...state.config, ...(await api("/api/v1/web/config", { auth: false })) };
-  } catch {
-    // Defaults keep the page usable; the buy button then asks the server directly.
-  }
+  // Without it the defaults keep the page usable; the buy button then asks the server directly.
+  state.config = await webConfig(state.config);
   updateBonus();
   const invite = new URLSearchParams(location.search).get("invite");
   if (invite) $("auth-invite").value = invite;
   setMode(invite || !tokens.access ? "signup" : "login");
   $("booting").hidden = true;
   if (tg.launchedFromTelegram() && (await telegramLogin())) return;
-  if (tokens.access) {
-    try {
-      await enter(null);
-      return;
-    } catch (err) {
-      tokens.clear();
-      if (err.status !== 401) notice(errorText(err));
-    }
-  }
+  if (await resume(enter, (err) => notice(errorText(err)))) return;
   $("auth").hidden = false;
 }
 

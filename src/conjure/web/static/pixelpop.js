@@ -6,6 +6,7 @@ import { api, h, itemsOf, newIdempotencyKey, say, tokens, userMessage } from "./
 import { checkout } from "./buy.js";
 import { applyI18n, langChosen, setLang, t, toggleLang } from "./i18n.js";
 import "./pixelpop-i18n.js";
+import { resume, showAuthMode, signIn, webConfig } from "./session.js";
 import * as tg from "./telegram.js";
 
 const $ = (id) => document.getElementById(id);
@@ -33,10 +34,7 @@ const notice = (text, kind = "error") => say($("notice"), text, kind);
 
 function setMode(mode) {
   state.mode = mode;
-  for (const tab of document.querySelectorAll(".tab")) tab.classList.toggle("active", tab.dataset.mode === mode);
-  $("auth-password").autocomplete = mode === "signup" ? "new-password" : "current-password";
-  $("auth-submit").dataset.i18n = `auth.submit.${mode}`;
-  $("auth-submit").textContent = t(`auth.submit.${mode}`);
+  showAuthMode(mode);
   const bonus = state.config.signup_bonus_stars;
   $("signup-bonus").textContent = bonus > 0 ? t("auth.bonus", { n: bonus }) : "";
   $("signup-bonus").hidden = mode !== "signup" || !(bonus > 0);
@@ -48,9 +46,7 @@ async function submitAuth(event) {
   $("auth-submit").disabled = true;
   try {
     const body = { email: $("auth-email").value.trim(), password: $("auth-password").value };
-    const session = await api(`/api/v1/auth/${state.mode}`, { method: "POST", body, auth: false });
-    tokens.save(session);
-    await enter(session.user);
+    await enter(await signIn(`/api/v1/auth/${state.mode}`, body));
   } catch (err) {
     notice(userMessage(err));
   } finally {
@@ -63,10 +59,9 @@ async function telegramSignIn() {
   if (!data) return false;
   say($("notice"), t("pp.telegram"), "info");
   try {
-    const session = await api("/api/v1/auth/telegram", { method: "POST", body: { init_data: data }, auth: false });
-    tokens.save(session);
+    const user = await signIn("/api/v1/auth/telegram", { init_data: data });
     notice("");
-    await enter(session.user);
+    await enter(user);
     return true;
   } catch (err) {
     notice(userMessage(err));
@@ -447,24 +442,12 @@ async function boot() {
   }
   applyI18n();
   wire();
-  try {
-    state.config = { ...state.config, ...(await api("/api/v1/web/config", { auth: false })) };
-  } catch {
-    // Defaults keep the page usable.
-  }
+  state.config = await webConfig(state.config);
   setMode(tokens.access ? "login" : "signup");
   $("booting").hidden = true;
   // Inside Telegram the chat's identity wins over whatever a browser session left behind.
   if (tg.launchedFromTelegram() && (await telegramSignIn())) return;
-  if (tokens.access) {
-    try {
-      await enter(null);
-      return;
-    } catch (err) {
-      tokens.clear();
-      if (err.status !== 401) notice(userMessage(err));
-    }
-  }
+  if (await resume(enter, (err) => notice(userMessage(err)))) return;
   $("auth").hidden = false;
 }
 
