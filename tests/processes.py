@@ -11,8 +11,8 @@ import contextlib
 import os
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import IO
 
@@ -95,3 +95,20 @@ async def wait_healthy(client: httpx.AsyncClient, log_path: Path, *bases: str) -
     except BaseException:
         print(log_path.read_text(errors="replace")[-4000:])
         raise
+
+
+Api = tuple[str, subprocess.Popen[bytes]]  # a process's base URL, and the process
+
+
+@asynccontextmanager
+async def two_apis(env: dict[str, str], cwd: Path) -> AsyncIterator[tuple[httpx.AsyncClient, Api, Api]]:
+    """Two healthy API processes with ``env`` (their shared log is ``cwd / "api.log"``) and a client."""
+    log_path = cwd / "api.log"
+    with (
+        log_path.open("wb") as log,
+        api_process(env, cwd, log) as first,
+        api_process(env, cwd, log) as second,
+    ):
+        async with httpx.AsyncClient(timeout=10) as client:
+            await wait_healthy(client, log_path, first[0], second[0])
+            yield client, first, second

@@ -9,7 +9,6 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx
 import pytest
 
 from conjure.events.service import publish_user_event
@@ -17,7 +16,7 @@ from conjure.runtime import Runtime
 from conjure.settings import Settings
 from tests.events.conftest import SseReader
 from tests.factories import auth_headers, make_user
-from tests.processes import api_env, api_process, wait_healthy
+from tests.processes import api_env, two_apis
 
 EVENTS = "/api/v1/events"
 
@@ -51,41 +50,34 @@ async def test_two_api_processes_share_the_cap_and_a_killed_one_frees_its_slots(
         seed = await publish_user_event(runtime.user_events, user.id, "job.succeeded", {"n": 0})
         assert seed is not None
         resume = {**headers, "Last-Event-ID": str(seed.id)}
-        log_path = tmp_path / "api.log"
-        with (
-            log_path.open("wb") as log,
-            api_process(env, tmp_path, log) as (first, _),
-            api_process(env, tmp_path, log) as (second, second_process),
+        async with (
+            two_apis(env, tmp_path) as (client, (first, _), (second, second_process)),
+            client.stream("GET", f"{first}{EVENTS}", headers=resume) as one,
+            client.stream("GET", f"{second}{EVENTS}", headers=resume) as two,
         ):
-            async with httpx.AsyncClient(timeout=10) as client:
-                await wait_healthy(client, log_path, first, second)
-                async with (
-                    client.stream("GET", f"{first}{EVENTS}", headers=resume) as one,
-                    client.stream("GET", f"{second}{EVENTS}", headers=resume) as two,
-                ):
-                    assert (one.status_code, two.status_code) == (200, 200)
-                    # Either process refuses a third: the count lives in Redis.
-                    for base in (first, second):
-                        refused = await client.get(f"{base}{EVENTS}", headers=headers)
-                        assert refused.status_code == 429
-                        assert refused.json()["code"] == "too_many_streams"
-                    # An event published by a third process reaches both.
-                    await publish_user_event(runtime.user_events, user.id, "image.ready", {"image_id": "i1"})
-                    # (One reader per stream for its whole life: a dropped line iterator closes the stream.)
-                    readers = [SseReader(one), SseReader(two)]
-                    for reader in readers:
-                        message = await reader.message()
-                        assert (message["event"], json.loads(message["data"])) == (
-                            "image.ready",
-                            {"image_id": "i1"},
-                        )
-                    # The second process dies with its stream open: no chance to release its slot.
-                    second_process.send_signal(signal.SIGKILL)
-                    second_process.wait(timeout=10)
-                    assert await runtime.sse_slots.held(user.id) == 2
-                    # Its lease is not renewed, so the slot frees itself.
-                    await wait_held(runtime, user.id, 1)
-                    async with client.stream("GET", f"{first}{EVENTS}", headers=headers) as three:
-                        assert three.status_code == 200
+            assert (one.status_code, two.status_code) == (200, 200)
+            # Either process refuses a third: the count lives in Redis.
+            for base in (first, second):
+                refused = await client.get(f"{base}{EVENTS}", headers=headers)
+                assert refused.status_code == 429
+                assert refused.json()["code"] == "too_many_streams"
+            # An event published by a third process reaches both.
+            await publish_user_event(runtime.user_events, user.id, "image.ready", {"image_id": "i1"})
+            # (One reader per stream for its whole life: a dropped line iterator closes the stream.)
+            readers = [SseReader(one), SseReader(two)]
+            for reader in readers:
+                message = await reader.message()
+                assert (message["event"], json.loads(message["data"])) == (
+                    "image.ready",
+                    {"image_id": "i1"},
+                )
+            # The second process dies with its stream open: no chance to release its slot.
+            second_process.send_signal(signal.SIGKILL)
+            second_process.wait(timeout=10)
+            assert await runtime.sse_slots.held(user.id) == 2
+            # Its lease is not renewed, so the slot frees itself.
+            await wait_held(runtime, user.id, 1)
+            async with client.stream("GET", f"{first}{EVENTS}", headers=headers) as three:
+                assert three.status_code == 200
     finally:
         await runtime.close()

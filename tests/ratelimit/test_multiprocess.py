@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-import httpx
 import pytest
 
 from conjure.runtime import Runtime
 from conjure.settings import Settings
 from tests.factories import auth_headers, make_user
-from tests.processes import api_env, api_process, wait_healthy
+from tests.processes import api_env, two_apis
 
 
 @pytest.mark.slow
@@ -33,20 +32,13 @@ async def test_limit_is_shared_by_two_api_processes(
         drop=("RATE_LIMIT_",),
         RATE_LIMIT_DEFAULT="100/minute",
     )
-    log_path = tmp_path / "api.log"
-    with (
-        log_path.open("wb") as log,
-        api_process(env, tmp_path, log) as (first, _),
-        api_process(env, tmp_path, log) as (second, _),
-    ):
-        async with httpx.AsyncClient(timeout=10) as client:
-            await wait_healthy(client, log_path, first, second)
-            statuses = []
-            for i in range(101):
-                base = first if i % 2 == 0 else second
-                statuses.append((await client.get(f"{base}/api/v1/me", headers=headers)).status_code)
-            # Either process refuses now: the window lives in Redis, not in a process.
-            again = await client.get(f"{second}/api/v1/me", headers=headers)
+    async with two_apis(env, tmp_path) as (client, (first, _), (second, _)):
+        statuses = []
+        for i in range(101):
+            base = first if i % 2 == 0 else second
+            statuses.append((await client.get(f"{base}/api/v1/me", headers=headers)).status_code)
+        # Either process refuses now: the window lives in Redis, not in a process.
+        again = await client.get(f"{second}/api/v1/me", headers=headers)
     assert statuses[:100] == [200] * 100
     assert statuses[100] == 429
     assert again.status_code == 429
