@@ -21,6 +21,7 @@ from PIL import Image
 
 from conjure.settings import Settings
 from conjure.storage.service import ObjectStore
+from tests.jobcontext import FromRuntime
 from tests.loopback import LoopbackServer
 
 
@@ -127,7 +128,7 @@ def png_bytes(width: int = 32, height: int = 24, fmt: str = "PNG") -> bytes:
 
 
 @dataclass
-class FakeJobContext:
+class FakeJobContext(FromRuntime):
     """Just what a handler may use, recording its progress and usage."""
 
     runtime: Any
@@ -146,28 +147,7 @@ class FakeJobContext:
     def record_usage(self, **usage: Any) -> None:
         self.usage.append(usage)
 
-    @property
-    def settings(self) -> Settings:
-        return self.runtime.settings  # type: ignore[no-any-return]
-
-    @property
-    def storage(self) -> ObjectStore:
-        return self.runtime.storage  # type: ignore[no-any-return]
-
-    # The rest of JobContext, from the runtime given (the image handler reads none of them).
     max_attempts: int = 1
-
-    @property
-    def limiter(self) -> Any:
-        return self.runtime.limiter
-
-    @property
-    def db(self) -> Any:
-        return self.runtime.db
-
-    @property
-    def user_events(self) -> Any:
-        return self.runtime.user_events
 
 
 def fake_runtime(settings: Settings, storage: ObjectStore) -> Any:
