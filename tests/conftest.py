@@ -26,6 +26,7 @@ from conjure.app import create_app
 from conjure.migrations.runner import upgrade
 from conjure.runtime import Runtime
 from conjure.settings import Settings
+from tests.receivers import receiver  # noqa: F401  (fixture: a local webhook receiver)
 from tests.servers import RedisServer, postgres_server
 
 

@@ -16,7 +16,8 @@ from conjure.db import utcnow
 from conjure.errors import PROBLEM_JSON
 from conjure.jobs.webhooks import SIGNATURE_HEADER
 from conjure.kit.submit import parse_cancel_after
-from tests.apps.conftest import MakeApi, Receiver
+from tests.apps.conftest import MakeApi
+from tests.receivers import Receiver
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
 
 from tests.payments.stripe_server import API_KEY as STRIPE_API_KEY
 from tests.payments.stripe_server import FakeStripe
+from tests.processes import stop_process
 from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,12 +89,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, stripe: FakeStripe) -> Iter
             time.sleep(0.3)
         yield base
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, timeout=15)
         log.close()
 
 

@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 
 from conjure.events.types import (
     EventId,
-    Follower,
+    Followers,
     NewEvent,
     Retention,
     Subscription,
@@ -32,7 +32,7 @@ class InProcessUserEventHub:
     def __init__(self, retention: Retention) -> None:
         self.retention = retention
         self._streams: dict[uuid.UUID, deque[tuple[float, UserEvent]]] = {}
-        self._followers: dict[uuid.UUID, set[Follower]] = {}
+        self._followers = Followers()
         self._last = EventId(0, 0)
         self._published = 0
 
@@ -51,8 +51,7 @@ class InProcessUserEventHub:
             if stream is None:
                 stream = self._streams[user_id] = deque(maxlen=self.retention.count)
             stream.append((now, event))
-            for follower in self._followers.get(user_id, ()):
-                follower.offer(event)
+            self._followers.offer(user_id, event)
             published.append(event)
         self._published += len(events)
         if self._published >= SWEEP_EVERY:
@@ -77,16 +76,11 @@ class InProcessUserEventHub:
     @asynccontextmanager
     async def subscribe(self, user_id: uuid.UUID, after: EventId | None) -> AsyncIterator[Subscription]:
         top = self._top(user_id)
-        start = top if after is None or after > top else after  # an id from the future: from now
-        follower = Follower(lambda last: self.replay(user_id, last), start)
-        self._followers.setdefault(user_id, set()).add(follower)
+        follower = self._followers.follow(user_id, lambda last: self.replay(user_id, last), top, after)
         try:
             yield follower
         finally:
-            followers = self._followers.get(user_id, set())
-            followers.discard(follower)
-            if not followers:
-                self._followers.pop(user_id, None)
+            self._followers.leave(user_id, follower)
 
     async def close(self) -> None:
         self._followers.clear()

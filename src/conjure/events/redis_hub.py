@@ -33,7 +33,7 @@ from redis.exceptions import RedisError
 from conjure.events import keys
 from conjure.events.types import (
     EventId,
-    Follower,
+    Followers,
     NewEvent,
     Retention,
     Subscription,
@@ -66,7 +66,7 @@ class RedisUserEventHub:
         self.redis = redis
         self.retention = retention
         self.block_seconds = block_seconds
-        self._followers: dict[uuid.UUID, set[Follower]] = {}
+        self._followers = Followers()
         self._cursors: dict[uuid.UUID, str] = {}  # where the reader continues, per followed user
         self._wake_key = keys.wake_stream(uuid.uuid4().hex)
         self._wake_cursor = "0-0"
@@ -110,9 +110,7 @@ class RedisUserEventHub:
         top = await self._top(user_id)
         # The follower reads the store first (from `after`, or from now), then takes what the
         # reader offers; the reader starts at `top`, so nothing published since is missed.
-        start = top if after is None or after > top else after  # an id from the future: from now
-        follower = Follower(lambda last: self.replay(user_id, last), start)
-        self._followers.setdefault(user_id, set()).add(follower)
+        follower = self._followers.follow(user_id, lambda last: self.replay(user_id, last), top, after)
         try:
             if user_id not in self._cursors:
                 self._cursors[user_id] = str(top)
@@ -121,10 +119,7 @@ class RedisUserEventHub:
                 self._reader = asyncio.create_task(self._read(), name="user-events-reader")
             yield follower
         finally:
-            followers = self._followers.get(user_id, set())
-            followers.discard(follower)
-            if not followers:
-                self._followers.pop(user_id, None)
+            if self._followers.leave(user_id, follower):
                 self._cursors.pop(user_id, None)  # the reader drops the stream on its next call
 
     async def _wake(self) -> None:
@@ -158,11 +153,8 @@ class RedisUserEventHub:
         if user_id not in self._cursors:
             return  # its last follower left during the read
         self._cursors[user_id] = _text(entries[-1][0])
-        followers = self._followers.get(user_id, set())
         for entry_id, fields in entries:
-            event = _event(user_id, entry_id, fields)
-            for follower in followers:
-                follower.offer(event)
+            self._followers.offer(user_id, _event(user_id, entry_id, fields))
 
     async def close(self) -> None:
         self._cursors.clear()

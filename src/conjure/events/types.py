@@ -175,3 +175,33 @@ class Follower:
             if event.id > self.last:
                 self.last = event.id
                 return event
+
+
+class Followers:
+    """Each user's followers in this process, which both hubs offer that user's new events to."""
+
+    def __init__(self) -> None:
+        self._by_user: dict[uuid.UUID, set[Follower]] = {}
+
+    def follow(self, user_id: uuid.UUID, fetch: Fetch, top: EventId, after: EventId | None) -> Follower:
+        """A new follower of ``user_id`` from ``after`` (or from ``top``, the newest id, when it is
+        None or ahead of ``top``: an id from the future means from now)."""
+        follower = Follower(fetch, top if after is None or after > top else after)
+        self._by_user.setdefault(user_id, set()).add(follower)
+        return follower
+
+    def leave(self, user_id: uuid.UUID, follower: Follower) -> bool:
+        """Forget ``follower``; True when it was the user's last one."""
+        followers = self._by_user.get(user_id, set())
+        followers.discard(follower)
+        if followers:
+            return False
+        self._by_user.pop(user_id, None)
+        return True
+
+    def offer(self, user_id: uuid.UUID, event: UserEvent) -> None:
+        for follower in self._by_user.get(user_id, ()):
+            follower.offer(event)
+
+    def clear(self) -> None:
+        self._by_user.clear()

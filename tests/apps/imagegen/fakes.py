@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import SimpleNamespace
 from typing import Any
 
@@ -21,6 +21,8 @@ from PIL import Image
 
 from conjure.settings import Settings
 from conjure.storage.service import ObjectStore
+from tests.jobcontext import FromRuntime
+from tests.loopback import LoopbackServer
 
 
 @dataclass
@@ -50,7 +52,7 @@ class Seen:
 Route = Callable[[Seen], Reply]
 
 
-class FakeServer:
+class FakeServer(LoopbackServer):
     """Answers ``(METHOD, path)`` from queued replies (the last one repeats) or a callable."""
 
     def __init__(self) -> None:
@@ -59,27 +61,13 @@ class FakeServer:
         self.in_flight = 0
         self.peak_in_flight = 0
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._listen(self._handler())
 
     def on(self, method: str, path: str, *replies: Reply | Route) -> None:
         if len(replies) == 1 and callable(replies[0]) and not isinstance(replies[0], Reply):
             self.routes[(method, path)] = replies[0]
         else:
             self.routes[(method, path)] = [r for r in replies if isinstance(r, Reply)]
-
-    def start(self) -> FakeServer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
     def requests(self, method: str, path: str) -> list[Seen]:
         return [s for s in self.seen if s.method == method and s.path == path]
@@ -140,7 +128,7 @@ def png_bytes(width: int = 32, height: int = 24, fmt: str = "PNG") -> bytes:
 
 
 @dataclass
-class FakeJobContext:
+class FakeJobContext(FromRuntime):
     """Just what a handler may use, recording its progress and usage."""
 
     runtime: Any
@@ -159,28 +147,7 @@ class FakeJobContext:
     def record_usage(self, **usage: Any) -> None:
         self.usage.append(usage)
 
-    @property
-    def settings(self) -> Settings:
-        return self.runtime.settings  # type: ignore[no-any-return]
-
-    @property
-    def storage(self) -> ObjectStore:
-        return self.runtime.storage  # type: ignore[no-any-return]
-
-    # The rest of JobContext, from the runtime given (the image handler reads none of them).
     max_attempts: int = 1
-
-    @property
-    def limiter(self) -> Any:
-        return self.runtime.limiter
-
-    @property
-    def db(self) -> Any:
-        return self.runtime.db
-
-    @property
-    def user_events(self) -> Any:
-        return self.runtime.user_events
 
 
 def fake_runtime(settings: Settings, storage: ObjectStore) -> Any:

@@ -81,6 +81,26 @@ async def balances(runtime: Runtime, user_id: uuid.UUID) -> tuple[int, int]:
         return user.star_balance, user.stars_held
 
 
+def openai_at(provider_server: FakeServer) -> dict[str, str]:
+    """Settings sending image generation to the fake OpenAI API at ``provider_server``."""
+    return {
+        "image_provider": "openai",
+        "openai_api_key": "sk-test",
+        "openai_base_url": f"{provider_server.url}/v1",
+    }
+
+
+async def submit_one(
+    runtime: Runtime, client: httpx.AsyncClient, prompt: str = "a cat"
+) -> tuple[User, dict[str, str], str]:
+    """A new user with one star asks for ``prompt``: the user, their auth headers and the job id."""
+    user = await make_user(runtime, stars=1)
+    headers = auth_headers(runtime, user)
+    response = await client.post("/api/generation", json={"prompt": prompt}, headers=headers)
+    assert response.status_code == 202, response.text
+    return user, headers, str(response.json()["job_id"])
+
+
 async def test_generation_end_to_end_offline(start_api: StartApi, backend: dict[str, str]) -> None:
     runtime, client = await start_api(**backend)
     user = await make_user(runtime, stars=3)
@@ -185,14 +205,8 @@ async def test_provider_failure_fails_the_job_and_releases_the_hold(
         "/v1/images/generations",
         Reply.json({"created": 1, "data": [{"url": f"{provider_server.url}/tmp/x.png"}]}),
     )
-    runtime, client = await start_api(
-        image_provider="openai", openai_api_key="sk-test", openai_base_url=f"{provider_server.url}/v1"
-    )
-    user = await make_user(runtime, stars=1)
-    headers = auth_headers(runtime, user)
-    job_id = (await client.post("/api/generation", json={"prompt": "a cat"}, headers=headers)).json()[
-        "job_id"
-    ]
+    runtime, client = await start_api(**openai_at(provider_server))
+    user, headers, job_id = await submit_one(runtime, client)
     done = await wait_done(client, job_id, headers)
     assert done["status"] == "failed"
     assert done["error"]["code"] == "not_an_image"
@@ -206,14 +220,8 @@ async def test_openai_429_is_retried_by_the_engine(start_api: StartApi, provider
     )
     ok = Reply.json({"created": 1, "data": [{"b64_json": base64.b64encode(png_bytes(48, 32)).decode()}]})
     provider_server.on("POST", "/v1/images/generations", limited, ok)
-    runtime, client = await start_api(
-        image_provider="openai", openai_api_key="sk-test", openai_base_url=f"{provider_server.url}/v1"
-    )
-    user = await make_user(runtime, stars=1)
-    headers = auth_headers(runtime, user)
-    job_id = (await client.post("/api/generation", json={"prompt": "a cat"}, headers=headers)).json()[
-        "job_id"
-    ]
+    runtime, client = await start_api(**openai_at(provider_server))
+    user, headers, job_id = await submit_one(runtime, client)
     done = await wait_done(client, job_id, headers)
     assert done["status"] == "completed", done
     assert (done["width"], done["height"]) == (48, 32)
@@ -243,11 +251,7 @@ async def test_generation_lands_in_s3_with_a_presigned_link(start_api: StartApi,
     )
     s3 = await runtime.storage._s3()  # type: ignore[attr-defined]
     await s3.create_bucket(Bucket=bucket)
-    user = await make_user(runtime, stars=1)
-    headers = auth_headers(runtime, user)
-    job_id = (await client.post("/api/generation", json={"prompt": "a red fox"}, headers=headers)).json()[
-        "job_id"
-    ]
+    user, headers, job_id = await submit_one(runtime, client, "a red fox")
     done = await wait_done(client, job_id, headers)
     assert done["status"] == "completed", done
     assert done["image_url"].startswith(f"{s3_endpoint}/{bucket}/prod/generations/{user.id}/{job_id}.png?")
@@ -264,14 +268,8 @@ async def test_processing_status_shows_the_step(start_api: StartApi, provider_se
     slow = Reply.json({"created": 1, "data": [{"b64_json": base64.b64encode(png_bytes()).decode()}]})
     slow.delay = 1.0
     provider_server.on("POST", "/v1/images/generations", slow)
-    runtime, client = await start_api(
-        image_provider="openai", openai_api_key="sk-test", openai_base_url=f"{provider_server.url}/v1"
-    )
-    user = await make_user(runtime, stars=1)
-    headers = auth_headers(runtime, user)
-    job_id = (await client.post("/api/generation", json={"prompt": "a cat"}, headers=headers)).json()[
-        "job_id"
-    ]
+    runtime, client = await start_api(**openai_at(provider_server))
+    _, headers, job_id = await submit_one(runtime, client)
     seen = set()
     for _ in range(100):
         body = (await client.get(f"/api/generation/{job_id}", headers=headers)).json()

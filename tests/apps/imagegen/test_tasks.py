@@ -168,11 +168,7 @@ def _prediction(server: FakeServer, status: str, output: object = None, error: s
 
 async def test_replicate_create_poll_download(make_context: MakeContext, provider_server: FakeServer) -> None:
     out = f"{provider_server.url}/delivery/out.png"
-    provider_server.on(
-        "POST",
-        FLUX,
-        _prediction(provider_server, "starting"),
-    )
+    provider_server.on("POST", FLUX, _prediction(provider_server, "starting"))
     provider_server.on(
         "GET",
         "/v1/predictions/p1",
@@ -213,11 +209,7 @@ async def test_replicate_version_pinned_and_429_then_success(
 async def test_replicate_failed_prediction_is_permanent(
     make_context: MakeContext, provider_server: FakeServer
 ) -> None:
-    provider_server.on(
-        "POST",
-        FLUX,
-        _prediction(provider_server, "starting"),
-    )
+    provider_server.on("POST", FLUX, _prediction(provider_server, "starting"))
     provider_server.on(
         "GET", "/v1/predictions/p1", _prediction(provider_server, "failed", error="NSFW content")
     )
@@ -230,11 +222,7 @@ async def test_replicate_failed_prediction_is_permanent(
 async def test_replicate_prediction_is_canceled_when_the_job_times_out(
     make_context: MakeContext, provider_server: FakeServer
 ) -> None:
-    provider_server.on(
-        "POST",
-        FLUX,
-        _prediction(provider_server, "starting"),
-    )
+    provider_server.on("POST", FLUX, _prediction(provider_server, "starting"))
     provider_server.on("GET", "/v1/predictions/p1", _prediction(provider_server, "processing"))
     provider_server.on("POST", "/v1/predictions/p1/cancel", _prediction(provider_server, "canceled"))
     with pytest.raises(TimeoutError):

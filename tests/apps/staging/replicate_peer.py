@@ -16,10 +16,12 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from PIL import Image
+
+from tests.loopback import LoopbackServer
 
 SECRET = "whsec_" + base64.b64encode(b"replicate-test-signing-key-32byt").decode()
 
@@ -42,7 +44,7 @@ def signed_headers(secret: str, webhook_id: str, timestamp: int, body: bytes) ->
 
 
 @dataclass
-class ReplicatePeer:
+class ReplicatePeer(LoopbackServer):
     """Predictions stay ``processing`` until :meth:`finish`; POSTs can be scripted to fail first."""
 
     create_statuses: list[int] = field(default_factory=list)  # answered before any 201
@@ -54,21 +56,7 @@ class ReplicatePeer:
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
-
-    def start(self) -> ReplicatePeer:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._listen(self._handler())
 
     def finish(
         self, prediction_id: str, status: str = "succeeded", error: str | None = None

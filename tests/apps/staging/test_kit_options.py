@@ -16,8 +16,9 @@ from conjure.errors import PROBLEM_JSON
 from conjure.events.types import START
 from conjure.jobs.webhooks import SIGNATURE_HEADER
 from conjure.users.models import User
-from tests.apps.conftest import Api, MakeApi, Receiver
+from tests.apps.conftest import Api, MakeApi
 from tests.apps.staging.conftest import room_photo
+from tests.receivers import Receiver
 
 IMAGES = "/api/v1/images"
 

@@ -8,17 +8,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from conjure.db import Database
-from conjure.events.types import UserEventHub
-from conjure.ratelimit.service import RateLimiter
 from conjure.runtime import Runtime
-from conjure.settings import Settings
-from conjure.storage.service import ObjectStore
 from tests.ai.fakes import user_prompt
+from tests.jobcontext import FromRuntime
 
 
 @dataclass
-class FakeContext:
+class FakeContext(FromRuntime):
     """What the engine hands a handler, recording progress and usage for assertions."""
 
     payload: Mapping[str, Any]
@@ -38,26 +34,6 @@ class FakeContext:
         self.usage.append(usage)
 
     max_attempts: int = 3
-
-    @property
-    def settings(self) -> Settings:
-        return self.runtime.settings
-
-    @property
-    def storage(self) -> ObjectStore:
-        return self.runtime.storage
-
-    @property
-    def limiter(self) -> RateLimiter:
-        return self.runtime.limiter
-
-    @property
-    def db(self) -> Database:
-        return self.runtime.db
-
-    @property
-    def user_events(self) -> UserEventHub:
-        return self.runtime.user_events
 
 
 def _properties(api: str, body: dict[str, Any]) -> set[str]:

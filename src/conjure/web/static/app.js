@@ -1,15 +1,16 @@
 // The visitor page: sign-up/log-in (or Telegram), wallet, a live tarot reading, history, invites, coins, stars.
 
-import { api, ApiError, followEvents, h, itemsOf, loadScript, newIdempotencyKey, say, tokens, userMessage } from "./api.js";
-import { applyI18n, formatDate, formatTHB, t, tag, toggleLang } from "./i18n.js";
+import { api, ApiError, followEvents, h, itemsOf, newIdempotencyKey, say, tokens, userMessage } from "./api.js";
+import { checkout } from "./buy.js";
+import { applyI18n, formatDate, t, tag, toggleLang } from "./i18n.js";
 import { cardName, loadDeck, ReadingView } from "./reading.js";
+import { resume, showAuthMode, signIn, webConfig } from "./session.js";
 import * as tg from "./telegram.js";
 
 const $ = (id) => document.getElementById(id);
 const TERMINAL = new Set(["succeeded", "failed", "dlq", "canceled"]);
 const QUESTION_MIN = 8;
 const QUESTION_MAX = 180;
-const STRIPE_SCRIPT = "https://js.stripe.com/v3/";
 
 const state = {
   config: { payments_enabled: false, stripe_publishable_key: null, coins_per_star: 10, signup_bonus_stars: 3 },
@@ -18,7 +19,6 @@ const state = {
   wallet: null,
   job: null, // {id, abort, done, reading}
   view: null, // the ReadingView on screen
-  payment: null, // {stripe, elements, intentId, pkg}
 };
 
 const notice = (text, kind = "error") => say($("notice"), text, kind);
@@ -28,11 +28,8 @@ const errorText = (err) => userMessage(err);
 
 function setMode(mode) {
   state.mode = mode;
-  for (const tab of document.querySelectorAll(".tab")) tab.classList.toggle("active", tab.dataset.mode === mode);
+  showAuthMode(mode);
   $("signup-only").hidden = mode !== "signup";
-  $("auth-password").autocomplete = mode === "signup" ? "new-password" : "current-password";
-  $("auth-submit").dataset.i18n = `auth.submit.${mode}`;
-  $("auth-submit").textContent = t(`auth.submit.${mode}`);
 }
 
 async function submitAuth(event) {
@@ -47,9 +44,7 @@ async function submitAuth(event) {
   }
   $("auth-submit").disabled = true;
   try {
-    const session = await api(`/api/v1/auth/${state.mode}`, { method: "POST", body, auth: false });
-    tokens.save(session);
-    await enter(session.user);
+    await enter(await signIn(`/api/v1/auth/${state.mode}`, body));
   } catch (err) {
     notice(errorText(err));
   } finally {
@@ -64,10 +59,9 @@ async function telegramLogin() {
   if (!initData) return false;
   say($("notice"), t("auth.telegram"), "info");
   try {
-    const session = await api("/api/v1/auth/telegram", { method: "POST", body: { init_data: initData }, auth: false });
-    tokens.save(session);
+    const user = await signIn("/api/v1/auth/telegram", { init_data: initData });
     notice("");
-    await enter(session.user);
+    await enter(user);
     return true;
   } catch (err) {
     notice(errorText(err));
@@ -346,95 +340,19 @@ async function submitExchange(event) {
 
 // ---- buying stars ------------------------------------------------------------------------
 
-async function loadPackages() {
-  try {
-    const body = await api("/api/v1/payment/packages");
-    const packages = Array.isArray(body) ? body : body.packages || itemsOf(body);
-    $("packages").replaceChildren(
-      ...packages.map((pkg) =>
-        h(
-          "li",
-          { class: "package" },
-          h("strong", {}, pkg.name),
-          h("span", {}, `★ ${pkg.stars}`, pkg.bonus_stars ? h("span", { class: "bonus" }, ` ${t("buy.bonus", { n: pkg.bonus_stars })}`) : ""),
-          h("span", { class: "price" }, formatTHB(pkg.price)),
-          h("button", { type: "button", class: "secondary", dataset: { package: pkg.id }, onclick: () => buy(pkg) }, t("buy.button")),
-        ),
-      ),
-    );
-  } catch (err) {
-    say($("buy-msg"), errorText(err));
-  }
-}
-
-async function buy(pkg) {
-  say($("buy-msg"), "");
-  let intent;
-  try {
-    intent = await api("/api/v1/payment/create-intent", {
-      method: "POST",
-      body: { package: pkg.id },
-      headers: { "Idempotency-Key": newIdempotencyKey() },
-    });
-  } catch (err) {
-    const off = err.code === "payments_not_configured";
-    say($("buy-msg"), off ? t("buy.off") : errorText(err), off ? "info" : "error");
-    return;
-  }
-  if (!state.config.stripe_publishable_key) {
-    console.info("[conjure] payments are on but STRIPE_PUBLISHABLE_KEY is not set");
-    say($("buy-msg"), t("buy.unavailable"), "info");
-    return;
-  }
-  try {
-    await loadScript(STRIPE_SCRIPT);
-  } catch {
-    say($("buy-msg"), t("error.script"));
-    return;
-  }
-  const stripe = window.Stripe(state.config.stripe_publishable_key);
-  const elements = stripe.elements({ clientSecret: intent.client_secret });
-  elements.create("payment").mount("#payment-element");
-  state.payment = { stripe, elements, intentId: intent.payment_intent_id || intent.id, pkg };
-  $("pay-submit").textContent = t("buy.pay", { price: formatTHB(intent.amount ?? pkg.price) });
-  $("pay-form").hidden = false;
-}
-
-async function submitPayment(event) {
-  event.preventDefault();
-  const payment = state.payment;
-  if (!payment) return;
-  $("pay-submit").disabled = true;
-  try {
-    const { error, paymentIntent } = await payment.stripe.confirmPayment({
-      elements: payment.elements,
-      confirmParams: { return_url: `${location.origin}/` },
-      redirect: "if_required",
-    });
-    if (error) {
-      // Stripe's own messages are written for the person paying ("Your card was declined.").
-      say($("buy-msg"), error.message || t("error.unexpected"));
-      return;
-    }
-    const id = paymentIntent?.id || payment.intentId;
-    const confirmed = await api("/api/v1/payment/confirm", { method: "POST", body: { payment_intent_id: id } });
-    const stars = (confirmed.stars_purchased ?? payment.pkg.stars) + (confirmed.stars_bonus ?? payment.pkg.bonus_stars ?? 0);
-    // Not credited yet (e.g. PromptPay still processing): the webhook credits the stars later.
-    say($("buy-msg"), confirmed.credited === false ? t("buy.processing") : t("buy.paid", { n: stars }), "ok");
-    closePayment();
-    await loadWallet();
-  } catch (err) {
-    say($("buy-msg"), errorText(err));
-  } finally {
-    $("pay-submit").disabled = false;
-  }
-}
-
-function closePayment() {
-  $("pay-form").hidden = true;
-  $("payment-element").replaceChildren();
-  state.payment = null;
-}
+// Module scripts run once the document is parsed, so the #buy panel is there to fill.
+const { loadPackages } = checkout({
+  panel: $("buy"),
+  config: () => state.config,
+  describe: (pkg) => [
+    h("strong", {}, pkg.name),
+    h("span", {}, `★ ${pkg.stars}`, pkg.bonus_stars ? h("span", { class: "bonus" }, ` ${t("buy.bonus", { n: pkg.bonus_stars })}`) : ""),
+  ],
+  keys: { off: "buy.off", unavailable: "buy.unavailable", failed: "error.unexpected", paid: "buy.paid" },
+  returnPath: "/",
+  logPrefix: "[conjure]",
+  onPaid: loadWallet,
+});
 
 // ---- start-up ----------------------------------------------------------------------------
 
@@ -450,8 +368,6 @@ function wire() {
   $("invite-copy").addEventListener("click", copyInvite);
   $("exchange-stars").addEventListener("input", updateExchangeCost);
   $("exchange-form").addEventListener("submit", submitExchange);
-  $("pay-form").addEventListener("submit", submitPayment);
-  $("pay-cancel").addEventListener("click", closePayment);
   document.addEventListener("unauthorized", (event) => {
     // Expired and not refreshable: back to the sign-in form, saying why in people's words.
     if (state.user) {
@@ -479,26 +395,15 @@ function updateBonus() {
 async function boot() {
   applyI18n();
   wire();
-  try {
-    state.config = { ...state.config, ...(await api("/api/v1/web/config", { auth: false })) };
-  } catch {
-    // Defaults keep the page usable; the buy button then asks the server directly.
-  }
+  // Without it the defaults keep the page usable; the buy button then asks the server directly.
+  state.config = await webConfig(state.config);
   updateBonus();
   const invite = new URLSearchParams(location.search).get("invite");
   if (invite) $("auth-invite").value = invite;
   setMode(invite || !tokens.access ? "signup" : "login");
   $("booting").hidden = true;
   if (tg.launchedFromTelegram() && (await telegramLogin())) return;
-  if (tokens.access) {
-    try {
-      await enter(null);
-      return;
-    } catch (err) {
-      tokens.clear();
-      if (err.status !== 401) notice(errorText(err));
-    }
-  }
+  if (await resume(enter, (err) => notice(errorText(err)))) return;
   $("auth").hidden = false;
 }
 

@@ -2,9 +2,11 @@
 // browser), describe a picture, watch it being made (polling every second, as the seed says), keep
 // it (download/share), browse the gallery, see and buy credits (stars).
 
-import { api, h, itemsOf, loadScript, newIdempotencyKey, say, tokens, userMessage } from "./api.js";
-import { applyI18n, formatTHB, langChosen, setLang, t, toggleLang } from "./i18n.js";
+import { api, h, itemsOf, newIdempotencyKey, say, tokens, userMessage } from "./api.js";
+import { checkout } from "./buy.js";
+import { applyI18n, langChosen, setLang, t, toggleLang } from "./i18n.js";
 import "./pixelpop-i18n.js";
+import { resume, showAuthMode, signIn, webConfig } from "./session.js";
 import * as tg from "./telegram.js";
 
 const $ = (id) => document.getElementById(id);
@@ -12,7 +14,6 @@ const PROMPT_MIN = 3;
 const PROMPT_MAX = 1000;
 const POLL_MS = 1000; // seed 004: "loop every 1s: GET /generation/{id}"
 const TERMINAL = new Set(["completed", "failed", "canceled"]);
-const STRIPE_SCRIPT = "https://js.stripe.com/v3/";
 const GALLERY_PAGE = 12;
 
 const state = {
@@ -24,7 +25,6 @@ const state = {
   viewing: false, // an image from the gallery is open
   gallery: [],
   galleryTotal: null,
-  payment: null,
   main: null, // Telegram's MainButton, when inside Telegram
 };
 
@@ -34,10 +34,7 @@ const notice = (text, kind = "error") => say($("notice"), text, kind);
 
 function setMode(mode) {
   state.mode = mode;
-  for (const tab of document.querySelectorAll(".tab")) tab.classList.toggle("active", tab.dataset.mode === mode);
-  $("auth-password").autocomplete = mode === "signup" ? "new-password" : "current-password";
-  $("auth-submit").dataset.i18n = `auth.submit.${mode}`;
-  $("auth-submit").textContent = t(`auth.submit.${mode}`);
+  showAuthMode(mode);
   const bonus = state.config.signup_bonus_stars;
   $("signup-bonus").textContent = bonus > 0 ? t("auth.bonus", { n: bonus }) : "";
   $("signup-bonus").hidden = mode !== "signup" || !(bonus > 0);
@@ -49,9 +46,7 @@ async function submitAuth(event) {
   $("auth-submit").disabled = true;
   try {
     const body = { email: $("auth-email").value.trim(), password: $("auth-password").value };
-    const session = await api(`/api/v1/auth/${state.mode}`, { method: "POST", body, auth: false });
-    tokens.save(session);
-    await enter(session.user);
+    await enter(await signIn(`/api/v1/auth/${state.mode}`, body));
   } catch (err) {
     notice(userMessage(err));
   } finally {
@@ -64,10 +59,9 @@ async function telegramSignIn() {
   if (!data) return false;
   say($("notice"), t("pp.telegram"), "info");
   try {
-    const session = await api("/api/v1/auth/telegram", { method: "POST", body: { init_data: data }, auth: false });
-    tokens.save(session);
+    const user = await signIn("/api/v1/auth/telegram", { init_data: data });
     notice("");
-    await enter(session.user);
+    await enter(user);
     return true;
   } catch (err) {
     notice(userMessage(err));
@@ -392,97 +386,22 @@ async function loadWallet() {
   }
 }
 
-async function loadPackages() {
-  try {
-    const body = await api("/api/v1/payment/packages", { auth: false });
-    const packages = Array.isArray(body) ? body : body.packages || itemsOf(body);
-    $("packages").replaceChildren(
-      ...packages.map((pkg) =>
-        h(
-          "li",
-          { class: "package" },
-          h("strong", {}, `★ ${pkg.total_stars ?? pkg.stars + (pkg.bonus_stars || 0)}`),
-          pkg.bonus_stars ? h("span", { class: "bonus" }, t("buy.bonus", { n: pkg.bonus_stars })) : null,
-          h("span", { class: "price" }, formatTHB(pkg.price)),
-          h("button", { type: "button", class: "secondary", dataset: { package: pkg.id }, onclick: () => buy(pkg) }, t("buy.button")),
-        ),
-      ),
-    );
-  } catch (err) {
-    say($("buy-msg"), userMessage(err));
-  }
-}
-
-async function buy(pkg) {
-  say($("buy-msg"), "");
-  tg.haptic.tap();
-  let intent;
-  try {
-    intent = await api("/api/v1/payment/create-intent", {
-      method: "POST",
-      body: { package: pkg.id },
-      headers: { "Idempotency-Key": newIdempotencyKey() },
-    });
-  } catch (err) {
-    const off = err.code === "payments_not_configured";
-    say($("buy-msg"), off ? t("pp.buy.off") : userMessage(err), off ? "info" : "error");
-    return;
-  }
-  if (!state.config.stripe_publishable_key) {
-    console.info("[pixelpop] payments are on but STRIPE_PUBLISHABLE_KEY is not set");
-    say($("buy-msg"), t("pp.buy.off"), "info");
-    return;
-  }
-  try {
-    await loadScript(STRIPE_SCRIPT);
-  } catch {
-    say($("buy-msg"), t("error.script"));
-    return;
-  }
-  const stripe = window.Stripe(state.config.stripe_publishable_key);
-  const elements = stripe.elements({ clientSecret: intent.client_secret });
-  elements.create("payment").mount("#payment-element");
-  state.payment = { stripe, elements, intentId: intent.payment_intent_id || intent.id, pkg };
-  $("pay-submit").textContent = t("buy.pay", { price: formatTHB(intent.amount ?? pkg.price) });
-  $("pay-form").hidden = false;
-}
-
-async function submitPayment(event) {
-  event.preventDefault();
-  const payment = state.payment;
-  if (!payment) return;
-  $("pay-submit").disabled = true;
-  try {
-    const { error, paymentIntent } = await payment.stripe.confirmPayment({
-      elements: payment.elements,
-      confirmParams: { return_url: `${location.origin}/pixelpop` },
-      redirect: "if_required",
-    });
-    if (error) {
-      say($("buy-msg"), error.message || t("problem.generic")); // Stripe's words are for the payer
-      return;
-    }
-    const confirmed = await api("/api/v1/payment/confirm", {
-      method: "POST",
-      body: { payment_intent_id: paymentIntent?.id || payment.intentId },
-    });
-    const stars = (confirmed.stars_purchased ?? payment.pkg.stars) + (confirmed.stars_bonus ?? payment.pkg.bonus_stars ?? 0);
-    say($("buy-msg"), confirmed.credited === false ? t("buy.processing") : t("pp.buy.paid", { n: stars }), "ok");
-    tg.haptic.notify("success");
-    closePayment();
-    await loadWallet();
-  } catch (err) {
-    say($("buy-msg"), userMessage(err));
-  } finally {
-    $("pay-submit").disabled = false;
-  }
-}
-
-function closePayment() {
-  $("pay-form").hidden = true;
-  $("payment-element").replaceChildren();
-  state.payment = null;
-}
+// Module scripts run once the document is parsed, so the #buy panel is there to fill.
+const { loadPackages } = checkout({
+  panel: $("buy"),
+  config: () => state.config,
+  describe: (pkg) => [
+    h("strong", {}, `★ ${pkg.total_stars ?? pkg.stars + (pkg.bonus_stars || 0)}`),
+    pkg.bonus_stars ? h("span", { class: "bonus" }, t("buy.bonus", { n: pkg.bonus_stars })) : null,
+  ],
+  keys: { off: "pp.buy.off", unavailable: "pp.buy.off", failed: "problem.generic", paid: "pp.buy.paid" },
+  returnPath: "/pixelpop",
+  logPrefix: "[pixelpop]",
+  packagesAuth: false,
+  onClick: () => tg.haptic.tap(),
+  onSuccess: () => tg.haptic.notify("success"),
+  onPaid: loadWallet,
+});
 
 // ---- start-up ------------------------------------------------------------------------------
 
@@ -500,8 +419,6 @@ function wire() {
   $("gallery-more").addEventListener("click", () => loadGallery({ more: true }));
   $("wallet-refresh").addEventListener("click", loadWallet);
   $("credits-pill").addEventListener("click", () => $("buy").scrollIntoView({ behavior: "smooth", block: "start" }));
-  $("pay-form").addEventListener("submit", submitPayment);
-  $("pay-cancel").addEventListener("click", closePayment);
   document.addEventListener("unauthorized", () => {
     if (state.user) {
       logout();
@@ -525,24 +442,12 @@ async function boot() {
   }
   applyI18n();
   wire();
-  try {
-    state.config = { ...state.config, ...(await api("/api/v1/web/config", { auth: false })) };
-  } catch {
-    // Defaults keep the page usable.
-  }
+  state.config = await webConfig(state.config);
   setMode(tokens.access ? "login" : "signup");
   $("booting").hidden = true;
   // Inside Telegram the chat's identity wins over whatever a browser session left behind.
   if (tg.launchedFromTelegram() && (await telegramSignIn())) return;
-  if (tokens.access) {
-    try {
-      await enter(null);
-      return;
-    } catch (err) {
-      tokens.clear();
-      if (err.status !== 401) notice(userMessage(err));
-    }
-  }
+  if (await resume(enter, (err) => notice(userMessage(err)))) return;
   $("auth").hidden = false;
 }
 
