@@ -26,6 +26,7 @@ import structlog
 from sqlalchemy import select
 
 from conjure.db import utcnow
+from conjure.dbfaults import retry_transaction
 from conjure.events.service import job_outcome_event, publish_user_events
 from conjure.events.types import EVENT_TYPE
 from conjure.jobs.attempt import Claim, ClaimKey, Outcome, Settlement
@@ -183,13 +184,19 @@ class Settler:
     ) -> dict[ClaimKey, int]:
         """The store's ``settle``, with the effects only when some settlement needs them."""
         needs_effects = any(not self._is_plain(s.claim) for s in batch)
-        return await self.store.settle(
-            batch,
-            worker_id=self.worker_id,
-            now=now,
-            effects=self.effects if needs_effects else None,
-            skipped=skipped,
-        )
+
+        async def write() -> dict[ClaimKey, int]:
+            return await self.store.settle(
+                batch,
+                worker_id=self.worker_id,
+                now=now,
+                effects=self.effects if needs_effects else None,
+                skipped=skipped,
+            )
+
+        # A deadlock or serialization failure rolled the whole settle back: write it again
+        # rather than count it against the job (a failed success would burn an attempt).
+        return await retry_transaction(write, what="settle")
 
     def _kind(self, claim: Claim) -> JobKind | None:
         return self.runtime.registry.kinds.get(claim.kind)
