@@ -37,6 +37,8 @@ UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
 # Tries of one transaction in all (the first and the retries), and the first retry's jitter range.
 RETRY_ATTEMPTS = 4
 RETRY_BASE_SECONDS = 0.02
+# A request body up to this size is kept for a retry; a larger one (an upload) gets a 503 instead.
+REPLAY_MAX_BYTES = 1 << 20
 # What a 503 for a database outage tells clients to wait (PostgreSQL restarts take seconds).
 UNAVAILABLE_RETRY_AFTER_SECONDS = 2
 # Modules whose OSError is about the database connection (asyncpg's connect, SQLAlchemy's pool).
@@ -163,7 +165,7 @@ class DatabaseFaultMiddleware:
             except Exception as exc:
                 if started:
                     raise
-                if is_retryable(exc) and attempt < RETRY_ATTEMPTS:
+                if is_retryable(exc) and attempt < RETRY_ATTEMPTS and _replayable(received):
                     log.info("db_request_retried", path=scope.get("path"), attempt=attempt)
                     await asyncio.sleep(random.uniform(0.0, RETRY_BASE_SECONDS * 2 ** (attempt - 1)))
                     continue
@@ -181,6 +183,11 @@ class DatabaseFaultMiddleware:
                 return
 
 
+def _replayable(received: list[Message]) -> bool:
+    """Whether the body read so far was kept whole (a large upload is not kept for a retry)."""
+    return sum(len(m.get("body", b"")) for m in received) <= REPLAY_MAX_BYTES
+
+
 def _replaying(received: list[Message], receive: Receive) -> Receive:
     """A ``receive`` that first replays the messages an earlier try read, then reads (and keeps) more."""
     index = 0
@@ -191,8 +198,9 @@ def _replaying(received: list[Message], receive: Receive) -> Receive:
             index += 1
             return received[index - 1]
         message: dict[str, Any] = dict(await receive())
-        received.append(message)
-        index += 1
+        if _replayable(received):  # past the limit the body is no longer kept (nor retried)
+            received.append(message)
+            index += 1
         return message
 
     return replay

@@ -100,7 +100,9 @@ async def test_a_submit_that_hits_a_serialization_fault_is_retried_once_whole(
     user = await make_user(runtime, stars=3)
     counter = await inject(pg_url, table="jobs", event="INSERT", sqlstate=sqlstate)
     response = await client.post(
-        "/api/v1/tarot/read", json={"question": "Will this submit survive?"}, headers=auth_headers(runtime, user)
+        "/api/v1/tarot/read",
+        json={"question": "Will this submit survive?"},
+        headers=auth_headers(runtime, user),
     )
     assert response.status_code == 202, response.text
     assert await fired(runtime, counter) == 2  # failed once, then written by the retry
@@ -124,9 +126,13 @@ async def test_a_session_route_that_hits_a_deadlock_runs_again_as_a_whole(
     runtime, client = pg_app
     user = await make_user(runtime, stars=1)
     headers = auth_headers(runtime, user)
-    accepted = await client.post("/api/v1/tarot/read", json={"question": "Cancel me, please?"}, headers=headers)
+    accepted = await client.post(
+        "/api/v1/tarot/read", json={"question": "Cancel me, please?"}, headers=headers
+    )
     job_id = accepted.json()["job_id"]
-    counter = await inject(pg_url, table="jobs", event="UPDATE", sqlstate="40P01", when="NEW.status = 'canceled'")
+    counter = await inject(
+        pg_url, table="jobs", event="UPDATE", sqlstate="40P01", when="NEW.status = 'canceled'"
+    )
     response = await client.post(f"/api/v1/jobs/{job_id}/cancel", headers=headers)
     assert response.status_code == 200, response.text
     assert await fired(runtime, counter) == 2
