@@ -32,7 +32,7 @@ from conjure.events.types import EVENT_TYPE
 from conjure.jobs.attempt import Claim, ClaimKey, Outcome, Settlement
 from conjure.jobs.events import event_message
 from conjure.jobs.models import Job, JobStatus
-from conjure.jobs.retry import backoff_delay
+from conjure.jobs.retry import at_least, backoff_delay
 from conjure.jobs.service import settle_hold
 from conjure.jobs.store.pick import store_for
 from conjure.jobs.types import GroupCommit
@@ -217,7 +217,7 @@ class Settler:
             values["usage"] = outcome.usage
         delay: float | None = None
         if status == "retry" and claim.attempt < claim.max_attempts:
-            delay = self._backoff(claim)
+            delay = at_least(self._backoff(claim), outcome.retry_after)
             values.update(status=JobStatus.QUEUED, run_at=now + dt.timedelta(seconds=delay), worker_id=None)
             values.update(error_code=outcome.code, last_error=outcome.message)
             status = "retrying"
