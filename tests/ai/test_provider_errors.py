@@ -63,7 +63,10 @@ async def test_a_429_retry_after_becomes_the_jobs_least_delay(
 async def test_the_longest_retry_after_of_the_chain_wins(
     make_settings: Callable[..., Settings], fake: FakeModelServer
 ) -> None:
-    fake.script = [Reply(status=429, headers={"Retry-After": "7"}), Reply(status=429, headers={"Retry-After": "30"})]
+    fake.script = [
+        Reply(status=429, headers={"Retry-After": "7"}),
+        Reply(status=429, headers={"Retry-After": "30"}),
+    ]
     with pytest.raises(RetryableJobError) as info:
         await _run(_settings(make_settings, fake, "openai,gemini"))
     assert info.value.retry_after == 30

@@ -76,11 +76,10 @@ def classify(exc: BaseException) -> str:
     )
 
     # Before the status checks: an exhausted quota is a 429 too, but no wait will fix it.
-    if isinstance(exc, ModelQuotaExceededError) or (isinstance(exc, ModelHTTPError) and exc.status_code == 402):
+    http_status = exc.status_code if isinstance(exc, ModelHTTPError) else None
+    if isinstance(exc, ModelQuotaExceededError) or http_status == 402:
         return QUOTA
-    if isinstance(exc, ModelAuthenticationError) or (
-        isinstance(exc, ModelHTTPError) and exc.status_code in (401, 403)
-    ):
+    if isinstance(exc, ModelAuthenticationError) or http_status in (401, 403):
         return AUTH
     if isinstance(exc, TimeoutError | ModelRequestTimeout | ModelConnectionError | ModelRateLimitError):
         return RETRYABLE
