@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 
 
@@ -53,3 +54,12 @@ def parse_retry_after(value: str | None) -> float | None:
             return None
         seconds = (when - dt.datetime.now(dt.UTC)).total_seconds()
     return seconds if seconds > 0 else None
+
+
+def retry_after_of(headers: Mapping[str, str]) -> float | None:
+    """A provider's wait from its response headers: ``Retry-After`` (seconds or a date), or
+    OpenAI's ``retry-after-ms`` (``headers``: an HTTP client's case-insensitive mapping)."""
+    millis = headers.get("retry-after-ms")
+    if millis is not None and (wait := parse_retry_after(millis)) is not None:
+        return wait / 1000
+    return parse_retry_after(headers.get("retry-after"))

@@ -17,7 +17,6 @@ import base64
 import contextlib
 import hashlib
 import io
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -28,7 +27,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from conjure.apps.imagegen.settings import ImagegenSettings
 from conjure.jobs.registry import PermanentJobError, RetryableJobError
-from conjure.jobs.retry import parse_retry_after
+from conjure.jobs.retry import retry_after_of
 from conjure.settings import Settings
 
 log = structlog.get_logger("conjure.apps.imagegen")
@@ -164,7 +163,7 @@ def _openai_status_error(exc: openai.APIStatusError) -> Exception:
     if exc.code in OPENAI_QUOTA_CODES or status == 402:
         return refused("openai", status, "provider_quota", "The OpenAI account is out of quota or credit.")
     if status in (408, 409, 429) or status >= 500:
-        wait = retry_after(exc.response.headers)
+        wait = retry_after_of(exc.response.headers)
         return RetryableJobError("provider_unavailable", f"OpenAI answered {status}.", retry_after=wait)
     if exc.code in ("content_policy_violation", "moderation_blocked"):
         message = "The image model's content policy refused the prompt."
@@ -172,15 +171,6 @@ def _openai_status_error(exc: openai.APIStatusError) -> Exception:
     if status in (401, 403):
         return refused("openai", status, "provider_auth", "OpenAI refused our credentials.")
     return refused("openai", status, "provider_rejected", f"OpenAI refused the request ({status}).")
-
-
-def retry_after(headers: Mapping[str, str]) -> float | None:
-    """The provider's wait: ``Retry-After`` (seconds or a date), or OpenAI's ``retry-after-ms``
-    (``headers`` is an HTTP client's case-insensitive mapping)."""
-    millis = headers.get("retry-after-ms")
-    if millis is not None and (wait := parse_retry_after(millis)) is not None:
-        return wait / 1000
-    return parse_retry_after(headers.get("retry-after"))
 
 
 def refused(provider: str, status: int, code: str, message: str) -> PermanentJobError:
@@ -263,7 +253,7 @@ def _replicate_json(response: httpx.Response) -> dict[str, Any]:
     if status == 402:  # Replicate: "insufficient credit"
         raise refused("replicate", status, "provider_quota", "The Replicate account is out of credit.")
     if status == 429 or status >= 500:
-        wait = retry_after(response.headers)
+        wait = retry_after_of(response.headers)
         raise RetryableJobError("provider_unavailable", f"Replicate answered {status}.", retry_after=wait)
     if status in (401, 403):
         raise refused("replicate", status, "provider_auth", "Replicate refused our token.")
