@@ -185,3 +185,25 @@ async def test_an_unreachable_database_answers_503_with_retry_after(
     assert logged.count("database_unavailable") == 2
     assert "Traceback" not in logged
     assert "unhandled_error" not in logged
+
+
+async def test_pooled_connections_killed_by_a_restart_answer_503_then_recover(
+    pg_app: tuple[Runtime, httpx.AsyncClient], pg_admin_url: str, pg_url: str
+) -> None:
+    runtime, client = pg_app
+    admin = await make_user(runtime, admin=True)
+    headers = auth_headers(runtime, admin)
+    assert (await client.get("/api/v1/admin/jobs", headers=headers)).status_code == 200
+    # What a PostgreSQL restart does to the pool: every connection to this database is gone.
+    conn = await asyncpg.connect(pg_admin_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        await conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+            pg_url.rsplit("/", 1)[1],
+        )
+    finally:
+        await conn.close()
+    statuses = [(await client.get("/api/v1/admin/jobs", headers=headers)).status_code for _ in range(3)]
+    # At most the requests on dead connections fail, as 503s; the pool is replaced and then serves.
+    assert set(statuses) <= {200, 503}
+    assert statuses[-1] == 200
