@@ -9,9 +9,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from structlog.testing import capture_logs
 
-from conjure.ai import chain as chain_module
 from conjure.jobs.registry import PermanentJobError, RetryableJobError
 from conjure.settings import Settings
 from tests.ai.fakes import FakeModelServer, Reply, fake_model_server
@@ -35,18 +33,6 @@ POLICY_BODY = {
 def fake() -> Iterator[FakeModelServer]:
     with fake_model_server(default=OK) as server:
         yield server
-
-
-@pytest.fixture
-def logs() -> Iterator[list[dict[str, Any]]]:
-    # The chain's logger may be cached from an earlier test: capture through a fresh proxy.
-    with capture_logs() as captured:
-        original = chain_module.log
-        chain_module.log = chain_module.structlog.get_logger("conjure.ai")
-        try:
-            yield captured
-        finally:
-            chain_module.log = original
 
 
 @pytest.mark.parametrize("provider", ["openai", "gemini"])
@@ -82,22 +68,22 @@ async def test_a_429_without_retry_after_leaves_the_backoff_alone(
 
 
 async def test_an_exhausted_quota_fails_at_once_and_alerts_the_operator(
-    make_settings: Callable[..., Settings], fake: FakeModelServer, logs: list[dict[str, Any]]
+    make_settings: Callable[..., Settings], fake: FakeModelServer, chain_logs: list[dict[str, Any]]
 ) -> None:
     fake.script = [Reply(status=429, error=QUOTA_BODY, headers={"Retry-After": "20"})]
     with pytest.raises(PermanentJobError) as info:
         await _run(_settings(make_settings, fake, "openai"))
     assert info.value.code == "ai_quota_exceeded"
     assert len(fake.requests) == 1
-    [alert] = [entry for entry in logs if entry["log_level"] == "error"]
+    [alert] = [entry for entry in chain_logs if entry["log_level"] == "error"]
     assert (alert["event"], alert["provider"], alert["kind"], alert["status"]) == (
         "model_provider_refused",
         "openai",
         "quota",
         429,
     )
-    assert "Will it rain?" not in str(logs)
-    assert "SECRET-INSTRUCTIONS" not in str(logs)
+    assert "Will it rain?" not in str(chain_logs)
+    assert "SECRET-INSTRUCTIONS" not in str(chain_logs)
 
 
 @pytest.mark.parametrize("provider", ["openai", "gemini"])
@@ -105,7 +91,7 @@ async def test_an_exhausted_quota_fails_at_once_and_alerts_the_operator(
 async def test_refused_credentials_fail_at_once_and_alert_the_operator(
     make_settings: Callable[..., Settings],
     fake: FakeModelServer,
-    logs: list[dict[str, Any]],
+    chain_logs: list[dict[str, Any]],
     provider: str,
     status: int,
 ) -> None:
@@ -113,18 +99,18 @@ async def test_refused_credentials_fail_at_once_and_alert_the_operator(
     with pytest.raises(PermanentJobError) as info:
         await _run(_settings(make_settings, fake, provider))
     assert info.value.code == "ai_auth_failed"
-    assert [(e["kind"], e["status"]) for e in logs if e["log_level"] == "error"] == [("auth", status)]
+    assert [(e["kind"], e["status"]) for e in chain_logs if e["log_level"] == "error"] == [("auth", status)]
 
 
 async def test_a_content_policy_refusal_fails_at_once_and_is_logged_at_error(
-    make_settings: Callable[..., Settings], fake: FakeModelServer, logs: list[dict[str, Any]]
+    make_settings: Callable[..., Settings], fake: FakeModelServer, chain_logs: list[dict[str, Any]]
 ) -> None:
     fake.script = [Reply(status=400, error=POLICY_BODY)]
     with pytest.raises(PermanentJobError) as info:
         await _run(_settings(make_settings, fake, "openai"))
     assert info.value.code == "model_rejected"
-    assert [e["kind"] for e in logs if e["log_level"] == "error"] == ["rejected"]
-    assert "Will it rain?" not in str(logs)
+    assert [e["kind"] for e in chain_logs if e["log_level"] == "error"] == ["rejected"]
+    assert "Will it rain?" not in str(chain_logs)
 
 
 async def test_a_quota_on_one_provider_falls_through_to_the_next(
