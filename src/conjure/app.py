@@ -11,6 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from conjure import __version__
 from conjure.apps import installed_apps
+from conjure.dbfaults import DatabaseFaultMiddleware
 from conjure.errors import install_error_handlers
 from conjure.health import router as health_router
 from conjure.kit.spec import AppSpec
@@ -112,6 +113,9 @@ def create_app(
     if settings.is_production:
         # Only behind TLS (production/staging); on plain-http development it would stick in browsers.
         security_headers["strict-transport-security"] = HSTS
+    # Innermost: a request whose transaction hit 40001/40P01 runs again, an unreachable database
+    # answers 503, before the observing middleware sees (and logs) the outcome.
+    app.add_middleware(DatabaseFaultMiddleware)
     app.add_middleware(ObserveMiddleware, security_headers=security_headers)
     app.add_middleware(
         CORSMiddleware,

@@ -28,6 +28,8 @@ class Reply:
     status: int = 200
     delay: float = 0.0
     text: str | None = None  # raw text instead of a tool call (malformed output)
+    headers: dict[str, str] = field(default_factory=dict)  # e.g. Retry-After on a 429
+    error: dict[str, Any] | None = None  # the error object of a non-200 reply (else a generic one)
 
 
 @dataclass
@@ -132,11 +134,16 @@ def _handler(fake: FakeModelServer) -> type[BaseHTTPRequestHandler]:
             try:
                 if reply.delay:
                     time.sleep(reply.delay)
-                payload = _wire(api, body, reply) if reply.status == 200 else _error_body(api, reply.status)
+                if reply.status == 200:
+                    payload = _wire(api, body, reply)
+                else:
+                    payload = {"error": reply.error} if reply.error else _error_body(api, reply.status)
                 data = json.dumps(payload).encode()
                 self.send_response(reply.status)
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(data)))
+                for name, value in reply.headers.items():
+                    self.send_header(name, value)
                 self.end_headers()
                 self.wfile.write(data)
             except (BrokenPipeError, ConnectionResetError):

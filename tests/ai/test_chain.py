@@ -235,13 +235,12 @@ async def test_prompted_output_mode_for_servers_without_tools(
 
 
 async def test_prompts_and_questions_never_reach_the_logs(
-    make_settings: Callable[..., Settings], fake: FakeModelServer
+    make_settings: Callable[..., Settings], fake: FakeModelServer, chain_logs: list[dict[str, Any]]
 ) -> None:
-    from structlog.testing import capture_logs
-
     fake.script = [Reply(status=429), Reply(args={"allowed": "x"}), Reply(args={"allowed": "x"})]
     settings = _settings(make_settings, fake, "openai,gemini")
-    with capture_logs() as logs, pytest.raises(RetryableJobError):
+    logs = chain_logs
+    with pytest.raises(RetryableJobError):
         await _run(settings)
     assert [entry["kind"] for entry in logs] == ["retryable", "invalid_output"]
     for text in ("SECRET-INSTRUCTIONS", "Will it rain?"):

@@ -61,6 +61,12 @@ async def sleepy(ctx: JobContext) -> dict[str, Any]:
     return {"slept": ctx.payload.get("seconds")}
 
 
+async def rate_limited(ctx: JobContext) -> dict[str, Any]:
+    """A provider answered 429 with ``Retry-After: <payload's retry_after>``."""
+    _count(ctx)
+    raise RetryableJobError("provider_unavailable", "Rate limited.", retry_after=ctx.payload["retry_after"])
+
+
 async def save_or_explode(session: AsyncSession, job: Job, result: dict[str, Any]) -> list[NewEvent]:
     """``on_success`` that fails for payloads asking it to (a result the app cannot store); the
     event it returns reaches the owner once the finishing transaction commits."""
@@ -81,6 +87,7 @@ KINDS = [
     JobKind(name="t.paid_hooked", handler=noop, price_stars=1, max_attempts=1, on_success=save_or_explode),
     JobKind(name="t.bad_input", handler=bad_input, price_stars=1),
     JobKind(name="t.steps", handler=steps),
+    JobKind(name="t.rate_limited", handler=rate_limited, max_attempts=3),
     JobKind(name="t.sleepy", handler=sleepy),
     JobKind(name="t.timeout", handler=sleepy, timeout_seconds=0.2, max_attempts=1),
     JobKind(

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import random
+from email.utils import format_datetime
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from conjure.jobs.retry import backoff_ceiling, backoff_delay
+from conjure.jobs.retry import (
+    RETRY_AFTER_CAP_SECONDS,
+    at_least,
+    backoff_ceiling,
+    backoff_delay,
+    parse_retry_after,
+)
 
 
 @given(
@@ -35,3 +43,25 @@ def test_jitter_spreads_over_the_whole_range() -> None:
     delays = [backoff_delay(3, base=2, cap=60, rng=rng) for _ in range(2000)]
     assert min(delays) < 0.5
     assert max(delays) > 7.5
+
+
+def test_a_retry_after_is_a_floor_with_a_little_spread() -> None:
+    rng = random.Random(3)
+    delays = [at_least(1.5, 20.0, rng) for _ in range(500)]
+    assert min(delays) >= 20.0
+    assert max(delays) <= 22.0
+    assert max(delays) - min(delays) > 1.0  # not everyone back at the same instant
+    assert at_least(45.0, 20.0) == 45.0  # a longer backoff stands
+    assert at_least(1.5, None) == 1.5
+    assert at_least(1.5, 10**9) <= RETRY_AFTER_CAP_SECONDS * 1.1
+
+
+def test_retry_after_headers_are_seconds_or_http_dates() -> None:
+    assert parse_retry_after("20") == 20.0
+    assert parse_retry_after(" 1.5 ") == 1.5
+    soon = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=90)
+    parsed = parse_retry_after(format_datetime(soon, usegmt=True))
+    assert parsed is not None
+    assert 80 < parsed <= 90
+    for bad in (None, "", "soon", "-5", "0", "nan", "Wed, 21 Oct 2015 07:28:00 GMT"):
+        assert parse_retry_after(bad) is None, bad

@@ -3,11 +3,18 @@
 Error policy (what the job engine sees):
 
 - 429, 5xx, connection trouble, timeouts → try the next provider; if every provider
-  failed that way → :class:`RetryableJobError` ``model_unavailable`` (backoff, then DLQ).
+  failed that way → :class:`RetryableJobError` ``model_unavailable`` (backoff, then DLQ), not
+  sooner than the longest ``Retry-After`` a provider sent.
+- The account is out of quota or credit (OpenAI's 429 ``insufficient_quota``, a 402, Gemini's
+  billing errors) or its credentials are refused (401/403) → next provider; at the end →
+  :class:`PermanentJobError` ``ai_quota_exceeded`` / ``ai_auth_failed``: waiting will not help.
 - Output that fails schema validation after pydantic-ai's own retries → next provider;
   at the end → :class:`PermanentJobError` ``model_output_invalid``.
 - A provider refusing the request (auth, bad model name, content filter) → next
   provider; at the end → :class:`PermanentJobError` ``model_rejected``.
+
+Every refusal that is the operator's to fix (quota, credentials, a refused request, a content
+policy) is logged at ERROR, one line naming the provider, step and kind, never the prompt.
 - A provider missing its settings (no key) → next provider; at the end →
   :class:`PermanentJobError` ``ai_not_configured``.
 """
@@ -35,6 +42,9 @@ log = structlog.get_logger("conjure.ai")
 T = TypeVar("T")
 
 RETRYABLE, INVALID_OUTPUT, REJECTED, CONFIG = "retryable", "invalid_output", "rejected", "misconfigured"
+QUOTA, AUTH = "quota", "auth"
+# Failures the operator must act on (top up the account, fix a key, look at refused requests).
+OPERATOR_KINDS = frozenset({QUOTA, AUTH, REJECTED})
 
 
 @dataclass(frozen=True)
@@ -50,12 +60,14 @@ class StepOutcome(Generic[T]):
 
 
 def classify(exc: BaseException) -> str:
-    """Which of the three error kinds a provider failure is."""
+    """Which kind of error a provider failure is (``RETRYABLE``, ``QUOTA``, ``AUTH``, ...)."""
     # Imported here: pydantic-ai is slow to import and the offline path never needs it.
     from pydantic_ai.exceptions import (
         ContentFilterError,
+        ModelAuthenticationError,
         ModelConnectionError,
         ModelHTTPError,
+        ModelQuotaExceededError,
         ModelRateLimitError,
         ModelRequestTimeout,
         ModelServerError,
@@ -63,6 +75,12 @@ def classify(exc: BaseException) -> str:
         UnexpectedModelBehavior,
     )
 
+    # Before the status checks: an exhausted quota is a 429 too, but no wait will fix it.
+    http_status = exc.status_code if isinstance(exc, ModelHTTPError) else None
+    if isinstance(exc, ModelQuotaExceededError) or http_status == 402:
+        return QUOTA
+    if isinstance(exc, ModelAuthenticationError) or http_status in (401, 403):
+        return AUTH
     if isinstance(exc, TimeoutError | ModelRequestTimeout | ModelConnectionError | ModelRateLimitError):
         return RETRYABLE
     if isinstance(exc, ModelServerError | ModelUnavailableError):
@@ -103,6 +121,7 @@ class ModelChain:
             log.error("model_provider_misconfigured", error=str(exc))
             raise _chain_error(step, [CONFIG]) from None
         failures: list[str] = []
+        waits: list[float] = []  # the Retry-After of each provider that asked for one
         for index, name in enumerate(providers):
             try:
                 slot = get_slot(name, self.settings)
@@ -127,13 +146,15 @@ class ModelChain:
                         )
             except (Exception, TimeoutError) as exc:
                 failures.append(_record_failure(name, step, exc))
+                if failures[-1] == RETRYABLE and (wait := _retry_after(exc)) is not None:
+                    waits.append(wait)
                 continue
             elapsed = time.perf_counter() - started
             MODEL_LATENCY.labels(name, step).observe(elapsed)
             MODEL_TOKENS.labels(name, "input").inc(usage.input_tokens)
             MODEL_TOKENS.labels(name, "output").inc(usage.output_tokens)
             return StepOutcome(output, _with_latency(usage, elapsed))
-        raise _chain_error(step, failures)
+        raise _chain_error(step, failures, retry_after=max(waits, default=None))
 
     async def _call(
         self,
@@ -204,9 +225,20 @@ def max_tokens_for(settings: Settings, step: str) -> int:
 def _record_failure(provider: str, step: str, exc: BaseException) -> str:
     kind = classify(exc)
     MODEL_ERRORS.labels(provider, kind).inc()
-    # Only the error type and our classification: provider messages may echo the prompt.
-    log.warning("model_call_failed", provider=provider, step=step, kind=kind, error=type(exc).__name__)
+    # Only the error type, status and our classification: provider messages may echo the prompt.
+    status = getattr(exc, "status_code", None)
+    if kind in OPERATOR_KINDS:
+        # The alert: no retry will fix it, the operator must (route error logs to alerting).
+        log.error("model_provider_refused", provider=provider, step=step, kind=kind, status=status)
+    else:
+        log.warning("model_call_failed", provider=provider, step=step, kind=kind, error=type(exc).__name__)
     return kind
+
+
+def _retry_after(exc: BaseException) -> float | None:
+    """The seconds a provider asked us to wait (pydantic-ai reads its ``Retry-After``), if it did."""
+    wait = getattr(exc, "retry_after", None)
+    return float(wait) if isinstance(wait, int | float) and wait > 0 else None
 
 
 def _with_latency(usage: StepUsage, seconds: float) -> StepUsage:
@@ -215,11 +247,17 @@ def _with_latency(usage: StepUsage, seconds: float) -> StepUsage:
     return replace(usage, latency_ms=int(seconds * 1000))
 
 
-def _chain_error(step: str, failures: list[str]) -> Exception:
+def _chain_error(step: str, failures: list[str], *, retry_after: float | None = None) -> Exception:
     if RETRYABLE in failures or not failures:
         return RetryableJobError(
-            "model_unavailable", f"No AI provider could answer the {step} step right now; retrying."
+            "model_unavailable",
+            f"No AI provider could answer the {step} step right now; retrying.",
+            retry_after=retry_after,
         )
+    if QUOTA in failures:
+        return PermanentJobError("ai_quota_exceeded", "The AI provider's account is out of quota or credit.")
+    if AUTH in failures:
+        return PermanentJobError("ai_auth_failed", "The AI provider refused this server's credentials.")
     if INVALID_OUTPUT in failures:
         return PermanentJobError(
             "model_output_invalid",

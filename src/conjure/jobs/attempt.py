@@ -92,6 +92,8 @@ class Outcome:
     code: str | None = None
     message: str | None = None
     usage: dict[str, Any] | None = None
+    # A retry's least delay in seconds, as the provider asked (``RetryableJobError.retry_after``).
+    retry_after: float | None = None
 
 
 @dataclass

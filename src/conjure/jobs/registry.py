@@ -35,9 +35,17 @@ class JobError(Exception):
 
 
 class RetryableJobError(JobError):
-    """Transient trouble (timeout, 429, 5xx): retried with backoff, then DLQ."""
+    """Transient trouble (timeout, 429, 5xx): retried with backoff, then DLQ.
+
+    ``retry_after``: the seconds the provider asked us to wait (its ``Retry-After``); the retry
+    then waits at least that long instead of the shorter backoff (``conjure.jobs.retry``).
+    """
 
     retryable = True
+
+    def __init__(self, code: str, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(code, message)
+        self.retry_after = retry_after
 
 
 class PermanentJobError(JobError):

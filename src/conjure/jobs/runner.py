@@ -21,7 +21,7 @@ from conjure.jobs.attempt import Claim, LostClaim, Outcome, usage_summary
 from conjure.jobs.claim import claim_deliveries, heartbeat
 from conjure.jobs.context import RunContext
 from conjure.jobs.progress import ProgressWriter
-from conjure.jobs.registry import JobCanceled, JobError, PermanentJobError
+from conjure.jobs.registry import JobCanceled, JobError, PermanentJobError, RetryableJobError
 from conjure.jobs.settle import Settler
 from conjure.jobs.types import Delivery
 from conjure.observability.metrics import JOB_DURATION
@@ -101,7 +101,8 @@ class Runner:
         except PermanentJobError as exc:
             outcome = Outcome("failed", code=exc.code, message=exc.message)
         except JobError as exc:
-            outcome = Outcome("retry", code=exc.code, message=exc.message)
+            retry_after = exc.retry_after if isinstance(exc, RetryableJobError) else None
+            outcome = Outcome("retry", code=exc.code, message=exc.message, retry_after=retry_after)
         except TimeoutError:
             outcome = Outcome("retry", code="timeout", message=f"The job took longer than {timeout:g} s.")
         except Exception as exc:

@@ -26,12 +26,13 @@ import structlog
 from sqlalchemy import select
 
 from conjure.db import utcnow
+from conjure.dbfaults import retry_transaction
 from conjure.events.service import job_outcome_event, publish_user_events
 from conjure.events.types import EVENT_TYPE
 from conjure.jobs.attempt import Claim, ClaimKey, Outcome, Settlement
 from conjure.jobs.events import event_message
 from conjure.jobs.models import Job, JobStatus
-from conjure.jobs.retry import backoff_delay
+from conjure.jobs.retry import at_least, backoff_delay
 from conjure.jobs.service import settle_hold
 from conjure.jobs.store.pick import store_for
 from conjure.jobs.types import GroupCommit
@@ -183,13 +184,19 @@ class Settler:
     ) -> dict[ClaimKey, int]:
         """The store's ``settle``, with the effects only when some settlement needs them."""
         needs_effects = any(not self._is_plain(s.claim) for s in batch)
-        return await self.store.settle(
-            batch,
-            worker_id=self.worker_id,
-            now=now,
-            effects=self.effects if needs_effects else None,
-            skipped=skipped,
-        )
+
+        async def write() -> dict[ClaimKey, int]:
+            return await self.store.settle(
+                batch,
+                worker_id=self.worker_id,
+                now=now,
+                effects=self.effects if needs_effects else None,
+                skipped=skipped,
+            )
+
+        # A deadlock or serialization failure rolled the whole settle back: write it again
+        # rather than count it against the job (a failed success would burn an attempt).
+        return await retry_transaction(write, what="settle")
 
     def _kind(self, claim: Claim) -> JobKind | None:
         return self.runtime.registry.kinds.get(claim.kind)
@@ -210,7 +217,7 @@ class Settler:
             values["usage"] = outcome.usage
         delay: float | None = None
         if status == "retry" and claim.attempt < claim.max_attempts:
-            delay = self._backoff(claim)
+            delay = at_least(self._backoff(claim), outcome.retry_after)
             values.update(status=JobStatus.QUEUED, run_at=now + dt.timedelta(seconds=delay), worker_id=None)
             values.update(error_code=outcome.code, last_error=outcome.message)
             status = "retrying"

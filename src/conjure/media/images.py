@@ -18,6 +18,7 @@ import httpx
 from PIL import Image, UnidentifiedImageError
 
 from conjure.jobs.registry import PermanentJobError, RetryableJobError
+from conjure.jobs.retry import retry_after_of
 
 # One semaphore per provider per event loop. A worker process runs one loop, so this
 # bounds the provider calls of the whole process (seed 004: "semaphore-limited
@@ -53,6 +54,7 @@ async def download_image(
                 raise RetryableJobError(
                     "image_download_unavailable",
                     f"Downloading the image from {provider} answered {response.status_code}.",
+                    retry_after=retry_after_of(response.headers),
                 )
             if response.status_code != 200:
                 raise PermanentJobError(

@@ -224,3 +224,16 @@ async def test_an_image_deleted_while_it_is_staged_stores_nothing_and_costs_noth
     assert await api.events_of(user.id, "image.failed", count=0) == []
     [outcome] = await api.events_of(user.id, "job.failed")
     assert (outcome["job_id"], outcome["code"]) == (accepted["job_id"], "image_deleted")
+
+
+async def test_an_account_out_of_credit_fails_at_once_without_charge(
+    start_api: StartApi, peer: ReplicatePeer, sqlite_url: str
+) -> None:
+    peer.create_statuses = [402]  # Replicate: insufficient credit; no wait refills it
+    api = await start(start_api, peer, {"database_url": sqlite_url})
+    user, headers = await api.user(stars=1)
+    accepted = await submit(api, headers)
+    done = await api.wait_image(accepted["image_id"], headers)
+    assert (done["status"], done["error"]["code"]) == ("failed", "provider_quota")
+    assert await api.balances(user.id) == (1, 0)
+    assert (await job_of(api, accepted["job_id"])).attempts == 1

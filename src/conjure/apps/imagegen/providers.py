@@ -2,8 +2,12 @@
 
 Each provider returns either the image bytes or a temporary URL to download; it
 maps its failures onto the engine's errors: 429/5xx/timeouts are
-:class:`RetryableJobError` (the engine backs off and retries), refusals and bad
-configuration are :class:`PermanentJobError` (the job fails, the hold is released).
+:class:`RetryableJobError` (the engine backs off and retries, never sooner than the
+provider's ``Retry-After``), refusals and bad configuration are :class:`PermanentJobError`
+(the job fails, the hold is released). An exhausted quota or credit (OpenAI's 429
+``insufficient_quota``, a 402) is permanent too, since waiting will not refill it; every refusal
+the operator must look at (quota, credentials, content policy, a rejected request) is logged at
+ERROR, one line without the prompt.
 """
 
 from __future__ import annotations
@@ -18,13 +22,18 @@ from typing import Any, Protocol
 
 import httpx
 import openai
+import structlog
 from PIL import Image, ImageDraw, ImageFont
 
 from conjure.apps.imagegen.settings import ImagegenSettings
 from conjure.jobs.registry import PermanentJobError, RetryableJobError
+from conjure.jobs.retry import retry_after_of
 from conjure.settings import Settings
 
+log = structlog.get_logger("conjure.apps.imagegen")
 OFFLINE_LABEL = "offline preview"
+# OpenAI's error codes for an account out of credit (sent with a 429, like a rate limit).
+OPENAI_QUOTA_CODES = frozenset({"insufficient_quota", "billing_hard_limit_reached"})
 ASPECT_RATIOS = {"1024x1024": "1:1", "1024x1536": "2:3", "1536x1024": "3:2"}
 REPLICATE_DONE = {"succeeded", "failed", "canceled", "aborted"}
 MAX_POLL_HICCUPS = 3  # transient errors tolerated while polling, before the attempt is retried
@@ -130,7 +139,7 @@ class OpenAIImageProvider:
                 size=size,
                 n=1,
             )
-        except (openai.APIConnectionError, openai.RateLimitError, openai.InternalServerError) as exc:
+        except openai.APIConnectionError as exc:
             message = f"OpenAI is unavailable: {type(exc).__name__}."
             raise RetryableJobError("provider_unavailable", message) from exc
         except openai.APIStatusError as exc:
@@ -150,13 +159,24 @@ class OpenAIImageProvider:
 
 
 def _openai_status_error(exc: openai.APIStatusError) -> Exception:
-    if exc.status_code in (408, 409) or exc.status_code >= 500:
-        return RetryableJobError("provider_unavailable", f"OpenAI answered {exc.status_code}.")
+    status = exc.status_code
+    if exc.code in OPENAI_QUOTA_CODES or status == 402:
+        return refused("openai", status, "provider_quota", "The OpenAI account is out of quota or credit.")
+    if status in (408, 409, 429) or status >= 500:
+        wait = retry_after_of(exc.response.headers)
+        return RetryableJobError("provider_unavailable", f"OpenAI answered {status}.", retry_after=wait)
     if exc.code in ("content_policy_violation", "moderation_blocked"):
-        return PermanentJobError("content_policy", "The image model's content policy refused the prompt.")
-    if exc.status_code in (401, 403):
-        return PermanentJobError("provider_auth", "OpenAI refused our credentials.")
-    return PermanentJobError("provider_rejected", f"OpenAI refused the request ({exc.status_code}).")
+        message = "The image model's content policy refused the prompt."
+        return refused("openai", status, "content_policy", message)
+    if status in (401, 403):
+        return refused("openai", status, "provider_auth", "OpenAI refused our credentials.")
+    return refused("openai", status, "provider_rejected", f"OpenAI refused the request ({status}).")
+
+
+def refused(provider: str, status: int, code: str, message: str) -> PermanentJobError:
+    """A refusal no retry fixes: the job fails at once, and the operator is told (ERROR, no prompt)."""
+    log.error("image_provider_refused", provider=provider, status=status, code=code)
+    return PermanentJobError(code, message)
 
 
 class ReplicateImageProvider:
@@ -230,12 +250,15 @@ class ReplicateImageProvider:
 
 def _replicate_json(response: httpx.Response) -> dict[str, Any]:
     status = response.status_code
+    if status == 402:  # Replicate: "insufficient credit"
+        raise refused("replicate", status, "provider_quota", "The Replicate account is out of credit.")
     if status == 429 or status >= 500:
-        raise RetryableJobError("provider_unavailable", f"Replicate answered {status}.")
+        wait = retry_after_of(response.headers)
+        raise RetryableJobError("provider_unavailable", f"Replicate answered {status}.", retry_after=wait)
     if status in (401, 403):
-        raise PermanentJobError("provider_auth", "Replicate refused our token.")
+        raise refused("replicate", status, "provider_auth", "Replicate refused our token.")
     if status >= 400:
-        raise PermanentJobError("provider_rejected", f"Replicate refused the request ({status}).")
+        raise refused("replicate", status, "provider_rejected", f"Replicate refused the request ({status}).")
     try:
         body = response.json()
     except ValueError as exc:

@@ -17,6 +17,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import httpx
+import structlog
 from sqlalchemy import select
 
 from conjure.apps.staging.models import Prediction
@@ -24,12 +25,20 @@ from conjure.apps.staging.providers import StagedResult, StagingRequest, staging
 from conjure.apps.staging.settings import StagingSettings
 from conjure.apps.staging.webhooks import DONE, record_prediction_end, record_prediction_start
 from conjure.jobs.registry import PermanentJobError, RetryableJobError
+from conjure.jobs.retry import retry_after_of
 
 if TYPE_CHECKING:
     from conjure.apps.staging.resources import JobResources
     from conjure.jobs.registry import JobContext
 
+log = structlog.get_logger("conjure.apps.staging")
 MAX_POLL_HICCUPS = 3
+
+
+def refused(status: int, code: str, message: str) -> PermanentJobError:
+    """A refusal no retry fixes: the job fails at once, and the operator is told (ERROR, no prompt)."""
+    log.error("staging_provider_refused", provider="replicate", status=status, code=code)
+    return PermanentJobError(code, message)
 
 
 def is_transient(status: int) -> bool:
@@ -111,14 +120,16 @@ class ReplicateStaging:
             response = await client.post(f"/v1/models/{model}/predictions", json=body)
         except httpx.TransportError as exc:
             raise RetryableJobError("provider_unavailable", f"Replicate: {type(exc).__name__}.") from exc
-        if is_transient(response.status_code):
-            raise RetryableJobError("provider_unavailable", f"Replicate answered {response.status_code}.")
-        if response.status_code in (401, 403):
-            raise PermanentJobError("provider_auth", "Replicate refused our credentials.")
-        if response.status_code not in (200, 201):
-            raise PermanentJobError(
-                "provider_rejected", f"Replicate refused the input ({response.status_code})."
-            )
+        status = response.status_code
+        if status == 402:  # "insufficient credit": waiting will not refill it
+            raise refused(status, "provider_quota", "The Replicate account is out of credit.")
+        if is_transient(status):
+            wait = retry_after_of(response.headers)
+            raise RetryableJobError("provider_unavailable", f"Replicate answered {status}.", retry_after=wait)
+        if status in (401, 403):
+            raise refused(status, "provider_auth", "Replicate refused our credentials.")
+        if status not in (200, 201):
+            raise refused(status, "provider_rejected", f"Replicate refused the input ({status}).")
         prediction = response.json()
         prediction_id = str(prediction.get("id", ""))
         if not prediction_id:

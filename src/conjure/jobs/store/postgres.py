@@ -23,6 +23,7 @@ from sqlalchemy import String, bindparam, func, insert, literal, select, text, u
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from conjure.db import JSONType, UTCDateTime
+from conjure.dbfaults import retry_transaction
 from conjure.jobs.attempt import ClaimedRow, ClaimKey, ProgressStep, Settlement
 from conjure.jobs.models import ATTEMPTS, EVENTS, JOBS, JobSnapshot
 from conjure.jobs.store.base import SettleEffects, Submitted
@@ -252,25 +253,32 @@ class PostgresJobStore:
         self.db = db
 
     async def insert_queued(self, values: dict[str, Any]) -> Submitted:
-        async with self.db.driver_connection() as conn:
-            row = await conn.fetchrow(
-                SUBMIT,
-                values["user_id"],
-                values["id"],
-                values["kind"],
-                json.dumps(values["payload"]),
-                values["dedupe_key"],
-                values["idempotency_key"],
-                values["request_hash"],
-                values["max_attempts"],
-                values["price_stars"],
-                values["prompt_version"],
-                values["trace_id"],
-                values["created_at"],
-                uuid.uuid4(),
-                values["webhook_url"],
-                values["start_deadline"],
-            )
+        # The one statement is the whole transaction: after 40001/40P01 nothing was written and
+        # it runs again as it was (same job and ledger ids), so a retry never writes twice.
+        ledger_id = uuid.uuid4()
+
+        async def submit() -> Any:
+            async with self.db.driver_connection() as conn:
+                return await conn.fetchrow(
+                    SUBMIT,
+                    values["user_id"],
+                    values["id"],
+                    values["kind"],
+                    json.dumps(values["payload"]),
+                    values["dedupe_key"],
+                    values["idempotency_key"],
+                    values["request_hash"],
+                    values["max_attempts"],
+                    values["price_stars"],
+                    values["prompt_version"],
+                    values["trace_id"],
+                    values["created_at"],
+                    ledger_id,
+                    values["webhook_url"],
+                    values["start_deadline"],
+                )
+
+        row = await retry_transaction(submit, what="submit")
         inserted = row["job_id"] is not None
         if inserted and values["price_stars"] > 0:
             WALLET_TRANSACTIONS.labels("hold", "star").inc()
