@@ -160,6 +160,8 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unhandled(request: Request, exc: Exception) -> JSONResponse:
+    # Only what escapes the middleware stack gets here (the app's own 500s are rendered inside it,
+    # by conjure.observability.middleware.ObserveMiddleware, with the request id and headers).
     log.exception("unhandled_error", path=request.url.path, error_type=type(exc).__name__)
     return problem(500, "internal_error", "Something went wrong on our side; it has been logged.")
 
