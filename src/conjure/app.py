@@ -13,6 +13,7 @@ from conjure import __version__
 from conjure.apps import installed_apps
 from conjure.errors import install_error_handlers
 from conjure.health import router as health_router
+from conjure.kit.contract import ContractMiddleware, install_contract
 from conjure.kit.spec import AppSpec
 from conjure.observability.logging import configure_logging
 from conjure.observability.middleware import (
@@ -107,11 +108,13 @@ def create_app(
             app.include_router(router)
     for router in platform_routers():
         app.include_router(router)
+    install_contract(app)
 
     security_headers = dict(SECURITY_HEADERS)
     if settings.is_production:
         # Only behind TLS (production/staging); on plain-http development it would stick in browsers.
         security_headers["strict-transport-security"] = HSTS
+    app.add_middleware(ContractMiddleware, routes=app.routes)
     app.add_middleware(ObserveMiddleware, security_headers=security_headers)
     app.add_middleware(
         CORSMiddleware,
