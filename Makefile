@@ -7,9 +7,11 @@ PYTEST_ARGS ?=
 # pytest-xdist workers for `make test-only` (0: no workers, all in one process). Each worker starts
 # its own PostgreSQL, Redis and migrated templates (tests/conftest.py), so they share nothing.
 PYTEST_WORKERS ?= 3
+# `make fuzz`: examples per operation and phase, and seconds of generation per caller.
+FUZZ_ARGS ?= --max-examples 100 --max-time 120
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-only lint fmt types cycles migrate revision bench drill system-deps lock
+.PHONY: help install run test test-only lint fmt types cycles migrate revision bench drill system-deps lock fuzz
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -54,6 +56,9 @@ cycles: install ## Print import cycles among src/conjure modules (deferred and T
 	$(PY) -m tests.platform.test_import_cycles
 
 test: install system-deps lint test-only ## Install what tests need and run lint + the whole suite
+
+fuzz: install ## Fuzz every operation with schemathesis, as a user, an admin and anonymously (FUZZ_ARGS=...)
+	$(PY) -m tests.platform.fuzz $(FUZZ_ARGS)
 
 test-only: install ## Run the test suite only (PYTEST_WORKERS=N processes, PYTEST_ARGS=... for pytest)
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)

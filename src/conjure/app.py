@@ -14,6 +14,7 @@ from conjure.apps import installed_apps
 from conjure.dbfaults import DatabaseFaultMiddleware
 from conjure.errors import install_error_handlers
 from conjure.health import router as health_router
+from conjure.kit.contract import ContractMiddleware, install_contract
 from conjure.kit.spec import AppSpec
 from conjure.observability.logging import configure_logging
 from conjure.observability.middleware import (
@@ -108,6 +109,7 @@ def create_app(
             app.include_router(router)
     for router in platform_routers():
         app.include_router(router)
+    install_contract(app)
 
     security_headers = dict(SECURITY_HEADERS)
     if settings.is_production:
@@ -116,6 +118,7 @@ def create_app(
     # Innermost: a request whose transaction hit 40001/40P01 runs again, an unreachable database
     # answers 503, before the observing middleware sees (and logs) the outcome.
     app.add_middleware(DatabaseFaultMiddleware)
+    app.add_middleware(ContractMiddleware, routes=app.routes)
     app.add_middleware(ObserveMiddleware, security_headers=security_headers)
     app.add_middleware(
         CORSMiddleware,

@@ -130,6 +130,33 @@ async def test_unhandled_error_is_500_without_internals(runtime: Runtime) -> Non
     assert "RuntimeError" not in response.text
 
 
+async def test_a_500_carries_the_request_id_headers_and_one_log_line(
+    runtime: Runtime, capsys: pytest.CaptureFixture[str]
+) -> None:
+    router = APIRouter()
+
+    @router.get("/crash")
+    async def crash() -> None:
+        raise RuntimeError("secret internals: password=hunter2")
+
+    app = create_app(runtime=runtime, apps=[AppSpec(name="crash", routers=[router])])
+    capsys.readouterr()
+    # raise_app_exceptions on: an exception escaping the app is what the server would log again.
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+        response = await c.get("/crash", headers={"X-Request-ID": "req-500-abc"})
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json()["code"] == "internal_error"
+    assert "hunter2" not in response.text
+    assert response.headers["x-request-id"] == "req-500-abc"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert response.headers["x-frame-options"] == "DENY"
+    assert response.headers["referrer-policy"] == "no-referrer"
+    logged = [line for line in capsys.readouterr().err.splitlines() if "unhandled_error" in line]
+    assert len(logged) == 1, logged
+    assert "req-500-abc" in logged[0]
+
+
 @pytest.mark.parametrize("incoming", ["abc-123", "bad id with spaces\n"])
 async def test_request_id_on_every_response(client: httpx.AsyncClient, incoming: str) -> None:
     response = await client.get("/health", headers={"x-request-id": incoming.strip()})

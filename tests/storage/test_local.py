@@ -53,6 +53,19 @@ async def test_files_route_answers_problems(local_store: LocalObjectStore) -> No
         assert traversal.status_code in (400, 403, 404)
 
 
+async def test_non_ascii_signature_is_a_wrong_signature(local_store: LocalObjectStore) -> None:
+    await local_store.put("g/z.png", b"data", content_type="image/png")
+    transport = httpx.ASGITransport(app=files_app(local_store))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        for method in ("GET", "PUT"):
+            response = await http.request(method, "/files/g/z.png?exp=1&sig=%C3%A9", content=b"x")
+            assert response.status_code == 403, (method, response.text)
+            assert response.json()["code"] == "invalid_link_signature"
+    assert await local_store.get("g/z.png") == b"data"
+    with pytest.raises(InvalidLinkSignature):
+        local_store.signer.verify("GET", "g/z.png", 1, "\udce9\u00e9")
+
+
 async def test_expired_local_link_is_refused_with_its_code(local_store: LocalObjectStore) -> None:
     await local_store.put("g/y.png", b"data", content_type="image/png")
     exp = int(time.time()) - 1

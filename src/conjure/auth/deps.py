@@ -125,6 +125,17 @@ def _bearer(credentials: HTTPAuthorizationCredentials | None) -> str:
     return credentials.credentials.strip()
 
 
+def require_bearer_header(authorization: str | None) -> None:
+    """401 ``unauthorized`` unless an ``Authorization: Bearer <credential>`` header is present.
+
+    The same test as the bearer scheme's, made on the raw header before the body is read, so an
+    anonymous request learns nothing from its body and costs no parse (:mod:`conjure.kit.contract`).
+    """
+    scheme, _, credentials = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not credentials.strip():
+        _bearer(None)
+
+
 def _invalid(method: str, reason: str, *, expired: bool = False) -> Unauthorized:
     AUTH_FAILURES.labels(method, reason).inc()
     if expired:

@@ -37,8 +37,25 @@ DESCRIPTIONS: dict[int, str] = {
     503: "Not ready or not configured (`not_ready`)",
 }
 
-# Inline, so the body is documented under problem+json only (a response "model" would add application/json).
-PROBLEM_SCHEMA: dict[str, Any] = Problem.model_json_schema()
+
+def _problem_schema() -> dict[str, Any]:
+    # Inline, so the body is documented under problem+json only (a response "model" would add
+    # application/json); the fields every problem has are required, ``errors[]`` is spelled out.
+    schema = Problem.model_json_schema()
+    schema["required"] = ["type", "title", "status", "detail", "code"]
+    schema["properties"]["errors"] = {
+        "type": "array",
+        "description": "422: one entry per bad field.",
+        "items": {
+            "type": "object",
+            "required": ["field", "message"],
+            "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+        },
+    }
+    return schema
+
+
+PROBLEM_SCHEMA: dict[str, Any] = _problem_schema()
 
 
 def problems(*statuses: int, describe: Mapping[int, str] | None = None) -> dict[int | str, dict[str, Any]]:

@@ -1,4 +1,11 @@
-"""Pure ASGI middleware: request ids on every response and log line, and a body size limit."""
+"""Pure ASGI middleware: request ids on every response and log line, a body size limit, and the 500s.
+
+An unexpected exception is rendered as the 500 problem by :class:`ObserveMiddleware`, inside the
+request-id and CORS layers, so a 500 carries the request id, the security headers and one
+``unhandled_error`` log line bound to the request id, like any other response. Starlette's own
+catch-all (``errors.py``) runs outside every middleware and re-raises to the server, which logs
+the traceback a second time; it is left for failures of the outer middleware itself.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +18,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conjure.errors import problem
 from conjure.observability.metrics import HTTP_LATENCY, HTTP_REQUESTS
+
+log = structlog.get_logger("conjure.errors")
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
@@ -104,7 +113,7 @@ class BodySizeLimitMiddleware:
 
 
 class ObserveMiddleware:
-    """Count and time each request by route template, and add the security headers.
+    """Count and time each request by route template, add the security headers, render 500s.
 
     Pure ASGI on purpose: Starlette's ``BaseHTTPMiddleware`` (``@app.middleware``) runs
     every request in an extra task with memory streams, which cost a measurable share
@@ -120,9 +129,12 @@ class ObserveMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
+        response_started = False
 
         async def send_observed(message: Message) -> None:
+            nonlocal response_started
             if message["type"] == "http.response.start":
+                response_started = True
                 # Measured to the response start (as before), so a long SSE stream is not one slow request.
                 path = getattr(scope.get("route"), "path", "unmatched")
                 HTTP_REQUESTS.labels(scope["method"], path, str(message["status"])).inc()
@@ -133,4 +145,11 @@ class ObserveMiddleware:
                 message["headers"] = headers
             await send(message)
 
-        await self.app(scope, receive, send_observed)
+        try:
+            await self.app(scope, receive, send_observed)
+        except Exception as exc:
+            if response_started:
+                raise  # too late for a problem body; the server closes the connection
+            log.exception("unhandled_error", path=scope["path"], error_type=type(exc).__name__)
+            response = problem(500, "internal_error", "Something went wrong on our side; it has been logged.")
+            await response(scope, receive, send_observed)

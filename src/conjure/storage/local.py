@@ -51,7 +51,9 @@ class LinkSigner:
     ) -> None:
         """Raise :class:`InvalidLinkSignature` or :class:`LinkExpired` unless the link is good now."""
         expected = self.sign(method, key, expires_at, content_type)
-        if not hmac.compare_digest(expected, signature):
+        # Bytes, not str: compare_digest refuses non-ASCII strings with a TypeError (a 500 for any
+        # link whose signature a client mangled); as bytes they are simply a wrong signature.
+        if not hmac.compare_digest(expected.encode(), signature.encode("utf-8", "surrogateescape")):
             raise InvalidLinkSignature("This link is not valid.")
         if (time.time() if now is None else now) > expires_at:
             raise LinkExpired("This link has expired; ask for a new one.")

@@ -37,7 +37,12 @@ def clean_prompt(value: str) -> str:
 class GenerationRequest(JobRequest):
     """Ask for one image."""
 
-    prompt: str = Field(description="What to draw, 3-1000 characters.", examples=["a red fox in snow"])
+    prompt: str = Field(
+        min_length=PROMPT_MIN,
+        max_length=PROMPT_MAX,
+        description=f"What to draw, {PROMPT_MIN}-{PROMPT_MAX} characters after trimming.",
+        examples=["a red fox in snow"],
+    )
     size: ImageSize = "1024x1024"
 
     @field_validator("prompt")

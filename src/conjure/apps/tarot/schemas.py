@@ -20,7 +20,13 @@ QUESTION_MIN, QUESTION_MAX = 8, 180
 class ReadRequest(JobRequest):
     """A question for the cards: 8–180 characters after trimming, no control characters."""
 
-    question: str = Field(examples=["Will my new project take off this year?"])
+    # The bounds hold for the raw text too (so the schema states them); trimming is checked below.
+    question: str = Field(
+        min_length=QUESTION_MIN,
+        max_length=QUESTION_MAX,
+        description=f"{QUESTION_MIN}-{QUESTION_MAX} characters after trimming, no control characters.",
+        examples=["Will my new project take off this year?"],
+    )
 
     @field_validator("question")
     @classmethod

@@ -1,0 +1,112 @@
+"""The contract every route keeps: problems in OpenAPI, 405 with Allow, 401 before the body, 415."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from conjure.errors import PROBLEM_JSON
+
+AUTH_ROUTE, ADMIN_ROUTE = ("post", "/api/v1/tarot/read"), ("get", "/api/v1/admin/payments")
+
+
+async def test_openapi_documents_the_problem_body_on_every_failure(client: httpx.AsyncClient) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    assert "HTTPValidationError" not in spec["components"]["schemas"]
+    failures = 0
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                if int(status) >= 400:
+                    failures += 1
+                    assert list(response["content"]) == [PROBLEM_JSON], (method, path, status)
+                    schema = response["content"][PROBLEM_JSON]["schema"]
+                    assert {"type", "title", "status", "detail", "code"} <= set(schema["required"])
+            if operation.get("parameters") or operation.get("requestBody"):
+                assert "422" in operation["responses"], (method, path)
+            if "requestBody" in operation:
+                assert {"400", "413", "415"} <= set(operation["responses"]), (method, path)
+    assert failures > 100
+    read = spec["paths"]["/api/v1/tarot/read"]["post"]["responses"]
+    assert read["422"]["content"][PROBLEM_JSON]["schema"]["properties"]["errors"]["items"]["required"] == [
+        "field",
+        "message",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "expected"),
+    [
+        (*AUTH_ROUTE, {"401", "429"}),
+        ("get", "/api/v1/user/wallet", {"401", "429"}),
+        (*ADMIN_ROUTE, {"401", "403", "429"}),
+        ("post", "/api/v1/auth/login", {"429"}),
+        ("post", "/api/v1/payment/create-intent", {"401", "429", "503"}),
+        ("get", "/api/v1/reading/{job_id}", {"401", "404"}),
+    ],
+)
+async def test_each_operation_documents_what_its_dependencies_can_answer(
+    client: httpx.AsyncClient, method: str, path: str, expected: set[str]
+) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    assert expected <= set(spec["paths"][path][method]["responses"])
+
+
+async def test_public_routes_document_no_401(client: httpx.AsyncClient) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    assert "401" not in spec["paths"]["/api/v1/payment/packages"]["get"]["responses"]
+    assert "403" not in spec["paths"][AUTH_ROUTE[1]][AUTH_ROUTE[0]]["responses"]
+
+
+async def test_text_limits_are_in_the_schema(client: httpx.AsyncClient) -> None:
+    schemas = (await client.get("/openapi.json")).json()["components"]["schemas"]
+    question = schemas["ReadRequest"]["properties"]["question"]
+    assert (question["minLength"], question["maxLength"]) == (8, 180)
+    prompt = schemas["GenerationRequest"]["properties"]["prompt"]
+    assert (prompt["minLength"], prompt["maxLength"]) == (3, 1000)
+
+
+async def test_405_allows_every_method_of_the_path(client: httpx.AsyncClient) -> None:
+    response = await client.put("/api/v1/projects/00000000-0000-0000-0000-000000000000")
+    assert response.status_code == 405
+    assert response.json()["code"] == "method_not_allowed"
+    assert set(response.headers["allow"].split(", ")) == {"GET", "PATCH", "DELETE"}
+
+
+async def test_bad_body_without_a_token_is_401_before_the_body_is_read(client: httpx.AsyncClient) -> None:
+    method, path = AUTH_ROUTE
+    for headers in ({}, {"authorization": "Basic abc"}, {"authorization": "Bearer  "}):
+        response = await client.request(
+            method, path, content=b'{"question": ', headers={"content-type": "application/json", **headers}
+        )
+        assert response.status_code == 401, headers
+        assert response.json()["code"] == "unauthorized"
+        assert response.headers["www-authenticate"] == "Bearer"
+        assert response.headers["x-content-type-options"] == "nosniff"
+    # With a token (a wrong one) the body is judged first, as before: only its parse is skipped above.
+    bad = await client.post(
+        path,
+        content=b'{"question": ',
+        headers={"content-type": "application/json"} | {"authorization": "Bearer not-a-token"},
+    )
+    assert bad.status_code == 400
+    assert bad.json()["code"] == "malformed_json"
+
+
+async def test_a_non_json_body_to_a_json_route_is_415(client: httpx.AsyncClient) -> None:
+    public = await client.post(
+        "/api/v1/auth/login", content=b"email=a", headers={"content-type": "text/plain"}
+    )
+    assert public.status_code == 415
+    assert public.headers["content-type"] == PROBLEM_JSON
+    assert public.json()["code"] == "unsupported_media_type"
+    signed_in = await client.post(
+        AUTH_ROUTE[1], content=b"hello", headers={"content-type": "text/plain", "authorization": "Bearer x"}
+    )
+    assert signed_in.status_code == 415
+    charset = await client.post(
+        "/api/v1/auth/login",
+        content=b'{"email": "a@b.c", "password": "x"}',
+        headers={"content-type": "application/json; charset=utf-8"},
+    )
+    assert charset.status_code != 415
