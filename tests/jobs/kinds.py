@@ -37,7 +37,7 @@ async def flaky(ctx: JobContext) -> dict[str, Any]:
 
 async def always_fails(ctx: JobContext) -> dict[str, Any]:
     _count(ctx)
-    raise RetryableJobError("upstream_timeout", "the model timed out")
+    raise RetryableJobError("upstream_timeout", str(ctx.payload.get("message", "the model timed out")))
 
 
 async def bad_input(ctx: JobContext) -> dict[str, Any]:
