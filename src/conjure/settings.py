@@ -249,7 +249,7 @@ class Settings(BaseSettings):
 
 def listening_url(host: str, port: int) -> str:
     """The http URL a browser on this machine reaches a server bound to ``host:port`` at."""
-    if host in ("", "0.0.0.0", "::", "127.0.0.1", "::1", "localhost"):  # noqa: S104 (compared, not bound)
+    if host in ("", "0.0.0.0", "::", "127.0.0.1", "::1", "localhost"):
         host = "localhost"  # the wildcard is no address to link to; loopback keeps the old default's name
     elif ":" in host:
         host = f"[{host}]"  # an IPv6 literal

@@ -73,7 +73,7 @@ async def save_or_explode(session: AsyncSession, job: Job, result: dict[str, Any
 
 
 class TSettings(AppSettings):
-    """The test app's own setting: the time limit of ``t.slow_own`` (as imagegen's IMAGE_JOB_TIMEOUT_SECONDS)."""
+    """The test app's own setting: ``t.slow_own``'s time limit (as imagegen's IMAGE_JOB_TIMEOUT_SECONDS)."""
 
     t_job_timeout_seconds: float = 30.0
 
@@ -89,6 +89,7 @@ KINDS = [
     JobKind(name="t.flaky", handler=flaky),
     JobKind(name="t.always_fails", handler=always_fails),
     JobKind(name="t.paid_fails", handler=always_fails, price_stars=1, max_attempts=2),
+    JobKind(name="t.paid_flaky", handler=flaky, price_stars=1, max_attempts=2),
     JobKind(name="t.paid_hooked", handler=noop, price_stars=1, max_attempts=1, on_success=save_or_explode),
     JobKind(name="t.bad_input", handler=bad_input, price_stars=1),
     JobKind(name="t.steps", handler=steps),

@@ -139,7 +139,7 @@ async def test_admin_dlq_controls(engine: Runtime, api: httpx.AsyncClient) -> No
     assert all("payload" not in row for row in dlq)
 
     redriven = await api.post(f"/api/v1/admin/jobs/{first.id}/redrive", headers=admin_headers)
-    assert redriven.json() == {"redriven": 1}
+    assert redriven.json() == {"redriven": 1, "short_of_stars": [], "free": False}
     status = (await api.get(f"/api/v1/jobs/{first.id}", headers=auth_headers(engine, user))).json()
     assert status["status"] == "queued"
     assert status["attempts"] == 2  # attempt numbers continue after a re-drive
@@ -153,7 +153,8 @@ async def test_admin_dlq_controls(engine: Runtime, api: httpx.AsyncClient) -> No
     assert listing["stats"]["by_status"]["failed"] == 1
     assert listing["stats"]["by_status"]["dlq"] == 0
     assert set(listing["stats"]["broker"]) == {"ready", "pending", "delayed", "dead_letters"}
-    assert (await api.post("/api/v1/admin/jobs/dlq/redrive", headers=admin_headers)).json() == {"redriven": 0}
+    none_left = await api.post("/api/v1/admin/jobs/dlq/redrive?free=true", headers=admin_headers)
+    assert none_left.json() == {"redriven": 0, "short_of_stars": [], "free": True}
 
 
 async def test_a_dead_lettered_job_tells_its_owner_it_is_final_and_free(

@@ -57,13 +57,13 @@ def test_an_explicit_public_base_url_wins_over_the_port(
     bare_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PUBLIC_BASE_URL", "https://conjure.example")
-    invite, image = asyncio.run(links(build_up("0.0.0.0", 8123)))  # noqa: S104
+    invite, image = asyncio.run(links(build_up("0.0.0.0", 8123)))
     assert invite.startswith("https://conjure.example/?invite=")
     assert image.startswith("https://conjure.example/files/")
 
 
 def test_listening_url_names_a_reachable_host() -> None:
-    assert listening_url("0.0.0.0", 9000) == "http://localhost:9000"  # noqa: S104
+    assert listening_url("0.0.0.0", 9000) == "http://localhost:9000"
     assert listening_url("10.1.2.3", 9000) == "http://10.1.2.3:9000"
     assert listening_url("fd00::1", 9000) == "http://[fd00::1]:9000"
     served = Settings(_env_file=None, cors_origins=["https://app.example"]).serving_at("127.0.0.1", 8123)  # type: ignore[call-arg]

@@ -126,7 +126,11 @@ class AdminJobList(BaseModel):
 
 
 class RedriveResult(BaseModel):
+    """How many DLQ jobs were queued again; those whose owner cannot cover a new hold stay."""
+
     redriven: int
+    short_of_stars: list[uuid.UUID] = []
+    free: bool = False  # the operator ran them without a hold
 
 
 class PurgeResult(BaseModel):
