@@ -11,10 +11,10 @@ from sqlalchemy import select
 
 from conjure.db import utcnow
 from conjure.errors import ConjureError
+from conjure.jobs.dlq import redrive
 from conjure.jobs.models import Job, JobAttempt, JobEvent, JobStatus
 from conjure.jobs.retry import backoff_ceiling
 from conjure.jobs.runner import Outcome, Runner
-from conjure.jobs.dlq import redrive
 from conjure.jobs.service import IdempotencyKeyReused, cancel_job
 from conjure.jobs.types import Delivery
 from conjure.runtime import Runtime

@@ -26,8 +26,7 @@ def dead_letter_message(attempts: int) -> str:
     """
     tries = "once" if attempts == 1 else f"{attempts} times"
     return (
-        f"The job failed {tries} and was stopped; it will not be retried automatically. "
-        "Nothing was charged."
+        f"The job failed {tries} and was stopped; it will not be retried automatically. Nothing was charged."
     )
 
 
