@@ -4,6 +4,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 UV := $(VENV)/bin/uv
 PYTEST_ARGS ?=
+# Where `make run` listens; links (invites, local file URLs) follow unless PUBLIC_BASE_URL is set.
+PORT ?= 8000
 # pytest-xdist workers for `make test-only` (0: no workers, all in one process). Each worker starts
 # its own PostgreSQL, Redis and migrated templates (tests/conftest.py), so they share nothing.
 PYTEST_WORKERS ?= 3
@@ -28,8 +30,8 @@ install: $(VENV)/.installed ## Create the virtualenv and install locked dependen
 lock: ## Re-resolve requirements.lock from pyproject.toml
 	$(UV) pip compile -q pyproject.toml --extra test -o requirements.lock --python-version 3.11
 
-run: install ## Migrate and start API + worker on the embedded default (http://127.0.0.1:8000)
-	$(VENV)/bin/conjure up
+run: install ## Migrate and start API + worker on the embedded default: make run [PORT=8000] (127.0.0.1)
+	$(VENV)/bin/conjure up --port $(PORT)
 
 migrate: install ## Apply database migrations
 	$(VENV)/bin/conjure migrate

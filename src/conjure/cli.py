@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import os
+from typing import TYPE_CHECKING
 
 import typer
 import uvicorn
 
 from conjure.settings import Settings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 app = typer.Typer(
     help="Conjure: accept paid AI work at once, run it on durable workers, charge only on success.",
@@ -32,14 +37,20 @@ def up(
     port: int = typer.Option(8000, help="Port to bind."),
 ) -> None:
     """Migrate, then run API + worker + scheduler in one process (embedded default, or your env)."""
+    uvicorn.run(build_up(host, port), host=host, port=port, log_config=None)
+
+
+def build_up(host: str, port: int) -> FastAPI:
+    """What ``conjure up`` serves: migrated, with links pointing at ``host:port`` unless
+    ``PUBLIC_BASE_URL`` says otherwise."""
     from conjure.app import create_app
     from conjure.apps import installed_apps
     from conjure.migrations.runner import upgrade
 
-    settings = Settings()
+    settings = Settings().serving_at(host, port)
     apps = installed_apps()
     upgrade(settings.resolved_database_url, apps=apps)
-    uvicorn.run(create_app(settings, apps=apps, embedded_worker=True), host=host, port=port, log_config=None)
+    return create_app(settings, apps=apps, embedded_worker=True)
 
 
 @app.command()
@@ -49,6 +60,10 @@ def api(
     workers: int = typer.Option(1, help="API processes."),
 ) -> None:
     """Run the HTTP API only (production: run `conjure worker` separately)."""
+    # The API processes build their own Settings (factory): hand the address on through the env.
+    served = Settings().serving_at(host, port)
+    os.environ.setdefault("PUBLIC_BASE_URL", served.public_base_url)
+    os.environ.setdefault("CORS_ORIGINS", ",".join(served.cors_origins))
     uvicorn.run(
         "conjure.app:create_app", factory=True, host=host, port=port, workers=workers, log_config=None
     )

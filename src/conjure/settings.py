@@ -85,7 +85,7 @@ class Settings(BaseSettings):
     s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
     storage_presign_ttl_seconds: int = 3600
 
-    # HTTP
+    # HTTP. Unset, both follow the address `conjure up`/`conjure api` listen on (serving_at()).
     public_base_url: str = "http://localhost:8000"
     cors_origins: CommaList = Field(default_factory=lambda: ["http://localhost:8000"])
     max_request_body_bytes: int = 1_048_576
@@ -207,6 +207,17 @@ class Settings(BaseSettings):
             found = self._app_settings[cls] = cls(**self._app_init, **given)
         return found
 
+    def serving_at(self, host: str, port: int) -> Settings:
+        """These settings for a server listening on ``host:port``: unless ``PUBLIC_BASE_URL``
+        (and ``CORS_ORIGINS``) were given, links (invites, local file URLs) point at that address."""
+        if "public_base_url" in self.model_fields_set:
+            return self
+        base = listening_url(host, port)
+        update: dict[str, Any] = {"public_base_url": base}
+        if "cors_origins" not in self.model_fields_set:
+            update["cors_origins"] = [base]
+        return self.model_copy(update=update)
+
     @property
     def is_production(self) -> bool:
         return self.environment in ("production", "staging")
@@ -234,6 +245,15 @@ class Settings(BaseSettings):
             path.write_text(secrets.token_urlsafe(48))
             path.chmod(0o600)
         return path.read_text().strip()
+
+
+def listening_url(host: str, port: int) -> str:
+    """The http URL a browser on this machine reaches a server bound to ``host:port`` at."""
+    if host in ("", "0.0.0.0", "::", "127.0.0.1", "::1", "localhost"):
+        host = "localhost"  # the wildcard is no address to link to; loopback keeps the old default's name
+    elif ":" in host:
+        host = f"[{host}]"  # an IPv6 literal
+    return f"http://{host}:{port}"
 
 
 def get_settings() -> Settings:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from conjure.apps import AppSpec
 from conjure.events.types import NewEvent
 from conjure.jobs.registry import JobContext, JobKind, PermanentJobError, RetryableJobError
+from conjure.settings import AppSettings, Settings
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -36,7 +37,7 @@ async def flaky(ctx: JobContext) -> dict[str, Any]:
 
 async def always_fails(ctx: JobContext) -> dict[str, Any]:
     _count(ctx)
-    raise RetryableJobError("upstream_timeout", "the model timed out")
+    raise RetryableJobError("upstream_timeout", str(ctx.payload.get("message", "the model timed out")))
 
 
 async def bad_input(ctx: JobContext) -> dict[str, Any]:
@@ -77,6 +78,16 @@ async def save_or_explode(session: AsyncSession, job: Job, result: dict[str, Any
     return [] if job.user_id is None else [NewEvent(job.user_id, type_, {"job_id": str(job.id)})]
 
 
+class TSettings(AppSettings):
+    """The test app's own setting: ``t.slow_own``'s time limit (as imagegen's IMAGE_JOB_TIMEOUT_SECONDS)."""
+
+    t_job_timeout_seconds: float = 30.0
+
+
+def own_time_limit(settings: Settings) -> float:
+    return settings.for_app(TSettings).t_job_timeout_seconds
+
+
 KINDS = [
     JobKind(name="t.noop", handler=noop),
     JobKind(name="t.paid", handler=noop, price_stars=1),
@@ -84,12 +95,15 @@ KINDS = [
     JobKind(name="t.flaky", handler=flaky),
     JobKind(name="t.always_fails", handler=always_fails),
     JobKind(name="t.paid_fails", handler=always_fails, price_stars=1, max_attempts=2),
+    JobKind(name="t.paid_flaky", handler=flaky, price_stars=1, max_attempts=2),
     JobKind(name="t.paid_hooked", handler=noop, price_stars=1, max_attempts=1, on_success=save_or_explode),
     JobKind(name="t.bad_input", handler=bad_input, price_stars=1),
     JobKind(name="t.steps", handler=steps),
     JobKind(name="t.rate_limited", handler=rate_limited, max_attempts=3),
     JobKind(name="t.sleepy", handler=sleepy),
     JobKind(name="t.timeout", handler=sleepy, timeout_seconds=0.2, max_attempts=1),
+    JobKind(name="t.slow", handler=sleepy, max_attempts=1),  # bounded by MAX_PROCESSING_TIME_MS
+    JobKind(name="t.slow_own", handler=sleepy, max_attempts=1, timeout=own_time_limit),
     JobKind(
         name="t.own_backoff",
         handler=always_fails,

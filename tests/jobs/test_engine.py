@@ -11,10 +11,11 @@ from sqlalchemy import select
 
 from conjure.db import utcnow
 from conjure.errors import ConjureError
+from conjure.jobs.dlq import redrive
 from conjure.jobs.models import Job, JobAttempt, JobEvent, JobStatus
 from conjure.jobs.retry import backoff_ceiling
 from conjure.jobs.runner import Outcome, Runner
-from conjure.jobs.service import IdempotencyKeyReused, cancel_job, redrive
+from conjure.jobs.service import IdempotencyKeyReused, cancel_job
 from conjure.jobs.types import Delivery
 from conjure.runtime import Runtime
 from conjure.users.models import User
@@ -250,24 +251,57 @@ async def test_redriven_job_runs_again_with_continuing_attempts(engine: Runtime)
     async with running(engine):
         await wait_status(engine, job.id, JobStatus.DLQ)
         async with engine.db.session() as session:
-            assert await redrive(session, engine, [job.id]) == 1
+            assert (await redrive(session, engine, [job.id])).redriven == [job.id]
         done = await wait_status(engine, job.id, JobStatus.SUCCEEDED)
     assert done.attempts == 7
     assert [a.attempt_number for a in await attempts_of(engine, job.id)] == list(range(1, 8))
 
 
-async def test_redriven_paid_job_is_not_charged_again(engine: Runtime) -> None:
+async def test_redriven_paid_job_holds_its_price_again_and_is_charged_on_success(engine: Runtime) -> None:
     from conjure.wallet.service import check_consistency
 
     user = await make_user(engine, stars=3)
-    job = await submit(engine, "t.paid_fails", user=user)
+    job = await submit(engine, "t.paid_flaky", {"fail_times": 2}, user=user)
     async with running(engine):
         await wait_status(engine, job.id, JobStatus.DLQ)
-        assert await balances(engine, user) == (3, 0)
-        async with engine.db.session() as session:
-            assert await redrive(session, engine, [job.id]) == 1
-        again = await wait_status(engine, job.id, JobStatus.DLQ)
-    assert again.attempts == 4
-    assert await balances(engine, user) == (3, 0)
+        assert await balances(engine, user) == (3, 0)  # released on the way to the DLQ
+    async with engine.db.session() as session:
+        done = await redrive(session, engine, [job.id])
+    assert (done.redriven, done.short_of_stars) == ([job.id], [])
+    assert await balances(engine, user) == (3, 1)  # held again before it runs again
+    async with running(engine):
+        again = await wait_status(engine, job.id, JobStatus.SUCCEEDED)
+    assert again.attempts == 3
+    assert await balances(engine, user) == (2, 0)  # the success is paid for, once
+    queued = [e.data for e in await events_of(engine, job.id) if e.type == "queued"]
+    assert queued[-1] == {"status": "queued", "redriven": True, "held_stars": 1, "free": False}
+    async with engine.db.session() as session:
+        assert await check_consistency(session) == []
+
+
+async def test_redrive_without_the_stars_stays_in_dlq_unless_the_operator_runs_it_free(
+    engine: Runtime,
+) -> None:
+    from conjure.wallet.service import check_consistency
+
+    user = await make_user(engine, stars=1)
+    job = await submit(engine, "t.paid_flaky", {"fail_times": 2}, user=user)
+    async with running(engine):
+        await wait_status(engine, job.id, JobStatus.DLQ)
+    await submit(engine, "t.paid", user=user)  # not run: its hold takes the only star
+    assert await balances(engine, user) == (1, 1)
+    async with engine.db.session() as session:
+        refused = await redrive(session, engine, None)
+    assert (refused.redriven, refused.short_of_stars) == ([], [job.id])
+    assert (await load(engine, job.id)).status == JobStatus.DLQ
+    assert await balances(engine, user) == (1, 1)
+    async with engine.db.session() as session:
+        free = await redrive(session, engine, [job.id], free=True)
+    assert free.redriven == [job.id]
+    async with running(engine):
+        await wait_status(engine, job.id, JobStatus.SUCCEEDED)
+    queued = [e.data for e in await events_of(engine, job.id) if e.type == "queued"]
+    assert queued[-1] == {"status": "queued", "redriven": True, "held_stars": 0, "free": True}
+    assert await balances(engine, user) == (0, 0)  # only the other job was paid for
     async with engine.db.session() as session:
         assert await check_consistency(session) == []

@@ -13,6 +13,7 @@ import pytest
 from conjure.app import create_app
 from conjure.jobs.models import JobStatus
 from conjure.runtime import Runtime
+from conjure.users.models import User
 from tests.factories import auth_headers, make_user
 from tests.jobs.conftest import running, submit, wait_status
 from tests.jobs.kinds import APP
@@ -138,7 +139,7 @@ async def test_admin_dlq_controls(engine: Runtime, api: httpx.AsyncClient) -> No
     assert all("payload" not in row for row in dlq)
 
     redriven = await api.post(f"/api/v1/admin/jobs/{first.id}/redrive", headers=admin_headers)
-    assert redriven.json() == {"redriven": 1}
+    assert redriven.json() == {"redriven": 1, "short_of_stars": [], "free": False}
     status = (await api.get(f"/api/v1/jobs/{first.id}", headers=auth_headers(engine, user))).json()
     assert status["status"] == "queued"
     assert status["attempts"] == 2  # attempt numbers continue after a re-drive
@@ -152,7 +153,33 @@ async def test_admin_dlq_controls(engine: Runtime, api: httpx.AsyncClient) -> No
     assert listing["stats"]["by_status"]["failed"] == 1
     assert listing["stats"]["by_status"]["dlq"] == 0
     assert set(listing["stats"]["broker"]) == {"ready", "pending", "delayed", "dead_letters"}
-    assert (await api.post("/api/v1/admin/jobs/dlq/redrive", headers=admin_headers)).json() == {"redriven": 0}
+    none_left = await api.post("/api/v1/admin/jobs/dlq/redrive?free=true", headers=admin_headers)
+    assert none_left.json() == {"redriven": 0, "short_of_stars": [], "free": True}
+
+
+async def test_a_dead_lettered_job_tells_its_owner_it_is_final_and_free(
+    engine: Runtime, api: httpx.AsyncClient
+) -> None:
+    user = await make_user(engine, stars=1)
+    admin = await make_user(engine, admin=True)
+    retrying = "No AI provider could answer the read step right now; retrying."
+    job = await submit(engine, "t.paid_fails", {"message": retrying}, user=user)
+    async with running(engine):
+        await wait_status(engine, job.id, JobStatus.DLQ)
+    view = (await api.get(f"/api/v1/jobs/{job.id}", headers=auth_headers(engine, user))).json()
+    assert view["status"] == "dlq"
+    assert view["error"]["code"] == "upstream_timeout"
+    message = view["error"]["message"]
+    assert "retrying" not in message
+    assert "failed 2 times and was stopped" in message
+    assert message.endswith("Nothing was charged.")
+    async with engine.db.session() as session:
+        owner = await session.get(User, user.id)
+        assert owner is not None
+        assert (owner.star_balance, owner.stars_held) == (1, 0)  # true: the hold was released
+    # Operators still see what the last attempt said.
+    dlq = (await api.get("/api/v1/admin/jobs/dlq", headers=auth_headers(engine, admin))).json()
+    assert [row["last_error"] for row in dlq] == [retrying]
 
 
 async def test_ready_warns_about_redis_durability(engine: Runtime, api: httpx.AsyncClient) -> None:

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 import typer
 
+from conjure.jobs import dlq as dead_letters
 from conjure.jobs import service
 from conjure.jobs.models import JobStatus
 from conjure.jobs.schemas import AdminJobView
@@ -66,17 +67,24 @@ def dlq_list(limit: int = typer.Option(50, help="How many, most recent first."))
 def dlq_redrive(
     job_ids: list[str] = typer.Argument(None, help="Job ids; none with --all."),
     all_jobs: bool = typer.Option(False, "--all", help="Re-drive every DLQ job."),
+    free: bool = typer.Option(False, "--free", help="Run priced jobs without a new hold (on the house)."),
 ) -> None:
-    """Put DLQ jobs back in the queue with a fresh attempt budget."""
+    """Put DLQ jobs back in the queue with a fresh attempt budget; a priced one holds its price
+    again (an owner without the stars keeps it in the DLQ: listed in short_of_stars) unless --free."""
     if not job_ids and not all_jobs:
         raise typer.BadParameter("Give job ids or --all.")
     ids = None if all_jobs else [uuid.UUID(job_id) for job_id in job_ids]
 
-    async def work(runtime: Runtime) -> int:
+    async def work(runtime: Runtime) -> dict[str, Any]:
         async with runtime.db.session() as session:
-            return await service.redrive(session, runtime, ids)
+            done = await dead_letters.redrive(session, runtime, ids, free=free)
+        return {
+            "redriven": len(done.redriven),
+            "short_of_stars": [str(job_id) for job_id in done.short_of_stars],
+            "free": free,
+        }
 
-    _echo({"redriven": _run(work)})
+    _echo(_run(work))
 
 
 @dlq.command("purge")
@@ -87,6 +95,6 @@ def dlq_purge(yes: bool = typer.Option(False, "--yes", help="Confirm.")) -> None
 
     async def work(runtime: Runtime) -> int:
         async with runtime.db.session() as session:
-            return await service.purge_dlq(session, runtime)
+            return await dead_letters.purge_dlq(session, runtime)
 
     _echo({"purged": _run(work)})

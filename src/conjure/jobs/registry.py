@@ -108,7 +108,11 @@ class JobKind:
     name: str
     handler: Handler
     price_stars: int = 0
-    timeout_seconds: float | None = None  # None: settings.max_processing_time_ms
+    # The time limit of one attempt: ``timeout(settings)`` (the kind's own setting, e.g. imagegen's
+    # IMAGE_JOB_TIMEOUT_SECONDS), else a fixed ``timeout_seconds`` (tests' kinds), else the platform's
+    # MAX_PROCESSING_TIME_MS. Read per runtime, so an operator's setting always reaches the worker.
+    timeout: Callable[[Settings], float] | None = None
+    timeout_seconds: float | None = None
     max_attempts: int | None = None  # None: settings.job_max_attempts
     # Full-jitter backoff for retryable errors; None: settings.retry_base_seconds / retry_cap_seconds.
     retry_base_seconds: float | None = None
@@ -118,6 +122,14 @@ class JobKind:
     on_success: OnSuccess | None = None
     prompt_version: Callable[[], str] | None = None
     description: str = ""
+
+    def time_limit(self, settings: Settings) -> float:
+        """Seconds one attempt may run before it is stopped and retried (``timeout`` code)."""
+        if self.timeout is not None:
+            return self.timeout(settings)
+        if self.timeout_seconds is not None:
+            return self.timeout_seconds
+        return settings.max_processing_time_ms / 1000
 
 
 @dataclass

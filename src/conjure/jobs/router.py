@@ -15,7 +15,7 @@ from conjure.auth.deps import AdminUser, CurrentUser
 from conjure.deps import RuntimeDep, SessionDep
 from conjure.errors import NotFound
 from conjure.events.deps import SseSlot
-from conjure.jobs import service
+from conjure.jobs import dlq, service
 from conjure.jobs.models import TERMINAL_STATUSES, Job, JobStatus
 from conjure.jobs.schemas import (
     AdminJobList,
@@ -137,24 +137,35 @@ async def admin_dlq(
     return [AdminJobView.from_job(j) for j in jobs]
 
 
+# An operator's explicit choice: run priced jobs again without holding their price.
+FreeRedrive = Annotated[bool, Query(description="Run priced jobs without a new hold (on the house).")]
+
+
+def _redrive_result(done: dlq.Redriven, free: bool) -> RedriveResult:
+    return RedriveResult(redriven=len(done.redriven), short_of_stars=done.short_of_stars, free=free)
+
+
 @router.post("/api/v1/admin/jobs/dlq/redrive")
-async def admin_redrive_all(session: SessionDep, runtime: RuntimeDep, _admin: AdminUser) -> RedriveResult:
-    """Re-queue every DLQ job with a fresh attempt budget."""
-    return RedriveResult(redriven=await service.redrive(session, runtime, None))
+async def admin_redrive_all(
+    session: SessionDep, runtime: RuntimeDep, _admin: AdminUser, free: FreeRedrive = False
+) -> RedriveResult:
+    """Re-queue every DLQ job with a fresh attempt budget; a priced one holds its price again
+    (its owner lacking the stars: it stays, listed in ``short_of_stars``) unless ``free``."""
+    return _redrive_result(await dlq.redrive(session, runtime, None, free=free), free)
 
 
 @router.delete("/api/v1/admin/jobs/dlq")
 async def admin_purge_dlq(session: SessionDep, runtime: RuntimeDep, _admin: AdminUser) -> PurgeResult:
     """Give up on every DLQ job (they become ``failed``; rows are kept)."""
-    return PurgeResult(purged=await service.purge_dlq(session, runtime))
+    return PurgeResult(purged=await dlq.purge_dlq(session, runtime))
 
 
 @router.post("/api/v1/admin/jobs/{job_id}/redrive", responses={404: {"description": "Not in the DLQ"}})
 async def admin_redrive(
-    job_id: uuid.UUID, session: SessionDep, runtime: RuntimeDep, _admin: AdminUser
+    job_id: uuid.UUID, session: SessionDep, runtime: RuntimeDep, _admin: AdminUser, free: FreeRedrive = False
 ) -> RedriveResult:
-    """Re-queue one DLQ job."""
+    """Re-queue one DLQ job (holding its price again unless ``free``)."""
     job = await session.get(Job, job_id)
     if job is None or job.status != JobStatus.DLQ:
         raise NotFound("No such job in the dead-letter queue.")
-    return RedriveResult(redriven=await service.redrive(session, runtime, [job_id]))
+    return _redrive_result(await dlq.redrive(session, runtime, [job_id], free=free), free)

@@ -79,7 +79,7 @@ class Runner:
         if claim.attempt > claim.max_attempts:
             return Outcome("retry", code="attempts_exhausted", message="Out of attempts (worker lost).")
         runtime = self.runtime
-        timeout = kind.timeout_seconds or runtime.settings.max_processing_time_ms / 1000
+        timeout = kind.time_limit(runtime.settings)
         ctx = RunContext(
             claim,
             self.steps,

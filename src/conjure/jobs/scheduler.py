@@ -23,6 +23,7 @@ from sqlalchemy import func, select, update
 from conjure.db import after_commit, utcnow
 from conjure.jobs.models import JOBS, Job, JobStatus
 from conjure.jobs.service import end_queued_job
+from conjure.jobs.types import stop_if_cancelled
 from conjure.observability.metrics import DLQ_SIZE, QUEUE_DEPTH
 
 if TYPE_CHECKING:
@@ -79,6 +80,7 @@ class Scheduler:
         except Exception as exc:
             # Redis or the database may be briefly away; the next tick tries again.
             log.warning("scheduler_step_failed", step=name, error_type=type(exc).__name__)
+        stop_if_cancelled()  # a step may have swallowed our cancellation (redis-py can)
 
     async def reconcile(self, *, bound_seconds: float | None = None) -> int:
         """Re-dispatch jobs the queue seems to have lost; returns how many."""

@@ -18,6 +18,28 @@ class JobErrorView(BaseModel):
     message: str
 
 
+def dead_letter_message(attempts: int) -> str:
+    """What a DLQ job's owner is told: final, and free (its hold was released, never captured).
+
+    The last attempt's own message ("…right now; retrying.") was written for a retry and is
+    wrong once the engine has given up; operators still see it (``AdminJobView.last_error``).
+    """
+    tries = "once" if attempts == 1 else f"{attempts} times"
+    return (
+        f"The job failed {tries} and was stopped; it will not be retried automatically. Nothing was charged."
+    )
+
+
+def user_error(job: Job | JobSnapshot) -> JobErrorView | None:
+    """Why a job did not succeed, as its owner is told; None unless it ended without success."""
+    status = JobStatus(job.status)
+    if not status.is_terminal or status == JobStatus.SUCCEEDED or not job.error_code:
+        return None
+    if status == JobStatus.DLQ:
+        return JobErrorView(code=job.error_code, message=dead_letter_message(job.attempts))
+    return JobErrorView(code=job.error_code, message=job.last_error or job.error_code)
+
+
 class JobView(BaseModel):
     """A job's state as its owner sees it."""
 
@@ -39,16 +61,13 @@ class JobView(BaseModel):
     def from_job(cls, job: Job | JobSnapshot, *, queue_position: int | None = None) -> JobView:
         """Build the view; ``error`` only once the job ended without success."""
         status = JobStatus(job.status)
-        error = None
-        if status.is_terminal and status != JobStatus.SUCCEEDED and job.error_code:
-            error = JobErrorView(code=job.error_code, message=job.last_error or job.error_code)
         return cls(
             id=job.id,
             kind=job.kind,
             status=status,
             progress=job.progress,
             result=job.result if status == JobStatus.SUCCEEDED else None,
-            error=error,
+            error=user_error(job),
             attempts=job.attempts,
             max_attempts=job.max_attempts,
             queue_position=queue_position if status == JobStatus.QUEUED else None,
@@ -106,7 +125,11 @@ class AdminJobList(BaseModel):
 
 
 class RedriveResult(BaseModel):
+    """How many DLQ jobs were queued again; those whose owner cannot cover a new hold stay."""
+
     redriven: int
+    short_of_stars: list[uuid.UUID] = []
+    free: bool = False  # the operator ran them without a hold
 
 
 class PurgeResult(BaseModel):

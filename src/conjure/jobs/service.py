@@ -1,4 +1,4 @@
-"""Submit, read and cancel jobs; operator actions (DLQ re-drive, purge, stats).
+"""Submit, read and cancel jobs; operator reads (lists, stats). DLQ re-drive and purge: ``jobs/dlq.py``.
 
 Services take the caller's session and never commit. Dispatching to the broker
 and publishing events happen after commit (:func:`conjure.db.after_commit`).
@@ -415,58 +415,6 @@ async def count_by_status(session: AsyncSession) -> dict[str, int]:
     counts = {status.value: 0 for status in JobStatus}
     counts.update({status: int(count) for status, count in rows.all()})
     return counts
-
-
-async def redrive(session: AsyncSession, runtime: Runtime, job_ids: Sequence[uuid.UUID] | None) -> int:
-    """Put DLQ jobs (these, or all) back in the queue with a fresh attempt budget.
-
-    Attempt numbers continue (each attempt keeps its own ``job_attempts`` row), so the budget
-    grows instead of the counter restarting. A priced job's hold was released when it reached
-    the DLQ and is not placed again: a re-drive is the operator's call after a platform-side
-    failure, so the re-run is on the house rather than a second charge the user never asked for.
-    """
-    query = select(Job).where(Job.status == JobStatus.DLQ)
-    if job_ids is not None:
-        query = query.where(Job.id.in_(job_ids))
-    jobs = (await session.execute(query)).scalars().all()
-    now = utcnow()
-    for job in jobs:
-        job.status = JobStatus.QUEUED
-        job.max_attempts = job.attempts + job.max_attempts
-        job.error_code = None
-        job.last_error = None
-        job.finished_at = None
-        job.run_at = now
-        job.event_seq += 1
-        await session.flush()
-        await record_event(session, runtime, job.id, job.event_seq, "queued", {"status": "queued"})
-    ids = [job.id for job in jobs]
-
-    async def dispatch() -> None:
-        await runtime.broker.drop_dead_letters(ids)
-        await runtime.broker.dispatch(ids)
-
-    if ids:
-        after_commit(session, dispatch)
-    return len(ids)
-
-
-async def purge_dlq(session: AsyncSession, runtime: Runtime) -> int:
-    """Give up on every DLQ job: they become ``failed`` (kept as records) and leave the DLQ stream."""
-    now = utcnow()
-    result = await session.execute(
-        update(JOBS)
-        .where(JOBS.c.status == JobStatus.DLQ)
-        .values(status=JobStatus.FAILED, error_code="purged_from_dlq", updated_at=now)
-        .returning(JOBS.c.id)
-    )
-    purged = len(result.all())
-
-    async def drop() -> None:
-        await runtime.broker.drop_dead_letters(None)
-
-    after_commit(session, drop)
-    return purged
 
 
 def is_terminal(status: str) -> bool:

@@ -91,3 +91,16 @@ class GroupCommit(Generic[Item, Result]):
                     future.set_exception(result)
                 else:
                     future.set_result(result)
+
+
+def stop_if_cancelled() -> None:
+    """Raise ``CancelledError`` when the running task was asked to stop but carries on.
+
+    redis-py (8.1, on Python 3.11) can swallow a cancellation that lands while a command is
+    starting; a loop that then goes on never ends, and whoever awaits the cancelled task (a
+    worker's stop, a test's teardown cancelling every task) waits forever. The engine's loops
+    call this after each step, so a cancellation is honoured even when a library lost it.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError

@@ -20,7 +20,7 @@ from redis.exceptions import RedisError
 from conjure.jobs.attempt import Claim
 from conjure.jobs.runner import Runner
 from conjure.jobs.scheduler import Scheduler
-from conjure.jobs.types import Delivery
+from conjure.jobs.types import Delivery, stop_if_cancelled
 from conjure.kit.spec import AppSpec
 from conjure.observability.metrics import JOBS_IN_FLIGHT
 from conjure.runtime import Runtime
@@ -109,6 +109,7 @@ class Worker:
             except Exception:
                 log.exception("worker_fetch_crashed")
                 await asyncio.sleep(0.5)
+            stop_if_cancelled()  # redis-py may have swallowed our cancellation
 
     async def _take(self, deliveries: Sequence[Delivery]) -> None:
         # Claim failures leave the entries pending: they are reclaimed after the visibility timeout.
@@ -152,6 +153,7 @@ class Worker:
                     await self._take(deliveries)
             except Exception as exc:
                 log.warning("worker_reclaim_failed", error_type=type(exc).__name__)
+            stop_if_cancelled()
 
     async def _heartbeat_loop(self) -> None:
         while True:
@@ -161,6 +163,7 @@ class Worker:
                 await self.runner.heartbeat(list(self._running.values()))
             except Exception as exc:
                 log.warning("worker_heartbeat_failed", error_type=type(exc).__name__)
+            stop_if_cancelled()  # stop() cancels this loop and waits for it
 
 
 async def start_embedded(runtime: Runtime) -> Stop:

@@ -52,6 +52,7 @@ __all__ = [
     "hold_ctes",
     "hold_key",
     "hold_stars",
+    "hold_stars_again",
     "list_transactions",
     "lock_user",
     "on_signup",
@@ -204,18 +205,77 @@ async def hold_stars(session: AsyncSession, user_id: uuid.UUID, amount: int, *, 
     )
 
 
-async def _open_hold(session: AsyncSession, job_id: uuid.UUID) -> WalletTransaction | None:
-    stmt = select(WalletTransaction).where(WalletTransaction.idempotency_key == hold_key(job_id))
+async def hold_stars_again(
+    session: AsyncSession, user_id: uuid.UUID, amount: int, *, job_id: uuid.UUID
+) -> None:
+    """Hold ``amount`` stars anew for a job whose earlier hold was settled (a re-driven DLQ job):
+    402 ``insufficient_stars`` when too few are available; no-op while its latest hold is open.
+
+    A job's n-th hold (n ≥ 1) is keyed ``hold:<job id>:<n>``, and its capture or release
+    ``capture:<job id>:<n>`` / ``release:<job id>:<n>``, so each round is settled once.
+    """
+    if amount < 0:
+        raise InvalidAmount("A hold cannot be negative.")
+    if amount == 0:
+        return
+    user = await lock_user(session, user_id)
+    latest = await _latest_hold(session, job_id)
+    if latest is not None and not await _is_settled(session, latest):
+        return
+    available = user.star_balance - user.stars_held
+    if available < amount:
+        raise InsufficientStars.for_hold(amount, available)
+    rounds = await session.scalar(
+        select(func.count())
+        .select_from(WalletTransaction)
+        .where(
+            WalletTransaction.related_job_id == job_id,
+            WalletTransaction.transaction_type == TransactionType.HOLD,
+        )
+    )
+    await _record(
+        session,
+        user,
+        tx_type=TransactionType.HOLD,
+        currency=Currency.STAR,
+        amount=0,
+        held_change=amount,
+        key=hold_key(job_id) if not rounds else f"{hold_key(job_id)}:{rounds}",
+        job_id=job_id,
+    )
+
+
+async def _latest_hold(session: AsyncSession, job_id: uuid.UUID) -> WalletTransaction | None:
+    """The job's most recent hold (a re-driven job may have several, one per round)."""
+    stmt = (
+        select(WalletTransaction)
+        .where(
+            WalletTransaction.related_job_id == job_id,
+            WalletTransaction.transaction_type == TransactionType.HOLD,
+        )
+        .order_by(WalletTransaction.seq.desc())
+        .limit(1)
+    )
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+def _round(hold: WalletTransaction) -> str:
+    """What follows ``hold:`` in a hold's key: ``<job id>`` or ``<job id>:<n>``."""
+    return hold.idempotency_key.removeprefix("hold:")
+
+
+async def _is_settled(session: AsyncSession, hold: WalletTransaction) -> bool:
+    round_ = _round(hold)
+    return await _key_exists(session, f"capture:{round_}") or await _key_exists(session, f"release:{round_}")
+
+
 async def _settle_hold(session: AsyncSession, job_id: uuid.UUID, *, capture: bool) -> None:
-    hold = await _open_hold(session, job_id)
+    hold = await _latest_hold(session, job_id)
     if hold is None:
         return
     user = await lock_user(session, hold.user_id)
     # Re-checked under the lock: a capture and a release race for the same job, one wins.
-    if await _key_exists(session, f"capture:{job_id}") or await _key_exists(session, f"release:{job_id}"):
+    if await _is_settled(session, hold):
         return
     held = hold.held_change
     await _record(
@@ -225,7 +285,7 @@ async def _settle_hold(session: AsyncSession, job_id: uuid.UUID, *, capture: boo
         currency=Currency.STAR,
         amount=-held if capture else 0,
         held_change=-held,
-        key=f"{'capture' if capture else 'release'}:{job_id}",
+        key=f"{'capture' if capture else 'release'}:{_round(hold)}",
         job_id=job_id,
     )
 

@@ -26,6 +26,7 @@ from conjure.apps.imagegen.schemas import (
 from conjure.apps.imagegen.tasks import KIND
 from conjure.db import utcnow
 from conjure.jobs.models import Job, JobStatus
+from conjure.jobs.schemas import user_error
 from conjure.kit.submit import SubmitOptions, job_of_kind, submit
 
 if TYPE_CHECKING:
@@ -79,8 +80,10 @@ async def generation_view(runtime: Runtime, job_id: uuid.UUID, user_id: uuid.UUI
     elif job.status == JobStatus.PROCESSING and job.progress:
         view.step = job.progress.get("step")
     elif view.status in ("failed", "canceled"):
+        told = user_error(job)  # a DLQ job's is final, not its last attempt's "retrying"
         view.error = GenerationError(
-            code=job.error_code or view.status, message=job.last_error or f"The generation {view.status}."
+            code=told.code if told else view.status,
+            message=told.message if told else f"The generation {view.status}.",
         )
     return view
 

@@ -22,4 +22,6 @@ class ImagegenSettings(AppSettings):
     image_max_concurrency: int = 4
     image_max_download_bytes: int = 20 * 1024 * 1024
     image_call_timeout_seconds: float = 120.0
+    # One attempt of the image job: gpt-image often takes 30-60 s, the download and store come on top.
+    image_job_timeout_seconds: float = 180.0
     replicate_poll_interval_seconds: float = 1.0

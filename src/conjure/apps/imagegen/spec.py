@@ -4,16 +4,23 @@ from __future__ import annotations
 
 from conjure.apps.imagegen.router import router
 from conjure.apps.imagegen.service import PRICE_STARS, save_generation
+from conjure.apps.imagegen.settings import ImagegenSettings
 from conjure.apps.imagegen.tasks import KIND, generate_image
 from conjure.jobs.registry import JobKind
 from conjure.kit.spec import AppSpec
+from conjure.settings import Settings
+
+
+def time_limit(settings: Settings) -> float:
+    """IMAGE_JOB_TIMEOUT_SECONDS: image models are slower than the platform's default limit."""
+    return settings.for_app(ImagegenSettings).image_job_timeout_seconds
+
 
 GENERATE = JobKind(
     name=KIND,
     handler=generate_image,
     price_stars=PRICE_STARS,
-    # Image models are slow (gpt-image often 30-60 s); the download and store come on top.
-    timeout_seconds=180,
+    timeout=time_limit,
     on_success=save_generation,
     description="Generate one image from a prompt and store it as PNG.",
 )

@@ -24,6 +24,7 @@ from conjure.apps.staging.tasks import KIND
 from conjure.db import after_commit, utcnow
 from conjure.errors import NotFound
 from conjure.jobs.models import Job, JobStatus
+from conjure.jobs.schemas import user_error
 from conjure.jobs.service import end_queued_job
 from conjure.kit.submit import SubmitOptions, submit_in
 from conjure.storage.uploads import PresignedUpload, UploadPolicy, UploadTooLarge
@@ -345,8 +346,10 @@ def image_status(image: StagedImage, job: Job | None) -> tuple[str, dict[str, An
     if image.status == ImageStatus.READY or job is None:
         return image.status, None
     if job.status in (JobStatus.FAILED, JobStatus.DLQ, JobStatus.CANCELED):
-        message = job.last_error or f"The staging job {job.status}."
-        return ImageStatus.FAILED, {"code": job.error_code or str(job.status), "message": message}
+        told = user_error(job)  # a DLQ job's is final, not its last attempt's "retrying"
+        if told is None:
+            return ImageStatus.FAILED, {"code": str(job.status), "message": f"The staging job {job.status}."}
+        return ImageStatus.FAILED, {"code": told.code, "message": told.message}
     if job.status == JobStatus.QUEUED:
         return ImageStatus.QUEUED, None
     return ImageStatus.PROCESSING, None

@@ -12,7 +12,7 @@ READING = JobKind(
     name=KIND,
     handler=run_reading,
     price_stars=1,
-    timeout_seconds=30,
+    # No limit of its own: MAX_PROCESSING_TIME_MS (30 s by default) bounds a reading.
     on_success=save_reading,
     prompt_version=packaged_prompt_version,
     description="A tarot reading (seed 000): filter → analyze → draw → read → format.",
