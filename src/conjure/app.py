@@ -119,6 +119,12 @@ def create_app(
     # answers 503, before the observing middleware sees (and logs) the outcome.
     app.add_middleware(DatabaseFaultMiddleware)
     app.add_middleware(ContractMiddleware, routes=app.routes)
+    # Inside the observing layer, so a 413 carries the request id and security headers like any answer.
+    app.add_middleware(
+        BodySizeLimitMiddleware,
+        max_bytes=settings.max_request_body_bytes,
+        larger_limits={"/files/": settings.max_upload_bytes},
+    )
     app.add_middleware(ObserveMiddleware, security_headers=security_headers)
     app.add_middleware(
         CORSMiddleware,
@@ -133,11 +139,6 @@ def create_app(
             "RateLimit-Remaining",
             "RateLimit-Reset",
         ],
-    )
-    app.add_middleware(
-        BodySizeLimitMiddleware,
-        max_bytes=settings.max_request_body_bytes,
-        larger_limits={"/files/": settings.max_upload_bytes},
     )
     app.add_middleware(RequestIdMiddleware)
     return app

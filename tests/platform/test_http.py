@@ -117,8 +117,15 @@ async def test_oversize_stream_without_content_length_is_refused(runtime: Runtim
             yield b"a" * 65536
 
     async with _echo_app(runtime) as c:
-        response = await c.post("/echo", content=chunks(), headers={"content-type": "application/json"})
+        response = await c.post(
+            "/echo",
+            content=chunks(),
+            headers={"content-type": "application/json", "x-request-id": "big-body-1"},
+        )
     assert response.status_code == 413
+    # Refused like any other answer: the client's request id and the security headers come back.
+    assert response.headers["x-request-id"] == "big-body-1"
+    assert response.headers["x-content-type-options"] == "nosniff"
 
 
 async def test_unhandled_error_is_500_without_internals(runtime: Runtime) -> None:
