@@ -68,6 +68,12 @@ async def test_sse_follows_a_job_to_the_end_and_replays_after_last_event_id(
     assert [e["id"] for e in parse_sse(replay.text)] == [5, 6]
     after_the_end = await api.get(f"/api/v1/jobs/{job.id}/events", headers={**headers, "Last-Event-ID": "6"})
     assert parse_sse(after_the_end.text) == []  # closes at once instead of waiting forever
+    for absurd in ("9" * 30, "-5", "4.5"):  # out of range or not an integer: replay from the start or end
+        reconnect = await api.get(
+            f"/api/v1/jobs/{job.id}/events", headers={**headers, "Last-Event-ID": absurd}
+        )
+        assert reconnect.status_code == 200
+        assert [e["id"] for e in parse_sse(reconnect.text)] in ([], [1, 2, 3, 4, 5, 6])
 
 
 async def test_job_status_and_queue_position(engine: Runtime, api: httpx.AsyncClient) -> None:

@@ -56,6 +56,9 @@ def _sse(event: dict[str, Any]) -> ServerSentEvent:
     return ServerSentEvent(data=json.dumps(event, default=str), event=event["type"], id=str(event["seq"]))
 
 
+MAX_EVENT_SEQ = 2**31 - 1  # jobs.event_seq is a 32-bit integer
+
+
 async def _event_stream(runtime: Runtime, job_id: uuid.UUID, after: int) -> AsyncIterator[ServerSentEvent]:
     """Replay stored events after ``after``, then follow live ones; end after the final event."""
     last = after
@@ -101,7 +104,8 @@ async def job_events(
     """Server-Sent Events: status changes and steps, a final event, then the stream closes."""
     await service.get_job_for_user(session, job_id, user)
     try:
-        after = max(int(last_event_id or 0), 0)
+        # Clamped to the column's range: a huge id would overflow the driver mid-stream (a broken 500).
+        after = min(max(int(last_event_id or 0), 0), MAX_EVENT_SEQ)
     except ValueError:
         after = 0
     return EventSourceResponse(_event_stream(runtime, job_id, after), ping=SSE_PING_SECONDS)
