@@ -117,6 +117,7 @@ class Settings(BaseSettings):
     rate_limit_generation: str = "5/minute"
     rate_limit_payment: str = "10/minute"  # create-intent: each call creates a Stripe PaymentIntent
     rate_limit_signup: str = "20/hour"  # new accounts per client IP (each gets a welcome bonus)
+    rate_limit_signup_device: str = "5/hour"  # new accounts per X-Device-Id header, when sent
 
     # Rate limits while Redis is down (docs/auth.md): each API process enforces its share of a
     # limit (limit ÷ RATE_LIMIT_API_PROCESSES, the number of API processes in all) on writes;
@@ -131,6 +132,10 @@ class Settings(BaseSettings):
     # Caps on what one inviter can earn (conjure.wallet.invites): per rolling 24 h, and ever.
     invite_rewards_per_day: int = Field(default=10, ge=0)
     invite_rewards_max: int = Field(default=100, ge=0)
+    # A burst the admin console flags (GET /api/v1/admin/invites/flagged): more than this many
+    # rewarded invitees of one inviter within the window; reaching a cap above is flagged too.
+    invite_burst_threshold: int = Field(default=5, ge=1)
+    invite_burst_window_seconds: int = Field(default=3600, ge=1)
     coins_per_star: int = 10
 
     # Payments

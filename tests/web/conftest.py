@@ -60,6 +60,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, stripe: FakeStripe) -> Iter
         RATE_LIMIT_ANONYMOUS="1000/minute",
         RATE_LIMIT_LOGIN="1000/minute",
         RATE_LIMIT_GENERATION="1000/minute",
+        INVITE_BURST_THRESHOLD="1",  # a second invitee of one inviter is a burst (the admin page)
         IMAGE_PROVIDER="offline",
         STRIPE_API_KEY=STRIPE_API_KEY,
         STRIPE_API_BASE=stripe.url,

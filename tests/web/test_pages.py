@@ -296,8 +296,16 @@ def test_admin_console_lists_the_job_and_refuses_non_admins(page: Page, server: 
     assert job.status_code == 202, job.text
     job_id = job.json()["job_id"]
 
+    # Two sign-ups with the admin's invite code: the second is a burst, flagged for the console.
+    code = admin.json()["user"]["invite_code"]
+    user = httpx.post(
+        f"{server}/api/v1/auth/signup",
+        json={"email": _email("plain"), "password": PASSWORD, "invite_code": code},
+    )
+    invitee = {"email": _email("invitee"), "password": PASSWORD, "invite_code": code}
+    assert httpx.post(f"{server}/api/v1/auth/signup", json=invitee).status_code == 201
+
     # A signed-in non-admin gets the 403 problem's message, not a blank page.
-    user = httpx.post(f"{server}/api/v1/auth/signup", json={"email": _email("plain"), "password": PASSWORD})
     page.goto("/admin")
     page.fill("#login-email", user.json()["user"]["email"])
     page.fill("#login-password", PASSWORD)
@@ -317,6 +325,9 @@ def test_admin_console_lists_the_job_and_refuses_non_admins(page: Page, server: 
     expect(page.locator(".stat[data-stat=queue_depth] .value")).to_have_text("0")
     expect(page.locator(".stat[data-stat=in_flight]")).to_be_visible()
     expect(page.locator("#dlq")).to_contain_text("The DLQ is empty.")
+    flagged = page.locator(f"#flagged tr[data-inviter-id='{admin.json()['user']['id']}']")
+    expect(flagged).to_contain_text(ADMIN_EMAIL)
+    expect(flagged).to_contain_text("Burst")
 
     # The user cell opens that user's wallet and ledger.
     row.locator("td button").click()

@@ -25,7 +25,7 @@ from conjure.auth.tokens import hash_secret
 from conjure.deps import RuntimeDep, SessionDep, SettingsDep
 from conjure.errors import problem
 from conjure.observability.metrics import AUTH_FAILURES
-from conjure.ratelimit.deps import limit_by_ip
+from conjure.ratelimit.deps import limit_by_device, limit_by_ip
 from conjure.ratelimit.service import Outage
 from conjure.users.models import User
 from conjure.users.schemas import UserOut
@@ -58,8 +58,12 @@ def _token_out(user: User, tokens: service.TokenPair, response: Response, *, met
     "/signup",
     status_code=201,
     responses={409: {"description": "email_taken"}},
-    # Each account gets a welcome bonus (and its inviter coins): scripted sign-ups are throttled per IP.
-    dependencies=[Depends(limit_by_ip("signup", "rate_limit_signup"))],
+    # Each account gets a welcome bonus (and its inviter coins): scripted sign-ups are throttled
+    # per IP and, when the client sends X-Device-Id, per device too (docs/auth.md).
+    dependencies=[
+        Depends(limit_by_ip("signup", "rate_limit_signup")),
+        Depends(limit_by_device("signup_device", "rate_limit_signup_device")),
+    ],
 )
 async def signup(body: SignupIn, session: SessionDep, settings: SettingsDep, response: Response) -> TokenOut:
     """Create an account with email and password; returns tokens like login."""

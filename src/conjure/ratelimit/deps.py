@@ -1,4 +1,4 @@
-"""Rate-limit dependencies: per principal for a route (``rate_limit``) and per IP (``limit_by_ip``).
+"""Rate-limit dependencies: per principal (``rate_limit``), per IP (``limit_by_ip``), per device.
 
     @router.post("/api/generation", dependencies=[Depends(rate_limit("generation", "rate_limit_generation"))])
 
@@ -9,6 +9,7 @@ While Redis is down each follows the route's outage policy (``conjure.ratelimit.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Awaitable, Callable
 
 from fastapi import Request, Response
@@ -46,3 +47,27 @@ def limit_by_ip(scope: str, setting: str) -> LimitDependency:
             response.headers.update(state.headers())
 
     return limit_ip
+
+
+DEVICE_HEADER = "X-Device-Id"
+
+
+def limit_by_device(scope: str, setting: str) -> LimitDependency:
+    """A dependency limiting each device that names itself in ``X-Device-Id`` (optional).
+
+    The header is the client's own fingerprint (an install id, a browser fingerprint): a
+    request without it is limited per IP only. The value is hashed, so any length or
+    content makes one bounded key and is never stored as sent.
+    """
+
+    async def limit_device(request: Request, response: Response, runtime: RuntimeDep) -> None:
+        device = request.headers.get(DEVICE_HEADER, "").strip()
+        if not device:
+            return
+        spec: str = getattr(runtime.settings, setting)
+        key = "device:" + hashlib.sha256(device.encode()).hexdigest()[:32]
+        state = await runtime.limiter.hit(scope, key, spec, on_outage=outage_policy(request))
+        if state is not None:
+            response.headers.update(state.headers())
+
+    return limit_device

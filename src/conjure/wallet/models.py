@@ -18,6 +18,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     ForeignKey,
+    Index,
     Integer,
     String,
     UniqueConstraint,
@@ -78,6 +79,7 @@ class WalletTransaction(Base):
 
 class UserInvite(Base):
     __tablename__ = "user_invites"
+    __table_args__ = (Index("ix_user_invites_flagged", "inviter_id", "flag"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     inviter_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
@@ -87,3 +89,5 @@ class UserInvite(Base):
     coins_inviter: Mapped[int] = mapped_column(Integer, default=0)
     coins_invitee: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Why the admin should look at it (conjure.wallet.invites.InviteFlag), or None.
+    flag: Mapped[str | None] = mapped_column(String(16), default=None)

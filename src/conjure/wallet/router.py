@@ -10,14 +10,15 @@ from fastapi import APIRouter, Query
 from conjure.auth.deps import AdminUser, CurrentUser
 from conjure.deps import SessionDep, SettingsDep
 from conjure.errors import NotFound
-from conjure.kit.paging import PageDep
+from conjure.kit.paging import Page, PageDep
 from conjure.kit.problems import problems
 from conjure.users.models import User
-from conjure.wallet import service
+from conjure.wallet import invites, service
 from conjure.wallet.schemas import (
     AdminWalletOut,
     ExchangeIn,
     ExchangeOut,
+    FlaggedInviterOut,
     GrantIn,
     GrantOut,
     InviteOut,
@@ -155,3 +156,17 @@ async def admin_wallet(
         invited_by=target.invited_by,
         transactions=[TransactionOut.of(r) for r in rows],
     )
+
+
+@router.get(
+    "/api/v1/admin/invites/flagged",
+    tags=["admin"],
+    responses={**ERRORS_401, 403: {"description": "Not an admin", **_PROBLEM}},
+)
+async def admin_flagged_inviters(
+    _admin: AdminUser, session: SessionDep, page: PageDep
+) -> Page[FlaggedInviterOut]:
+    """Inviters with suspicious invite bursts or a reward cap reached, most recent first."""
+    items, total = await invites.flagged_inviters(session, page)
+    out = [FlaggedInviterOut.model_validate(item, from_attributes=True) for item in items]
+    return Page[FlaggedInviterOut](items=out, total=total, limit=page.limit, offset=page.offset)

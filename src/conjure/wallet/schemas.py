@@ -117,3 +117,14 @@ class AdminWalletOut(BaseModel):
     email: str | None
     invited_by: uuid.UUID | None
     transactions: list[TransactionOut]
+
+
+class FlaggedInviterOut(BaseModel):
+    """An inviter whose invites look scripted: a burst, or a reward cap reached."""
+
+    inviter_id: uuid.UUID
+    email: str | None
+    flagged_invites: int = Field(description="How many of their invites were flagged.")
+    total_invites: int
+    reasons: list[Literal["burst", "cap_per_day", "cap_total"]]
+    last_flagged_at: dt.datetime

@@ -476,8 +476,9 @@ async def _link_invite(
     invitee.invited_by = inviter_id
     inviter.total_invites += 1
     # Capped per inviter per day and in total (conjure.wallet.invites); the invitee's are not.
-    coins_inviter = await inviter_reward(session, settings, inviter_id)
-    coins_invitee = settings.invite_reward_coins_invitee
+    # A burst or a cap reached flags the row for the admin console.
+    reward = await inviter_reward(session, settings, inviter_id)
+    coins_inviter, coins_invitee = reward.coins, settings.invite_reward_coins_invitee
     session.add(
         UserInvite(
             inviter_id=inviter_id,
@@ -485,6 +486,7 @@ async def _link_invite(
             reward_paid=True,
             coins_inviter=coins_inviter,
             coins_invitee=coins_invitee,
+            flag=reward.flag.value if reward.flag else None,
         )
     )
     meta = {"inviter_id": str(inviter_id), "invitee_id": str(invitee_id)}

@@ -1,4 +1,4 @@
-// The operator console: queue depth, recent jobs, the DLQ with re-drive, a user's wallet and ledger.
+// The operator console: queue depth, recent jobs, the DLQ with re-drive, flagged inviters, a user's wallet and ledger.
 
 import { api, ApiError, h, itemsOf, say, tokens } from "./api.js";
 import { applyI18n, formatDate, t, toggleLang } from "./i18n.js";
@@ -121,9 +121,37 @@ function renderDlq(body) {
   );
 }
 
+/** Inviters whose invites came in a burst or reached a reward cap (a Page, newest flag first). */
+function renderFlagged(body) {
+  const rows = itemsOf(body);
+  const tbody = $("flagged").tBodies[0];
+  if (!rows.length) {
+    tbody.replaceChildren(h("tr", {}, h("td", { colspan: 6, class: "muted" }, t("admin.invites.empty"))));
+    return;
+  }
+  tbody.replaceChildren(
+    ...rows.map((row) =>
+      h(
+        "tr",
+        { dataset: { inviterId: row.inviter_id } },
+        userCell(row.inviter_id),
+        h("td", {}, row.email ?? ""),
+        h("td", {}, row.flagged_invites ?? ""),
+        h("td", {}, row.total_invites ?? ""),
+        h("td", {}, (row.reasons || []).map((r) => h("span", { class: "badge failed" }, humanize(r)))),
+        h("td", {}, formatDate(row.last_flagged_at)),
+      ),
+    ),
+  );
+}
+
 async function refresh() {
-  const [overview, dlq] = await Promise.allSettled([api("/api/v1/admin/jobs?limit=50"), api("/api/v1/admin/jobs/dlq")]);
-  for (const result of [overview, dlq]) {
+  const [overview, dlq, flagged] = await Promise.allSettled([
+    api("/api/v1/admin/jobs?limit=50"),
+    api("/api/v1/admin/jobs/dlq"),
+    api("/api/v1/admin/invites/flagged?limit=50"),
+  ]);
+  for (const result of [overview, dlq, flagged]) {
     if (result.status === "rejected") {
       notice(errorText(result.reason));
       if (result.reason.status === 403 || result.reason.status === 401) {
@@ -137,6 +165,7 @@ async function refresh() {
   $("console").hidden = false;
   if (overview.status === "fulfilled") renderJobs(overview.value);
   if (dlq.status === "fulfilled") renderDlq(dlq.value);
+  if (flagged.status === "fulfilled") renderFlagged(flagged.value);
 }
 
 async function redrive(id) {
