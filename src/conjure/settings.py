@@ -156,6 +156,10 @@ class Settings(BaseSettings):
     ai_call_timeout_seconds: float = 20.0
     ai_max_concurrency: int = 20
     ai_output_retries: int = 2  # pydantic-ai re-asks a model whose output fails validation
+    # A provider's circuit breaker opens after this many transient failures in a row and lets
+    # one trial call through after the cooldown (conjure.ai.breaker; per process).
+    ai_breaker_failures: int = Field(default=5, ge=1)
+    ai_breaker_cooldown_seconds: float = Field(default=30.0, gt=0)
     # A server-side cap on the tokens every model request may write (what one request can cost):
     # AI_MAX_TOKENS_PER_STEP is JSON by step name, AI_MAX_TOKENS the cap for any other step.
     ai_max_tokens: int = Field(default=1024, ge=1)

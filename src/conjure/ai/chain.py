@@ -5,6 +5,11 @@ Error policy (what the job engine sees):
 - 429, 5xx, connection trouble, timeouts → try the next provider; if every provider
   failed that way → :class:`RetryableJobError` ``model_unavailable`` (backoff, then DLQ), not
   sooner than the longest ``Retry-After`` a provider sent.
+- A provider whose circuit breaker is open (``AI_BREAKER_FAILURES`` transient failures in a row,
+  :mod:`conjure.ai.breaker`) is skipped like a transient failure without being called; when
+  every provider was skipped or failed, the retry waits at least until the first breaker lets a
+  trial call through. The job engine still counts that retry as an attempt: the breaker makes
+  attempts go no faster than its cooldown, it does not stop them reaching the DLQ.
 - The account is out of quota or credit (OpenAI's 429 ``insufficient_quota``, a 402, Gemini's
   billing errors) or its credentials are refused (401/403) → next provider; at the end →
   :class:`PermanentJobError` ``ai_quota_exceeded`` / ``ai_auth_failed``: waiting will not help.
@@ -43,6 +48,7 @@ T = TypeVar("T")
 
 RETRYABLE, INVALID_OUTPUT, REJECTED, CONFIG = "retryable", "invalid_output", "rejected", "misconfigured"
 QUOTA, AUTH = "quota", "auth"
+CIRCUIT_OPEN = "circuit_open"  # skipped: the provider's breaker is open (conjure.ai.breaker)
 # Failures the operator must act on (top up the account, fix a key, look at refused requests).
 OPERATOR_KINDS = frozenset({QUOTA, AUTH, REJECTED})
 
@@ -122,6 +128,7 @@ class ModelChain:
             raise _chain_error(step, [CONFIG]) from None
         failures: list[str] = []
         waits: list[float] = []  # the Retry-After of each provider that asked for one
+        reopen: list[float] = []  # seconds until each skipped open breaker lets a trial through
         for index, name in enumerate(providers):
             try:
                 slot = get_slot(name, self.settings)
@@ -135,6 +142,12 @@ class ModelChain:
                 # Saturated: fall through to the next provider rather than queue behind this one.
                 MODEL_ERRORS.labels(name, "saturated").inc()
                 continue
+            # After the saturation check: allow() in half-open claims the one trial call.
+            if not slot.breaker.allow():
+                MODEL_ERRORS.labels(name, CIRCUIT_OPEN).inc()
+                failures.append(RETRYABLE)
+                reopen.append(slot.breaker.remaining())
+                continue
             started = time.perf_counter()
             try:
                 async with slot.limiter:
@@ -146,14 +159,22 @@ class ModelChain:
                         )
             except (Exception, TimeoutError) as exc:
                 failures.append(_record_failure(name, step, exc))
-                if failures[-1] == RETRYABLE and (wait := _retry_after(exc)) is not None:
-                    waits.append(wait)
+                if failures[-1] == RETRYABLE:
+                    slot.breaker.record_failure()
+                    if (wait := _retry_after(exc)) is not None:
+                        waits.append(wait)
+                else:
+                    slot.breaker.record_success()  # it answered: a refusal is not an outage
                 continue
+            slot.breaker.record_success()
             elapsed = time.perf_counter() - started
             MODEL_LATENCY.labels(name, step).observe(elapsed)
             MODEL_TOKENS.labels(name, "input").inc(usage.input_tokens)
             MODEL_TOKENS.labels(name, "output").inc(usage.output_tokens)
             return StepOutcome(output, _with_latency(usage, elapsed))
+        if reopen:
+            # Come back when the first skipped provider takes a trial call again (never sooner).
+            waits.append(max(min(reopen), 1.0))
         raise _chain_error(step, failures, retry_after=max(waits, default=None))
 
     async def _call(

@@ -2,7 +2,8 @@
 
 Clients are created lazily, once per event loop and configuration, never at import
 time; each provider gets an ``asyncio.Semaphore`` of ``ai_max_concurrency`` so a
-spike queues in the worker instead of flooding the provider.
+spike queues in the worker instead of flooding the provider, and a circuit breaker
+(:mod:`conjure.ai.breaker`) so a provider that keeps failing is skipped for a while.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from conjure.ai.breaker import CircuitBreaker
 from conjure.settings import Settings
 
 if TYPE_CHECKING:
@@ -28,12 +30,14 @@ class ProviderConfigError(ValueError):
 
 @dataclass
 class ProviderSlot:
-    """One provider as this process uses it: its pydantic-ai model (None for offline) and its limiter."""
+    """One provider as this process uses it: its pydantic-ai model (None for offline), its limiter
+    and its circuit breaker."""
 
     name: str
     model_name: str
     model: Model | None
     limiter: asyncio.Semaphore
+    breaker: CircuitBreaker
 
 
 _SLOTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple[str, ...], ProviderSlot]] = (
@@ -92,10 +96,19 @@ def get_slot(name: str, settings: Settings) -> ProviderSlot:
     """The provider's model and semaphore for the running event loop (created on first use)."""
     loop = asyncio.get_running_loop()
     slots = _SLOTS.setdefault(loop, {})
-    key = (*_cache_key(name, settings), str(settings.ai_max_concurrency))
+    key = (
+        *_cache_key(name, settings),
+        str(settings.ai_max_concurrency),
+        str(settings.ai_breaker_failures),
+        str(settings.ai_breaker_cooldown_seconds),
+    )
     slot = slots.get(key)
     if slot is None:
         model_name, model = _build_model(name, settings)
-        slot = ProviderSlot(name, model_name, model, asyncio.Semaphore(max(1, settings.ai_max_concurrency)))
+        breaker = CircuitBreaker(
+            name, failures=settings.ai_breaker_failures, cooldown=settings.ai_breaker_cooldown_seconds
+        )
+        limiter = asyncio.Semaphore(max(1, settings.ai_max_concurrency))
+        slot = ProviderSlot(name, model_name, model, limiter, breaker)
         slots[key] = slot
     return slot

@@ -20,6 +20,9 @@ JOBS_IN_FLIGHT = Gauge("conjure_jobs_in_flight", "Jobs being processed")
 DLQ_SIZE = Gauge("conjure_dlq_size", "Jobs in the dead-letter queue")
 MODEL_LATENCY = Histogram("conjure_model_call_seconds", "AI model call latency", ["provider", "step"])
 MODEL_ERRORS = Counter("conjure_model_errors_total", "AI model call errors", ["provider", "kind"])
+MODEL_BREAKER_STATE = Gauge(
+    "conjure_model_breaker_state", "AI provider circuit breaker (0 closed, 1 half-open, 2 open)", ["provider"]
+)
 MODEL_TOKENS = Counter("conjure_model_tokens_total", "AI model tokens", ["provider", "direction"])
 RATE_LIMITED = Counter("conjure_rate_limited_total", "Requests refused by a rate limit", ["scope"])
 RATE_LIMIT_OUTAGES = Counter(
