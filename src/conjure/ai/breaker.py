@@ -5,10 +5,12 @@ transient failures (429, 5xx, timeouts, connection trouble) → ``half_open`` on
 ``AI_BREAKER_COOLDOWN_SECONDS`` have passed, letting one trial call through → ``closed`` when
 that trial succeeds, ``open`` again (a fresh cooldown) when it fails.
 
-The state is per process (each worker learns on its own; one lives on each provider slot,
-:mod:`conjure.ai.providers`), not shared through Redis: a worker that has not seen the failures
-yet spends at most ``AI_BREAKER_FAILURES`` calls to learn them. Everything runs on the event
-loop's thread, so no lock is needed.
+The state is per process, not shared through Redis: each worker learns on its own, and one
+that has not seen the failures yet spends at most ``AI_BREAKER_FAILURES`` calls to learn them.
+Everything runs on the event loop's thread, so no lock is needed. The AI chain keeps one breaker
+on each provider slot (:mod:`conjure.ai.providers`); other callers (the image providers) take
+one from :func:`breaker_for`. Both are kept per event loop, so separate loops (tests) never
+share one.
 
 Each change of state is logged on one line (WARNING when it opens) and shown by the
 ``conjure_model_breaker_state`` gauge (0 closed, 1 half-open, 2 open).
@@ -16,12 +18,15 @@ Each change of state is logged on one line (WARNING when it opens) and shown by 
 
 from __future__ import annotations
 
+import asyncio
 import time
+import weakref
 from collections.abc import Callable
 
 import structlog
 
 from conjure.observability.metrics import MODEL_BREAKER_STATE
+from conjure.settings import Settings
 
 log = structlog.get_logger("conjure.ai")
 
@@ -107,3 +112,21 @@ class CircuitBreaker:
             )
         else:
             log.info("model_breaker_state", provider=self.provider, state=state, previous=previous)
+
+
+_BREAKERS: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[tuple[str, int, float], CircuitBreaker]
+] = weakref.WeakKeyDictionary()
+
+
+def breaker_for(provider: str, settings: Settings) -> CircuitBreaker:
+    """The running loop's breaker for ``provider`` (a gauge label, e.g. ``image-openai``), made
+    from ``AI_BREAKER_FAILURES`` and ``AI_BREAKER_COOLDOWN_SECONDS`` on first use."""
+    breakers = _BREAKERS.setdefault(asyncio.get_running_loop(), {})
+    key = (provider, settings.ai_breaker_failures, settings.ai_breaker_cooldown_seconds)
+    found = breakers.get(key)
+    if found is None:
+        found = breakers[key] = CircuitBreaker(
+            provider, failures=settings.ai_breaker_failures, cooldown=settings.ai_breaker_cooldown_seconds
+        )
+    return found

@@ -14,10 +14,11 @@ from typing import Any
 
 import httpx
 
+from conjure.ai.breaker import breaker_for
 from conjure.apps.imagegen.providers import make_image_provider
 from conjure.apps.imagegen.schemas import IMAGE_SIZES, clean_prompt
 from conjure.apps.imagegen.settings import ImagegenSettings
-from conjure.jobs.registry import JobContext, PermanentJobError
+from conjure.jobs.registry import JobContext, PermanentJobError, RetryableJobError
 from conjure.media.images import download_image, provider_slot, to_checked_png
 from conjure.observability.metrics import MODEL_ERRORS, MODEL_LATENCY
 
@@ -52,12 +53,29 @@ async def generate_image(ctx: JobContext) -> dict[str, Any]:
     provider = make_image_provider(ctx.settings)
     started = time.perf_counter()
     await ctx.progress("generating")
+    # Per process: after AI_BREAKER_FAILURES transient failures in a row the provider is not
+    # called until its cooldown ends, and the job is retried no sooner than that (still an attempt).
+    breaker = breaker_for(f"image-{provider.name}", ctx.settings)
+    if not breaker.allow():
+        MODEL_ERRORS.labels(provider.name, "circuit_open").inc()
+        raise RetryableJobError(
+            "provider_unavailable",
+            "The image provider keeps failing; retrying later.",
+            retry_after=max(breaker.remaining(), 1.0),
+        )
     async with provider_slot(provider.name, settings.image_max_concurrency):
         try:
             made = await provider.generate(prompt, size)
+        except PermanentJobError:
+            breaker.record_success()  # it answered: a refusal is not an outage
+            MODEL_ERRORS.labels(provider.name, "PermanentJobError").inc()
+            raise
         except Exception as exc:
+            breaker.record_failure()
             MODEL_ERRORS.labels(provider.name, type(exc).__name__).inc()
             raise
+        else:
+            breaker.record_success()
         finally:
             MODEL_LATENCY.labels(provider.name, "image").observe(time.perf_counter() - started)
     generated = time.perf_counter()
