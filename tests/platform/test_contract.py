@@ -5,7 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from conjure.auth.schemas import RATE_LIMIT_PATTERN
 from conjure.errors import PROBLEM_JSON
+from conjure.kit.submit import CANCEL_AFTER_PATTERN
 from conjure.runtime import Runtime
 from tests.factories import auth_headers, make_user
 
@@ -68,6 +70,16 @@ async def test_text_limits_are_in_the_schema(client: httpx.AsyncClient) -> None:
     assert (question["minLength"], question["maxLength"]) == (8, 180)
     prompt = schemas["GenerationRequest"]["properties"]["prompt"]
     assert (prompt["minLength"], prompt["maxLength"]) == (3, 1000)
+
+
+async def test_syntax_rules_are_patterns_in_the_schema(client: httpx.AsyncClient) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    rate_limit = spec["components"]["schemas"]["ApiKeyIn"]["properties"]["rate_limit"]["anyOf"][0]
+    assert rate_limit["pattern"] == RATE_LIMIT_PATTERN
+    parameters = spec["paths"][AUTH_ROUTE[1]][AUTH_ROUTE[0]]["parameters"]
+    (cancel_after,) = (p for p in parameters if p["name"] == "Cancel-After")
+    assert cancel_after["schema"]["anyOf"][0]["pattern"] == CANCEL_AFTER_PATTERN
+    assert "outside 1 s - 24 h answers 422" in cancel_after["description"]
 
 
 async def test_405_allows_every_method_of_the_path(client: httpx.AsyncClient) -> None:
