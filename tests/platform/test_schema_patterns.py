@@ -8,13 +8,17 @@ the document does not explain). ``Cancel-After``'s 1 s - 24 h range is the one r
 from __future__ import annotations
 
 import re
+import uuid
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from limits import parse_many
+from pydantic import ValidationError
 
 from conjure.auth.schemas import RATE_LIMIT_PATTERN
 from conjure.kit.submit import CANCEL_AFTER_PATTERN, MAX_CANCEL_AFTER, MIN_CANCEL_AFTER, parse_cancel_after
+from conjure.wallet.schemas import GrantIn
 
 
 @settings(max_examples=300, deadline=None)
@@ -48,3 +52,13 @@ def test_the_patterns_refuse_what_the_code_refuses() -> None:
         assert re.fullmatch(CANCEL_AFTER_PATTERN, value) is None, value
     for value in ("90", "30s", "5M", "1h30m", "1h2m3s"):
         assert re.fullmatch(CANCEL_AFTER_PATTERN, value), value
+
+
+def test_a_grant_states_its_rules_in_the_schema() -> None:
+    amount = GrantIn.model_json_schema()["properties"]["amount"]
+    assert amount["not"] == {"const": 0}
+    valid = {"user_id": str(uuid.uuid4()), "currency": "star", "amount": 5, "reason": "prize"}
+    assert GrantIn.model_validate(valid).amount == 5
+    for bad in ({"amount": 0}, {"reason": " \t\x1c "}):
+        with pytest.raises(ValidationError):
+            GrantIn.model_validate(valid | bad)

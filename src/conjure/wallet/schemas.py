@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, StrictInt
+from pydantic import BaseModel, Field, StrictInt, field_validator
 
 from conjure.kit.paging import Page
 from conjure.wallet.models import WalletTransaction
@@ -103,8 +103,22 @@ class ExchangeOut(BaseModel):
 class GrantIn(BaseModel):
     user_id: uuid.UUID
     currency: Literal["star", "coin"]
-    amount: StrictInt = Field(ge=-1_000_000_000, le=1_000_000_000, description="Negative revokes.")
-    reason: str = Field(min_length=1, max_length=500)
+    # Not zero, in the schema (`not: {const: 0}`) and checked here, as the service checks it too.
+    amount: StrictInt = Field(
+        ge=-1_000_000_000,
+        le=1_000_000_000,
+        description="Negative revokes; never zero.",
+        json_schema_extra={"not": {"const": 0}},
+    )
+    # Something besides whitespace (what str.strip() removes: Unicode spaces and \x1c-\x1f).
+    reason: str = Field(min_length=1, max_length=500, pattern=r"[^\s\x1c-\x1f]")
+
+    @field_validator("amount")
+    @classmethod
+    def _not_zero(cls, value: int) -> int:
+        if value == 0:
+            raise ValueError("A grant must not be zero.")
+        return value
 
 
 class GrantOut(BaseModel):
