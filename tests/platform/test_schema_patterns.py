@@ -16,9 +16,10 @@ from hypothesis import strategies as st
 from limits import parse_many
 from pydantic import ValidationError
 
+from conjure.apps.staging.schemas import ProjectCreate
 from conjure.auth.schemas import RATE_LIMIT_PATTERN
 from conjure.kit.submit import CANCEL_AFTER_PATTERN, MAX_CANCEL_AFTER, MIN_CANCEL_AFTER, parse_cancel_after
-from conjure.wallet.schemas import GrantIn
+from conjure.wallet.schemas import ExchangeIn, GrantIn
 
 
 @settings(max_examples=300, deadline=None)
@@ -62,3 +63,20 @@ def test_a_grant_states_its_rules_in_the_schema() -> None:
     for bad in ({"amount": 0}, {"reason": " \t\x1c "}):
         with pytest.raises(ValidationError):
             GrantIn.model_validate(valid | bad)
+
+
+def test_whole_numbers_take_json_integers_written_with_a_point() -> None:
+    # JSON Schema's "integer" includes 1146.0 (schemathesis sends it); a string or a fraction is refused.
+    assert ExchangeIn.model_validate({"stars": 1146.0}).stars == 1146
+    for bad in ("5", 2.5, True):
+        with pytest.raises(ValidationError):
+            ExchangeIn.model_validate({"stars": bad})
+
+
+def test_a_project_name_states_its_rules_in_the_schema() -> None:
+    name = ProjectCreate.model_json_schema()["properties"]["name"]
+    assert (name["minLength"], name["maxLength"]) == (1, 200)
+    assert ProjectCreate.model_validate({"name": "  12   Elm  "}).name == "12 Elm"
+    for bad in ("", " \x1c\t ", "x" * 201):
+        with pytest.raises(ValidationError):
+            ProjectCreate.model_validate({"name": bad})

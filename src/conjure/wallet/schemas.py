@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StrictInt, field_validator
+from pydantic import BaseModel, BeforeValidator, Field, StrictInt, field_validator
 
 from conjure.kit.paging import Page
 from conjure.wallet.models import WalletTransaction
@@ -90,8 +90,16 @@ class InviteOut(BaseModel):
     total_invites: int
 
 
+def _integral(value: Any) -> Any:
+    # JSON Schema's "integer" includes 5.0; strings and true stay refused (StrictInt).
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+WholeNumber = Annotated[StrictInt, BeforeValidator(_integral)]
+
+
 class ExchangeIn(BaseModel):
-    stars: StrictInt = Field(gt=0, le=1_000_000, description="Whole stars to buy with coins.")
+    stars: WholeNumber = Field(gt=0, le=1_000_000, description="Whole stars to buy with coins.")
 
 
 class ExchangeOut(BaseModel):
@@ -104,7 +112,7 @@ class GrantIn(BaseModel):
     user_id: uuid.UUID
     currency: Literal["star", "coin"]
     # Not zero, in the schema (`not: {const: 0}`) and checked here, as the service checks it too.
-    amount: StrictInt = Field(
+    amount: WholeNumber = Field(
         ge=-1_000_000_000,
         le=1_000_000_000,
         description="Negative revokes; never zero.",
