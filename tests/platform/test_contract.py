@@ -5,7 +5,11 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from conjure.auth.schemas import RATE_LIMIT_PATTERN
 from conjure.errors import PROBLEM_JSON
+from conjure.kit.submit import CANCEL_AFTER_PATTERN
+from conjure.runtime import Runtime
+from tests.factories import auth_headers, make_user
 
 AUTH_ROUTE, ADMIN_ROUTE = ("post", "/api/v1/tarot/read"), ("get", "/api/v1/admin/payments")
 
@@ -41,7 +45,8 @@ async def test_openapi_documents_the_problem_body_on_every_failure(client: httpx
         ("get", "/api/v1/user/wallet", {"401", "429"}),
         (*ADMIN_ROUTE, {"401", "403", "429"}),
         ("post", "/api/v1/auth/login", {"429"}),
-        ("post", "/api/v1/payment/create-intent", {"401", "429", "503"}),
+        # Its Idempotency-Key can be reused with another package: 409, derived from the header.
+        ("post", "/api/v1/payment/create-intent", {"401", "409", "429", "503"}),
         ("get", "/api/v1/reading/{job_id}", {"401", "404"}),
     ],
 )
@@ -56,6 +61,7 @@ async def test_public_routes_document_no_401(client: httpx.AsyncClient) -> None:
     spec = (await client.get("/openapi.json")).json()
     assert "401" not in spec["paths"]["/api/v1/payment/packages"]["get"]["responses"]
     assert "403" not in spec["paths"][AUTH_ROUTE[1]][AUTH_ROUTE[0]]["responses"]
+    assert "409" not in spec["paths"]["/api/v1/user/wallet"]["get"]["responses"]
 
 
 async def test_text_limits_are_in_the_schema(client: httpx.AsyncClient) -> None:
@@ -64,6 +70,16 @@ async def test_text_limits_are_in_the_schema(client: httpx.AsyncClient) -> None:
     assert (question["minLength"], question["maxLength"]) == (8, 180)
     prompt = schemas["GenerationRequest"]["properties"]["prompt"]
     assert (prompt["minLength"], prompt["maxLength"]) == (3, 1000)
+
+
+async def test_syntax_rules_are_patterns_in_the_schema(client: httpx.AsyncClient) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    rate_limit = spec["components"]["schemas"]["ApiKeyIn"]["properties"]["rate_limit"]["anyOf"][0]
+    assert rate_limit["pattern"] == RATE_LIMIT_PATTERN
+    parameters = spec["paths"][AUTH_ROUTE[1]][AUTH_ROUTE[0]]["parameters"]
+    (cancel_after,) = (p for p in parameters if p["name"] == "Cancel-After")
+    assert cancel_after["schema"]["anyOf"][0]["pattern"] == CANCEL_AFTER_PATTERN
+    assert "outside 1 s - 24 h answers 422" in cancel_after["description"]
 
 
 async def test_405_allows_every_method_of_the_path(client: httpx.AsyncClient) -> None:
@@ -83,14 +99,32 @@ async def test_bad_body_without_a_token_is_401_before_the_body_is_read(client: h
         assert response.json()["code"] == "unauthorized"
         assert response.headers["www-authenticate"] == "Bearer"
         assert response.headers["x-content-type-options"] == "nosniff"
-    # With a token (a wrong one) the body is judged first, as before: only its parse is skipped above.
-    bad = await client.post(
-        path,
-        content=b'{"question": ',
-        headers={"content-type": "application/json"} | {"authorization": "Bearer not-a-token"},
+
+
+async def test_bad_body_with_a_bad_token_is_401_and_with_a_good_one_400(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    method, path = AUTH_ROUTE
+    broken = {"content": b'{"question": ', "headers": {"content-type": "application/json"}}
+    wrong = await client.request(
+        method, path, **broken | {"headers": broken["headers"] | _bearer("not-a-token")}
     )
-    assert bad.status_code == 400
-    assert bad.json()["code"] == "malformed_json"
+    assert wrong.status_code == 401
+    assert wrong.json()["code"] == "invalid_token"
+    assert wrong.headers["x-content-type-options"] == "nosniff"
+    user = await make_user(runtime)
+    right = await client.request(
+        method, path, **broken | {"headers": broken["headers"] | auth_headers(runtime, user)}
+    )
+    assert right.status_code == 400
+    assert right.json()["code"] == "malformed_json"
+    # A public route with a body never looks at the token.
+    public = await client.post("/api/v1/auth/login", **broken | {"headers": broken["headers"] | _bearer("x")})
+    assert public.status_code == 400
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}"}
 
 
 async def test_a_non_json_body_to_a_json_route_is_415(client: httpx.AsyncClient) -> None:

@@ -235,6 +235,27 @@ async def _other_credential(
     return Principal.of_user(user.id, provider.name, settings)
 
 
+async def check_bearer(request: Request) -> Principal:
+    """The caller of ``request`` from its ``Authorization`` header alone (401 like the dependency).
+
+    For a failure path that answers before the route's dependencies run (a body that is not
+    JSON, :mod:`conjure.kit.contract`): no rate-limit hit for a valid caller, since the request
+    does nothing; an invalid credential counts against the IP as in :func:`get_current_principal`.
+    """
+    authorization = request.headers.get("authorization")
+    require_bearer_header(authorization)
+    assert authorization is not None
+    runtime: Runtime = request.app.state.runtime
+    token = authorization.partition(" ")[2].strip()
+    try:
+        return await resolve_bearer(request, runtime, token)
+    except Unauthorized as exc:
+        if exc.code == "invalid_token":
+            spec = runtime.settings.rate_limit_anonymous
+            await runtime.limiter.hit("anonymous", client_ip(request), spec, on_outage=Outage.LOCAL)
+        raise
+
+
 async def get_current_principal(
     request: Request, response: Response, runtime: RuntimeDep, credentials: BearerCredentials
 ) -> Principal:

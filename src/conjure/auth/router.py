@@ -156,7 +156,7 @@ async def telegram(
     return _token_out(user, await service.issue_tokens(session, settings, user), response, method="telegram")
 
 
-@keys.post("", status_code=201, responses={422: {"description": "invalid_rate_limit"}})
+@keys.post("", status_code=201)
 async def create_api_key(body: ApiKeyIn, user: CurrentUser, session: SessionDep) -> ApiKeyCreated:
     """Create an API key for the caller; the key is in this response only."""
     row, key = await apikeys.create_api_key(session, user, name=body.name, rate_limit=body.rate_limit)

@@ -41,12 +41,21 @@ class TokenOut(BaseModel):
     user: UserOut
 
 
+# A subset of the `limits` notation (lower case, at most five limits, bounded numbers) that
+# `limits.parse_many` always reads, so the schema states the whole rule and no valid-looking
+# value is refused at runtime. ECMA and Rust regex syntax alike (no flags, no lookaround).
+_ONE_LIMIT = r"[0-9]{1,9} *(?:/|per) *(?:[0-9]{1,9} *)?(?:second|minute|hour|day|month|year)s?"
+RATE_LIMIT_PATTERN = rf"^{_ONE_LIMIT}(?: *[,;|] *{_ONE_LIMIT}){{0,4}}$"
+
+
 class ApiKeyIn(BaseModel):
     name: str = Field(min_length=1, max_length=100)
     rate_limit: str | None = Field(
         default=None,
         max_length=64,
-        description="A lower limit for this key alone, e.g. '10/minute' (the user's own limit applies too)",
+        pattern=RATE_LIMIT_PATTERN,
+        description="A lower limit for this key alone, e.g. '10/minute' or '5/second;100/hour' "
+        "(the user's own limit applies too)",
     )
 
 

@@ -5,6 +5,9 @@ router is mounted:
 
 - a route that needs a signed-in caller answers 401 from the ``Authorization`` header alone,
   before its body is read (an anonymous request learns nothing from its body and costs no parse);
+  with a bearer present but a body that is not JSON, the credential is checked before 400
+  ``malformed_json`` is answered (only on that failure path: a valid request verifies it once,
+  in its dependencies), so a bad token learns nothing from a bad body either;
 - a route with a JSON body answers 415 ``unsupported_media_type`` to another Content-Type;
 - the OpenAPI document names the problem+json body (``Problem``, with ``errors[]`` for 422) under
   every failure each operation can answer (``PROBLEM_SCHEMA``: RFC 9457 fields, ``code``, and
@@ -15,6 +18,7 @@ router is mounted:
   401     a route that needs a caller (``CurrentPrincipal`` among its dependencies)
   403     an admin route (``AdminUser``)
   404     a path parameter (no such resource, or not the caller's)
+  409     an ``Idempotency-Key`` header (``idempotency_key_reused``)
   413     a method that takes a body (``request_too_large``)
   415     a JSON body (``unsupported_media_type``)
   422     any parameter or body (``validation_error``, with ``errors[]``); replaces FastAPI's
@@ -23,33 +27,42 @@ router is mounted:
   503     a route whose limits fail closed while Redis is down (``service_unavailable``)
   ======  ==============================================================================
 
-  Statuses a router declares itself (402, 409, 502, a feature's 503) keep their text and get
-  the same body.
+  Statuses a router declares itself (402, another 409 such as ``email_taken`` or
+  ``job_not_cancelable``, 502, a feature's 503) keep their text and get the same body.
 """
 
 from __future__ import annotations
 
 import email.message
+import inspect
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import RequestValidationError
 from fastapi.params import Form
 from fastapi.routing import APIRoute, iter_route_contexts
 from starlette.datastructures import Headers
+from starlette.responses import Response
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from conjure.auth.deps import get_admin_user, get_current_principal, require_bearer_header
+from conjure.auth.deps import (
+    check_bearer,
+    get_admin_user,
+    get_current_principal,
+    require_bearer_header,
+)
 from conjure.errors import PROBLEM_JSON, ConjureError, problem
 from conjure.kit.problems import DESCRIPTIONS, PROBLEM_SCHEMA
 from conjure.ratelimit.policy import OUTAGE_EXTENSION
 from conjure.ratelimit.service import Outage
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+_IDEMPOTENCY_KEY = "idempotency-key"  # its reuse with another request is 409 idempotency_key_reused
 _DESCRIPTIONS = {
     400: "The body is not valid JSON (`malformed_json`)",
     403: "Not allowed (`forbidden`: needs the admin role)",
@@ -67,7 +80,25 @@ class UnsupportedMediaType(ConjureError):
 
 
 def install_contract(app: FastAPI) -> None:
-    """Describe every route's problems in the app's OpenAPI (the guards are :class:`ContractMiddleware`)."""
+    """Describe every route's problems in the app's OpenAPI (the guards are :class:`ContractMiddleware`).
+
+    Also wraps the app's validation-error handler (call it after ``install_error_handlers``) so a
+    caller's route checks the bearer before it answers ``malformed_json``.
+    """
+    render = app.exception_handlers[RequestValidationError]
+
+    async def validation_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        route = request.scope.get("route")
+        if _malformed(exc) and isinstance(route, APIRoute) and _needs_caller(route):
+            try:
+                await check_bearer(request)
+            except ConjureError as failure:
+                return problem(failure.status, failure.code, failure.message, headers=failure.headers)
+        response = render(request, exc)
+        return await response if inspect.isawaitable(response) else response
+
+    app.add_exception_handler(RequestValidationError, validation_error)
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -98,6 +129,10 @@ def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
 
 def _needs_caller(route: Any) -> bool:
     return get_current_principal in set(_calls(route.dependant))
+
+
+def _malformed(exc: RequestValidationError) -> bool:
+    return any(err.get("type") == "json_invalid" for err in exc.errors())
 
 
 def _json_body(route: Any) -> bool:
@@ -199,6 +234,8 @@ def statuses_of(route: Any) -> set[int]:
         statuses |= {400, 415}
     if route.methods & BODY_METHODS:
         statuses.add(413)
+    if any(_IDEMPOTENCY_KEY in (p.alias.lower() for p in d.header_params) for d in dependants):
+        statuses.add(409)
     if get_current_principal in calls:
         statuses |= {401, 429}
     if get_admin_user in calls:

@@ -42,6 +42,13 @@ MIN_CANCEL_AFTER = dt.timedelta(seconds=1)
 MAX_CANCEL_AFTER = dt.timedelta(hours=24)
 # "90" (seconds), "30s", "5m", "1h30m", "1h2m3s"; digit counts bounded so nothing overflows.
 _DURATION = re.compile(r"(?:(?P<h>\d{1,4})h)?(?:(?P<m>\d{1,6})m)?(?:(?P<s>\d{1,8})s)?")
+# The same forms as the OpenAPI pattern (ECMA and Rust syntax: no flags, no lookaround), so a
+# value the schema allows is one ``parse_cancel_after`` reads; only the 1 s - 24 h range is
+# left to it (a runtime 422, stated in the description).
+CANCEL_AFTER_PATTERN = (
+    r"^[ \t]*(?:[0-9]{1,8}|[0-9]{1,4}[hH](?:[0-9]{1,6}[mM])?(?:[0-9]{1,8}[sS])?"
+    r"|[0-9]{1,6}[mM](?:[0-9]{1,8}[sS])?|[0-9]{1,8}[sS])[ \t]*$"
+)
 
 IdempotencyKey = Annotated[
     str | None,
@@ -57,8 +64,10 @@ CancelAfterHeader = Annotated[
     Header(
         alias="Cancel-After",
         max_length=32,
+        pattern=CANCEL_AFTER_PATTERN,
         description="Start deadline: a job not started within this (`30s`, `5m`, `1h30m`, or seconds; "
-        "1 s to 24 h) ends `canceled` with code `deadline`, its star released.",
+        "1 s to 24 h) ends `canceled` with code `deadline`, its star released. A value of the right "
+        "form outside 1 s - 24 h answers 422 `validation_error`.",
     ),
 ]
 

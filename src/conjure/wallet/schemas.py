@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StrictInt
+from pydantic import BaseModel, BeforeValidator, Field, StrictInt, field_validator
 
 from conjure.kit.paging import Page
 from conjure.wallet.models import WalletTransaction
@@ -90,8 +90,16 @@ class InviteOut(BaseModel):
     total_invites: int
 
 
+def _integral(value: Any) -> Any:
+    # JSON Schema's "integer" includes 5.0; strings and true stay refused (StrictInt).
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+WholeNumber = Annotated[StrictInt, BeforeValidator(_integral)]
+
+
 class ExchangeIn(BaseModel):
-    stars: StrictInt = Field(gt=0, le=1_000_000, description="Whole stars to buy with coins.")
+    stars: WholeNumber = Field(gt=0, le=1_000_000, description="Whole stars to buy with coins.")
 
 
 class ExchangeOut(BaseModel):
@@ -103,8 +111,22 @@ class ExchangeOut(BaseModel):
 class GrantIn(BaseModel):
     user_id: uuid.UUID
     currency: Literal["star", "coin"]
-    amount: StrictInt = Field(ge=-1_000_000_000, le=1_000_000_000, description="Negative revokes.")
-    reason: str = Field(min_length=1, max_length=500)
+    # Not zero, in the schema (`not: {const: 0}`) and checked here, as the service checks it too.
+    amount: WholeNumber = Field(
+        ge=-1_000_000_000,
+        le=1_000_000_000,
+        description="Negative revokes; never zero.",
+        json_schema_extra={"not": {"const": 0}},
+    )
+    # Something besides whitespace (what str.strip() removes: Unicode spaces and \x1c-\x1f).
+    reason: str = Field(min_length=1, max_length=500, pattern=r"[^\s\x1c-\x1f]")
+
+    @field_validator("amount")
+    @classmethod
+    def _not_zero(cls, value: int) -> int:
+        if value == 0:
+            raise ValueError("A grant must not be zero.")
+        return value
 
 
 class GrantOut(BaseModel):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Literal, get_args
+from typing import Annotated, Literal, get_args
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, StringConstraints, field_validator
 
 from conjure.kit.paging import Page
 from conjure.kit.submit import JobRequest
@@ -46,8 +46,13 @@ def _clean_name(value: str) -> str:
     return name
 
 
+# The name's rules in the schema: 1-200 characters, not all whitespace (str.split()'s whitespace
+# is Unicode spaces and \x1c-\x1f), so whitespace collapsing never takes it under 1 or over 200.
+ProjectName = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"[^\s\x1c-\x1f]")]
+
+
 class ProjectCreate(BaseModel):
-    name: str = Field(description="1-200 characters.", examples=["12 Elm Street"])
+    name: ProjectName = Field(description="1-200 characters.", examples=["12 Elm Street"])
 
     @field_validator("name")
     @classmethod
@@ -56,7 +61,7 @@ class ProjectCreate(BaseModel):
 
 
 class ProjectUpdate(BaseModel):
-    name: str
+    name: ProjectName = Field(description="1-200 characters.")
 
     @field_validator("name")
     @classmethod
