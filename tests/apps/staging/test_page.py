@@ -48,8 +48,10 @@ def test_stage_a_room_from_the_page(page: Page, server: str) -> None:  # noqa: F
     expect(page.locator("#viewer-status")).to_have_text("Ready", timeout=30_000)
     expect(page.locator("#viewer-note")).to_contain_text("Offline preview")
     expect(page.locator("#compare")).to_be_visible()
-    page.wait_for_function("document.getElementById('after').naturalWidth > 0")
-    page.wait_for_function("document.getElementById('before').naturalWidth > 0")
+    # Function form: a bare expression is compiled with eval in the page, which its CSP refuses
+    # whenever the condition is not already true on the first check.
+    page.wait_for_function("() => document.getElementById('after').naturalWidth > 0")
+    page.wait_for_function("() => document.getElementById('before').naturalWidth > 0")
     page.fill("#slider", "20")
     clip = page.eval_on_selector("#before-clip", "el => el.style.clipPath")
     assert clip == "inset(0px 80% 0px 0px)"
