@@ -62,7 +62,7 @@ def test_stage_a_room_from_the_page(page: Page, server: str) -> None:  # noqa: F
     assert (downloaded.status_code, downloaded.headers["content-type"]) == (200, "image/jpeg")
     expect(page.locator("#stars")).to_have_text("★ 2")
     expect(page.locator("#images li")).to_have_count(1)
-    shot(page, "staging-02-ready-phone")
+    shot(page, "staging-02-ready")
 
     page.set_viewport_size({"width": 1280, "height": 900})
     page.select_option("#style", "industrial")
@@ -70,7 +70,7 @@ def test_stage_a_room_from_the_page(page: Page, server: str) -> None:  # noqa: F
     expect(page.locator("#images li")).to_have_count(2)
     expect(page.locator("#viewer-status")).to_have_text("Ready", timeout=30_000)
     expect(page.locator("#images .status-ready")).to_have_count(2)
-    shot(page, "staging-03-restaged-desktop")
+    shot(page, "staging-03-restaged")
 
 
 def test_the_file_picker_uploads_too_and_refusals_are_shown(page: Page, server: str) -> None:  # noqa: F811
