@@ -4,7 +4,8 @@ Replicate signs webhooks the Standard Webhooks way: ``webhook-signature`` holds
 ``v1,<base64 HMAC-SHA256>`` entries over ``{webhook-id}.{webhook-timestamp}.{body}``,
 keyed with the base64 part of ``REPLICATE_WEBHOOK_SECRET`` (``whsec_…``). A request is
 refused unless one entry matches and its timestamp is within ± the tolerance (5 min)
-of now, both directions. The webhook-id is recorded in the same transaction that
+of now, both directions (``conjure.webhooks_inbound``, the rule of every signed webhook).
+The webhook-id is recorded in the same transaction that
 records the prediction's end, so a redelivery (or a replay of a captured request)
 changes nothing. The waiting job sees the recorded prediction and goes on.
 """
@@ -16,7 +17,6 @@ import binascii
 import hashlib
 import hmac
 import json
-import time
 import uuid
 from typing import Annotated, Any, cast
 
@@ -33,14 +33,11 @@ from conjure.db import utcnow
 from conjure.deps import RuntimeDep, SessionDep
 from conjure.errors import ConjureError, ServiceUnavailable
 from conjure.kit.problems import problems
+from conjure.webhooks_inbound import InvalidSignature, check_timestamp, hmac_matches
 
 router = APIRouter(prefix="/api/v1/webhooks", tags=["staging"])
 log = structlog.get_logger("conjure.apps.staging.webhooks")
 DONE = frozenset({"succeeded", "failed", "canceled", "aborted"})
-
-
-class InvalidSignature(ConjureError):
-    code, status = "invalid_signature", 400
 
 
 class WebhooksNotConfigured(ServiceUnavailable):
@@ -77,10 +74,11 @@ def verify(
         sent_at = int(timestamp)
     except ValueError:
         raise InvalidSignature("The webhook timestamp is not a number.") from None
-    if abs((time.time() if now is None else now) - sent_at) > tolerance_seconds:
-        raise InvalidSignature("The webhook timestamp is too far from now.")
-    expected = sign(secret, webhook_id, timestamp, body).encode()
-    if not any(hmac.compare_digest(expected, entry.encode()) for entry in signatures.split()):
+    # The platform's rule for every signed inbound webhook: ± the tolerance, both directions.
+    check_timestamp(sent_at, tolerance_seconds, source="replicate", now=now)
+    message = f"{webhook_id}.{timestamp}.".encode() + body
+    entries = [entry.removeprefix("v1,") for entry in signatures.split() if entry.startswith("v1,")]
+    if not hmac_matches([secret_key(secret)], message, entries, encoding="base64"):
         raise InvalidSignature("The webhook signature does not match.")
 
 
