@@ -13,7 +13,7 @@ PYTEST_WORKERS ?= 3
 FUZZ_ARGS ?= --max-examples 100 --max-time 120
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test test-only lint fmt types cycles migrate revision bench drill system-deps lock fuzz
+.PHONY: help install run test test-only lint fmt types cycles migrate revision bench drill system-deps lock fuzz env-example
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -38,6 +38,9 @@ migrate: install ## Apply database migrations
 
 revision: install ## New migration: make revision m="what changed" [branch=tarot] (default: platform)
 	$(PY) -c "from conjure.apps import installed_apps; from conjure.migrations.runner import alembic_config; from alembic import command; import os; command.revision(alembic_config(os.environ.get('DATABASE_URL','sqlite+aiosqlite:///var/conjure.db'), installed_apps()), message='$(m)', head='$(or $(branch),platform)@head')"
+
+env-example: install ## Regenerate .env.example (every setting with its default) after adding a setting
+	$(PY) scripts/env_example.py .env.example
 
 system-deps: ## Install PostgreSQL, Redis and Chromium from Debian packages when missing
 	scripts/system-deps.sh
