@@ -10,7 +10,7 @@ The tree (each leaf names its stable ``code``):
     ├── 403 forbidden, link_expired, invalid_link_signature   (storage /files links)
     ├── 404 not_found                (also: another user's resource), object_not_found
     ├── 405 method_not_allowed
-    ├── 409 conflict, idempotency_key_reused, job_not_cancelable, email_taken
+    ├── 409 conflict, idempotency_key_reused, job_not_cancelable, job_not_retryable, email_taken
     ├── 413 request_too_large
     ├── 415 unsupported_media_type
     ├── 422 validation_error         (names the field in ``errors``), invalid_rate_limit,

@@ -34,17 +34,26 @@ class Redriven:
     short_of_stars: list[uuid.UUID] = field(default_factory=list)
 
 
+# What an operator may run again: the DLQ, and from the console a failed or canceled job too.
+RETRYABLE = (JobStatus.DLQ, JobStatus.FAILED, JobStatus.CANCELED)
+
+
 async def redrive(
-    session: AsyncSession, runtime: Runtime, job_ids: Sequence[uuid.UUID] | None, *, free: bool = False
+    session: AsyncSession,
+    runtime: Runtime,
+    job_ids: Sequence[uuid.UUID] | None,
+    *,
+    free: bool = False,
+    statuses: Sequence[JobStatus] = (JobStatus.DLQ,),
 ) -> Redriven:
-    """Put DLQ jobs (these, or all) back in the queue with a fresh attempt budget.
+    """Put DLQ jobs (these, or all; or jobs in ``statuses``) back in the queue with a fresh attempt budget.
 
     Attempt numbers continue (each attempt keeps its own ``job_attempts`` row), so the budget
     grows instead of the counter restarting. A priced job holds its price again (402 rules: a
     job whose owner lacks the stars stays in the DLQ), unless ``free``: the operator's choice to
     run it on the house, recorded in its ``queued`` event.
     """
-    query = select(Job).where(Job.status == JobStatus.DLQ)
+    query = select(Job).where(Job.status.in_(list(statuses)))
     if job_ids is not None:
         query = query.where(Job.id.in_(job_ids))
     # Locked, so two operators re-driving at once hold once; in owner order, as the wallet locks.
@@ -69,6 +78,9 @@ async def redrive(
         job.error_code = None
         job.last_error = None
         job.finished_at = None
+        # An operator's retry runs the job: an earlier cancel request or client deadline no longer applies.
+        job.cancel_requested = False
+        job.start_deadline = None
         job.run_at = now
         job.event_seq += 1
         await session.flush()

@@ -370,16 +370,21 @@ async def end_queued_job(
 
 
 async def cancel_job(session: AsyncSession, runtime: Runtime, job_id: uuid.UUID, user: User) -> Job:
-    """Cancel at once when queued; ask a running job to stop between its steps."""
+    """Cancel the caller's own job (404 for anyone else's)."""
     job = await get_job_for_user(session, job_id, user)
+    return await cancel(session, runtime, job, message="Canceled by the user.")
+
+
+async def cancel(session: AsyncSession, runtime: Runtime, job: Job, *, message: str) -> Job:
+    """Cancel at once when queued; ask a running job to stop between its steps."""
     if job.status == JobStatus.QUEUED and await end_queued_job(
-        session, runtime, job, status=JobStatus.CANCELED, code="canceled", message="Canceled by the user."
+        session, runtime, job, status=JobStatus.CANCELED, code="canceled", message=message
     ):
         await session.refresh(job)
         return job
     requested = await session.execute(
         update(JOBS)
-        .where(JOBS.c.id == job_id, JOBS.c.status == JobStatus.PROCESSING)
+        .where(JOBS.c.id == job.id, JOBS.c.status == JobStatus.PROCESSING)
         .values(cancel_requested=True)
         .returning(JOBS.c.id)
     )
