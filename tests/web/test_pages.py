@@ -336,6 +336,42 @@ def test_admin_console_lists_the_job_and_refuses_non_admins(page: Page, server: 
     expect(page.locator("#ledger")).to_contain_text("capture")
     shot(page, "07-admin")
 
+    # The chart draws every series; the kinds table lists tarot with its price.
+    expect(page.locator("#chart polyline[data-series=succeeded]")).to_have_count(1)
+    expect(page.locator("#kinds tr[data-kind='tarot.reading']")).to_contain_text("1 ★")
+
+    # Filters: by email and status, then the row opens the job's detail, with the question hidden.
+    page.fill("#f-email", ADMIN_EMAIL)
+    page.select_option("#f-status", "succeeded")
+    page.click("#search-form button[type=submit]")
+    expect(page.locator("#jobs tbody tr")).to_have_count(1)
+    page.locator(f"#jobs tr[data-job-id='{job_id}'] td").first.click()
+    dialog = page.locator("#detail")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text(job_id)
+    expect(dialog).to_contain_text('"question": "[36 characters]"')
+    expect(dialog).not_to_contain_text("new shop")
+    expect(dialog.locator("table").last).to_contain_text("succeeded")
+    expect(dialog.get_by_role("button", name="Retry")).to_have_count(0)
+    shot(page, "08-admin-job")
+    page.click("#detail-close")
+    page.select_option("#f-status", "queued")
+    page.click("#search-form button[type=submit]")
+    expect(page.locator("#jobs tbody")).to_contain_text("No jobs yet.")
+
+    # Pause and resume a kind (the engine side is tested in tests/jobs/test_console.py).
+    page.locator("#kinds tr[data-kind='tarot.reading'] button").click()
+    expect(page.locator("#kinds tr[data-kind='tarot.reading'] .badge.paused")).to_have_text("Paused")
+    expect(page.locator("#kinds-msg")).to_contain_text("tarot.reading paused")
+    page.locator("#kinds tr[data-kind='tarot.reading'] button").click()
+    expect(page.locator("#kinds tr[data-kind='tarot.reading'] .badge.running")).to_be_visible()
+
+    # Lookup by email fills the search with that person's jobs.
+    page.fill("#wallet-user", ADMIN_EMAIL)
+    page.click("#wallet-form button[type=submit]")
+    expect(page.locator("#f-email")).to_have_value(ADMIN_EMAIL)
+    expect(page.locator(".stat[data-stat=star_balance] .value")).to_have_text("2")
+
 
 def test_buy_stars_with_stripe_elements(page: Page, stripe: FakeStripe) -> None:
     page.route(

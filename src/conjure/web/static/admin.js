@@ -1,5 +1,8 @@
-// The operator console: queue depth, recent jobs, the DLQ with re-drive, flagged inviters, a user's wallet and ledger.
+// The operator console: queue depth and throughput, job kinds (pause/resume), job search with a
+// detail view (retry, cancel), the DLQ with re-drive and purge, flagged inviters, a user by email.
 
+import "./admin-i18n.js";
+import { initJobs, openJob, refreshChart, refreshJobs, refreshKinds, shortId } from "./admin-jobs.js";
 import { api, ApiError, h, itemsOf, say, tokens } from "./api.js";
 import { applyI18n, formatDate, t, toggleLang } from "./i18n.js";
 
@@ -9,7 +12,6 @@ let timer = null;
 
 const notice = (text, kind = "error") => say($("notice"), text, kind);
 const errorText = (err) => (err instanceof ApiError ? err.message : t("error.network"));
-const shortId = (id) => (id ? String(id).slice(0, 8) : "");
 
 function humanize(key) {
   const text = key.replace(/[_.]/g, " ").replace(/\bdlq\b/gi, "DLQ");
@@ -27,18 +29,6 @@ function numbersOf(body, prefix = "") {
   return out;
 }
 
-function duration(job) {
-  let ms = job.duration_ms ?? job.processing_time_ms;
-  const start = job.started_at || job.created_at;
-  if (ms == null && start) {
-    // Queue wait included: from acceptance to the final status, what the user waited.
-    const end = job.finished_at || job.completed_at;
-    if (end) ms = new Date(end) - new Date(start);
-  }
-  if (ms == null || Number.isNaN(ms)) return "–";
-  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
-}
-
 function errorOf(job) {
   if (job.error_code || job.last_error) return [job.error_code, job.last_error].filter(Boolean).join(": ");
   const error = job.error;
@@ -47,20 +37,22 @@ function errorOf(job) {
   return [error.code, error.message].filter(Boolean).join(": ");
 }
 
-function userCell(userId) {
+function userCell(userId, label) {
   if (!userId) return h("td", {}, "");
-  return h(
-    "td",
-    {},
-    h("button", { type: "button", class: "link mono", title: userId, onclick: () => lookupWallet(userId) }, shortId(userId)),
-  );
+  const open = (event) => {
+    event.stopPropagation(); // the row itself opens the job
+    lookupWallet(userId);
+  };
+  return h("td", {}, h("button", { type: "button", class: "link mono", title: userId, onclick: open }, label || shortId(userId)));
 }
+
+const jobUserCell = (job) => userCell(job.user_id, job.email);
 
 function statTile(name, value, label) {
   return h("div", { class: "stat", dataset: { stat: name } }, h("span", { class: "value" }, value), h("span", { class: "label" }, label));
 }
 
-function renderJobs(overview) {
+function renderStats(overview) {
   const stats = overview.stats || {};
   const byStatus = stats.by_status || {};
   // Queue depth and in-flight first (the jobs table's view), then every other counter as sent.
@@ -73,28 +65,6 @@ function renderJobs(overview) {
     tiles.push(statTile(name, value, humanize(name.replace(/^by_status\./, ""))));
   }
   $("stats").replaceChildren(...tiles);
-  const jobs = itemsOf(overview.recent ?? overview.recent_jobs ?? overview);
-  const body = $("jobs").tBodies[0];
-  if (!jobs.length) {
-    body.replaceChildren(h("tr", {}, h("td", { colspan: 8, class: "muted" }, t("admin.nojobs"))));
-    return;
-  }
-  body.replaceChildren(
-    ...jobs.map((job) =>
-      h(
-        "tr",
-        { dataset: { jobId: job.id ?? job.job_id } },
-        h("td", { class: "mono", title: job.id ?? job.job_id }, shortId(job.id ?? job.job_id)),
-        h("td", {}, job.kind ?? ""),
-        h("td", {}, h("span", { class: `badge ${job.status}` }, job.status ?? "")),
-        h("td", {}, job.max_attempts ? `${job.attempts ?? 0}/${job.max_attempts}` : (job.attempts ?? "")),
-        h("td", {}, duration(job)),
-        h("td", {}, formatDate(job.created_at)),
-        userCell(job.user_id),
-        h("td", { class: "small" }, errorOf(job)),
-      ),
-    ),
-  );
 }
 
 function renderDlq(body) {
@@ -110,7 +80,7 @@ function renderDlq(body) {
       return h(
         "tr",
         { dataset: { jobId: id } },
-        h("td", { class: "mono", title: id }, shortId(id)),
+        h("td", {}, h("button", { type: "button", class: "link mono", title: id, onclick: () => openJob(id) }, shortId(id))),
         h("td", {}, job.kind ?? ""),
         h("td", {}, job.attempts ?? ""),
         h("td", { class: "small" }, errorOf(job)),
@@ -147,7 +117,7 @@ function renderFlagged(body) {
 
 async function refresh() {
   const [overview, dlq, flagged] = await Promise.allSettled([
-    api("/api/v1/admin/jobs?limit=50"),
+    api("/api/v1/admin/jobs?limit=1"),
     api("/api/v1/admin/jobs/dlq"),
     api("/api/v1/admin/invites/flagged?limit=50"),
   ]);
@@ -163,9 +133,33 @@ async function refresh() {
   }
   notice("");
   $("console").hidden = false;
-  if (overview.status === "fulfilled") renderJobs(overview.value);
+  if (overview.status === "fulfilled") renderStats(overview.value);
   if (dlq.status === "fulfilled") renderDlq(dlq.value);
   if (flagged.status === "fulfilled") renderFlagged(flagged.value);
+  await Promise.all([refreshJobs(jobUserCell), refreshKinds(), refreshChart()]);
+}
+
+async function redriveAll() {
+  if (!window.confirm(t("console.confirm.redrive.all"))) return;
+  try {
+    const done = await api("/api/v1/admin/jobs/dlq/redrive", { method: "POST" });
+    say($("dlq-msg"), t("console.redriven.all", { n: done.redriven, short: done.short_of_stars.length }), "ok");
+  } catch (err) {
+    say($("dlq-msg"), errorText(err));
+  }
+  await refresh();
+}
+
+async function purge() {
+  // Purging cannot be undone from here: ask for the word, not just a click.
+  if ((window.prompt(t("console.confirm.purge")) || "").trim().toUpperCase() !== "PURGE") return;
+  try {
+    const done = await api("/api/v1/admin/jobs/dlq", { method: "DELETE" });
+    say($("dlq-msg"), t("console.purged", { n: done.purged }), "ok");
+  } catch (err) {
+    say($("dlq-msg"), errorText(err));
+  }
+  await refresh();
 }
 
 async function redrive(id) {
@@ -179,11 +173,18 @@ async function redrive(id) {
 }
 
 async function lookupWallet(userId) {
-  const id = (userId ?? $("wallet-user").value).trim();
+  let id = (userId ?? $("wallet-user").value).trim();
   $("wallet-user").value = id;
   if (!id) return;
   say($("wallet-msg"), "");
   try {
+    if (id.includes("@")) {
+      // By email: the account's id, then its wallet; its jobs fill the search below.
+      const found = await api(`/api/v1/admin/users?email=${encodeURIComponent(id)}`);
+      id = found.id;
+      $("f-email").value = found.email || "";
+      await refreshJobs(jobUserCell);
+    }
     const wallet = await api(`/api/v1/admin/users/${encodeURIComponent(id)}/wallet`);
     const balances = numbersOf(wallet.wallet ?? wallet);
     $("wallet-balances").replaceChildren(
@@ -281,6 +282,9 @@ function boot() {
   });
   $("login-form").addEventListener("submit", submitLogin);
   $("refresh").addEventListener("click", refresh);
+  $("dlq-redrive-all").addEventListener("click", redriveAll);
+  $("dlq-purge").addEventListener("click", purge);
+  initJobs(jobUserCell, refresh);
   $("autorefresh").addEventListener("change", startAutoRefresh);
   $("wallet-form").addEventListener("submit", (event) => {
     event.preventDefault();
