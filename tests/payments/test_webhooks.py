@@ -110,7 +110,8 @@ async def test_signature_dated_in_the_future_is_refused(shop: Shop) -> None:
     intent = shop.stripe.set_status(body["payment_intent_id"], "succeeded")
     payload = make_event("payment_intent.succeeded", intent)
 
-    for skew in (301, 3600, 10**9):
+    # 310, not 301: a loaded machine can spend a second or more between signing and checking.
+    for skew in (310, 3600, 10**9):
         ahead = await shop.post_event(payload, sign(payload, NEW_SECRET, int(time.time()) + skew))
         assert ahead.status_code == 400, (skew, ahead.text)
         assert ahead.json()["code"] == "invalid_signature"

@@ -39,7 +39,8 @@ def _setting_names() -> set[str]:
     todo = list(AppSettings.__subclasses__())
     while todo:
         cls = todo.pop()
-        names |= {name.upper() for name in cls.model_fields}
+        if cls.__module__.startswith("conjure.apps."):  # not the test apps' classes
+            names |= {name.upper() for name in cls.model_fields}
         todo.extend(cls.__subclasses__())
     return names
 

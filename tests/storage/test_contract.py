@@ -74,10 +74,11 @@ async def test_presigned_put_with_another_content_type_is_refused(backend_store:
 async def test_presigned_links_expire(backend_store: StoreUnderTest) -> None:
     store, http = backend_store.store, backend_store.http
     await store.put("exp/x.txt", b"soon gone", content_type="text/plain")
-    get_url = await store.presigned_get_url("exp/x.txt", expires_seconds=1)
-    put_url = await store.presigned_put_url("exp/y.txt", content_type="text/plain", expires_seconds=1)
+    # 3 s, not 1: on a loaded machine the first fetch alone can take longer than a second.
+    get_url = await store.presigned_get_url("exp/x.txt", expires_seconds=3)
+    put_url = await store.presigned_put_url("exp/y.txt", content_type="text/plain", expires_seconds=3)
     assert (await http.get(get_url)).status_code == 200
-    await asyncio.sleep(2.2)
+    await asyncio.sleep(4.2)
     assert (await http.get(get_url)).status_code == 403
     response = await http.put(put_url, content=b"late", headers={"Content-Type": "text/plain"})
     assert response.status_code == 403

@@ -1,0 +1,132 @@
+"""A circuit breaker per model provider, so a provider that keeps failing is skipped, not hammered.
+
+States: ``closed`` (calls go through) → ``open`` after ``AI_BREAKER_FAILURES`` consecutive
+transient failures (429, 5xx, timeouts, connection trouble) → ``half_open`` once
+``AI_BREAKER_COOLDOWN_SECONDS`` have passed, letting one trial call through → ``closed`` when
+that trial succeeds, ``open`` again (a fresh cooldown) when it fails.
+
+The state is per process, not shared through Redis: each worker learns on its own, and one
+that has not seen the failures yet spends at most ``AI_BREAKER_FAILURES`` calls to learn them.
+Everything runs on the event loop's thread, so no lock is needed. The AI chain keeps one breaker
+on each provider slot (:mod:`conjure.ai.providers`); other callers (the image providers) take
+one from :func:`breaker_for`. Both are kept per event loop, so separate loops (tests) never
+share one.
+
+Each change of state is logged on one line (WARNING when it opens) and shown by the
+``conjure_model_breaker_state`` gauge (0 closed, 1 half-open, 2 open).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import weakref
+from collections.abc import Callable
+
+import structlog
+
+from conjure.observability.metrics import MODEL_BREAKER_STATE
+from conjure.settings import Settings
+
+log = structlog.get_logger("conjure.ai")
+
+CLOSED, HALF_OPEN, OPEN = "closed", "half_open", "open"
+_GAUGE = {CLOSED: 0, HALF_OPEN: 1, OPEN: 2}
+
+
+class CircuitBreaker:
+    """One provider's breaker; ``clock`` is injectable (seconds, monotonic) for tests."""
+
+    def __init__(
+        self,
+        provider: str,
+        *,
+        failures: int,
+        cooldown: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.provider = provider
+        self.threshold = max(1, failures)
+        self.cooldown = max(0.0, cooldown)
+        self.clock = clock
+        self.state = CLOSED
+        self.consecutive = 0  # transient failures in a row while closed
+        self.opened_at = 0.0
+        self.trial_started: float | None = None  # the half-open trial call in flight, if any
+        MODEL_BREAKER_STATE.labels(provider).set(_GAUGE[CLOSED])
+
+    def allow(self) -> bool:
+        """Whether a call may go to the provider now (in half-open, only the one trial call)."""
+        if self.state == CLOSED:
+            return True
+        now = self.clock()
+        if self.state == OPEN:
+            if now - self.opened_at < self.cooldown:
+                return False
+            self._move(HALF_OPEN)
+        # A trial that never reported back (its task was canceled) must not wedge the breaker:
+        # after another cooldown a new trial may go.
+        if self.trial_started is not None and now - self.trial_started < self.cooldown:
+            return False
+        self.trial_started = now
+        return True
+
+    def remaining(self) -> float:
+        """Seconds until a call may go through again (0 when one may go now)."""
+        if self.state == CLOSED:
+            return 0.0
+        since = self.opened_at if self.trial_started is None else self.trial_started
+        return max(0.0, self.cooldown - (self.clock() - since))
+
+    def record_success(self) -> None:
+        """The provider answered (anything but a transient failure): close, reset the count."""
+        self.consecutive = 0
+        self.trial_started = None
+        if self.state != CLOSED:
+            self._move(CLOSED)
+
+    def record_failure(self) -> None:
+        """A transient failure: count it while closed; a failed trial opens the breaker again."""
+        self.trial_started = None
+        if self.state == HALF_OPEN:
+            self._open()
+            return
+        self.consecutive += 1
+        if self.state == CLOSED and self.consecutive >= self.threshold:
+            self._open()
+
+    def _open(self) -> None:
+        self.opened_at = self.clock()
+        self._move(OPEN)
+
+    def _move(self, state: str) -> None:
+        previous, self.state = self.state, state
+        MODEL_BREAKER_STATE.labels(self.provider).set(_GAUGE[state])
+        if state == OPEN:
+            log.warning(
+                "model_breaker_open",
+                provider=self.provider,
+                previous=previous,
+                failures=self.consecutive,
+                cooldown_seconds=self.cooldown,
+            )
+        else:
+            log.info("model_breaker_state", provider=self.provider, state=state, previous=previous)
+
+
+_BREAKERS: weakref.WeakKeyDictionary[
+    asyncio.AbstractEventLoop, dict[tuple[str, int, float], CircuitBreaker]
+] = weakref.WeakKeyDictionary()
+
+
+def breaker_for(provider: str, settings: Settings) -> CircuitBreaker:
+    """The running loop's breaker for ``provider`` (a gauge label, e.g. ``image-openai``), made
+    from ``AI_BREAKER_FAILURES`` and ``AI_BREAKER_COOLDOWN_SECONDS`` on first use."""
+    breakers = _BREAKERS.setdefault(asyncio.get_running_loop(), {})
+    key = (provider, settings.ai_breaker_failures, settings.ai_breaker_cooldown_seconds)
+    found = breakers.get(key)
+    if found is None:
+        found = breakers[key] = CircuitBreaker(
+            provider, failures=settings.ai_breaker_failures, cooldown=settings.ai_breaker_cooldown_seconds
+        )
+    return found

@@ -1,0 +1,1 @@
+"""The imagegen app."""

@@ -1,0 +1,282 @@
+// The staging page: projects, a direct upload to storage with progress, staging, live status, before/after.
+
+import { api, followEvents, h, newIdempotencyKey, say, tokens } from "/static/api.js";
+
+const $ = (id) => document.getElementById(id);
+const state = { project: null, uploadKey: null, image: null, follow: null };
+const LABEL = { queued: "Queued", processing: "Staging…", ready: "Ready", failed: "Failed" };
+
+function notify(error) {
+  say($("notice"), error ? error.message || String(error) : "");
+}
+
+async function signIn(mode) {
+  notify(null);
+  const body = { email: $("auth-email").value.trim(), password: $("auth-password").value };
+  try {
+    tokens.save(await api(`/api/v1/auth/${mode}`, { method: "POST", body, auth: false }));
+    await showApp();
+  } catch (error) {
+    notify(error);
+  }
+}
+
+async function refreshStars() {
+  try {
+    const wallet = await api("/api/v1/user/wallet");
+    $("stars").textContent = `★ ${wallet.star_balance - (wallet.stars_held || 0)}`;
+    $("stars").hidden = false;
+  } catch {
+    $("stars").hidden = true;
+  }
+}
+
+async function showApp() {
+  $("auth").hidden = true;
+  $("app").hidden = false;
+  $("logout").hidden = false;
+  await Promise.all([loadProjects(), refreshStars()]);
+}
+
+async function loadProjects() {
+  const page = await api("/api/v1/projects?limit=100");
+  const list = $("projects");
+  list.replaceChildren(
+    ...page.items.map((p) =>
+      h(
+        "li",
+        {},
+        h(
+          "button",
+          { type: "button", class: p.id === state.project ? "active" : "", onclick: () => selectProject(p.id) },
+          h("span", {}, p.name),
+          h("span", { class: "muted small" }, String(p.image_count)),
+        ),
+      ),
+    ),
+  );
+  if (!state.project && page.items.length) await selectProject(page.items[0].id);
+}
+
+async function selectProject(id) {
+  state.project = id;
+  $("workspace").hidden = false;
+  for (const button of $("projects").querySelectorAll("button")) button.classList.remove("active");
+  await Promise.all([loadImages(), loadProjects()]);
+}
+
+async function loadImages() {
+  if (!state.project) return;
+  const page = await api(`/api/v1/projects/${state.project}/images?limit=100`);
+  $("images").replaceChildren(
+    ...page.items.map((image) =>
+      h(
+        "li",
+        {},
+        h(
+          "button",
+          { type: "button", class: "image-card", onclick: () => showImage(image) },
+          image.thumbnail_url || image.original_thumbnail_url
+            ? h("img", { src: image.thumbnail_url || image.original_thumbnail_url, alt: "" })
+            : h("span", { class: "placeholder" }, LABEL[image.status]),
+          h(
+            "span",
+            { class: "caption" },
+            h("span", {}, `${image.room_type.replace("_", " ")} · ${image.style.replace("_", "-")}`),
+            h("span", { class: `status-${image.status}` }, LABEL[image.status]),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+function upload(presigned, file) {
+  // XMLHttpRequest, not fetch: it reports upload progress.
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open(presigned.method, presigned.url);
+    let body = file;
+    if (presigned.method === "POST") {
+      body = new FormData();
+      for (const [name, value] of Object.entries(presigned.fields)) body.append(name, value);
+      body.append("file", file);
+    } else {
+      for (const [name, value] of Object.entries(presigned.headers)) xhr.setRequestHeader(name, value);
+    }
+    xhr.upload.addEventListener("progress", (event) => {
+      if (event.lengthComputable) $("upload-progress").value = Math.round((100 * event.loaded) / event.total);
+    });
+    xhr.addEventListener("load", () =>
+      xhr.status >= 200 && xhr.status < 300 ? resolve() : reject(new Error(`The upload was refused (${xhr.status}).`)),
+    );
+    xhr.addEventListener("error", () => reject(new Error("The upload failed; check your connection.")));
+    xhr.send(body);
+  });
+}
+
+async function chooseFile(file) {
+  notify(null);
+  if (!file) return;
+  state.uploadKey = null;
+  $("stage").disabled = true;
+  $("upload-progress").hidden = false;
+  $("upload-progress").value = 0;
+  $("upload-status").textContent = `Uploading ${file.name}…`;
+  try {
+    const presigned = await api("/api/v1/uploads/presign", {
+      method: "POST",
+      body: { filename: file.name, content_type: file.type, size: file.size },
+    });
+    await upload(presigned, file);
+    $("upload-progress").value = 100;
+    state.uploadKey = presigned.key;
+    $("upload-status").textContent = `${file.name} uploaded. Pick a room and a style, then stage it.`;
+    $("stage").disabled = false;
+  } catch (error) {
+    $("upload-status").textContent = "";
+    notify(error);
+  }
+}
+
+function options() {
+  return { room_type: $("room-type").value, style: $("style").value, quality: $("quality").value };
+}
+
+async function stage() {
+  notify(null);
+  $("stage").disabled = true;
+  try {
+    const accepted = await api("/api/v1/images", {
+      method: "POST",
+      headers: { "Idempotency-Key": newIdempotencyKey() },
+      body: { project_id: state.project, upload_key: state.uploadKey, ...options() },
+    });
+    await follow(accepted);
+  } catch (error) {
+    notify(error);
+  } finally {
+    $("stage").disabled = !state.uploadKey;
+  }
+}
+
+async function restage() {
+  notify(null);
+  try {
+    const accepted = await api(`/api/v1/images/${state.image.id}/restage`, {
+      method: "POST",
+      headers: { "Idempotency-Key": newIdempotencyKey() },
+      body: options(),
+    });
+    await follow(accepted);
+  } catch (error) {
+    notify(error);
+  }
+}
+
+async function follow(accepted) {
+  state.follow?.abort();
+  const controller = new AbortController();
+  state.follow = controller;
+  showImage({ id: accepted.image_id, status: accepted.status });
+  await loadImages();
+  const check = async () => {
+    const image = await api(`/api/v1/images/${accepted.image_id}`);
+    if (state.follow === controller) showImage(image);
+    if (image.status === "ready" || image.status === "failed") {
+      controller.abort();
+      await Promise.all([loadImages(), refreshStars(), loadProjects()]);
+    }
+  };
+  // Live: the job's event stream wakes the page; each event re-reads the image (its links are fresh).
+  try {
+    await followEvents(`/api/v1/jobs/${accepted.job_id}/events`, () => check(), controller.signal);
+  } catch {
+    /* fall back to polling below */
+  }
+  while (!controller.signal.aborted) {
+    await check();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
+
+function showImage(image) {
+  state.image = image;
+  $("viewer").hidden = false;
+  const status = $("viewer-status");
+  status.textContent = LABEL[image.status] || image.status;
+  status.className = `badge status-${image.status}`;
+  $("viewer-note").textContent =
+    image.status === "failed"
+      ? image.error?.message || "Staging failed."
+      : image.offline_preview
+        ? "Offline preview: drawn on this server, not by an AI model."
+        : "";
+  const ready = image.status === "ready";
+  $("compare").hidden = !ready;
+  $("download").hidden = !ready;
+  $("restage").hidden = !ready;
+  if (ready) {
+    $("before").src = image.original_url;
+    $("after").src = image.staged_url;
+    $("download").href = image.staged_url;
+    slide();
+  }
+}
+
+function slide() {
+  const value = Number($("slider").value);
+  $("before-clip").style.clipPath = `inset(0 ${100 - value}% 0 0)`;
+}
+
+function wire() {
+  $("auth-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    signIn("signup");
+  });
+  $("login").addEventListener("click", () => signIn("login"));
+  $("logout").addEventListener("click", () => {
+    tokens.clear();
+    location.reload();
+  });
+  $("project-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      const project = await api("/api/v1/projects", { method: "POST", body: { name: $("project-name").value } });
+      $("project-name").value = "";
+      await selectProject(project.id);
+    } catch (error) {
+      notify(error);
+    }
+  });
+  $("file").addEventListener("change", () => chooseFile($("file").files[0]));
+  const drop = $("drop");
+  drop.addEventListener("dragover", (event) => {
+    event.preventDefault();
+    drop.classList.add("over");
+  });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (event) => {
+    event.preventDefault();
+    drop.classList.remove("over");
+    chooseFile(event.dataTransfer.files[0]);
+  });
+  $("stage").addEventListener("click", stage);
+  $("restage").addEventListener("click", restage);
+  $("slider").addEventListener("input", slide);
+  document.addEventListener("unauthorized", () => {
+    tokens.clear();
+    $("app").hidden = true;
+    $("auth").hidden = false;
+  });
+}
+
+wire();
+if (tokens.access) {
+  showApp().catch((error) => {
+    notify(error);
+    $("auth").hidden = false;
+  });
+} else {
+  $("auth").hidden = false;
+}

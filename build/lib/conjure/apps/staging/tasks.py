@@ -1,0 +1,181 @@
+"""The ``staging.stage`` job: download the original → check it → call the model → store → (row on success).
+
+The handler stores the display copy of the original (upright, EXIF/GPS stripped),
+the staged image and a thumbnail of each, and returns their keys; the ``staging_images``
+row becomes ``ready`` in the engine's finishing transaction (:func:`save_staged_image`),
+together with the job's status and the capture of the hold, and ``image.ready`` (which
+that hook returns) is published by the engine once that commits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import structlog
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conjure.apps.staging import notify
+from conjure.apps.staging.imaging import decode_photo, fit, thumbnail_jpeg, to_jpeg
+from conjure.apps.staging.keys import owns_upload, staged_keys
+from conjure.apps.staging.models import ImageStatus, StagedImage
+from conjure.apps.staging.providers import OfflineStaging, StagingProvider, StagingRequest
+from conjure.apps.staging.replicate import ReplicateStaging
+from conjure.apps.staging.resources import JobResources, job_resources
+from conjure.apps.staging.schemas import ROOM_TYPES, STYLES
+from conjure.apps.staging.settings import StagingSettings
+from conjure.db import utcnow
+from conjure.jobs.registry import JobContext, JobError, PermanentJobError
+from conjure.storage.service import ObjectNotFound
+
+if TYPE_CHECKING:
+    from conjure.events.types import NewEvent
+    from conjure.jobs.models import Job
+
+KIND = "staging.stage"
+log = structlog.get_logger("conjure.apps.staging.tasks")
+
+
+def _payload(ctx: JobContext) -> tuple[str, str, str, str]:
+    # Checked again here: a payload can reach the queue by other paths than the API.
+    payload = ctx.payload
+    key, room, style = str(payload.get("upload_key", "")), payload.get("room_type"), payload.get("style")
+    quality = str(payload.get("quality", "standard"))
+    if ctx.user_id is None or not owns_upload(ctx.user_id, key):
+        raise PermanentJobError("invalid_upload_key", "The upload key is not the user's.")
+    if room not in ROOM_TYPES or style not in STYLES or quality not in ("standard", "high"):
+        raise PermanentJobError("invalid_options", "Unknown room type, style or quality.")
+    return key, str(room), str(style), quality
+
+
+def make_provider(settings: StagingSettings) -> StagingProvider:
+    """The model ``STAGING_PROVIDER`` names."""
+    if settings.staging_provider == "replicate":
+        return ReplicateStaging(settings)
+    return OfflineStaging()
+
+
+async def stage_image(ctx: JobContext) -> dict[str, Any]:
+    """Stage one photo; on a failure that ends the job, tell the owner with ``image.failed``."""
+    res = job_resources(ctx)
+    try:
+        return await _stage(ctx, res)
+    except JobError as exc:
+        if not exc.retryable or ctx.attempt >= ctx.max_attempts:
+            await _publish_failed(ctx, res, exc)
+        raise
+
+
+async def _stage(ctx: JobContext, res: JobResources) -> dict[str, Any]:
+    storage, settings = res.storage, res.staging
+    key, room_type, style, quality = _payload(ctx)
+    await ctx.progress("preparing")
+    try:
+        original = await storage.get(key)
+    except ObjectNotFound:
+        raise PermanentJobError("upload_missing", "The uploaded photo is gone.") from None
+    photo = await asyncio.to_thread(decode_photo, original, max_pixels=settings.staging_max_pixels)
+    display = await asyncio.to_thread(fit, photo, settings.staging_display_max_side)
+    keys = staged_keys(ctx.user_id, ctx.job_id)
+    display_jpeg = await asyncio.to_thread(to_jpeg, display)
+    thumb = await asyncio.to_thread(thumbnail_jpeg, display, settings.staging_thumbnail_side)
+    await storage.put(keys["display_key"], display_jpeg, content_type="image/jpeg", encrypt=True)
+    await storage.put(keys["thumbnail_key"], thumb, content_type="image/jpeg", encrypt=True)
+    await ctx.progress("staging")
+    provider = make_provider(settings)
+    ttl = res.settings.storage_presign_ttl_seconds
+    photo_url = await storage.presigned_get_url(keys["display_key"], expires_seconds=ttl)
+    made = await provider.stage(ctx, res, StagingRequest(display, photo_url, room_type, style, quality))
+    # The model's answer is untrusted like an upload: decoded, bounded, re-encoded without metadata.
+    staged = await asyncio.to_thread(decode_photo, made.data, max_pixels=settings.staging_max_pixels)
+    staged = await asyncio.to_thread(fit, staged, settings.staging_display_max_side)
+    await ctx.progress("storing")
+    if not await _image_exists(ctx, res):
+        # Deleted while the model ran: store nothing (nothing would ever delete it) and charge nothing.
+        for stored in (keys["display_key"], keys["thumbnail_key"]):
+            await storage.delete(stored)
+        raise PermanentJobError("image_deleted", "The image was deleted while it was being staged.")
+    staged_jpeg = await asyncio.to_thread(to_jpeg, staged)
+    staged_thumb = await asyncio.to_thread(thumbnail_jpeg, staged, settings.staging_thumbnail_side)
+    await storage.put(keys["staged_key"], staged_jpeg, content_type="image/jpeg", encrypt=True)
+    await storage.put(keys["staged_thumbnail_key"], staged_thumb, content_type="image/jpeg", encrypt=True)
+    ctx.record_usage(provider=provider.name, step="stage", cost_usd=made.cost_usd)
+    urls = {
+        "original_url": await storage.presigned_get_url(keys["display_key"], expires_seconds=ttl),
+        "original_thumbnail_url": await storage.presigned_get_url(keys["thumbnail_key"], expires_seconds=ttl),
+        "staged_url": await storage.presigned_get_url(keys["staged_key"], expires_seconds=ttl),
+        "thumbnail_url": await storage.presigned_get_url(keys["staged_thumbnail_key"], expires_seconds=ttl),
+    }
+    return {
+        **keys,
+        "provider": provider.name,
+        "model": made.model,
+        "cost_usd": made.cost_usd,
+        "width": staged.width,
+        "height": staged.height,
+        "bytes": len(staged_jpeg),
+        "offline_preview": provider.name == "offline",
+        # Signed links for the image.ready event (the owner's alone, like this result).
+        "urls": urls,
+        "urls_expire_at": (utcnow() + dt.timedelta(seconds=ttl)).isoformat(),
+    }
+
+
+async def _image_exists(ctx: JobContext, res: JobResources) -> bool:
+    async with res.db.session() as session:
+        found = await session.scalar(select(StagedImage.id).where(StagedImage.job_id == ctx.job_id))
+    return found is not None
+
+
+async def _publish_failed(ctx: JobContext, res: JobResources, exc: JobError) -> None:
+    """``image.failed`` for the image this job stages (best effort: the job's failure is the record)."""
+    try:
+        async with res.db.session() as session:
+            image = await session.scalar(select(StagedImage).where(StagedImage.job_id == ctx.job_id))
+        if image is None or ctx.user_id is None:
+            return
+        data = notify.image_event(
+            image_id=image.id,
+            project_id=image.project_id,
+            job_id=ctx.job_id,
+            status=ImageStatus.FAILED,
+            error={"code": exc.code, "message": exc.message},
+        )
+        await notify.publish_image_failed(res.user_events, ctx.user_id, data)
+    except Exception:
+        log.exception("image_failed_event_not_sent", job_id=str(ctx.job_id))
+
+
+async def save_staged_image(session: AsyncSession, job: Job, result: dict[str, Any]) -> Sequence[NewEvent]:
+    """Mark the image ready (in the job's finishing transaction); ``image.ready`` for after the commit."""
+    image = await session.scalar(select(StagedImage).where(StagedImage.job_id == job.id).with_for_update())
+    if image is None:
+        # Deleted while it was being staged: nothing to show it on.
+        log.warning("staged_image_deleted_while_running", job_id=str(job.id))
+        return []
+    if image.status == ImageStatus.READY:
+        return []
+    now = utcnow()
+    image.status = ImageStatus.READY
+    for name in ("display_key", "thumbnail_key", "staged_key", "staged_thumbnail_key"):
+        setattr(image, name, result[name])
+    image.width, image.height = result["width"], result["height"]
+    image.provider, image.model = result["provider"], result["model"]
+    image.cost_usd = float(result.get("cost_usd") or 0.0)
+    image.ready_at = now
+    image.error_code = image.error = None
+    await session.flush()
+    expires = result.get("urls_expire_at")
+    data = notify.image_event(
+        image_id=image.id,
+        project_id=image.project_id,
+        job_id=job.id,
+        status=ImageStatus.READY,
+        urls=dict(result.get("urls") or {}),
+        urls_expire_at=dt.datetime.fromisoformat(expires) if expires else None,
+        ready_at=now,
+    )
+    return [notify.image_ready(image.user_id, data)]

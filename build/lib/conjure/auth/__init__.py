@@ -1,0 +1,1 @@
+"""Who a request is: Conjure's own tokens, external identity providers, Telegram, API keys."""

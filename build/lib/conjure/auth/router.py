@@ -1,0 +1,180 @@
+"""HTTP routes of the auth domain: sign-up, login, refresh, logout, Telegram, API keys."""
+
+from __future__ import annotations
+
+import uuid
+
+import structlog
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
+
+from conjure.auth import apikeys, service
+from conjure.auth.deps import CurrentUser, client_ip
+from conjure.auth.schemas import (
+    ApiKeyCreated,
+    ApiKeyIn,
+    ApiKeyOut,
+    LoginIn,
+    RefreshIn,
+    SignupIn,
+    TelegramIn,
+    TokenOut,
+)
+from conjure.auth.telegram import TelegramInitDataError, verify_init_data
+from conjure.auth.tokens import hash_secret
+from conjure.deps import RuntimeDep, SessionDep, SettingsDep
+from conjure.errors import problem
+from conjure.observability.metrics import AUTH_FAILURES
+from conjure.ratelimit.deps import limit_by_device, limit_by_ip
+from conjure.ratelimit.service import Outage
+from conjure.users.models import User
+from conjure.users.schemas import UserOut
+
+log = structlog.get_logger("conjure.auth")
+router = APIRouter(tags=["auth"])
+# Routes used before sign-in are limited per client IP (RATE_LIMIT_ANONYMOUS).
+public = APIRouter(
+    prefix="/api/v1/auth",
+    dependencies=[Depends(limit_by_ip("anonymous", "rate_limit_anonymous"))],
+    responses={429: {"description": "Too many requests (rate_limited)"}},
+)
+keys = APIRouter(prefix="/api/v1/auth/api-keys", responses={401: {"description": "Not signed in"}})
+
+
+def _token_out(user: User, tokens: service.TokenPair, response: Response, *, method: str) -> TokenOut:
+    # Audit trail without personal data: the user id and how they signed in, never the email.
+    log.info("signed_in", user_id=str(user.id), method=method)
+    # Tokens must not sit in any cache (RFC 6749 §5.1).
+    response.headers["Cache-Control"] = "no-store"
+    return TokenOut(
+        access_token=tokens.access_token,
+        refresh_token=tokens.refresh_token,
+        expires_in=tokens.expires_in,
+        user=UserOut.model_validate(user),
+    )
+
+
+@public.post(
+    "/signup",
+    status_code=201,
+    responses={409: {"description": "email_taken"}},
+    # Each account gets a welcome bonus (and its inviter coins): scripted sign-ups are throttled
+    # per IP and, when the client sends X-Device-Id, per device too (docs/auth.md).
+    dependencies=[
+        Depends(limit_by_ip("signup", "rate_limit_signup")),
+        Depends(limit_by_device("signup_device", "rate_limit_signup_device")),
+    ],
+)
+async def signup(body: SignupIn, session: SessionDep, settings: SettingsDep, response: Response) -> TokenOut:
+    """Create an account with email and password; returns tokens like login."""
+    user = await service.signup(
+        session,
+        settings,
+        email=body.email,
+        password=body.password,
+        name=body.name,
+        invite_code=body.invite_code,
+    )
+    return _token_out(user, await service.issue_tokens(session, settings, user), response, method="signup")
+
+
+@public.post("/login", responses={401: {"description": "invalid_credentials"}})
+async def login(
+    body: LoginIn, request: Request, session: SessionDep, runtime: RuntimeDep, response: Response
+) -> TokenOut:
+    """Sign in with email and password (throttled per account and per IP)."""
+    settings = runtime.settings
+    # Password guessing stays throttled while Redis is down (per process: Outage.LOCAL).
+    limit, local = settings.rate_limit_login, Outage.LOCAL
+    await runtime.limiter.hit("login-ip", client_ip(request), limit, on_outage=local)
+    # The account bucket is keyed by a hash: no email addresses in Redis.
+    await runtime.limiter.hit("login-account", hash_secret(body.email.lower())[:32], limit, on_outage=local)
+    try:
+        user = await service.authenticate(session, email=body.email, password=body.password)
+    except service.InvalidCredentials:
+        AUTH_FAILURES.labels("password", "invalid_credentials").inc()
+        raise
+    return _token_out(user, await service.issue_tokens(session, settings, user), response, method="password")
+
+
+@public.post(
+    "/refresh",
+    response_model=TokenOut,
+    responses={401: {"description": "invalid_refresh_token, refresh_token_reused"}},
+)
+async def refresh(
+    body: RefreshIn, session: SessionDep, settings: SettingsDep, response: Response
+) -> TokenOut | JSONResponse:
+    """Trade a refresh token for a new pair; each refresh token works once."""
+    outcome = await service.rotate_refresh_token(session, settings, body.refresh_token)
+    if outcome.reused or outcome.user is None or outcome.tokens is None:
+        # Returned, not raised, so the family's revocation commits.
+        AUTH_FAILURES.labels("refresh", "reused").inc()
+        log.warning("refresh_token_reused")
+        return problem(
+            401,
+            "refresh_token_reused",
+            "This refresh token was already used; every session it belongs to is now signed out.",
+        )
+    return _token_out(outcome.user, outcome.tokens, response, method="refresh")
+
+
+@public.post("/logout", status_code=204)
+async def logout(body: RefreshIn, session: SessionDep) -> Response:
+    """Revoke the refresh token and every token rotated from it."""
+    await service.revoke_refresh_token(session, body.refresh_token)
+    return Response(status_code=204)
+
+
+@public.post(
+    "/telegram",
+    responses={401: {"description": "invalid_init_data"}, 503: {"description": "telegram_not_configured"}},
+)
+async def telegram(
+    body: TelegramIn, session: SessionDep, settings: SettingsDep, response: Response
+) -> TokenOut:
+    """Sign in from a Telegram Mini App with its ``initData``."""
+    if settings.telegram_bot_token is None:
+        raise service.TelegramNotConfigured("Telegram login is not configured (set TELEGRAM_BOT_TOKEN).")
+    try:
+        tg_user = verify_init_data(
+            body.init_data,
+            settings.telegram_bot_token.get_secret_value(),
+            max_age_seconds=settings.telegram_auth_max_age_seconds,
+        )
+    except TelegramInitDataError as exc:
+        AUTH_FAILURES.labels("telegram", exc.reason).inc()
+        raise service.InvalidInitData("The Telegram init data is not valid or too old.") from None
+    user = await service.sync_external_user(
+        session,
+        settings,
+        provider="telegram",
+        external_id=str(tg_user.id),
+        name=tg_user.name or tg_user.username,
+        picture_url=tg_user.photo_url,
+    )
+    return _token_out(user, await service.issue_tokens(session, settings, user), response, method="telegram")
+
+
+@keys.post("", status_code=201)
+async def create_api_key(body: ApiKeyIn, user: CurrentUser, session: SessionDep) -> ApiKeyCreated:
+    """Create an API key for the caller; the key is in this response only."""
+    row, key = await apikeys.create_api_key(session, user, name=body.name, rate_limit=body.rate_limit)
+    return ApiKeyCreated(**ApiKeyOut.model_validate(row).model_dump(), key=key)
+
+
+@keys.get("")
+async def list_api_keys(user: CurrentUser, session: SessionDep) -> list[ApiKeyOut]:
+    """The caller's API keys (without secrets)."""
+    return [ApiKeyOut.model_validate(row) for row in await apikeys.list_api_keys(session, user)]
+
+
+@keys.delete("/{key_id}", status_code=204, responses={404: {"description": "not_found"}})
+async def revoke_api_key(key_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Response:
+    """Revoke one of the caller's API keys at once."""
+    await apikeys.revoke_api_key(session, user, key_id)
+    return Response(status_code=204)
+
+
+router.include_router(public)
+router.include_router(keys)

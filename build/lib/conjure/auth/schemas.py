@@ -1,0 +1,77 @@
+"""Request and response models of the auth domain."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from conjure.users.schemas import UserOut
+
+
+class SignupIn(BaseModel):
+    email: EmailStr
+    password: str = Field(min_length=8, max_length=128)
+    name: str | None = Field(default=None, max_length=200)
+    invite_code: str | None = Field(default=None, max_length=32)
+
+
+class LoginIn(BaseModel):
+    email: EmailStr
+    # No minimum here: a short password is just a wrong one (same answer as any other).
+    password: str = Field(max_length=128)
+
+
+class RefreshIn(BaseModel):
+    refresh_token: str = Field(min_length=1, max_length=200)
+
+
+class TelegramIn(BaseModel):
+    init_data: str = Field(min_length=1, max_length=8192)
+
+
+class TokenOut(BaseModel):
+    """A signed-in session: a short access token and a rotating refresh token."""
+
+    access_token: str
+    token_type: str = "bearer"
+    refresh_token: str
+    expires_in: int
+    user: UserOut
+
+
+# A subset of the `limits` notation (lower case, at most five limits, bounded numbers) that
+# `limits.parse_many` always reads, so the schema states the whole rule and no valid-looking
+# value is refused at runtime. ECMA and Rust regex syntax alike (no flags, no lookaround).
+_ONE_LIMIT = r"[0-9]{1,9} *(?:/|per) *(?:[0-9]{1,9} *)?(?:second|minute|hour|day|month|year)s?"
+RATE_LIMIT_PATTERN = rf"^{_ONE_LIMIT}(?: *[,;|] *{_ONE_LIMIT}){{0,4}}$"
+
+
+class ApiKeyIn(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    rate_limit: str | None = Field(
+        default=None,
+        max_length=64,
+        pattern=RATE_LIMIT_PATTERN,
+        description="A lower limit for this key alone, e.g. '10/minute' or '5/second;100/hour' "
+        "(the user's own limit applies too)",
+    )
+
+
+class ApiKeyOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    name: str
+    prefix: str
+    rate_limit: str | None
+    created_at: dt.datetime
+    last_used_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+
+
+class ApiKeyCreated(ApiKeyOut):
+    """The new key; ``key`` is shown this once and cannot be recovered."""
+
+    key: str

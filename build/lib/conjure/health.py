@@ -1,0 +1,73 @@
+"""Liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+import asyncio
+
+import structlog
+from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from conjure.deps import RuntimeDep
+from conjure.errors import PROBLEM_JSON
+
+router = APIRouter(tags=["health"])
+log = structlog.get_logger("conjure.health")
+READY_TIMEOUT_SECONDS = 3.0
+
+
+@router.get("/health")
+async def health() -> dict[str, str]:
+    """Liveness: the process is up."""
+    return {"status": "ok"}
+
+
+@router.get("/ready", responses={503: {"description": "A dependency is down"}})
+async def ready(runtime: RuntimeDep) -> JSONResponse:
+    """Readiness: database, broker and storage answer."""
+
+    async def database() -> None:
+        async with runtime.db.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    checks = {"database": database, "broker": runtime.broker.ping, "storage": runtime.storage.ping}
+    results: dict[str, str] = {}
+    for name, check in checks.items():
+        try:
+            await asyncio.wait_for(check(), READY_TIMEOUT_SECONDS)
+            results[name] = "ok"
+        except Exception as exc:
+            log.warning("ready_check_failed", check=name, error_type=type(exc).__name__)
+            results[name] = "failed"
+    warnings = await _broker_warnings(runtime)
+    failed = [name for name, state in results.items() if state != "ok"]
+    if failed:
+        body = {
+            "type": "https://conjure.dev/problems/not_ready",
+            "title": "Service Unavailable",
+            "status": 503,
+            "code": "not_ready",
+            "detail": f"Not ready: {', '.join(failed)} failed.",
+            "checks": results,
+        }
+        return JSONResponse(body, status_code=503, media_type=PROBLEM_JSON)
+    return JSONResponse({"status": "ready", "checks": results, "warnings": warnings})
+
+
+async def _broker_warnings(runtime: RuntimeDep) -> list[str]:
+    check = getattr(runtime.broker, "config_warnings", None)
+    if check is None:
+        return []
+    try:
+        warnings: list[str] = await check()
+    except Exception:
+        return []
+    return warnings
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics() -> Response:
+    """Prometheus text exposition."""
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

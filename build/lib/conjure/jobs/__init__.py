@@ -1,0 +1,1 @@
+"""The job engine: durable jobs, brokers, workers, retries, DLQ, progress."""

@@ -1,0 +1,200 @@
+"""The broker interface and the in-process broker; :func:`make_broker` picks one by settings.
+
+A broker only hands job ids to workers. Both implementations keep the same
+contract (tests/jobs/test_broker_contract.py): dispatch, delayed dispatch, fetch
+in batches, acknowledge (or only what a consumer still holds), reclaim entries idle
+past the visibility timeout, heartbeat, dead letters and stats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import itertools
+import time
+import uuid
+from collections import deque
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Protocol
+
+from conjure.jobs.events import Event, EventBus, InProcessEventBus
+from conjure.jobs.streams import RedisStreamsBroker
+from conjure.jobs.types import BrokerStats, Delivery
+
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis
+
+__all__ = ["Broker", "BrokerStats", "Delivery", "InProcessBroker", "RedisStreamsBroker", "make_broker"]
+
+
+class Broker(Protocol):
+    """What the engine needs from a queue."""
+
+    @property
+    def durable(self) -> bool:
+        """False when the queue dies with the process: the reconciler then re-dispatches
+        every queued job at start-up instead of waiting for the bound."""
+
+    @property
+    def events(self) -> EventBus:
+        """Live job events (pub/sub) matching this broker."""
+
+    async def start(self) -> None: ...
+    async def close(self) -> None: ...
+    async def ping(self) -> None: ...
+    async def config_warnings(self) -> list[str]: ...
+    async def dispatch(self, job_ids: Sequence[uuid.UUID]) -> None: ...
+    async def dispatch_later(self, job_id: uuid.UUID, due: float) -> None: ...
+    async def forget_delayed(self, job_id: uuid.UUID) -> None: ...
+    async def move_due(self, now: float | None = None, limit: int = 500) -> int: ...
+    async def fetch(self, consumer: str, count: int, block_ms: int) -> list[Delivery]: ...
+    async def reclaim(self, consumer: str, min_idle_ms: int, count: int) -> list[Delivery]: ...
+    async def ack(self, refs: Sequence[str], events: Sequence[tuple[uuid.UUID, Event]] = ()) -> None:
+        """Acknowledge handled entries, publishing ``events`` in the same round trip."""
+
+    async def ack_owned(self, consumer: str, refs: Sequence[str]) -> int:
+        """Acknowledge entries only where ``consumer`` still holds them (a lost claim's entry
+        may have been taken over by another consumer: it is then left to that one)."""
+
+    async def touch(self, consumer: str, refs: Sequence[str]) -> None: ...
+    async def dead_letter(self, job_id: uuid.UUID, fields: dict[str, str]) -> None: ...
+    async def drop_dead_letters(self, job_ids: Sequence[uuid.UUID] | None = None) -> int: ...
+    async def stats(self) -> BrokerStats: ...
+    async def announce(self, worker_id: str) -> None: ...
+    async def retire(self, worker_id: str) -> None: ...
+    async def workers(self) -> dict[str, float]: ...
+
+
+class InProcessBroker:
+    """The embedded default: queues in memory, the jobs table as the durable record."""
+
+    durable = False
+
+    def __init__(self) -> None:
+        self.events = InProcessEventBus()
+        self._ready: deque[Delivery] = deque()
+        self._wakeup = asyncio.Event()
+        self._pending: dict[str, tuple[Delivery, str, float]] = {}  # ref -> (delivery, consumer, since)
+        self._delayed: list[tuple[float, uuid.UUID]] = []
+        self._delayed_ids: dict[uuid.UUID, float] = {}
+        self._dead: dict[uuid.UUID, dict[str, str]] = {}
+        self._ids = itertools.count(1)
+        self._workers: dict[str, float] = {}
+
+    async def start(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        self._wakeup.set()
+
+    async def ping(self) -> None:
+        return None
+
+    async def config_warnings(self) -> list[str]:
+        return []
+
+    async def dispatch(self, job_ids: Sequence[uuid.UUID]) -> None:
+        for job_id in job_ids:
+            self._ready.append(Delivery(job_id=job_id, ref=f"{next(self._ids)}-0"))
+        if job_ids:
+            self._wakeup.set()
+
+    async def dispatch_later(self, job_id: uuid.UUID, due: float) -> None:
+        self._delayed_ids[job_id] = due
+        heapq.heappush(self._delayed, (due, job_id))
+
+    async def forget_delayed(self, job_id: uuid.UUID) -> None:
+        self._delayed_ids.pop(job_id, None)
+
+    async def move_due(self, now: float | None = None, limit: int = 500) -> int:
+        now = time.time() if now is None else now
+        due: list[uuid.UUID] = []
+        while self._delayed and self._delayed[0][0] <= now and len(due) < limit:
+            when, job_id = heapq.heappop(self._delayed)
+            # Skip stale heap entries (re-scheduled or forgotten since).
+            if self._delayed_ids.get(job_id) == when:
+                del self._delayed_ids[job_id]
+                due.append(job_id)
+        await self.dispatch(due)
+        return len(due)
+
+    async def fetch(self, consumer: str, count: int, block_ms: int) -> list[Delivery]:
+        if not self._ready and block_ms > 0:
+            self._wakeup.clear()
+            try:
+                await asyncio.wait_for(self._wakeup.wait(), block_ms / 1000)
+            except TimeoutError:
+                return []
+        out: list[Delivery] = []
+        now = time.monotonic()
+        while self._ready and len(out) < count:
+            delivery = self._ready.popleft()
+            self._pending[delivery.ref] = (delivery, consumer, now)
+            out.append(delivery)
+        return out
+
+    async def reclaim(self, consumer: str, min_idle_ms: int, count: int) -> list[Delivery]:
+        now = time.monotonic()
+        out: list[Delivery] = []
+        for ref, (delivery, _owner, since) in list(self._pending.items()):
+            if len(out) >= count:
+                break
+            if (now - since) * 1000 >= min_idle_ms:
+                self._pending[ref] = (delivery, consumer, now)
+                out.append(delivery)
+        return out
+
+    async def ack(self, refs: Sequence[str], events: Sequence[tuple[uuid.UUID, Event]] = ()) -> None:
+        for ref in refs:
+            self._pending.pop(ref, None)
+        await self.events.publish_many(events)
+
+    async def ack_owned(self, consumer: str, refs: Sequence[str]) -> int:
+        done = 0
+        for ref in refs:
+            entry = self._pending.get(ref)
+            if entry is not None and entry[1] == consumer:
+                del self._pending[ref]
+                done += 1
+        return done
+
+    async def touch(self, consumer: str, refs: Sequence[str]) -> None:
+        now = time.monotonic()
+        for ref in refs:
+            if ref in self._pending:
+                delivery, _owner, _since = self._pending[ref]
+                self._pending[ref] = (delivery, consumer, now)
+
+    async def dead_letter(self, job_id: uuid.UUID, fields: dict[str, str]) -> None:
+        self._dead[job_id] = fields
+
+    async def drop_dead_letters(self, job_ids: Sequence[uuid.UUID] | None = None) -> int:
+        if job_ids is None:
+            size = len(self._dead)
+            self._dead.clear()
+            return size
+        return sum(self._dead.pop(job_id, None) is not None for job_id in job_ids)
+
+    async def stats(self) -> BrokerStats:
+        return BrokerStats(
+            ready=len(self._ready),
+            pending=len(self._pending),
+            delayed=len(self._delayed_ids),
+            dead_letters=len(self._dead),
+        )
+
+    async def announce(self, worker_id: str) -> None:
+        self._workers[worker_id] = time.time()
+
+    async def retire(self, worker_id: str) -> None:
+        self._workers.pop(worker_id, None)
+
+    async def workers(self) -> dict[str, float]:
+        return dict(self._workers)
+
+
+def make_broker(redis: aioredis.Redis | None) -> Broker:
+    """Redis Streams when ``REDIS_URL`` is set (a client is given), else the in-process broker."""
+    if redis is not None:
+        return RedisStreamsBroker(redis)
+    return InProcessBroker()

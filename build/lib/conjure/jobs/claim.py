@@ -1,0 +1,110 @@
+"""Taking jobs: a batch of deliveries becomes the claims this worker owns, and keeps them.
+
+The claim is the job store's conditional update (``queued`` and due, or ``processing`` with an
+expired lease → ``processing`` with ``attempts + 1`` and this worker's id); every later write
+is guarded by it. Heartbeats extend the lease of the claims still held.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import structlog
+from sqlalchemy import select, update
+
+from conjure.db import utcnow
+from conjure.jobs.attempt import Claim
+from conjure.jobs.events import event_message
+from conjure.jobs.models import JOBS, JobStatus
+from conjure.jobs.store.pick import store_for
+from conjure.jobs.types import Delivery
+
+if TYPE_CHECKING:
+    from conjure.runtime import Runtime
+
+log = structlog.get_logger("conjure.jobs.claim")
+
+
+async def claim_deliveries(
+    runtime: Runtime, worker_id: str, deliveries: Sequence[Delivery]
+) -> tuple[list[Claim], list[str]]:
+    """Claim a batch in one transaction; returns the claims and the refs to just acknowledge."""
+    first: dict[uuid.UUID, Delivery] = {}
+    for delivery in deliveries:
+        first.setdefault(delivery.job_id, delivery)
+    now = utcnow()
+    lease = now + dt.timedelta(seconds=runtime.settings.visibility_timeout_seconds)
+    rows = await store_for(runtime.db).claim(list(first), worker_id=worker_id, now=now, lease=lease)
+    claims = [
+        Claim(
+            delivery=first[row.id],
+            kind=row.kind,
+            user_id=row.user_id,
+            payload=row.payload or {},
+            attempt=row.attempts,
+            max_attempts=row.max_attempts,
+            price_stars=row.price_stars,
+            webhook_url=row.webhook_url,
+            cancel_requested=row.cancel_requested,
+        )
+        for row in rows
+    ]
+    if claims:
+        await _publish_claims(runtime, claims, {row.id: row.event_seq for row in rows})
+    claimed = {claim.delivery.ref for claim in claims}
+    return claims, [d.ref for d in deliveries if d.ref not in claimed]
+
+
+async def _publish_claims(runtime: Runtime, claims: list[Claim], seqs: dict[uuid.UUID, int]) -> None:
+    """The ``processing`` events, once the claim is committed (best effort: listeners replay)."""
+    messages = [
+        (
+            claim.job_id,
+            event_message(
+                claim.job_id,
+                seqs[claim.job_id],
+                "processing",
+                {"status": "processing", "attempt": claim.attempt},
+            ),
+        )
+        for claim in claims
+    ]
+    try:
+        await runtime.broker.events.publish_many(messages)
+    except Exception as exc:
+        log.warning("claim_publish_failed", error_type=type(exc).__name__)
+
+
+async def heartbeat(runtime: Runtime, worker_id: str, claims: Sequence[Claim]) -> None:
+    """Extend the lease of running jobs (table and broker) so they are not reclaimed."""
+    if not claims:
+        return
+    now = utcnow()
+    lease = now + dt.timedelta(seconds=runtime.settings.visibility_timeout_seconds)
+    mine = (
+        select(JOBS.c.id)
+        .where(
+            JOBS.c.id.in_([c.job_id for c in claims]),
+            JOBS.c.status == JobStatus.PROCESSING,
+            JOBS.c.worker_id == worker_id,
+        )
+        # Rows a settle or progress batch holds are being written anyway; waiting for them
+        # could deadlock against that batch's multi-row update. (SQLite has one writer: no-op.)
+        .with_for_update(skip_locked=True)
+    )
+    async with runtime.db.session() as session:
+        rows = await session.execute(
+            update(JOBS)
+            .where(JOBS.c.id.in_(mine))
+            .values(heartbeat_at=now, lease_expires_at=lease)
+            .returning(JOBS.c.id)
+        )
+        held = set(rows.scalars())
+    # Only entries of jobs still ours: touching takes the entry over (XCLAIM), and a lost
+    # claim's entry now belongs to the worker that rescued the job.
+    refs = [c.delivery.ref for c in claims if c.job_id in held]
+    if refs:
+        await runtime.broker.touch(worker_id, refs)

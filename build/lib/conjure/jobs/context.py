@@ -1,0 +1,84 @@
+"""What a handler sees while it runs one attempt (:class:`RunContext`, the engine's
+:class:`conjure.jobs.registry.JobContext`): its job, the process's settings, storage,
+limiter, database and users' event hub, and the two things it may report, progress steps
+and model usage."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+from conjure.jobs.attempt import Claim
+from conjure.jobs.registry import JobCanceled
+
+if TYPE_CHECKING:
+    from conjure.db import Database
+    from conjure.events.types import UserEventHub
+    from conjure.ratelimit.service import RateLimiter
+    from conjure.settings import Settings
+    from conjure.storage.service import ObjectStore
+
+
+class StepRecorder(Protocol):
+    """Where progress steps go (:class:`conjure.jobs.progress.ProgressWriter`)."""
+
+    async def record(self, claim: Claim, progress: dict[str, Any]) -> bool:
+        """Store one step under the claim; True when a cancel was requested."""
+
+
+class RunContext:
+    """The :class:`conjure.jobs.registry.JobContext` a handler receives."""
+
+    def __init__(
+        self,
+        claim: Claim,
+        steps: StepRecorder,
+        *,
+        settings: Settings,
+        storage: ObjectStore,
+        limiter: RateLimiter,
+        db: Database,
+        user_events: UserEventHub,
+    ) -> None:
+        self.claim = claim
+        self.steps = steps
+        self.job_id: uuid.UUID = claim.job_id
+        self.user_id: uuid.UUID | None = claim.user_id
+        self.attempt: int = claim.attempt
+        self.max_attempts: int = claim.max_attempts
+        self.payload: Mapping[str, Any] = claim.payload
+        self.settings = settings
+        self.storage = storage
+        self.limiter = limiter
+        self.db = db
+        self.user_events = user_events
+        self.usage: list[dict[str, Any]] = []
+
+    async def progress(
+        self, step: str, *, message: str | None = None, data: Mapping[str, Any] | None = None
+    ) -> None:
+        """Record a step (committed and published on return); raise JobCanceled if a cancel was asked."""
+        progress = {"step": step, "message": message, "data": dict(data or {})}
+        if await self.steps.record(self.claim, progress):
+            raise JobCanceled
+
+    def record_usage(
+        self,
+        *,
+        provider: str,
+        step: str,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        cost_usd: float = 0.0,
+    ) -> None:
+        """Add one model call's usage; saved with the attempt's outcome."""
+        self.usage.append(
+            {
+                "provider": provider,
+                "step": step,
+                "input_tokens": input_tokens,
+                "output_tokens": output_tokens,
+                "cost_usd": cost_usd,
+            }
+        )

@@ -1,0 +1,115 @@
+"""Operator actions on the dead-letter queue: re-drive (with a new hold, or free by choice) and purge.
+
+A job reaches the DLQ with its hold released, so a re-drive that simply re-queued it would run a
+priced job for nothing. A re-drive therefore holds the price again through the wallet
+(:func:`conjure.wallet.service.hold_stars_again`), captured on success and released otherwise as on
+the first run; an owner who cannot cover it keeps the job in the DLQ. Only an operator's explicit
+``free`` re-drive runs it without a hold, and its ``queued`` event says so (``"free": true``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conjure.db import after_commit, utcnow
+from conjure.jobs.models import JOBS, Job, JobStatus
+from conjure.jobs.service import record_event
+from conjure.wallet.service import InsufficientStars, hold_stars_again
+
+if TYPE_CHECKING:
+    from conjure.runtime import Runtime
+
+
+@dataclass(frozen=True)
+class Redriven:
+    """What a re-drive did: the jobs queued again, and those left in the DLQ for want of stars."""
+
+    redriven: list[uuid.UUID] = field(default_factory=list)
+    short_of_stars: list[uuid.UUID] = field(default_factory=list)
+
+
+# What an operator may run again: the DLQ, and from the console a failed or canceled job too.
+RETRYABLE = (JobStatus.DLQ, JobStatus.FAILED, JobStatus.CANCELED)
+
+
+async def redrive(
+    session: AsyncSession,
+    runtime: Runtime,
+    job_ids: Sequence[uuid.UUID] | None,
+    *,
+    free: bool = False,
+    statuses: Sequence[JobStatus] = (JobStatus.DLQ,),
+) -> Redriven:
+    """Put DLQ jobs (these, or all; or jobs in ``statuses``) back in the queue with a fresh attempt budget.
+
+    Attempt numbers continue (each attempt keeps its own ``job_attempts`` row), so the budget
+    grows instead of the counter restarting. A priced job holds its price again (402 rules: a
+    job whose owner lacks the stars stays in the DLQ), unless ``free``: the operator's choice to
+    run it on the house, recorded in its ``queued`` event.
+    """
+    query = select(Job).where(Job.status.in_(list(statuses)))
+    if job_ids is not None:
+        query = query.where(Job.id.in_(job_ids))
+    # Locked, so two operators re-driving at once hold once; in owner order, as the wallet locks.
+    query = query.order_by(Job.user_id, Job.id).with_for_update()
+    jobs = (await session.execute(query)).scalars().all()
+    now = utcnow()
+    redriven: list[uuid.UUID] = []
+    short: list[uuid.UUID] = []
+    for job in jobs:
+        priced = job.price_stars > 0 and job.user_id is not None
+        held = 0
+        if priced and not free:
+            assert job.user_id is not None
+            try:
+                await hold_stars_again(session, job.user_id, job.price_stars, job_id=job.id)
+            except InsufficientStars:
+                short.append(job.id)  # nothing was written for it: it stays in the DLQ
+                continue
+            held = job.price_stars
+        job.status = JobStatus.QUEUED
+        job.max_attempts = job.attempts + job.max_attempts
+        job.error_code = None
+        job.last_error = None
+        job.finished_at = None
+        # An operator's retry runs the job: an earlier cancel request or client deadline no longer applies.
+        job.cancel_requested = False
+        job.start_deadline = None
+        job.run_at = now
+        job.event_seq += 1
+        await session.flush()
+        data = {"status": "queued", "redriven": True, "held_stars": held, "free": priced and free}
+        await record_event(session, runtime, job.id, job.event_seq, "queued", data)
+        redriven.append(job.id)
+
+    async def dispatch() -> None:
+        await runtime.broker.drop_dead_letters(redriven)
+        await runtime.broker.dispatch(redriven)
+
+    if redriven:
+        after_commit(session, dispatch)
+    return Redriven(redriven, short)
+
+
+async def purge_dlq(session: AsyncSession, runtime: Runtime) -> int:
+    """Give up on every DLQ job: they become ``failed`` (kept as records) and leave the DLQ stream."""
+    now = utcnow()
+    result = await session.execute(
+        update(JOBS)
+        .where(JOBS.c.status == JobStatus.DLQ)
+        .values(status=JobStatus.FAILED, error_code="purged_from_dlq", updated_at=now)
+        .returning(JOBS.c.id)
+    )
+    purged = len(result.all())
+
+    async def drop() -> None:
+        await runtime.broker.drop_dead_letters(None)
+
+    after_commit(session, drop)
+    return purged

@@ -1,0 +1,150 @@
+"""The contract between the engine and the apps: job kinds, handler context, handler errors.
+
+An app describes each kind of work it does with a :class:`JobKind` and lists it in
+its :class:`conjure.apps.AppSpec`; the engine knows nothing else about the app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import uuid
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from conjure.db import Database
+    from conjure.events.types import NewEvent, UserEventHub
+    from conjure.jobs.models import Job
+    from conjure.ratelimit.service import RateLimiter
+    from conjure.settings import Settings
+    from conjure.storage.service import ObjectStore
+
+
+class JobError(Exception):
+    """A handler's failure with a stable code; the engine decides retry or not by subclass."""
+
+    retryable = False
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class RetryableJobError(JobError):
+    """Transient trouble (timeout, 429, 5xx): retried with backoff, then DLQ.
+
+    ``retry_after``: the seconds the provider asked us to wait (its ``Retry-After``); the retry
+    then waits at least that long instead of the shorter backoff (``conjure.jobs.retry``).
+    """
+
+    retryable = True
+
+    def __init__(self, code: str, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(code, message)
+        self.retry_after = retry_after
+
+
+class PermanentJobError(JobError):
+    """Bad input or a policy refusal: the job fails at once, the hold is released."""
+
+
+class JobCanceled(Exception):
+    """Raised inside a handler when the job was canceled between steps."""
+
+
+class JobContext(Protocol):
+    """What a handler may use while it runs one attempt of a job: its job, and the process's
+    settings, object storage, rate limiter, database and users' event stream (not the whole
+    runtime: a handler cannot reach the broker, the wallet's or the job's own rows through it).
+
+    ``db`` is for the app's own rows, each read or write in a short transaction of its own
+    (``async with ctx.db.session() as session``); the job's outcome is written by the engine.
+    ``user_events`` publishes to users' streams (``conjure.events.service.publish_user_event``).
+    ``max_attempts`` is how many attempts the job has in all (``attempt == max_attempts``: the last).
+    """
+
+    job_id: uuid.UUID
+    user_id: uuid.UUID | None
+    attempt: int
+    max_attempts: int
+    payload: Mapping[str, Any]
+    settings: Settings
+    storage: ObjectStore
+    limiter: RateLimiter
+    db: Database
+    user_events: UserEventHub
+
+    async def progress(
+        self, step: str, *, message: str | None = None, data: Mapping[str, Any] | None = None
+    ) -> None:
+        """Report a step (e.g. ``analyzing``) to the job's progress stream; raises JobCanceled if canceled."""
+
+    def record_usage(
+        self,
+        *,
+        provider: str,
+        step: str,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        cost_usd: float = 0.0,
+    ) -> None:
+        """Add model usage to the job (tokens and cost per step)."""
+
+
+Handler = Callable[[JobContext], Awaitable[dict[str, Any]]]
+# Runs in the job's finishing transaction; the events it returns (e.g. ``image.ready``) are
+# published with the job's ``job.succeeded`` once that transaction commits, never if it rolls back.
+OnSuccess = Callable[["AsyncSession", "Job", dict[str, Any]], Awaitable["Sequence[NewEvent] | None"]]
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """One kind of work: its handler, price, and limits."""
+
+    name: str
+    handler: Handler
+    price_stars: int = 0
+    # The time limit of one attempt: ``timeout(settings)`` (the kind's own setting, e.g. imagegen's
+    # IMAGE_JOB_TIMEOUT_SECONDS), else a fixed ``timeout_seconds`` (tests' kinds), else the platform's
+    # MAX_PROCESSING_TIME_MS. Read per runtime, so an operator's setting always reaches the worker.
+    timeout: Callable[[Settings], float] | None = None
+    timeout_seconds: float | None = None
+    max_attempts: int | None = None  # None: settings.job_max_attempts
+    # Full-jitter backoff for retryable errors; None: settings.retry_base_seconds / retry_cap_seconds.
+    retry_base_seconds: float | None = None
+    retry_cap_seconds: float | None = None
+    # Runs inside the finishing transaction (same one that captures the hold),
+    # so an app's own result table commits atomically with the job's success.
+    on_success: OnSuccess | None = None
+    prompt_version: Callable[[], str] | None = None
+    description: str = ""
+
+    def time_limit(self, settings: Settings) -> float:
+        """Seconds one attempt may run before it is stopped and retried (``timeout`` code)."""
+        if self.timeout is not None:
+            return self.timeout(settings)
+        if self.timeout_seconds is not None:
+            return self.timeout_seconds
+        return settings.max_processing_time_ms / 1000
+
+
+@dataclass
+class JobKindRegistry:
+    """The kinds a process knows, by name."""
+
+    kinds: dict[str, JobKind] = field(default_factory=dict)
+
+    def register(self, kind: JobKind) -> None:
+        if kind.name in self.kinds:
+            raise ValueError(f"job kind {kind.name!r} registered twice")
+        self.kinds[kind.name] = kind
+
+    def get(self, name: str) -> JobKind:
+        return self.kinds[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.kinds

@@ -1,0 +1,115 @@
+"""One attempt of a job, from claim to settled result: the orchestration of one worker id.
+
+:mod:`conjure.jobs.claim` takes jobs (and heartbeats them), the handler runs here within its
+timeout with a :class:`conjure.jobs.context.RunContext`, and :mod:`conjure.jobs.settle` writes
+the outcome under the same claim (grouped with other attempts finishing at the same time),
+so a duplicate delivery or a zombie worker changes nothing. Progress steps go through
+:class:`conjure.jobs.progress.ProgressWriter`. Every write goes through the job store
+(:mod:`conjure.jobs.store`), one per database backend.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import structlog
+
+from conjure.jobs.attempt import Claim, LostClaim, Outcome, usage_summary
+from conjure.jobs.claim import claim_deliveries, heartbeat
+from conjure.jobs.context import RunContext
+from conjure.jobs.progress import ProgressWriter
+from conjure.jobs.registry import JobCanceled, JobError, PermanentJobError, RetryableJobError
+from conjure.jobs.settle import Settler
+from conjure.jobs.types import Delivery
+from conjure.observability.metrics import JOB_DURATION
+
+if TYPE_CHECKING:
+    from conjure.runtime import Runtime
+
+log = structlog.get_logger("conjure.jobs.runner")
+__all__ = ["Claim", "LostClaim", "Outcome", "RunContext", "Runner"]
+BATCH_LIMIT = 500  # attempts (or progress steps) per group-commit statement
+
+
+class Runner:
+    """Claims, runs and settles jobs for one worker id."""
+
+    def __init__(self, runtime: Runtime, worker_id: str) -> None:
+        self.runtime = runtime
+        self.worker_id = worker_id
+        self.settler = Settler(runtime, worker_id, BATCH_LIMIT)
+        self.steps = ProgressWriter(runtime, worker_id, BATCH_LIMIT)
+
+    async def drain(self) -> None:
+        """Wait for the settles and progress steps already submitted to be written."""
+        await self.settler.drain()
+        await self.steps.drain()
+
+    async def claim(self, deliveries: Sequence[Delivery]) -> tuple[list[Claim], list[str]]:
+        """Claim a batch in one transaction; returns the claims and the refs to just acknowledge."""
+        return await claim_deliveries(self.runtime, self.worker_id, deliveries)
+
+    async def heartbeat(self, claims: Sequence[Claim]) -> None:
+        """Extend the lease of running jobs (table and broker) so they are not reclaimed."""
+        await heartbeat(self.runtime, self.worker_id, claims)
+
+    async def finish(self, claim: Claim, outcome: Outcome) -> bool:
+        """Settle one attempt on its own, guarded by the claim; False when the claim was lost."""
+        return await self.settler.finish(claim, outcome)
+
+    async def run(self, claim: Claim) -> None:
+        """Run the handler within its timeout, settle the outcome together with other attempts
+        finishing now, and acknowledge the entry. Raises only when settling failed (the entry
+        then stays pending and is reclaimed after the visibility timeout)."""
+        outcome = await self._execute(claim)
+        if outcome is None:  # the claim was lost: the new owner settles the job
+            await self.runtime.broker.ack_owned(self.worker_id, [claim.delivery.ref])
+            return
+        await self.settler.settle(claim, outcome)
+
+    async def _execute(self, claim: Claim) -> Outcome | None:
+        kind = self.runtime.registry.kinds.get(claim.kind)
+        if kind is None:
+            return Outcome("failed", code="unknown_job_kind", message=f"No handler for {claim.kind!r}.")
+        if claim.cancel_requested:
+            return Outcome("canceled", code="canceled", message="Canceled by the user.")
+        if claim.attempt > claim.max_attempts:
+            return Outcome("retry", code="attempts_exhausted", message="Out of attempts (worker lost).")
+        runtime = self.runtime
+        timeout = kind.time_limit(runtime.settings)
+        ctx = RunContext(
+            claim,
+            self.steps,
+            settings=runtime.settings,
+            storage=runtime.storage,
+            limiter=runtime.limiter,
+            db=runtime.db,
+            user_events=runtime.user_events,
+        )
+        started = time.perf_counter()
+        try:
+            result = await asyncio.wait_for(kind.handler(ctx), timeout)
+            outcome = Outcome("succeeded", result=result)
+        except LostClaim:
+            log.warning("job_claim_lost", job_id=str(claim.job_id))
+            return None
+        except JobCanceled:
+            outcome = Outcome("canceled", code="canceled", message="Canceled by the user.")
+        except PermanentJobError as exc:
+            outcome = Outcome("failed", code=exc.code, message=exc.message)
+        except JobError as exc:
+            retry_after = exc.retry_after if isinstance(exc, RetryableJobError) else None
+            outcome = Outcome("retry", code=exc.code, message=exc.message, retry_after=retry_after)
+        except TimeoutError:
+            outcome = Outcome("retry", code="timeout", message=f"The job took longer than {timeout:g} s.")
+        except Exception as exc:
+            log.exception("job_handler_crashed", job_id=str(claim.job_id), kind=claim.kind)
+            outcome = Outcome(
+                "retry", code="handler_error", message=f"Internal error ({type(exc).__name__})."
+            )
+        JOB_DURATION.labels(claim.kind).observe(time.perf_counter() - started)
+        outcome.usage = usage_summary(ctx.usage)
+        return outcome

@@ -1,0 +1,165 @@
+"""The housekeeping loops every worker process runs next to its worker.
+
+- move due retries from the delayed set back to the queue (every ``job_scheduler_poll_seconds``);
+- reconcile: re-dispatch ``queued`` jobs nobody took within ``reconcile_after_seconds``
+  (a crash between commit and dispatch, a Redis that lost its data) and ``processing``
+  jobs whose lease ran out that long ago (a dead worker whose entry vanished);
+- cancel queued jobs past their start deadline (reason ``deadline``, no charge);
+- refresh the queue gauges in ``/metrics``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import time
+import uuid
+from typing import TYPE_CHECKING
+
+import structlog
+from sqlalchemy import func, select, update
+
+from conjure.db import after_commit, utcnow
+from conjure.jobs.models import JOBS, Job, JobStatus
+from conjure.jobs.service import end_queued_job
+from conjure.jobs.types import stop_if_cancelled
+from conjure.observability.metrics import DLQ_SIZE, QUEUE_DEPTH
+
+if TYPE_CHECKING:
+    from conjure.runtime import Runtime
+
+log = structlog.get_logger("conjure.jobs.scheduler")
+BATCH = 500
+STATS_EVERY_SECONDS = 5.0
+DEADLINES_EVERY_SECONDS = 1.0
+BACKLOG_PATIENCE = 10
+
+
+class Scheduler:
+    """Delayed-retry mover, reconciler, deadline sweeper and gauges, on one timer loop."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="jobs-scheduler")
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        if self._task is not None:
+            await self._task
+
+    async def _loop(self) -> None:
+        settings = self.runtime.settings
+        reconcile_every = max(min(settings.reconcile_after_seconds / 2, 10.0), 0.2)
+        # An in-process queue died with the last process: take every queued job back at once.
+        first_bound = 0.0 if not self.runtime.broker.durable else None
+        due = {"reconcile": 0.0, "deadlines": 0.0, "stats": 0.0}
+        while not self._stopping.is_set():
+            now = time.monotonic()
+            await self._guarded("move_due", self.runtime.broker.move_due())
+            if now >= due["reconcile"]:
+                await self._guarded("reconcile", self.reconcile(bound_seconds=first_bound))
+                first_bound = None
+                due["reconcile"] = now + reconcile_every
+            if now >= due["deadlines"]:
+                await self._guarded("deadlines", self.expire_deadlines())
+                due["deadlines"] = now + DEADLINES_EVERY_SECONDS
+            if now >= due["stats"]:
+                await self._guarded("stats", self.refresh_gauges())
+                due["stats"] = now + STATS_EVERY_SECONDS
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), settings.job_scheduler_poll_seconds)
+
+    async def _guarded(self, name: str, work: object) -> None:
+        try:
+            await work  # type: ignore[misc]
+        except Exception as exc:
+            # Redis or the database may be briefly away; the next tick tries again.
+            log.warning("scheduler_step_failed", step=name, error_type=type(exc).__name__)
+        stop_if_cancelled()  # a step may have swallowed our cancellation (redis-py can)
+
+    async def reconcile(self, *, bound_seconds: float | None = None) -> int:
+        """Re-dispatch jobs the queue seems to have lost; returns how many."""
+        bound = self.runtime.settings.reconcile_after_seconds if bound_seconds is None else bound_seconds
+        if self.runtime.broker.durable and (await self.runtime.broker.stats()).ready > 0:
+            # Workers are behind, not the queue lossy: old queued jobs are most likely still
+            # in the stream, so wait much longer before adding duplicates.
+            bound *= BACKLOG_PATIENCE
+        now = utcnow()
+        cutoff = now - dt.timedelta(seconds=bound)
+        async with self.runtime.db.session() as session:
+            lost_queued = (
+                select(JOBS.c.id)
+                .where(JOBS.c.status == JobStatus.QUEUED, JOBS.c.run_at <= cutoff)
+                .order_by(JOBS.c.run_at)
+                .limit(BATCH)
+                # Rows a worker is claiming right now are not lost: skip them (and avoid deadlocks).
+                .with_for_update(skip_locked=True)
+            )
+            # Bumping run_at/lease makes concurrent reconcilers skip what this one took.
+            queued = await session.execute(
+                update(JOBS).where(JOBS.c.id.in_(lost_queued)).values(run_at=now).returning(JOBS.c.id)
+            )
+            ids: list[uuid.UUID] = [row[0] for row in queued.all()]
+            stale_processing = (
+                select(JOBS.c.id)
+                .where(JOBS.c.status == JobStatus.PROCESSING, JOBS.c.lease_expires_at < cutoff)
+                .limit(BATCH)
+                .with_for_update(skip_locked=True)
+            )
+            stale = await session.execute(
+                update(JOBS)
+                .where(JOBS.c.id.in_(stale_processing))
+                .values(lease_expires_at=now)
+                .returning(JOBS.c.id)
+            )
+            ids.extend(row[0] for row in stale.all())
+            if ids:
+                broker = self.runtime.broker
+
+                async def dispatch() -> None:
+                    await broker.dispatch(ids)
+
+                after_commit(session, dispatch)
+        if ids:
+            log.info("jobs_reconciled", count=len(ids))
+        return len(ids)
+
+    async def expire_deadlines(self) -> int:
+        """Cancel queued jobs whose start deadline passed (reason ``deadline``)."""
+        now = utcnow()
+        ended = 0
+        async with self.runtime.db.session() as session:
+            jobs = (
+                (
+                    await session.execute(
+                        select(Job)
+                        .where(Job.status == JobStatus.QUEUED, Job.start_deadline < now)
+                        .limit(BATCH)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            for job in jobs:
+                ended += await end_queued_job(
+                    session,
+                    self.runtime,
+                    job,
+                    status=JobStatus.CANCELED,
+                    code="deadline",
+                    message="The job did not start before its deadline.",
+                )
+        return ended
+
+    async def refresh_gauges(self) -> None:
+        """Queue depth from the broker, DLQ size from the table (the record)."""
+        stats = await self.runtime.broker.stats()
+        QUEUE_DEPTH.set(stats.ready + stats.delayed)
+        async with self.runtime.db.session() as session:
+            dlq = await session.scalar(select(func.count()).where(Job.status == JobStatus.DLQ))
+        DLQ_SIZE.set(int(dlq or 0))

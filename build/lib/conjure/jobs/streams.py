@@ -1,0 +1,241 @@
+"""The production broker: Redis Streams with one consumer group, a delayed set and a DLQ stream.
+
+Redis dispatches; the jobs table is the record. Acknowledged entries are deleted
+(XACK + XDEL) so the stream holds only undelivered and pending entries and is
+never trimmed past anything still pending. A flushed Redis is survivable: the
+group is recreated on NOGROUP and the reconciler re-dispatches what was queued.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import redis.asyncio as aioredis
+import structlog
+from redis.exceptions import ResponseError
+
+from conjure.jobs import keys
+from conjure.jobs.events import Event, RedisEventBus
+from conjure.jobs.types import BrokerStats, Delivery
+
+log = structlog.get_logger("conjure.jobs.streams")
+
+# Atomic so that several schedulers never move one retry twice.
+_MOVE_DUE = """
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, id in ipairs(due) do
+  redis.call('XADD', KEYS[2], '*', 'job_id', id)
+  redis.call('ZREM', KEYS[1], id)
+end
+return #due
+"""
+
+# Acknowledge and delete entries only where ``consumer`` still holds them: after XAUTOCLAIM the new
+# owner has the same entry id, and XACK is per group, so a zombie's plain XACK would remove it.
+_ACK_OWNED = """
+local stream, group, consumer = KEYS[1], ARGV[1], ARGV[2]
+local done = 0
+for i = 3, #ARGV do
+  local pending = redis.call('XPENDING', stream, group, ARGV[i], ARGV[i], 1)
+  if pending[1] and pending[1][2] == consumer then
+    redis.call('XACK', stream, group, ARGV[i])
+    redis.call('XDEL', stream, ARGV[i])
+    done = done + 1
+  end
+end
+return done
+"""
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _deliveries(entries: Sequence[Any]) -> list[Delivery]:
+    out = []
+    for entry in entries or ():
+        if entry is None:
+            continue
+        ref, fields = entry
+        if not fields:
+            continue
+        raw = fields.get(b"job_id", fields.get("job_id"))
+        try:
+            out.append(Delivery(job_id=uuid.UUID(_text(raw)), ref=_text(ref)))
+        except (TypeError, ValueError):
+            log.warning("stream_entry_malformed", ref=_text(ref))
+    return out
+
+
+class RedisStreamsBroker:
+    """``jobs:stream`` + ``jobs:group`` + ``jobs:delayed`` + ``jobs:dlq`` (names in :mod:`keys`)."""
+
+    durable = True
+
+    def __init__(self, redis: aioredis.Redis) -> None:
+        self.redis = redis
+        self.events = RedisEventBus(redis)
+        self._move_due = redis.register_script(_MOVE_DUE)
+        self._ack_owned = redis.register_script(_ACK_OWNED)
+        self._autoclaim_cursor = "0-0"
+
+    async def start(self) -> None:
+        try:
+            await self.ensure_group()
+        except Exception:
+            # The API must start even when Redis is briefly down; /ready reports it.
+            log.warning("redis_unavailable_at_start")
+
+    async def close(self) -> None:
+        return None
+
+    async def ping(self) -> None:
+        await self.redis.ping()
+
+    async def ensure_group(self) -> None:
+        """Create the consumer group (and stream); id 0 so entries added before it are read too."""
+        try:
+            await self.redis.xgroup_create(keys.STREAM, keys.GROUP, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def config_warnings(self) -> list[str]:
+        """Settings a production Redis needs so that dispatch state survives a restart."""
+        warnings = []
+        try:
+            config = await self.redis.config_get("appendonly")
+            config.update(await self.redis.config_get("maxmemory-policy"))
+        except ResponseError:
+            return ["Could not read Redis CONFIG; make sure appendonly=yes and maxmemory-policy=noeviction."]
+        values = {_text(k): _text(v) for k, v in config.items()}
+        if values.get("appendonly") != "yes":
+            warnings.append("Redis appendonly is off: set appendonly yes (appendfsync everysec).")
+        if values.get("maxmemory-policy") != "noeviction":
+            warnings.append("Redis maxmemory-policy is not noeviction: job entries could be evicted.")
+        return warnings
+
+    async def dispatch(self, job_ids: Sequence[uuid.UUID]) -> None:
+        """Make jobs ready now."""
+        if len(job_ids) == 1:  # every API submit: a plain command costs less than a pipeline
+            await self.redis.xadd(keys.STREAM, {"job_id": str(job_ids[0])})
+            return
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for job_id in job_ids:
+                pipe.xadd(keys.STREAM, {"job_id": str(job_id)})
+            await pipe.execute()
+
+    async def dispatch_later(self, job_id: uuid.UUID, due: float) -> None:
+        """Make a job ready at unix time ``due`` (a retry)."""
+        await self.redis.zadd(keys.DELAYED, {str(job_id): due})
+
+    async def forget_delayed(self, job_id: uuid.UUID) -> None:
+        await self.redis.zrem(keys.DELAYED, str(job_id))
+
+    async def move_due(self, now: float | None = None, limit: int = 500) -> int:
+        """Move retries whose time has come back onto the stream."""
+        moved = await self._move_due(keys=[keys.DELAYED, keys.STREAM], args=[now or time.time(), limit])
+        return int(moved)
+
+    async def fetch(self, consumer: str, count: int, block_ms: int) -> list[Delivery]:
+        """Up to ``count`` new entries for this consumer, waiting at most ``block_ms``."""
+        try:
+            response: Any = await self.redis.xreadgroup(
+                keys.GROUP, consumer, {keys.STREAM: ">"}, count=count, block=block_ms
+            )
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            log.warning("consumer_group_missing_recreating")
+            await self.ensure_group()
+            return []
+        out: list[Delivery] = []
+        for _stream, entries in response or ():
+            out.extend(_deliveries(entries))
+        return out
+
+    async def reclaim(self, consumer: str, min_idle_ms: int, count: int) -> list[Delivery]:
+        """Take over entries another consumer read but left idle past ``min_idle_ms`` (XAUTOCLAIM)."""
+        try:
+            result: Any = await self.redis.xautoclaim(
+                keys.STREAM, keys.GROUP, consumer, min_idle_ms, self._autoclaim_cursor, count=count
+            )
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            await self.ensure_group()
+            return []
+        cursor, entries = result[0], result[1]
+        self._autoclaim_cursor = _text(cursor)
+        return _deliveries(entries)
+
+    async def ack(self, refs: Sequence[str], events: Sequence[tuple[uuid.UUID, Event]] = ()) -> None:
+        """Publish ``events``, then acknowledge and delete handled entries: one round trip."""
+        if not refs and not events:
+            return
+        async with self.redis.pipeline(transaction=False) as pipe:
+            for job_id, event in events:
+                pipe.publish(keys.events_channel(job_id), json.dumps(event, default=str))
+            if refs:
+                pipe.xack(keys.STREAM, keys.GROUP, *refs)
+                pipe.xdel(keys.STREAM, *refs)
+            await pipe.execute()
+
+    async def ack_owned(self, consumer: str, refs: Sequence[str]) -> int:
+        """Acknowledge and delete entries of lost claims, only those ``consumer`` still holds
+        (another consumer may have taken them over); how many it did."""
+        if not refs:
+            return 0
+        return int(await self._ack_owned(keys=[keys.STREAM], args=[keys.GROUP, consumer, *refs]))
+
+    async def touch(self, consumer: str, refs: Sequence[str]) -> None:
+        """Heartbeat: reset the idle time of entries a long job still holds."""
+        if refs:
+            await self.redis.xclaim(keys.STREAM, keys.GROUP, consumer, 0, list(refs), justid=True)
+
+    async def dead_letter(self, job_id: uuid.UUID, fields: dict[str, str]) -> None:
+        entry: dict[Any, Any] = {"job_id": str(job_id), **fields}
+        await self.redis.xadd(keys.DLQ, entry)
+
+    async def drop_dead_letters(self, job_ids: Sequence[uuid.UUID] | None = None) -> int:
+        """Remove DLQ stream entries of these jobs, or all when ``job_ids`` is None."""
+        if job_ids is None:
+            size = int(await self.redis.xlen(keys.DLQ))
+            await self.redis.delete(keys.DLQ)
+            return size
+        wanted = {str(job_id) for job_id in job_ids}
+        entries: Any = await self.redis.xrange(keys.DLQ)
+        refs = [ref for ref, fields in entries if _text(fields.get(b"job_id", b"")) in wanted]
+        if refs:
+            await self.redis.xdel(keys.DLQ, *refs)
+        return len(refs)
+
+    async def stats(self) -> BrokerStats:
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.xlen(keys.STREAM)
+            pipe.zcard(keys.DELAYED)
+            pipe.xlen(keys.DLQ)
+            length, delayed, dlq = await pipe.execute()
+        try:
+            pending = int((await self.redis.xpending(keys.STREAM, keys.GROUP))["pending"])
+        except ResponseError:
+            pending = 0
+        return BrokerStats(
+            ready=max(int(length) - pending, 0), pending=pending, delayed=int(delayed), dead_letters=int(dlq)
+        )
+
+    async def announce(self, worker_id: str) -> None:
+        """Record that a worker is alive (its heartbeat), for stats and operators."""
+        await self.redis.hset(keys.WORKERS, worker_id, str(time.time()))
+
+    async def retire(self, worker_id: str) -> None:
+        await self.redis.hdel(keys.WORKERS, worker_id)
+
+    async def workers(self) -> dict[str, float]:
+        """Worker id -> unix time last seen."""
+        raw: Any = await self.redis.hgetall(keys.WORKERS)
+        return {_text(k): float(_text(v)) for k, v in raw.items()}

@@ -1,0 +1,1 @@
+"""Media helpers any app may use: bounded provider calls, safe image downloads, Pillow checks."""

@@ -1,0 +1,1 @@
+"""Payments: Stripe star packages, PaymentIntents, signed webhooks, refunds."""

@@ -1,0 +1,86 @@
+"""Stripe webhook events: record each event id once (``processed_events``), then route it.
+
+The event id is inserted in the same transaction as the changes the event makes: a
+duplicate delivery finds the id and is answered 200 without doing anything, and an
+event whose handling fails leaves no id behind, so Stripe's retry is processed.
+Handling only touches our database (no calls out), so Stripe gets its answer fast.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+import structlog
+from sqlalchemy import Table
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conjure.db import utcnow
+from conjure.observability.metrics import STRIPE_WEBHOOK_EVENTS
+from conjure.payments import disputes, service
+from conjure.payments.models import ProcessedEvent
+from conjure.payments.schemas import Intent
+from conjure.settings import Settings
+
+log = structlog.get_logger("conjure.payments.webhooks")
+
+HANDLED = frozenset(
+    {
+        "payment_intent.succeeded",
+        "payment_intent.payment_failed",
+        "payment_intent.canceled",
+        "charge.refunded",
+        "charge.dispute.created",
+        "charge.dispute.closed",
+    }
+)
+
+
+async def record_event(session: AsyncSession, source: str, event_id: str, event_type: str) -> bool:
+    """Insert-or-ignore the event id; False when it was processed before (or is being processed now)."""
+    table = cast(Table, ProcessedEvent.__table__)
+    values = {"source": source, "event_id": event_id, "type": event_type[:100], "received_at": utcnow()}
+    return await service.insert_ignore(session, table, values)
+
+
+async def handle_stripe_event(session: AsyncSession, settings: Settings, event: dict[str, Any]) -> str:
+    """Apply one verified Stripe event; returns ``processed``, ``duplicate`` or ``ignored``."""
+    event_id, event_type = str(event["id"]), str(event.get("type", ""))
+    if not await record_event(session, "stripe", event_id, event_type):
+        STRIPE_WEBHOOK_EVENTS.labels(event_type, "duplicate").inc()
+        log.info("stripe_event_duplicate", event_id=event_id, type=event_type)
+        return "duplicate"
+    if event_type not in HANDLED:
+        STRIPE_WEBHOOK_EVENTS.labels("other", "ignored").inc()
+        return "ignored"
+    obj = (event.get("data") or {}).get("object") or {}
+    if event_type.startswith("charge.dispute."):
+        outcome = await _dispute(session, event_type, obj)
+        STRIPE_WEBHOOK_EVENTS.labels(event_type, outcome).inc()
+        return outcome
+    if event_type == "charge.refunded":
+        intent_id = obj.get("payment_intent")
+        if not intent_id:
+            STRIPE_WEBHOOK_EVENTS.labels(event_type, "ignored").inc()
+            return "ignored"  # a charge outside PaymentIntents was never ours to credit
+        await service.apply_refund(session, str(intent_id), int(obj.get("amount_refunded") or 0))
+    else:
+        intent = Intent.from_dict(obj)
+        if event_type == "payment_intent.succeeded":
+            await service.settle_succeeded(session, settings, intent)
+        elif event_type == "payment_intent.payment_failed":
+            await service.mark_failed(session, intent)
+        else:
+            await service.mark_canceled(session, intent)
+    STRIPE_WEBHOOK_EVENTS.labels(event_type, "processed").inc()
+    log.info("stripe_event_processed", event_id=event_id, type=event_type)
+    return "processed"
+
+
+async def _dispute(session: AsyncSession, event_type: str, dispute: dict[str, Any]) -> str:
+    intent_id = dispute.get("payment_intent")
+    if not intent_id:
+        return "ignored"  # a charge outside PaymentIntents was never ours to credit
+    payment = await service.lock_payment_for_intent(session, str(intent_id))
+    if event_type == "charge.dispute.created":
+        return await disputes.open_dispute(session, payment, dispute)
+    return await disputes.close_dispute(session, payment, dispute)

@@ -1,0 +1,1 @@
+"""Rate limits on the `limits` library: memory in embedded mode, Redis in production."""

@@ -1,0 +1,93 @@
+"""The live resources of one process (database, Redis, broker, storage, limiter), made once and passed down.
+
+The API creates a Runtime in its lifespan; ``conjure worker`` creates one at start-up;
+``conjure up`` shares one between the API and the embedded worker. Nothing here is
+a module-level global, so tests build as many as they need. The apps come from the
+caller (the entry points call ``conjure.apps.installed_apps``); this module never imports them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import redis.asyncio as aioredis
+
+from conjure.db import Database
+from conjure.events.backends import make_connection_slots, make_user_event_hub
+from conjure.events.types import ConnectionSlots, UserEventHub
+from conjure.jobs.registry import JobKindRegistry
+from conjure.settings import Settings
+
+if TYPE_CHECKING:
+    from conjure.jobs.broker import Broker
+    from conjure.kit.spec import AppSpec
+    from conjure.payments.stripe_client import StripeGateway
+    from conjure.ratelimit.service import RateLimiter
+    from conjure.storage.service import ObjectStore
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    redis: aioredis.Redis | None
+    broker: Broker
+    storage: ObjectStore
+    limiter: RateLimiter
+    registry: JobKindRegistry
+    user_events: UserEventHub  # the per-user event stream (conjure.events)
+    sse_slots: ConnectionSlots  # the per-user cap on open SSE streams
+    apps: list[AppSpec] = field(default_factory=list)
+    # Made on first use by conjure.payments (only when Stripe is configured); closed with the runtime.
+    stripe_gateway: StripeGateway | None = None
+
+    @classmethod
+    async def start(cls, settings: Settings, *, apps: Iterable[AppSpec] | None = None) -> Runtime:
+        """Open the process's resources and register the job kinds of ``apps`` (none if not given)."""
+        from conjure.jobs.broker import make_broker
+        from conjure.ratelimit.service import make_limiter
+        from conjure.storage.service import make_storage
+
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
+        db = Database(settings.resolved_database_url)
+        redis = aioredis.from_url(settings.redis_url) if settings.redis_url else None
+        runtime = cls(
+            settings=settings,
+            db=db,
+            redis=redis,
+            broker=None,  # type: ignore[arg-type]  # set just below; it needs the runtime
+            storage=make_storage(settings),
+            limiter=make_limiter(settings, redis),
+            registry=JobKindRegistry(),
+            user_events=make_user_event_hub(settings, redis),
+            sse_slots=make_connection_slots(settings, redis),
+        )
+        runtime.install(apps or [])
+        runtime.broker = make_broker(redis)
+        await runtime.broker.start()
+        return runtime
+
+    def install(self, apps: Iterable[AppSpec]) -> None:
+        """Register the job kinds of ``apps``; an app already installed (by name) is skipped."""
+        installed = {app.name for app in self.apps}
+        for app in apps:
+            if app.name in installed:
+                continue
+            for kind in app.job_kinds:
+                self.registry.register(kind)
+            self.apps.append(app)
+            installed.add(app.name)
+
+    async def close(self) -> None:
+        from conjure.payments.stripe_client import close_gateway
+
+        await close_gateway(self)
+        await self.broker.close()
+        await self.user_events.close()
+        await self.sse_slots.close()
+        await self.storage.close()
+        if self.redis is not None:
+            await self.redis.aclose()
+        await self.db.dispose()

@@ -1,0 +1,1 @@
+"""Object storage: local folder (embedded) or an S3-compatible bucket."""

@@ -1,0 +1,1 @@
+"""Wallet: stars, coins, holds and the ledger."""
