@@ -15,6 +15,7 @@ from conjure.channels.errors import (
     ChannelNotConfigured,
     ChannelRejected,
     ChannelUnavailable,
+    problem_for,
 )
 from conjure.channels.outbound import publish_review_reply, review_path, send_message
 from conjure.jobs.registry import PermanentJobError, RetryableJobError
@@ -233,3 +234,22 @@ async def test_tokens_and_texts_are_never_logged(settings: Settings, peer: Provi
     issued = [call.headers["authorization"].removeprefix("Bearer ") for call in peer.calls_to(SMS_PATH)]
     for secret in ("wa-access-token", "rc-secret", "rc-jwt-credential", "secret party plans", *issued):
         assert secret not in printed
+
+
+def test_routes_get_a_problem_for_each_channel_error() -> None:
+    throttled = problem_for(ChannelUnavailable("later", retry_after=41.6))
+    assert (throttled.status, throttled.code, throttled.headers) == (
+        503,
+        "channel_unavailable",
+        {"Retry-After": "42"},
+    )
+    refused = problem_for(ChannelRejected("no", status=400, provider_code="131047"))
+    assert (refused.status, refused.code, refused.extra) == (
+        502,
+        "channel_rejected",
+        {"provider_code": "131047"},
+    )
+    assert (
+        problem_for(ChannelNotConfigured("set it")).status,
+        problem_for(ChannelCannotSend("x")).status,
+    ) == (503, 422)

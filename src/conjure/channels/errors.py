@@ -10,7 +10,8 @@
   → :class:`ChannelCannotSend`.
 
 They are job errors, so an app's job that sends lets the engine retry or fail it as is; a
-route that sends maps them to its own problem (the codes are stable). Messages name the
+route that sends raises :func:`problem_for` of one (the same codes as problems: 503 with
+``Retry-After``, 502, 503, 422). Messages name the
 provider, the status and the provider's error code, never a token or the text sent.
 """
 
@@ -21,7 +22,8 @@ from typing import Any
 import httpx
 import structlog
 
-from conjure.jobs.registry import PermanentJobError, RetryableJobError
+from conjure.errors import ConjureError
+from conjure.jobs.registry import JobError, PermanentJobError, RetryableJobError
 from conjure.jobs.retry import retry_after_of
 
 log = structlog.get_logger("conjure.channels")
@@ -109,3 +111,17 @@ def transport_failure(provider: str, action: str, exc: httpx.HTTPError) -> Chann
     """A timeout or connection failure: the provider may be fine a moment later."""
     log.warning("channel_provider_unreachable", provider=provider, action=action, error=type(exc).__name__)
     return ChannelUnavailable(f"{provider} {action}: {type(exc).__name__}; retrying later.")
+
+
+def problem_for(exc: JobError) -> ConjureError:
+    """The HTTP problem of a channel error, for a route that sends while the caller waits."""
+    if isinstance(exc, ChannelUnavailable):
+        headers = {"Retry-After": str(max(1, round(exc.retry_after)))} if exc.retry_after else {}
+        return ConjureError(exc.message, code=exc.code, status=503, headers=headers)
+    if isinstance(exc, ChannelRejected):
+        return ConjureError(
+            exc.message, code=exc.code, status=502, extra={"provider_code": exc.provider_code}
+        )
+    if isinstance(exc, ChannelCannotSend):
+        return ConjureError(exc.message, code=exc.code, status=422)
+    return ConjureError(exc.message, code=exc.code, status=503)
