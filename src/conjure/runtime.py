@@ -74,8 +74,10 @@ class Runtime:
     def register_platform_kinds(self) -> None:
         """The platform's own job kinds: ``channels.process`` hands inbound messages to the apps."""
         from conjure.channels.tasks import process_kind
+        from conjure.channels.types import RUNTIME_SESSION_KEY
 
-        self.registry.register(process_kind(self.inbound_handlers))
+        # The handlers' signature has no runtime: it rides on their session (to submit jobs).
+        self.registry.register(process_kind(self.inbound_handlers, session_info={RUNTIME_SESSION_KEY: self}))
 
     def inbound_handlers(self) -> list[InboundHandler]:
         """Every installed app's ``on_inbound_message``, in install order."""

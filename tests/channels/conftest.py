@@ -17,8 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from conjure.app import create_app
 from conjure.channels import tokens
 from conjure.channels.models import InboundEvent
-from conjure.channels.types import InboundMessage
+from conjure.channels.types import RUNTIME_SESSION_KEY, InboundMessage
 from conjure.jobs.models import Job
+from conjure.jobs.registry import JobContext, JobKind
+from conjure.jobs.service import submit_job
 from conjure.jobs.worker import start_embedded
 from conjure.kit.spec import AppSpec
 from conjure.payments.models import ProcessedEvent
@@ -52,17 +54,35 @@ def fresh_tokens() -> Iterator[None]:
     tokens._cache.clear()
 
 
+FOLLOW_UP = "inbox_test.follow_up"
+
+
+async def _follow_up(ctx: JobContext) -> dict[str, Any]:
+    return {"followed_up": ctx.payload["message"]}
+
+
+FOLLOW_UP_KIND = JobKind(name=FOLLOW_UP, handler=_follow_up)
+
+
 @dataclass
 class Inbox:
     """A test app's ``on_inbound_message``: records each message and writes a row with the session
     it is given (``processed_events``, source ``test-inbox``), so the job's transaction is visible."""
 
     received: list[InboundMessage] = field(default_factory=list)
+    runtimes: list[object] = field(default_factory=list)
     fail_times: int = 0
     calls: int = 0
+    follow_up: bool = False  # also submit a job of the test app's own, in the same transaction
 
     async def handle(self, session: AsyncSession, message: InboundMessage) -> None:
         self.calls += 1
+        runtime = session.info.get(RUNTIME_SESSION_KEY)
+        self.runtimes.append(runtime)
+        if self.follow_up:
+            assert isinstance(runtime, Runtime)
+            payload = {"message": message.provider_message_id}
+            await submit_job(session, runtime, user_id=None, kind=FOLLOW_UP, payload=payload)
         session.add(
             ProcessedEvent(source="test-inbox", event_id=message.provider_message_id, type=message.kind)
         )
@@ -93,9 +113,9 @@ class ChannelsApi:
                 (await session.scalars(select(InboundEvent).order_by(InboundEvent.received_at))).all()
             )
 
-    async def jobs(self) -> list[Job]:
+    async def jobs(self, kind: str = "channels.process") -> list[Job]:
         async with self.runtime.db.session() as session:
-            return list((await session.scalars(select(Job).where(Job.kind == "channels.process"))).all())
+            return list((await session.scalars(select(Job).where(Job.kind == kind))).all())
 
     async def inbox_rows(self) -> int:
         return await self.count(ProcessedEvent, ProcessedEvent.source == "test-inbox")
@@ -120,7 +140,7 @@ async def open_api(
 
     async def open_(**overrides: Any) -> ChannelsApi:
         inbox = Inbox()
-        spec = AppSpec(name="inbox_test", on_inbound_message=inbox.handle)
+        spec = AppSpec(name="inbox_test", job_kinds=[FOLLOW_UP_KIND], on_inbound_message=inbox.handle)
         values = {**channel_settings(peer.url), "heartbeat_seconds": 0.5, "job_scheduler_poll_seconds": 0.05}
         runtime = await Runtime.start(make_settings(**{**values, **overrides}), apps=[spec])
         stack.push_async_callback(runtime.close)

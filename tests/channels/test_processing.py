@@ -97,6 +97,8 @@ async def test_each_channel_reaches_the_app_handler_normalised(
         "Niran",
     )
     assert all(isinstance(m, InboundMessage) and m.received_at.tzinfo is not None for m in api.inbox.received)
+    # The handler's session carries the runtime (so an app can submit its own jobs there).
+    assert api.inbox.runtimes == [api.runtime] * 4
     # The handler's own writes committed with the processing, one row per message.
     assert await api.inbox_rows() == 4
     assert all(event.processed_at is not None for event in await api.events())
@@ -126,6 +128,24 @@ async def test_a_failing_handler_is_retried_and_its_writes_roll_back(api: Channe
     # The two failed attempts' rows were rolled back with them: one row, one message.
     assert await api.inbox_rows() == 1
     assert [m.provider_message_id for m in api.inbox.received] == ["3003"]
+
+
+async def test_a_handler_can_queue_its_own_job_in_the_same_transaction(api: ChannelsApi) -> None:
+    api.inbox.follow_up = True
+    await api.client.post(
+        "/api/v1/webhooks/ringcentral",
+        json=ringcentral_delivery("5005"),
+        headers={"Verification-Token": "rc-verification-token"},
+    )
+    await api.start_worker()
+
+    async def followed_up() -> bool:
+        jobs = await api.jobs("inbox_test.follow_up")
+        return bool(jobs) and jobs[0].status == JobStatus.SUCCEEDED
+
+    await api.wait_for(followed_up, "the app's own job to run")
+    (job,) = await api.jobs("inbox_test.follow_up")
+    assert job.result == {"followed_up": "5005"}
 
 
 async def test_a_provider_failure_reading_the_review_is_retried(

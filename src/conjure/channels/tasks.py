@@ -11,7 +11,7 @@ processed (a duplicate delivery of the job) is not handed over again.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import structlog
@@ -38,9 +38,17 @@ async def _message_of(settings: Settings, event: InboundEvent) -> InboundMessage
 
 
 async def process_event(
-    db: Database, settings: Settings, event_id: uuid.UUID, handlers: Sequence[InboundHandler]
+    db: Database,
+    settings: Settings,
+    event_id: uuid.UUID,
+    handlers: Sequence[InboundHandler],
+    *,
+    session_info: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Hand one stored event to ``handlers`` unless it was handed over before."""
+    """Hand one stored event to ``handlers`` unless it was handed over before.
+
+    ``session_info`` is put in the handlers' ``session.info`` (the runtime, under
+    :data:`~conjure.channels.types.RUNTIME_SESSION_KEY`)."""
     async with db.session() as session:
         event = await session.get(InboundEvent, event_id)
     if event is None:
@@ -58,6 +66,7 @@ async def process_event(
         )
         if claimed.first() is None:
             return {"status": "already_processed"}
+        session.info.update(session_info or {})
         for handler in handlers:
             await handler(session, message)
     log.info("channel_message_processed", channel=message.channel, kind=message.kind, handlers=len(handlers))
@@ -69,7 +78,9 @@ async def process_event(
     }
 
 
-def process_kind(handlers: Callable[[], Sequence[InboundHandler]]) -> JobKind:
+def process_kind(
+    handlers: Callable[[], Sequence[InboundHandler]], *, session_info: Mapping[str, Any] | None = None
+) -> JobKind:
     """The job kind, calling whatever handlers ``handlers()`` lists when each job runs (the
     runtime's installed apps, which may be installed after the kind is registered)."""
 
@@ -78,7 +89,7 @@ def process_kind(handlers: Callable[[], Sequence[InboundHandler]]) -> JobKind:
             event_id = uuid.UUID(str(ctx.payload["event_id"]))
         except (KeyError, ValueError):
             raise PermanentJobError("bad_payload", "The job names no inbound event.") from None
-        return await process_event(ctx.db, ctx.settings, event_id, handlers())
+        return await process_event(ctx.db, ctx.settings, event_id, handlers(), session_info=session_info)
 
     return JobKind(
         name=PROCESS_KIND,

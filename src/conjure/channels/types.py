@@ -36,3 +36,8 @@ class InboundMessage:
 # An app's handler runs inside the processing job's transaction: it writes with the session and
 # never commits; raising rolls everything back and the job retries (then DLQ).
 InboundHandler = Callable[[AsyncSession, InboundMessage], Awaitable[None]]
+
+# The handler's session carries the process's Runtime in ``session.info[RUNTIME_SESSION_KEY]``
+# (the handler signature has no other way to it), e.g. to submit a job of its own in the same
+# transaction with ``conjure.jobs.service.submit_job``.
+RUNTIME_SESSION_KEY = "conjure.runtime"
