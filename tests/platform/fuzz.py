@@ -53,6 +53,13 @@ OVERRIDES: dict[str, Any] = {
     "telegram_bot_token": "123456:fuzz",
     "log_level": "WARNING",  # thousands of requests; failures are in schemathesis' report
     "replicate_webhook_secret": "whsec_ZnV6ego=",
+    # The channels' webhooks (conjure.channels): configured, so a fuzzed request meets the checks.
+    "ringcentral_webhook_verification_token": "rc-fuzz",
+    "meta_app_secret": "meta-fuzz",
+    "meta_verify_token": "meta-verify-fuzz",
+    "google_pubsub_audience": "https://fuzz.test/api/v1/webhooks/google",
+    "google_pubsub_service_account_email": "push@fuzz.iam.gserviceaccount.com",
+    "google_pubsub_jwks_url": "http://127.0.0.1:9/certs",  # never Google's: nothing listens here
 }
 
 
