@@ -84,8 +84,10 @@ def _wheel_pg_bin() -> Path | None:
 def _pg_bin(name: str) -> str:
     # Preferred: the wheel's server, which has pgvector (Debian's packages here have none).
     wheel = _wheel_pg_bin()
-    found = (str(wheel / name) if wheel else None) or shutil.which(name) or next(
-        iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None
+    found = (
+        (str(wheel / name) if wheel else None)
+        or shutil.which(name)
+        or next(iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None)
     )
     if not found:
         pytest.fail(f"PostgreSQL binary {name!r} not found: run `make test` (it installs postgresql).")
