@@ -36,6 +36,7 @@ HSTS = "max-age=31536000; includeSubDomains"
 def platform_routers() -> list[APIRouter]:
     """The platform's own routers, in the order they appear in the docs."""
     from conjure.auth.router import router as auth_router
+    from conjure.billing.router import router as billing_router
     from conjure.events.router import router as events_router
     from conjure.jobs.router import router as jobs_router
     from conjure.payments.router import router as payments_router
@@ -50,6 +51,7 @@ def platform_routers() -> list[APIRouter]:
         users_router,
         wallet_router,
         payments_router,
+        billing_router,
         jobs_router,
         events_router,
         files_router,

@@ -46,6 +46,7 @@ class Runtime:
     @classmethod
     async def start(cls, settings: Settings, *, apps: Iterable[AppSpec] | None = None) -> Runtime:
         """Open the process's resources and register the job kinds of ``apps`` (none if not given)."""
+        from conjure.billing.tasks import PLATFORM_KINDS
         from conjure.jobs.broker import make_broker
         from conjure.ratelimit.service import make_limiter
         from conjure.storage.service import make_storage
@@ -64,6 +65,8 @@ class Runtime:
             user_events=make_user_event_hub(settings, redis),
             sse_slots=make_connection_slots(settings, redis),
         )
+        for kind in PLATFORM_KINDS:  # the platform's own job kinds (billing's Stripe events)
+            runtime.registry.register(kind)
         runtime.install(apps or [])
         runtime.broker = make_broker(redis)
         await runtime.broker.start()

@@ -10,6 +10,7 @@ MODEL_MODULES = (
     "conjure.wallet.models",
     "conjure.jobs.models",
     "conjure.payments.models",
+    "conjure.billing.models",
 )
 
 
