@@ -1,5 +1,8 @@
 """A local HTTP server that speaks Stripe's REST wire format for PaymentIntents, and Stripe-style signing.
 
+Stripe Billing (customers, Checkout Sessions, subscriptions, invoices, the portal) is
+:class:`tests.payments.stripe_billing.FakeBilling`, answered by the same server.
+
 Requests arrive form-encoded (``metadata[user_id]=…``, ``allowed_payment_method_types[0]=card``)
 exactly as the official SDK sends them; responses are Stripe's JSON objects and error
 envelopes. Idempotency keys behave as Stripe's do: same key and parameters replay the
@@ -19,6 +22,8 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.payments.stripe_billing import FakeBilling
 
 API_KEY = "sk_test_conjure_local"
 
@@ -80,6 +85,7 @@ class FakeStripe:
         self.idempotency: dict[str, tuple[dict[str, Any], str]] = {}
         self.on_create: Callable[[dict[str, Any]], None] | None = None
         self.lock = threading.Lock()
+        self.billing = FakeBilling()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(
@@ -182,8 +188,9 @@ class FakeStripe:
             def _handle(self, method: str) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length).decode() if length else ""
-                path = urlsplit(self.path).path
-                form = decode_form(raw)
+                url = urlsplit(self.path)
+                path = url.path
+                form = decode_form(raw or url.query)
                 fake.requests.append(
                     {"method": method, "path": path, "headers": dict(self.headers.items()), "form": form}
                 )
@@ -200,6 +207,8 @@ class FakeStripe:
                     self._reply(*fake._create(form, self.headers.get("Idempotency-Key")))
                 elif method == "GET" and (m := re.fullmatch(r"/v1/payment_intents/([^/]+)", path)):
                     self._reply(*fake._retrieve(m.group(1)))
+                elif (answer := fake.billing.route(method, path, form, self.headers.get("Idempotency-Key"))) is not None:
+                    self._reply(*answer)
                 else:
                     self._reply(
                         404, _error("invalid_request_error", f"Unrecognized request URL ({method}: {path}).")
@@ -210,6 +219,9 @@ class FakeStripe:
 
             def do_GET(self) -> None:
                 self._handle("GET")
+
+            def do_DELETE(self) -> None:
+                self._handle("DELETE")
 
         return Handler
 
