@@ -48,6 +48,8 @@ class FakeBilling:
         self.lock = threading.RLock()
         self.outbox: list[Event] = []  # events caused by API calls (e.g. an upgrade's invoice)
         self.invoice_count = 0
+        self.backdate = 0  # seconds: new subscriptions started this long ago (a period half gone)
+        self.fail_next = 0  # answer this many billing reads 500 (Stripe having a bad minute)
 
     # --- routing ---------------------------------------------------------------------------
 
@@ -70,6 +72,9 @@ class FakeBilling:
             match = re.fullmatch(pattern, path)
             if verb == method and match:
                 with self.lock:
+                    if method == "GET" and self.fail_next > 0:
+                        self.fail_next -= 1
+                        return 500, _error("api_error", "Something went wrong on Stripe's end.")
                     if idem and method == "POST" and not match.groups():
                         replay = self.idempotency.get(idem)
                         if replay is not None:
@@ -142,7 +147,7 @@ class FakeBilling:
     # --- subscriptions ---------------------------------------------------------------------
 
     def _new_subscription(self, customer: str, price: str, metadata: dict[str, Any], status: str) -> dict[str, Any]:
-        now = int(time.time())
+        now = int(time.time()) - self.backdate
         sub_id = f"sub_{secrets.token_hex(10)}"
         sub = {
             "id": sub_id,

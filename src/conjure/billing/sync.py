@@ -225,7 +225,8 @@ async def apply_invoice(
 
 def _prorated(settings: Settings, inv: StripeInvoice, sub: Subscription | None) -> int:
     """Stars for a mid-period plan change: each proration line's share of its plan's allowance
-    (the unused time of the old plan counts negative), rounded down, never below zero."""
+    (the unused time of the old plan counts negative), rounded to the nearest star (seconds between
+    the change and the invoice must not cost one), never below zero."""
     total = Fraction(0)
     for line in inv.service_lines:
         plan = plan_for_price(settings, line.price_id)
@@ -239,7 +240,7 @@ def _prorated(settings: Settings, inv: StripeInvoice, sub: Subscription | None) 
         share = Fraction(int(used.total_seconds()), max(int(length.total_seconds()), 1))
         sign = -1 if line.amount < 0 else 1
         total += sign * period_allowance(plan) * min(share, Fraction(1))
-    return max(int(total), 0)
+    return max(int(total + Fraction(1, 2)), 0)
 
 
 async def grant_for_invoice(
