@@ -45,7 +45,9 @@ class Billing:
         self.stops.append(await start_embedded(self.shop.runtime))
 
     async def subscribe(self, headers: dict[str, str], plan: str = "plus", **body: Any) -> dict[str, Any]:
-        response = await self.client.post("/api/v1/billing/subscribe", json={"plan": plan, **body}, headers=headers)
+        response = await self.client.post(
+            "/api/v1/billing/subscribe", json={"plan": plan, **body}, headers=headers
+        )
         assert response.status_code == 200, response.text
         result: dict[str, Any] = response.json()
         return result
@@ -56,7 +58,9 @@ class Billing:
         events = self.fake.complete_checkout(started["checkout_session_id"])
         return self.fake.sessions[started["checkout_session_id"]]["subscription"], events
 
-    async def deliver(self, events: Iterable[Event], *, times: int = 1, shuffle: bool = False) -> list[httpx.Response]:
+    async def deliver(
+        self, events: Iterable[Event], *, times: int = 1, shuffle: bool = False
+    ) -> list[httpx.Response]:
         """Deliver each event ``times`` times (same event id), all at once, in a random order if asked."""
         payloads = []
         for event_type, obj in events:
@@ -64,9 +68,7 @@ class Billing:
             payloads.extend([(event_type, obj, event_id)] * times)
         if shuffle:
             random.shuffle(payloads)
-        responses = await asyncio.gather(
-            *(self.shop.deliver(t, o, event_id=i) for t, o, i in payloads)
-        )
+        responses = await asyncio.gather(*(self.shop.deliver(t, o, event_id=i) for t, o, i in payloads))
         for response in responses:
             assert response.status_code == 200, response.text
         return list(responses)
@@ -127,7 +129,7 @@ class Billing:
 
 @pytest.fixture
 async def billing_factory(
-    shop_factory: Callable[..., Awaitable[Shop]],
+    shop_factory: Callable[..., Awaitable[Shop]],  # noqa: F811  (the payments fixture, imported above)
 ) -> AsyncIterator[Callable[..., Awaitable[Billing]]]:
     """Billing set-ups on the given backend (``database_url``, ``redis_url``), worker running;
     the wallet is checked when each test ends."""

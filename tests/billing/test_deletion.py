@@ -11,14 +11,18 @@ from tests.billing.conftest import Billing
 BillingFactory = Callable[..., Awaitable[Billing]]
 
 
-async def test_cancel_subscriptions_for_deleted_account(billing_factory: BillingFactory, sqlite_url: str) -> None:
+async def test_cancel_subscriptions_for_deleted_account(
+    billing_factory: BillingFactory, sqlite_url: str
+) -> None:
     billing = await billing_factory(database_url=sqlite_url)
     user, headers = await billing.user()
     sub_id, events = await billing.checkout(headers, "pro")
     await billing.run(events)
     runtime = billing.shop.runtime
     async with runtime.db.session() as session:
-        assert (await plan_limits_for(session, user.id, runtime.settings)).get("staging_images_per_month") == 500
+        assert (await plan_limits_for(session, user.id, runtime.settings)).get(
+            "staging_images_per_month"
+        ) == 500
         await cancel_subscriptions_for_deleted_account(session, user.id, runtime.settings)
     assert billing.fake.subscriptions[sub_id]["status"] == "canceled"
     assert (await billing.subscription(sub_id)).status == "canceled"

@@ -1,4 +1,4 @@
-"""A subscription's life: renewals and expiry, dunning and the free tier, cancel/resume, plan changes, refunds."""
+"""A subscription's life: renewal, expiry, dunning and the free tier, cancel/resume, plan changes, refunds."""
 
 from __future__ import annotations
 
@@ -25,7 +25,10 @@ async def test_renewal_grants_again_and_the_unused_allowance_expires_with_a_ledg
     first_end = billing.fake.period_end(sub_id)
     await billing.run(billing.fake.renew(sub_id), times=3, shuffle=True)
     grants = await billing.grants(user.id)
-    assert [(g.amount, g.expires_at) for g in grants] == [(30, first_end), (30, billing.fake.period_end(sub_id))]
+    assert [(g.amount, g.expires_at) for g in grants] == [
+        (30, first_end),
+        (30, billing.fake.period_end(sub_id)),
+    ]
     assert await billing.balance(user.id) == 64
 
     assert await expire_due_grants(billing.shop.runtime.db, now=first_end) == 30
@@ -47,7 +50,8 @@ async def test_payment_failed_keeps_the_plan_for_the_grace_period_then_the_free_
     await billing.run(failed, times=3, shuffle=True)
 
     sub = await billing.subscription(sub_id)
-    assert sub.status == "past_due" and sub.past_due_since is not None
+    assert sub.status == "past_due"
+    assert sub.past_due_since is not None
     assert [g.amount for g in await billing.grants(user.id)] == [100]  # the unpaid period grants nothing
     status = (await billing.client.get("/api/v1/billing/subscription", headers=headers)).json()
     assert (status["plan"], status["status"]) == ("pro", "past_due")
@@ -59,7 +63,9 @@ async def test_payment_failed_keeps_the_plan_for_the_grace_period_then_the_free_
     assert plan_in_effect(settings, sub, grace_until - dt.timedelta(seconds=1)).id == "pro"
     assert plan_in_effect(settings, sub, grace_until).id == "free"
 
-    told = [e for e in await billing.shop.runtime.user_events.replay(user.id, START) if e.type == PAYMENT_FAILED]
+    told = [
+        e for e in await billing.shop.runtime.user_events.replay(user.id, START) if e.type == PAYMENT_FAILED
+    ]
     assert len(told) == 1  # one event per failed payment, however often Stripe said so
     assert told[0].payload()["amount_due"] == 49_900
 
@@ -82,7 +88,7 @@ async def test_dunning_exhausted_cancels_and_falls_back_to_free(
         limits = await plan_limits_for(session, user.id, billing.shop.runtime.settings)
     assert (limits.plan_id, limits.paid, limits.get("queue_lane")) == ("free", False, "standard")
     # A late "payment failed" or "updated" (past_due) cannot bring it back.
-    await billing.run(billing.fake.take_events() + [("customer.subscription.updated", {"id": sub_id})])
+    await billing.run([*billing.fake.take_events(), ("customer.subscription.updated", {"id": sub_id})])
     assert (await billing.subscription(sub_id)).status == "canceled"
 
 
@@ -140,13 +146,17 @@ async def test_upgrade_grants_the_prorated_difference_and_a_downgrade_waits_for_
     assert (status["plan"], status["next_plan"]) == ("plus", None)
 
 
-async def test_refund_claws_back_the_unspent_allowance(billing_factory: BillingFactory, backend: dict[str, str]) -> None:
+async def test_refund_claws_back_the_unspent_allowance(
+    billing_factory: BillingFactory, backend: dict[str, str]
+) -> None:
     billing = await billing_factory(**backend)
     user, headers = await billing.user(stars=5)
     sub_id, events = await billing.checkout(headers, "plus")
     await billing.run(events)
     invoice_id = billing.fake.subscriptions[sub_id]["latest_invoice"]
-    half = await billing.shop.deliver("charge.refunded", billing.fake.charge_of(invoice_id, amount_refunded=9_950))
+    half = await billing.shop.deliver(
+        "charge.refunded", billing.fake.charge_of(invoice_id, amount_refunded=9_950)
+    )
     assert half.json()["status"] == "processed"
     assert await billing.balance(user.id) == 5 + 15
     full = billing.fake.charge_of(invoice_id, amount_refunded=19_900)
@@ -175,7 +185,9 @@ async def test_dispute_takes_the_allowance_back_and_a_won_dispute_returns_it(
     assert (await billing.grants(user.id))[0].remaining == 30
 
 
-async def test_a_slow_stripe_is_retried_and_nothing_is_lost(billing_factory: BillingFactory, sqlite_url: str) -> None:
+async def test_a_slow_stripe_is_retried_and_nothing_is_lost(
+    billing_factory: BillingFactory, sqlite_url: str
+) -> None:
     billing = await billing_factory(database_url=sqlite_url)
     user, headers = await billing.user()
     started = await billing.subscribe(headers, "plus")
@@ -183,4 +195,6 @@ async def test_a_slow_stripe_is_retried_and_nothing_is_lost(billing_factory: Bil
     billing.fake.fail_next = 2  # Stripe answers 500 to the next reads: the jobs retry with backoff
     await billing.run(events)
     assert [g.amount for g in await billing.grants(user.id)] == [30]
-    assert utcnow() < billing.fake.period_end(billing.fake.sessions[started["checkout_session_id"]]["subscription"])
+    assert utcnow() < billing.fake.period_end(
+        billing.fake.sessions[started["checkout_session_id"]]["subscription"]
+    )

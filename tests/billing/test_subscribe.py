@@ -1,4 +1,4 @@
-"""Subscribing: plans, Checkout and Elements, one customer per user, and the allowance granted exactly once."""
+"""Subscribing: plans, Checkout and Elements, one customer per user, the allowance granted exactly once."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ async def test_plans_are_configuration_free_tier_first(client: httpx.AsyncClient
     assert response.status_code == 200
     plans = {p["id"]: p for p in response.json()}
     assert list(plans) == ["free", "plus", "pro"]
-    assert plans["free"]["free"] is True and plans["free"]["monthly_allowance"] == 0
+    assert plans["free"]["free"] is True
+    assert plans["free"]["monthly_allowance"] == 0
     assert (plans["plus"]["price"], plans["plus"]["monthly_allowance"]) == (19_900, 30)
     assert plans["pro"]["limits"]["queue_lane"] == "priority"
 
@@ -56,7 +57,10 @@ async def test_checkout_grants_the_allowance_once_with_every_event_three_times_o
     assert invoices["total"] == 1
     invoice: dict[str, Any] = invoices["items"][0]
     assert (invoice["status"], invoice["amount_paid"], invoice["currency"], invoice["stars_granted"]) == (
-        "paid", 19_900, "thb", 30,
+        "paid",
+        19_900,
+        "thb",
+        30,
     )
     assert invoice["hosted_invoice_url"].startswith("https://invoice.stripe.test/")
     assert invoice["invoice_pdf"].endswith("/pdf")
@@ -84,7 +88,8 @@ async def test_elements_flow_returns_the_client_secret_and_grants_when_paid(
     user, headers = await billing.user()
     started = await billing.subscribe(headers, "pro", flow="elements")
     assert started["flow"] == "elements"
-    assert started["client_secret"].startswith("pi_") and "_secret_" in started["client_secret"]
+    assert started["client_secret"].startswith("pi_")
+    assert "_secret_" in started["client_secret"]
     sub = await billing.subscription(started["subscription_id"])
     assert (sub.status, sub.plan_id) == ("incomplete", "pro")
     status = (await billing.client.get("/api/v1/billing/subscription", headers=headers)).json()
@@ -103,7 +108,7 @@ async def test_subscribe_problems(billing_factory: BillingFactory, sqlite_url: s
     assert (unknown.status_code, unknown.json()["code"]) == (422, "unknown_plan")
     free = await billing.client.post("/api/v1/billing/subscribe", json={"plan": "free"}, headers=headers)
     assert (free.status_code, free.json()["code"]) == (422, "unknown_plan")
-    sub_id, events = await billing.checkout(headers, "plus")
+    _sub_id, events = await billing.checkout(headers, "plus")
     await billing.run(events)
     same = await billing.client.post("/api/v1/billing/subscribe", json={"plan": "plus"}, headers=headers)
     assert (same.status_code, same.json()["code"]) == (409, "already_subscribed")

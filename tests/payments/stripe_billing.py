@@ -38,7 +38,9 @@ class FakeBilling:
     """The billing objects of one local Stripe; thread-safe (the server answers from threads)."""
 
     def __init__(self, prices: dict[str, int] | None = None) -> None:
-        self.prices = dict(prices or {"price_conjure_plus_monthly": 19_900, "price_conjure_pro_monthly": 49_900})
+        self.prices = dict(
+            prices or {"price_conjure_plus_monthly": 19_900, "price_conjure_pro_monthly": 49_900}
+        )
         self.customers: dict[str, dict[str, Any]] = {}
         self.sessions: dict[str, dict[str, Any]] = {}
         self.subscriptions: dict[str, dict[str, Any]] = {}
@@ -79,7 +81,9 @@ class FakeBilling:
                         replay = self.idempotency.get(idem)
                         if replay is not None:
                             if (replay[0], replay[1]) != (path, form):
-                                return 400, _error("idempotency_error", "Keys can only be reused with the same parameters.")
+                                return 400, _error(
+                                    "idempotency_error", "Keys can only be reused with the same parameters."
+                                )
                             return 200, _copy(replay[2])
                     status, body = handler(form, *match.groups())
                     if idem and method == "POST" and status == 200 and not match.groups():
@@ -146,7 +150,9 @@ class FakeBilling:
 
     # --- subscriptions ---------------------------------------------------------------------
 
-    def _new_subscription(self, customer: str, price: str, metadata: dict[str, Any], status: str) -> dict[str, Any]:
+    def _new_subscription(
+        self, customer: str, price: str, metadata: dict[str, Any], status: str
+    ) -> dict[str, Any]:
         now = int(time.time()) - self.backdate
         sub_id = f"sub_{secrets.token_hex(10)}"
         sub = {
@@ -182,13 +188,20 @@ class FakeBilling:
         if price not in self.prices or form.get("customer") not in self.customers:
             return 400, _error("invalid_request_error", "Unknown price or customer.")
         if form.get("payment_behavior") != "default_incomplete":
-            return 400, _error("invalid_request_error", "The tests only create default_incomplete subscriptions.")
+            return 400, _error(
+                "invalid_request_error", "The tests only create default_incomplete subscriptions."
+            )
         sub = self._new_subscription(form["customer"], price, form.get("metadata", {}), "incomplete")
         invoice = self._invoice(sub, "subscription_create", status="open")
         body = _copy(sub)
         if "latest_invoice.confirmation_secret" in (form.get("expand") or []):
-            body["latest_invoice"] = {**_copy(invoice), "confirmation_secret": {
-                "client_secret": f"pi_{invoice['id'][3:]}_secret_{secrets.token_hex(6)}", "type": "payment_intent"}}
+            body["latest_invoice"] = {
+                **_copy(invoice),
+                "confirmation_secret": {
+                    "client_secret": f"pi_{invoice['id'][3:]}_secret_{secrets.token_hex(6)}",
+                    "type": "payment_intent",
+                },
+            }
         return 200, body
 
     def _get_subscription(self, form: dict[str, Any], sub_id: str) -> tuple[int, dict[str, Any]]:
@@ -200,7 +213,9 @@ class FakeBilling:
         if sub is None:
             return _missing("subscription", sub_id)
         if sub["status"] == "canceled":
-            return 400, _error("invalid_request_error", "A canceled subscription can only update its metadata.")
+            return 400, _error(
+                "invalid_request_error", "A canceled subscription can only update its metadata."
+            )
         if "cancel_at_period_end" in form:
             sub["cancel_at_period_end"] = form["cancel_at_period_end"] == "true"
         items = form.get("items") or []
@@ -231,8 +246,15 @@ class FakeBilling:
     ) -> dict[str, Any]:
         item = sub["items"]["data"][0]
         if lines is None:
-            lines = [self._line(item["price"]["id"], self.prices[item["price"]["id"]],
-                                item["current_period_start"], item["current_period_end"], proration=False)]
+            lines = [
+                self._line(
+                    item["price"]["id"],
+                    self.prices[item["price"]["id"]],
+                    item["current_period_start"],
+                    item["current_period_end"],
+                    proration=False,
+                )
+            ]
         self.invoice_count += 1
         invoice_id = f"in_{secrets.token_hex(10)}"
         total = sum(line["amount"] for line in lines)
@@ -251,9 +273,16 @@ class FakeBilling:
             "parent": {"type": "subscription_details", "subscription_details": {"subscription": sub["id"]}},
             "hosted_invoice_url": f"https://invoice.stripe.test/i/{invoice_id}",
             "invoice_pdf": f"https://pay.stripe.test/invoice/{invoice_id}/pdf",
-            "payments": {"object": "list", "data": [
-                {"object": "invoice_payment", "status": "paid" if status == "paid" else "open",
-                 "payment": {"type": "payment_intent", "payment_intent": intent}}]},
+            "payments": {
+                "object": "list",
+                "data": [
+                    {
+                        "object": "invoice_payment",
+                        "status": "paid" if status == "paid" else "open",
+                        "payment": {"type": "payment_intent", "payment_intent": intent},
+                    }
+                ],
+            },
             "created": int(time.time()),
         }
         self.invoices[invoice_id] = invoice
@@ -268,7 +297,10 @@ class FakeBilling:
             "amount": amount,
             "period": {"start": start, "end": end},
             "pricing": {"type": "price_details", "price_details": {"price": price}},
-            "parent": {"type": "subscription_item_details", "subscription_item_details": {"proration": proration}},
+            "parent": {
+                "type": "subscription_item_details",
+                "subscription_item_details": {"proration": proration},
+            },
         }
 
     def _prorate(self, sub: dict[str, Any], old: str, new: str) -> None:
@@ -330,7 +362,10 @@ class FakeBilling:
             invoice = self._invoice(sub, "subscription_cycle", status="open" if fail else "paid")
             if fail:
                 sub["status"] = "past_due"
-                return [("invoice.payment_failed", _copy(invoice)), ("customer.subscription.updated", _copy(sub))]
+                return [
+                    ("invoice.payment_failed", _copy(invoice)),
+                    ("customer.subscription.updated", _copy(sub)),
+                ]
             sub["status"] = "active"
             return [("invoice.paid", _copy(invoice)), ("customer.subscription.updated", _copy(sub))]
 

@@ -207,7 +207,9 @@ class FakeStripe:
                     self._reply(*fake._create(form, self.headers.get("Idempotency-Key")))
                 elif method == "GET" and (m := re.fullmatch(r"/v1/payment_intents/([^/]+)", path)):
                     self._reply(*fake._retrieve(m.group(1)))
-                elif (answer := fake.billing.route(method, path, form, self.headers.get("Idempotency-Key"))) is not None:
+                elif (
+                    answer := fake.billing.route(method, path, form, self.headers.get("Idempotency-Key"))
+                ) is not None:
                     self._reply(*answer)
                 else:
                     self._reply(

@@ -19,7 +19,9 @@ DAY = dt.timedelta(days=1)
 
 async def _grant(db: Database, user_id: uuid.UUID, source: str, amount: int, expires: dt.datetime) -> None:
     async with db.session() as session:
-        assert await grants.grant_allowance(session, user_id, source_key=source, amount=amount, expires_at=expires)
+        assert await grants.grant_allowance(
+            session, user_id, source_key=source, amount=amount, expires_at=expires
+        )
 
 
 async def _spend(db: Database, user_id: uuid.UUID, stars: int, *, capture: bool = True) -> uuid.UUID:
@@ -43,13 +45,17 @@ async def test_granted_once_per_source(db: Database, settings: Settings) -> None
     later = utcnow() + 30 * DAY
     await _grant(db, user_id, "invoice:in_1", 30, later)
     async with db.session() as session:
-        again = await grants.grant_allowance(session, user_id, source_key="invoice:in_1", amount=30, expires_at=later)
+        again = await grants.grant_allowance(
+            session, user_id, source_key="invoice:in_1", amount=30, expires_at=later
+        )
     assert again is None
     assert (await wallet_of(db, user_id)).star_balance == 30
     assert await problems(db) == []
 
 
-async def test_spending_takes_the_earliest_expiring_grant_then_bought_stars(db: Database, settings: Settings) -> None:
+async def test_spending_takes_the_earliest_expiring_grant_then_bought_stars(
+    db: Database, settings: Settings
+) -> None:
     user_id = await new_user(db, settings, stars=5)
     now = utcnow()
     await _grant(db, user_id, "late", 10, now + 20 * DAY)
@@ -59,7 +65,9 @@ async def test_spending_takes_the_earliest_expiring_grant_then_bought_stars(db: 
     assert (found["soon"].remaining, found["late"].remaining) == (0, 8)
     async with db.session() as session:
         capture = (
-            await session.execute(select(WalletTransaction).where(WalletTransaction.transaction_type == "capture"))
+            await session.execute(
+                select(WalletTransaction).where(WalletTransaction.transaction_type == "capture")
+            )
         ).scalar_one()
     assert capture.meta == {"grants": {str(found["soon"].id): 4, str(found["late"].id): 2}}
     await _spend(db, user_id, 10)  # 8 from the grant, then 2 of the 5 bought
@@ -118,20 +126,28 @@ async def test_clawback_takes_only_the_unspent_part(db: Database, settings: Sett
     await _grant(db, user_id, "invoice:in_r", 30, utcnow() + 10 * DAY)
     await _spend(db, user_id, 20)
     async with db.session() as session:
-        taken = await grants.claw_back_grant(session, "invoice:in_r", target=30, key="allowance_refund:in_r:30")
+        taken = await grants.claw_back_grant(
+            session, "invoice:in_r", target=30, key="allowance_refund:in_r:30"
+        )
     assert taken == 10
     async with db.session() as session:
-        again = await grants.claw_back_grant(session, "invoice:in_r", target=30, key="allowance_refund:in_r:30")
+        again = await grants.claw_back_grant(
+            session, "invoice:in_r", target=30, key="allowance_refund:in_r:30"
+        )
     assert again == 0
     assert (await wallet_of(db, user_id)).star_balance == 10  # the bought stars are untouched
     async with db.session() as session:
-        back = await grants.restore_grant(session, "invoice:in_r", amount=10, key="allowance_dispute:in_r:won")
+        back = await grants.restore_grant(
+            session, "invoice:in_r", amount=10, key="allowance_dispute:in_r:won"
+        )
     assert back == 10
     assert (await _grants(db, user_id))["invoice:in_r"].remaining == 10
     assert await problems(db) == []
 
 
-async def test_debits_that_are_not_captures_take_the_shortfall_from_grants(db: Database, settings: Settings) -> None:
+async def test_debits_that_are_not_captures_take_the_shortfall_from_grants(
+    db: Database, settings: Settings
+) -> None:
     user_id = await new_user(db, settings, stars=3)
     await _grant(db, user_id, "g", 10, utcnow() + 10 * DAY)
     async with db.session() as session:
@@ -147,13 +163,17 @@ async def test_wallet_check_catches_a_grant_that_does_not_add_up(db: Database, s
     assert await problems(db) == []
     async with db.session() as session:
         # Spent moved without a capture naming it (the row still adds up, the ledger does not).
-        await session.execute(update(CreditGrant).values(spent=CreditGrant.spent + 2, remaining=CreditGrant.remaining - 2))
+        await session.execute(
+            update(CreditGrant).values(spent=CreditGrant.spent + 2, remaining=CreditGrant.remaining - 2)
+        )
     found = await problems(db)
     assert any("spent 6 != ledger spends 4" in p for p in found), found
     async with db.session() as session:
         # Written off without its ledger row: the balance would still count those stars.
         await session.execute(
-            update(CreditGrant).values(written_off=CreditGrant.written_off + 1, remaining=CreditGrant.remaining - 1)
+            update(CreditGrant).values(
+                written_off=CreditGrant.written_off + 1, remaining=CreditGrant.remaining - 1
+            )
         )
     found = await problems(db)
     assert any("written_off 1 != expiry rows 0" in p for p in found), found

@@ -18,7 +18,9 @@ pytestmark = pytest.mark.xdist_group("browser")
 
 def _stripe_page(title: str):  # type: ignore[no-untyped-def]
     def fulfill(route: Route) -> None:
-        route.fulfill(status=200, content_type="text/html", body=f"<!doctype html><title>{title}</title><p>{title}</p>")
+        route.fulfill(
+            status=200, content_type="text/html", body=f"<!doctype html><title>{title}</title><p>{title}</p>"
+        )
 
     return fulfill
 
@@ -29,7 +31,10 @@ def _deliver(server: str, events: list[tuple[str, dict[str, object]]]) -> None:
         response = httpx.post(
             f"{server}/webhooks/stripe",
             content=payload,
-            headers={"Stripe-Signature": sign(payload, STRIPE_WEBHOOK_SECRET), "Content-Type": "application/json"},
+            headers={
+                "Stripe-Signature": sign(payload, STRIPE_WEBHOOK_SECRET),
+                "Content-Type": "application/json",
+            },
         )
         assert response.status_code == 200, response.text
 
@@ -55,7 +60,9 @@ def test_subscribe_with_checkout_then_manage_the_plan(page: Page, server: str, s
 
     page.goto(f"/billing?checkout=success&session_id={session_id}")
     expect(page.locator("#billing-current")).to_contain_text("Your plan: Plus (active).", timeout=20_000)
-    expect(page.locator("#billing-msg")).to_have_text("Thank you! Plus is yours: its stars are in your wallet.")
+    expect(page.locator("#billing-msg")).to_have_text(
+        "Thank you! Plus is yours: its stars are in your wallet."
+    )
     expect(page.locator("#billing-allowance")).to_contain_text("30 plan stars left")
     expect(page.locator("#stars")).to_have_text("33")
     expect(page.locator('#plans li[data-plan="plus"] button')).to_be_disabled()
@@ -63,7 +70,9 @@ def test_subscribe_with_checkout_then_manage_the_plan(page: Page, server: str, s
     invoice = page.locator("#invoices li.invoice")
     expect(invoice).to_have_count(1)
     expect(invoice).to_contain_text("Paid")
-    expect(invoice.locator("a", has_text="PDF")).to_have_attribute("href", f"https://pay.stripe.test/invoice/{invoice.get_attribute('data-invoice')}/pdf")
+    expect(invoice.locator("a", has_text="PDF")).to_have_attribute(
+        "href", f"https://pay.stripe.test/invoice/{invoice.get_attribute('data-invoice')}/pdf"
+    )
     shot(page, "billing-plus")
 
     page.click("#billing-cancel")
