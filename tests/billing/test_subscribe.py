@@ -119,3 +119,19 @@ async def test_subscribe_problems(billing_factory: BillingFactory, sqlite_url: s
     assert (no_portal.status_code, no_portal.json()["code"]) == (404, "no_billing_account")
     anonymous = await billing.client.get("/api/v1/billing/subscription")
     assert anonymous.status_code == 401
+
+
+async def test_the_webhook_only_records_and_queues_the_job_applies(
+    billing_factory: BillingFactory, sqlite_url: str
+) -> None:
+    billing = await billing_factory(database_url=sqlite_url, worker=False)
+    user, headers = await billing.user()
+    _, events = await billing.checkout(headers, "plus")
+    calls = len(billing.shop.stripe.requests)
+    responses = await billing.deliver(events)
+    assert [r.json()["status"] for r in responses] == ["queued"] * 3
+    assert len(billing.shop.stripe.requests) == calls  # no call out while Stripe waits for its 200
+    assert await billing.balance(user.id) == 0  # nothing applied yet: the jobs are queued
+    await billing.start_worker()
+    await billing.settle()
+    assert await billing.balance(user.id) == 30

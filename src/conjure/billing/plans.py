@@ -21,6 +21,8 @@ from conjure.errors import ConjureError
 from conjure.settings import Settings, SubscriptionPlan
 
 FREE = SubscriptionPlan(id="free", name="Free")
+# A period that just ended keeps its plan this long: the renewal's events may still be on their way.
+RENEWAL_LEEWAY = dt.timedelta(hours=1)
 
 
 class UnknownPlan(ConjureError):
@@ -83,7 +85,7 @@ def plan_in_effect(settings: Settings, sub: Subscription | None, now: dt.datetim
     in_grace = ends is not None and now < ends
     if sub.status not in PAID_STATUSES and not in_grace:
         return free_plan(settings)
-    if sub.current_period_end is not None and sub.current_period_end <= now and not in_grace:
+    if sub.current_period_end is not None and sub.current_period_end + RENEWAL_LEEWAY <= now and not in_grace:
         return free_plan(settings)  # not renewed (yet): no plan past the period it paid for
     plan = find_plan(settings, sub.period_plan_id or sub.plan_id)
     return plan or free_plan(settings)

@@ -15,7 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conjure.billing.gateway import BillingGateway
 from conjure.billing.models import FINAL_STATUSES, Invoice, Subscription, SubscriptionStatus
-from conjure.billing.plans import current_subscription, grace_ends, plan_in_effect
+from conjure.billing.plans import (
+    PlanLimits,
+    current_subscription,
+    grace_ends,
+    plan_in_effect,
+    plan_limits_for,
+)
 from conjure.billing.schemas import AllowanceOut, SubscriptionOut
 from conjure.billing.sync import apply_subscription
 from conjure.db import utcnow
@@ -25,6 +31,8 @@ from conjure.settings import Settings, SubscriptionPlan
 from conjure.wallet.grants import open_grants
 
 log = structlog.get_logger("conjure.billing")
+# What other domains call: the plan's limits now, and cancelling when an account is deleted.
+__all__ = ["PlanLimits", "cancel_subscriptions_for_deleted_account", "plan_limits_for"]
 
 # A subscription one can change, cancel or resume (not ended, not waiting for its first payment).
 CHANGEABLE = frozenset({SubscriptionStatus.ACTIVE, SubscriptionStatus.TRIALING, SubscriptionStatus.PAST_DUE})
@@ -75,6 +83,7 @@ async def subscription_view(session: AsyncSession, settings: Settings, user_id: 
     allowance = AllowanceOut(
         remaining=sum(g.remaining for g in grants), next_expiry=grants[0].expires_at if grants else None
     )
+    paid = plan.stripe_price_id is not None
     if sub is None:
         return SubscriptionOut(
             plan=plan.id, plan_name=plan.name, status="none", limits=plan.limits, allowance=allowance
@@ -84,7 +93,7 @@ async def subscription_view(session: AsyncSession, settings: Settings, user_id: 
         plan_name=plan.name,
         status=sub.status,
         subscription_id=sub.stripe_subscription_id,
-        next_plan=sub.plan_id if sub.plan_id != plan.id and sub.status in CHANGEABLE else None,
+        next_plan=sub.plan_id if paid and sub.plan_id != plan.id and sub.status in CHANGEABLE else None,
         current_period_start=sub.current_period_start,
         current_period_end=sub.current_period_end,
         cancel_at_period_end=sub.cancel_at_period_end,

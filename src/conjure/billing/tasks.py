@@ -8,7 +8,6 @@ so an event is never lost; a duplicate or late event re-reads the same, current 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ import structlog
 from conjure.billing.gateway import BillingGateway
 from conjure.billing.models import Invoice, Subscription
 from conjure.billing.stripe_objects import StripeInvoice, StripeSubscription
-from conjure.billing.sync import apply_invoice, apply_subscription, record_customer
+from conjure.billing.sync import apply_invoice, apply_subscription, user_for_customer
 from conjure.db import utcnow
 from conjure.errors import NotFound
 from conjure.events.service import publish_after_commit
@@ -51,7 +50,7 @@ class Reads:
     """What one attempt read from Stripe, and when the reading started."""
 
     read_at: Any
-    customer: tuple[uuid.UUID, str] | None = None
+    customer: tuple[str, str] | None = None  # (Stripe customer, our user id from the session)
     subscription: StripeSubscription | None = None
     invoice: StripeInvoice | None = None
 
@@ -66,7 +65,7 @@ async def _read(gateway: BillingGateway, event_type: str, object_id: str) -> Rea
         user = (checkout.get("metadata") or {}).get("user_id") or checkout.get("client_reference_id")
         customer = checkout.get("customer")
         if user and isinstance(customer, str):
-            reads.customer = (uuid.UUID(str(user)), customer)
+            reads.customer = (customer, str(user))
         sub_id = str(checkout["subscription"])
     elif event_type.startswith("customer.subscription."):
         sub_id = object_id
@@ -92,11 +91,12 @@ async def apply_stripe_event(ctx: JobContext) -> dict[str, Any]:
         raise RetryableJobError("stripe_unavailable", exc.message) from None
     except NotFound:
         raise PermanentJobError("stripe_object_missing", f"Stripe has no {object_id}.") from None
-    except (PaymentsNotConfigured, ValueError) as exc:
+    except PaymentsNotConfigured as exc:
         raise PermanentJobError("not_applicable", str(exc)) from None
     async with ctx.db.session() as session:
         if reads.customer is not None:
-            await record_customer(session, *reads.customer)
+            # Recorded only for a user that exists (the session's metadata names ours).
+            await user_for_customer(session, *reads.customer)
         sub_row: Subscription | None = None
         inv_row: Invoice | None = None
         if reads.subscription is not None:
