@@ -9,6 +9,7 @@ from conjure.billing.plans import plan_in_effect, plan_limits_for
 from conjure.billing.tasks import PAYMENT_FAILED
 from conjure.db import utcnow
 from conjure.events.types import START
+from conjure.jobs.dlq import redrive
 from conjure.wallet.grants import expire_due_grants
 from tests.billing.conftest import Billing
 
@@ -198,3 +199,30 @@ async def test_a_slow_stripe_is_retried_and_nothing_is_lost(
     assert utcnow() < billing.fake.period_end(
         billing.fake.sessions[started["checkout_session_id"]]["subscription"]
     )
+
+
+async def test_stripe_down_past_every_retry_leaves_the_event_in_the_dlq_to_redrive(
+    billing_factory: BillingFactory, sqlite_url: str
+) -> None:
+    billing = await billing_factory(database_url=sqlite_url)
+    user, headers = await billing.user()
+    _, events = await billing.checkout(headers, "plus")
+    billing.fake.fail_next = 1_000
+    await billing.deliver(events[2:])  # invoice.paid only
+    [job] = await billing.ended()
+    assert (job.status, job.attempts, job.error_code) == ("dlq", 8, "stripe_unavailable")
+    assert await billing.balance(user.id) == 0
+    billing.fake.fail_next = 0
+    async with billing.shop.runtime.db.session() as session:
+        await redrive(session, billing.shop.runtime, [job.id])
+    await billing.settle()
+    assert [g.amount for g in await billing.grants(user.id)] == [30]
+
+
+async def test_trial_will_end_tells_the_user(billing_factory: BillingFactory, sqlite_url: str) -> None:
+    billing = await billing_factory(database_url=sqlite_url)
+    user, headers = await billing.user()
+    sub_id, events = await billing.checkout(headers, "plus")
+    await billing.run([*events, ("customer.subscription.trial_will_end", {"id": sub_id})])
+    told = [e.payload() for e in await billing.shop.runtime.user_events.replay(user.id, START)]
+    assert {"trial_end": billing.fake.period_end(sub_id).isoformat()} in told

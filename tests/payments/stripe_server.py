@@ -182,6 +182,9 @@ class FakeStripe:
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.send_header("Request-Id", f"req_{secrets.token_hex(6)}")
+                if status >= 500:
+                    # The SDK's own quick retries would only slow the tests; the job engine retries.
+                    self.send_header("Stripe-Should-Retry", "false")
                 self.end_headers()
                 self.wfile.write(data)
 
