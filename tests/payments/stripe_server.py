@@ -177,16 +177,7 @@ class FakeStripe:
                 pass
 
             def _reply(self, status: int, body: dict[str, Any]) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.send_header("Request-Id", f"req_{secrets.token_hex(6)}")
-                if status >= 500:
-                    # The SDK's own quick retries would only slow the tests; the job engine retries.
-                    self.send_header("Stripe-Should-Retry", "false")
-                self.end_headers()
-                self.wfile.write(data)
+                send_json(self, status, body)
 
             def _handle(self, method: str) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -229,6 +220,20 @@ class FakeStripe:
                 self._handle("DELETE")
 
         return Handler
+
+
+def send_json(handler: BaseHTTPRequestHandler, status: int, body: dict[str, Any]) -> None:
+    """One JSON answer with Stripe's headers."""
+    data = json.dumps(body).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.send_header("Request-Id", f"req_{secrets.token_hex(6)}")
+    if status >= 500:
+        # The SDK's own quick retries would only slow the tests; the job engine retries.
+        handler.send_header("Stripe-Should-Retry", "false")
+    handler.end_headers()
+    handler.wfile.write(data)
 
 
 def _error(kind: str, message: str, **extra: str) -> dict[str, Any]:
