@@ -1,5 +1,8 @@
 """A local HTTP server that speaks Stripe's REST wire format for PaymentIntents, and Stripe-style signing.
 
+Stripe Billing (customers, Checkout Sessions, subscriptions, invoices, the portal) is
+:class:`tests.payments.stripe_billing.FakeBilling`, answered by the same server.
+
 Requests arrive form-encoded (``metadata[user_id]=…``, ``allowed_payment_method_types[0]=card``)
 exactly as the official SDK sends them; responses are Stripe's JSON objects and error
 envelopes. Idempotency keys behave as Stripe's do: same key and parameters replay the
@@ -19,6 +22,8 @@ from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.payments.stripe_billing import FakeBilling
 
 API_KEY = "sk_test_conjure_local"
 
@@ -80,6 +85,7 @@ class FakeStripe:
         self.idempotency: dict[str, tuple[dict[str, Any], str]] = {}
         self.on_create: Callable[[dict[str, Any]], None] | None = None
         self.lock = threading.Lock()
+        self.billing = FakeBilling()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(
@@ -171,19 +177,14 @@ class FakeStripe:
                 pass
 
             def _reply(self, status: int, body: dict[str, Any]) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.send_header("Request-Id", f"req_{secrets.token_hex(6)}")
-                self.end_headers()
-                self.wfile.write(data)
+                send_json(self, status, body)
 
             def _handle(self, method: str) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length).decode() if length else ""
-                path = urlsplit(self.path).path
-                form = decode_form(raw)
+                url = urlsplit(self.path)
+                path = url.path
+                form = decode_form(raw or url.query)
                 fake.requests.append(
                     {"method": method, "path": path, "headers": dict(self.headers.items()), "form": form}
                 )
@@ -200,6 +201,10 @@ class FakeStripe:
                     self._reply(*fake._create(form, self.headers.get("Idempotency-Key")))
                 elif method == "GET" and (m := re.fullmatch(r"/v1/payment_intents/([^/]+)", path)):
                     self._reply(*fake._retrieve(m.group(1)))
+                elif (
+                    answer := fake.billing.route(method, path, form, self.headers.get("Idempotency-Key"))
+                ) is not None:
+                    self._reply(*answer)
                 else:
                     self._reply(
                         404, _error("invalid_request_error", f"Unrecognized request URL ({method}: {path}).")
@@ -211,7 +216,24 @@ class FakeStripe:
             def do_GET(self) -> None:
                 self._handle("GET")
 
+            def do_DELETE(self) -> None:
+                self._handle("DELETE")
+
         return Handler
+
+
+def send_json(handler: BaseHTTPRequestHandler, status: int, body: dict[str, Any]) -> None:
+    """One JSON answer with Stripe's headers."""
+    data = json.dumps(body).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.send_header("Request-Id", f"req_{secrets.token_hex(6)}")
+    if status >= 500:
+        # The SDK's own quick retries would only slow the tests; the job engine retries.
+        handler.send_header("Stripe-Should-Retry", "false")
+    handler.end_headers()
+    handler.wfile.write(data)
 
 
 def _error(kind: str, message: str, **extra: str) -> dict[str, Any]:

@@ -23,6 +23,7 @@ SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 ADMIN_EMAIL = "admin@example.com"
 BOT_TOKEN = "123456:test-bot-token"
 STRIPE_PUBLISHABLE_KEY = "pk_test_web"
+STRIPE_WEBHOOK_SECRET = "whsec_web"  # the billing page test delivers Stripe's events to the server
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -65,6 +66,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, stripe: FakeStripe) -> Iter
         STRIPE_API_KEY=STRIPE_API_KEY,
         STRIPE_API_BASE=stripe.url,
         STRIPE_PUBLISHABLE_KEY=STRIPE_PUBLISHABLE_KEY,
+        STRIPE_WEBHOOK_SECRET=STRIPE_WEBHOOK_SECRET,
     )
     log = (var / "server.log").open("wb")  # a file, not a pipe nobody reads
     proc = subprocess.Popen(

@@ -36,6 +36,7 @@ HSTS = "max-age=31536000; includeSubDomains"
 def platform_routers() -> list[APIRouter]:
     """The platform's own routers, in the order they appear in the docs."""
     from conjure.auth.router import router as auth_router
+    from conjure.channels.router import router as channels_router
     from conjure.console.router import router as console_router
     from conjure.events.router import router as events_router
     from conjure.jobs.router import router as jobs_router
@@ -55,6 +56,7 @@ def platform_routers() -> list[APIRouter]:
         console_router,
         events_router,
         files_router,
+        channels_router,
         web_router,
     ]
 

@@ -21,6 +21,7 @@ from conjure.jobs.registry import JobKindRegistry
 from conjure.settings import Settings
 
 if TYPE_CHECKING:
+    from conjure.channels.types import InboundHandler
     from conjure.jobs.broker import Broker
     from conjure.kit.spec import AppSpec
     from conjure.payments.stripe_client import StripeGateway
@@ -64,10 +65,23 @@ class Runtime:
             user_events=make_user_event_hub(settings, redis),
             sse_slots=make_connection_slots(settings, redis),
         )
+        runtime.register_platform_kinds()
         runtime.install(apps or [])
         runtime.broker = make_broker(redis)
         await runtime.broker.start()
         return runtime
+
+    def register_platform_kinds(self) -> None:
+        """The platform's own job kinds: ``channels.process`` hands inbound messages to the apps."""
+        from conjure.channels.tasks import process_kind
+        from conjure.channels.types import RUNTIME_SESSION_KEY
+
+        # The handlers' signature has no runtime: it rides on their session (to submit jobs).
+        self.registry.register(process_kind(self.inbound_handlers, session_info={RUNTIME_SESSION_KEY: self}))
+
+    def inbound_handlers(self) -> list[InboundHandler]:
+        """Every installed app's ``on_inbound_message``, in install order."""
+        return [app.on_inbound_message for app in self.apps if app.on_inbound_message is not None]
 
     def install(self, apps: Iterable[AppSpec]) -> None:
         """Register the job kinds of ``apps``; an app already installed (by name) is skipped."""

@@ -198,6 +198,35 @@ class Settings(BaseSettings):
     user_events_retain_count: int = Field(default=1000, ge=1)  # replayable events per user
     user_events_retain_seconds: float = Field(default=3600.0, gt=0)  # ... no older than this
 
+    # Messaging channels (conjure.channels, docs/channels.md). A provider's webhook answers 503
+    # until its secret is set; its sends raise ChannelNotConfigured until its credentials are.
+    ringcentral_server_url: str = "https://platform.ringcentral.com"
+    ringcentral_client_id: str = ""
+    ringcentral_client_secret: SecretStr | None = None
+    ringcentral_jwt: SecretStr | None = None  # the JWT credential of the JWT auth flow
+    # The subscription's deliveryMode.verificationToken, sent back in every notification.
+    ringcentral_webhook_verification_token: SecretStr | None = None
+    ringcentral_webhook_tolerance_seconds: int = Field(default=300, ge=1)  # ± a notification's timestamp
+    meta_app_secret: SecretStr | None = None  # keys X-Hub-Signature-256
+    meta_verify_token: SecretStr | None = None  # the GET handshake's hub.verify_token
+    meta_webhook_tolerance_seconds: int = Field(default=300, ge=1)  # ± a message's signed timestamp
+    meta_graph_api_base: str = "https://graph.facebook.com"
+    meta_graph_api_version: str = "v21.0"
+    whatsapp_access_token: SecretStr | None = None
+    whatsapp_phone_number_id: str = ""  # the sender when an app names none
+    google_pubsub_audience: str = ""  # the push subscription's OIDC audience
+    google_pubsub_service_account_email: str = ""  # the push subscription's service account
+    google_pubsub_jwks_url: str = "https://www.googleapis.com/oauth2/v3/certs"
+    # Pub/Sub reuses a push token for up to an hour: its iat may be this far from now, either way.
+    google_pubsub_token_max_age_seconds: int = Field(default=3600, ge=1)
+    google_business_api_base: str = "https://mybusiness.googleapis.com"
+    google_business_token_url: str = "https://oauth2.googleapis.com/token"
+    google_business_client_id: str = ""
+    google_business_client_secret: SecretStr | None = None
+    google_business_refresh_token: SecretStr | None = None
+    google_business_account_id: str = ""  # the account of bare location ids
+    channels_http_timeout_seconds: float = Field(default=10.0, gt=0)
+
     _split = field_validator(
         "cors_origins",
         "clerk_authorized_parties",

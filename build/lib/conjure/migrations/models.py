@@ -11,6 +11,7 @@ MODEL_MODULES = (
     "conjure.jobs.models",
     "conjure.payments.models",
     "conjure.console.models",
+    "conjure.channels.models",
 )
 
 
