@@ -207,9 +207,10 @@ async def _absorb(
                 idempotency_key=f"account_merged:{source.id}:{currency}",
             )
     password_hash, email = source.password_hash, source.email
+    identity.user_id = target.id
+    await session.flush()  # moved before closing the source deletes the source's identities
     await close_account(session, source)
     await session.flush()  # the source's email is released before the target takes it
-    identity.user_id = target.id
     if proof.provider == IdentityProvider.PASSWORD:
         target.password_hash = password_hash
     if target.email is None and email:
