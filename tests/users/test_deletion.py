@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 import uuid
 from typing import Any
 
 import httpx
 import jwt
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from conjure.apps.imagegen.models import Generation
 from conjure.apps.staging.models import Project, StagedImage
 from conjure.apps.tarot.models import TarotReading
+from conjure.auth.models import RefreshToken
+from conjure.auth.service import issue_tokens
 from conjure.auth.tokens import issue_access_token
+from conjure.db import utcnow
 from conjure.jobs.models import Job
 from conjure.users.models import User, UserIdentity
 from conjure.wallet.consistency import check_consistency
@@ -181,3 +185,26 @@ async def test_an_account_without_a_password_needs_a_fresh_sign_in(
     fresh = {"Authorization": f"Bearer {issue_access_token(api.runtime.settings, user.id)}"}
     assert (await api.client.request("DELETE", "/api/v1/me", headers=fresh)).status_code == 204
     assert (await api.client.get("/api/v1/me", headers=stale)).status_code == 401
+
+
+async def test_a_refreshed_token_does_not_count_as_a_fresh_sign_in(
+    start_api: StartApi, sqlite_url: str
+) -> None:
+    api = await start_api(database_url=sqlite_url)
+    user, _ = await api.user()
+    async with api.runtime.db.session() as session:
+        row = await session.get(User, user.id)
+        assert row is not None
+        pair = await issue_tokens(session, api.runtime.settings, row)
+        # The sign-in that started this refresh family was ten minutes ago.
+        await session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.user_id == user.id)
+            .values(created_at=utcnow() - dt.timedelta(minutes=10))
+        )
+    refreshed = await api.client.post("/api/v1/auth/refresh", json={"refresh_token": pair.refresh_token})
+    assert refreshed.status_code == 200, refreshed.text
+    headers = {"Authorization": f"Bearer {refreshed.json()['access_token']}"}
+    refused = await api.client.request("DELETE", "/api/v1/me", headers=headers)
+    assert (refused.status_code, refused.json()["code"]) == (403, "reauthentication_required")
+    assert (await api.client.get("/api/v1/me", headers=headers)).status_code == 200

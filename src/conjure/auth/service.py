@@ -13,7 +13,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -128,6 +128,13 @@ async def issue_tokens(
     """A fresh access token and a refresh token (stored hashed; a new family unless rotating)."""
     refresh = new_refresh_token()
     now = utcnow()
+    signed_in_at = now
+    if family_id is not None:
+        # A rotation: the access token says when the person actually signed in (the family's start).
+        started = await session.scalar(
+            select(func.min(RefreshToken.created_at)).where(RefreshToken.family_id == family_id)
+        )
+        signed_in_at = started or now
     session.add(
         RefreshToken(
             user_id=user.id,
@@ -139,7 +146,7 @@ async def issue_tokens(
     )
     await session.flush()
     return TokenPair(
-        access_token=issue_access_token(settings, user.id),
+        access_token=issue_access_token(settings, user.id, auth_time=signed_in_at),
         refresh_token=refresh,
         expires_in=settings.access_token_ttl_seconds,
     )

@@ -52,11 +52,12 @@ async def export_me(user: CurrentUser, session: SessionDep, runtime: RuntimeDep)
 
 
 def _signed_in_recently(principal_method: str, token: str | None) -> bool:
-    """Whether the bearer token was issued (Firebase: signed in) in the last few minutes."""
+    """Whether the bearer token comes from a sign-in of the last few minutes."""
     if principal_method in ("api_key", "env_key") or token is None:
         return False
     claims = unverified_claims(token) or {}  # verified already by the dependency
-    issued = claims.get("auth_time") if principal_method == "firebase" else claims.get("iat")
+    # auth_time: when the person signed in (ours carry it across refreshes; Firebase's too).
+    issued = claims.get("auth_time", claims.get("iat"))
     if isinstance(issued, bool) or not isinstance(issued, int | float):
         return False
     return time.time() - issued <= REAUTH_MAX_AGE_SECONDS

@@ -1,6 +1,7 @@
 // The visitor page: sign-up/log-in (or Telegram), wallet, a live tarot reading, history, invites, coins, stars.
 
 import { api, ApiError, followEvents, h, itemsOf, newIdempotencyKey, say, tokens, userMessage } from "./api.js";
+import { mountAccount } from "./account.js";
 import { checkout } from "./buy.js";
 import { applyI18n, formatDate, t, tag, toggleLang } from "./i18n.js";
 import { cardName, loadDeck, ReadingView } from "./reading.js";
@@ -88,7 +89,7 @@ async function enter(user) {
   const who = state.user.name || state.user.email || "";
   $("whoami").textContent = who;
   $("whoami").hidden = !who;
-  await Promise.allSettled([loadDeck(), loadWallet(), loadHistory(), loadInvite(), loadPackages()]);
+  await Promise.allSettled([loadDeck(), loadWallet(), loadHistory(), loadInvite(), loadPackages(), account.load()]);
 }
 
 // ---- wallet ------------------------------------------------------------------------------
@@ -354,6 +355,16 @@ const { loadPackages } = checkout({
   onPaid: loadWallet,
 });
 
+// ---- the account: linked sign-ins, data export, deletion ----------------------------------
+
+const account = mountAccount({
+  panel: $("account"),
+  onDeleted: () => {
+    logout();
+    notice(t("acct.deleted"), "ok");
+  },
+});
+
 // ---- start-up ----------------------------------------------------------------------------
 
 function wire() {
@@ -381,6 +392,7 @@ function wire() {
     updateExchangeCost();
     updateBonus();
     if (state.user) Promise.allSettled([loadHistory(), loadInvite(), loadPackages()]);
+    if (state.user) account.render();
     if (state.job?.done) state.view?.relabel(state.job.reading);
     if ($("ledger-box").open) loadLedger();
   });
