@@ -229,6 +229,7 @@ async def list_identities(user: CurrentUser, session: SessionDep, page: PageDep)
     "",
     status_code=201,
     responses={
+        200: {"description": "Already linked to this account: nothing changed", "model": LinkOut},
         401: {"description": "invalid_credentials, invalid_init_data, invalid_token"},
         409: {"description": "identity_in_use, provider_already_linked"},
         503: {"description": "telegram_not_configured"},

@@ -66,7 +66,11 @@ def _signed_in_recently(principal_method: str, token: str | None) -> bool:
 @router.delete(
     "/api/v1/me",
     status_code=204,
-    responses={401: {"description": "Not signed in"}, 403: {"description": "reauthentication_required"}},
+    responses={
+        401: {"description": "Not signed in"},
+        403: {"description": "reauthentication_required"},
+        413: {"description": "The body is too large (`request_too_large`)"},
+    },
 )
 async def delete_me(
     request: Request,
