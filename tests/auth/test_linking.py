@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import uuid
 from typing import Any
@@ -227,3 +228,27 @@ async def test_an_unlinked_provider_identity_signs_up_afresh(
         fresh = await one.me(client)
     assert removed.status_code == 204
     assert fresh["id"] != user_id
+
+
+async def test_two_accounts_racing_to_absorb_one_pristine_account_merge_it_once(
+    api: ClientFactory, every_method: dict[str, Any], method: Any, backend: dict[str, str]
+) -> None:
+    one, two, prize = method("password"), method("auth0"), method("telegram")
+    async with api(**every_method, **backend) as (client, runtime):
+        sessions = [await one.sign_up(client), await two.sign_up(client)]
+        ids = [(await client.get("/api/v1/me", headers=headers)).json()["id"] for headers in sessions]
+        await prize.sign_up(client)
+        answers = await asyncio.gather(*(_link(client, headers, prize) for headers in sessions))
+        owner = await prize.me(client)
+        await _assert_ledger_consistent(runtime)
+        async with runtime.db.session() as session:
+            revokes = await session.scalar(
+                select(func.count())
+                .select_from(WalletTransaction)
+                .where(WalletTransaction.transaction_type == "revoke")
+            )
+    assert sorted(answer.status_code for answer in answers) == [201, 409], [a.text for a in answers]
+    winner = next(i for i, answer in enumerate(answers) if answer.status_code == 201)
+    assert owner["id"] == ids[winner]
+    assert owner["star_balance"] == runtime.settings.signup_bonus_stars
+    assert revokes == 1  # the absorbed account's bonus was taken back once

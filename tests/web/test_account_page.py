@@ -107,3 +107,36 @@ def test_telegram_user_links_an_email_removes_it_in_thai_and_deletes(page: Page,
     expect(page.locator("#delete-fresh")).to_be_visible()
     page.click("#delete-account button[type=submit]")
     expect(page.locator("#notice")).to_have_text("ลบบัญชีของคุณแล้ว")
+
+
+def test_in_telegram_an_email_account_absorbs_the_new_telegram_account(page: Page, server: str) -> None:
+    email = _email("both")
+    made = httpx.post(
+        f"{server}/api/v1/auth/signup", json={"email": email, "password": PASSWORD, "name": "Niran"}
+    )
+    assert made.status_code == 201, made.text
+    launch = _telegram_launch(556000000 + uuid.uuid4().int % 100000, "Niran TG")
+    page.goto(launch)  # opening the Mini App made a fresh Telegram account
+    expect(page.locator("#whoami")).to_have_text("Niran TG")
+    page.click("#logout")
+    page.click("#tab-login")
+    page.fill("#auth-email", email)
+    page.fill("#auth-password", PASSWORD)
+    page.click("#auth-submit")
+    expect(page.locator("#whoami")).to_have_text("Niran")
+    expect(page.locator("#link-telegram")).to_be_visible()
+    page.click("#link-telegram")
+    expect(page.locator("#account-msg")).to_contain_text("Its unused account was joined to this one")
+    expect(page.locator("#identities li")).to_have_count(2)
+    expect(page.locator("#link-telegram")).to_be_hidden()
+    expect(page.locator("#stars")).to_have_text("3")  # one welcome bonus, not two
+    page.locator("#account").scroll_into_view_if_needed()
+    shot(page, "24-account-telegram-merged")
+    # Signed out, opening the Mini App again signs in with Telegram: to the email account now.
+    page.click("#logout")
+    expect(page.locator("#auth")).to_be_visible()
+    page.goto(launch)
+    page.reload()  # a change of the fragment alone does not load the page again
+    expect(page.locator("#app")).to_be_visible()
+    expect(page.locator("#whoami")).to_have_text("Niran")
+    expect(page.locator("#identities li")).to_have_count(2)

@@ -32,7 +32,8 @@ from conjure.errors import Conflict, NotFound
 from conjure.jobs.models import Job
 from conjure.kit.spec import AppSpec
 from conjure.payments.models import Payment
-from conjure.users.models import IdentityProvider, User, UserIdentity
+from conjure.users.models import IdentityProvider, Role, User, UserIdentity
+from conjure.users.service import new_invite_code
 from conjure.wallet.models import Currency, TransactionType, UserInvite, WalletTransaction
 from conjure.wallet.service import grant, lock_user
 
@@ -220,7 +221,7 @@ async def _absorb(
 
 
 async def close_account(session: AsyncSession, user: User) -> None:
-    """Anonymise the user row and end every way into it (identities, refresh tokens, API keys).
+    """Anonymise the user row and end every way into it (identities, refresh tokens, API keys, invites).
 
     The row stays (its ledger and payments are kept for accounting); ``deleted_at`` stops its
     access tokens at the next check (:func:`conjure.users.service.user_exists`).
@@ -229,6 +230,9 @@ async def close_account(session: AsyncSession, user: User) -> None:
     user.deleted_at = now
     user.email = user.name = user.picture_url = user.password_hash = None
     user.external_provider = user.external_id = None
+    user.role = Role.USER
+    # The old code is in links people shared; a closed account must not collect invite rewards.
+    user.invite_code = new_invite_code()
     await session.execute(delete(UserIdentity).where(UserIdentity.user_id == user.id))
     await session.execute(
         update(RefreshToken)
