@@ -36,6 +36,7 @@ HSTS = "max-age=31536000; includeSubDomains"
 def platform_routers() -> list[APIRouter]:
     """The platform's own routers, in the order they appear in the docs."""
     from conjure.auth.router import router as auth_router
+    from conjure.billing.router import router as billing_router
     from conjure.channels.router import router as channels_router
     from conjure.console.router import router as console_router
     from conjure.events.router import router as events_router
@@ -52,6 +53,7 @@ def platform_routers() -> list[APIRouter]:
         users_router,
         wallet_router,
         payments_router,
+        billing_router,
         jobs_router,
         console_router,
         events_router,

@@ -8,13 +8,15 @@ The tree (each leaf names its stable ``code``):
     │       invalid_refresh_token, refresh_token_reused, invalid_init_data   (auth)
     ├── 402 insufficient_stars, insufficient_coins
     ├── 403 forbidden, link_expired, invalid_link_signature   (storage /files links)
-    ├── 404 not_found                (also: another user's resource), object_not_found
+    ├── 404 not_found                (also: another user's resource), object_not_found,
+    │       no_subscription, no_billing_account   (billing)
     ├── 405 method_not_allowed
-    ├── 409 conflict, idempotency_key_reused, job_not_cancelable, job_not_retryable, email_taken
+    ├── 409 conflict, idempotency_key_reused, job_not_cancelable, job_not_retryable, email_taken,
+    │       already_subscribed (billing)
     ├── 413 request_too_large
     ├── 415 unsupported_media_type
     ├── 422 validation_error         (names the field in ``errors``), invalid_rate_limit,
-    │       unknown_package (payments), unknown_job_kind, webhook_not_allowed (jobs),
+    │       unknown_package (payments), unknown_plan (billing), unknown_job_kind, webhook_not_allowed (jobs),
     │       invalid_last_event_id (events)
     ├── 429 rate_limited             (with Retry-After and RateLimit-* headers)
     │       too_many_streams         (events: SSE streams per user, with Retry-After)

@@ -72,9 +72,14 @@ class Runtime:
         return runtime
 
     def register_platform_kinds(self) -> None:
-        """The platform's own job kinds: ``channels.process`` hands inbound messages to the apps."""
+        """The platform's own job kinds: billing's Stripe events, and ``channels.process``, which
+        hands inbound messages to the apps."""
+        from conjure.billing.tasks import PLATFORM_KINDS
         from conjure.channels.tasks import process_kind
         from conjure.channels.types import RUNTIME_SESSION_KEY
+
+        for kind in PLATFORM_KINDS:
+            self.registry.register(kind)
 
         # The handlers' signature has no runtime: it rides on their session (to submit jobs).
         self.registry.register(process_kind(self.inbound_handlers, session_info={RUNTIME_SESSION_KEY: self}))

@@ -44,6 +44,53 @@ def _default_star_packages() -> list[StarPackage]:
     ]
 
 
+class SubscriptionPlan(BaseModel):
+    """A subscription plan (``SUBSCRIPTION_PLANS``); the one without a Stripe price is the free tier.
+
+    ``monthly_allowance`` stars are granted per paid month (a yearly invoice grants twelve), expiring
+    at the period's end; ``limits`` are what the plan raises in the apps (``plan_limits_for``).
+    """
+
+    id: str = Field(pattern=r"^[a-z0-9_-]{1,32}$")
+    name: str
+    stripe_price_id: str | None = None
+    interval: Literal["month", "year"] = "month"
+    price: int = Field(default=0, ge=0)  # for display, in the currency's smallest unit
+    currency: str = "thb"
+    monthly_allowance: int = Field(default=0, ge=0)
+    limits: dict[str, int | str | bool] = Field(default_factory=dict)
+
+
+def _default_subscription_plans() -> list[SubscriptionPlan]:
+    return [
+        SubscriptionPlan(
+            id="free",
+            name="Free",
+            limits={"staging_images_per_month": 5, "assistant_daily_messages": 20, "queue_lane": "standard"},
+        ),
+        SubscriptionPlan(
+            id="plus",
+            name="Plus",
+            stripe_price_id="price_conjure_plus_monthly",
+            price=19_900,
+            monthly_allowance=30,
+            limits={"staging_images_per_month": 50, "assistant_daily_messages": 200, "queue_lane": "fast"},
+        ),
+        SubscriptionPlan(
+            id="pro",
+            name="Pro",
+            stripe_price_id="price_conjure_pro_monthly",
+            price=49_900,
+            monthly_allowance=100,
+            limits={
+                "staging_images_per_month": 500,
+                "assistant_daily_messages": 1000,
+                "queue_lane": "priority",
+            },
+        ),
+    ]
+
+
 class AppSettings(BaseSettings):
     """Base of an app's settings class: the same `.env` and environment, fields named as the env vars."""
 
@@ -150,6 +197,13 @@ class Settings(BaseSettings):
     # STAR_PACKAGES is JSON:
     # [{"id": "starter", "name": "Starter", "price": 9900, "stars": 10, "bonus_stars": 0}]
     star_packages: list[StarPackage] = Field(default_factory=_default_star_packages)
+    # SUBSCRIPTION_PLANS is JSON: [{"id": "plus", "name": "Plus", "stripe_price_id": "price_…",
+    # "interval": "month", "price": 19900, "monthly_allowance": 30, "limits": {"queue_lane": "fast"}}]
+    subscription_plans: list[SubscriptionPlan] = Field(default_factory=_default_subscription_plans)
+    # past_due keeps the plan this many days after the first failed payment, then the free tier.
+    subscription_grace_days: int = Field(default=3, ge=0)
+    # Where Checkout and the portal send the customer back; empty: PUBLIC_BASE_URL + "/billing".
+    billing_return_url: str = ""
 
     # AI
     ai_provider: CommaList = Field(default_factory=lambda: ["offline"])

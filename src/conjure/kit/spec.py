@@ -2,13 +2,25 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from fastapi import APIRouter
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from conjure.channels.types import InboundHandler
 from conjure.jobs.registry import JobKind
+from conjure.settings import Settings
+
+# Erases what an app keeps about one person whose account is being deleted, in the deleting
+# transaction (never committing). Returns the storage keys of the objects to delete once
+# that transaction has committed (None: nothing stored).
+UserEraser = Callable[[AsyncSession, uuid.UUID, Settings], Awaitable[Iterable[str] | None]]
+# What an app keeps about one person, as JSON-ready data for their export (empty: nothing).
+UserExporter = Callable[[AsyncSession, uuid.UUID], Awaitable[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -20,6 +32,10 @@ class AppSpec:
     apps shipped in ``conjure/apps/<name>/migrations/versions`` are found without it.
     ``on_inbound_message`` receives every message of the messaging channels (``conjure.channels``),
     called by the platform's ``channels.process`` job inside its transaction.
+
+    ``erase_user`` and ``export_user`` are the app's part of account deletion and of the
+    person's data export (``DELETE /api/v1/me``, ``GET /api/v1/me/export``); an app that keeps
+    personal data declares both.
     """
 
     name: str
@@ -27,3 +43,5 @@ class AppSpec:
     job_kinds: list[JobKind] = field(default_factory=list)
     migrations: Path | None = None
     on_inbound_message: InboundHandler | None = None
+    erase_user: UserEraser | None = None
+    export_user: UserExporter | None = None

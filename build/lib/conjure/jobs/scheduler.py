@@ -5,6 +5,7 @@
   (a crash between commit and dispatch, a Redis that lost its data) and ``processing``
   jobs whose lease ran out that long ago (a dead worker whose entry vanished);
 - cancel queued jobs past their start deadline (reason ``deadline``, no charge);
+- write off the wallet's credit grants that expired (``conjure.wallet.grants``);
 - refresh the queue gauges in ``/metrics``.
 """
 
@@ -25,6 +26,7 @@ from conjure.jobs.models import JOBS, Job, JobStatus
 from conjure.jobs.service import end_queued_job
 from conjure.jobs.types import stop_if_cancelled
 from conjure.observability.metrics import DLQ_SIZE, QUEUE_DEPTH
+from conjure.wallet.grants import expire_due_grants
 
 if TYPE_CHECKING:
     from conjure.runtime import Runtime
@@ -33,6 +35,7 @@ log = structlog.get_logger("conjure.jobs.scheduler")
 BATCH = 500
 STATS_EVERY_SECONDS = 5.0
 DEADLINES_EVERY_SECONDS = 1.0
+GRANTS_EVERY_SECONDS = 30.0
 BACKLOG_PATIENCE = 10
 
 
@@ -57,7 +60,7 @@ class Scheduler:
         reconcile_every = max(min(settings.reconcile_after_seconds / 2, 10.0), 0.2)
         # An in-process queue died with the last process: take every queued job back at once.
         first_bound = 0.0 if not self.runtime.broker.durable else None
-        due = {"reconcile": 0.0, "deadlines": 0.0, "stats": 0.0}
+        due = {"reconcile": 0.0, "deadlines": 0.0, "stats": 0.0, "grants": 0.0}
         while not self._stopping.is_set():
             now = time.monotonic()
             await self._guarded("move_due", self.runtime.broker.move_due())
@@ -68,6 +71,9 @@ class Scheduler:
             if now >= due["deadlines"]:
                 await self._guarded("deadlines", self.expire_deadlines())
                 due["deadlines"] = now + DEADLINES_EVERY_SECONDS
+            if now >= due["grants"]:
+                await self._guarded("grants", expire_due_grants(self.runtime.db))
+                due["grants"] = now + GRANTS_EVERY_SECONDS
             if now >= due["stats"]:
                 await self._guarded("stats", self.refresh_gauges())
                 due["stats"] = now + STATS_EVERY_SECONDS

@@ -12,6 +12,7 @@ MODEL_MODULES = (
     "conjure.payments.models",
     "conjure.console.models",
     "conjure.channels.models",
+    "conjure.billing.models",
 )
 
 

@@ -142,8 +142,9 @@ async def payments_needing_attention(_: AdminUser, session: SessionDep, page: Pa
         503: {"description": "Webhook secret not configured, or payment not recorded yet", **_PROBLEM},
     },
 )
-async def stripe_webhook(request: Request, session: SessionDep, settings: SettingsDep) -> WebhookAck:
-    """Stripe's events: verified first, recorded once, applied in the same transaction."""
+async def stripe_webhook(request: Request, session: SessionDep, runtime: RuntimeDep) -> WebhookAck:
+    """Stripe's events: verified first, recorded once, applied in the same transaction (billing
+    events: queued in it, applied by a job)."""
     payload = await request.body()
-    event = verify_event(settings, payload, request.headers.get("stripe-signature"))
-    return WebhookAck(status=await handle_stripe_event(session, settings, event))
+    event = verify_event(runtime.settings, payload, request.headers.get("stripe-signature"))
+    return WebhookAck(status=await handle_stripe_event(session, runtime, event))

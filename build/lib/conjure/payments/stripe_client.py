@@ -82,7 +82,7 @@ class StripeGateway:
                 options={"idempotency_key": idempotency_key},
             )
         except stripe.StripeError as exc:
-            raise _provider_error("create_intent", exc) from None
+            raise provider_error("create_intent", exc) from None
         return Intent.from_dict(intent.to_dict())
 
     async def retrieve_intent(self, intent_id: str) -> Intent:
@@ -92,16 +92,16 @@ class StripeGateway:
         except stripe.InvalidRequestError as exc:
             if exc.code == "resource_missing":
                 raise NotFound("No such payment.") from None
-            raise _provider_error("retrieve_intent", exc) from None
+            raise provider_error("retrieve_intent", exc) from None
         except stripe.StripeError as exc:
-            raise _provider_error("retrieve_intent", exc) from None
+            raise provider_error("retrieve_intent", exc) from None
         return Intent.from_dict(intent.to_dict())
 
     async def aclose(self) -> None:
         await self._http.close_async()  # type: ignore[no-untyped-call]
 
 
-def _provider_error(call: str, exc: stripe.StripeError) -> PaymentProviderError:
+def provider_error(call: str, exc: stripe.StripeError) -> PaymentProviderError:
     # The SDK's messages never carry the secret key; the request id helps Stripe support.
     log.warning(
         "stripe_call_failed",

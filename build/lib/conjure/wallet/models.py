@@ -47,6 +47,11 @@ class TransactionType(enum.StrEnum):
     EXCHANGE = "exchange"
     CLAWBACK = "clawback"
     DISPUTE_WON = "dispute_won"  # a won chargeback gives back what its clawback took
+    # Credit grants (conjure.wallet.grants): a plan's allowance, its write-off at expiry, and
+    # the unspent part taken back when the invoice that paid for it is refunded or disputed.
+    ALLOWANCE = "allowance"
+    ALLOWANCE_EXPIRY = "allowance_expiry"
+    ALLOWANCE_CLAWBACK = "allowance_clawback"
 
 
 class WalletTransaction(Base):
@@ -91,3 +96,38 @@ class UserInvite(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Why the admin should look at it (conjure.wallet.invites.InviteFlag), or None.
     flag: Mapped[str | None] = mapped_column(String(16), default=None)
+
+
+class CreditGrant(Base):
+    """Stars granted with an expiry (a subscription's monthly allowance), spent before bought stars.
+
+    The grant's stars are part of ``users.star_balance`` (its ``allowance`` ledger row added them);
+    this row says how many of them are still the grant's: ``remaining == amount - spent -
+    written_off - clawed_back``. Captures take from the grants that expire first (the capture's
+    ledger row names them in ``metadata.grants``); at ``expires_at`` the remainder is written off
+    by an ``allowance_expiry`` ledger row. ``conjure wallet check`` verifies all of it.
+    """
+
+    __tablename__ = "credit_grants"
+    __table_args__ = (
+        CheckConstraint("remaining = amount - spent - written_off - clawed_back", name="remaining"),
+        CheckConstraint(
+            "remaining >= 0 AND spent >= 0 AND written_off >= 0 AND clawed_back >= 0", name="parts"
+        ),
+        Index("ix_credit_grants_open", "user_id", "expires_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # What paid for it, e.g. ``invoice:in_123``: one grant per key, so one per paid invoice.
+    source_key: Mapped[str] = mapped_column(String(200), unique=True)
+    amount: Mapped[int] = mapped_column(BigInteger)
+    remaining: Mapped[int] = mapped_column(BigInteger)
+    spent: Mapped[int] = mapped_column(BigInteger, default=0)
+    written_off: Mapped[int] = mapped_column(BigInteger, default=0)
+    clawed_back: Mapped[int] = mapped_column(BigInteger, default=0)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # Set once nothing of it is left to write off (the remainder was zero or written off).
+    expired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    meta: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSONType)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -27,11 +27,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conjure.errors import ConjureError, NotFound
-from conjure.observability.metrics import WALLET_TRANSACTIONS
 from conjure.settings import Settings
 from conjure.users.models import User
+from conjure.wallet import grants
 from conjure.wallet.consistency import Problem, check_consistency
 from conjure.wallet.invites import inviter_reward
+from conjure.wallet.ledger import key_exists, lock_user, record
 from conjure.wallet.models import Currency, TransactionType, UserInvite, WalletTransaction
 from conjure.wallet.statements import hold_ctes, hold_key, payer_cte
 
@@ -107,69 +108,6 @@ def _wallet(user: User) -> Wallet:
     return Wallet(user.id, user.star_balance, user.coin_balance, user.stars_held, user.total_invites)
 
 
-async def lock_user(session: AsyncSession, user_id: uuid.UUID) -> User:
-    """The user row, locked for this transaction, with fresh balances; every money change starts here."""
-    stmt = (
-        select(User)
-        .where(User.id == user_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)  # fresh balances, not the identity map's copy
-    )
-    user = (await session.execute(stmt)).scalar_one_or_none()
-    if user is None:
-        raise NotFound("No such user.")
-    return user
-
-
-async def _key_exists(session: AsyncSession, key: str) -> bool:
-    stmt = select(WalletTransaction.id).where(WalletTransaction.idempotency_key == key)
-    return (await session.execute(stmt)).first() is not None
-
-
-async def _record(
-    session: AsyncSession,
-    user: User,
-    *,
-    tx_type: str,
-    currency: str,
-    amount: int,
-    key: str,
-    held_change: int = 0,
-    job_id: uuid.UUID | None = None,
-    payment_id: uuid.UUID | None = None,
-    meta: dict[str, Any] | None = None,
-    flagged: bool = False,
-) -> WalletTransaction:
-    """Apply a change to the (locked) user row and append its ledger row."""
-    user.ledger_seq += 1
-    if currency == Currency.STAR:
-        user.star_balance += amount
-        user.stars_held += held_change
-        balance_after = user.star_balance
-    else:
-        user.coin_balance += amount
-        balance_after = user.coin_balance
-    row = WalletTransaction(
-        user_id=user.id,
-        seq=user.ledger_seq,
-        transaction_type=str(tx_type),
-        amount=amount,
-        currency=str(currency),
-        balance_after=balance_after,
-        held_change=held_change,
-        held_after=user.stars_held,
-        meta=meta,
-        related_payment_id=payment_id,
-        related_job_id=job_id,
-        idempotency_key=key,
-        flagged=flagged,
-    )
-    session.add(row)
-    await session.flush()
-    WALLET_TRANSACTIONS.labels(str(tx_type), str(currency)).inc()
-    return row
-
-
 def _check_currency(currency: str) -> Currency:
     try:
         return Currency(currency)
@@ -188,12 +126,12 @@ async def hold_stars(session: AsyncSession, user_id: uuid.UUID, amount: int, *, 
         return
     user = await lock_user(session, user_id)
     key = hold_key(job_id)
-    if await _key_exists(session, key):
+    if await key_exists(session, key):
         return
     available = user.star_balance - user.stars_held
     if available < amount:
         raise InsufficientStars.for_hold(amount, available)
-    await _record(
+    await record(
         session,
         user,
         tx_type=TransactionType.HOLD,
@@ -233,7 +171,7 @@ async def hold_stars_again(
             WalletTransaction.transaction_type == TransactionType.HOLD,
         )
     )
-    await _record(
+    await record(
         session,
         user,
         tx_type=TransactionType.HOLD,
@@ -266,7 +204,7 @@ def _round(hold: WalletTransaction) -> str:
 
 async def _is_settled(session: AsyncSession, hold: WalletTransaction) -> bool:
     round_ = _round(hold)
-    return await _key_exists(session, f"capture:{round_}") or await _key_exists(session, f"release:{round_}")
+    return await key_exists(session, f"capture:{round_}") or await key_exists(session, f"release:{round_}")
 
 
 async def _settle_hold(session: AsyncSession, job_id: uuid.UUID, *, capture: bool) -> None:
@@ -278,7 +216,9 @@ async def _settle_hold(session: AsyncSession, job_id: uuid.UUID, *, capture: boo
     if await _is_settled(session, hold):
         return
     held = hold.held_change
-    await _record(
+    # Spending order: a capture takes from the credit grants that expire first, then bought stars.
+    taken = await grants.take_for_capture(session, user.id, held) if capture else {}
+    await record(
         session,
         user,
         tx_type=TransactionType.CAPTURE if capture else TransactionType.RELEASE,
@@ -287,6 +227,7 @@ async def _settle_hold(session: AsyncSession, job_id: uuid.UUID, *, capture: boo
         held_change=-held,
         key=f"{'capture' if capture else 'release'}:{_round(hold)}",
         job_id=job_id,
+        meta={"grants": taken} if taken else None,
     )
 
 
@@ -319,9 +260,9 @@ async def credit(
     if amount <= 0:
         raise InvalidAmount("A credit must be positive.")
     user = await lock_user(session, user_id)
-    if await _key_exists(session, idempotency_key):
+    if await key_exists(session, idempotency_key):
         return False
-    await _record(
+    await record(
         session,
         user,
         tx_type=tx_type,
@@ -346,11 +287,12 @@ async def clawback_stars(
     if amount <= 0:
         raise InvalidAmount("A clawback must be positive.")
     user = await lock_user(session, user_id)
-    if await _key_exists(session, idempotency_key):
+    if await key_exists(session, idempotency_key):
         return False
     # Flag when the user had already spent (or reserved) some of what is taken back.
     flagged = user.star_balance - user.stars_held - amount < 0
-    await _record(
+    taken = await grants.take_shortfall(session, user, amount)
+    await record(
         session,
         user,
         tx_type=TransactionType.CLAWBACK,
@@ -358,6 +300,7 @@ async def clawback_stars(
         amount=-amount,
         key=idempotency_key,
         payment_id=payment_id,
+        meta={"grants": taken} if taken else None,
         flagged=flagged,
     )
     if flagged:
@@ -388,8 +331,10 @@ async def grant(
         if spendable < -amount:
             error = InsufficientStars if cur == Currency.STAR else InsufficientCoins
             raise error(f"Cannot revoke {-amount} {cur}(s); only {spendable} can be taken.")
-    meta = {"reason": reason, "actor_id": str(actor_id) if actor_id else None}
-    return await _record(
+    meta: dict[str, Any] = {"reason": reason, "actor_id": str(actor_id) if actor_id else None}
+    if amount < 0 and cur == Currency.STAR and (taken := await grants.take_shortfall(session, user, -amount)):
+        meta["grants"] = taken
+    return await record(
         session,
         user,
         tx_type=TransactionType.GRANT if amount > 0 else TransactionType.REVOKE,
@@ -415,7 +360,7 @@ async def exchange_coins(
         )
     ref = uuid.uuid4()
     meta = {"exchange_id": str(ref), "stars": stars, "coins": cost}
-    await _record(
+    await record(
         session,
         user,
         tx_type=TransactionType.EXCHANGE,
@@ -424,7 +369,7 @@ async def exchange_coins(
         key=f"exchange:{ref}:coin",
         meta=meta,
     )
-    await _record(
+    await record(
         session,
         user,
         tx_type=TransactionType.EXCHANGE,

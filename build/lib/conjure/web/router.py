@@ -1,4 +1,5 @@
-"""Serves the browser client: the tarot page at ``/``, PixelPop at ``/pixelpop``, the console at ``/admin``.
+"""Serves the browser client: the tarot page at ``/`` (its billing section also at ``/billing``), PixelPop at
+``/pixelpop``, the console at ``/admin``.
 
 The pages are plain HTML + ES modules under ``static/`` (no build step), so ``conjure up`` serves a
 working client in every mode. The HTML carries a strict Content-Security-Policy: scripts only from
@@ -70,6 +71,12 @@ class WebConfig(BaseModel):
 @router.api_route("/", methods=["GET", "HEAD"])
 async def visitor_page() -> FileResponse:
     """The visitor page: sign-up, wallet, readings, invites, star purchases."""
+    return FileResponse(STATIC_DIR / "index.html", headers=PAGE_HEADERS)
+
+
+@router.api_route("/billing", methods=["GET", "HEAD"])
+async def billing_page() -> FileResponse:
+    """The visitor page opened at its plans & billing section (where Checkout and the portal return)."""
     return FileResponse(STATIC_DIR / "index.html", headers=PAGE_HEADERS)
 
 

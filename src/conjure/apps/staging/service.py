@@ -27,6 +27,7 @@ from conjure.jobs.models import Job, JobStatus
 from conjure.jobs.schemas import user_error
 from conjure.jobs.service import end_queued_job
 from conjure.kit.submit import SubmitOptions, submit_in
+from conjure.settings import Settings
 from conjure.storage.uploads import PresignedUpload, UploadPolicy, UploadTooLarge
 
 if TYPE_CHECKING:
@@ -358,3 +359,60 @@ def image_status(image: StagedImage, job: Job | None) -> tuple[str, dict[str, An
 def signed_until(runtime: Runtime) -> tuple[int, dt.datetime]:
     ttl = runtime.settings.storage_presign_ttl_seconds
     return ttl, utcnow() + dt.timedelta(seconds=ttl)
+
+
+# --- account deletion and data export (AppSpec.erase_user / export_user) -----------------
+
+
+async def erase_user_staging(session: AsyncSession, user_id: uuid.UUID, settings: Settings) -> list[str]:
+    """Account deletion: the person's projects and images go; every stored object's key is returned.
+
+    The platform cancels the person's queued jobs and deletes the returned objects after commit.
+    """
+    images = (await session.execute(select(StagedImage).where(StagedImage.user_id == user_id))).scalars()
+    keys: set[str] = set()
+    for image in images:
+        keys.update(
+            key
+            for key in (
+                image.original_key,
+                image.display_key,
+                image.staged_key,
+                image.thumbnail_key,
+                image.staged_thumbnail_key,
+            )
+            if key
+        )
+    await session.execute(delete(StagedImage).where(StagedImage.user_id == user_id))
+    await session.execute(delete(Project).where(Project.user_id == user_id))
+    return sorted(keys)
+
+
+async def export_user_staging(session: AsyncSession, user_id: uuid.UUID) -> dict[str, Any]:
+    """The person's projects and images (settings, status, stored objects) for their data export."""
+    projects = (
+        await session.execute(select(Project).where(Project.user_id == user_id).order_by(Project.created_at))
+    ).scalars()
+    images = (
+        await session.execute(
+            select(StagedImage).where(StagedImage.user_id == user_id).order_by(StagedImage.created_at)
+        )
+    ).scalars()
+    return {
+        "projects": [
+            {"id": str(p.id), "name": p.name, "created_at": p.created_at.isoformat()} for p in projects
+        ],
+        "images": [
+            {
+                "id": str(i.id),
+                "project_id": str(i.project_id),
+                "status": i.status,
+                "room_type": i.room_type,
+                "style": i.style,
+                "original_key": i.original_key,
+                "staged_key": i.staged_key,
+                "created_at": i.created_at.isoformat(),
+            }
+            for i in images
+        ],
+    }

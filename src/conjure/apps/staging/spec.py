@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from conjure.apps.staging.pages import router as page_router
 from conjure.apps.staging.router import router
+from conjure.apps.staging.service import erase_user_staging, export_user_staging
 from conjure.apps.staging.settings import StagingSettings
 from conjure.apps.staging.tasks import KIND, save_staged_image, stage_image
 from conjure.apps.staging.webhooks import router as webhook_router
@@ -32,4 +33,10 @@ STAGE = JobKind(
     description="Virtually stage one room photo and store it with thumbnails.",
 )
 
-APP = AppSpec(name="staging", routers=[router, webhook_router, page_router], job_kinds=[STAGE])
+APP = AppSpec(
+    name="staging",
+    routers=[router, webhook_router, page_router],
+    job_kinds=[STAGE],
+    erase_user=erase_user_staging,
+    export_user=export_user_staging,
+)

@@ -1,6 +1,7 @@
 // The visitor page: sign-up/log-in (or Telegram), wallet, a live tarot reading, history, invites, coins, stars.
 
 import { api, ApiError, followEvents, h, itemsOf, newIdempotencyKey, say, tokens, userMessage } from "./api.js";
+import { billingSection } from "./billing.js";
 import { checkout } from "./buy.js";
 import { applyI18n, formatDate, t, tag, toggleLang } from "./i18n.js";
 import { cardName, loadDeck, ReadingView } from "./reading.js";
@@ -88,7 +89,8 @@ async function enter(user) {
   const who = state.user.name || state.user.email || "";
   $("whoami").textContent = who;
   $("whoami").hidden = !who;
-  await Promise.allSettled([loadDeck(), loadWallet(), loadHistory(), loadInvite(), loadPackages()]);
+  await Promise.allSettled([loadDeck(), loadWallet(), loadHistory(), loadInvite(), loadPackages(), billing.load()]);
+  await billing.returned();
 }
 
 // ---- wallet ------------------------------------------------------------------------------
@@ -354,6 +356,10 @@ const { loadPackages } = checkout({
   onPaid: loadWallet,
 });
 
+// ---- plans & billing ---------------------------------------------------------------------
+
+const billing = billingSection({ panel: $("billing"), onChange: loadWallet });
+
 // ---- start-up ----------------------------------------------------------------------------
 
 function wire() {
@@ -380,7 +386,7 @@ function wire() {
     updateQuestionHint();
     updateExchangeCost();
     updateBonus();
-    if (state.user) Promise.allSettled([loadHistory(), loadInvite(), loadPackages()]);
+    if (state.user) Promise.allSettled([loadHistory(), loadInvite(), loadPackages(), billing.load()]);
     if (state.job?.done) state.view?.relabel(state.job.reading);
     if ($("ledger-box").open) loadLedger();
   });

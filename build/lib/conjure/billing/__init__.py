@@ -1,0 +1,1 @@
+"""Billing: subscription plans with monthly allowances, Stripe subscriptions and invoices (seeds 001, 002)."""

@@ -1,0 +1,142 @@
+"""The account section of the tarot page in Chromium: linked sign-ins, data export, account deletion."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from urllib.parse import quote, urlencode
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from conjure.auth.telegram import sign
+from tests.web.conftest import BOT_TOKEN, shot
+
+pytestmark = pytest.mark.xdist_group("browser")
+
+PASSWORD = "correct horse battery"
+
+
+def _email(tag: str) -> str:
+    return f"{tag}-{uuid.uuid4().hex[:8]}@example.com"
+
+
+def _sign_up(page: Page, email: str) -> None:
+    page.goto("/")
+    page.fill("#auth-email", email)
+    page.fill("#auth-password", PASSWORD)
+    page.click("#auth-submit")
+    expect(page.locator("#app")).to_be_visible()
+    expect(page.locator("#identities li")).to_have_count(1)
+
+
+def _telegram_launch(user_id: int, name: str) -> str:
+    fields = {
+        "auth_date": str(int(time.time())),
+        "query_id": "AAH-account",
+        "user": json.dumps({"id": user_id, "first_name": name}),
+    }
+    init_data = urlencode({**fields, "hash": sign(fields, BOT_TOKEN)})
+    return f"/#tgWebAppData={quote(init_data)}&tgWebAppVersion=7.0&tgWebAppPlatform=android"
+
+
+def test_export_and_delete_an_email_account(page: Page, server: str) -> None:
+    email = _email("leaving")
+    _sign_up(page, email)
+    row = page.locator("#identities li")
+    expect(row).to_contain_text("Email and password")
+    expect(row).to_contain_text(email)
+    # The only way in cannot be removed.
+    expect(row.locator("button")).to_be_disabled()
+    expect(page.locator("#link-password-box")).to_be_hidden()  # it already has a password
+    with page.expect_download() as download:
+        page.click("#export-data")
+    exported = json.loads(download.value.path().read_text())
+    assert exported["profile"]["email"] == email
+    assert exported["identities"][0]["provider"] == "password"
+    page.locator("#delete-box summary").click()
+    expect(page.locator("#delete-password-row")).to_be_visible()
+    expect(page.locator("#delete-fresh")).to_be_hidden()
+    page.fill("#delete-password", "not my password")
+    page.click("#delete-account button[type=submit]")
+    expect(page.locator("#delete-msg")).to_contain_text("Please confirm it is you")
+    page.locator("#account").scroll_into_view_if_needed()
+    shot(page, "20-account-delete-refused")
+    page.fill("#delete-password", PASSWORD)
+    page.click("#delete-account button[type=submit]")
+    expect(page.locator("#auth")).to_be_visible()
+    expect(page.locator("#notice")).to_have_text("Your account has been deleted.")
+    shot(page, "21-account-deleted")
+    login = httpx.post(f"{server}/api/v1/auth/login", json={"email": email, "password": PASSWORD})
+    assert login.status_code == 401
+
+
+def test_telegram_user_links_an_email_removes_it_in_thai_and_deletes(page: Page, server: str) -> None:
+    email = _email("linked")
+    page.goto(_telegram_launch(555000000 + uuid.uuid4().int % 100000, "Mali"))
+    expect(page.locator("#app")).to_be_visible()
+    expect(page.locator("#identities li")).to_have_count(1)
+    expect(page.locator("#identities li")).to_contain_text("Telegram")
+    expect(page.locator("#link-telegram")).to_be_hidden()  # already this Telegram account's
+    page.locator("#link-password-box summary").click()
+    page.fill("#link-email", email)
+    page.fill("#link-password-input", PASSWORD)
+    page.click("#link-password button[type=submit]")
+    expect(page.locator("#account-msg")).to_have_text("Linked. You can now sign in with it too.")
+    expect(page.locator("#identities li")).to_have_count(2)
+    page.locator("#account").scroll_into_view_if_needed()
+    shot(page, "22-account-linked")
+    # The linked email signs in to the same account (same wallet).
+    login = httpx.post(f"{server}/api/v1/auth/login", json={"email": email, "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    assert login.json()["user"]["name"] == "Mali"
+
+    page.click("#lang-toggle")
+    expect(page.locator("#account h2")).to_have_text("บัญชี")
+    expect(page.locator("#identities li").first).to_contain_text("Telegram")
+    page.locator("#identities li", has_text="อีเมลและรหัสผ่าน").locator("button").click()
+    expect(page.locator("#account-msg")).to_have_text("ลบแล้ว")
+    expect(page.locator("#identities li")).to_have_count(1)
+    shot(page, "23-account-thai")
+
+    # No password any more: a fresh sign-in (this launch, moments ago) confirms the deletion.
+    page.locator("#delete-box summary").click()
+    expect(page.locator("#delete-password-row")).to_be_hidden()
+    expect(page.locator("#delete-fresh")).to_be_visible()
+    page.click("#delete-account button[type=submit]")
+    expect(page.locator("#notice")).to_have_text("ลบบัญชีของคุณแล้ว")
+
+
+def test_in_telegram_an_email_account_absorbs_the_new_telegram_account(page: Page, server: str) -> None:
+    email = _email("both")
+    made = httpx.post(
+        f"{server}/api/v1/auth/signup", json={"email": email, "password": PASSWORD, "name": "Niran"}
+    )
+    assert made.status_code == 201, made.text
+    launch = _telegram_launch(556000000 + uuid.uuid4().int % 100000, "Niran TG")
+    page.goto(launch)  # opening the Mini App made a fresh Telegram account
+    expect(page.locator("#whoami")).to_have_text("Niran TG")
+    page.click("#logout")
+    page.click("#tab-login")
+    page.fill("#auth-email", email)
+    page.fill("#auth-password", PASSWORD)
+    page.click("#auth-submit")
+    expect(page.locator("#whoami")).to_have_text("Niran")
+    expect(page.locator("#link-telegram")).to_be_visible()
+    page.click("#link-telegram")
+    expect(page.locator("#account-msg")).to_contain_text("Its unused account was joined to this one")
+    expect(page.locator("#identities li")).to_have_count(2)
+    expect(page.locator("#link-telegram")).to_be_hidden()
+    expect(page.locator("#stars")).to_have_text("3")  # one welcome bonus, not two
+    page.locator("#account").scroll_into_view_if_needed()
+    shot(page, "24-account-telegram-merged")
+    # Signed out, opening the Mini App again signs in with Telegram: to the email account now.
+    page.click("#logout")
+    expect(page.locator("#auth")).to_be_visible()
+    page.goto(launch)
+    page.reload()  # a change of the fragment alone does not load the page again
+    expect(page.locator("#app")).to_be_visible()
+    expect(page.locator("#whoami")).to_have_text("Niran")
+    expect(page.locator("#identities li")).to_have_count(2)
