@@ -4,7 +4,9 @@
 - reconcile: re-dispatch ``queued`` jobs nobody took within ``reconcile_after_seconds``
   (a crash between commit and dispatch, a Redis that lost its data) and ``processing``
   jobs whose lease ran out that long ago (a dead worker whose entry vanished);
-- cancel queued jobs past their start deadline (reason ``deadline``, no charge);
+- cancel queued (or waiting) jobs past their start deadline (reason ``deadline``, no charge);
+- wake parked jobs: queue those whose poll time came, fail those past their callback deadline
+  (``conjure.jobs.parking.wake_waiting``), so a job that is never resumed still ends;
 - refresh the queue gauges in ``/metrics``.
 """
 
@@ -22,6 +24,7 @@ from sqlalchemy import func, select, update
 
 from conjure.db import after_commit, utcnow
 from conjure.jobs.models import JOBS, Job, JobStatus
+from conjure.jobs.parking import wake_waiting
 from conjure.jobs.service import end_queued_job
 from conjure.jobs.types import stop_if_cancelled
 from conjure.observability.metrics import DLQ_SIZE, QUEUE_DEPTH
@@ -67,6 +70,7 @@ class Scheduler:
                 due["reconcile"] = now + reconcile_every
             if now >= due["deadlines"]:
                 await self._guarded("deadlines", self.expire_deadlines())
+                await self._guarded("wake_waiting", wake_waiting(self.runtime))
                 due["deadlines"] = now + DEADLINES_EVERY_SECONDS
             if now >= due["stats"]:
                 await self._guarded("stats", self.refresh_gauges())
@@ -130,7 +134,7 @@ class Scheduler:
         return len(ids)
 
     async def expire_deadlines(self) -> int:
-        """Cancel queued jobs whose start deadline passed (reason ``deadline``)."""
+        """Cancel queued or waiting jobs whose start deadline passed (reason ``deadline``)."""
         now = utcnow()
         ended = 0
         async with self.runtime.db.session() as session:
@@ -138,7 +142,9 @@ class Scheduler:
                 (
                     await session.execute(
                         select(Job)
-                        .where(Job.status == JobStatus.QUEUED, Job.start_deadline < now)
+                        .where(
+                            Job.status.in_((JobStatus.QUEUED, JobStatus.WAITING)), Job.start_deadline < now
+                        )
                         .limit(BATCH)
                     )
                 )

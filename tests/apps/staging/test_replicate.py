@@ -33,7 +33,6 @@ def staging(**overrides: Any) -> dict[str, Any]:
         "staging_provider": "replicate",
         "replicate_webhook_secret": SECRET,
         "staging_webhook_grace_seconds": 60.0,
-        "staging_prediction_check_seconds": 0.05,
         "staging_poll_interval_seconds": 0.1,
     }
     values.update(overrides)
