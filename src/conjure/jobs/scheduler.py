@@ -7,7 +7,8 @@
 - cancel queued (or waiting) jobs past their start deadline (reason ``deadline``, no charge);
 - wake parked jobs: queue those whose poll time came, fail those past their callback deadline
   (``conjure.jobs.parking.wake_waiting``), so a job that is never resumed still ends;
-- refresh the queue gauges in ``/metrics``.
+- refresh the queue gauges in ``/metrics``;
+- run the apps' periodic tasks (``AppSpec.periodic``, e.g. staging's cleanup of unused uploads).
 """
 
 from __future__ import annotations
@@ -75,6 +76,11 @@ class Scheduler:
             if now >= due["stats"]:
                 await self._guarded("stats", self.refresh_gauges())
                 due["stats"] = now + STATS_EVERY_SECONDS
+            for app in self.runtime.apps:
+                for task in app.periodic:
+                    if now >= due.get(task.name, 0.0):
+                        await self._guarded(task.name, task.run(self.runtime))
+                        due[task.name] = now + task.every(settings)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), settings.job_scheduler_poll_seconds)
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from conjure.apps.staging.cleanup import cleanup_every, delete_unused_uploads
 from conjure.apps.staging.pages import router as page_router
 from conjure.apps.staging.router import router
 from conjure.apps.staging.settings import StagingSettings
 from conjure.apps.staging.tasks import KIND, mark_image_failed, save_staged_image, stage_image
 from conjure.apps.staging.webhooks import router as webhook_router
 from conjure.jobs.registry import JobKind
-from conjure.kit.spec import AppSpec
+from conjure.kit.spec import AppSpec, PeriodicTask
 from conjure.settings import Settings
 
 
@@ -33,4 +34,11 @@ STAGE = JobKind(
     description="Virtually stage one room photo and store it with thumbnails.",
 )
 
-APP = AppSpec(name="staging", routers=[router, webhook_router, page_router], job_kinds=[STAGE])
+CLEANUP = PeriodicTask("staging.delete_unused_uploads", delete_unused_uploads, cleanup_every)
+
+APP = AppSpec(
+    name="staging",
+    routers=[router, webhook_router, page_router],
+    job_kinds=[STAGE],
+    periodic=[CLEANUP],
+)
