@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, null, select, update
 
 from conjure.db import after_commit, utcnow
 from conjure.dbfaults import retry_transaction
@@ -209,7 +209,7 @@ async def read_saved_state(db: Database, job_id: uuid.UUID, attempt: int) -> Sav
             if row is None:
                 raise LostClaim
             if row[1] is not None:
-                await session.execute(update(JOBS).where(JOBS.c.id == job_id).values(resume_data=None))
+                await session.execute(update(JOBS).where(JOBS.c.id == job_id).values(resume_data=null()))
             return SavedState(checkpoint=row[0], resume_data=row[1])
 
     return await retry_transaction(read, what="saved_state")
@@ -223,12 +223,17 @@ async def resume_job(
 
     In the caller's transaction (the one that records the callback). The job's row is locked
     first, so a park being written at the same time either sees this data or is seen here."""
-    row = (await session.execute(select(JOBS.c.status).where(JOBS.c.id == job_id).with_for_update())).first()
+    row = (
+        await session.execute(
+            select(JOBS.c.status, JOBS.c.resume_data).where(JOBS.c.id == job_id).with_for_update()
+        )
+    ).first()
     if row is None:
         return False
     status, now, brought = row[0], utcnow(), dict(data or {})
     if status in (JobStatus.PROCESSING, JobStatus.QUEUED):
-        await session.execute(update(JOBS).where(JOBS.c.id == job_id).values(resume_data=brought))
+        if row[1] is None:  # the first callback's data stays until a run has read it
+            await session.execute(update(JOBS).where(JOBS.c.id == job_id).values(resume_data=brought))
         return False
     if status != JobStatus.WAITING:
         return False
