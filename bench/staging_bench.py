@@ -37,7 +37,8 @@ from tests.apps.staging.replicate_peer import SECRET, ReplicatePeer
 from tests.factories import make_user
 
 from conjure.app import create_app
-from conjure.apps.staging.models import StagedImage
+from conjure.apps import installed_apps
+from conjure.apps.staging.models import StagedImage, Upload
 from conjure.apps.staging.schemas import ImageCreate
 from conjure.apps.staging.service import create_image, create_project
 from conjure.jobs.worker import start_embedded
@@ -76,12 +77,14 @@ async def run(
         **db,
         **extra,
     )
-    runtime = await Runtime.start(settings)
+    runtime = await Runtime.start(settings, apps=installed_apps())
     user = await make_user(runtime, stars=jobs)
     photo = room_photo(1600, 1200)
     keys = [f"uploads/user_{user.id}/{uuid.uuid4()}.jpg" for _ in range(jobs)]
     for key in keys:
         await runtime.storage.put(key, photo, content_type="image/jpeg")
+    async with runtime.db.session() as session:  # what each presign records
+        session.add_all(Upload(key=key, user_id=user.id) for key in keys)
     async with runtime.db.session() as session:
         project = await create_project(session, user.id, "bench")
     stop = await start_embedded(runtime)
