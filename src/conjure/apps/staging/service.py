@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conjure.apps.staging.keys import owns_upload, upload_key
+from conjure.apps.staging.keys import owns_upload, staged_keys, upload_key
 from conjure.apps.staging.models import ImageStatus, Project, StagedImage, Upload
 from conjure.apps.staging.schemas import EXTENSIONS, ImageCreate, PresignRequest, Restage
 from conjure.apps.staging.settings import StagingSettings
@@ -319,14 +319,18 @@ async def _remove_images(session: AsyncSession, runtime: Runtime, images: Sequen
             for k in (image.display_key, image.staged_key, image.thumbnail_key, image.staged_thumbnail_key)
             if k
         ]
+        if image.status != ImageStatus.READY and image.job_id is not None:
+            # What a job that did not finish may have stored already (its row names none of it).
+            keys += [k for k in staged_keys(image.user_id, image.job_id).values() if k not in keys]
         await _cancel_if_queued(session, runtime, image.job_id)
     delete_objects_after_commit(session, runtime, keys)
 
 
 async def _cancel_if_queued(session: AsyncSession, runtime: Runtime, job_id: uuid.UUID | None) -> None:
-    """A deleted image's queued job is canceled (its hold released); a running one finds no row to fill."""
+    """A deleted image's job that no worker holds (queued, or waiting on Replicate) is canceled
+    (its hold released); a running one finds no row to fill."""
     job = await session.get(Job, job_id) if job_id else None
-    if job is not None and job.status == JobStatus.QUEUED:
+    if job is not None and job.status in (JobStatus.QUEUED, JobStatus.WAITING):
         await end_queued_job(
             session,
             runtime,
