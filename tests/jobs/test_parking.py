@@ -5,8 +5,10 @@ at its deadline, by a cancel or by its Cancel-After. Free delays: runs that spen
 from __future__ import annotations
 
 import datetime as dt
+import signal
 import uuid
 
+import pytest
 from sqlalchemy import select
 
 from conjure.db import utcnow
@@ -17,7 +19,7 @@ from conjure.jobs.service import cancel_job
 from conjure.runtime import Runtime
 from conjure.users.models import User
 from tests.factories import make_user
-from tests.jobs.conftest import MakeRuntime, load, running, submit, wait_status, wait_until
+from tests.jobs.conftest import MakeRuntime, load, running, spawn_worker, submit, wait_status, wait_until
 from tests.jobs.kinds import CALLS
 
 
@@ -201,3 +203,31 @@ async def test_on_failure_runs_for_a_dead_lettered_job(
     )
     async with runtime.db.session() as session:
         assert (await session.get(Job, job.id)) is not None
+
+
+@pytest.mark.slow
+async def test_parked_jobs_of_a_killed_worker_process_are_resumed_and_finished_by_another(
+    pg_redis: Runtime,
+) -> None:
+    user = await make_user(pg_redis, stars=3)
+    jobs = [await submit(pg_redis, "t.parks", {"n": n}, user=user) for n in range(3)]
+    victim = spawn_worker(pg_redis.settings, WORKER_CONCURRENCY="1")
+    rescuer = None
+    try:
+        for job in jobs:
+            await wait_status(pg_redis, job.id, JobStatus.WAITING)
+        victim.send_signal(signal.SIGKILL)
+        victim.wait()
+        for job in jobs:  # the callbacks come while no worker runs
+            assert await resume(pg_redis, job.id, {"prediction": str(job.id)}) is True
+        rescuer = spawn_worker(pg_redis.settings)
+        done = [await wait_status(pg_redis, job.id, JobStatus.SUCCEEDED) for job in jobs]
+    finally:
+        for proc in (victim, rescuer):
+            if proc is not None and proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    for job in done:
+        assert job.result == {"runs": 2, "resumed_with": {"prediction": str(job.id)}, "attempt": 2}
+        assert (job.attempts, job.parks) == (2, 1)
+    assert await balances(pg_redis, user.id) == (0, 0)  # each charged once
