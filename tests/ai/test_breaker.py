@@ -14,7 +14,7 @@ from structlog.testing import capture_logs
 from conjure.ai import breaker as breaker_module
 from conjure.ai.breaker import CLOSED, HALF_OPEN, OPEN, CircuitBreaker
 from conjure.ai.providers import get_slot
-from conjure.jobs.registry import RetryableJobError
+from conjure.jobs.registry import JobDeferred, RetryableJobError
 from conjure.settings import Settings
 from tests.ai.fakes import FakeModelServer, Reply, fake_model_server
 from tests.ai.test_chain import OK, _run, _settings
@@ -180,9 +180,12 @@ async def test_when_every_provider_is_open_the_job_waits_out_the_cooldown(
     assert len(fake.requests) == 4  # no provider was called
     assert info.value.code == "model_unavailable"
     assert info.value.retry_after == pytest.approx(18)
+    # Not tried at all: the engine delays the job without spending an attempt.
+    assert isinstance(info.value, JobDeferred)
     # The trial after the cooldown fails: open again, for a fresh cooldown.
     clock.now += 18
     with pytest.raises(RetryableJobError) as info:
         await _run(settings)
     assert len(fake.requests) == 6
+    assert not isinstance(info.value, JobDeferred)  # providers were called: a real attempt
     assert get_slot("openai", settings).breaker.state == OPEN

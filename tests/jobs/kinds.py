@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from typing import TYPE_CHECKING, Any
 
 from conjure.apps import AppSpec
+from conjure.db import utcnow
 from conjure.events.types import NewEvent
-from conjure.jobs.registry import JobContext, JobKind, PermanentJobError, RetryableJobError
+from conjure.jobs.registry import (
+    JobContext,
+    JobDeferred,
+    JobEnd,
+    JobKind,
+    PermanentJobError,
+    RetryableJobError,
+)
 from conjure.settings import AppSettings, Settings
 
 if TYPE_CHECKING:
@@ -78,6 +87,42 @@ async def save_or_explode(session: AsyncSession, job: Job, result: dict[str, Any
     return [] if job.user_id is None else [NewEvent(job.user_id, type_, {"job_id": str(job.id)})]
 
 
+async def parks(ctx: JobContext) -> dict[str, Any]:
+    """Parks on its first run (after ``before_park`` seconds), and again on each poll wake-up when
+    ``repark``; returns what it was resumed with."""
+    _count(ctx)
+    state = await ctx.saved_state()
+    checkpoint = dict(state.checkpoint or {"runs": 0, "deadline": ctx.payload.get("deadline", 3600.0)})
+    checkpoint["runs"] += 1
+    if state.checkpoint is None:
+        checkpoint["deadline_at"] = (utcnow() + dt.timedelta(seconds=checkpoint["deadline"])).isoformat()
+        if before := float(ctx.payload.get("before_park", 0)):
+            await ctx.progress("submitted")  # handed to the provider: its callback may come now
+            await asyncio.sleep(before)
+    if state.checkpoint is None or (state.resume_data is None and ctx.payload.get("repark")):
+        await ctx.park(
+            poll_after=float(ctx.payload.get("poll_after", 3600.0)),
+            deadline=dt.datetime.fromisoformat(checkpoint["deadline_at"]),
+            checkpoint=checkpoint,
+        )
+    return {"runs": checkpoint["runs"], "resumed_with": state.resume_data, "attempt": ctx.attempt}
+
+
+async def deferred(ctx: JobContext) -> dict[str, Any]:
+    """Not tried (an open circuit breaker) on its first ``defer_times`` runs, then succeeds."""
+    _count(ctx)
+    if CALLS[str(ctx.job_id)] <= int(ctx.payload.get("defer_times", 1000)):
+        raise JobDeferred("circuit_open", "The provider keeps failing.", retry_after=0.05)
+    return {"attempt": ctx.attempt}
+
+
+async def note_failure(session: AsyncSession, job: Job, end: JobEnd) -> list[NewEvent]:
+    """``on_failure``: what an app does with its own row when the job ends without success."""
+    if job.user_id is None:
+        return []
+    return [NewEvent(job.user_id, "test.failed", {"status": end.status, "code": end.code})]
+
+
 class TSettings(AppSettings):
     """The test app's own setting: ``t.slow_own``'s time limit (as imagegen's IMAGE_JOB_TIMEOUT_SECONDS)."""
 
@@ -103,6 +148,15 @@ KINDS = [
     JobKind(name="t.sleepy", handler=sleepy),
     JobKind(name="t.timeout", handler=sleepy, timeout_seconds=0.2, max_attempts=1),
     JobKind(name="t.slow", handler=sleepy, max_attempts=1),  # bounded by MAX_PROCESSING_TIME_MS
+    JobKind(name="t.parks", handler=parks, price_stars=1, max_attempts=2, on_failure=note_failure),
+    JobKind(name="t.deferred", handler=deferred, price_stars=1, max_attempts=1, on_failure=note_failure),
+    JobKind(
+        name="t.paid_fails_hooked",
+        handler=always_fails,
+        price_stars=1,
+        max_attempts=1,
+        on_failure=note_failure,
+    ),
     JobKind(name="t.slow_own", handler=sleepy, max_attempts=1, timeout=own_time_limit),
     JobKind(
         name="t.own_backoff",

@@ -162,7 +162,7 @@ def _upgrade_old_then_new(url: str, tmp: Path) -> None:
 
     upgrade(url)  # the new layout: platform and app branches
     assert _versions(url) == _heads(url)
-    assert {"0006_tarot", "0007_imagegen", "0010_staging"} <= _versions(url)
+    assert {"0006_tarot", "0007_imagegen", "staging_0002_uploads"} <= _versions(url)
     tables, diff = _tables_and_diff(url)
     assert {"tarot_readings", "generations", "staging_images"} <= tables
     assert diff == [], f"models and migrations differ: {diff}"

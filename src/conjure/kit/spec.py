@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from fastapi import APIRouter
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +21,33 @@ from conjure.settings import Settings
 UserEraser = Callable[[AsyncSession, uuid.UUID, Settings], Awaitable[Iterable[str] | None]]
 # What an app keeps about one person, as JSON-ready data for their export (empty: nothing).
 UserExporter = Callable[[AsyncSession, uuid.UUID], Awaitable[dict[str, Any]]]
+
+if TYPE_CHECKING:
+    from conjure.db import Database
+    from conjure.storage.service import ObjectStore
+
+
+class AppRuntime(Protocol):
+    """The process's runtime as an app's housekeeping sees it (``conjure.runtime.Runtime`` is one;
+    named by its parts here, since the runtime itself knows the apps)."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def db(self) -> Database: ...
+    @property
+    def storage(self) -> ObjectStore: ...
+
+
+@dataclass(frozen=True)
+class PeriodicTask:
+    """Housekeeping of an app, run by every worker process's scheduler (``conjure.jobs.scheduler``):
+    ``run(runtime)`` every ``every(settings)`` seconds; it must be safe to run in several
+    processes at once. Returns how much it did (for the logs)."""
+
+    name: str
+    run: Callable[[AppRuntime], Awaitable[int]]
+    every: Callable[[Settings], float]
 
 
 @dataclass(frozen=True)
@@ -42,6 +69,7 @@ class AppSpec:
     routers: list[APIRouter] = field(default_factory=list)
     job_kinds: list[JobKind] = field(default_factory=list)
     migrations: Path | None = None
+    periodic: list[PeriodicTask] = field(default_factory=list)
     on_inbound_message: InboundHandler | None = None
     erase_user: UserEraser | None = None
     export_user: UserExporter | None = None

@@ -60,9 +60,11 @@ PLATFORM_ERASERS: list[UserEraser] = [
 
 
 async def _stop_jobs(session: AsyncSession, runtime: Runtime, user_id: uuid.UUID) -> None:
-    """Queued jobs end as canceled (their holds released); running ones are asked to stop."""
+    """Queued jobs, and jobs waiting on a callback, end as canceled (their holds released);
+    running ones are asked to stop."""
+    waiting = (JobStatus.QUEUED, JobStatus.WAITING)
     queued = (
-        await session.execute(select(Job).where(Job.user_id == user_id, Job.status == JobStatus.QUEUED))
+        await session.execute(select(Job).where(Job.user_id == user_id, Job.status.in_(waiting)))
     ).scalars()
     for job in list(queued):
         await end_queued_job(

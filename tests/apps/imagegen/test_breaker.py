@@ -9,7 +9,7 @@ import pytest
 
 from conjure.ai.breaker import CLOSED, OPEN, breaker_for
 from conjure.apps.imagegen.tasks import generate_image
-from conjure.jobs.registry import RetryableJobError
+from conjure.jobs.registry import JobDeferred, RetryableJobError
 from tests.apps.imagegen.fakes import FakeServer, Reply, png_bytes
 from tests.apps.imagegen.test_tasks import OPENAI_PATH, MakeContext, openai_settings
 
@@ -45,6 +45,7 @@ async def test_a_failing_image_provider_is_skipped_until_its_cooldown_ends(
         await generate_image(make_context(**settings))
     assert len(provider_server.requests("POST", OPENAI_PATH)) == 2  # not called while open
     assert caught.value.retry_after == pytest.approx(20)
+    assert isinstance(caught.value, JobDeferred)  # not tried: a delay that spends no attempt
     clock.now += 20
     result = await generate_image(make_context(**settings))
     assert result["provider"] == "openai"

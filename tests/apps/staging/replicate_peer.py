@@ -53,6 +53,7 @@ class ReplicatePeer(LoopbackServer):
     creates: list[dict[str, Any]] = field(default_factory=list)
     polls: int = 0
     output: bytes = field(default_factory=staged_jpeg)
+    create_delay: float = 0.0  # seconds a create takes to answer (a slow provider)
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -138,6 +139,7 @@ class ReplicatePeer(LoopbackServer):
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
+                time.sleep(peer.create_delay)
                 if not self.path.startswith("/v1/models/") or not self.path.endswith("/predictions"):
                     return self._send(404, b"{}", "application/json")
                 with peer._lock:

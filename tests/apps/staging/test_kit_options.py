@@ -11,6 +11,7 @@ import json
 from typing import Any
 
 from conjure.apps.staging.keys import upload_key
+from conjure.apps.staging.models import Upload
 from conjure.db import utcnow
 from conjure.errors import PROBLEM_JSON
 from conjure.events.types import START
@@ -29,6 +30,8 @@ async def _image_body(api: Api, user: User, headers: dict[str, str]) -> dict[str
     assert project.status_code == 201, project.text
     key = upload_key(user.id, "jpg")
     await api.runtime.storage.put(key, room_photo(), content_type="image/jpeg")
+    async with api.runtime.db.session() as session:
+        session.add(Upload(key=key, user_id=user.id))  # what the presign records
     return {"project_id": project.json()["id"], "upload_key": key, "room_type": "office", "style": "modern"}
 
 
@@ -60,7 +63,17 @@ async def test_cancel_after_ends_an_image_no_worker_started(
         (
             "job.canceled",
             {"job_id": accepted["job_id"], "kind": "staging.stage", "status": "canceled", "code": "deadline"},
-        )
+        ),
+        (
+            "image.failed",
+            {
+                "image_id": accepted["image_id"],
+                "project_id": body["project_id"],
+                "job_id": accepted["job_id"],
+                "status": "failed",
+                "error": {"code": "deadline", "message": "The job did not start before its deadline."},
+            },
+        ),
     ]
 
 

@@ -21,6 +21,7 @@ TABLES = {
     models.StagedImage.__tablename__,
     models.Prediction.__tablename__,
     models.ReplicateWebhook.__tablename__,
+    models.Upload.__tablename__,
 }
 
 

@@ -33,7 +33,6 @@ def staging(**overrides: Any) -> dict[str, Any]:
         "staging_provider": "replicate",
         "replicate_webhook_secret": SECRET,
         "staging_webhook_grace_seconds": 60.0,
-        "staging_prediction_check_seconds": 0.05,
         "staging_poll_interval_seconds": 0.1,
     }
     values.update(overrides)
@@ -205,25 +204,30 @@ async def test_an_image_deleted_while_it_is_staged_stores_nothing_and_costs_noth
     user, headers = await api.user(stars=1)
     accepted = await submit(api, headers)
     prediction_id = await created(peer)
+    for _ in range(200):  # parked, waiting on Replicate
+        if (await job_of(api, accepted["job_id"])).status == "waiting":
+            break
+        await asyncio.sleep(0.025)
+    root = api.runtime.settings.resolved_storage_url.removeprefix("file://")
+    stored = [p for p in Path(root).rglob("*") if p.is_file() and "/staged/" in str(p)]
+    assert len(stored) >= 2  # the checked copy of the photo and its thumbnail
     assert (
         await api.client.delete(f"/api/v1/images/{accepted['image_id']}", headers=headers)
     ).status_code == 204
+    # No worker held the job: it is canceled at once, its hold released.
+    job = await job_of(api, accepted["job_id"])
+    assert (job.status, job.error_code) == ("canceled", "canceled")
     webhook_headers, body = peer.webhook(prediction_id)
     assert (await api.client.post(WEBHOOK, content=body, headers=webhook_headers)).status_code == 200
-    for _ in range(200):
-        job = await job_of(api, accepted["job_id"])
-        if job.status == "failed":
-            break
-        await asyncio.sleep(0.05)
-    assert (job.status, job.error_code) == ("failed", "image_deleted")
+    await asyncio.sleep(0.3)
+    assert (await job_of(api, accepted["job_id"])).status == "canceled"  # the late webhook changes nothing
     assert await api.balances(user.id) == (1, 0)
-    root = api.runtime.settings.resolved_storage_url.removeprefix("file://")
     staged = [p for p in Path(root).rglob("*") if p.is_file() and "/staged/" in str(p)]
     assert staged == []
     # Nothing to show it on: no image event, only the job's own outcome.
     assert await api.events_of(user.id, "image.failed", count=0) == []
-    [outcome] = await api.events_of(user.id, "job.failed")
-    assert (outcome["job_id"], outcome["code"]) == (accepted["job_id"], "image_deleted")
+    [outcome] = await api.events_of(user.id, "job.canceled")
+    assert (outcome["job_id"], outcome["code"]) == (accepted["job_id"], "canceled")
 
 
 async def test_an_account_out_of_credit_fails_at_once_without_charge(

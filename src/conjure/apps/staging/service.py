@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conjure.apps.staging.keys import owns_upload, upload_key
-from conjure.apps.staging.models import ImageStatus, Project, StagedImage
+from conjure.apps.staging.keys import owns_upload, staged_keys, upload_key
+from conjure.apps.staging.models import ImageStatus, Project, StagedImage, Upload
 from conjure.apps.staging.schemas import EXTENSIONS, ImageCreate, PresignRequest, Restage
 from conjure.apps.staging.settings import StagingSettings
 from conjure.apps.staging.tasks import KIND
@@ -123,8 +123,11 @@ async def delete_project(
 # --- uploads --------------------------------------------------------------------------------
 
 
-async def presign_upload(runtime: Runtime, user_id: uuid.UUID, request: PresignRequest) -> PresignedUpload:
-    """A signed request to upload one photo straight to storage, under a fresh key of the caller's."""
+async def presign_upload(
+    session: AsyncSession, runtime: Runtime, user_id: uuid.UUID, request: PresignRequest
+) -> PresignedUpload:
+    """A signed request to upload one photo straight to storage, under a fresh key of the caller's
+    (recorded, so a key that is never staged can be cleaned up)."""
     settings = runtime.settings.for_app(StagingSettings)
     if request.size > settings.staging_max_upload_bytes:
         raise UploadTooLarge(f"Photos can be at most {settings.staging_max_upload_bytes} bytes.")
@@ -134,13 +137,24 @@ async def presign_upload(runtime: Runtime, user_id: uuid.UUID, request: PresignR
         max_bytes=settings.staging_max_upload_bytes,
         expires_seconds=settings.staging_upload_ttl_seconds,
     )
-    return await runtime.storage.presigned_upload(policy)
+    presigned = await runtime.storage.presigned_upload(policy)
+    session.add(Upload(key=policy.key, user_id=user_id))
+    await session.flush()
+    return presigned
 
 
-async def check_upload(runtime: Runtime, user_id: uuid.UUID, key: str) -> None:
-    """404 unless ``key`` is one of the caller's uploads and the object is there."""
+async def check_upload(session: AsyncSession, runtime: Runtime, user_id: uuid.UUID, key: str) -> None:
+    """404 unless ``key`` is one of the caller's presigned uploads and the object is there.
+
+    The upload's row is locked until this transaction (which adds the image using it) ends, so
+    the cleanup of unused uploads either skips it or has deleted it already (then: 404)."""
     if not owns_upload(user_id, key):
         raise UploadNotFound("No such upload.")
+    recorded = await session.scalar(
+        select(Upload.key).where(Upload.key == key, Upload.user_id == user_id).with_for_update()
+    )
+    if recorded is None:
+        raise UploadNotFound("No such upload (it was never presigned, or it expired unused).")
     if not await runtime.storage.exists(key):
         raise UploadNotFound("Nothing was uploaded under this key; upload the photo first.")
 
@@ -157,7 +171,7 @@ async def create_image(
 ) -> tuple[StagedImage, Job]:
     """Queue the staging of an uploaded photo: the image row and its job commit together."""
     project = await get_project(session, user_id, request.project_id)
-    await check_upload(runtime, user_id, request.upload_key)
+    await check_upload(session, runtime, user_id, request.upload_key)
     return await _stage(
         session,
         runtime,
@@ -306,14 +320,18 @@ async def _remove_images(session: AsyncSession, runtime: Runtime, images: Sequen
             for k in (image.display_key, image.staged_key, image.thumbnail_key, image.staged_thumbnail_key)
             if k
         ]
+        if image.status != ImageStatus.READY and image.job_id is not None:
+            # What a job that did not finish may have stored already (its row names none of it).
+            keys += [k for k in staged_keys(image.user_id, image.job_id).values() if k not in keys]
         await _cancel_if_queued(session, runtime, image.job_id)
     delete_objects_after_commit(session, runtime, keys)
 
 
 async def _cancel_if_queued(session: AsyncSession, runtime: Runtime, job_id: uuid.UUID | None) -> None:
-    """A deleted image's queued job is canceled (its hold released); a running one finds no row to fill."""
+    """A deleted image's job that no worker holds (queued, or waiting on Replicate) is canceled
+    (its hold released); a running one finds no row to fill."""
     job = await session.get(Job, job_id) if job_id else None
-    if job is not None and job.status == JobStatus.QUEUED:
+    if job is not None and job.status in (JobStatus.QUEUED, JobStatus.WAITING):
         await end_queued_job(
             session,
             runtime,
