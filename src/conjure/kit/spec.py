@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter
 
 from conjure.jobs.registry import JobKind
+
+if TYPE_CHECKING:
+    from conjure.payments.purposes import PurposeHandler
 
 
 @dataclass(frozen=True)
@@ -23,3 +28,5 @@ class AppSpec:
     routers: list[APIRouter] = field(default_factory=list)
     job_kinds: list[JobKind] = field(default_factory=list)
     migrations: Path | None = None
+    # Stripe PaymentIntents the app tags with ``metadata.purpose``: their webhook events go here.
+    stripe_purposes: Mapping[str, PurposeHandler] = field(default_factory=dict)

@@ -23,6 +23,7 @@ from conjure.payments.schemas import (
     PaymentOut,
     WebhookAck,
 )
+from conjure.payments.purposes import purposes_of
 from conjure.payments.stripe_client import gateway_for, verify_event
 from conjure.payments.webhooks import handle_stripe_event
 from conjure.ratelimit.deps import rate_limit
@@ -142,8 +143,10 @@ async def payments_needing_attention(_: AdminUser, session: SessionDep, page: Pa
         503: {"description": "Webhook secret not configured, or payment not recorded yet", **_PROBLEM},
     },
 )
-async def stripe_webhook(request: Request, session: SessionDep, settings: SettingsDep) -> WebhookAck:
+async def stripe_webhook(request: Request, session: SessionDep, runtime: RuntimeDep) -> WebhookAck:
     """Stripe's events: verified first, recorded once, applied in the same transaction."""
     payload = await request.body()
+    settings = runtime.settings
     event = verify_event(settings, payload, request.headers.get("stripe-signature"))
-    return WebhookAck(status=await handle_stripe_event(session, settings, event))
+    purposes = purposes_of(runtime.apps)
+    return WebhookAck(status=await handle_stripe_event(session, settings, event, purposes))

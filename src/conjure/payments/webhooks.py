@@ -8,6 +8,7 @@ Handling only touches our database (no calls out), so Stripe gets its answer fas
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, cast
 
 import structlog
@@ -18,6 +19,7 @@ from conjure.db import utcnow
 from conjure.observability.metrics import STRIPE_WEBHOOK_EVENTS
 from conjure.payments import disputes, service
 from conjure.payments.models import ProcessedEvent
+from conjure.payments.purposes import PurposeHandler, purpose_of
 from conjure.payments.schemas import Intent
 from conjure.settings import Settings
 
@@ -42,8 +44,16 @@ async def record_event(session: AsyncSession, source: str, event_id: str, event_
     return await service.insert_ignore(session, table, values)
 
 
-async def handle_stripe_event(session: AsyncSession, settings: Settings, event: dict[str, Any]) -> str:
-    """Apply one verified Stripe event; returns ``processed``, ``duplicate`` or ``ignored``."""
+async def handle_stripe_event(
+    session: AsyncSession,
+    settings: Settings,
+    event: dict[str, Any],
+    purposes: Mapping[str, PurposeHandler] | None = None,
+) -> str:
+    """Apply one verified Stripe event; returns ``processed``, ``duplicate`` or ``ignored``.
+
+    An intent an app made for its own ``metadata.purpose`` goes to that app's handler.
+    """
     event_id, event_type = str(event["id"]), str(event.get("type", ""))
     if not await record_event(session, "stripe", event_id, event_type):
         STRIPE_WEBHOOK_EVENTS.labels(event_type, "duplicate").inc()
@@ -53,6 +63,11 @@ async def handle_stripe_event(session: AsyncSession, settings: Settings, event: 
         STRIPE_WEBHOOK_EVENTS.labels("other", "ignored").inc()
         return "ignored"
     obj = (event.get("data") or {}).get("object") or {}
+    handler = (purposes or {}).get(purpose_of(obj) or "")
+    if handler is not None:
+        outcome = await handler(session, event_type, obj)
+        STRIPE_WEBHOOK_EVENTS.labels(event_type, outcome).inc()
+        return outcome
     if event_type.startswith("charge.dispute."):
         outcome = await _dispute(session, event_type, obj)
         STRIPE_WEBHOOK_EVENTS.labels(event_type, outcome).inc()
