@@ -65,7 +65,7 @@ async def stations_of(
     mine = mine.where(Member.user_id == user_id)
     total = await session.scalar(select(func.count()).select_from(mine.subquery()))
     result = await session.execute(mine.order_by(Station.name).limit(limit).offset(offset))
-    return [(s, r) for s, r in result.tuples()], int(total or 0)
+    return [(s, r) for s, r in result.all()], int(total or 0)
 
 
 def update_station(station: Station, body: StationUpdate) -> Station:
@@ -83,7 +83,7 @@ async def members(session: AsyncSession, station_id: uuid.UUID) -> list[tuple[Me
         .where(Member.station_id == station_id)
         .order_by(Member.created_at)
     )
-    return [(m, e) for m, e in (await session.execute(stmt)).tuples()]
+    return [(m, e) for m, e in (await session.execute(stmt)).all()]
 
 
 async def add_member(session: AsyncSession, station_id: uuid.UUID, email: str, role: str) -> Member:

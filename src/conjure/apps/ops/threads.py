@@ -98,7 +98,7 @@ async def list_threads(
             last_message_at=t.last_message_at,
             last_text=text,
         )
-        for t, c, n, text in (await session.execute(stmt)).tuples()
+        for t, c, n, text in (await session.execute(stmt)).all()
     ]
     return items, int(total or 0)
 
