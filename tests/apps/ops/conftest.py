@@ -82,12 +82,13 @@ class Ops:
         }
         return await self.client.post(f"/api/v1/ops/stations/{sid}/bookings", json=body, headers=headers)
 
-    async def inbound(self, text: str, *, to: str = "+15550001111", sender: str = "+14155550123",
-                      channel: str = "sms", kind: str = "message", **extra: Any) -> InboxMessage | None:  # fmt: skip
+    async def inbound(
+        self, text: str, *, to: str, sender: str = "+14155550123", channel: str = "sms", **extra: Any
+    ) -> InboxMessage | None:
         """An inbound message as the channels layer hands it over (verified, deduplicated)."""
         msg = InboundMessage(
             channel=channel,
-            kind=kind,
+            kind=extra.pop("kind", "message"),
             provider_message_id=extra.pop("provider_message_id", f"m-{uuid.uuid4().hex}"),
             from_address=sender,
             to_address=to,

@@ -106,21 +106,22 @@ def test_the_matrix_covers_every_station_route() -> None:
 
 async def _objects(ops: Ops, sid: str, owner: dict[str, str]) -> dict[str, str]:
     """One of everything in a station, so every route has a real object to refuse or serve."""
-    await ops.client.post(f"/api/v1/ops/stations/{sid}/channels", json={"channel": "sms", "address": f"+1555{sid[:7].replace('-', '0')}"}, headers=owner)  # fmt: skip
-    channels = (await ops.client.get(f"/api/v1/ops/stations/{sid}/channels", headers=owner)).json()
+    base = f"/api/v1/ops/stations/{sid}"
+    sms = {"channel": "sms", "address": f"sms-{sid}"}
+    assert (await ops.client.post(f"{base}/channels", json=sms, headers=owner)).status_code == 201
     customer = await ops.customer(sid, owner)
     booking = (await ops.booking(sid, owner, customer["id"])).json()
-    lead = (await ops.client.post(f"/api/v1/ops/stations/{sid}/leads", json={"name": "Bo", "message": "Hi"}, headers=owner)).json()  # fmt: skip
-    review = (
-        await ops.client.post(f"/api/v1/ops/stations/{sid}/reviews", json={"rating": 4}, headers=owner)
+    lead = (
+        await ops.client.post(f"{base}/leads", json={"name": "Bo", "message": "Hi"}, headers=owner)
     ).json()
-    _, extra = await ops.member(sid, owner, "viewer")
-    members = (await ops.client.get(f"/api/v1/ops/stations/{sid}/members", headers=owner)).json()
-    message = await ops.inbound("How much does a party cost?", to=channels[0]["address"])
+    review = (await ops.client.post(f"{base}/reviews", json={"rating": 4}, headers=owner)).json()
+    await ops.member(sid, owner, "viewer")
+    members = (await ops.client.get(f"{base}/members", headers=owner)).json()
+    message = await ops.inbound("How much does a party cost?", to=sms["address"])
     assert message is not None
     level = await triage(ops.api.runtime.db, ops.api.runtime.settings, ops.api.runtime.limiter, message.id)
     assert level == 2
-    drafts = (await ops.client.get(f"/api/v1/ops/stations/{sid}/drafts", headers=owner)).json()["items"]
+    drafts = (await ops.client.get(f"{base}/drafts", headers=owner)).json()["items"]
     return {
         "sid": sid,
         "member_id": members[-1]["id"],
