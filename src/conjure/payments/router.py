@@ -12,6 +12,7 @@ from conjure.deps import RuntimeDep, SessionDep, SettingsDep
 from conjure.kit.paging import PageDep
 from conjure.kit.problems import problems
 from conjure.payments import service
+from conjure.payments.purposes import purposes_of
 from conjure.payments.schemas import (
     AdminPaymentOut,
     AdminPaymentsOut,
@@ -23,7 +24,6 @@ from conjure.payments.schemas import (
     PaymentOut,
     WebhookAck,
 )
-from conjure.payments.purposes import purposes_of
 from conjure.payments.stripe_client import gateway_for, verify_event
 from conjure.payments.webhooks import handle_stripe_event
 from conjure.ratelimit.deps import rate_limit

@@ -33,7 +33,7 @@ async def test_status_flow_qualification_and_conversion(make_ops: Any, backend: 
     ops: Ops = await make_ops(**backend)
     sid, owner = await ops.station("pipeline")
     base = f"/api/v1/ops/stations/{sid}/leads"
-    lead = (await ops.client.post(base, json={k: v for k, v in FORM.items()}, headers=owner)).json()
+    lead = (await ops.client.post(base, json=FORM, headers=owner)).json()
     job = await ops.client.post(f"{base}/{lead['id']}/qualify", headers=owner)
     assert job.status_code == 202
     await ops.api.start_worker()
@@ -47,12 +47,19 @@ async def test_status_flow_qualification_and_conversion(make_ops: Any, backend: 
     assert scored["next_step"].startswith("Call today")
 
     for status in ("contacted", "qualified"):
-        assert (await ops.client.post(f"{base}/{lead['id']}/status", json={"status": status}, headers=owner)).status_code == 200  # fmt: skip
+        moved = await ops.client.post(f"{base}/{lead['id']}/status", json={"status": status}, headers=owner)
+        assert moved.json()["status"] == status
     back = await ops.client.post(f"{base}/{lead['id']}/status", json={"status": "contacted"}, headers=owner)
     assert (back.status_code, back.json()["code"]) == (409, "invalid_transition")
 
     existing = await ops.customer(sid, owner, name="Sam Smith", email="sam@example.com", phone=None)
-    booking_body = {"event_date": "2030-06-14", "event_time": "17:30", "guests": 25, "address": "9 Oak", "package": "party"}  # fmt: skip
+    booking_body = {
+        "event_date": "2030-06-14",
+        "event_time": "17:30",
+        "guests": 25,
+        "address": "9 Oak",
+        "package": "party",
+    }
     converted = await ops.client.post(f"{base}/{lead['id']}/convert", json=booking_body, headers=owner)
     assert converted.status_code == 201, converted.text
     assert converted.json()["customer_id"] == existing["id"]  # found by email, not duplicated
