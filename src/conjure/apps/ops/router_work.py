@@ -281,10 +281,11 @@ async def reply(
     return threads.message_view(message)
 
 
-def _draft_view(d: Draft) -> DraftView:
+def _draft_view(d: Draft, message_text: str | None = None) -> DraftView:
     return DraftView(
         id=d.id, thread_id=d.thread_id, message_id=d.message_id, text=d.text, level=d.level, status=d.status,
-        edited=d.edited, decided_by=d.decided_by, decided_at=d.decided_at, created_at=d.created_at,
+        edited=d.edited, message_text=message_text, decided_by=d.decided_by, decided_at=d.decided_at,
+        created_at=d.created_at,
     )  # fmt: skip
 
 
@@ -299,9 +300,8 @@ async def list_drafts(
     rows, total = await threads.list_drafts(
         session, access.station_id, status=status, limit=page.limit, offset=page.offset
     )
-    return Page[DraftView](
-        items=[_draft_view(d) for d in rows], total=total, limit=page.limit, offset=page.offset
-    )
+    items = [_draft_view(d, text) for d, text in rows]
+    return Page[DraftView](items=items, total=total, limit=page.limit, offset=page.offset)
 
 
 @router.post(S + "/drafts/{draft_id}/approve", responses=_W)

@@ -317,6 +317,7 @@ class DraftView(BaseModel):
     level: int
     status: str
     edited: bool
+    message_text: str | None = Field(default=None, description="The customer's message it answers.")
     decided_by: uuid.UUID | None
     decided_at: dt.datetime | None
     created_at: dt.datetime

@@ -249,10 +249,17 @@ async def get_draft(session: AsyncSession, station_id: uuid.UUID, draft_id: uuid
 
 async def list_drafts(
     session: AsyncSession, station_id: uuid.UUID, *, status: str | None, limit: int, offset: int
-) -> tuple[list[Draft], int]:
+) -> tuple[list[tuple[Draft, str]], int]:
     where: list[Any] = [Draft.station_id == station_id]
     if status:
         where.append(Draft.status == status)
     total = await session.scalar(select(func.count()).select_from(Draft).where(*where))
-    stmt = select(Draft).where(*where).order_by(Draft.created_at.desc(), Draft.id).limit(limit).offset(offset)
-    return list(await session.scalars(stmt)), int(total or 0)
+    stmt = (
+        select(Draft, InboxMessage.text)
+        .join(InboxMessage, InboxMessage.id == Draft.message_id)
+        .where(*where)
+        .order_by(Draft.created_at.desc(), Draft.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return [(d, text) for d, text in (await session.execute(stmt)).all()], int(total or 0)
