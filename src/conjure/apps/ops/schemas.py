@@ -288,6 +288,7 @@ class ThreadView(BaseModel):
     unread: int
     last_message_at: dt.datetime
     last_text: str | None
+    level: int | None = Field(default=None, description="The escalation level of the last inbound message.")
 
 
 class ThreadDetail(ThreadView):

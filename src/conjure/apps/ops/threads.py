@@ -74,6 +74,13 @@ async def list_threads(
         .limit(1)
         .scalar_subquery()
     )
+    last_level = (
+        select(InboxMessage.level)
+        .where(InboxMessage.thread_id == Thread.id, InboxMessage.direction == "in")
+        .order_by(InboxMessage.received_at.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
     where: list[Any] = [Thread.station_id == station_id]
     if unread is not None:
         where.append(unread_count > 0 if unread else unread_count == 0)
@@ -81,7 +88,7 @@ async def list_threads(
         where.append(Thread.assigned_user_id == assigned_to)
     total = await session.scalar(select(func.count()).select_from(Thread).where(*where))
     stmt = (
-        select(Thread, Customer, unread_count, last_text)
+        select(Thread, Customer, unread_count, last_text, last_level)
         .join(Customer, Customer.id == Thread.customer_id)
         .where(*where)
         .order_by(Thread.last_message_at.desc(), Thread.id)
@@ -97,8 +104,9 @@ async def list_threads(
             unread=int(n or 0),
             last_message_at=t.last_message_at,
             last_text=text,
+            level=level,
         )
-        for t, c, n, text in (await session.execute(stmt)).all()
+        for t, c, n, text, level in (await session.execute(stmt)).all()
     ]
     return items, int(total or 0)
 
