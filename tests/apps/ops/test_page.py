@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -110,8 +111,14 @@ def ops_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
         for k, v in os.environ.items()
         if not k.startswith(("DATABASE_", "REDIS_", "STRIPE_", "AI_", "OPS_"))
     }
-    env.update(VAR_DIR=str(var), ADMIN_EMAILS="admin@example.com", PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
-               RATE_LIMIT_ANONYMOUS="1000/minute", RATE_LIMIT_LOGIN="1000/minute", RATE_LIMIT_SIGNUP="1000/minute")  # fmt: skip
+    env.update(
+        VAR_DIR=str(var),
+        ADMIN_EMAILS="admin@example.com",
+        PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+        RATE_LIMIT_ANONYMOUS="1000/minute",
+        RATE_LIMIT_LOGIN="1000/minute",
+        RATE_LIMIT_SIGNUP="1000/minute",
+    )
     log = (var / "server.log").open("wb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "conjure.cli", "up", "--port", str(port)], cwd=var, env=env, stdout=log,
@@ -146,7 +153,12 @@ def console(browser: Browser, ops_server: tuple[str, dict[str, str]]) -> Iterato
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" and "Failed to load resource" not in m.text else None)  # fmt: skip
+
+    def on_console(message: Any) -> None:
+        if message.type == "error" and "Failed to load resource" not in message.text:
+            errors.append(message.text)
+
+    page.on("console", on_console)
     yield page
     context.close()
     assert not errors, errors
@@ -196,7 +208,9 @@ def test_staff_works_the_inbox_and_cannot_see_another_station(
     console.click("[data-tab=reviews]")
     low = console.locator(".review", has_text="Chef arrived late.")
     low.locator(".draft-reply").click()
-    expect(low.locator("textarea")).to_have_value("We're sorry, Pat, that your party fell short. The Bay Area manager will reach out personally to make it right.")  # fmt: skip
+    expect(low.locator("textarea")).to_have_value(
+        re.compile(r"^We're sorry, Pat, .* Bay Area manager will reach out")
+    )
     expect(low.locator(".publish")).to_have_count(0)  # publishing is for managers
     shot(console, "ops-04-reviews")
     console.click("[data-tab=budget]")
