@@ -8,12 +8,10 @@ to that handler, in the transaction that records the event id (so a duplicate do
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
-
-    from conjure.kit.spec import AppSpec
 
 # (session, event type, the event's data.object) → "processed" | "ignored"
 PurposeHandler = Callable[["AsyncSession", str, dict[str, Any]], Awaitable[str]]
@@ -26,7 +24,14 @@ def purpose_of(obj: Mapping[str, Any]) -> str | None:
     return str(purpose) if purpose else None
 
 
-def purposes_of(apps: Iterable[AppSpec]) -> dict[str, PurposeHandler]:
+class HasPurposes(Protocol):
+    """An app spec, named by shape (``conjure.kit.spec`` imports this module)."""
+
+    @property
+    def stripe_purposes(self) -> Mapping[str, PurposeHandler]: ...
+
+
+def purposes_of(apps: Iterable[HasPurposes]) -> dict[str, PurposeHandler]:
     """Every installed app's purpose handlers, by purpose."""
     found: dict[str, PurposeHandler] = {}
     for app in apps:
