@@ -144,6 +144,20 @@ def pending_audit(audit: list[AuditEntry]) -> uuid.UUID:
     return edited.refers_to
 
 
+async def test_an_auto_reply_with_nowhere_to_go_waits_for_a_member(ops: Ops) -> None:
+    sid, owner = await ops.station("no-sms", ai_auto_reply=True)
+    body = {"channel": "google", "address": "locations/9"}
+    assert (
+        await ops.client.post(f"/api/v1/ops/stations/{sid}/channels", json=body, headers=owner)
+    ).status_code == 201
+    message = await ops.inbound("Hi!", to="locations/9", sender="google-user-1", channel="google")
+    assert message is not None
+    rt = ops.api.runtime
+    assert await triage(rt.db, rt.settings, rt.limiter, message.id) == 2
+    drafts = (await ops.client.get(f"/api/v1/ops/stations/{sid}/drafts", headers=owner)).json()["items"]
+    assert [(d["level"], d["status"]) for d in drafts] == [(2, "pending")]
+
+
 async def test_the_audit_table_is_append_only(make_ops: Any, backend: dict[str, str]) -> None:
     ops: Ops = await make_ops(**backend)
     sid, _, address = await _station_with_sms(ops, "append-only")

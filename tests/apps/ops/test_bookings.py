@@ -51,7 +51,7 @@ async def test_each_transition_is_recorded_with_who_and_when(ops: Ops) -> None:
         assert response.status_code == 200, response.text
     wrong = await ops.client.post(f"{base}/status", json={"status": "cancelled"}, headers=staff_headers)
     assert (wrong.status_code, wrong.json()["code"]) == (409, "invalid_transition")
-    events = (await ops.client.get(f"{base}/events", headers=owner)).json()
+    events = (await ops.client.get(f"{base}/events", headers=owner)).json()["items"]
     assert [(e["from_status"], e["to_status"], e["actor_user_id"]) for e in events] == [
         (None, "pending", str(staff.id)),
         ("pending", "confirmed", str(staff.id)),
@@ -87,7 +87,7 @@ async def test_the_deposit_webhook_confirms_the_booking_exactly_once(bops: Ops) 
     ]
     view = (await bops.client.get(base, headers=owner)).json()
     assert (view["status"], view["deposit_status"]) == ("confirmed", "succeeded")
-    events = (await bops.client.get(f"{base}/events", headers=owner)).json()
+    events = (await bops.client.get(f"{base}/events", headers=owner)).json()["items"]
     assert [(e["to_status"], e["actor"]) for e in events] == [("pending", "member"), ("confirmed", "stripe")]
     paid = await bops.client.post(f"{base}/deposit", headers=owner)
     assert (paid.status_code, paid.json()["code"]) == (409, "deposit_not_allowed")

@@ -46,6 +46,9 @@ async def test_one_thread_per_customer_across_channels(ops: Ops) -> None:
     assert reply.status_code == 201
     assert (reply.json()["channel"], reply.json()["direction"]) == ("whatsapp", "out")  # the last inbound's
 
+    lead = (await ops.client.post(f"{base}/inbox/{thread}/lead", headers=staff_headers)).json()
+    assert (lead["source"], lead["phone"], lead["message"]) == ("inbox", "+14155550123", "Hello on WhatsApp")
+
 
 async def test_google_reviews_are_stored_once_drafted_and_published(ops: Ops) -> None:
     sid, owner = await ops.station("reviews")

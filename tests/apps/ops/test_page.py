@@ -46,7 +46,7 @@ def _ok(response: httpx.Response) -> Any:
 
 async def _inbound(var: Path, texts: list[str]) -> None:
     """Messages arriving on the station's SMS number, stored and triaged as the channels job would."""
-    settings = Settings(_env_file=None, var_dir=var, environment="development")  # type: ignore[call-arg]
+    settings = Settings(_env_file=None, var_dir=var, environment="development")
     db = Database(settings.resolved_database_url)
     limiter = make_limiter(settings, None)
     try:
@@ -80,15 +80,26 @@ def _seed(base: str, var: Path) -> dict[str, str]:
         today = time.strftime("%Y-%m")
         for day, hour, guests in (("08", "18:00", 12), ("15", "17:30", 20), ("22", "19:00", 8)):
             customer = _ok(client.post(f"{a}/customers", json={"name": f"Guest {day}"}, headers=owner_a))
-            body = {"customer_id": customer["id"], "event_date": f"{today}-{day}", "event_time": hour,
-                    "guests": guests, "address": "100 Main St", "package": "deluxe"}  # fmt: skip
-            _ok(client.post(f"{a}/bookings", json=body, headers=owner_a))
+            booking: dict[str, Any] = {
+                "customer_id": customer["id"],
+                "event_date": f"{today}-{day}",
+                "event_time": hour,
+                "guests": guests,
+                "address": "100 Main St",
+                "package": "deluxe",
+            }
+            _ok(client.post(f"{a}/bookings", json=booking, headers=owner_a))
         for name, message in (("Jo", "Wedding party for 80 guests on Jun 14"), ("Kim", "Do you cook vegan?")):
             body = {"name": name, "email": f"{name.lower()}@example.com", "message": message}
             _ok(client.post("/api/v1/ops/public/bay-area/leads", json=body))
         for rating, text in ((5, "Amazing show, the kids loved it!"), (2, "Chef arrived late.")):
-            body = {"platform": "google", "rating": rating, "text": text, "reviewer_name": "Pat"}
-            _ok(client.post(f"{a}/reviews", json=body, headers=owner_a))
+            review: dict[str, Any] = {
+                "platform": "google",
+                "rating": rating,
+                "text": text,
+                "reviewer_name": "Pat",
+            }
+            _ok(client.post(f"{a}/reviews", json=review, headers=owner_a))
         secret = _ok(
             client.post(f"{b}/customers", json={"name": "Secret Sacramento Customer"}, headers=owner_b)
         )

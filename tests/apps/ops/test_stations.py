@@ -10,7 +10,7 @@ async def test_admin_creates_a_station_and_its_owner_manages_members(ops: Ops) -
     mine = (await ops.client.get("/api/v1/ops/stations", headers=owner)).json()
     assert [(s["slug"], s["role"]) for s in mine["items"]] == [("bay-area", "owner")]
     staff, staff_headers = await ops.member(sid, owner, "staff")
-    members = (await ops.client.get(f"/api/v1/ops/stations/{sid}/members", headers=owner)).json()
+    members = (await ops.client.get(f"/api/v1/ops/stations/{sid}/members", headers=owner)).json()["items"]
     assert sorted(m["role"] for m in members) == ["owner", "staff"]
     assert {"email": staff.email, "role": "staff"}.items() <= next(
         m for m in members if m["role"] == "staff"

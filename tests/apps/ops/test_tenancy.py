@@ -80,6 +80,7 @@ MATRIX = (
     Row("POST", "/inbox/{thread_id}/read", "staff"),
     Row("POST", "/inbox/{thread_id}/assign", "manager", {"user_id": None}),
     Row("POST", "/inbox/{thread_id}/reply", "staff", {"text": "Happy to help!"}),
+    Row("POST", "/inbox/{thread_id}/lead", "staff"),
     Row("GET", "/drafts", "viewer"),
     Row("POST", "/drafts/{draft_id}/approve", "staff", {}),
     Row("POST", "/drafts/{draft_id}/reject", "staff"),
@@ -99,7 +100,7 @@ def test_the_matrix_covers_every_station_route() -> None:
         for router in APP.routers
         for route in router.routes
         if isinstance(route, APIRoute) and route.path.startswith(PREFIX)
-        for method in route.methods
+        for method in route.methods or ()
     }
     assert routes == {(row.method, row.path) for row in MATRIX}
 
@@ -116,7 +117,7 @@ async def _objects(ops: Ops, sid: str, owner: dict[str, str]) -> dict[str, str]:
     ).json()
     review = (await ops.client.post(f"{base}/reviews", json={"rating": 4}, headers=owner)).json()
     await ops.member(sid, owner, "viewer")
-    members = (await ops.client.get(f"{base}/members", headers=owner)).json()
+    members = (await ops.client.get(f"{base}/members", headers=owner)).json()["items"]
     message = await ops.inbound("How much does a party cost?", to=sms["address"])
     assert message is not None
     level = await triage(ops.api.runtime.db, ops.api.runtime.settings, ops.api.runtime.limiter, message.id)

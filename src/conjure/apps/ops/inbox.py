@@ -22,7 +22,7 @@ from conjure.apps.ops.crypto import PIICipher, cipher_for
 from conjure.apps.ops.customers import context
 from conjure.apps.ops.models import Customer, Draft, InboxMessage, Review, Station, Thread
 from conjure.apps.ops.stations import station_for_address
-from conjure.apps.ops.threads import send_draft
+from conjure.apps.ops.threads import NoChannel, send_draft
 from conjure.db import Database, utcnow
 from conjure.jobs.service import submit_job
 from conjure.payments.service import insert_ignore
@@ -210,7 +210,20 @@ async def triage(db: Database, settings: Settings, limiter: RateLimiter, message
         session.add(row)
         await session.flush()
         if level == 1:
-            await send_draft(
-                session, db, settings, cipher_for(settings), row, actor="system", user_id=None, text=None
-            )
+            try:
+                async with session.begin_nested():
+                    await send_draft(
+                        session,
+                        db,
+                        settings,
+                        cipher_for(settings),
+                        row,
+                        actor="system",
+                        user_id=None,
+                        text=None,
+                    )
+            except NoChannel:
+                # Nowhere to send it by itself (no number set up): a member sends it instead.
+                log.info("ops_auto_reply_unroutable", message_id=str(message_id))
+                level = row.level = message.level = 2
     return level

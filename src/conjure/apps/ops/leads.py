@@ -129,3 +129,20 @@ async def convert(
     lead.customer_id, lead.booking_id = customer.id, booking.id
     lead.status, lead.updated_at = LeadStatus.WON, utcnow()
     return booking
+
+
+async def lead_from_thread(
+    session: AsyncSession, cipher: PIICipher, station_id: uuid.UUID, thread_customer: uuid.UUID, message: str
+) -> Lead:
+    """A lead from an inbox conversation: the customer's contact details and their last message."""
+    customer = await customers.get_customer(session, station_id, thread_customer)
+    ctx = customers.context
+    body = LeadCreate.model_construct(
+        name=cipher.decrypt(customer.name_enc, ctx(station_id, "name")) or "Customer",
+        email=cipher.decrypt(customer.email_enc, ctx(station_id, "email")),
+        phone=cipher.decrypt(customer.phone_enc, ctx(station_id, "phone")),
+        message=message,
+    )
+    lead = await create_lead(session, cipher, station_id, body, "inbox")
+    lead.customer_id = customer.id
+    return lead

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Response
 
@@ -40,12 +40,13 @@ from conjure.apps.ops.threads import message_view
 from conjure.auth.deps import AdminUser, CurrentUser
 from conjure.db import utcnow
 from conjure.deps import RuntimeDep, SessionDep
-from conjure.kit.paging import Page, PageDep
+from conjure.kit.paging import Page, PageDep, PageParams
 from conjure.kit.problems import problems
 from conjure.payments.stripe_client import gateway_for
 from conjure.users.models import Role as UserRole
 
 router = APIRouter(prefix="/api/v1/ops", tags=["ops"])
+T = TypeVar("T")
 S = "/stations/{sid}"
 _R = problems(401, 403, 404, 422)
 _W = problems(401, 403, 404, 409, 422)
@@ -74,6 +75,12 @@ def station_view(station: Station, role: str | None) -> StationView:
         ai_level2_confidence=station.ai_level2_confidence,
         ai_monthly_budget_usd=station.ai_monthly_budget_usd,
     )
+
+
+def _page(items: list[T], page: PageParams) -> Page[T]:
+    """A page of a short list read whole (members, channels, a booking's events)."""
+    chosen = items[page.offset : page.offset + page.limit]
+    return Page[T](items=chosen, total=len(items), limit=page.limit, offset=page.offset)
 
 
 # --- stations, members, channels ------------------------------------------------------------
@@ -111,10 +118,11 @@ async def update_station(body: StationUpdate, access: OwnerAccess) -> StationVie
 
 
 @router.get(S + "/members", responses=_R)
-async def list_members(access: ViewerAccess, session: SessionDep) -> list[MemberView]:
-    """The station's members and roles."""
+async def list_members(access: ViewerAccess, session: SessionDep, page: PageDep) -> Page[MemberView]:
+    """The station's members and roles, oldest first."""
     rows = await stations.members(session, access.station_id)
-    return [MemberView(id=m.id, user_id=m.user_id, email=email, role=m.role) for m, email in rows]
+    items = [MemberView(id=m.id, user_id=m.user_id, email=email, role=m.role) for m, email in rows]
+    return _page(items, page)
 
 
 @router.post(S + "/members", status_code=201, responses=_W)
@@ -143,12 +151,10 @@ async def remove_member(member_id: uuid.UUID, access: OwnerAccess, session: Sess
 
 
 @router.get(S + "/channels", responses=_R)
-async def list_channels(access: ManagerAccess, session: SessionDep) -> list[ChannelView]:
+async def list_channels(access: ManagerAccess, session: SessionDep, page: PageDep) -> Page[ChannelView]:
     """The SMS number, WhatsApp phone id and Google location that route messages to this station."""
-    return [
-        ChannelView(channel=c.channel, address=c.address)
-        for c in await stations.channels(session, access.station_id)
-    ]
+    rows = await stations.channels(session, access.station_id)
+    return _page([ChannelView(channel=c.channel, address=c.address) for c in rows], page)
 
 
 @router.post(S + "/channels", status_code=201, responses=_W)
@@ -298,12 +304,11 @@ async def read_booking(
 
 @router.get(S + "/bookings/{booking_id}/events", responses=_R)
 async def booking_events(
-    booking_id: uuid.UUID, access: ViewerAccess, session: SessionDep
-) -> list[BookingEventView]:
-    """Every status change of the booking: from, to, who and when."""
-    return await bookings.events_of(
-        session, await bookings.get_booking(session, access.station_id, booking_id)
-    )
+    booking_id: uuid.UUID, access: ViewerAccess, session: SessionDep, page: PageDep
+) -> Page[BookingEventView]:
+    """Every status change of the booking, oldest first: from, to, who and when."""
+    booking = await bookings.get_booking(session, access.station_id, booking_id)
+    return _page(await bookings.events_of(session, booking), page)
 
 
 @router.post(S + "/bookings/{booking_id}/status", responses=problems(401, 403, 404, 409, 422, 502))

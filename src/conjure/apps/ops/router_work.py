@@ -281,6 +281,18 @@ async def reply(
     return threads.message_view(message)
 
 
+@router.post(S + "/inbox/{thread_id}/lead", status_code=201, responses=_R)
+async def lead_from_thread(
+    thread_id: uuid.UUID, access: StaffAccess, session: SessionDep, cipher: CipherDep
+) -> LeadView:
+    """Turn a conversation into a lead (its customer's details and last message)."""
+    thread = await threads.get_thread(session, access.station_id, thread_id)
+    inbound = [m for m in await threads.messages_of(session, thread) if m.direction == "in"]
+    text = inbound[-1].text if inbound else "(from the inbox)"
+    lead = await leads.lead_from_thread(session, cipher, access.station_id, thread.customer_id, text)
+    return leads.view(cipher, lead)
+
+
 def _draft_view(d: Draft, message_text: str | None = None) -> DraftView:
     return DraftView(
         id=d.id, thread_id=d.thread_id, message_id=d.message_id, text=d.text, level=d.level, status=d.status,
