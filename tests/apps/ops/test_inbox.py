@@ -3,6 +3,19 @@ Google reviews stored once with AI reply drafts and publishing."""
 
 from __future__ import annotations
 
+import datetime as dt
+import sys
+import types
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from conjure.apps.ops.channel_types import InboundMessage
+from conjure.apps.ops.inbox import RUNTIME_KEY, handle_inbound
+from conjure.apps.ops.models import InboxMessage
+from conjure.jobs.models import Job
+from conjure.settings import Settings
 from tests.apps.ops.conftest import Ops
 
 
@@ -73,3 +86,57 @@ async def test_google_reviews_are_stored_once_drafted_and_published(ops: Ops) ->
     assert (published["reply_status"], published["reply_text"]) == ("published", drafted["reply_draft"])
     audit = (await ops.client.get(f"{base}/audit", headers=owner)).json()["items"]
     assert sorted(a["action"] for a in audit) == ["review_reply", "review_reply.published"]
+
+
+async def test_replies_go_out_through_the_channels_send_api(
+    ops: Ops, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent: list[tuple[str, str, str, str]] = []
+
+    async def send_message(
+        settings: Settings, channel: str, from_address: str, to_address: str, text: str
+    ) -> str:
+        sent.append((channel, from_address, to_address, text))
+        return "SM123"
+
+    outbound = types.ModuleType("conjure.channels.outbound")
+    outbound.send_message = send_message  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "conjure.channels.outbound", outbound)
+    sid, owner = await ops.station("outbound")
+    base = f"/api/v1/ops/stations/{sid}"
+    body = {"channel": "sms", "address": "+15550009999"}
+    assert (await ops.client.post(f"{base}/channels", json=body, headers=owner)).status_code == 201
+    message = await ops.inbound("Are you open Sunday?", to="+15550009999", sender="+14155550188")
+    assert message is not None
+    reply = await ops.client.post(
+        f"{base}/inbox/{message.thread_id}/reply", json={"text": "Yes!"}, headers=owner
+    )
+    assert reply.status_code == 201
+    assert sent == [("sms", "+15550009999", "+14155550188", "Yes!")]
+    async with ops.api.runtime.db.session() as session:
+        stored = await session.get(InboxMessage, uuid.UUID(reply.json()["id"]))
+    assert stored is not None
+    assert stored.provider_message_id == "SM123"
+
+
+async def test_the_channels_handler_needs_the_runtime_on_the_session(ops: Ops) -> None:
+    sid, owner = await ops.station("handler")
+    body = {"channel": "sms", "address": "+15550008888"}
+    assert (
+        await ops.client.post(f"/api/v1/ops/stations/{sid}/channels", json=body, headers=owner)
+    ).status_code == 201
+    msg = InboundMessage(
+        "sms", "message", "h-1", "+14155550177", "+15550008888", "Hello", dt.datetime.now(dt.UTC)
+    )
+    with pytest.raises(RuntimeError, match=r"conjure\.runtime"):
+        async with ops.api.runtime.db.session() as session:
+            await handle_inbound(session, msg)
+    async with ops.api.runtime.db.session() as session:
+        session.info[RUNTIME_KEY] = ops.api.runtime
+        await handle_inbound(session, msg)
+        await handle_inbound(session, msg)  # a redelivery is stored once
+    async with ops.api.runtime.db.session() as session:
+        rows = list(await session.scalars(select(InboxMessage)))
+        jobs = list(await session.scalars(select(Job).where(Job.kind == "ops.triage")))
+    assert [(m.text, m.triage) for m in rows] == [("Hello", "pending")]
+    assert [j.payload["message_id"] for j in jobs] == [str(rows[0].id)]
