@@ -85,12 +85,37 @@ async def test_the_deposit_webhook_confirms_the_booking_exactly_once(bops: Ops) 
         "duplicate",
         "ignored",
     ]
+    # Retries and more events for the same intent, all at once: nothing more happens.
+    answers = await asyncio.gather(
+        *(
+            bops.deliver_stripe("payment_intent.succeeded", intent, event_id=f"evt_dep_{n % 3}")
+            for n in range(6)
+        )
+    )
+    assert sorted(r.json()["status"] for r in answers) == ["duplicate"] * 5 + ["ignored"]  # evt_dep_0 is new
     view = (await bops.client.get(base, headers=owner)).json()
     assert (view["status"], view["deposit_status"]) == ("confirmed", "succeeded")
     events = (await bops.client.get(f"{base}/events", headers=owner)).json()["items"]
     assert [(e["to_status"], e["actor"]) for e in events] == [("pending", "member"), ("confirmed", "stripe")]
     paid = await bops.client.post(f"{base}/deposit", headers=owner)
     assert (paid.status_code, paid.json()["code"]) == (409, "deposit_not_allowed")
+
+    # Another booking whose first deliveries race each other: one confirms, the rest change nothing.
+    other = (await bops.booking(sid, owner, customer["id"], event_time="11:00")).json()
+    other_base = f"/api/v1/ops/stations/{sid}/bookings/{other['id']}"
+    other_intent = (await bops.client.post(f"{other_base}/deposit", headers=owner)).json()[
+        "payment_intent_id"
+    ]
+    succeeded = bops.stripe.set_status(other_intent, "succeeded")
+    raced = await asyncio.gather(
+        *(
+            bops.deliver_stripe("payment_intent.succeeded", succeeded, event_id=f"evt_race_{n % 2}")
+            for n in range(4)
+        )
+    )
+    assert sorted(r.json()["status"] for r in raced) == ["duplicate", "duplicate", "ignored", "processed"]
+    other_events = (await bops.client.get(f"{other_base}/events", headers=owner)).json()["items"]
+    assert [e["to_status"] for e in other_events] == ["pending", "confirmed"]
 
 
 @pytest.mark.parametrize(("days_ahead", "refunded"), [(30, 10_000), (3, 5_000), (1, 0)])
