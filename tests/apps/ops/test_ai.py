@@ -18,6 +18,7 @@ from conjure.apps.ops.ai import month_of
 from conjure.apps.ops.inbox import triage
 from conjure.apps.ops.models import AIUsage, AuditEntry, InboxMessage, Station
 from conjure.db import utcnow
+from conjure.events.types import EventId
 from tests.apps.ops.conftest import Ops
 
 # (message, intent, level when the station opted in to auto-replies, level when it did not)
@@ -70,7 +71,7 @@ async def _triage(ops: Ops, text_: str, to: str, sender: str = "+14155550123") -
     message = await ops.inbound(text_, to=to, sender=sender)
     assert message is not None
     rt = ops.api.runtime
-    return message.thread_id, await triage(rt.db, rt.settings, rt.limiter, message.id)
+    return message.thread_id, await triage(rt.db, rt.settings, rt.limiter, message.id, rt.user_events)
 
 
 async def _audit(ops: Ops, sid: str) -> list[AuditEntry]:
@@ -187,6 +188,9 @@ async def test_budget_exhaustion_switches_ai_off_mid_month(make_ops: Any, backen
         assert (await _triage(ops, "How much does a party cost?", address, sender))[1] == 3
     alerts = (await ops.client.get(f"{base}/alerts", headers=owner)).json()["items"]
     assert [a["kind"] for a in alerts] == ["ai_budget_exhausted"]  # owners alerted once
+    owner_id = uuid.UUID(str((await ops.client.get("/api/v1/me", headers=owner)).json()["id"]))
+    streamed = await ops.api.runtime.user_events.replay(owner_id, EventId(0, 0))
+    assert [(e.type, e.payload()["kind"]) for e in streamed] == [("ops.alert", "ai_budget_exhausted")]
     assert len([a for a in await _audit(ops, sid) if a.model]) == 2  # no model call once over budget
     # Another station's budget is its own.
     assert (await _triage(ops, "How much does a party cost?", other_address))[1] == 2

@@ -1,7 +1,8 @@
 """Every ops model call goes through :func:`run_ai`: budget, rate limit, the model, cost, audit.
 
 1. **Budget**: a station whose spend this calendar month (UTC) has reached its
-   ``ai_monthly_budget_usd`` gets no AI; its owners get one alert that month. The month is the
+   ``ai_monthly_budget_usd`` gets no AI; its owners get one alert that month (an ``ops_alerts``
+   row and an ``ops.alert`` event on each owner's event stream). The month is the
    key of ``ops_ai_usage``, so the budget resets by itself on the 1st.
 2. **Rate**: ``OPS_AI_RATE_LIMIT`` (50/minute) per station, on the platform's limiter (Redis
    when configured, so every process shares it).
@@ -33,7 +34,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from conjure.ai.chain import ModelChain
 from conjure.apps.ops.models import AIUsage, Alert, AuditEntry, Station
 from conjure.apps.ops.settings import OpsSettings
+from conjure.apps.ops.stations import owner_ids
 from conjure.db import Database, utcnow
+from conjure.events.service import publish_many_after_commit
+from conjure.events.types import NewEvent, UserEventHub
 from conjure.payments.service import insert_ignore
 from conjure.ratelimit.service import RateLimited, RateLimiter
 from conjure.settings import Settings
@@ -82,7 +86,9 @@ async def spent(session: AsyncSession, station_id: uuid.UUID, month: str) -> tup
     return (float(row[0]), int(row[1])) if row else (0.0, 0)
 
 
-async def _check_budget(db: Database, station_id: uuid.UUID, now: dt.datetime) -> Station:
+async def _check_budget(
+    db: Database, station_id: uuid.UUID, now: dt.datetime, events: UserEventHub | None
+) -> Station:
     async with db.session() as session:
         station = await session.get(Station, station_id)
         if station is None:
@@ -90,23 +96,26 @@ async def _check_budget(db: Database, station_id: uuid.UUID, now: dt.datetime) -
         usage = await _usage_row(session, station_id, month_of(now))
         if usage.cost_usd < station.ai_monthly_budget_usd:
             return station
-        alert = (
+        first_time = (
             update(AIUsage)
             .where(
                 AIUsage.station_id == station_id, AIUsage.month == usage.month, AIUsage.alerted_at.is_(None)
             )
             .values(alerted_at=now)
         )
-        if cast(Any, await session.execute(alert)).rowcount == 1:
-            session.add(
-                Alert(
-                    station_id=station_id,
-                    kind="ai_budget_exhausted",
-                    message=f"The AI budget of ${station.ai_monthly_budget_usd:.2f} for {usage.month} is "
-                    "spent: every message now goes to a person (Level 3) until the budget is raised "
-                    "or the month ends.",
-                )
+        if cast(Any, await session.execute(first_time)).rowcount == 1:
+            alert = Alert(
+                station_id=station_id,
+                kind="ai_budget_exhausted",
+                message=f"The AI budget of ${station.ai_monthly_budget_usd:.2f} for {usage.month} is "
+                "spent: every message now goes to a person (Level 3) until the budget is raised "
+                "or the month ends.",
             )
+            session.add(alert)
+            if events is not None:
+                data = {"station_id": str(station_id), "kind": alert.kind, "message": alert.message}
+                owners = await owner_ids(session, station_id)
+                publish_many_after_commit(session, events, [NewEvent(o, "ops.alert", data) for o in owners])
             log.warning("ops_ai_budget_exhausted", station_id=str(station_id), month=usage.month)
     raise AIUnavailable("over_budget")
 
@@ -126,11 +135,15 @@ async def run_ai(
     output_type: type[T],
     offline: Callable[[], T],
     level: int | None = None,
+    events: UserEventHub | None = None,
 ) -> AIResult[T]:
-    """One audited, budgeted, rate-limited model call for a station (see the module's docstring)."""
+    """One audited, budgeted, rate-limited model call for a station (see the module's docstring).
+
+    ``events``: the users' event stream, where owners get an ``ops.alert`` when the budget runs out.
+    """
     ops = settings.for_app(OpsSettings)
     now = utcnow()
-    await _check_budget(db, station_id, now)
+    await _check_budget(db, station_id, now, events)
     try:
         await limiter.hit("ops_ai", str(station_id), ops.ops_ai_rate_limit)
     except RateLimited:

@@ -24,6 +24,7 @@ from conjure.apps.ops.models import Customer, Draft, InboxMessage, Review, Stati
 from conjure.apps.ops.stations import station_for_address
 from conjure.apps.ops.threads import NoChannel, send_draft
 from conjure.db import Database, utcnow
+from conjure.events.types import UserEventHub
 from conjure.jobs.service import submit_job
 from conjure.payments.service import insert_ignore
 from conjure.ratelimit.service import RateLimiter
@@ -157,7 +158,13 @@ async def handle_inbound(session: AsyncSession, msg: InboundMessage) -> None:
     await receive_inbound(session, runtime, msg)
 
 
-async def triage(db: Database, settings: Settings, limiter: RateLimiter, message_id: uuid.UUID) -> int:
+async def triage(
+    db: Database,
+    settings: Settings,
+    limiter: RateLimiter,
+    message_id: uuid.UUID,
+    events: UserEventHub | None = None,
+) -> int:
     """Classify, choose the level, draft (Levels 1-2) and auto-send (Level 1); returns the level."""
     async with db.session() as session:
         message = await session.get(InboxMessage, message_id)
@@ -172,7 +179,7 @@ async def triage(db: Database, settings: Settings, limiter: RateLimiter, message
         found = await ai.run_ai(
             db, settings, limiter, station_id, task="classify", actor="system", input_ref=ref, critical=False,
             instructions=CLASSIFY_INSTRUCTIONS, prompt=text, output_type=offline.Classification,
-            offline=lambda: offline.classify(text),
+            offline=lambda: offline.classify(text), events=events,
         )  # fmt: skip
         classification = found.output
         level = escalation.level_for(station, classification)
@@ -181,7 +188,7 @@ async def triage(db: Database, settings: Settings, limiter: RateLimiter, message
                 db, settings, limiter, station_id, task="draft_reply", actor="system", input_ref=ref,
                 critical=True, instructions=DRAFT_INSTRUCTIONS, prompt=f"Station: {station_name}\n\n{text}",
                 output_type=offline.ReplyDraft, level=level,
-                offline=lambda: offline.draft_reply(classification.intent, station_name),
+                offline=lambda: offline.draft_reply(classification.intent, station_name), events=events,
             )  # fmt: skip
     except ai.AIUnavailable as exc:
         log.info("ops_triage_human_only", reason=exc.reason)

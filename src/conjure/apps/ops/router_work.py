@@ -165,6 +165,7 @@ async def draft_review_reply(
             actor=str(access.user_id), input_ref=f"review:{review_id}", critical=True,
             instructions=reviews.DRAFT_INSTRUCTIONS, prompt=f"Station: {name}\nRating: {rating}/5\n{text}",
             output_type=offline.ReplyDraft, offline=lambda: offline.review_reply(rating, reviewer, name),
+            events=runtime.user_events,
         )  # fmt: skip
     except ai.AIUnavailable as exc:
         raise AIOff(f"No AI for this station right now ({exc.reason}); write the reply yourself.") from None

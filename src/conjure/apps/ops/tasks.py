@@ -22,7 +22,8 @@ QUALIFY_INSTRUCTIONS = (
 
 async def triage_message(ctx: JobContext) -> dict[str, Any]:
     """Classify one inbound message and apply the escalation policy."""
-    level = await inbox.triage(ctx.db, ctx.settings, ctx.limiter, uuid.UUID(str(ctx.payload["message_id"])))
+    message_id = uuid.UUID(str(ctx.payload["message_id"]))
+    level = await inbox.triage(ctx.db, ctx.settings, ctx.limiter, message_id, ctx.user_events)
     return {"level": level}
 
 
@@ -42,6 +43,7 @@ async def qualify_lead(ctx: JobContext) -> dict[str, Any]:
             input_ref=f"lead:{lead_id}", critical=False, instructions=QUALIFY_INSTRUCTIONS,
             prompt=f"Lead from {name or 'a customer'} (phone given: {has_phone}):\n{message}",
             output_type=offline.LeadScore, offline=lambda: offline.score_lead(message, has_phone),
+            events=ctx.user_events,
         )  # fmt: skip
     except ai.AIUnavailable as exc:
         raise PermanentJobError("ai_unavailable", f"No AI for this station now ({exc.reason}).") from None
