@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -50,6 +50,10 @@ class PeriodicTask:
     every: Callable[[Settings], float]
 
 
+if TYPE_CHECKING:
+    from conjure.payments.purposes import PurposeHandler
+
+
 @dataclass(frozen=True)
 class AppSpec:
     """An app: its HTTP routers, its job kinds, the folder of its Alembic migrations and its inbox.
@@ -73,3 +77,5 @@ class AppSpec:
     on_inbound_message: InboundHandler | None = None
     erase_user: UserEraser | None = None
     export_user: UserExporter | None = None
+    # Stripe PaymentIntents the app tags with ``metadata.purpose``: their webhook events go here.
+    stripe_purposes: Mapping[str, PurposeHandler] = field(default_factory=dict)

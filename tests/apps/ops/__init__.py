@@ -1,0 +1,1 @@
+"""Tests of the ops app (seed 003)."""

@@ -1,0 +1,250 @@
+"""The ``/ops`` console in headless Chromium against ``conjure up``: a staff member works the inbox
+(edits and approves one AI draft, rejects another), sees bookings, the leads board and reviews,
+and cannot see another station; an owner sees the budget and the audit trail."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from conjure.apps.ops.crypto import cipher_for
+from conjure.apps.ops.inbox import store_inbound, triage
+from conjure.channels.types import InboundMessage
+from conjure.db import Database, utcnow
+from conjure.ratelimit.service import make_limiter
+from conjure.settings import Settings
+from tests.processes import stop_process
+from tests.servers import free_port
+from tests.web.conftest import browser, screenshots, shot  # noqa: F401  (fixtures)
+
+PASSWORD = "correct horse battery"
+SMS = "+15550001000"
+
+
+def _signup(client: httpx.Client, email: str) -> dict[str, str]:
+    response = client.post("/api/v1/auth/signup", json={"email": email, "password": PASSWORD})
+    assert response.status_code == 201, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def _ok(response: httpx.Response) -> Any:
+    assert response.status_code < 300, response.text
+    return response.json() if response.content else None
+
+
+async def _inbound(var: Path, texts: list[str]) -> None:
+    """Messages arriving on the station's SMS number, stored and triaged as the channels job would."""
+    settings = Settings(_env_file=None, var_dir=var, environment="development")
+    db = Database(settings.resolved_database_url)
+    limiter = make_limiter(settings, None)
+    try:
+        for n, text in enumerate(texts):
+            msg = InboundMessage("sms", "message", f"seed-{n}", f"+1415555{n:04d}", SMS, text, utcnow())
+            async with db.session() as session:
+                stored = await store_inbound(session, cipher_for(settings), msg)
+            assert stored is not None
+            await triage(db, settings, limiter, stored.id)
+    finally:
+        await db.dispose()
+
+
+def _seed(base: str, var: Path) -> dict[str, str]:
+    with httpx.Client(base_url=base, timeout=10) as client:
+        admin = _signup(client, "admin@example.com")
+        owner_a, owner_b = _signup(client, "owner-a@example.com"), _signup(client, "owner-b@example.com")
+        _signup(client, "staff@example.com")
+        stations = {}
+        for slug, name, owner in (
+            ("bay-area", "Bay Area", "owner-a"),
+            ("sacramento", "Sacramento", "owner-b"),
+        ):
+            body = {"name": name, "slug": slug, "owner_email": f"{owner}@example.com"}
+            stations[slug] = _ok(client.post("/api/v1/ops/stations", json=body, headers=admin))["id"]
+        a, b = (f"/api/v1/ops/stations/{stations[s]}" for s in ("bay-area", "sacramento"))
+        _ok(
+            client.post(f"{a}/members", json={"email": "staff@example.com", "role": "staff"}, headers=owner_a)
+        )
+        _ok(client.post(f"{a}/channels", json={"channel": "sms", "address": SMS}, headers=owner_a))
+        today = time.strftime("%Y-%m")
+        for day, hour, guests in (("08", "18:00", 12), ("15", "17:30", 20), ("22", "19:00", 8)):
+            customer = _ok(client.post(f"{a}/customers", json={"name": f"Guest {day}"}, headers=owner_a))
+            booking: dict[str, Any] = {
+                "customer_id": customer["id"],
+                "event_date": f"{today}-{day}",
+                "event_time": hour,
+                "guests": guests,
+                "address": "100 Main St",
+                "package": "deluxe",
+            }
+            _ok(client.post(f"{a}/bookings", json=booking, headers=owner_a))
+        for name, message in (("Jo", "Wedding party for 80 guests on Jun 14"), ("Kim", "Do you cook vegan?")):
+            body = {"name": name, "email": f"{name.lower()}@example.com", "message": message}
+            _ok(client.post("/api/v1/ops/public/bay-area/leads", json=body))
+        for rating, text in ((5, "Amazing show, the kids loved it!"), (2, "Chef arrived late.")):
+            review: dict[str, Any] = {
+                "platform": "google",
+                "rating": rating,
+                "text": text,
+                "reviewer_name": "Pat",
+            }
+            _ok(client.post(f"{a}/reviews", json=review, headers=owner_a))
+        secret = _ok(
+            client.post(f"{b}/customers", json={"name": "Secret Sacramento Customer"}, headers=owner_b)
+        )
+        assert secret["name"].startswith("Secret")
+    texts = ["How much does a party cost?", "I want to book a party for 30 people on Saturday",
+             "My son has a severe peanut allergy"]  # fmt: skip
+    worker = threading.Thread(target=lambda: asyncio.run(_inbound(var, texts)))
+    worker.start()
+    worker.join(60)
+    return stations
+
+
+@pytest.fixture(scope="module")
+def ops_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
+    """``conjure up`` on the embedded default with two stations seeded; (base URL, station ids)."""
+    var = tmp_path_factory.mktemp("ops-var")
+    port = free_port()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DATABASE_", "REDIS_", "STRIPE_", "AI_", "OPS_"))
+    }
+    env.update(
+        VAR_DIR=str(var),
+        ADMIN_EMAILS="admin@example.com",
+        PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+        RATE_LIMIT_ANONYMOUS="1000/minute",
+        RATE_LIMIT_LOGIN="1000/minute",
+        RATE_LIMIT_SIGNUP="1000/minute",
+    )
+    log = (var / "server.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "conjure.cli", "up", "--port", str(port)], cwd=var, env=env, stdout=log,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"conjure up exited: {(var / 'server.log').read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "conjure up did not become healthy in 90 s"
+            time.sleep(0.3)
+        yield base, _seed(base, var)
+    finally:
+        stop_process(proc, timeout=15)
+        log.close()
+
+
+@pytest.fixture
+def console(browser: Browser, ops_server: tuple[str, dict[str, str]]) -> Iterator[Page]:  # noqa: F811
+    context = browser.new_context(
+        base_url=ops_server[0], viewport={"width": 390, "height": 844}, locale="en-US"
+    )
+    context.set_default_timeout(15_000)
+    context.route("https://**/*", lambda route: route.abort())
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
+
+    def on_console(message: Any) -> None:
+        if message.type == "error" and "Failed to load resource" not in message.text:
+            errors.append(message.text)
+
+    page.on("console", on_console)
+    yield page
+    context.close()
+    assert not errors, errors
+
+
+def _login(page: Page, email: str) -> None:
+    response = page.goto("/ops")
+    assert response is not None
+    assert "'unsafe-inline'" not in response.headers["content-security-policy"]
+    page.fill("#auth-email", email)
+    page.fill("#auth-password", PASSWORD)
+    page.click("#login")
+    expect(page.locator("#app")).to_be_visible()
+
+
+def test_staff_works_the_inbox_and_cannot_see_another_station(
+    console: Page,
+    ops_server: tuple[str, dict[str, str]],
+    screenshots: Path,  # noqa: F811
+) -> None:
+    _, stations = ops_server
+    _login(console, "staff@example.com")
+    expect(console.locator("#role")).to_have_text("staff")
+    expect(console.locator("#station option")).to_have_count(1)  # only the station they belong to
+    drafts = console.locator("#drafts .draft")
+    expect(drafts).to_have_count(2)  # Level 2; the allergy message went to a person (Level 3)
+    expect(console.locator("#unread")).to_have_text("3")
+    expect(console.locator(".thread", has_text="peanut allergy").locator(".level-3")).to_have_text(
+        "Needs a person"
+    )
+    shot(console, "ops-01-inbox-drafts")
+
+    first = drafts.nth(0)
+    first.locator("textarea").fill("Hi! Saturday is open for 30 guests; shall I hold it?")
+    first.locator(".approve").click()
+    expect(drafts).to_have_count(1)
+    drafts.nth(0).locator(".reject").click()
+    expect(console.locator("#drafts")).to_contain_text("Nothing waiting for approval.")
+
+    console.click("[data-tab=bookings]")
+    expect(console.locator("#bookings tr")).to_have_count(3)
+    expect(console.locator("#calendar .pill")).to_have_count(3)
+    shot(console, "ops-02-bookings-calendar")
+    console.click("[data-tab=leads]")
+    expect(console.locator(".column[data-status=new] .lead")).to_have_count(2)
+    shot(console, "ops-03-leads-board")
+    console.click("[data-tab=reviews]")
+    low = console.locator(".review", has_text="Chef arrived late.")
+    low.locator(".draft-reply").click()
+    expect(low.locator("textarea")).to_have_value(
+        re.compile(r"^We're sorry, Pat, .* Bay Area manager will reach out")
+    )
+    expect(low.locator(".publish")).to_have_count(0)  # publishing is for managers
+    shot(console, "ops-04-reviews")
+    console.click("[data-tab=budget]")
+    expect(console.locator("#usage")).to_contain_text("Managers and owners see the AI budget")
+
+    console.goto(f"/ops#station={stations['sacramento']}")
+    console.reload()
+    expect(console.locator("#notice")).to_have_text(
+        "That station was not found, or you are not one of its members."
+    )
+    expect(console.locator("#app")).to_be_hidden()
+    assert "Secret" not in console.content()
+    expect(console.locator("#go-home")).to_be_visible()
+    shot(console, "ops-05-other-station-refused")
+    console.click("#go-home")
+    expect(console.locator("#role")).to_have_text("staff")
+
+
+def test_an_owner_sees_the_budget_and_the_audit_trail(console: Page) -> None:
+    _login(console, "owner-a@example.com")
+    console.click("[data-tab=budget]")
+    expect(console.locator("#usage")).to_contain_text("AI calls")
+    expect(console.locator("#audit tr", has_text="draft.edited")).to_have_count(1)
+    expect(console.locator("#audit tr", has_text="draft.rejected")).to_have_count(1)
+    expect(console.locator("#audit tr", has_text="classify")).to_have_count(3)
+    shot(console, "ops-06-budget-audit")
