@@ -8,6 +8,14 @@ down, a pooled connection that died, a full pool) is an outage, not a bug: HTTP 
 ``service_unavailable`` with ``Retry-After`` (:class:`DatabaseFaultMiddleware`) and it is logged
 once at WARNING, without a traceback.
 
+SQLite's "database is locked" / "database table is locked" (SQLITE_BUSY, SQLITE_LOCKED: another
+writer held the lock past the busy timeout) is the same kind of fault: the transaction did not
+commit (Conjure begins SQLite transactions IMMEDIATE), so it is retried the same way, and a request
+still failing answers 503.
+
+Workers retry their own writes the same way (claim, heartbeat, progress steps, settle, park), so
+a deadlock costs a job a short wait, never an attempt.
+
 A connection that died mid-transaction is *not* retried: its COMMIT may have landed, and
 running the transaction again could write it twice.
 """
@@ -16,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import sqlite3
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, TypeVar
 
@@ -31,6 +40,7 @@ T = TypeVar("T")
 
 # SQLSTATEs after which the whole transaction may simply run again.
 RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization_failure, deadlock_detected
+SQLITE_LOCKED_CODES = frozenset({5, 6})  # SQLITE_BUSY, SQLITE_LOCKED (primary codes)
 # The server is going away or not accepting connections yet: 57P01 admin_shutdown,
 # 57P02 crash_shutdown, 57P03 cannot_connect_now, 53300 too_many_connections, class 08.
 UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
@@ -76,9 +86,21 @@ def _sqlstate(exc: BaseException) -> str | None:
     return state if isinstance(state, str) else None
 
 
+def _sqlite_locked(exc: BaseException) -> bool:
+    """SQLite's SQLITE_BUSY / SQLITE_LOCKED (extended codes included), or its message."""
+    if not isinstance(exc, sqlite3.OperationalError):
+        return False
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(code, int) and code & 0xFF in SQLITE_LOCKED_CODES:
+        return True
+    message = str(exc).lower()
+    return "database is locked" in message or "database table is locked" in message
+
+
 def is_retryable(exc: BaseException) -> bool:
-    """A serialization failure or a deadlock: the transaction was rolled back and may run again."""
-    return any(_sqlstate(e) in RETRYABLE_SQLSTATES for e in _chain(exc))
+    """A serialization failure, a deadlock or a locked SQLite database: the transaction did not
+    commit and may run again."""
+    return any(_sqlstate(e) in RETRYABLE_SQLSTATES or _sqlite_locked(e) for e in _chain(exc))
 
 
 def _raised_by_driver(exc: BaseException) -> bool:
@@ -130,7 +152,10 @@ async def retry_transaction(run: Callable[[], Awaitable[T]], *, what: str) -> T:
 
 
 def _first_state(exc: BaseException) -> str | None:
-    return next((s for e in _chain(exc) if (s := _sqlstate(e)) is not None), None)
+    found = next((s for e in _chain(exc) if (s := _sqlstate(e)) is not None), None)
+    if found is None and any(_sqlite_locked(e) for e in _chain(exc)):
+        return "sqlite_locked"
+    return found
 
 
 class DatabaseFaultMiddleware:

@@ -7,12 +7,14 @@ The tree (each leaf names its stable ``code``):
     ├── 401 unauthorized, invalid_token, token_expired, invalid_credentials,
     │       invalid_refresh_token, refresh_token_reused, invalid_init_data   (auth)
     ├── 402 insufficient_stars, insufficient_coins
-    ├── 403 forbidden, link_expired, invalid_link_signature   (storage /files links)
+    ├── 403 forbidden, link_expired, invalid_link_signature   (storage /files links),
+    │       reauthentication_required   (DELETE /api/v1/me)
     ├── 404 not_found                (also: another user's resource), object_not_found,
     │       no_subscription, no_billing_account   (billing)
     ├── 405 method_not_allowed
     ├── 409 conflict, idempotency_key_reused, job_not_cancelable, job_not_retryable, email_taken,
-    │       already_subscribed (billing)
+    │       already_subscribed (billing),
+    │       identity_in_use, provider_already_linked, last_identity   (linked sign-ins)
     ├── 413 request_too_large
     ├── 415 unsupported_media_type
     ├── 422 validation_error         (names the field in ``errors``), invalid_rate_limit,

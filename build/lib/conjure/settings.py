@@ -244,6 +244,12 @@ class Settings(BaseSettings):
     job_webhook_secret: SecretStr | None = None
     job_scheduler_poll_seconds: float = 0.25
     worker_metrics_port: int = 0  # >0: `conjure worker` serves /metrics on this port
+    # Runs that spend no attempt (conjure.jobs.parking): parks of one job waiting on callbacks,
+    # delays while a provider's circuit breaker is open; past either cap a run counts again.
+    job_max_parks: int = Field(default=100, ge=0)
+    job_max_free_delays: int = Field(default=10, ge=0)
+    # The longest a parked job may wait for its callback, whatever deadline its handler asked for.
+    job_max_wait_seconds: float = Field(default=86400.0, gt=0)
 
     # Per-user event stream (GET /api/v1/events) and the cap on any user's open SSE streams
     sse_max_connections_per_user: int = Field(default=5, ge=1)  # beyond it: 429

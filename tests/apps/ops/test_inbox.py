@@ -7,6 +7,7 @@ import datetime as dt
 import sys
 import types
 import uuid
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -63,7 +64,20 @@ async def test_one_thread_per_customer_across_channels(ops: Ops) -> None:
     assert (lead["source"], lead["phone"], lead["message"]) == ("inbox", "+14155550123", "Hello on WhatsApp")
 
 
-async def test_google_reviews_are_stored_once_drafted_and_published(ops: Ops) -> None:
+async def test_google_reviews_are_stored_once_drafted_and_published(make_ops: Any, sqlite_url: str) -> None:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from tests.channels.peers import ProviderPeer, channel_settings
+
+    peer = ProviderPeer(rsa.generate_private_key(public_exponent=65537, key_size=2048)).start()
+    try:
+        ops = await make_ops(database_url=sqlite_url, **channel_settings(peer.url))
+        await _reviews_flow(ops, peer)
+    finally:
+        peer.stop()
+
+
+async def _reviews_flow(ops: Ops, peer: Any) -> None:
     sid, owner = await ops.station("reviews")
     base = f"/api/v1/ops/stations/{sid}"
     body = {"channel": "google", "address": "locations/42"}
@@ -84,6 +98,10 @@ async def test_google_reviews_are_stored_once_drafted_and_published(ops: Ops) ->
     assert drafted["reply_draft"].startswith("We're sorry, Pat")
     published = (await ops.client.post(f"{base}/reviews/{review}/publish", json={}, headers=owner)).json()
     assert (published["reply_status"], published["reply_text"]) == ("published", drafted["reply_draft"])
+    # It went to the Business Profile API: PUT …/locations/42/reviews/abc/reply with the text.
+    (put,) = [c for c in peer.calls if c.method == "PUT"]
+    assert put.path.endswith("/locations/42/reviews/abc/reply")
+    assert put.json() == {"comment": drafted["reply_draft"]}
     audit = (await ops.client.get(f"{base}/audit", headers=owner)).json()["items"]
     assert sorted(a["action"] for a in audit) == ["review_reply", "review_reply.published"]
 

@@ -14,6 +14,12 @@ share one.
 
 Each change of state is logged on one line (WARNING when it opens) and shown by the
 ``conjure_model_breaker_state`` gauge (0 closed, 1 half-open, 2 open).
+
+A job that finds every provider it needs behind an open breaker was not tried at all: it raises
+:func:`deferral` (a :class:`conjure.jobs.registry.JobDeferred`), so the engine delays it until the
+first breaker lets a trial call through *without spending an attempt* and without charging
+(``conjure.jobs.parking``), at most ``JOB_MAX_FREE_DELAYS`` times per job; after that such a
+delay counts as an ordinary retryable failure, so an outage that never ends still reaches the DLQ.
 """
 
 from __future__ import annotations
@@ -21,10 +27,11 @@ from __future__ import annotations
 import asyncio
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import structlog
 
+from conjure.jobs.registry import JobDeferred
 from conjure.observability.metrics import MODEL_BREAKER_STATE
 from conjure.settings import Settings
 
@@ -130,3 +137,10 @@ def breaker_for(provider: str, settings: Settings) -> CircuitBreaker:
             provider, failures=settings.ai_breaker_failures, cooldown=settings.ai_breaker_cooldown_seconds
         )
     return found
+
+
+def deferral(code: str, message: str, remaining: Iterable[float]) -> JobDeferred:
+    """What a job raises when every provider it needs is behind an open breaker (``remaining``:
+    each one's seconds until a trial call may go): come back when the first lets one through
+    (at least a second), without spending an attempt."""
+    return JobDeferred(code, message, retry_after=max(min(remaining, default=1.0), 1.0))

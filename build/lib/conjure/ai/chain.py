@@ -8,8 +8,9 @@ Error policy (what the job engine sees):
 - A provider whose circuit breaker is open (``AI_BREAKER_FAILURES`` transient failures in a row,
   :mod:`conjure.ai.breaker`) is skipped like a transient failure without being called; when
   every provider was skipped or failed, the retry waits at least until the first breaker lets a
-  trial call through. The job engine still counts that retry as an attempt: the breaker makes
-  attempts go no faster than its cooldown, it does not stop them reaching the DLQ.
+  trial call through. When every provider was skipped (none was called), the job was not tried:
+  :class:`JobDeferred` (``breaker.deferral``), a delay that spends no attempt (capped per job by
+  ``JOB_MAX_FREE_DELAYS``, so a lasting outage still reaches the DLQ).
 - The account is out of quota or credit (OpenAI's 429 ``insufficient_quota``, a 402, Gemini's
   billing errors) or its credentials are refused (401/403) → next provider; at the end →
   :class:`PermanentJobError` ``ai_quota_exceeded`` / ``ai_auth_failed``: waiting will not help.
@@ -34,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import structlog
 
+from conjure.ai.breaker import deferral
 from conjure.ai.providers import OFFLINE, ProviderConfigError, ProviderSlot, get_slot, provider_chain
 from conjure.ai.usage import StepUsage
 from conjure.jobs.registry import PermanentJobError, RetryableJobError
@@ -172,6 +174,13 @@ class ModelChain:
             MODEL_TOKENS.labels(name, "input").inc(usage.input_tokens)
             MODEL_TOKENS.labels(name, "output").inc(usage.output_tokens)
             return StepOutcome(output, _with_latency(usage, elapsed))
+        if reopen and len(reopen) == len(failures):
+            # No provider was called (each behind an open breaker): not an attempt.
+            raise deferral(
+                "model_unavailable",
+                f"No AI provider could answer the {step} step right now; retrying.",
+                reopen,
+            )
         if reopen:
             # Come back when the first skipped provider takes a trial call again (never sooner).
             waits.append(max(min(reopen), 1.0))

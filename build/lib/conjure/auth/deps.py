@@ -209,7 +209,7 @@ async def _other_credential(
     """API keys, environment keys and external providers' tokens (each needs the database)."""
     if (key := await find_api_key(session, token)) is not None:
         user = await session.get(User, key.user_id)
-        if user is None:
+        if user is None or user.deleted_at is not None:
             raise _invalid("api_key", "unknown_user")
         return Principal.of_user(user.id, "api_key", settings, key=key)
     if (name := match_env_key(settings, token)) is not None:
@@ -288,7 +288,7 @@ CurrentPrincipal = Annotated[Principal, Depends(get_current_principal)]
 async def get_current_user(principal: CurrentPrincipal, session: SessionDep) -> User:
     """The signed-in user's row, loaded in the route's own session (so changes to it are saved)."""
     user = await session.get(User, principal.user_id)
-    if user is None:
+    if user is None or user.deleted_at is not None:
         raise _invalid(principal.method, "unknown_user")
     return user
 

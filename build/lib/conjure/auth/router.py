@@ -1,34 +1,48 @@
-"""HTTP routes of the auth domain: sign-up, login, refresh, logout, Telegram, API keys."""
+"""HTTP routes of the auth domain: sign-up, login, refresh, logout, Telegram, API keys, linked sign-ins."""
 
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
 import structlog
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Body, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
 from conjure.auth import apikeys, service
-from conjure.auth.deps import CurrentUser, client_ip
+from conjure.auth import identities as linking
+from conjure.auth.deps import CurrentUser, client_ip, identity_providers
+from conjure.auth.identities import Proof
+from conjure.auth.providers import ProviderTokenError
 from conjure.auth.schemas import (
     ApiKeyCreated,
     ApiKeyIn,
     ApiKeyOut,
+    IdentityOut,
+    IdentityPage,
+    LinkOut,
     LoginIn,
+    PasswordLinkIn,
     RefreshIn,
     SignupIn,
     TelegramIn,
+    TelegramLinkIn,
     TokenOut,
 )
-from conjure.auth.telegram import TelegramInitDataError, verify_init_data
-from conjure.auth.tokens import hash_secret
+from conjure.auth.schemas import LinkIn as LinkInModel
+from conjure.auth.telegram import TelegramInitDataError, TelegramUser, verify_init_data
+from conjure.auth.tokens import hash_secret, unverified_claims
 from conjure.deps import RuntimeDep, SessionDep, SettingsDep
-from conjure.errors import problem
+from conjure.errors import Unauthorized, problem
+from conjure.kit.paging import PageDep
 from conjure.observability.metrics import AUTH_FAILURES
 from conjure.ratelimit.deps import limit_by_device, limit_by_ip
 from conjure.ratelimit.service import Outage
-from conjure.users.models import User
+from conjure.runtime import Runtime
+from conjure.settings import Settings
+from conjure.users.models import IdentityProvider, User
 from conjure.users.schemas import UserOut
+from conjure.users.service import normalize_email
 
 log = structlog.get_logger("conjure.auth")
 router = APIRouter(tags=["auth"])
@@ -39,6 +53,7 @@ public = APIRouter(
     responses={429: {"description": "Too many requests (rate_limited)"}},
 )
 keys = APIRouter(prefix="/api/v1/auth/api-keys", responses={401: {"description": "Not signed in"}})
+identities = APIRouter(prefix="/api/v1/me/identities", responses={401: {"description": "Not signed in"}})
 
 
 def _token_out(user: User, tokens: service.TokenPair, response: Response, *, method: str) -> TokenOut:
@@ -134,17 +149,7 @@ async def telegram(
     body: TelegramIn, session: SessionDep, settings: SettingsDep, response: Response
 ) -> TokenOut:
     """Sign in from a Telegram Mini App with its ``initData``."""
-    if settings.telegram_bot_token is None:
-        raise service.TelegramNotConfigured("Telegram login is not configured (set TELEGRAM_BOT_TOKEN).")
-    try:
-        tg_user = verify_init_data(
-            body.init_data,
-            settings.telegram_bot_token.get_secret_value(),
-            max_age_seconds=settings.telegram_auth_max_age_seconds,
-        )
-    except TelegramInitDataError as exc:
-        AUTH_FAILURES.labels("telegram", exc.reason).inc()
-        raise service.InvalidInitData("The Telegram init data is not valid or too old.") from None
+    tg_user = telegram_user(settings, body.init_data)
     user = await service.sync_external_user(
         session,
         settings,
@@ -154,6 +159,21 @@ async def telegram(
         picture_url=tg_user.photo_url,
     )
     return _token_out(user, await service.issue_tokens(session, settings, user), response, method="telegram")
+
+
+def telegram_user(settings: Settings, init_data: str) -> TelegramUser:
+    """The Telegram user of valid, fresh ``init_data`` (401 ``invalid_init_data``, 503 when off)."""
+    if settings.telegram_bot_token is None:
+        raise service.TelegramNotConfigured("Telegram login is not configured (set TELEGRAM_BOT_TOKEN).")
+    try:
+        return verify_init_data(
+            init_data,
+            settings.telegram_bot_token.get_secret_value(),
+            max_age_seconds=settings.telegram_auth_max_age_seconds,
+        )
+    except TelegramInitDataError as exc:
+        AUTH_FAILURES.labels("telegram", exc.reason).inc()
+        raise service.InvalidInitData("The Telegram init data is not valid or too old.") from None
 
 
 @keys.post("", status_code=201)
@@ -176,5 +196,82 @@ async def revoke_api_key(key_id: uuid.UUID, user: CurrentUser, session: SessionD
     return Response(status_code=204)
 
 
+async def _proof(request: Request, runtime: Runtime, body: LinkInModel) -> Proof:
+    """The identity ``body`` proves the caller holds, checked like a sign-in with it."""
+    settings = runtime.settings
+    if isinstance(body, PasswordLinkIn):
+        return Proof(IdentityProvider.PASSWORD, normalize_email(body.email), password=body.password)
+    if isinstance(body, TelegramLinkIn):
+        return Proof(IdentityProvider.TELEGRAM, str(telegram_user(settings, body.init_data).id))
+    providers = identity_providers(request, settings)
+    claims = unverified_claims(body.token)
+    provider = providers.for_issuer(claims.get("iss")) if claims else None
+    if provider is None or provider.name != body.provider:
+        AUTH_FAILURES.labels(body.provider, "unrecognized").inc()
+        raise Unauthorized(f"This is not a valid {body.provider} token.", code="invalid_token")
+    try:
+        found = await providers.verify(provider, body.token)
+    except ProviderTokenError as exc:
+        AUTH_FAILURES.labels(provider.name, exc.reason).inc()
+        raise Unauthorized(f"This is not a valid {body.provider} token.", code="invalid_token") from None
+    return Proof(found.provider, found.subject, email=found.email if found.email_verified else None)
+
+
+@identities.get("")
+async def list_identities(user: CurrentUser, session: SessionDep, page: PageDep) -> IdentityPage:
+    """The ways of signing in to the caller's account, oldest first."""
+    rows = await linking.list_identities(session, user.id)
+    items = [IdentityOut.model_validate(row) for row in rows[page.offset : page.offset + page.limit]]
+    return IdentityPage(items=items, total=len(rows), limit=page.limit, offset=page.offset)
+
+
+@identities.post(
+    "",
+    status_code=201,
+    responses={
+        200: {"description": "Already linked to this account: nothing changed", "model": LinkOut},
+        401: {"description": "invalid_credentials, invalid_init_data, invalid_token"},
+        409: {"description": "identity_in_use, provider_already_linked"},
+        503: {"description": "telegram_not_configured"},
+    },
+)
+async def link_identity(
+    body: Annotated[LinkInModel, Body()],
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    response: Response,
+) -> LinkOut:
+    """Link another way of signing in; each then reaches this account and wallet.
+
+    A sign-in that belongs to another account answers 409 ``identity_in_use``, unless that
+    account was never used beyond its sign-up bonus: then it is merged into this one.
+    """
+    proof = await _proof(request, runtime, body)
+    try:
+        outcome = await linking.link_identity(session, runtime.apps, user, proof)
+    except linking.WrongPassword:
+        AUTH_FAILURES.labels("password", "invalid_credentials").inc()
+        raise service.InvalidCredentials("The email or password is not right.") from None
+    if not outcome.created and outcome.merged_user_id is None:
+        response.status_code = 200  # already linked: nothing changed
+    return LinkOut(
+        **IdentityOut.model_validate(outcome.identity).model_dump(), merged=bool(outcome.merged_user_id)
+    )
+
+
+@identities.delete(
+    "/{identity_id}",
+    status_code=204,
+    responses={404: {"description": "not_found"}, 409: {"description": "last_identity"}},
+)
+async def unlink_identity(identity_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Response:
+    """Remove one way of signing in (never the last one)."""
+    await linking.unlink_identity(session, user, identity_id)
+    return Response(status_code=204)
+
+
 router.include_router(public)
 router.include_router(keys)
+router.include_router(identities)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 
+from conjure.kit.paging import Page
 from conjure.users.schemas import UserOut
 
 
@@ -75,3 +77,52 @@ class ApiKeyCreated(ApiKeyOut):
     """The new key; ``key`` is shown this once and cannot be recovered."""
 
     key: str
+
+
+# --- linked sign-ins ------------------------------------------------------------------------
+
+
+class PasswordLinkIn(BaseModel):
+    """Link an email and password (a new one, or the password of the account that has it)."""
+
+    provider: Literal["password"]
+    email: EmailStr
+    password: str = Field(min_length=8, max_length=128)
+
+
+class TelegramLinkIn(BaseModel):
+    """Link a Telegram account by the Mini App's signed ``initData``."""
+
+    provider: Literal["telegram"]
+    init_data: str = Field(min_length=1, max_length=8192)
+
+
+class TokenLinkIn(BaseModel):
+    """Link a Clerk, Auth0 or Firebase account by one of its current ID tokens."""
+
+    provider: Literal["clerk", "auth0", "firebase"]
+    token: str = Field(min_length=1, max_length=8192)
+
+
+LinkIn = Annotated[PasswordLinkIn | TelegramLinkIn | TokenLinkIn, Field(discriminator="provider")]
+
+
+class IdentityOut(BaseModel):
+    """One way of signing in to the account; ``subject`` is the email, Telegram id or provider user id."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: uuid.UUID
+    provider: str
+    subject: str
+    created_at: dt.datetime
+
+
+class LinkOut(IdentityOut):
+    """The identity linked; ``merged`` when an unused account that held it was folded into this one."""
+
+    merged: bool = False
+
+
+class IdentityPage(Page[IdentityOut]):
+    """The account's sign-ins, oldest first."""

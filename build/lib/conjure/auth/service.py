@@ -13,7 +13,7 @@ import datetime as dt
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,8 +23,8 @@ from conjure.auth.tokens import hash_secret, issue_access_token, new_refresh_tok
 from conjure.db import utcnow
 from conjure.errors import Conflict, ServiceUnavailable, Unauthorized
 from conjure.settings import Settings
-from conjure.users.models import User
-from conjure.users.service import create_user, normalize_email
+from conjure.users.models import IdentityProvider, User, UserIdentity
+from conjure.users.service import create_user, normalize_email, user_of_identity
 
 
 class InvalidCredentials(Unauthorized):
@@ -85,7 +85,7 @@ async def signup(
 ) -> User:
     """Create an email + password account and give it the welcome bonus (and invite reward)."""
     email = normalize_email(email)
-    if await session.scalar(select(User.id).where(User.email == email)) is not None:
+    if await email_in_use(session, email):
         raise EmailTaken("An account with this email already exists.")
     password_hash = await hash_password(password)
     try:
@@ -98,9 +98,19 @@ async def signup(
     return user
 
 
+async def email_in_use(session: AsyncSession, email: str) -> bool:
+    """Whether an account has ``email`` (normalized) as its address or as its password sign-in."""
+    if await session.scalar(select(User.id).where(User.email == email)) is not None:
+        return True
+    stmt = select(UserIdentity.id).where(
+        UserIdentity.provider == IdentityProvider.PASSWORD, UserIdentity.subject == email
+    )
+    return await session.scalar(stmt) is not None
+
+
 async def authenticate(session: AsyncSession, *, email: str, password: str) -> User:
     """The user with this email and password; one error for every failure."""
-    user = await session.scalar(select(User).where(User.email == normalize_email(email)))
+    user = await user_of_identity(session, IdentityProvider.PASSWORD, normalize_email(email))
     # Verify even without a user (against a dummy hash) so timing does not tell them apart.
     ok = await verify_password(user.password_hash if user else None, password)
     if user is None or not ok:
@@ -118,6 +128,13 @@ async def issue_tokens(
     """A fresh access token and a refresh token (stored hashed; a new family unless rotating)."""
     refresh = new_refresh_token()
     now = utcnow()
+    signed_in_at = now
+    if family_id is not None:
+        # A rotation: the access token says when the person actually signed in (the family's start).
+        started = await session.scalar(
+            select(func.min(RefreshToken.created_at)).where(RefreshToken.family_id == family_id)
+        )
+        signed_in_at = started or now
     session.add(
         RefreshToken(
             user_id=user.id,
@@ -129,7 +146,7 @@ async def issue_tokens(
     )
     await session.flush()
     return TokenPair(
-        access_token=issue_access_token(settings, user.id),
+        access_token=issue_access_token(settings, user.id, auth_time=signed_in_at),
         refresh_token=refresh,
         expires_in=settings.access_token_ttl_seconds,
     )
@@ -175,12 +192,6 @@ async def revoke_refresh_token(session: AsyncSession, token: str) -> None:
         await _revoke_family(session, row.family_id)
 
 
-async def _by_external(session: AsyncSession, provider: str, external_id: str) -> User | None:
-    return await session.scalar(
-        select(User).where(User.external_provider == provider, User.external_id == external_id)
-    )
-
-
 async def sync_external_user(
     session: AsyncSession,
     settings: Settings,
@@ -198,7 +209,7 @@ async def sync_external_user(
     it is dropped when another account owns it, so accounts are never linked by email.
     Concurrent first sights create one user: the loser of the unique-key race reads the winner's.
     """
-    user = await _by_external(session, provider, external_id)
+    user = await user_of_identity(session, provider, external_id)
     if user is not None:
         return user
     if email and await session.scalar(select(User.id).where(User.email == normalize_email(email))):
@@ -209,7 +220,7 @@ async def sync_external_user(
                 session, settings, email=email, name=name, external_provider=provider, external_id=external_id
             )
     except IntegrityError:
-        existing = await _by_external(session, provider, external_id)
+        existing = await user_of_identity(session, provider, external_id)
         if existing is not None:
             return existing
         # The race was on the email, not the identity: keep the account, without the email.

@@ -18,14 +18,25 @@ ALGORITHM = "HS256"
 LEEWAY_SECONDS = 5
 
 
-def issue_access_token(settings: Settings, user_id: uuid.UUID, *, ttl_seconds: int | None = None) -> str:
-    """A signed access token for ``user_id`` that expires after ACCESS_TOKEN_TTL_SECONDS."""
+def issue_access_token(
+    settings: Settings,
+    user_id: uuid.UUID,
+    *,
+    ttl_seconds: int | None = None,
+    auth_time: dt.datetime | None = None,
+) -> str:
+    """A signed access token for ``user_id`` that expires after ACCESS_TOKEN_TTL_SECONDS.
+
+    ``auth_time`` (OIDC's claim) is when the person signed in: now, or for a refreshed token the
+    sign-in that started its refresh family, so a refresh never passes for re-authentication.
+    """
     now = dt.datetime.now(dt.UTC)
     ttl = settings.access_token_ttl_seconds if ttl_seconds is None else ttl_seconds
     claims = {
         "iss": ISSUER,
         "sub": str(user_id),
         "iat": now,
+        "auth_time": int((auth_time or now).timestamp()),
         "exp": now + dt.timedelta(seconds=ttl),
         "typ": "access",
     }

@@ -140,7 +140,7 @@ def _actions(job: Job) -> list[str]:
     actions = []
     if job.status in dlq.RETRYABLE:
         actions.append("retry")
-    if job.status in (JobStatus.QUEUED, JobStatus.PROCESSING) and not job.cancel_requested:
+    if job.status in (JobStatus.QUEUED, JobStatus.WAITING, JobStatus.PROCESSING) and not job.cancel_requested:
         actions.append("cancel")
     return actions
 

@@ -15,6 +15,7 @@ from conjure.jobs.types import Delivery
 
 if TYPE_CHECKING:
     from conjure.events.types import NewEvent
+    from conjure.jobs.registry import Park
 
 ClaimKey = tuple[uuid.UUID, int]  # (job id, attempt)
 # A NUL character as json.dumps writes it (an escaped backslash before "u0000" is just text).
@@ -85,7 +86,9 @@ class Claim:
 
 @dataclass
 class Outcome:
-    """How an attempt ended: ``succeeded``, ``retry`` (retryable), ``failed`` or ``canceled``."""
+    """How an attempt ended: ``succeeded``, ``retry`` (retryable), ``failed`` or ``canceled``; or
+    without spending the attempt (``conjure.jobs.parking``): ``parked`` (waits for a callback,
+    ``park`` says until when) or ``deferred`` (not tried; waits at least ``retry_after``)."""
 
     kind: str
     result: dict[str, Any] | None = None
@@ -94,6 +97,7 @@ class Outcome:
     usage: dict[str, Any] | None = None
     # A retry's least delay in seconds, as the provider asked (``RetryableJobError.retry_after``).
     retry_after: float | None = None
+    park: Park | None = None
 
 
 @dataclass

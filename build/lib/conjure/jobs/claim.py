@@ -16,7 +16,8 @@ import structlog
 from sqlalchemy import select, update
 
 from conjure.db import utcnow
-from conjure.jobs.attempt import Claim
+from conjure.dbfaults import retry_transaction
+from conjure.jobs.attempt import Claim, ClaimedRow
 from conjure.jobs.events import event_message
 from conjure.jobs.models import JOBS, JobStatus
 from conjure.jobs.store.pick import store_for
@@ -37,7 +38,13 @@ async def claim_deliveries(
         first.setdefault(delivery.job_id, delivery)
     now = utcnow()
     lease = now + dt.timedelta(seconds=runtime.settings.visibility_timeout_seconds)
-    rows = await store_for(runtime.db).claim(list(first), worker_id=worker_id, now=now, lease=lease)
+    store = store_for(runtime.db)
+
+    async def claim() -> list[ClaimedRow]:
+        return await store.claim(list(first), worker_id=worker_id, now=now, lease=lease)
+
+    # A deadlock (40P01), serialization failure or locked SQLite wrote nothing: claim again.
+    rows = await retry_transaction(claim, what="claim")
     claims = [
         Claim(
             delivery=first[row.id],
@@ -95,14 +102,18 @@ async def heartbeat(runtime: Runtime, worker_id: str, claims: Sequence[Claim]) -
         # could deadlock against that batch's multi-row update. (SQLite has one writer: no-op.)
         .with_for_update(skip_locked=True)
     )
-    async with runtime.db.session() as session:
-        rows = await session.execute(
-            update(JOBS)
-            .where(JOBS.c.id.in_(mine))
-            .values(heartbeat_at=now, lease_expires_at=lease)
-            .returning(JOBS.c.id)
-        )
-        held = set(rows.scalars())
+
+    async def extend() -> set[uuid.UUID]:
+        async with runtime.db.session() as session:
+            rows = await session.execute(
+                update(JOBS)
+                .where(JOBS.c.id.in_(mine))
+                .values(heartbeat_at=now, lease_expires_at=lease)
+                .returning(JOBS.c.id)
+            )
+            return set(rows.scalars())
+
+    held = await retry_transaction(extend, what="heartbeat")  # a lost lease would cost an attempt
     # Only entries of jobs still ours: touching takes the entry over (XCLAIM), and a lost
     # claim's entry now belongs to the worker that rescued the job.
     refs = [c.delivery.ref for c in claims if c.job_id in held]

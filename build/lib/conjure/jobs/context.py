@@ -1,16 +1,19 @@
 """What a handler sees while it runs one attempt (:class:`RunContext`, the engine's
 :class:`conjure.jobs.registry.JobContext`): its job, the process's settings, storage,
-limiter, database and users' event hub, and the two things it may report, progress steps
-and model usage."""
+limiter, database and users' event hub, the two things it may report, progress steps
+and model usage, and parking (``park``, ``saved_state``: :mod:`conjure.jobs.parking`)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
+from conjure.db import utcnow
 from conjure.jobs.attempt import Claim
-from conjure.jobs.registry import JobCanceled
+from conjure.jobs.parking import read_saved_state
+from conjure.jobs.registry import JobCanceled, JobParked, Park, SavedState
 
 if TYPE_CHECKING:
     from conjure.db import Database
@@ -82,3 +85,14 @@ class RunContext:
                 "cost_usd": cost_usd,
             }
         )
+
+    async def park(
+        self, *, poll_after: float, deadline: dt.datetime, checkpoint: Mapping[str, Any]
+    ) -> NoReturn:
+        """End this run; the job waits for a callback without a worker (``conjure.jobs.parking``)."""
+        poll_at = utcnow() + dt.timedelta(seconds=max(poll_after, 0.0))
+        raise JobParked(Park(poll_at=poll_at, deadline=deadline, checkpoint=dict(checkpoint)))
+
+    async def saved_state(self) -> SavedState:
+        """The last park's checkpoint and the callback's data (consumed by this read)."""
+        return await read_saved_state(self.db, self.job_id, self.attempt)

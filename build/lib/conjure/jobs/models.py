@@ -31,10 +31,12 @@ from conjure.db import Base, JSONType, UTCDateTime, new_id, utcnow
 
 
 class JobStatus(enum.StrEnum):
-    """``queued → processing → succeeded | failed | dlq | canceled``."""
+    """``queued → processing → succeeded | failed | dlq | canceled``; a parked job is ``waiting``
+    (on a provider's callback, holding no worker: ``conjure.jobs.parking``) between two runs."""
 
     QUEUED = "queued"
     PROCESSING = "processing"
+    WAITING = "waiting"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     DLQ = "dlq"
@@ -88,6 +90,13 @@ class Job(Base):
     usage: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     webhook_url: Mapped[str | None] = mapped_column(String(2000))
     start_deadline: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Parking (conjure.jobs.parking): what the handler saved, what its callback brought, when a
+    # job still waiting fails, and the runs that spent no attempt (parks, circuit-open delays).
+    checkpoint: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    resume_data: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    wait_deadline: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    parks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    free_delays: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from conjure.db import utcnow
-from conjure.jobs.attempt import Claim, LostClaim, ProgressStep, progress_json
+from conjure.dbfaults import retry_transaction
+from conjure.jobs.attempt import Claim, ClaimKey, LostClaim, ProgressStep, progress_json
 from conjure.jobs.events import event_message
 from conjure.jobs.store.pick import store_for
 from conjure.jobs.types import GroupCommit
@@ -84,10 +85,16 @@ class ProgressWriter:
     ) -> dict[int, tuple[int, bool] | BaseException]:
         """Write the steps ``batch`` indexes together; if that fails, each on its own, so that a
         step the database rejects fails only its own caller. Lost claims are left out."""
-        try:
-            rows = await self.store.record_progress(
+
+        async def write() -> dict[ClaimKey, tuple[int, bool]]:
+            return await self.store.record_progress(
                 [steps[index] for index in batch], worker_id=self.worker_id, now=now
             )
+
+        try:
+            # A deadlock, serialization failure or locked SQLite wrote nothing: write it again,
+            # rather than fail the step (and with it the job's attempt).
+            rows = await retry_transaction(write, what="progress")
         except Exception as exc:
             if len(batch) == 1:
                 log.warning("progress_write_failed", job_id=str(steps[batch[0]].claim.job_id))

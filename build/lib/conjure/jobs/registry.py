@@ -6,9 +6,10 @@ its :class:`conjure.apps.AppSpec`; the engine knows nothing else about the app.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 if TYPE_CHECKING:
     import uuid
@@ -48,8 +49,46 @@ class RetryableJobError(JobError):
         self.retry_after = retry_after
 
 
+class JobDeferred(RetryableJobError):
+    """Not tried at all: what the job needs is known to be unavailable for ``retry_after`` seconds
+    (a provider whose circuit breaker is open). The job waits that long without spending an
+    attempt, at most ``JOB_MAX_FREE_DELAYS`` times; after that it is an ordinary retryable failure.
+    Nothing is charged either way (the hold stays until the job ends)."""
+
+    def __init__(self, code: str, message: str, *, retry_after: float) -> None:
+        super().__init__(code, message, retry_after=retry_after)
+
+
 class PermanentJobError(JobError):
     """Bad input or a policy refusal: the job fails at once, the hold is released."""
+
+
+@dataclass(frozen=True)
+class Park:
+    """Where a parked job continues: the handler's ``checkpoint``, run again at ``poll_at`` (the
+    poll fallback) unless a callback resumes it sooner; still waiting at ``deadline``, it fails
+    with ``callback_timeout``."""
+
+    poll_at: dt.datetime
+    deadline: dt.datetime
+    checkpoint: dict[str, Any]
+
+
+class JobParked(Exception):
+    """Raised by ``ctx.park``: this run ends, the job waits (holding no worker) for a callback."""
+
+    def __init__(self, park: Park) -> None:
+        super().__init__("parked")
+        self.park = park
+
+
+@dataclass(frozen=True)
+class SavedState:
+    """What a parked job's next run starts from: the checkpoint it saved, and what the callback
+    that resumed it brought (None: woken by the poll fallback, or never parked)."""
+
+    checkpoint: dict[str, Any] | None
+    resume_data: dict[str, Any] | None
 
 
 class JobCanceled(Exception):
@@ -94,11 +133,36 @@ class JobContext(Protocol):
     ) -> None:
         """Add model usage to the job (tokens and cost per step)."""
 
+    async def park(
+        self, *, poll_after: float, deadline: dt.datetime, checkpoint: Mapping[str, Any]
+    ) -> NoReturn:
+        """End this run and wait for a callback without holding a worker (``conjure.jobs.parking``):
+        the job is run again from ``checkpoint`` when a callback resumes it, or after
+        ``poll_after`` seconds; it fails with ``callback_timeout`` if still waiting at ``deadline``."""
+
+    async def saved_state(self) -> SavedState:
+        """The checkpoint of this job's last park and what its callback brought (read once)."""
+
 
 Handler = Callable[[JobContext], Awaitable[dict[str, Any]]]
 # Runs in the job's finishing transaction; the events it returns (e.g. ``image.ready``) are
 # published with the job's ``job.succeeded`` once that transaction commits, never if it rolls back.
 OnSuccess = Callable[["AsyncSession", "Job", dict[str, Any]], Awaitable["Sequence[NewEvent] | None"]]
+
+
+@dataclass(frozen=True)
+class JobEnd:
+    """How a job ended without success: ``failed``, ``dlq`` or ``canceled``, its code and message."""
+
+    status: str
+    code: str | None
+    message: str | None
+
+
+# Runs in the transaction that ends a job without success, wherever that happens (a settle, a
+# cancel, a deadline, a callback that never came): the events it returns are published once
+# that transaction commits (``conjure.jobs.hooks``).
+OnFailure = Callable[["AsyncSession", "Job", JobEnd], Awaitable["Sequence[NewEvent] | None"]]
 
 
 @dataclass(frozen=True)
@@ -108,6 +172,9 @@ class JobKind:
     name: str
     handler: Handler
     price_stars: int = 0
+    # The price from the running settings (an app's setting, e.g. STAGING_PRICE_STARS), read at
+    # each submit; without it the fixed ``price_stars``.
+    price: Callable[[Settings], int] | None = None
     # The time limit of one attempt: ``timeout(settings)`` (the kind's own setting, e.g. imagegen's
     # IMAGE_JOB_TIMEOUT_SECONDS), else a fixed ``timeout_seconds`` (tests' kinds), else the platform's
     # MAX_PROCESSING_TIME_MS. Read per runtime, so an operator's setting always reaches the worker.
@@ -120,8 +187,13 @@ class JobKind:
     # Runs inside the finishing transaction (same one that captures the hold),
     # so an app's own result table commits atomically with the job's success.
     on_success: OnSuccess | None = None
+    on_failure: OnFailure | None = None
     prompt_version: Callable[[], str] | None = None
     description: str = ""
+
+    def price_for(self, settings: Settings) -> int:
+        """Stars a new job of this kind holds (and costs on success)."""
+        return self.price(settings) if self.price is not None else self.price_stars
 
     def time_limit(self, settings: Settings) -> float:
         """Seconds one attempt may run before it is stopped and retried (``timeout`` code)."""

@@ -21,7 +21,14 @@ from conjure.jobs.attempt import Claim, LostClaim, Outcome, usage_summary
 from conjure.jobs.claim import claim_deliveries, heartbeat
 from conjure.jobs.context import RunContext
 from conjure.jobs.progress import ProgressWriter
-from conjure.jobs.registry import JobCanceled, JobError, PermanentJobError, RetryableJobError
+from conjure.jobs.registry import (
+    JobCanceled,
+    JobDeferred,
+    JobError,
+    JobParked,
+    PermanentJobError,
+    RetryableJobError,
+)
 from conjure.jobs.settle import Settler
 from conjure.jobs.types import Delivery
 from conjure.observability.metrics import JOB_DURATION
@@ -98,6 +105,11 @@ class Runner:
             return None
         except JobCanceled:
             outcome = Outcome("canceled", code="canceled", message="Canceled by the user.")
+        # Runs that spend no attempt (jobs/parking.py): waiting for a callback, or not tried.
+        except JobParked as exc:
+            outcome = Outcome("parked", park=exc.park)
+        except JobDeferred as exc:
+            outcome = Outcome("deferred", code=exc.code, message=exc.message, retry_after=exc.retry_after)
         except PermanentJobError as exc:
             outcome = Outcome("failed", code=exc.code, message=exc.message)
         except JobError as exc:

@@ -4,9 +4,12 @@
 - reconcile: re-dispatch ``queued`` jobs nobody took within ``reconcile_after_seconds``
   (a crash between commit and dispatch, a Redis that lost its data) and ``processing``
   jobs whose lease ran out that long ago (a dead worker whose entry vanished);
-- cancel queued jobs past their start deadline (reason ``deadline``, no charge);
+- cancel queued (or waiting) jobs past their start deadline (reason ``deadline``, no charge);
+- wake parked jobs: queue those whose poll time came, fail those past their callback deadline
+  (``conjure.jobs.parking.wake_waiting``), so a job that is never resumed still ends;
 - write off the wallet's credit grants that expired (``conjure.wallet.grants``);
-- refresh the queue gauges in ``/metrics``.
+- refresh the queue gauges in ``/metrics``;
+- run the apps' periodic tasks (``AppSpec.periodic``, e.g. staging's cleanup of unused uploads).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from sqlalchemy import func, select, update
 
 from conjure.db import after_commit, utcnow
 from conjure.jobs.models import JOBS, Job, JobStatus
+from conjure.jobs.parking import wake_waiting
 from conjure.jobs.service import end_queued_job
 from conjure.jobs.types import stop_if_cancelled
 from conjure.observability.metrics import DLQ_SIZE, QUEUE_DEPTH
@@ -70,6 +74,7 @@ class Scheduler:
                 due["reconcile"] = now + reconcile_every
             if now >= due["deadlines"]:
                 await self._guarded("deadlines", self.expire_deadlines())
+                await self._guarded("wake_waiting", wake_waiting(self.runtime))
                 due["deadlines"] = now + DEADLINES_EVERY_SECONDS
             if now >= due["grants"]:
                 await self._guarded("grants", expire_due_grants(self.runtime.db))
@@ -77,6 +82,11 @@ class Scheduler:
             if now >= due["stats"]:
                 await self._guarded("stats", self.refresh_gauges())
                 due["stats"] = now + STATS_EVERY_SECONDS
+            for app in self.runtime.apps:
+                for task in app.periodic:
+                    if now >= due.get(task.name, 0.0):
+                        await self._guarded(task.name, task.run(self.runtime))
+                        due[task.name] = now + task.every(settings)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), settings.job_scheduler_poll_seconds)
 
@@ -136,7 +146,7 @@ class Scheduler:
         return len(ids)
 
     async def expire_deadlines(self) -> int:
-        """Cancel queued jobs whose start deadline passed (reason ``deadline``)."""
+        """Cancel queued or waiting jobs whose start deadline passed (reason ``deadline``)."""
         now = utcnow()
         ended = 0
         async with self.runtime.db.session() as session:
@@ -144,7 +154,9 @@ class Scheduler:
                 (
                     await session.execute(
                         select(Job)
-                        .where(Job.status == JobStatus.QUEUED, Job.start_deadline < now)
+                        .where(
+                            Job.status.in_((JobStatus.QUEUED, JobStatus.WAITING)), Job.start_deadline < now
+                        )
                         .limit(BATCH)
                     )
                 )

@@ -23,6 +23,7 @@ from conjure.db import after_commit, utcnow
 from conjure.errors import Conflict, ConjureError, NotFound
 from conjure.events.service import job_outcome_event, publish_many_after_commit
 from conjure.jobs.events import event_message
+from conjure.jobs.hooks import failure_events
 from conjure.jobs.models import (
     EVENTS,
     JOB_COLUMNS,
@@ -39,6 +40,7 @@ from conjure.observability.metrics import JOBS_FINISHED, JOBS_SUBMITTED
 from conjure.wallet.service import InsufficientStars, capture_hold, release_hold
 
 if TYPE_CHECKING:
+    from conjure.events.types import NewEvent
     from conjure.jobs.registry import JobKind
     from conjure.runtime import Runtime
     from conjure.users.models import User
@@ -175,7 +177,7 @@ def new_job_values(
         request_hash=request_hash(job_kind.name, payload, webhook_url),
         attempts=0,
         max_attempts=job_kind.max_attempts or settings.job_max_attempts,
-        price_stars=job_kind.price_stars,
+        price_stars=job_kind.price_for(settings),
         prompt_version=prompt_version,
         schema_version="1",
         trace_id=trace_id or uuid.uuid4().hex,
@@ -184,6 +186,8 @@ def new_job_values(
         run_at=now,
         cancel_requested=False,
         event_seq=1,
+        parks=0,
+        free_delays=0,
         created_at=now,
         updated_at=now,
     )
@@ -238,7 +242,7 @@ async def submit_job(
     )
     if idempotency_key is not None and (found := await _find_duplicate(session, values, required=False)):
         return found
-    if job_kind.price_stars > 0 and user_id is None:
+    if values["price_stars"] > 0 and user_id is None:
         raise ConjureError("A priced job needs a user to pay for it.", code="bad_request")
     if not await store_for(runtime.db).insert_queued_in(session, values):
         # A concurrent duplicate (same dedupe key or Idempotency-Key) won: return it.
@@ -298,10 +302,10 @@ async def submit_job_now(
         raise NotFound("No such user.")
     async with runtime.db.session() as session:
         # Not inserted: a duplicate won (returned as submit_job would), or too few stars.
-        found = await _find_duplicate(session, values, required=available >= job_kind.price_stars)
+        found = await _find_duplicate(session, values, required=available >= values["price_stars"])
     if found is not None:
         return found
-    raise InsufficientStars.for_hold(job_kind.price_stars, available)
+    raise InsufficientStars.for_hold(values["price_stars"], available)
 
 
 async def get_job_for_user(session: AsyncSession, job_id: uuid.UUID, user: User) -> Job:
@@ -333,12 +337,13 @@ async def queue_position(session: AsyncSession, job: Job) -> int | None:
 async def end_queued_job(
     session: AsyncSession, runtime: Runtime, job: Job, *, status: JobStatus, code: str, message: str
 ) -> bool:
-    """Move a still-queued job to a terminal status (cancel, deadline); False if a worker took it first."""
+    """Move a job no worker holds (queued, or waiting on a callback: ``jobs/parking.py``) to a
+    terminal status (cancel, deadline, callback timeout); False if a worker took it first."""
     now = utcnow()
     row = (
         await session.execute(
             update(JOBS)
-            .where(JOBS.c.id == job.id, JOBS.c.status == JobStatus.QUEUED)
+            .where(JOBS.c.id == job.id, JOBS.c.status.in_((JobStatus.QUEUED, JobStatus.WAITING)))
             .values(
                 status=status,
                 error_code=code,
@@ -363,9 +368,14 @@ async def end_queued_job(
 
     after_commit(session, forget)
     schedule_webhook_after_commit(session, runtime, job.id, job.webhook_url)
+    events: list[NewEvent] = []
     outcome = job_outcome_event(user_id=job.user_id, job_id=job.id, kind=job.kind, status=status, code=code)
     if outcome is not None:  # job.canceled to the owner's event stream, once this commits
-        publish_many_after_commit(session, runtime.user_events, [outcome])
+        events.append(outcome)
+    kind = runtime.registry.kinds.get(job.kind)
+    events += await failure_events(session, kind, job.id, status=status, code=code, message=message)
+    if events:
+        publish_many_after_commit(session, runtime.user_events, events)
     return True
 
 
@@ -376,8 +386,8 @@ async def cancel_job(session: AsyncSession, runtime: Runtime, job_id: uuid.UUID,
 
 
 async def cancel(session: AsyncSession, runtime: Runtime, job: Job, *, message: str) -> Job:
-    """Cancel at once when queued; ask a running job to stop between its steps."""
-    if job.status == JobStatus.QUEUED and await end_queued_job(
+    """Cancel at once when queued or waiting on a callback; ask a running job to stop between its steps."""
+    if job.status in (JobStatus.QUEUED, JobStatus.WAITING) and await end_queued_job(
         session, runtime, job, status=JobStatus.CANCELED, code="canceled", message=message
     ):
         await session.refresh(job)

@@ -11,7 +11,9 @@ caller, so one bad job or one locked payer costs only itself.
 
 Once a write has committed, its jobs' owners hear of each terminal outcome on their event
 stream (``job.succeeded|failed|canceled``, :mod:`conjure.events`), with the events the kinds'
-``on_success`` hooks returned; one publish per batch, none for a write that did not commit.
+``on_success`` / ``on_failure`` hooks returned; one publish per batch, none for a write that did
+not commit. A parked or deferred run spends no attempt and is written on its own
+(:mod:`conjure.jobs.parking`).
 """
 
 from __future__ import annotations
@@ -28,10 +30,11 @@ from sqlalchemy import select
 from conjure.db import utcnow
 from conjure.dbfaults import retry_transaction
 from conjure.events.service import job_outcome_event, publish_user_events
-from conjure.events.types import EVENT_TYPE
 from conjure.jobs.attempt import Claim, ClaimKey, Outcome, Settlement
 from conjure.jobs.events import event_message
+from conjure.jobs.hooks import checked, failure_events
 from conjure.jobs.models import Job, JobStatus
+from conjure.jobs.parking import DEFERRED, PARKED, free_run
 from conjure.jobs.retry import at_least, backoff_delay
 from conjure.jobs.service import settle_hold
 from conjure.jobs.store.pick import store_for
@@ -70,6 +73,11 @@ class Settler:
     async def settle(self, claim: Claim, outcome: Outcome) -> None:
         """Settle with the others finishing now, and acknowledge the entry. Raises only when
         settling failed (the entry then stays pending and is reclaimed after the visibility timeout)."""
+        if outcome.kind in (PARKED, DEFERRED):
+            instead = await self._free(claim, outcome)
+            if instead is None:
+                return
+            outcome = instead
         if await self._batches.submit((claim, outcome)) is not None:
             return  # settled (or found lost) and acknowledged with its batch
         # Its batch failed, or its payer's row was locked: settle it on its own, without
@@ -95,8 +103,37 @@ class Settler:
                 claim, Outcome("retry", code="finish_failed", message="Saving the result failed.")
             )
 
+    async def _free(self, claim: Claim, outcome: Outcome) -> Outcome | None:
+        """Write a parked or deferred run (no attempt spent) and acknowledge its entry; returns the
+        outcome to settle instead when it cannot be free (a cancel was asked, a cap reached)."""
+        delay = at_least(self._backoff(claim), outcome.retry_after) if outcome.kind == DEFERRED else 0.0
+        freed = await free_run(self.runtime, self.worker_id, claim, outcome, delay)
+        if isinstance(freed, Outcome):
+            return freed
+        broker = self.runtime.broker
+        if freed is None:
+            log.warning("job_finish_lost_claim", job_id=str(claim.job_id), attempt=claim.attempt)
+            await broker.ack_owned(self.worker_id, [claim.delivery.ref])
+            return None
+        claim.outbox.append((claim.job_id, event_message(claim.job_id, freed.seq, freed.event, freed.data)))
+        await broker.ack([claim.delivery.ref], claim.outbox)
+        try:
+            if freed.dispatch_now:  # a callback came before the park committed
+                await broker.dispatch([claim.job_id])
+            elif freed.delay is not None:
+                await broker.dispatch_later(claim.job_id, time.time() + freed.delay)
+        except Exception as exc:
+            # Committed and queued: the reconciler dispatches it if this was lost.
+            log.warning("job_free_dispatch_failed", job_id=str(claim.job_id), error=type(exc).__name__)
+        return None
+
     async def finish(self, claim: Claim, outcome: Outcome) -> bool:
         """Settle one attempt on its own, guarded by the claim; False when the claim was lost."""
+        if outcome.kind in (PARKED, DEFERRED):
+            instead = await self._free(claim, outcome)
+            if instead is None:
+                return True
+            outcome = instead
         now = utcnow()
         settled = self.prepare(claim, outcome, now)
         seq = (await self._write([settled], now)).get(claim.key)
@@ -204,9 +241,8 @@ class Settler:
     def _is_plain(self, claim: Claim) -> bool:
         """No money, no webhook, no hook: nothing to do in the settle's transaction but the rows."""
         kind = self._kind(claim)
-        return (
-            claim.price_stars <= 0 and claim.webhook_url is None and (kind is None or kind.on_success is None)
-        )
+        hooked = kind is not None and (kind.on_success is not None or kind.on_failure is not None)
+        return claim.price_stars <= 0 and claim.webhook_url is None and not hooked
 
     def prepare(self, claim: Claim, outcome: Outcome, now: dt.datetime) -> Settlement:
         """The writes that settle ``outcome``: a retry (queued again after a backoff) while attempts
@@ -256,8 +292,9 @@ class Settler:
         )
 
     async def effects(self, session: AsyncSession, settled: list[Settlement]) -> None:
-        """Wallet capture/release, webhooks and ``on_success`` of a batch, in its transaction."""
-        hooked = [s.claim.job_id for s in settled if s.success and self._hook(s.claim) is not None]
+        """Wallet capture/release, webhooks and the kinds' ``on_success`` / ``on_failure`` hooks of a
+        batch, in its transaction."""
+        hooked = [s.claim.job_id for s in settled if self._hooked(s)]
         if hooked:
             # One query loads the jobs the hooks receive (session.get then finds them in the session).
             await session.execute(select(Job).where(Job.id.in_(hooked)))
@@ -273,14 +310,30 @@ class Settler:
             if s.success and hook is not None:
                 job = await session.get(Job, claim.job_id)
                 assert job is not None
-                s.events = list(await hook(session, job, s.outcome.result or {}) or ())
-                if bad := [e.type for e in s.events if not EVENT_TYPE.match(e.type)]:
-                    # A bug in the app: fail this job's success here, not the batch's publish later.
-                    raise ValueError(f"on_success of {claim.kind} returned malformed event types {bad}")
+                # A bug in the app (a malformed type) fails this job's success here, not the publish.
+                s.events = checked(
+                    claim.kind, "on_success", list(await hook(session, job, s.outcome.result or {}) or ())
+                )
+            elif s.status not in ("retrying", JobStatus.SUCCEEDED):
+                s.events = await failure_events(
+                    session,
+                    self._kind(claim),
+                    claim.job_id,
+                    status=s.status,
+                    code=s.outcome.code,
+                    message=s.outcome.message,
+                )
 
     def _hook(self, claim: Claim) -> OnSuccess | None:
         kind = self._kind(claim)
         return None if kind is None else kind.on_success
+
+    def _hooked(self, settled: Settlement) -> bool:
+        """Whether a hook will read this settled job (so the batch loads it in one query)."""
+        kind = self._kind(settled.claim)
+        if kind is None or settled.status == "retrying":
+            return False
+        return (kind.on_success if settled.success else kind.on_failure) is not None
 
     def _after_finish(self, settled: Settlement) -> Callable[[], Awaitable[None]]:
         """What happens once the outcome is durable: retry scheduling, DLQ stream, alert, metrics."""

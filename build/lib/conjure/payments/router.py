@@ -12,6 +12,7 @@ from conjure.deps import RuntimeDep, SessionDep, SettingsDep
 from conjure.kit.paging import PageDep
 from conjure.kit.problems import problems
 from conjure.payments import service
+from conjure.payments.purposes import purposes_of
 from conjure.payments.schemas import (
     AdminPaymentOut,
     AdminPaymentsOut,
@@ -144,7 +145,8 @@ async def payments_needing_attention(_: AdminUser, session: SessionDep, page: Pa
 )
 async def stripe_webhook(request: Request, session: SessionDep, runtime: RuntimeDep) -> WebhookAck:
     """Stripe's events: verified first, recorded once, applied in the same transaction (billing
-    events: queued in it, applied by a job)."""
+    events: queued in it, applied by a job; an app's own intents: by that app's handler)."""
     payload = await request.body()
     event = verify_event(runtime.settings, payload, request.headers.get("stripe-signature"))
-    return WebhookAck(status=await handle_stripe_event(session, runtime, event))
+    purposes = purposes_of(runtime.apps)
+    return WebhookAck(status=await handle_stripe_event(session, runtime, event, purposes))

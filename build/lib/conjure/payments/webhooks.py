@@ -11,6 +11,7 @@ and disputes of a payment that paid a subscription invoice go to ``conjure.billi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 import structlog
@@ -23,6 +24,7 @@ from conjure.db import utcnow
 from conjure.observability.metrics import STRIPE_WEBHOOK_EVENTS
 from conjure.payments import disputes, service
 from conjure.payments.models import Payment, ProcessedEvent
+from conjure.payments.purposes import PurposeHandler, purpose_of
 from conjure.payments.schemas import Intent
 
 if TYPE_CHECKING:
@@ -49,8 +51,16 @@ async def record_event(session: AsyncSession, source: str, event_id: str, event_
     return await service.insert_ignore(session, table, values)
 
 
-async def handle_stripe_event(session: AsyncSession, runtime: Runtime, event: dict[str, Any]) -> str:
-    """Apply one verified Stripe event; returns ``processed``, ``queued``, ``duplicate`` or ``ignored``."""
+async def handle_stripe_event(
+    session: AsyncSession,
+    runtime: Runtime,
+    event: dict[str, Any],
+    purposes: Mapping[str, PurposeHandler] | None = None,
+) -> str:
+    """Apply one verified Stripe event; returns ``processed``, ``queued``, ``duplicate`` or ``ignored``.
+
+    An intent an app made for its own ``metadata.purpose`` goes to that app's handler.
+    """
     settings = runtime.settings
     event_id, event_type = str(event["id"]), str(event.get("type", ""))
     if not await record_event(session, "stripe", event_id, event_type):
@@ -68,6 +78,11 @@ async def handle_stripe_event(session: AsyncSession, runtime: Runtime, event: di
     if event_type.startswith("charge.") and (invoiced := await _invoice_charge(session, event_type, obj)):
         STRIPE_WEBHOOK_EVENTS.labels(event_type, invoiced).inc()
         return invoiced
+    handler = (purposes or {}).get(purpose_of(obj) or "")
+    if handler is not None:
+        outcome = await handler(session, event_type, obj)
+        STRIPE_WEBHOOK_EVENTS.labels(event_type, outcome).inc()
+        return outcome
     if event_type.startswith("charge.dispute."):
         outcome = await _dispute(session, event_type, obj)
         STRIPE_WEBHOOK_EVENTS.labels(event_type, outcome).inc()

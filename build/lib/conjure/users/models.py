@@ -1,4 +1,10 @@
-"""The users table (seed 000 "users"): identity, role, balances, invites."""
+"""The users table (seed 000 "users"): identity, role, balances, invites; and the ways each signs in.
+
+A user holds one or more :class:`UserIdentity` rows (email + password, Telegram, Clerk, Auth0,
+Firebase): every one of them signs in to the same user and wallet. ``users.external_provider``
+and ``external_id`` keep the identity the account was created with (shown to clients as
+``external_provider``); sign-in looks identities up in ``user_identities`` only.
+"""
 
 from __future__ import annotations
 
@@ -43,7 +49,34 @@ class User(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Set when the account was deleted (or merged into another): the row stays, anonymised, so
+    # its ledger and payments remain for accounting; nothing signs in to it any more.
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     @property
     def is_admin(self) -> bool:
         return self.role == Role.ADMIN
+
+
+class IdentityProvider(enum.StrEnum):
+    """The ways of signing in that can be linked to an account."""
+
+    PASSWORD = "password"  # subject: the normalized email
+    TELEGRAM = "telegram"  # subject: the Telegram user id
+    CLERK = "clerk"
+    AUTH0 = "auth0"
+    FIREBASE = "firebase"
+
+
+class UserIdentity(Base):
+    """One way of signing in to one user: (provider, subject) is unique across all users."""
+
+    __tablename__ = "user_identities"
+    __table_args__ = (UniqueConstraint("provider", "subject", name="uq_user_identities_provider_subject"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -1,4 +1,4 @@
-"""Creating and finding users."""
+"""Creating and finding users (and the identities they sign in with)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conjure.settings import Settings
-from conjure.users.models import Role, User
+from conjure.users.models import IdentityProvider, Role, User, UserIdentity
 
 if TYPE_CHECKING:
     from conjure.db import Database
@@ -36,7 +36,11 @@ async def create_user(
     external_provider: str | None = None,
     external_id: str | None = None,
 ) -> User:
-    """Insert a user with zero balances and a fresh invite code (the wallet adds the bonus)."""
+    """Insert a user with zero balances and a fresh invite code (the wallet adds the bonus).
+
+    The identities it is made with are recorded too: ``("password", email)`` when it has a
+    password, ``(external_provider, external_id)`` when it comes from another sign-in.
+    """
     email = normalize_email(email) if email else None
     admins = {normalize_email(e) for e in settings.admin_emails}
     user = User(
@@ -55,13 +59,30 @@ async def create_user(
     )
     session.add(user)
     await session.flush()
+    if email and password_hash:
+        session.add(UserIdentity(user_id=user.id, provider=IdentityProvider.PASSWORD, subject=email))
+    if external_provider and external_id:
+        session.add(UserIdentity(user_id=user.id, provider=external_provider, subject=external_id))
+    await session.flush()
     return user
 
 
+async def user_of_identity(session: AsyncSession, provider: str, subject: str) -> User | None:
+    """The (live) user who signs in with ``provider``/``subject``, if any."""
+    stmt = (
+        select(User)
+        .join(UserIdentity, UserIdentity.user_id == User.id)
+        .where(UserIdentity.provider == provider, UserIdentity.subject == subject, User.deleted_at.is_(None))
+    )
+    return await session.scalar(stmt)
+
+
 async def user_exists(db: Database, user_id: uuid.UUID) -> bool:
-    """Whether the user row is there: one plain statement on PostgreSQL (a signed token's first use)."""
+    """Whether the user is there and not deleted: one plain statement on PostgreSQL (a token's first use)."""
     if db.is_sqlite:
         async with db.session() as session:
-            return await session.scalar(select(User.id).where(User.id == user_id)) is not None
+            stmt = select(User.id).where(User.id == user_id, User.deleted_at.is_(None))
+            return await session.scalar(stmt) is not None
     async with db.driver_connection() as conn:
-        return await conn.fetchval("SELECT 1 FROM users WHERE id = $1", user_id) is not None
+        sql = "SELECT 1 FROM users WHERE id = $1 AND deleted_at IS NULL"
+        return await conn.fetchval(sql, user_id) is not None

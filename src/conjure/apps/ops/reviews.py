@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import uuid
 from typing import Any
 
@@ -13,8 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conjure.apps.ops.models import Review, StationChannel
 from conjure.apps.ops.schemas import ReviewCreate, ReviewView
+from conjure.channels.errors import ChannelNotConfigured
+from conjure.channels.outbound import publish_review_reply
 from conjure.db import utcnow
 from conjure.errors import Conflict, ConjureError, NotFound
+from conjure.jobs.registry import JobError
 from conjure.settings import Settings
 
 log = structlog.get_logger("conjure.apps.ops.reviews")
@@ -95,14 +97,13 @@ async def publish(session: AsyncSession, settings: Settings, review: Review, tex
                 StationChannel.station_id == review.station_id, StationChannel.channel == "google"
             )
         )
+        if location is None:
+            raise PublishFailed("The station has no Google location: add its google channel first.")
         try:
-            module = importlib.import_module("conjure.channels.outbound")
-        except ModuleNotFoundError:
-            module = None
-        if module is not None and location is not None:
-            try:
-                await module.publish_review_reply(settings, location, review.external_id, text)
-            except Exception as exc:
-                log.warning("ops_review_publish_failed", error_type=type(exc).__name__)
-                raise PublishFailed("Google did not accept the reply; try again.") from None
+            await publish_review_reply(settings, location, review.external_id, text)
+        except ChannelNotConfigured:
+            raise PublishFailed("Google Business Profile is not configured (GOOGLE_BUSINESS_*).") from None
+        except JobError as exc:
+            log.warning("ops_review_publish_failed", error_type=type(exc).__name__)
+            raise PublishFailed("Google did not accept the reply; try again.") from None
     review.reply_text, review.reply_status, review.published_at = text, "published", utcnow()

@@ -11,7 +11,7 @@ import datetime as dt
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conjure.apps.imagegen.models import Generation
@@ -28,6 +28,7 @@ from conjure.db import utcnow
 from conjure.jobs.models import Job, JobStatus
 from conjure.jobs.schemas import user_error
 from conjure.kit.submit import SubmitOptions, job_of_kind, submit
+from conjure.settings import Settings
 
 if TYPE_CHECKING:
     from conjure.runtime import Runtime
@@ -146,3 +147,35 @@ async def list_generations(
             )
         )
     return GenerationPage(items=items, total=int(total or 0), limit=limit, offset=offset)
+
+
+# --- account deletion and data export (AppSpec.erase_user / export_user) -----------------
+
+
+async def erase_user_generations(session: AsyncSession, user_id: uuid.UUID, settings: Settings) -> list[str]:
+    """Account deletion: the person's prompts go; their images' keys are returned for deletion."""
+    rows = await session.execute(
+        delete(Generation).where(Generation.user_id == user_id).returning(Generation.object_key)
+    )
+    return [key for (key,) in rows]
+
+
+async def export_user_generations(session: AsyncSession, user_id: uuid.UUID) -> dict[str, Any]:
+    """The person's generations (prompt, size, model, stored object) for their data export."""
+    rows = (
+        await session.execute(
+            select(Generation).where(Generation.user_id == user_id).order_by(Generation.created_at)
+        )
+    ).scalars()
+    generations = [
+        {
+            "job_id": str(row.job_id),
+            "prompt": row.prompt,
+            "size": row.size,
+            "model": row.model,
+            "object_key": row.object_key,
+            "created_at": row.created_at.isoformat(),
+        }
+        for row in rows
+    ]
+    return {"generations": generations}

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from conjure.apps.imagegen.router import router
-from conjure.apps.imagegen.service import PRICE_STARS, save_generation
+from conjure.apps.imagegen.service import (
+    PRICE_STARS,
+    erase_user_generations,
+    export_user_generations,
+    save_generation,
+)
 from conjure.apps.imagegen.settings import ImagegenSettings
 from conjure.apps.imagegen.tasks import KIND, generate_image
 from conjure.jobs.registry import JobKind
@@ -25,4 +30,10 @@ GENERATE = JobKind(
     description="Generate one image from a prompt and store it as PNG.",
 )
 
-APP = AppSpec(name="imagegen", routers=[router], job_kinds=[GENERATE])
+APP = AppSpec(
+    name="imagegen",
+    routers=[router],
+    job_kinds=[GENERATE],
+    erase_user=erase_user_generations,
+    export_user=export_user_generations,
+)

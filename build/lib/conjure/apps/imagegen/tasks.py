@@ -14,11 +14,11 @@ from typing import Any
 
 import httpx
 
-from conjure.ai.breaker import breaker_for
+from conjure.ai.breaker import breaker_for, deferral
 from conjure.apps.imagegen.providers import make_image_provider
 from conjure.apps.imagegen.schemas import IMAGE_SIZES, clean_prompt
 from conjure.apps.imagegen.settings import ImagegenSettings
-from conjure.jobs.registry import JobContext, PermanentJobError, RetryableJobError
+from conjure.jobs.registry import JobContext, PermanentJobError
 from conjure.media.images import download_image, provider_slot, to_checked_png
 from conjure.observability.metrics import MODEL_ERRORS, MODEL_LATENCY
 
@@ -54,14 +54,12 @@ async def generate_image(ctx: JobContext) -> dict[str, Any]:
     started = time.perf_counter()
     await ctx.progress("generating")
     # Per process: after AI_BREAKER_FAILURES transient failures in a row the provider is not
-    # called until its cooldown ends, and the job is retried no sooner than that (still an attempt).
+    # called until its cooldown ends, and the job waits that long without spending an attempt.
     breaker = breaker_for(f"image-{provider.name}", ctx.settings)
     if not breaker.allow():
         MODEL_ERRORS.labels(provider.name, "circuit_open").inc()
-        raise RetryableJobError(
-            "provider_unavailable",
-            "The image provider keeps failing; retrying later.",
-            retry_after=max(breaker.remaining(), 1.0),
+        raise deferral(
+            "provider_unavailable", "The image provider keeps failing; retrying later.", [breaker.remaining()]
         )
     async with provider_slot(provider.name, settings.image_max_concurrency):
         try:

@@ -90,3 +90,16 @@ class ReplicateWebhook(Base):
     webhook_id: Mapped[str] = mapped_column(String(255), primary_key=True)
     prediction_id: Mapped[str] = mapped_column(String(128))
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Upload(Base):
+    """A presigned upload of an original photo. Only these keys can be staged; one that no image
+    uses is deleted with its object once it is ``STAGING_UPLOAD_RETENTION_SECONDS`` old
+    (:func:`conjure.apps.staging.cleanup.delete_unused_uploads`)."""
+
+    __tablename__ = "staging_uploads"
+
+    key: Mapped[str] = mapped_column(String(512), primary_key=True)
+    # Not a foreign key: the row (and so the cleanup of its object) outlives a deleted user.
+    user_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -3,22 +3,18 @@
 ``image.ready`` is returned by the kind's ``on_success`` hook (:func:`image_ready`), so the
 engine publishes it with the job's ``job.succeeded`` once the finishing transaction (the
 image row ``ready``, the capture) has committed, and never if it rolls back.
-``image.failed`` is sent by the handler when a failure ends the job (:func:`publish_image_failed`):
-nothing of the job's is written by then, and the image reads ``failed`` through its job.
+``image.failed`` is returned by the kind's ``on_failure`` hook (:func:`image_failed`), run by the
+engine in whichever transaction ends the job without success, and published once that commits.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from conjure.events.schemas import IMAGE_FAILED, IMAGE_READY
-from conjure.events.service import publish_user_event
 from conjure.events.types import NewEvent
-
-if TYPE_CHECKING:
-    from conjure.events.types import UserEventHub
 
 
 def image_event(
@@ -54,6 +50,6 @@ def image_ready(user_id: uuid.UUID, data: dict[str, Any]) -> NewEvent:
     return NewEvent(user_id, IMAGE_READY, data)
 
 
-async def publish_image_failed(hub: UserEventHub, user_id: uuid.UUID, data: dict[str, Any]) -> None:
-    """Send ``image.failed`` to its owner's stream now (best effort: an unreachable hub is logged)."""
-    await publish_user_event(hub, user_id, IMAGE_FAILED, data)
+def image_failed(user_id: uuid.UUID, data: dict[str, Any]) -> NewEvent:
+    """The ``image.failed`` event an ``on_failure`` hook returns (published once it commits)."""
+    return NewEvent(user_id, IMAGE_FAILED, data)

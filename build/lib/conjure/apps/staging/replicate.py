@@ -1,18 +1,18 @@
 """Replicate's image-edit models through its HTTP predictions API, completed by webhook or by polling.
 
 A prediction is created with ``webhook`` and ``webhook_events_filter: ["completed"]``
-and recorded in ``staging_predictions``; the webhook route records its end there. The
-job watches that row; if no webhook came within ``STAGING_WEBHOOK_GRACE_SECONDS`` it
-polls Replicate itself until the job's deadline. A retried attempt picks up the
-prediction an earlier attempt started instead of paying for a second one.
-
-This holds the worker slot while it waits (see the app's notes on the engine hook that
-would park the job instead).
+and recorded in ``staging_predictions``; then the job *parks* (``ctx.park``,
+:mod:`conjure.jobs.parking`): it gives its worker slot back while the model runs. The
+webhook route records the prediction's end and resumes the job; a job that heard nothing
+by its poll time (``STAGING_WEBHOOK_GRACE_SECONDS``, then growing intervals from
+``STAGING_POLL_INTERVAL_SECONDS``) is woken by the scheduler, asks Replicate once and parks
+again, until ``STAGING_WAIT_DEADLINE_SECONDS`` (then ``callback_timeout``). A retried attempt
+picks up the prediction an earlier attempt started instead of paying for a second one.
 """
 
 from __future__ import annotations
 
-import asyncio
+import datetime as dt
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +32,8 @@ if TYPE_CHECKING:
     from conjure.jobs.registry import JobContext
 
 log = structlog.get_logger("conjure.apps.staging")
-MAX_POLL_HICCUPS = 3
+MAX_POLL_HICCUPS = 3  # transient errors in a row while polling before the attempt is retried
+MAX_POLL_INTERVAL_SECONDS = 30.0
 
 
 def refused(status: int, code: str, message: str) -> PermanentJobError:
@@ -67,23 +68,72 @@ class ReplicateStaging:
         return {"prompt": prompt, "image": request.photo_url, "output_format": "jpg", "go_fast": True}
 
     async def stage(self, ctx: JobContext, res: JobResources, request: StagingRequest) -> StagedResult:
-        token = self.settings.replicate_api_token
-        if token is None:
-            raise PermanentJobError("provider_not_configured", "REPLICATE_API_TOKEN is not set.")
-        model, cost = self.model_for(request.quality)
-        headers = {"Authorization": f"Bearer {token.get_secret_value()}"}
-        timeout = httpx.Timeout(self.settings.staging_call_timeout_seconds, connect=10.0)
-        base = self.settings.replicate_base_url.rstrip("/")
-        async with httpx.AsyncClient(base_url=base, headers=headers, timeout=timeout) as client:
+        """Start (or pick up) the prediction, then wait for it parked; returns only once it ended."""
+        model, _ = self.model_for(request.quality)
+        async with self._client() as client:
             prediction_id = await self._resume(res, ctx) or await self._create(
                 client, ctx, res, model, request
             )
-            finished = await self._wait(client, res, prediction_id)
+            now = time.time()
+            grace = self.settings.staging_webhook_grace_seconds
+            checkpoint = {
+                "prediction_id": prediction_id,
+                "quality": request.quality,
+                "poll_at": now + grace,
+                "deadline": now + self.settings.staging_wait_deadline_seconds,
+                "polls": 0,
+                "hiccups": 0,
+            }
+            return await self._finish_or_park(client, ctx, res, checkpoint)
+
+    async def resume(self, ctx: JobContext, res: JobResources, checkpoint: dict[str, Any]) -> StagedResult:
+        """A parked job's next run (its webhook came, or its poll time): finish, or park again."""
+        async with self._client() as client:
+            return await self._finish_or_park(client, ctx, res, dict(checkpoint))
+
+    def _client(self) -> httpx.AsyncClient:
+        token = self.settings.replicate_api_token
+        if token is None:
+            raise PermanentJobError("provider_not_configured", "REPLICATE_API_TOKEN is not set.")
+        headers = {"Authorization": f"Bearer {token.get_secret_value()}"}
+        timeout = httpx.Timeout(self.settings.staging_call_timeout_seconds, connect=10.0)
+        base = self.settings.replicate_base_url.rstrip("/")
+        return httpx.AsyncClient(base_url=base, headers=headers, timeout=timeout)
+
+    async def _finish_or_park(
+        self, client: httpx.AsyncClient, ctx: JobContext, res: JobResources, checkpoint: dict[str, Any]
+    ) -> StagedResult:
+        prediction_id = str(checkpoint["prediction_id"])
+        finished = await self._ended(res, prediction_id)
+        now = time.time()
+        if finished is None and now >= float(checkpoint["poll_at"]):
+            # No webhook within the grace period (or since the last look): ask Replicate once.
+            checkpoint["hiccups"] = await self._poll(client, res, prediction_id, int(checkpoint["hiccups"]))
+            finished = await self._ended(res, prediction_id)
+            polls = int(checkpoint["polls"]) + 1
+            interval = self.settings.staging_poll_interval_seconds * 2 ** min(polls - 1, 16)
+            checkpoint.update(polls=polls, poll_at=now + min(interval, MAX_POLL_INTERVAL_SECONDS))
+        if finished is None:
+            # The model runs on Replicate's side: wait without a worker until its webhook (or poll time).
+            await ctx.park(
+                poll_after=float(checkpoint["poll_at"]) - now,
+                deadline=dt.datetime.fromtimestamp(float(checkpoint["deadline"]), dt.UTC),
+                checkpoint=checkpoint,
+            )
+        model, cost = self.model_for(str(checkpoint.get("quality", "standard")))
         url = _output_url(finished)
+        timeout = httpx.Timeout(self.settings.staging_call_timeout_seconds, connect=10.0)
         # A client of its own: the output lives on a CDN that must not see our API token.
         async with httpx.AsyncClient(timeout=timeout, follow_redirects=True) as plain:
             data = await _download(plain, url, self.settings.staging_max_download_bytes)
-        return StagedResult(data=data, model=model, cost_usd=cost)
+        return StagedResult(data=data, model=finished.model or model, cost_usd=cost)
+
+    @staticmethod
+    async def _ended(res: JobResources, prediction_id: str) -> Prediction | None:
+        """The prediction's recorded end (the webhook or a poll wrote it), else None."""
+        async with res.db.session() as session:
+            row = await session.get(Prediction, prediction_id)
+        return row if row is not None and row.completed_at is not None else None
 
     async def _resume(self, res: JobResources, ctx: JobContext) -> str | None:
         """An earlier attempt's prediction that may still succeed (not failed or canceled)."""
@@ -146,27 +196,10 @@ class ReplicateStaging:
             )
         return prediction_id
 
-    async def _wait(self, client: httpx.AsyncClient, res: JobResources, prediction_id: str) -> Prediction:
-        """Until the prediction ends: watch its row (the webhook fills it), then poll Replicate too."""
-        settings = self.settings
-        started = time.monotonic()
-        next_poll = started + settings.staging_webhook_grace_seconds
-        hiccups = 0
-        while True:
-            async with res.db.session() as session:
-                row = await session.get(Prediction, prediction_id)
-                if row is not None and row.completed_at is not None:
-                    return row
-            if time.monotonic() >= next_poll:
-                hiccups = await self._poll(client, res, prediction_id, hiccups)
-                next_poll = time.monotonic() + settings.staging_poll_interval_seconds
-                continue  # the poll may have recorded the end
-            await asyncio.sleep(settings.staging_prediction_check_seconds)
-
     async def _poll(
         self, client: httpx.AsyncClient, res: JobResources, prediction_id: str, hiccups: int
     ) -> int:
-        """Ask Replicate once; record the end if it ended. Returns the count of transient errors so far."""
+        """Ask Replicate once; record the end if it ended. Returns the transient errors in a row so far."""
         try:
             response = await client.get(f"/v1/predictions/{prediction_id}")
         except httpx.TransportError:

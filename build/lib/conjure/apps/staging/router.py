@@ -118,10 +118,10 @@ async def list_project_images(
     ),
 )
 async def presign_upload(
-    body: PresignRequest, principal: CurrentPrincipal, runtime: RuntimeDep
+    body: PresignRequest, principal: CurrentPrincipal, session: SessionDep, runtime: RuntimeDep
 ) -> PresignResponse:
     """A short-lived signed request to upload one photo straight to storage (not through this API)."""
-    upload = await service.presign_upload(runtime, principal.user_id, body)
+    upload = await service.presign_upload(session, runtime, principal.user_id, body)
     return PresignResponse(
         method=upload.method,
         url=upload.url,

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conjure.apps.staging.keys import owns_upload, upload_key
-from conjure.apps.staging.models import ImageStatus, Project, StagedImage
+from conjure.apps.staging.keys import owns_upload, staged_keys, upload_key
+from conjure.apps.staging.models import ImageStatus, Project, StagedImage, Upload
 from conjure.apps.staging.schemas import EXTENSIONS, ImageCreate, PresignRequest, Restage
 from conjure.apps.staging.settings import StagingSettings
 from conjure.apps.staging.tasks import KIND
@@ -27,6 +27,7 @@ from conjure.jobs.models import Job, JobStatus
 from conjure.jobs.schemas import user_error
 from conjure.jobs.service import end_queued_job
 from conjure.kit.submit import SubmitOptions, submit_in
+from conjure.settings import Settings
 from conjure.storage.uploads import PresignedUpload, UploadPolicy, UploadTooLarge
 
 if TYPE_CHECKING:
@@ -122,8 +123,11 @@ async def delete_project(
 # --- uploads --------------------------------------------------------------------------------
 
 
-async def presign_upload(runtime: Runtime, user_id: uuid.UUID, request: PresignRequest) -> PresignedUpload:
-    """A signed request to upload one photo straight to storage, under a fresh key of the caller's."""
+async def presign_upload(
+    session: AsyncSession, runtime: Runtime, user_id: uuid.UUID, request: PresignRequest
+) -> PresignedUpload:
+    """A signed request to upload one photo straight to storage, under a fresh key of the caller's
+    (recorded, so a key that is never staged can be cleaned up)."""
     settings = runtime.settings.for_app(StagingSettings)
     if request.size > settings.staging_max_upload_bytes:
         raise UploadTooLarge(f"Photos can be at most {settings.staging_max_upload_bytes} bytes.")
@@ -133,13 +137,24 @@ async def presign_upload(runtime: Runtime, user_id: uuid.UUID, request: PresignR
         max_bytes=settings.staging_max_upload_bytes,
         expires_seconds=settings.staging_upload_ttl_seconds,
     )
-    return await runtime.storage.presigned_upload(policy)
+    presigned = await runtime.storage.presigned_upload(policy)
+    session.add(Upload(key=policy.key, user_id=user_id))
+    await session.flush()
+    return presigned
 
 
-async def check_upload(runtime: Runtime, user_id: uuid.UUID, key: str) -> None:
-    """404 unless ``key`` is one of the caller's uploads and the object is there."""
+async def check_upload(session: AsyncSession, runtime: Runtime, user_id: uuid.UUID, key: str) -> None:
+    """404 unless ``key`` is one of the caller's presigned uploads and the object is there.
+
+    The upload's row is locked until this transaction (which adds the image using it) ends, so
+    the cleanup of unused uploads either skips it or has deleted it already (then: 404)."""
     if not owns_upload(user_id, key):
         raise UploadNotFound("No such upload.")
+    recorded = await session.scalar(
+        select(Upload.key).where(Upload.key == key, Upload.user_id == user_id).with_for_update()
+    )
+    if recorded is None:
+        raise UploadNotFound("No such upload (it was never presigned, or it expired unused).")
     if not await runtime.storage.exists(key):
         raise UploadNotFound("Nothing was uploaded under this key; upload the photo first.")
 
@@ -156,7 +171,7 @@ async def create_image(
 ) -> tuple[StagedImage, Job]:
     """Queue the staging of an uploaded photo: the image row and its job commit together."""
     project = await get_project(session, user_id, request.project_id)
-    await check_upload(runtime, user_id, request.upload_key)
+    await check_upload(session, runtime, user_id, request.upload_key)
     return await _stage(
         session,
         runtime,
@@ -305,14 +320,18 @@ async def _remove_images(session: AsyncSession, runtime: Runtime, images: Sequen
             for k in (image.display_key, image.staged_key, image.thumbnail_key, image.staged_thumbnail_key)
             if k
         ]
+        if image.status != ImageStatus.READY and image.job_id is not None:
+            # What a job that did not finish may have stored already (its row names none of it).
+            keys += [k for k in staged_keys(image.user_id, image.job_id).values() if k not in keys]
         await _cancel_if_queued(session, runtime, image.job_id)
     delete_objects_after_commit(session, runtime, keys)
 
 
 async def _cancel_if_queued(session: AsyncSession, runtime: Runtime, job_id: uuid.UUID | None) -> None:
-    """A deleted image's queued job is canceled (its hold released); a running one finds no row to fill."""
+    """A deleted image's job that no worker holds (queued, or waiting on Replicate) is canceled
+    (its hold released); a running one finds no row to fill."""
     job = await session.get(Job, job_id) if job_id else None
-    if job is not None and job.status == JobStatus.QUEUED:
+    if job is not None and job.status in (JobStatus.QUEUED, JobStatus.WAITING):
         await end_queued_job(
             session,
             runtime,
@@ -358,3 +377,60 @@ def image_status(image: StagedImage, job: Job | None) -> tuple[str, dict[str, An
 def signed_until(runtime: Runtime) -> tuple[int, dt.datetime]:
     ttl = runtime.settings.storage_presign_ttl_seconds
     return ttl, utcnow() + dt.timedelta(seconds=ttl)
+
+
+# --- account deletion and data export (AppSpec.erase_user / export_user) -----------------
+
+
+async def erase_user_staging(session: AsyncSession, user_id: uuid.UUID, settings: Settings) -> list[str]:
+    """Account deletion: the person's projects and images go; every stored object's key is returned.
+
+    The platform cancels the person's queued jobs and deletes the returned objects after commit.
+    """
+    images = (await session.execute(select(StagedImage).where(StagedImage.user_id == user_id))).scalars()
+    keys: set[str] = set()
+    for image in images:
+        keys.update(
+            key
+            for key in (
+                image.original_key,
+                image.display_key,
+                image.staged_key,
+                image.thumbnail_key,
+                image.staged_thumbnail_key,
+            )
+            if key
+        )
+    await session.execute(delete(StagedImage).where(StagedImage.user_id == user_id))
+    await session.execute(delete(Project).where(Project.user_id == user_id))
+    return sorted(keys)
+
+
+async def export_user_staging(session: AsyncSession, user_id: uuid.UUID) -> dict[str, Any]:
+    """The person's projects and images (settings, status, stored objects) for their data export."""
+    projects = (
+        await session.execute(select(Project).where(Project.user_id == user_id).order_by(Project.created_at))
+    ).scalars()
+    images = (
+        await session.execute(
+            select(StagedImage).where(StagedImage.user_id == user_id).order_by(StagedImage.created_at)
+        )
+    ).scalars()
+    return {
+        "projects": [
+            {"id": str(p.id), "name": p.name, "created_at": p.created_at.isoformat()} for p in projects
+        ],
+        "images": [
+            {
+                "id": str(i.id),
+                "project_id": str(i.project_id),
+                "status": i.status,
+                "room_type": i.room_type,
+                "style": i.style,
+                "original_key": i.original_key,
+                "staged_key": i.staged_key,
+                "created_at": i.created_at.isoformat(),
+            }
+            for i in images
+        ],
+    }

@@ -41,10 +41,13 @@ class StagingSettings(AppSettings):
     # The public base URL Replicate calls back (empty: PUBLIC_BASE_URL).
     staging_webhook_base_url: str = ""
     replicate_webhook_secret: SecretStr | None = None
-    # How long the job waits for the webhook before it polls Replicate itself.
+    # How long the job waits (parked, holding no worker) for the webhook before it polls
+    # Replicate itself, then the first interval between polls (doubling, at most 30 s), and how
+    # long it waits for the prediction in all before it fails with callback_timeout.
     staging_webhook_grace_seconds: float = 60.0
-    # How often the waiting job looks at the recorded prediction (the webhook writes it).
-    staging_prediction_check_seconds: float = 0.5
     staging_poll_interval_seconds: float = 2.0
+    staging_wait_deadline_seconds: float = 900.0
+    # Never-staged uploads (no image row uses them) are deleted once they are this old.
+    staging_upload_retention_seconds: float = 86400.0
     # Standard Webhooks: a webhook whose timestamp is further than this from now is refused.
     staging_webhook_tolerance_seconds: int = 300

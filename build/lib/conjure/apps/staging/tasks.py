@@ -4,7 +4,13 @@ The handler stores the display copy of the original (upright, EXIF/GPS stripped)
 the staged image and a thumbnail of each, and returns their keys; the ``staging_images``
 row becomes ``ready`` in the engine's finishing transaction (:func:`save_staged_image`),
 together with the job's status and the capture of the hold, and ``image.ready`` (which
-that hook returns) is published by the engine once that commits.
+that hook returns) is published by the engine once that commits. Every end without success
+(a failure, the DLQ, a cancel, a deadline, a callback that never came) marks the row
+``failed`` in the transaction that ends the job (:func:`mark_image_failed`, the kind's
+``on_failure``), and ``image.failed`` goes out once that commits.
+
+With Replicate the job parks while the model runs (``conjure.jobs.parking``); its next run
+starts from the checkpoint (:meth:`ReplicateStaging.resume`) instead of preparing the photo again.
 """
 
 from __future__ import annotations
@@ -28,7 +34,9 @@ from conjure.apps.staging.resources import JobResources, job_resources
 from conjure.apps.staging.schemas import ROOM_TYPES, STYLES
 from conjure.apps.staging.settings import StagingSettings
 from conjure.db import utcnow
-from conjure.jobs.registry import JobContext, JobError, PermanentJobError
+from conjure.jobs.models import JobStatus
+from conjure.jobs.registry import JobContext, JobEnd, PermanentJobError
+from conjure.jobs.schemas import dead_letter_message
 from conjure.storage.service import ObjectNotFound
 
 if TYPE_CHECKING:
@@ -59,36 +67,33 @@ def make_provider(settings: StagingSettings) -> StagingProvider:
 
 
 async def stage_image(ctx: JobContext) -> dict[str, Any]:
-    """Stage one photo; on a failure that ends the job, tell the owner with ``image.failed``."""
+    """Stage one photo (or carry on from where a parked run stopped)."""
     res = job_resources(ctx)
-    try:
-        return await _stage(ctx, res)
-    except JobError as exc:
-        if not exc.retryable or ctx.attempt >= ctx.max_attempts:
-            await _publish_failed(ctx, res, exc)
-        raise
-
-
-async def _stage(ctx: JobContext, res: JobResources) -> dict[str, Any]:
     storage, settings = res.storage, res.staging
     key, room_type, style, quality = _payload(ctx)
-    await ctx.progress("preparing")
-    try:
-        original = await storage.get(key)
-    except ObjectNotFound:
-        raise PermanentJobError("upload_missing", "The uploaded photo is gone.") from None
-    photo = await asyncio.to_thread(decode_photo, original, max_pixels=settings.staging_max_pixels)
-    display = await asyncio.to_thread(fit, photo, settings.staging_display_max_side)
-    keys = staged_keys(ctx.user_id, ctx.job_id)
-    display_jpeg = await asyncio.to_thread(to_jpeg, display)
-    thumb = await asyncio.to_thread(thumbnail_jpeg, display, settings.staging_thumbnail_side)
-    await storage.put(keys["display_key"], display_jpeg, content_type="image/jpeg", encrypt=True)
-    await storage.put(keys["thumbnail_key"], thumb, content_type="image/jpeg", encrypt=True)
-    await ctx.progress("staging")
     provider = make_provider(settings)
+    keys = staged_keys(ctx.user_id, ctx.job_id)
     ttl = res.settings.storage_presign_ttl_seconds
-    photo_url = await storage.presigned_get_url(keys["display_key"], expires_seconds=ttl)
-    made = await provider.stage(ctx, res, StagingRequest(display, photo_url, room_type, style, quality))
+    saved = await ctx.saved_state() if isinstance(provider, ReplicateStaging) else None
+    if saved is not None and saved.checkpoint:
+        # A parked run's continuation: the photo was checked and stored, the model was asked.
+        assert isinstance(provider, ReplicateStaging)
+        made = await provider.resume(ctx, res, saved.checkpoint)
+    else:
+        await ctx.progress("preparing")
+        try:
+            original = await storage.get(key)
+        except ObjectNotFound:
+            raise PermanentJobError("upload_missing", "The uploaded photo is gone.") from None
+        photo = await asyncio.to_thread(decode_photo, original, max_pixels=settings.staging_max_pixels)
+        display = await asyncio.to_thread(fit, photo, settings.staging_display_max_side)
+        display_jpeg = await asyncio.to_thread(to_jpeg, display)
+        thumb = await asyncio.to_thread(thumbnail_jpeg, display, settings.staging_thumbnail_side)
+        await storage.put(keys["display_key"], display_jpeg, content_type="image/jpeg", encrypt=True)
+        await storage.put(keys["thumbnail_key"], thumb, content_type="image/jpeg", encrypt=True)
+        await ctx.progress("staging")
+        photo_url = await storage.presigned_get_url(keys["display_key"], expires_seconds=ttl)
+        made = await provider.stage(ctx, res, StagingRequest(display, photo_url, room_type, style, quality))
     # The model's answer is untrusted like an upload: decoded, bounded, re-encoded without metadata.
     staged = await asyncio.to_thread(decode_photo, made.data, max_pixels=settings.staging_max_pixels)
     staged = await asyncio.to_thread(fit, staged, settings.staging_display_max_side)
@@ -130,23 +135,26 @@ async def _image_exists(ctx: JobContext, res: JobResources) -> bool:
     return found is not None
 
 
-async def _publish_failed(ctx: JobContext, res: JobResources, exc: JobError) -> None:
-    """``image.failed`` for the image this job stages (best effort: the job's failure is the record)."""
-    try:
-        async with res.db.session() as session:
-            image = await session.scalar(select(StagedImage).where(StagedImage.job_id == ctx.job_id))
-        if image is None or ctx.user_id is None:
-            return
-        data = notify.image_event(
-            image_id=image.id,
-            project_id=image.project_id,
-            job_id=ctx.job_id,
-            status=ImageStatus.FAILED,
-            error={"code": exc.code, "message": exc.message},
-        )
-        await notify.publish_image_failed(res.user_events, ctx.user_id, data)
-    except Exception:
-        log.exception("image_failed_event_not_sent", job_id=str(ctx.job_id))
+async def mark_image_failed(session: AsyncSession, job: Job, end: JobEnd) -> Sequence[NewEvent]:
+    """The kind's ``on_failure``: the image row ``failed`` in the transaction that ends its job
+    without success (whatever ended it), and ``image.failed`` for after that commits."""
+    image = await session.scalar(select(StagedImage).where(StagedImage.job_id == job.id).with_for_update())
+    if image is None or image.status in (ImageStatus.READY, ImageStatus.FAILED):
+        return []  # deleted meanwhile (nothing to show it on), or told already
+    code = end.code or str(end.status)
+    # A DLQ job's last message was written for a retry; its owner is told it is final and free.
+    message = dead_letter_message(job.attempts) if end.status == JobStatus.DLQ else end.message
+    image.status = ImageStatus.FAILED
+    image.error_code, image.error = code[:64], message or f"The staging job {end.status}."
+    await session.flush()
+    data = notify.image_event(
+        image_id=image.id,
+        project_id=image.project_id,
+        job_id=job.id,
+        status=ImageStatus.FAILED,
+        error={"code": image.error_code, "message": image.error},
+    )
+    return [notify.image_failed(image.user_id, data)]
 
 
 async def save_staged_image(session: AsyncSession, job: Job, result: dict[str, Any]) -> Sequence[NewEvent]:

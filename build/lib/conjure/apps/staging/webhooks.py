@@ -6,8 +6,9 @@ keyed with the base64 part of ``REPLICATE_WEBHOOK_SECRET`` (``whsec_…``). A re
 refused unless one entry matches and its timestamp is within ± the tolerance (5 min)
 of now, both directions (``conjure.webhooks_inbound``, the rule of every signed webhook).
 The webhook-id is recorded in the same transaction that
-records the prediction's end, so a redelivery (or a replay of a captured request)
-changes nothing. The waiting job sees the recorded prediction and goes on.
+records the prediction's end and resumes the parked job (``conjure.jobs.parking.resume_job``:
+queued again and dispatched once this commits), so a redelivery (or a replay of a captured
+request) changes nothing.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Annotated, Any, cast
 
 import structlog
 from fastapi import APIRouter, Header, Request
-from sqlalchemy import Table
+from sqlalchemy import Table, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,6 +33,7 @@ from conjure.apps.staging.settings import StagingSettings
 from conjure.db import utcnow
 from conjure.deps import RuntimeDep, SessionDep
 from conjure.errors import ConjureError, ServiceUnavailable
+from conjure.jobs.parking import resume_job
 from conjure.kit.problems import problems
 from conjure.webhooks_inbound import InvalidSignature, check_timestamp, hmac_matches
 
@@ -179,7 +181,19 @@ async def replicate_webhook(
     if not await _first_delivery(session, runtime.db.is_sqlite, webhook_id, prediction_id):
         return {"status": "duplicate"}
     applied = await record_prediction_end(session, runtime.db.is_sqlite, prediction)
+    resumed = False
+    if applied:
+        # The job that waits on it (none yet if this came before the job recorded the prediction:
+        # that job then finds the end itself before it parks).
+        job_id = await session.scalar(select(Prediction.job_id).where(Prediction.id == prediction_id))
+        if job_id is not None:
+            brought = {"prediction_id": prediction_id, "status": str(prediction.get("status", ""))}
+            resumed = await resume_job(session, runtime, job_id, brought)
     log.info(
-        "replicate_webhook", prediction_id=prediction_id, status=prediction.get("status"), applied=applied
+        "replicate_webhook",
+        prediction_id=prediction_id,
+        status=prediction.get("status"),
+        applied=applied,
+        resumed=resumed,
     )
     return {"status": "recorded" if applied else "ignored"}

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conjure.apps.tarot.models import TarotReading
 from conjure.apps.tarot.pipeline import tarot_prompts
 from conjure.apps.tarot.tasks import KIND
 from conjure.kit.submit import SubmitOptions, job_of_kind, submit
+from conjure.settings import Settings
 
 if TYPE_CHECKING:
     from conjure.jobs.models import Job, JobSnapshot
@@ -58,3 +59,33 @@ async def list_readings(
         .offset(offset)
     )
     return list(rows.scalars().all()), int(total or 0)
+
+
+# --- account deletion and data export (AppSpec.erase_user / export_user) -----------------
+
+
+async def erase_user_readings(session: AsyncSession, user_id: uuid.UUID, settings: Settings) -> None:
+    """Account deletion: the person's readings (their questions and what they were told) go."""
+    await session.execute(delete(TarotReading).where(TarotReading.user_id == user_id))
+
+
+async def export_user_readings(session: AsyncSession, user_id: uuid.UUID) -> dict[str, Any]:
+    """The person's readings for their data export, oldest first."""
+    rows = (
+        await session.execute(
+            select(TarotReading).where(TarotReading.user_id == user_id).order_by(TarotReading.created_at)
+        )
+    ).scalars()
+    readings = [
+        {
+            "job_id": str(row.job_id),
+            "question": row.question,
+            "language": row.language,
+            "cards": row.cards,
+            "reading": row.reading,
+            "analysis": row.question_analysis,
+            "created_at": row.created_at.isoformat(),
+        }
+        for row in rows
+    ]
+    return {"readings": readings}

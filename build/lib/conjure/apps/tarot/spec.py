@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from conjure.apps.tarot.pipeline import packaged_prompt_version
 from conjure.apps.tarot.router import router
+from conjure.apps.tarot.service import erase_user_readings, export_user_readings
 from conjure.apps.tarot.tasks import KIND, run_reading, save_reading
 from conjure.jobs.registry import JobKind
 from conjure.kit.spec import AppSpec
@@ -18,4 +19,10 @@ READING = JobKind(
     description="A tarot reading (seed 000): filter → analyze → draw → read → format.",
 )
 
-APP = AppSpec(name="tarot", routers=[router], job_kinds=[READING])
+APP = AppSpec(
+    name="tarot",
+    routers=[router],
+    job_kinds=[READING],
+    erase_user=erase_user_readings,
+    export_user=export_user_readings,
+)

@@ -1,7 +1,7 @@
 """channels: channel_inbound_events, each messaging-provider message stored once before processing
 
 Revision ID: 0019_channels
-Revises: 0012_billing
+Revises: 0015_job_parking
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 from conjure.db import JSONType, UTCDateTime
 
 revision = "0019_channels"
-down_revision = "0012_billing"
+down_revision = "0015_job_parking"
 branch_labels = None
 depends_on = None
 

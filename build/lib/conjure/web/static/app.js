@@ -2,6 +2,7 @@
 
 import { api, ApiError, followEvents, h, itemsOf, newIdempotencyKey, say, tokens, userMessage } from "./api.js";
 import { billingSection } from "./billing.js";
+import { mountAccount } from "./account.js";
 import { checkout } from "./buy.js";
 import { applyI18n, formatDate, t, tag, toggleLang } from "./i18n.js";
 import { cardName, loadDeck, ReadingView } from "./reading.js";
@@ -89,7 +90,7 @@ async function enter(user) {
   const who = state.user.name || state.user.email || "";
   $("whoami").textContent = who;
   $("whoami").hidden = !who;
-  await Promise.allSettled([loadDeck(), loadWallet(), loadHistory(), loadInvite(), loadPackages(), billing.load()]);
+  await Promise.allSettled([loadDeck(), loadWallet(), loadHistory(), loadInvite(), loadPackages(), billing.load(), account.load()]);
   await billing.returned();
 }
 
@@ -360,6 +361,16 @@ const { loadPackages } = checkout({
 
 const billing = billingSection({ panel: $("billing"), onChange: loadWallet });
 
+// ---- the account: linked sign-ins, data export, deletion ----------------------------------
+
+const account = mountAccount({
+  panel: $("account"),
+  onDeleted: () => {
+    logout();
+    notice(t("acct.deleted"), "ok");
+  },
+});
+
 // ---- start-up ----------------------------------------------------------------------------
 
 function wire() {
@@ -387,6 +398,7 @@ function wire() {
     updateExchangeCost();
     updateBonus();
     if (state.user) Promise.allSettled([loadHistory(), loadInvite(), loadPackages(), billing.load()]);
+    if (state.user) account.render();
     if (state.job?.done) state.view?.relabel(state.job.reading);
     if ($("ledger-box").open) loadLedger();
   });

@@ -1,0 +1,102 @@
+"""Customer PII at rest: AES-256-GCM per field, and a keyed hash (HMAC-SHA256) to look values up.
+
+The key is ``OPS_PII_KEY`` (32 bytes, base64 or hex). Outside production an unset key is derived
+from ``JWT_SECRET`` so the embedded default works with no set-up; production refuses to start
+the cipher without it. Two subkeys are derived (HKDF), one to encrypt and one to hash, so the
+lookup hash never reveals anything about the ciphertext key.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import os
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from conjure.apps.ops.settings import OpsSettings
+from conjure.settings import Settings
+
+_VERSION = "v1"
+
+
+class PIIKeyMissing(RuntimeError):
+    """Production without ``OPS_PII_KEY``."""
+
+
+def _decode_key(text: str) -> bytes:
+    text = text.strip()
+    try:
+        raw = bytes.fromhex(text)
+    except ValueError:
+        try:
+            raw = base64.b64decode(text, validate=True)
+        except binascii.Error:
+            raw = b""
+    if len(raw) != 32:
+        raise PIIKeyMissing("OPS_PII_KEY must be 32 bytes, base64 or hex encoded.")
+    return raw
+
+
+def _subkey(master: bytes, purpose: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"conjure-ops-" + purpose).derive(
+        master
+    )
+
+
+@dataclass(frozen=True)
+class PIICipher:
+    """Encrypts and hashes one station's customer fields (the station id is bound as associated data)."""
+
+    enc_key: bytes
+    hash_key: bytes
+
+    def encrypt(self, value: str | None, context: str) -> str | None:
+        if value is None:
+            return None
+        nonce = os.urandom(12)
+        sealed = AESGCM(self.enc_key).encrypt(nonce, value.encode(), context.encode())
+        return f"{_VERSION}:" + base64.b64encode(nonce + sealed).decode()
+
+    def decrypt(self, token: str | None, context: str) -> str | None:
+        if token is None:
+            return None
+        version, _, body = token.partition(":")
+        if version != _VERSION:
+            raise ValueError("unknown PII ciphertext version")
+        raw = base64.b64decode(body)
+        try:
+            return AESGCM(self.enc_key).decrypt(raw[:12], raw[12:], context.encode()).decode()
+        except InvalidTag:
+            raise ValueError("PII ciphertext does not match its key or station") from None
+
+    def lookup_hash(self, value: str | None, context: str) -> str | None:
+        """A keyed hash of the normalised value, for equality lookups within one station."""
+        if value is None or not value.strip():
+            return None
+        message = f"{context}|{value.strip().lower()}".encode()
+        return hmac.new(self.hash_key, message, hashlib.sha256).hexdigest()
+
+
+_CACHE: dict[bytes, PIICipher] = {}
+
+
+def cipher_for(settings: Settings) -> PIICipher:
+    """The process's cipher for these settings (derived once per key)."""
+    configured = settings.for_app(OpsSettings).ops_pii_key
+    if configured is not None and configured.get_secret_value():
+        master = _decode_key(configured.get_secret_value())
+    elif settings.is_production:
+        raise PIIKeyMissing("Set OPS_PII_KEY (32 bytes, base64) to store customer data in production.")
+    else:
+        master = hashlib.sha256(b"ops-pii|" + settings.signing_secret.encode()).digest()
+    found = _CACHE.get(master)
+    if found is None:
+        found = _CACHE[master] = PIICipher(_subkey(master, b"enc"), _subkey(master, b"hash"))
+    return found

@@ -1,0 +1,157 @@
+"""Customers: PII encrypted per field, found by keyed hash, exported and erased on request.
+
+Erasure (the right to be forgotten) clears every personal field of the customer, the
+addresses and notes of their bookings and the text of their messages, and keeps what is not
+personal (dates, guests, package, statuses, amounts) so the station's books still add up.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conjure.apps.ops.crypto import PIICipher
+from conjure.apps.ops.models import Booking, Customer, InboxMessage, Lead, Thread
+from conjure.apps.ops.schemas import CustomerCreate, CustomerUpdate, CustomerView
+from conjure.db import utcnow
+from conjure.errors import Conflict, NotFound
+
+ERASED = "[erased]"
+SORTS: dict[str, Any] = {
+    "created_at": Customer.created_at.asc(),
+    "-created_at": Customer.created_at.desc(),
+    "updated_at": Customer.updated_at.asc(),
+    "-updated_at": Customer.updated_at.desc(),
+}
+
+
+def context(station_id: uuid.UUID, field: str) -> str:
+    """Associated data of one field: a ciphertext moved to another station or field fails to open."""
+    return f"{station_id}:{field}"
+
+
+def view(cipher: PIICipher, customer: Customer) -> CustomerView:
+    sid = customer.station_id
+    return CustomerView(
+        id=customer.id,
+        name=cipher.decrypt(customer.name_enc, context(sid, "name")),
+        email=cipher.decrypt(customer.email_enc, context(sid, "email")),
+        phone=cipher.decrypt(customer.phone_enc, context(sid, "phone")),
+        marketing_email=customer.marketing_email,
+        marketing_sms=customer.marketing_sms,
+        erased=customer.erased_at is not None,
+        created_at=customer.created_at,
+    )
+
+
+def _set_pii(cipher: PIICipher, customer: Customer, field: str, value: str | None) -> None:
+    sid = customer.station_id
+    setattr(customer, f"{field}_enc", cipher.encrypt(value, context(sid, field)))
+    if field in ("email", "phone"):
+        setattr(customer, f"{field}_hash", cipher.lookup_hash(value, context(sid, field)))
+
+
+async def create_customer(
+    session: AsyncSession, cipher: PIICipher, station_id: uuid.UUID, body: CustomerCreate
+) -> Customer:
+    customer = Customer(
+        station_id=station_id, marketing_email=body.marketing_email, marketing_sms=body.marketing_sms
+    )
+    _set_pii(cipher, customer, "name", body.name)
+    _set_pii(cipher, customer, "email", body.email)
+    _set_pii(cipher, customer, "phone", body.phone)
+    session.add(customer)
+    await session.flush()
+    return customer
+
+
+async def get_customer(session: AsyncSession, station_id: uuid.UUID, customer_id: uuid.UUID) -> Customer:
+    customer = await session.get(Customer, customer_id)
+    if customer is None or customer.station_id != station_id:
+        raise NotFound("No such customer.")
+    return customer
+
+
+async def find_by(
+    session: AsyncSession, cipher: PIICipher, station_id: uuid.UUID, field: str, value: str
+) -> Customer | None:
+    """The station's customer with this email or phone (keyed-hash lookup; never decrypts rows)."""
+    digest = cipher.lookup_hash(value, context(station_id, field))
+    column = Customer.email_hash if field == "email" else Customer.phone_hash
+    stmt = select(Customer).where(Customer.station_id == station_id, column == digest)
+    return (await session.execute(stmt.order_by(Customer.created_at).limit(1))).scalar_one_or_none()
+
+
+async def list_customers(
+    session: AsyncSession,
+    cipher: PIICipher,
+    station_id: uuid.UUID,
+    *,
+    email: str | None,
+    phone: str | None,
+    sort: str,
+    limit: int,
+    offset: int,
+) -> tuple[list[Customer], int]:
+    where = [Customer.station_id == station_id]
+    if email:
+        where.append(Customer.email_hash == cipher.lookup_hash(email, context(station_id, "email")))
+    if phone:
+        where.append(Customer.phone_hash == cipher.lookup_hash(phone, context(station_id, "phone")))
+    total = await session.scalar(select(func.count()).select_from(Customer).where(*where))
+    stmt = select(Customer).where(*where).order_by(SORTS[sort], Customer.id).limit(limit).offset(offset)
+    return list(await session.scalars(stmt)), int(total or 0)
+
+
+def update_customer(cipher: PIICipher, customer: Customer, body: CustomerUpdate) -> Customer:
+    if customer.erased_at is not None:
+        raise Conflict("This customer was erased.", code="customer_erased")
+    changes = body.model_dump(exclude_unset=True)
+    for field in ("name", "email", "phone"):
+        if field in changes:
+            _set_pii(cipher, customer, field, changes[field])
+    for flag in ("marketing_email", "marketing_sms"):
+        if changes.get(flag) is not None:
+            setattr(customer, flag, changes[flag])
+    customer.updated_at = utcnow()
+    return customer
+
+
+async def erase_customer(session: AsyncSession, customer: Customer) -> Customer:
+    """Anonymise the customer and the personal parts of their records; idempotent."""
+    customer.name_enc = customer.email_enc = customer.phone_enc = None
+    customer.email_hash = customer.phone_hash = None
+    customer.marketing_email = customer.marketing_sms = False
+    customer.erased_at = customer.erased_at or utcnow()
+    customer.updated_at = utcnow()
+    await session.execute(
+        update(Booking).where(Booking.customer_id == customer.id).values(address_enc=None, notes=None)
+    )
+    threads = select(Thread.id).where(Thread.customer_id == customer.id)
+    await session.execute(update(InboxMessage).where(InboxMessage.thread_id.in_(threads)).values(text=ERASED))
+    await session.execute(
+        update(Lead)
+        .where(Lead.customer_id == customer.id)
+        .values(name_enc=None, email_enc=None, phone_enc=None, message=ERASED)
+    )
+    return customer
+
+
+async def records_of(
+    session: AsyncSession, customer: Customer
+) -> tuple[list[Booking], list[Lead], list[InboxMessage]]:
+    """The customer's bookings, leads and messages, oldest first (for the export)."""
+    bookings = await session.scalars(
+        select(Booking).where(Booking.customer_id == customer.id).order_by(Booking.created_at)
+    )
+    leads = await session.scalars(
+        select(Lead).where(Lead.customer_id == customer.id).order_by(Lead.created_at)
+    )
+    threads = select(Thread.id).where(Thread.customer_id == customer.id)
+    messages = await session.scalars(
+        select(InboxMessage).where(InboxMessage.thread_id.in_(threads)).order_by(InboxMessage.received_at)
+    )
+    return list(bookings), list(leads), list(messages)

@@ -1,0 +1,193 @@
+// The account section: the ways to sign in (list, link, remove), downloading one's data, and deleting
+// the account. Each page that has it gives a panel to fill and what to do once the account is gone.
+
+import "./account-i18n.js";
+import { api, h, itemsOf, say, tokens, userMessage } from "./api.js";
+import { applyI18n, formatDate, t } from "./i18n.js";
+import * as tg from "./telegram.js";
+
+const label = (key) => h("span", { dataset: { i18n: key } }, t(key));
+
+/**
+ * Fill `panel` (the page's #account section) and return `{load, render}`: `load()` reads the
+ * sign-ins again, `render()` redraws them in the current language.
+ *
+ * @param {object} options
+ * @param {HTMLElement} options.panel where the section goes
+ * @param {() => void} options.onDeleted called once the account is deleted (the page signs out)
+ */
+export function mountAccount({ panel, onDeleted }) {
+  let identities = [];
+  const message = h("p", { id: "account-msg", class: "notice", role: "status", hidden: true });
+  const list = h("ul", { id: "identities", class: "identities" });
+  const email = h("input", { id: "link-email", type: "email", autocomplete: "email", required: true });
+  const password = h("input", {
+    id: "link-password-input",
+    type: "password",
+    autocomplete: "new-password",
+    minlength: "8",
+    required: true,
+  });
+  const linkForm = h(
+    "form",
+    { id: "link-password", class: "stack", novalidate: true, onsubmit: linkPassword },
+    h("p", { class: "muted small", dataset: { i18n: "acct.link.password.hint" } }, t("acct.link.password.hint")),
+    h("label", {}, label("auth.email"), email),
+    h("label", {}, label("auth.password"), password),
+    h("button", { type: "submit", class: "secondary", dataset: { i18n: "acct.link.submit" } }, t("acct.link.submit")),
+  );
+  const linkBox = h("details", { id: "link-password-box" }, h("summary", {}, label("acct.link.password")), linkForm);
+  const telegramButton = h(
+    "button",
+    { id: "link-telegram", type: "button", class: "secondary", hidden: true, onclick: linkTelegram },
+    label("acct.link.telegram"),
+  );
+  const exportButton = h(
+    "button",
+    { id: "export-data", type: "button", class: "secondary", onclick: downloadExport },
+    label("acct.export"),
+  );
+  const confirmPassword = h("input", {
+    id: "delete-password",
+    type: "password",
+    autocomplete: "current-password",
+  });
+  const passwordRow = h("label", { id: "delete-password-row" }, label("acct.delete.password"), confirmPassword);
+  const deleteMessage = h("p", { id: "delete-msg", class: "notice", role: "alert", hidden: true });
+  const freshHint = h("p", { id: "delete-fresh", class: "muted small", dataset: { i18n: "acct.delete.fresh" } }, t("acct.delete.fresh"));
+  const deleteForm = h(
+    "form",
+    { id: "delete-account", class: "stack", novalidate: true, onsubmit: deleteAccount },
+    h("p", { class: "small", dataset: { i18n: "acct.delete.warning" } }, t("acct.delete.warning")),
+    passwordRow,
+    freshHint,
+    deleteMessage,
+    h("button", { type: "submit", class: "danger", dataset: { i18n: "acct.delete.submit" } }, t("acct.delete.submit")),
+  );
+  panel.append(
+    h("h2", { dataset: { i18n: "acct.title" } }, t("acct.title")),
+    h("h3", { dataset: { i18n: "acct.signins" } }, t("acct.signins")),
+    h("p", { class: "muted small", dataset: { i18n: "acct.signins.hint" } }, t("acct.signins.hint")),
+    list,
+    linkBox,
+    telegramButton,
+    message,
+    h("div", { class: "account-row" }, exportButton, h("span", { class: "muted small", dataset: { i18n: "acct.export.hint" } }, t("acct.export.hint"))),
+    h("details", { id: "delete-box", class: "danger-zone" }, h("summary", {}, label("acct.delete")), deleteForm),
+  );
+
+  const notice = (text, kind = "error") => say(message, text, kind);
+  const hasPassword = () => identities.some((row) => row.provider === "password");
+
+  function render() {
+    const only = identities.length <= 1;
+    list.replaceChildren(
+      ...identities.map((row) =>
+        h(
+          "li",
+          { dataset: { provider: row.provider } },
+          h("span", { class: "identity-name" }, t(`acct.provider.${row.provider}`)),
+          h("span", { class: "identity-subject muted small" }, row.provider === "password" ? row.subject : ""),
+          h("span", { class: "muted small" }, t("acct.since", { date: formatDate(row.created_at) })),
+          h(
+            "button",
+            {
+              type: "button",
+              class: "link",
+              disabled: only,
+              title: only ? t("acct.only") : null,
+              onclick: () => unlink(row.id),
+            },
+            t("acct.remove"),
+          ),
+        ),
+      ),
+    );
+    linkBox.hidden = hasPassword();
+    // Telegram's signed initData exists only inside the Mini App; elsewhere there is nothing to link.
+    telegramButton.hidden = !tg.initData() || identities.some((row) => row.provider === "telegram");
+    passwordRow.hidden = !hasPassword();
+    freshHint.hidden = hasPassword();
+    applyI18n(panel);
+  }
+
+  async function load() {
+    try {
+      identities = itemsOf(await api("/api/v1/me/identities?limit=100"));
+      render();
+    } catch (err) {
+      notice(userMessage(err));
+    }
+  }
+
+  async function link(body) {
+    notice("");
+    const linked = await api("/api/v1/me/identities", { method: "POST", body });
+    notice(t(linked.merged ? "acct.merged" : "acct.linked"), "ok");
+    await load();
+  }
+
+  async function linkPassword(event) {
+    event.preventDefault();
+    try {
+      await link({ provider: "password", email: email.value.trim(), password: password.value });
+      password.value = "";
+      linkBox.open = false;
+    } catch (err) {
+      notice(userMessage(err));
+    }
+  }
+
+  async function linkTelegram() {
+    try {
+      await link({ provider: "telegram", init_data: tg.initData() });
+    } catch (err) {
+      notice(userMessage(err));
+    }
+  }
+
+  async function unlink(id) {
+    notice("");
+    try {
+      await api(`/api/v1/me/identities/${id}`, { method: "DELETE" });
+      notice(t("acct.removed"), "ok");
+      await load();
+    } catch (err) {
+      notice(userMessage(err));
+    }
+  }
+
+  async function downloadExport() {
+    notice("");
+    try {
+      const data = await api("/api/v1/me/export");
+      const url = URL.createObjectURL(new Blob([JSON.stringify(data, null, 2)], { type: "application/json" }));
+      const a = h("a", { href: url, download: "conjure-export.json", hidden: true });
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      notice(t("acct.export.done"), "ok");
+    } catch (err) {
+      notice(userMessage(err));
+    }
+  }
+
+  async function deleteAccount(event) {
+    event.preventDefault();
+    say(deleteMessage, "");
+    const body = hasPassword() ? { password: confirmPassword.value } : undefined;
+    try {
+      // retry off: a refreshed token would pass as a fresh sign-in only by accident.
+      await api("/api/v1/me", { method: "DELETE", body, retry: false });
+    } catch (err) {
+      say(deleteMessage, userMessage(err));
+      return;
+    }
+    confirmPassword.value = "";
+    tokens.clear();
+    onDeleted();
+  }
+
+  return { load, render };
+}
