@@ -206,7 +206,8 @@ def test_the_package_carries_every_file_the_app_reads(tmp_path: Path) -> None:
     migrations must all be in it (package data is a list of patterns that can fall behind)."""
     uv = shutil.which("uv", path=str(Path(sys.executable).parent))
     assert uv, "uv is installed in the project's virtualenv (make install)"
-    subprocess.run([uv, "build", "--wheel", "-q", "-o", str(tmp_path), str(ROOT)], check=True, timeout=300)
+    # sdist first, then the wheel from it in a scratch directory (nothing is written into the checkout)
+    subprocess.run([uv, "build", "-q", "-o", str(tmp_path), str(ROOT)], check=True, timeout=300)
     (wheel,) = tmp_path.glob("*.whl")
     packaged = set(zipfile.ZipFile(wheel).namelist())
     src = ROOT / "src"

@@ -1,3 +1,0 @@
-"""Conjure: a backend for paid, AI-powered apps."""
-
-__version__ = "0.1.0"

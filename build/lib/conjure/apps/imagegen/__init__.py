@@ -1,1 +1,0 @@
-"""The imagegen app."""

@@ -1,1 +1,0 @@
-"""The tarot app."""

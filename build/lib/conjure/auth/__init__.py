@@ -1,1 +1,0 @@
-"""Who a request is: Conjure's own tokens, external identity providers, Telegram, API keys."""

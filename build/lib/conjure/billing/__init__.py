@@ -1,1 +1,0 @@
-"""Billing: subscription plans with monthly allowances, Stripe subscriptions and invoices (seeds 001, 002)."""

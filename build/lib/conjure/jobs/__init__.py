@@ -1,1 +1,0 @@
-"""The job engine: durable jobs, brokers, workers, retries, DLQ, progress."""

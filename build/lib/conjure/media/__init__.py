@@ -1,1 +1,0 @@
-"""Media helpers any app may use: bounded provider calls, safe image downloads, Pillow checks."""

@@ -1,1 +1,0 @@
-"""Payments: Stripe star packages, PaymentIntents, signed webhooks, refunds."""

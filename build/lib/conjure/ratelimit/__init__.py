@@ -1,1 +1,0 @@
-"""Rate limits on the `limits` library: memory in embedded mode, Redis in production."""

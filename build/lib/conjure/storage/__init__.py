@@ -1,1 +1,0 @@
-"""Object storage: local folder (embedded) or an S3-compatible bucket."""

@@ -1,1 +1,0 @@
-"""Wallet: stars, coins, holds and the ledger."""

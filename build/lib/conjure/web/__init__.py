@@ -1,1 +1,0 @@
-"""The browser client: the tarot flow at / and the operator console at /admin."""
