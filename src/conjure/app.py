@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.middleware.gzip import GZipMiddleware
 
 from conjure import __version__
 from conjure.apps import installed_apps
@@ -15,8 +16,11 @@ from conjure.dbfaults import DatabaseFaultMiddleware
 from conjure.errors import install_error_handlers
 from conjure.health import router as health_router
 from conjure.kit.contract import ContractMiddleware, install_contract
+from conjure.kit.docs import install_docs
 from conjure.kit.spec import AppSpec
 from conjure.observability.logging import configure_logging
+from conjure.observability.setup import start_observability
+from conjure.observability.tracing import instrument_app, instrument_engine
 from conjure.observability.middleware import (
     BodySizeLimitMiddleware,
     ObserveMiddleware,
@@ -31,6 +35,7 @@ SECURITY_HEADERS = {
     "referrer-policy": "no-referrer",
 }
 HSTS = "max-age=31536000; includeSubDomains"
+GZIP_MINIMUM_BYTES = 1024
 
 
 def platform_routers() -> list[APIRouter]:
@@ -74,11 +79,13 @@ def create_app(
     if runtime is not None:
         runtime.install(apps)
     configure_logging(json_logs=settings.is_production, level=settings.log_level)
+    start_observability(settings, role="up" if embedded_worker else "api")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = runtime is None
         app.state.runtime = runtime or await Runtime.start(settings, apps=apps)
+        instrument_engine(app.state.runtime.db.engine)
         stop_worker = None
         if embedded_worker:
             from conjure.jobs.worker import start_embedded
@@ -96,7 +103,8 @@ def create_app(
             if own:
                 await app.state.runtime.close()
 
-    app = FastAPI(title="Conjure", version=__version__, lifespan=lifespan)
+    # /docs and /redoc come from install_docs (assets served here, not from a CDN).
+    app = FastAPI(title="Conjure", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
     if runtime is not None:
         # Available at once, so an in-memory ASGI client works without running the lifespan.
         app.state.runtime = runtime
@@ -110,6 +118,7 @@ def create_app(
     for router in platform_routers():
         app.include_router(router)
     install_contract(app)
+    install_docs(app)
 
     security_headers = dict(SECURITY_HEADERS)
     if settings.is_production:
@@ -125,6 +134,9 @@ def create_app(
         max_bytes=settings.max_request_body_bytes,
         larger_limits={"/files/": settings.max_upload_bytes},
     )
+    # Large JSON (results, lists, the OpenAPI document) gzipped for clients that accept it;
+    # Starlette's middleware leaves event streams alone.
+    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES)
     app.add_middleware(ObserveMiddleware, security_headers=security_headers)
     app.add_middleware(
         CORSMiddleware,
@@ -141,4 +153,6 @@ def create_app(
         ],
     )
     app.add_middleware(RequestIdMiddleware)
+    # Outermost: the server span covers the whole request (a no-op unless tracing is on).
+    instrument_app(app)
     return app

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from conjure.jobs.attempt import Claim
 from conjure.jobs.registry import JobCanceled
+from conjure.observability.tracing import add_event
 
 if TYPE_CHECKING:
     from conjure.db import Database
@@ -60,6 +61,7 @@ class RunContext:
     ) -> None:
         """Record a step (committed and published on return); raise JobCanceled if a cancel was asked."""
         progress = {"step": step, "message": message, "data": dict(data or {})}
+        add_event("progress", step=step)  # on the attempt's span, when tracing is on
         if await self.steps.record(self.claim, progress):
             raise JobCanceled
 

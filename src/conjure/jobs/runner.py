@@ -24,7 +24,9 @@ from conjure.jobs.progress import ProgressWriter
 from conjure.jobs.registry import JobCanceled, JobError, PermanentJobError, RetryableJobError
 from conjure.jobs.settle import Settler
 from conjure.jobs.types import Delivery
+from conjure.observability.errors import report_exception
 from conjure.observability.metrics import JOB_DURATION
+from conjure.observability.tracing import attempt_span, span, traced_storage
 
 if TYPE_CHECKING:
     from conjure.runtime import Runtime
@@ -64,11 +66,13 @@ class Runner:
         """Run the handler within its timeout, settle the outcome together with other attempts
         finishing now, and acknowledge the entry. Raises only when settling failed (the entry
         then stays pending and is reclaimed after the visibility timeout)."""
-        outcome = await self._execute(claim)
-        if outcome is None:  # the claim was lost: the new owner settles the job
-            await self.runtime.broker.ack_owned(self.worker_id, [claim.delivery.ref])
-            return
-        await self.settler.settle(claim, outcome)
+        async with attempt_span(self.runtime.db, claim):  # a no-op unless tracing is on
+            outcome = await self._execute(claim)
+            if outcome is None:  # the claim was lost: the new owner settles the job
+                await self.runtime.broker.ack_owned(self.worker_id, [claim.delivery.ref])
+                return
+            with span("settle", **{"conjure.job.outcome": outcome.kind}):
+                await self.settler.settle(claim, outcome)
 
     async def _execute(self, claim: Claim) -> Outcome | None:
         kind = self.runtime.registry.kinds.get(claim.kind)
@@ -84,7 +88,7 @@ class Runner:
             claim,
             self.steps,
             settings=runtime.settings,
-            storage=runtime.storage,
+            storage=traced_storage(runtime.storage),
             limiter=runtime.limiter,
             db=runtime.db,
             user_events=runtime.user_events,
@@ -107,6 +111,7 @@ class Runner:
             outcome = Outcome("retry", code="timeout", message=f"The job took longer than {timeout:g} s.")
         except Exception as exc:
             log.exception("job_handler_crashed", job_id=str(claim.job_id), kind=claim.kind)
+            report_exception(exc, job_id=str(claim.job_id), kind=claim.kind)
             outcome = Outcome(
                 "retry", code="handler_error", message=f"Internal error ({type(exc).__name__})."
             )

@@ -7,6 +7,8 @@ import sys
 
 import structlog
 
+from conjure.observability.tracing import log_trace_ids
+
 # Keys whose values are user content or secrets; they never reach a log line.
 SENSITIVE_KEYS = frozenset(
     {
@@ -37,6 +39,7 @@ def configure_logging(*, json_logs: bool, level: str = "INFO") -> None:
     """Configure structlog and route the standard library's logging through it."""
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
+        log_trace_ids,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
