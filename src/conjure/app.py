@@ -19,13 +19,13 @@ from conjure.kit.contract import ContractMiddleware, install_contract
 from conjure.kit.docs import install_docs
 from conjure.kit.spec import AppSpec
 from conjure.observability.logging import configure_logging
-from conjure.observability.setup import start_observability
-from conjure.observability.tracing import instrument_app, instrument_engine
 from conjure.observability.middleware import (
     BodySizeLimitMiddleware,
     ObserveMiddleware,
     RequestIdMiddleware,
 )
+from conjure.observability.setup import start_observability
+from conjure.observability.tracing import instrument_app, instrument_engine
 from conjure.runtime import Runtime
 from conjure.settings import Settings
 

@@ -71,7 +71,9 @@ async def test_a_reading_is_one_trace_across_the_api_and_a_worker_process(
             async with httpx.AsyncClient(timeout=10) as client:
                 await wait_healthy(client, log_path, base)
                 accepted = await client.post(
-                    f"{base}/api/v1/tarot/read", json={"question": "Will my garden grow this year?"}, headers=headers
+                    f"{base}/api/v1/tarot/read",
+                    json={"question": "Will my garden grow this year?"},
+                    headers=headers,
                 )
                 assert accepted.status_code == 202, accepted.text
                 job_id = accepted.json()["job_id"]

@@ -111,7 +111,7 @@ class Runner:
             outcome = Outcome("retry", code="timeout", message=f"The job took longer than {timeout:g} s.")
         except Exception as exc:
             log.exception("job_handler_crashed", job_id=str(claim.job_id), kind=claim.kind)
-            report_exception(exc, job_id=str(claim.job_id), kind=claim.kind)
+            report_exception(exc, job_id=str(claim.job_id), job_kind=claim.kind)
             outcome = Outcome(
                 "retry", code="handler_error", message=f"Internal error ({type(exc).__name__})."
             )

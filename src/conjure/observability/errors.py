@@ -26,7 +26,7 @@ log = structlog.get_logger("conjure.observability")
 REDACTED = "[redacted]"
 # Keys beyond the log list that carry personal data in Sentry's own event shape.
 _PERSONAL_KEYS = SENSITIVE_KEYS | {"email", "emails", "ip_address", "cookies", "data", "body", "payload"}
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}")
 _BEARER = re.compile(r"(?i)(bearer\s+)[\w.~+/=-]+")
 
 
@@ -49,11 +49,13 @@ def configure_errors(settings: Settings, *, role: str) -> bool:
         dsn=settings.sentry_dsn.get_secret_value(),
         release=settings.sentry_release or f"conjure@{__version__}",
         environment=settings.environment,
-        send_default_pii=False,
-        include_local_variables=False,  # frame locals hold questions and prompts
+        include_local_variables=False,  # frame locals hold questions and prompts (PII is off by default)
         max_request_body_size="never",
         # Logs are structlog's (JSON lines, already redacted); events are reported explicitly.
         integrations=[LoggingIntegration(level=None, event_level=None)],
+        # Not the framework integrations: importing every one costs seconds at start-up, and the
+        # API's unhandled errors are reported by ObserveMiddleware, which renders them as 500s.
+        auto_enabling_integrations=False,
         before_send=_before_send,
         before_breadcrumb=_before_breadcrumb,
     )
@@ -80,15 +82,16 @@ def report_job_failure(*, job_id: str, kind: str, status: str, code: str | None,
         sentry_sdk.capture_message(f"Job {kind} ended as {status} ({code or 'unknown'})", level="error")
 
 
-def report_exception(exc: BaseException, *, job_id: str, kind: str) -> None:
-    """A job handler raised something unexpected: the traceback, tagged with the job."""
+def report_exception(exc: BaseException, **tags: str) -> None:
+    """Something unexpected: a job handler crashed (``job_id``, ``job_kind``) or a request
+    answered 500 (``route``, ``method``, ``request_id``); the traceback with these tags."""
     if not _State.enabled:
         return
     import sentry_sdk
 
     with sentry_sdk.new_scope() as scope:
-        scope.set_tag("job_id", job_id)
-        scope.set_tag("job_kind", kind)
+        for key, value in tags.items():
+            scope.set_tag(key, value)
         sentry_sdk.capture_exception(exc)
 
 
@@ -98,6 +101,16 @@ def flush(timeout: float = 2.0) -> None:
         import sentry_sdk
 
         sentry_sdk.flush(timeout)
+
+
+def close_errors(timeout: float = 2.0) -> None:
+    """Send what is queued and stop the client (a process's shutdown; tests)."""
+    if not _State.enabled:
+        return
+    import sentry_sdk
+
+    sentry_sdk.get_client().close(timeout=timeout)
+    _State.enabled = False
 
 
 def scrub_event(event: dict[str, Any]) -> dict[str, Any]:

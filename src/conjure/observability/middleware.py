@@ -17,6 +17,7 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conjure.errors import problem
+from conjure.observability.errors import report_exception
 from conjure.observability.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 log = structlog.get_logger("conjure.errors")
@@ -151,5 +152,11 @@ class ObserveMiddleware:
             if response_started:
                 raise  # too late for a problem body; the server closes the connection
             log.exception("unhandled_error", path=scope["path"], error_type=type(exc).__name__)
+            report_exception(
+                exc,
+                route=getattr(scope.get("route"), "path", "unmatched"),
+                method=scope["method"],
+                request_id=scope.get("state", {}).get("request_id", ""),
+            )
             response = problem(500, "internal_error", "Something went wrong on our side; it has been logged.")
             await response(scope, receive, send_observed)

@@ -77,7 +77,9 @@ def configure_tracing(settings: Settings, *, role: str) -> bool:
     trace.set_tracer_provider(provider)
     _instrument_libraries()
     _State.enabled = True
-    log.info("tracing_enabled", endpoint=endpoint, protocol=settings.otel_exporter_otlp_protocol, service=name)
+    log.info(
+        "tracing_enabled", endpoint=endpoint, protocol=settings.otel_exporter_otlp_protocol, service=name
+    )
     return True
 
 
@@ -164,7 +166,10 @@ def step_span(step: str) -> AbstractContextManager[Any]:
 def _model_span(provider: str, model: str, step: str) -> Iterator[ModelCall]:
     attributes = {"gen_ai.system": provider, "gen_ai.request.model": model, "conjure.step": step}
     with tracer().start_as_current_span(
-        f"model {provider} {model}", attributes=attributes, record_exception=False, set_status_on_exception=False
+        f"model {provider} {model}",
+        attributes=attributes,
+        record_exception=False,
+        set_status_on_exception=False,
     ) as current:
         try:
             yield ModelCall(current)
@@ -223,7 +228,10 @@ async def _attempt_span(db: Database, claim: Claim) -> AsyncIterator[None]:
         "conjure.job.attempt": claim.attempt,
     }
     with tracer().start_as_current_span(
-        f"job {claim.kind} attempt {claim.attempt}", context=parent, kind=SpanKind.CONSUMER, attributes=attributes
+        f"job {claim.kind} attempt {claim.attempt}",
+        context=parent,
+        kind=SpanKind.CONSUMER,
+        attributes=attributes,
     ):
         if found is not None:
             # Queued since submit (first attempt) or since the retry was due: a span of its own.
@@ -235,7 +243,9 @@ async def _attempt_span(db: Database, claim: Claim) -> AsyncIterator[None]:
         yield
 
 
-async def _job_trace(db: Database, job_id: uuid.UUID) -> tuple[str | None, dt.datetime, dt.datetime | None] | None:
+async def _job_trace(
+    db: Database, job_id: uuid.UUID
+) -> tuple[str | None, dt.datetime, dt.datetime | None] | None:
     """The job's stored traceparent, submit time and due time (one small read, only when tracing)."""
     from sqlalchemy import select
 
