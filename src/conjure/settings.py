@@ -207,6 +207,8 @@ class Settings(BaseSettings):
     sentry_release: str = ""  # unset: conjure@<version>
     # What one star charged is worth in USD, for revenue and margin in the usage reports.
     report_star_value_usd: float = Field(default=0.25, ge=0)
+    # How often a process serving /metrics re-checks every wallet against the ledger (0: never).
+    wallet_check_interval_seconds: float = Field(default=900.0, ge=0)
 
     _split = field_validator(
         "cors_origins",

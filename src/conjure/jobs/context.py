@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from conjure.jobs.attempt import Claim
 from conjure.jobs.registry import JobCanceled
+from conjure.observability.metrics import MODEL_COST
 from conjure.observability.tracing import add_event
 
 if TYPE_CHECKING:
@@ -75,6 +76,7 @@ class RunContext:
         cost_usd: float = 0.0,
     ) -> None:
         """Add one model call's usage; saved with the attempt's outcome."""
+        MODEL_COST.labels(provider).inc(max(cost_usd, 0.0))
         self.usage.append(
             {
                 "provider": provider,

@@ -26,7 +26,7 @@ from conjure.jobs.settle import Settler
 from conjure.jobs.types import Delivery
 from conjure.observability.errors import report_exception
 from conjure.observability.metrics import JOB_DURATION
-from conjure.observability.tracing import attempt_span, span, traced_storage
+from conjure.observability.tracing import attempt_span, observed_storage, span
 
 if TYPE_CHECKING:
     from conjure.runtime import Runtime
@@ -88,7 +88,7 @@ class Runner:
             claim,
             self.steps,
             settings=runtime.settings,
-            storage=traced_storage(runtime.storage),
+            storage=observed_storage(runtime.storage),
             limiter=runtime.limiter,
             db=runtime.db,
             user_events=runtime.user_events,

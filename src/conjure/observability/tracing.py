@@ -4,7 +4,7 @@ One reading is one trace: the API request's span (FastAPI instrumentation, with 
 and httpx calls as children) is stored with the job as a W3C ``traceparent``
 (``jobs.trace_context``, :func:`current_traceparent`); the worker reads it back and opens each
 attempt's span under it (:func:`attempt_span`), with the queue wait, the pipeline steps and model
-calls (:func:`step_span`, :func:`model_span`), storage calls (:func:`traced_storage`) and the
+calls (:func:`step_span`, :func:`model_span`), storage calls (:func:`observed_storage`) and the
 settle as children. Log lines written inside a span carry its ``trace_id`` and ``span_id``.
 
 Exporters follow the OTel spec's variables: ``OTEL_EXPORTER_OTLP_PROTOCOL`` (``http/protobuf`` or
@@ -27,6 +27,7 @@ import structlog
 from opentelemetry import propagate, trace
 
 from conjure import __version__
+from conjure.observability.metrics import STORAGE_LATENCY
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -264,8 +265,9 @@ async def _job_trace(
     return None if row is None else (row[0], row[1], row[2])
 
 
-class _TracedStorage:
-    """An object store whose calls are spans (``storage put`` …); everything else passes through."""
+class _ObservedStorage:
+    """An object store whose calls are timed (``conjure_storage_call_seconds``) and, when tracing
+    is on, spans (``storage put`` …); everything else passes through."""
 
     def __init__(self, inner: ObjectStore) -> None:
         self._inner = inner
@@ -276,18 +278,20 @@ class _TracedStorage:
             return value
         call = cast(Callable[..., Awaitable[Any]], value)
 
-        async def traced(*args: Any, **kwargs: Any) -> Any:
-            with span(f"storage {name}", **{"conjure.storage.operation": name}):
-                return await call(*args, **kwargs)
+        async def observed(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                with span(f"storage {name}", **{"conjure.storage.operation": name}):
+                    return await call(*args, **kwargs)
+            finally:
+                STORAGE_LATENCY.labels(name).observe(time.perf_counter() - started)
 
-        return traced
+        return observed
 
 
-def traced_storage(storage: ObjectStore) -> ObjectStore:
-    """``storage`` with each call as a span when tracing is on (else ``storage`` itself)."""
-    if not _State.enabled:
-        return storage
-    return cast("ObjectStore", _TracedStorage(storage))
+def observed_storage(storage: ObjectStore) -> ObjectStore:
+    """``storage`` as a job handler gets it: each call timed, and a span when tracing is on."""
+    return cast("ObjectStore", _ObservedStorage(storage))
 
 
 def add_event(name: str, **attributes: Any) -> None:

@@ -55,7 +55,7 @@ async def generate_image(ctx: JobContext) -> dict[str, Any]:
     await ctx.progress("generating")
     # Per process: after AI_BREAKER_FAILURES transient failures in a row the provider is not
     # called until its cooldown ends, and the job is retried no sooner than that (still an attempt).
-    breaker = breaker_for(f"image-{provider.name}", ctx.settings)
+    breaker = breaker_for(f"image-{provider.name}", ctx.settings, service="image")
     if not breaker.allow():
         MODEL_ERRORS.labels(provider.name, "circuit_open").inc()
         raise RetryableJobError(
