@@ -44,6 +44,7 @@ def platform_routers() -> list[APIRouter]:
     from conjure.events.router import router as events_router
     from conjure.jobs.router import router as jobs_router
     from conjure.payments.router import router as payments_router
+    from conjure.reports.router import router as reports_router
     from conjure.storage.router import router as files_router
     from conjure.users.router import router as users_router
     from conjure.wallet.router import router as wallet_router
@@ -57,6 +58,7 @@ def platform_routers() -> list[APIRouter]:
         payments_router,
         jobs_router,
         events_router,
+        reports_router,
         files_router,
         web_router,
     ]

@@ -74,12 +74,14 @@ class RunContext:
         input_tokens: int = 0,
         output_tokens: int = 0,
         cost_usd: float = 0.0,
+        model: str | None = None,
     ) -> None:
-        """Add one model call's usage; saved with the attempt's outcome."""
+        """Add one model call's usage; saved with the attempt's outcome (the usage reports read it)."""
         MODEL_COST.labels(provider).inc(max(cost_usd, 0.0))
         self.usage.append(
             {
                 "provider": provider,
+                "model": model or provider,
                 "step": step,
                 "input_tokens": input_tokens,
                 "output_tokens": output_tokens,
