@@ -121,9 +121,11 @@ async def test_reports_add_up_to_the_ledger_and_the_job_rows(
     for kind, (count, succeeded) in (await _job_counts(runtime)).items():
         assert (rows[kind]["jobs"], rows[kind]["succeeded"]) == (count, succeeded)
         assert rows[kind]["credits_charged"] == captures.get(kind, 0)
-    assert rows["r.refused"]["success_rate"] == 0 and rows["r.paid"]["success_rate"] == 1
+    assert rows["r.refused"]["success_rate"] == 0
+    assert rows["r.paid"]["success_rate"] == 1
     total = body["total"]
-    assert total["jobs"] == 6 and total["credits_charged"] == 6
+    assert total["jobs"] == 6
+    assert total["credits_charged"] == 6
     assert (total["input_tokens"], total["output_tokens"]) == (4 * 15 + 2 * 7, 4 * 25)
     assert total["provider_cost_usd"] == pytest.approx(4 * 0.004)
     assert total["revenue_usd"] == pytest.approx(6 * STAR_VALUE)
@@ -145,7 +147,8 @@ async def test_reports_add_up_to_the_ledger_and_the_job_rows(
     )
     assert exported.headers["content-type"].startswith("text/csv")
     lines = list(csv.DictReader(io.StringIO(exported.text)))
-    assert lines[-1]["day"] == "total" and float(lines[-1]["credits_charged"]) == 6
+    assert lines[-1]["day"] == "total"
+    assert float(lines[-1]["credits_charged"]) == 6
     assert sum(int(line["jobs"]) for line in lines[:-1]) == 6
 
     # A user sees their own jobs only, and the stars the ledger took from them.
@@ -166,4 +169,6 @@ async def test_report_options_are_checked(app_runtime: Runtime, api: httpx.Async
     assert backwards.status_code == 422
     assert (await api.get("/api/v1/admin/reports/usage", headers=headers)).status_code == 403
     empty = (await api.get("/api/v1/reports/usage", headers=headers)).json()
-    assert empty["rows"] == [] and empty["total"]["jobs"] == 0 and empty["total"]["success_rate"] is None
+    assert empty["rows"] == []
+    assert empty["total"]["jobs"] == 0
+    assert empty["total"]["success_rate"] is None

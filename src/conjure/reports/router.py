@@ -1,4 +1,5 @@
-"""``GET /api/v1/reports/usage`` (the caller's) and ``GET /api/v1/admin/reports/usage`` (everyone's, CSV too)."""
+"""``GET /api/v1/reports/usage`` (the caller's) and ``GET /api/v1/admin/reports/usage`` (everyone's,
+as JSON or CSV)."""
 
 from __future__ import annotations
 
