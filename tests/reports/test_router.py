@@ -162,11 +162,19 @@ async def test_report_options_are_checked(app_runtime: Runtime, api: httpx.Async
     user = await make_user(app_runtime)
     headers = auth_headers(app_runtime, user)
     refused = await api.get("/api/v1/reports/usage?group_by=provider", headers=headers)
-    assert (refused.status_code, refused.json()["code"]) == (422, "invalid_report_range")
+    assert (refused.status_code, refused.json()["code"]) == (422, "validation_error")
+    unknown = await api.get("/api/v1/reports/usage?group_by=day,colour", headers=headers)
+    assert unknown.status_code == 422
     backwards = await api.get(
         "/api/v1/reports/usage?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z", headers=headers
     )
-    assert backwards.status_code == 422
+    assert backwards.status_code == 200
+    assert backwards.json()["start"] == backwards.json()["end"]  # an empty period
+    assert backwards.json()["rows"] == []
+    decades = await api.get(
+        "/api/v1/reports/usage?from=2000-01-01T00:00:00Z&to=2026-01-01T00:00:00Z", headers=headers
+    )
+    assert decades.json()["start"] == "2024-11-27T00:00:00Z"  # at most MAX_DAYS (400) back
     assert (await api.get("/api/v1/admin/reports/usage", headers=headers)).status_code == 403
     empty = (await api.get("/api/v1/reports/usage", headers=headers)).json()
     assert empty["rows"] == []

@@ -22,27 +22,42 @@ from conjure.reports.schemas import (
     UsageReport,
     UsageRow,
 )
-from conjure.reports.service import InvalidReportRange, Report, Totals, usage_report
+from conjure.reports.service import MAX_DAYS, InvalidReportRange, Report, Totals, usage_report
 
 router = APIRouter(tags=["reports"])
 DEFAULT_DAYS = 30
 RANGE_ERRORS: dict[int | str, dict[str, Any]] = {
-    422: {"description": "A bad range or grouping (`invalid_report_range`)"}
+    422: {"description": "A grouping it cannot make (`invalid_report_range`)"}
 }
 
 From = Annotated[
     dt.datetime | None, Query(alias="from", description="Start (inclusive); default 30 days ago.")
 ]
 To = Annotated[dt.datetime | None, Query(alias="to", description="End (exclusive); default now.")]
-GroupBy = Annotated[
-    str, Query(description="Comma-separated dimensions: day, app, kind (and provider, user for admins).")
+
+
+def _dimension_list(names: str) -> str:
+    return rf"^\s*({names})\s*(,\s*({names})\s*)*$"
+
+
+UserGroupBy = Annotated[
+    str, Query(pattern=_dimension_list("day|app|kind"), description="Comma-separated: day, app, kind.")
+]
+AdminGroupBy = Annotated[
+    str,
+    Query(
+        pattern=_dimension_list("day|app|kind|provider|user"),
+        description="Comma-separated: day, app, kind, provider, user.",
+    ),
 ]
 
 
 def _range(start: dt.datetime | None, end: dt.datetime | None) -> tuple[dt.datetime, dt.datetime]:
+    """The period asked for; an empty or backwards one is empty, a longer one than a report
+    covers starts ``MAX_DAYS`` before its end (the answer's ``start`` says so)."""
     end = _aware(end) if end else utcnow()
     start = _aware(start) if start else end - dt.timedelta(days=DEFAULT_DAYS)
-    return start, end
+    return max(min(start, end), end - dt.timedelta(days=MAX_DAYS)), end
 
 
 def _aware(moment: dt.datetime) -> dt.datetime:
@@ -93,7 +108,7 @@ def _groups(report: Report, group_by: list[Dimension]) -> list[dict[str, str]]:
 
 @router.get("/api/v1/reports/usage", responses=RANGE_ERRORS)
 async def my_usage(
-    session: SessionDep, user: CurrentUser, start: From = None, end: To = None, group_by: GroupBy = "day"
+    session: SessionDep, user: CurrentUser, start: From = None, end: To = None, group_by: UserGroupBy = "day"
 ) -> UsageReport:
     """The caller's jobs, tokens and stars spent in a period, by day, app or kind."""
     dims = _dimensions(group_by, USER_DIMENSIONS)
@@ -114,7 +129,7 @@ async def admin_usage(
     _admin: AdminUser,
     start: From = None,
     end: To = None,
-    group_by: GroupBy = "day",
+    group_by: AdminGroupBy = "day",
     format: Literal["json", "csv"] = "json",
 ) -> AdminUsageReport | Response:
     """Everyone's jobs, success rate, tokens, provider cost, credits, revenue and margin (CSV too)."""

@@ -58,8 +58,8 @@ class Report:
 
 
 def check_range(start: dt.datetime, end: dt.datetime) -> None:
-    if end <= start:
-        raise InvalidReportRange("`to` must be after `from`.")
+    if end < start:
+        raise InvalidReportRange("`to` must not be before `from`.")
     if end - start > dt.timedelta(days=MAX_DAYS):
         raise InvalidReportRange(f"A report covers at most {MAX_DAYS} days.")
 
