@@ -113,3 +113,33 @@ async def test_a_reading_is_one_trace_across_the_api_and_a_worker_process(
         s.service == "conjure-api" and "db.system.name" in s.attributes for s in trace
     )
     assert any("db.system" in s.attributes or "db.system.name" in s.attributes for s in worker_spans)
+
+
+def test_without_an_endpoint_nothing_is_traced(make_settings: Callable[..., Settings]) -> None:
+    from opentelemetry import trace
+
+    from conjure.observability.tracing import configure_tracing, current_traceparent, span, tracing_enabled
+
+    assert configure_tracing(make_settings(), role="api") is False
+    assert not tracing_enabled()
+    assert isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)  # no SDK provider installed
+    with span("anything"):
+        assert not trace.get_current_span().get_span_context().is_valid
+    assert current_traceparent() is None  # so a job stores no trace context
+
+
+def test_the_protocol_picks_the_otlp_exporter() -> None:
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
+
+    from conjure.observability.tracing import _exporter
+
+    grpc = _exporter("http://127.0.0.1:4317", "grpc")
+    http = _exporter("http://127.0.0.1:4318/", "http/protobuf")
+    try:
+        assert isinstance(grpc, GrpcExporter)
+        assert isinstance(http, HttpExporter)
+        assert http._endpoint == "http://127.0.0.1:4318/v1/traces"  # the spec's signal path appended
+    finally:
+        grpc.shutdown()
+        http.shutdown()
