@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from starlette.middleware.gzip import GZipMiddleware
 
 from conjure import __version__
 from conjure.apps import installed_apps
@@ -21,6 +20,7 @@ from conjure.kit.spec import AppSpec
 from conjure.observability.logging import configure_logging
 from conjure.observability.middleware import (
     BodySizeLimitMiddleware,
+    GzipWhenAccepted,
     ObserveMiddleware,
     RequestIdMiddleware,
 )
@@ -138,7 +138,7 @@ def create_app(
     )
     # Large JSON (results, lists, the OpenAPI document) gzipped for clients that accept it;
     # Starlette's middleware leaves event streams alone.
-    app.add_middleware(GZipMiddleware, minimum_size=GZIP_MINIMUM_BYTES)
+    app.add_middleware(GzipWhenAccepted, minimum_size=GZIP_MINIMUM_BYTES)
     app.add_middleware(ObserveMiddleware, security_headers=security_headers)
     app.add_middleware(
         CORSMiddleware,

@@ -14,6 +14,7 @@ import time
 import uuid
 
 import structlog
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conjure.errors import problem
@@ -160,3 +161,23 @@ class ObserveMiddleware:
             )
             response = problem(500, "internal_error", "Something went wrong on our side; it has been logged.")
             await response(scope, receive, send_observed)
+
+
+class GzipWhenAccepted:
+    """Starlette's gzip for clients that accept it; everyone else goes straight to the app.
+
+    Starlette's own middleware wraps every response (an identity responder) even for clients
+    that never ask for gzip (load balancers' probes, most API clients), a cost paid per request.
+    """
+
+    def __init__(self, app: ASGIApp, minimum_size: int) -> None:
+        self.app = app
+        self.gzip = GZipMiddleware(app, minimum_size=minimum_size)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            for name, value in scope["headers"]:
+                if name == b"accept-encoding" and b"gzip" in value:
+                    await self.gzip(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
