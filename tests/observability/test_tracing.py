@@ -61,6 +61,7 @@ async def test_a_reading_is_one_trace_across_the_api_and_a_worker_process(
         drop=("OTEL_", "SENTRY_", "AI_"),
         OTEL_EXPORTER_OTLP_ENDPOINT=otlp.url,
         OTEL_BSP_SCHEDULE_DELAY="100",  # the SDK's batch delay (ms): spans arrive within the test
+        LOG_LEVEL="INFO",
     )
     log_path = tmp_path / "processes.log"
     with log_path.open("wb") as log, api_process(env, tmp_path, log) as (base, _api):
@@ -113,6 +114,11 @@ async def test_a_reading_is_one_trace_across_the_api_and_a_worker_process(
         s.service == "conjure-api" and "db.system.name" in s.attributes for s in trace
     )
     assert any("db.system" in s.attributes or "db.system.name" in s.attributes for s in worker_spans)
+    # The worker's log line for the job names the trace it belongs to.
+    lines = [line for line in log_path.read_text(errors="replace").splitlines() if "job_succeeded" in line]
+    assert any(job_id in line and submit.trace_id in line and attempt.span_id in line for line in lines), (
+        lines
+    )
 
 
 def test_without_an_endpoint_nothing_is_traced(make_settings: Callable[..., Settings]) -> None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from conjure.observability.errors import report_job_failure
+from conjure.observability.tracing import attempt_trace_ids
 
 if TYPE_CHECKING:
     from conjure.jobs.attempt import Settlement
@@ -30,6 +31,7 @@ def observe_settled(settled: Settlement) -> None:
             output_tokens=usage.get("output_tokens", 0),
             cost_usd=usage.get("cost_usd", 0.0),
             credits=claim.price_stars,
+            **attempt_trace_ids(claim.key),
         )
     elif status == "dlq":
         report_job_failure(

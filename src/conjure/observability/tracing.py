@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger("conjure.observability")
 TRACER_NAME = "conjure"
 _NULL: contextlib.nullcontext[None] = contextlib.nullcontext()
+_ATTEMPTS: dict[tuple[uuid.UUID, int], tuple[str, str]] = {}  # running attempts' span ids
 
 
 class _State:
@@ -233,7 +234,10 @@ async def _attempt_span(db: Database, claim: Claim) -> AsyncIterator[None]:
         context=parent,
         kind=SpanKind.CONSUMER,
         attributes=attributes,
-    ):
+    ) as current:
+        context = current.get_span_context()
+        # For lines logged about this attempt from other tasks (the settler's group commit).
+        _ATTEMPTS[claim.key] = (format(context.trace_id, "032x"), format(context.span_id, "016x"))
         if found is not None:
             # Queued since submit (first attempt) or since the retry was due: a span of its own.
             waited_from = found[1] if claim.attempt <= 1 or found[2] is None else found[2]
@@ -241,7 +245,16 @@ async def _attempt_span(db: Database, claim: Claim) -> AsyncIterator[None]:
             start_ns = int(waited_from.timestamp() * 1e9)
             end_ns = max(start_ns, int(claimed_at * 1e9))
             tracer().start_span("queue wait", start_time=start_ns, attributes=attributes).end(end_ns)
-        yield
+        try:
+            yield
+        finally:
+            _ATTEMPTS.pop(claim.key, None)
+
+
+def attempt_trace_ids(key: tuple[uuid.UUID, int]) -> dict[str, str]:
+    """``trace_id`` and ``span_id`` of a running attempt's span, by (job id, attempt); empty when off."""
+    found = _ATTEMPTS.get(key) if _State.enabled else None
+    return {} if found is None else {"trace_id": found[0], "span_id": found[1]}
 
 
 async def _job_trace(
