@@ -1,13 +1,17 @@
-"""Sentry: a dead-lettered job reaches a local Sentry endpoint with its id and kind, and no personal data."""
+"""Sentry: a dead-lettered job and a 500 reach a local Sentry endpoint, tagged, with no personal data."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
+import httpx
 import pytest
+from starlette.types import Receive, Scope, Send
 
 from conjure.observability.errors import close_errors, configure_errors, scrub_event
+from conjure.observability.middleware import ObserveMiddleware
+from conjure.settings import Settings
 from tests.factories import make_user
 from tests.jobs.conftest import MakeRuntime, running, submit, wait_status
 from tests.observability.collectors import SentryReceiver
@@ -77,3 +81,28 @@ def test_scrubbing_takes_bodies_users_secrets_and_emails_out() -> None:
         assert private not in text
     assert '"id": "u1"' in text
     assert "curl" in text
+
+
+async def test_a_500_is_reported_with_its_route_and_no_request_body(
+    make_settings: Callable[..., Settings], sentry: SentryReceiver
+) -> None:
+    async def crashing(scope: Scope, receive: Receive, send: Send) -> None:
+        await receive()
+        raise KeyError(f"lookup failed for {SECRET_QUESTION}")
+
+    assert configure_errors(make_settings(sentry_dsn=sentry.dsn), role="api")
+    app = ObserveMiddleware(crashing, security_headers={})
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        answer = await client.post(
+            "/api/v1/tarot/read",
+            json={"question": SECRET_QUESTION},
+            headers={"Authorization": "Bearer secret-token-value"},
+        )
+    assert answer.status_code == 500
+    close_errors()
+    events = [e for e in sentry.events if e.get("tags", {}).get("method") == "POST"]
+    assert len(events) == 1
+    assert events[0]["exception"]["values"][0]["type"] == "KeyError"
+    everything = "\n".join(sentry.raw)
+    assert "Somchai" not in everything
+    assert "secret-token-value" not in everything

@@ -1,7 +1,8 @@
 """Sentry error tracking, on when ``SENTRY_DSN`` is set: unhandled API errors, crashed handlers and
 dead-lettered jobs, with the release and environment as tags and personal data scrubbed.
 
-What never leaves: request bodies and cookies, frame locals, users' emails and IP addresses, and
+What never leaves: request bodies and cookies, frame locals, exception messages (they may quote a
+question or a prompt; the type and stack trace remain), users' emails and IP addresses, and
 any value under a key that holds user content or a secret (the log redaction's
 :data:`conjure.observability.logging.SENSITIVE_KEYS`: questions, prompts, tokens …); emails and
 bearer tokens inside any remaining string are masked too (:func:`scrub_event`). Log lines do not
@@ -124,6 +125,11 @@ def scrub_event(event: dict[str, Any]) -> dict[str, Any]:
             request["headers"] = {
                 k: v for k, v in headers.items() if k.lower() not in ("authorization", "cookie", "x-api-key")
             }
+    # An exception's message can quote anything it was handed (a question, a prompt): the type
+    # and the stack trace say where it broke, and they are what Sentry groups by.
+    for value in (event.get("exception") or {}).get("values") or []:
+        if isinstance(value, dict) and value.get("value"):
+            value["value"] = REDACTED
     user = event.get("user")
     if isinstance(user, dict):
         event["user"] = {"id": user["id"]} if "id" in user else {}
