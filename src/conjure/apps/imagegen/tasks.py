@@ -94,7 +94,7 @@ async def generate_image(ctx: JobContext) -> dict[str, Any]:
     key = generation_key(ctx.user_id, ctx.job_id)
     await ctx.storage.put(key, image.png, content_type="image/png")
     stored = time.perf_counter()
-    ctx.record_usage(provider=provider.name, step="image")
+    ctx.record_usage(provider=provider.name, model=made.model, step="image")
     return {
         "object_key": key,
         "provider": provider.name,
