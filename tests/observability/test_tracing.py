@@ -114,6 +114,9 @@ async def test_a_reading_is_one_trace_across_the_api_and_a_worker_process(
         s.service == "conjure-api" and "db.system.name" in s.attributes for s in trace
     )
     assert any("db.system" in s.attributes or "db.system.name" in s.attributes for s in worker_spans)
+    # Broker polls and the scheduler's queries outside any job start no traces of their own.
+    roots = {s.name for s in spans if s.service == "conjure-worker" and not s.parent_id}
+    assert roots == set(), roots  # (the attempt's parent is the API's span)
     # The worker's log line for the job names the trace it belongs to.
     lines = [line for line in log_path.read_text(errors="replace").splitlines() if "job_succeeded" in line]
     assert any(job_id in line and submit.trace_id in line and attempt.span_id in line for line in lines), (

@@ -74,7 +74,7 @@ def configure_tracing(settings: Settings, *, role: str) -> bool:
             "deployment.environment.name": settings.environment,
         }
     )
-    provider = TracerProvider(resource=resource)
+    provider = TracerProvider(resource=resource, sampler=_requests_and_jobs())
     provider.add_span_processor(BatchSpanProcessor(_exporter(endpoint, settings.otel_exporter_otlp_protocol)))
     trace.set_tracer_provider(provider)
     _instrument_libraries()
@@ -83,6 +83,38 @@ def configure_tracing(settings: Settings, *, role: str) -> bool:
         "tracing_enabled", endpoint=endpoint, protocol=settings.otel_exporter_otlp_protocol, service=name
     )
     return True
+
+
+def _requests_and_jobs() -> Any:
+    """The sampler ``OTEL_TRACES_SAMPLER`` names (parent-based always-on by default), with traces
+    rooted only at a request or a job: a worker's broker polls and the scheduler's SQL, outside
+    any job, would otherwise be a trace each, several a second per process."""
+    from opentelemetry.sdk.trace import sampling
+    from opentelemetry.trace import SpanKind
+
+    inner = sampling._get_from_env_or_default()
+    roots = (SpanKind.SERVER, SpanKind.CONSUMER)
+
+    class RequestsAndJobs(sampling.Sampler):
+        def should_sample(
+            self,
+            parent_context: Any,
+            trace_id: int,
+            name: str,
+            kind: Any = None,
+            attributes: Any = None,
+            links: Any = None,
+            trace_state: Any = None,
+        ) -> sampling.SamplingResult:
+            parent = trace.get_current_span(parent_context).get_span_context()
+            if not parent.is_valid and kind not in roots:
+                return sampling.SamplingResult(sampling.Decision.DROP)
+            return inner.should_sample(parent_context, trace_id, name, kind, attributes, links, trace_state)
+
+        def get_description(self) -> str:
+            return f"RequestsAndJobs{{{inner.get_description()}}}"
+
+    return RequestsAndJobs()
 
 
 def _exporter(endpoint: str, protocol: str) -> Any:
