@@ -9,7 +9,7 @@ command -v redis-server >/dev/null || need+=(redis-server)
 command -v chromium >/dev/null || need+=(chromium)
 command -v runuser >/dev/null || need+=(util-linux)
 command -v wrk >/dev/null || need+=(wrk)  # make bench: the HTTP load generator
-command -v promtool >/dev/null || need+=(prometheus)  # promtool checks deploy/monitoring's alert rules
+command -v promtool >/dev/null || need+=(prometheus)  # promtool checks deploy/prometheus/rules
 # Thai glyphs for the browser tests' screenshots of the Thai UI.
 [ -d /usr/share/fonts/truetype/tlwg ] || need+=(fonts-thai-tlwg-ttf)
 

@@ -1,4 +1,5 @@
-"""The alert rules and the dashboard in deploy/monitoring are valid and name only real metrics."""
+"""The alert rules (deploy/prometheus/rules) and the dashboard (deploy/grafana/dashboards) are valid
+and name only real metrics."""
 
 from __future__ import annotations
 
@@ -11,9 +12,8 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parents[2]
-MONITORING = ROOT / "deploy" / "monitoring"
-RULES = MONITORING / "alerts.yml"
-DASHBOARD = MONITORING / "grafana" / "conjure-dashboard.json"
+RULES = ROOT / "deploy" / "prometheus" / "rules" / "conjure.yml"
+DASHBOARD = ROOT / "deploy" / "grafana" / "dashboards" / "conjure.json"
 METRIC = re.compile(r"\bconjure_[a-z0-9_]+")
 SUFFIXES = {"counter": ("_total", "_created"), "histogram": ("_bucket", "_sum", "_count", "_created")}
 

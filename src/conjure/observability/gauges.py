@@ -1,5 +1,5 @@
 """Gauges worked out when Prometheus scrapes ``/metrics``: the oldest due job's age, the database
-pool, and the periodic wallet check (the alerts in ``deploy/monitoring`` read these)."""
+pool, and the periodic wallet check (the alerts in ``deploy/prometheus/rules`` read these)."""
 
 from __future__ import annotations
 
