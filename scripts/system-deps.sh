@@ -9,6 +9,7 @@ command -v redis-server >/dev/null || need+=(redis-server)
 command -v chromium >/dev/null || need+=(chromium)
 command -v runuser >/dev/null || need+=(util-linux)
 command -v wrk >/dev/null || need+=(wrk)  # make bench: the HTTP load generator
+command -v promtool >/dev/null || need+=(prometheus)  # promtool checks deploy/prometheus/rules
 # Thai glyphs for the browser tests' screenshots of the Thai UI.
 [ -d /usr/share/fonts/truetype/tlwg ] || need+=(fonts-thai-tlwg-ttf)
 
@@ -21,6 +22,6 @@ if ((${#need[@]})); then
 fi
 # The Debian package starts its own servers; the tests start private ones on free ports.
 if command -v systemctl >/dev/null && [ "$(id -u)" -eq 0 ]; then
-  systemctl stop redis-server postgresql >/dev/null 2>&1 || true
+  systemctl stop redis-server postgresql prometheus >/dev/null 2>&1 || true
 fi
 id postgres >/dev/null 2>&1 || { [ "$(id -u)" -ne 0 ] || useradd --system --no-create-home postgres; }

@@ -15,13 +15,17 @@ from conjure.dbfaults import DatabaseFaultMiddleware
 from conjure.errors import install_error_handlers
 from conjure.health import router as health_router
 from conjure.kit.contract import ContractMiddleware, install_contract
+from conjure.kit.docs import install_docs
 from conjure.kit.spec import AppSpec
 from conjure.observability.logging import configure_logging
 from conjure.observability.middleware import (
     BodySizeLimitMiddleware,
+    GzipWhenAccepted,
     ObserveMiddleware,
     RequestIdMiddleware,
 )
+from conjure.observability.setup import start_observability
+from conjure.observability.tracing import instrument_app, instrument_engine
 from conjure.runtime import Runtime
 from conjure.settings import Settings
 
@@ -31,6 +35,7 @@ SECURITY_HEADERS = {
     "referrer-policy": "no-referrer",
 }
 HSTS = "max-age=31536000; includeSubDomains"
+GZIP_MINIMUM_BYTES = 1024
 
 
 def platform_routers() -> list[APIRouter]:
@@ -42,6 +47,7 @@ def platform_routers() -> list[APIRouter]:
     from conjure.events.router import router as events_router
     from conjure.jobs.router import router as jobs_router
     from conjure.payments.router import router as payments_router
+    from conjure.reports.router import router as reports_router
     from conjure.storage.router import router as files_router
     from conjure.users.router import router as users_router
     from conjure.wallet.router import router as wallet_router
@@ -57,6 +63,7 @@ def platform_routers() -> list[APIRouter]:
         jobs_router,
         console_router,
         events_router,
+        reports_router,
         files_router,
         channels_router,
         web_router,
@@ -80,11 +87,13 @@ def create_app(
     if runtime is not None:
         runtime.install(apps)
     configure_logging(json_logs=settings.is_production, level=settings.log_level)
+    start_observability(settings, role="up" if embedded_worker else "api")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = runtime is None
         app.state.runtime = runtime or await Runtime.start(settings, apps=apps)
+        instrument_engine(app.state.runtime.db.engine)
         stop_worker = None
         if embedded_worker:
             from conjure.jobs.worker import start_embedded
@@ -102,7 +111,8 @@ def create_app(
             if own:
                 await app.state.runtime.close()
 
-    app = FastAPI(title="Conjure", version=__version__, lifespan=lifespan)
+    # /docs and /redoc come from install_docs (assets served here, not from a CDN).
+    app = FastAPI(title="Conjure", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
     if runtime is not None:
         # Available at once, so an in-memory ASGI client works without running the lifespan.
         app.state.runtime = runtime
@@ -116,6 +126,7 @@ def create_app(
     for router in platform_routers():
         app.include_router(router)
     install_contract(app)
+    install_docs(app)
 
     security_headers = dict(SECURITY_HEADERS)
     if settings.is_production:
@@ -131,6 +142,9 @@ def create_app(
         max_bytes=settings.max_request_body_bytes,
         larger_limits={"/files/": settings.max_upload_bytes},
     )
+    # Large JSON (results, lists, the OpenAPI document) gzipped for clients that accept it;
+    # Starlette's middleware leaves event streams alone.
+    app.add_middleware(GzipWhenAccepted, minimum_size=GZIP_MINIMUM_BYTES)
     app.add_middleware(ObserveMiddleware, security_headers=security_headers)
     app.add_middleware(
         CORSMiddleware,
@@ -147,4 +161,6 @@ def create_app(
         ],
     )
     app.add_middleware(RequestIdMiddleware)
+    # Outermost: the server span covers the whole request (a no-op unless tracing is on).
+    instrument_app(app)
     return app

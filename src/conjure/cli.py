@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import errno
 import os
-from typing import TYPE_CHECKING
+import socket
+import sys
+from typing import TYPE_CHECKING, NoReturn
 
+import structlog
 import typer
 import uvicorn
 
@@ -19,6 +23,68 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+
+
+log = structlog.get_logger("conjure.cli")
+
+# Exit codes: 1 an operation failed, 2 bad usage (click's), 3 a setting is missing or wrong,
+# 4 a service or port is unavailable, 130 interrupted.
+FAILED, CONFIG, UNAVAILABLE, INTERRUPTED = 1, 3, 4, 130
+
+
+class CliError(Exception):
+    """A failure the command explains in one sentence, with its exit code."""
+
+    def __init__(self, sentence: str, code: int = FAILED) -> None:
+        super().__init__(sentence)
+        self.sentence = sentence
+        self.code = code
+
+
+def main() -> None:
+    """The ``conjure`` entry point: a failure is one sentence on stderr and an exit code, not a traceback."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(INTERRUPTED)
+    except Exception as exc:
+        fail(exc)
+
+
+def fail(exc: BaseException) -> NoReturn:
+    """Print why ``exc`` stopped the command and exit with its code (the traceback only at DEBUG)."""
+    from conjure.cli_errors import explain
+
+    sentence, code = (exc.sentence, exc.code) if isinstance(exc, CliError) else explain(exc)
+    log.debug("command_failed", exc_info=exc)
+    typer.echo(f"conjure: {sentence}", err=True)
+    sys.exit(code)
+
+
+def _preflight(settings: Settings) -> None:
+    """What would otherwise fail deep inside start-up, checked first and said plainly."""
+    if settings.is_production and settings.jwt_secret is None:
+        raise CliError(
+            f"JWT_SECRET must be set when ENVIRONMENT is {settings.environment}: "
+            "it signs every access token, and a generated one would differ per process.",
+            CONFIG,
+        )
+    port = settings.worker_metrics_port
+    if port and not _port_free(port):
+        raise CliError(
+            f"WORKER_METRICS_PORT {port} is already in use (another worker on this host?); "
+            "give each worker its own port, or 0 for none.",
+            UNAVAILABLE,
+        )
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind(("", port))
+        except OSError as exc:
+            return exc.errno != errno.EADDRINUSE
+    return True
 
 
 @app.callback()
@@ -48,6 +114,7 @@ def build_up(host: str, port: int) -> FastAPI:
     from conjure.migrations.runner import upgrade
 
     settings = Settings().serving_at(host, port)
+    _preflight(settings.model_copy(update={"worker_metrics_port": 0}))
     apps = installed_apps()
     upgrade(settings.resolved_database_url, apps=apps)
     return create_app(settings, apps=apps, embedded_worker=True)
@@ -62,6 +129,7 @@ def api(
     """Run the HTTP API only (production: run `conjure worker` separately)."""
     # The API processes build their own Settings (factory): hand the address on through the env.
     served = Settings().serving_at(host, port)
+    _preflight(served.model_copy(update={"worker_metrics_port": 0}))
     os.environ.setdefault("PUBLIC_BASE_URL", served.public_base_url)
     os.environ.setdefault("CORS_ORIGINS", ",".join(served.cors_origins))
     uvicorn.run(
@@ -75,7 +143,9 @@ def worker() -> None:
     from conjure.apps import installed_apps
     from conjure.jobs.worker import run_worker
 
-    asyncio.run(run_worker(Settings(), apps=installed_apps()))
+    settings = Settings()
+    _preflight(settings)
+    asyncio.run(run_worker(settings, apps=installed_apps()))
 
 
 @app.command()
@@ -106,4 +176,4 @@ def _add_domain_commands() -> None:
 _add_domain_commands()
 
 if __name__ == "__main__":
-    app()
+    main()

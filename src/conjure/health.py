@@ -10,8 +10,10 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
+from conjure.ai.breaker import breaker_warnings
 from conjure.deps import RuntimeDep
 from conjure.errors import PROBLEM_JSON
+from conjure.observability.gauges import refresh_scrape_gauges
 
 router = APIRouter(tags=["health"])
 log = structlog.get_logger("conjure.health")
@@ -41,7 +43,8 @@ async def ready(runtime: RuntimeDep) -> JSONResponse:
         except Exception as exc:
             log.warning("ready_check_failed", check=name, error_type=type(exc).__name__)
             results[name] = "failed"
-    warnings = await _broker_warnings(runtime)
+    # Open provider breakers are warnings, not failures: jobs needing them wait, the rest run.
+    warnings = [*await _broker_warnings(runtime), *breaker_warnings()]
     failed = [name for name, state in results.items() if state != "ok"]
     if failed:
         body = {
@@ -68,6 +71,7 @@ async def _broker_warnings(runtime: RuntimeDep) -> list[str]:
 
 
 @router.get("/metrics", include_in_schema=False)
-async def metrics() -> Response:
+async def metrics(runtime: RuntimeDep) -> Response:
     """Prometheus text exposition."""
+    await refresh_scrape_gauges(runtime)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -258,6 +258,17 @@ class Settings(BaseSettings):
     user_events_retain_count: int = Field(default=1000, ge=1)  # replayable events per user
     user_events_retain_seconds: float = Field(default=3600.0, gt=0)  # ... no older than this
 
+    # Traces and error tracking (conjure.observability.tracing, .errors): both off when unset.
+    # The other OTEL_* variables (headers, sampler, resource attributes) the OTel SDK reads itself.
+    otel_exporter_otlp_endpoint: str = ""
+    otel_exporter_otlp_protocol: Literal["http/protobuf", "grpc"] = "http/protobuf"
+    otel_service_name: str = ""  # unset: conjure-api, conjure-worker or conjure (conjure up)
+    sentry_dsn: SecretStr | None = None
+    sentry_release: str = ""  # unset: conjure@<version>
+    # What one star charged is worth in USD, for revenue and margin in the usage reports.
+    report_star_value_usd: float = Field(default=0.25, ge=0)
+    # How often a process serving /metrics re-checks every wallet against the ledger (0: never).
+    wallet_check_interval_seconds: float = Field(default=900.0, ge=0)
     # Messaging channels (conjure.channels, docs/channels.md). A provider's webhook answers 503
     # until its secret is set; its sends raise ChannelNotConfigured until its credentials are.
     ringcentral_server_url: str = "https://platform.ringcentral.com"

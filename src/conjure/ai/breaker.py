@@ -20,6 +20,13 @@ A job that finds every provider it needs behind an open breaker was not tried at
 first breaker lets a trial call through *without spending an attempt* and without charging
 (``conjure.jobs.parking``), at most ``JOB_MAX_FREE_DELAYS`` times per job; after that such a
 delay counts as an ordinary retryable failure, so an outage that never ends still reaches the DLQ.
+Beyond the model providers, every outside service a call can wait on has a breaker of its own
+(:data:`SERVICES`: ``image``, ``speech``, ``replicate``, ``stripe``), taken from
+:func:`breaker_for` with its ``service``; all of them show in ``conjure_provider_breaker_state``
+{provider, service}, ``conjure_provider_breaker_opened_total``, and as ``/ready`` warnings while
+open (:func:`breaker_warnings`). A job's call goes through :func:`guard_job_call` (an open
+breaker is a retry after its cooldown); a request's through :func:`guard_call` (503 with
+``Retry-After``).
 """
 
 from __future__ import annotations
@@ -27,13 +34,23 @@ from __future__ import annotations
 import asyncio
 import time
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from typing import TypeVar
 
 import structlog
 
+from conjure.errors import ConjureError
 from conjure.jobs.registry import JobDeferred
-from conjure.observability.metrics import MODEL_BREAKER_STATE
+from conjure.observability.metrics import (
+    MODEL_BREAKER_STATE,
+    PROVIDER_BREAKER_OPENED,
+    PROVIDER_BREAKER_STATE,
+)
 from conjure.settings import Settings
+
+T = TypeVar("T")
+# The kinds of outside service a breaker guards (the ``service`` label).
+SERVICES = ("model", "image", "speech", "replicate", "stripe")
 
 log = structlog.get_logger("conjure.ai")
 
@@ -51,8 +68,10 @@ class CircuitBreaker:
         failures: int,
         cooldown: float,
         clock: Callable[[], float] = time.monotonic,
+        service: str = "model",
     ) -> None:
         self.provider = provider
+        self.service = service
         self.threshold = max(1, failures)
         self.cooldown = max(0.0, cooldown)
         self.clock = clock
@@ -61,6 +80,8 @@ class CircuitBreaker:
         self.opened_at = 0.0
         self.trial_started: float | None = None  # the half-open trial call in flight, if any
         MODEL_BREAKER_STATE.labels(provider).set(_GAUGE[CLOSED])
+        PROVIDER_BREAKER_STATE.labels(provider, service).set(_GAUGE[CLOSED])
+        _ALL.add(self)
 
     def allow(self) -> bool:
         """Whether a call may go to the provider now (in half-open, only the one trial call)."""
@@ -109,7 +130,9 @@ class CircuitBreaker:
     def _move(self, state: str) -> None:
         previous, self.state = self.state, state
         MODEL_BREAKER_STATE.labels(self.provider).set(_GAUGE[state])
+        PROVIDER_BREAKER_STATE.labels(self.provider, self.service).set(_GAUGE[state])
         if state == OPEN:
+            PROVIDER_BREAKER_OPENED.labels(self.provider, self.service).inc()
             log.warning(
                 "model_breaker_open",
                 provider=self.provider,
@@ -126,7 +149,7 @@ _BREAKERS: weakref.WeakKeyDictionary[
 ] = weakref.WeakKeyDictionary()
 
 
-def breaker_for(provider: str, settings: Settings) -> CircuitBreaker:
+def breaker_for(provider: str, settings: Settings, *, service: str = "model") -> CircuitBreaker:
     """The running loop's breaker for ``provider`` (a gauge label, e.g. ``image-openai``), made
     from ``AI_BREAKER_FAILURES`` and ``AI_BREAKER_COOLDOWN_SECONDS`` on first use."""
     breakers = _BREAKERS.setdefault(asyncio.get_running_loop(), {})
@@ -134,7 +157,10 @@ def breaker_for(provider: str, settings: Settings) -> CircuitBreaker:
     found = breakers.get(key)
     if found is None:
         found = breakers[key] = CircuitBreaker(
-            provider, failures=settings.ai_breaker_failures, cooldown=settings.ai_breaker_cooldown_seconds
+            provider,
+            failures=settings.ai_breaker_failures,
+            cooldown=settings.ai_breaker_cooldown_seconds,
+            service=service,
         )
     return found
 
@@ -144,3 +170,75 @@ def deferral(code: str, message: str, remaining: Iterable[float]) -> JobDeferred
     each one's seconds until a trial call may go): come back when the first lets one through
     (at least a second), without spending an attempt."""
     return JobDeferred(code, message, retry_after=max(min(remaining, default=1.0), 1.0))
+
+
+# Every breaker this process made (the provider slots' and breaker_for's), for /ready.
+_ALL: weakref.WeakSet[CircuitBreaker] = weakref.WeakSet()
+
+
+def breaker_warnings() -> list[str]:
+    """One sentence per breaker of this process that is open or half-open (``/ready`` warnings)."""
+    found = sorted((b for b in list(_ALL) if b.state != CLOSED), key=lambda b: (b.service, b.provider))
+    return [
+        f"circuit breaker for {b.service} provider {b.provider!r} is {b.state.replace('_', '-')}"
+        f" (retry in {b.remaining():.0f} s)"
+        for b in found
+    ]
+
+
+class ProviderUnavailable(ConjureError):
+    """503: an outside provider's breaker is open; try again after ``Retry-After`` seconds."""
+
+    code = "provider_unavailable"
+    status = 503
+
+
+async def guard_call(
+    breaker: CircuitBreaker,
+    call: Callable[[], Awaitable[T]],
+    *,
+    transient: Callable[[BaseException], bool],
+    what: str = "The provider",
+) -> T:
+    """Run ``call`` through ``breaker`` for a request: refused with 503 and ``Retry-After`` while
+    open; a failure ``transient`` calls an outage is counted, any other answer closes the breaker."""
+    if not breaker.allow():
+        wait = max(1, round(breaker.remaining()))
+        raise ProviderUnavailable(
+            f"{what} is unavailable right now; try again in {wait} s.", headers={"Retry-After": str(wait)}
+        )
+    return await _through(breaker, call, transient)
+
+
+async def guard_job_call(
+    breaker: CircuitBreaker,
+    call: Callable[[], Awaitable[T]],
+    *,
+    transient: Callable[[BaseException], bool],
+    what: str = "The provider",
+) -> T:
+    """:func:`guard_call` for a job handler: while open, the job waits for the cooldown to end
+    without spending an attempt (:func:`deferral`)."""
+    if not breaker.allow():
+        raise deferral(
+            "provider_unavailable", f"{what} keeps failing; retrying later.", [breaker.remaining()]
+        )
+    return await _through(breaker, call, transient)
+
+
+async def _through(
+    breaker: CircuitBreaker, call: Callable[[], Awaitable[T]], transient: Callable[[BaseException], bool]
+) -> T:
+    try:
+        result = await call()
+    except Exception as exc:
+        if transient(exc):
+            breaker.record_failure()
+        else:
+            breaker.record_success()  # it answered: a refusal is not an outage
+        raise
+    except BaseException:
+        breaker.trial_started = None  # canceled: neither outcome; another trial may go
+        raise
+    breaker.record_success()
+    return result

@@ -40,6 +40,7 @@ from conjure.ai.providers import OFFLINE, ProviderConfigError, ProviderSlot, get
 from conjure.ai.usage import StepUsage
 from conjure.jobs.registry import PermanentJobError, RetryableJobError
 from conjure.observability.metrics import MODEL_ERRORS, MODEL_LATENCY, MODEL_TOKENS
+from conjure.observability.tracing import model_span, step_span
 from conjure.settings import Settings
 
 if TYPE_CHECKING:
@@ -118,6 +119,27 @@ class ModelChain:
         offline: Callable[[], T],
         validate: Callable[[T], None] | None = None,
     ) -> StepOutcome[T]:
+        """Answer ``step`` with the first provider that can (a ``step`` span when tracing is on)."""
+        with step_span(step):
+            return await self._run(
+                step,
+                output_type=output_type,
+                instructions=instructions,
+                prompt=prompt,
+                offline=offline,
+                validate=validate,
+            )
+
+    async def _run(
+        self,
+        step: str,
+        *,
+        output_type: type[T],
+        instructions: str,
+        prompt: str,
+        offline: Callable[[], T],
+        validate: Callable[[T], None] | None = None,
+    ) -> StepOutcome[T]:
         """Answer ``step`` with the first provider that can.
 
         ``offline`` computes the answer without a model; ``validate`` raises ValueError to make
@@ -152,13 +174,21 @@ class ModelChain:
                 continue
             started = time.perf_counter()
             try:
-                async with slot.limiter:
-                    if name == OFFLINE:
-                        output, usage = offline(), StepUsage(step=step, provider=name, model=slot.model_name)
-                    else:
-                        output, usage = await self._call(
-                            slot, step, output_type, instructions, prompt, validate
-                        )
+                with model_span(name, slot.model_name, step) as call:
+                    async with slot.limiter:
+                        if name == OFFLINE:
+                            output = offline()
+                            usage = StepUsage(step=step, provider=name, model=slot.model_name)
+                        else:
+                            output, usage = await self._call(
+                                slot, step, output_type, instructions, prompt, validate
+                            )
+                    call.usage(
+                        model=usage.model,
+                        input_tokens=usage.input_tokens,
+                        output_tokens=usage.output_tokens,
+                        cost_usd=usage.cost_usd,
+                    )
             except (Exception, TimeoutError) as exc:
                 failures.append(_record_failure(name, step, exc))
                 if failures[-1] == RETRYABLE:

@@ -9,10 +9,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import typer
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from conjure.db import utcnow
 from conjure.jobs import dlq as dead_letters
 from conjure.jobs import service
-from conjure.jobs.models import JobStatus
+from conjure.jobs.models import Job, JobStatus
 from conjure.jobs.schemas import AdminJobView
 from conjure.runtime import Runtime
 from conjure.settings import Settings
@@ -40,15 +43,43 @@ def _echo(value: Any) -> None:
 
 @app.command()
 def stats() -> None:
-    """Jobs by status (the table) and ready/pending/delayed/dead-letter counts (the broker)."""
+    """Jobs by status and the DLQ (the table), the broker's counts, and the live workers.
+
+    On the embedded default the queue lives in the memory of the ``conjure up`` process, which
+    this command cannot see: the broker's counts are then omitted rather than shown as zeros, and
+    the live workers are those holding a job lease in the table right now.
+    """
 
     async def work(runtime: Runtime) -> dict[str, Any]:
         async with runtime.db.session() as session:
             by_status = await service.count_by_status(session)
-        broker = (await runtime.broker.stats()).as_dict()
-        return {"by_status": by_status, "broker": broker, "workers": sorted(await runtime.broker.workers())}
+            leased = await _leased_workers(session)
+        found: dict[str, Any] = {"by_status": by_status, "dlq": by_status.get(JobStatus.DLQ, 0)}
+        if runtime.broker.durable:
+            found["broker"] = (await runtime.broker.stats()).as_dict()
+            found["workers"] = sorted(await runtime.broker.workers())
+            found["workers_seen_by"] = "broker"
+        else:
+            found["broker"] = None
+            found["workers"] = leased
+            found["workers_seen_by"] = (
+                "job leases (embedded broker: idle workers inside `conjure up` are not listed)"
+            )
+        return found
 
     _echo(_run(work))
+
+
+async def _leased_workers(session: AsyncSession) -> list[str]:
+    """Workers holding an unexpired lease on a processing job (alive, by the table's record)."""
+    rows = await session.execute(
+        select(Job.worker_id)
+        .where(
+            Job.status == JobStatus.PROCESSING, Job.lease_expires_at > utcnow(), Job.worker_id.is_not(None)
+        )
+        .distinct()
+    )
+    return sorted(str(worker) for worker in rows.scalars())
 
 
 @dlq.command("list")

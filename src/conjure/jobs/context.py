@@ -14,6 +14,8 @@ from conjure.db import utcnow
 from conjure.jobs.attempt import Claim
 from conjure.jobs.parking import read_saved_state
 from conjure.jobs.registry import JobCanceled, JobParked, Park, SavedState
+from conjure.observability.metrics import MODEL_COST
+from conjure.observability.tracing import add_event
 
 if TYPE_CHECKING:
     from conjure.db import Database
@@ -63,6 +65,7 @@ class RunContext:
     ) -> None:
         """Record a step (committed and published on return); raise JobCanceled if a cancel was asked."""
         progress = {"step": step, "message": message, "data": dict(data or {})}
+        add_event("progress", step=step)  # on the attempt's span, when tracing is on
         if await self.steps.record(self.claim, progress):
             raise JobCanceled
 
@@ -74,11 +77,14 @@ class RunContext:
         input_tokens: int = 0,
         output_tokens: int = 0,
         cost_usd: float = 0.0,
+        model: str | None = None,
     ) -> None:
-        """Add one model call's usage; saved with the attempt's outcome."""
+        """Add one model call's usage; saved with the attempt's outcome (the usage reports read it)."""
+        MODEL_COST.labels(provider).inc(max(cost_usd, 0.0))
         self.usage.append(
             {
                 "provider": provider,
+                "model": model or provider,
                 "step": step,
                 "input_tokens": input_tokens,
                 "output_tokens": output_tokens,

@@ -77,6 +77,8 @@ class Job(Base):
     prompt_version: Mapped[str | None] = mapped_column(String(64))
     schema_version: Mapped[str] = mapped_column(String(16), default="1")
     trace_id: Mapped[str | None] = mapped_column(String(64))
+    # The submitting request's W3C traceparent, so the worker continues its trace (NULL: tracing off).
+    trace_context: Mapped[str | None] = mapped_column(String(64))
     worker_id: Mapped[str | None] = mapped_column(String(128))
     lease_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     heartbeat_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -130,6 +130,7 @@ class JobContext(Protocol):
         input_tokens: int = 0,
         output_tokens: int = 0,
         cost_usd: float = 0.0,
+        model: str | None = None,
     ) -> None:
         """Add model usage to the job (tokens and cost per step)."""
 

@@ -31,7 +31,9 @@ from conjure.jobs.registry import (
 )
 from conjure.jobs.settle import Settler
 from conjure.jobs.types import Delivery
+from conjure.observability.errors import report_exception
 from conjure.observability.metrics import JOB_DURATION
+from conjure.observability.tracing import attempt_span, observed_storage, span
 
 if TYPE_CHECKING:
     from conjure.runtime import Runtime
@@ -71,11 +73,13 @@ class Runner:
         """Run the handler within its timeout, settle the outcome together with other attempts
         finishing now, and acknowledge the entry. Raises only when settling failed (the entry
         then stays pending and is reclaimed after the visibility timeout)."""
-        outcome = await self._execute(claim)
-        if outcome is None:  # the claim was lost: the new owner settles the job
-            await self.runtime.broker.ack_owned(self.worker_id, [claim.delivery.ref])
-            return
-        await self.settler.settle(claim, outcome)
+        async with attempt_span(self.runtime.db, claim):  # a no-op unless tracing is on
+            outcome = await self._execute(claim)
+            if outcome is None:  # the claim was lost: the new owner settles the job
+                await self.runtime.broker.ack_owned(self.worker_id, [claim.delivery.ref])
+                return
+            with span("settle", **{"conjure.job.outcome": outcome.kind}):
+                await self.settler.settle(claim, outcome)
 
     async def _execute(self, claim: Claim) -> Outcome | None:
         kind = self.runtime.registry.kinds.get(claim.kind)
@@ -91,7 +95,7 @@ class Runner:
             claim,
             self.steps,
             settings=runtime.settings,
-            storage=runtime.storage,
+            storage=observed_storage(runtime.storage),
             limiter=runtime.limiter,
             db=runtime.db,
             user_events=runtime.user_events,
@@ -119,6 +123,7 @@ class Runner:
             outcome = Outcome("retry", code="timeout", message=f"The job took longer than {timeout:g} s.")
         except Exception as exc:
             log.exception("job_handler_crashed", job_id=str(claim.job_id), kind=claim.kind)
+            report_exception(exc, job_id=str(claim.job_id), job_kind=claim.kind)
             outcome = Outcome(
                 "retry", code="handler_error", message=f"Internal error ({type(exc).__name__})."
             )

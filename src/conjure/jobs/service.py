@@ -37,6 +37,7 @@ from conjure.jobs.models import (
 from conjure.jobs.store.pick import store_for
 from conjure.jobs.webhooks import schedule_webhook_after_commit, validate_webhook_url
 from conjure.observability.metrics import JOBS_FINISHED, JOBS_SUBMITTED
+from conjure.observability.tracing import current_traceparent
 from conjure.wallet.service import InsufficientStars, capture_hold, release_hold
 
 if TYPE_CHECKING:
@@ -181,6 +182,7 @@ def new_job_values(
         prompt_version=prompt_version,
         schema_version="1",
         trace_id=trace_id or uuid.uuid4().hex,
+        trace_context=current_traceparent(),
         webhook_url=webhook_url,
         start_deadline=start_deadline,
         run_at=now,

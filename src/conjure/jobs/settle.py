@@ -40,6 +40,7 @@ from conjure.jobs.service import settle_hold
 from conjure.jobs.store.pick import store_for
 from conjure.jobs.types import GroupCommit
 from conjure.jobs.webhooks import schedule_webhook_after_commit
+from conjure.observability.jobs import observe_settled
 from conjure.observability.metrics import JOB_RETRIES, JOBS_FINISHED
 
 if TYPE_CHECKING:
@@ -347,6 +348,7 @@ class Settler:
                 await broker.dispatch_later(job_id, time.time() + (settled.delay or 0.0))
                 return
             JOBS_FINISHED.labels(claim.kind, status).inc()
+            observe_settled(settled)  # the success log line; the DLQ's error report
             if status == JobStatus.DLQ:
                 # The alert hook: an error log (Sentry picks errors up when configured).
                 log.error("job_dead_lettered", job_id=str(job_id), kind=claim.kind, code=code)

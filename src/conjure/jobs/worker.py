@@ -23,6 +23,8 @@ from conjure.jobs.scheduler import Scheduler
 from conjure.jobs.types import Delivery, stop_if_cancelled
 from conjure.kit.spec import AppSpec
 from conjure.observability.metrics import JOBS_IN_FLIGHT
+from conjure.observability.setup import start_observability
+from conjure.observability.tracing import instrument_engine
 from conjure.runtime import Runtime
 from conjure.settings import Settings
 
@@ -182,7 +184,9 @@ async def start_embedded(runtime: Runtime) -> Stop:
 
 async def run_worker(settings: Settings, *, apps: list[AppSpec] | None = None) -> None:
     """``conjure worker``: run a worker and the scheduler until SIGTERM/SIGINT."""
+    start_observability(settings, role="worker")
     runtime = await Runtime.start(settings, apps=apps)
+    instrument_engine(runtime.db.engine)
     if settings.worker_metrics_port:
         from prometheus_client import start_http_server
 

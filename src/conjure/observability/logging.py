@@ -7,6 +7,8 @@ import sys
 
 import structlog
 
+from conjure.observability.tracing import log_trace_ids
+
 # Keys whose values are user content or secrets; they never reach a log line.
 SENSITIVE_KEYS = frozenset(
     {
@@ -37,6 +39,7 @@ def configure_logging(*, json_logs: bool, level: str = "INFO") -> None:
     """Configure structlog and route the standard library's logging through it."""
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
+        log_trace_ids,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
@@ -67,5 +70,18 @@ def configure_logging(*, json_logs: bool, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("uvicorn.access",):
+    # Alembic's plugin set-up and per-run dialect lines say nothing an operator needs at every
+    # start; its "Running upgrade …" lines (a migration actually applied) stay.
+    for noisy in ("uvicorn.access", "alembic.runtime.plugins"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    migration = logging.getLogger("alembic.runtime.migration")
+    if not any(isinstance(f, _AlembicChatter) for f in migration.filters):
+        migration.addFilter(_AlembicChatter())
+
+
+class _AlembicChatter(logging.Filter):
+    """Drops "Context impl …" and "Will assume … DDL" (logged on every migration run)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = str(record.msg)
+        return not message.startswith(("Context impl", "Will assume"))

@@ -37,3 +37,29 @@ PAYMENT_CLAWBACKS = Counter("conjure_payment_clawbacks_total", "Refunds that too
 STRIPE_WEBHOOK_EVENTS = Counter(
     "conjure_stripe_webhook_events_total", "Stripe webhook events received", ["type", "outcome"]
 )
+QUEUE_OLDEST_AGE = Gauge(
+    "conjure_queue_oldest_age_seconds", "Age of the oldest job waiting to start (0 when none is due)"
+)
+PROVIDER_BREAKER_STATE = Gauge(
+    "conjure_provider_breaker_state",
+    "Circuit breaker of an outside provider (0 closed, 1 half-open, 2 open)",
+    ["provider", "service"],
+)
+PROVIDER_BREAKER_OPENED = Counter(
+    "conjure_provider_breaker_opened_total",
+    "Times a provider's circuit breaker opened",
+    ["provider", "service"],
+)
+WALLET_CHECK_PROBLEMS = Gauge(
+    "conjure_wallet_check_problems", "Broken wallet invariants found by the last periodic check"
+)
+WALLET_CHECK_FAILED = Gauge(
+    "conjure_wallet_check_failed", "1 when the last periodic wallet check could not run"
+)
+WALLET_CHECK_LAST_RUN = Gauge(
+    "conjure_wallet_check_last_run_timestamp_seconds", "When the periodic wallet check last finished"
+)
+DB_POOL_CHECKED_OUT = Gauge("conjure_db_pool_checked_out", "Database connections in use from the pool")
+DB_POOL_SIZE = Gauge("conjure_db_pool_size", "Database connections the pool keeps")
+STORAGE_LATENCY = Histogram("conjure_storage_call_seconds", "Object storage call latency", ["operation"])
+MODEL_COST = Counter("conjure_model_cost_usd_total", "Provider cost of model calls in USD", ["provider"])

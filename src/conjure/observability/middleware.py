@@ -14,9 +14,11 @@ import time
 import uuid
 
 import structlog
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conjure.errors import problem
+from conjure.observability.errors import report_exception
 from conjure.observability.metrics import HTTP_LATENCY, HTTP_REQUESTS
 
 log = structlog.get_logger("conjure.errors")
@@ -151,5 +153,31 @@ class ObserveMiddleware:
             if response_started:
                 raise  # too late for a problem body; the server closes the connection
             log.exception("unhandled_error", path=scope["path"], error_type=type(exc).__name__)
+            report_exception(
+                exc,
+                route=getattr(scope.get("route"), "path", "unmatched"),
+                method=scope["method"],
+                request_id=scope.get("state", {}).get("request_id", ""),
+            )
             response = problem(500, "internal_error", "Something went wrong on our side; it has been logged.")
             await response(scope, receive, send_observed)
+
+
+class GzipWhenAccepted:
+    """Starlette's gzip for clients that accept it; everyone else goes straight to the app.
+
+    Starlette's own middleware wraps every response (an identity responder) even for clients
+    that never ask for gzip (load balancers' probes, most API clients), a cost paid per request.
+    """
+
+    def __init__(self, app: ASGIApp, minimum_size: int) -> None:
+        self.app = app
+        self.gzip = GZipMiddleware(app, minimum_size=minimum_size)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            for name, value in scope["headers"]:
+                if name == b"accept-encoding" and b"gzip" in value:
+                    await self.gzip(scope, receive, send)
+                    return
+        await self.app(scope, receive, send)

@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Protocol
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, TypeVar
 
 import stripe
 import structlog
 
+from conjure.ai.breaker import breaker_for, guard_call
 from conjure.errors import ConjureError, NotFound
 from conjure.payments.schemas import Intent
 from conjure.payments.service import PaymentProviderError, PaymentsNotConfigured
 from conjure.settings import Settings
 from conjure.webhooks_inbound import InvalidSignature, check_timestamp
 
+T = TypeVar("T")
 log = structlog.get_logger("conjure.payments.stripe")
 
 
@@ -64,6 +67,7 @@ class StripeGateway:
             max_network_retries=2,
         )
         self._promptpay = settings.stripe_promptpay_enabled
+        self._settings = settings
 
     async def create_intent(
         self, *, amount: int, currency: str, metadata: dict[str, str], idempotency_key: str
@@ -71,15 +75,17 @@ class StripeGateway:
         """Create a PaymentIntent; the idempotency key makes a retried call return the same intent."""
         methods = ["card", "promptpay"] if self._promptpay else ["card"]
         try:
-            intent = await self.client.v1.payment_intents.create_async(
-                params={
-                    "amount": amount,
-                    "currency": currency,
-                    # API version pinned by this SDK names it allowed_payment_method_types.
-                    "allowed_payment_method_types": methods,
-                    "metadata": metadata,
-                },
-                options={"idempotency_key": idempotency_key},
+            intent = await self._guarded(
+                lambda: self.client.v1.payment_intents.create_async(
+                    params={
+                        "amount": amount,
+                        "currency": currency,
+                        # API version pinned by this SDK names it allowed_payment_method_types.
+                        "allowed_payment_method_types": methods,
+                        "metadata": metadata,
+                    },
+                    options={"idempotency_key": idempotency_key},
+                )
             )
         except stripe.StripeError as exc:
             raise provider_error("create_intent", exc) from None
@@ -88,7 +94,7 @@ class StripeGateway:
     async def retrieve_intent(self, intent_id: str) -> Intent:
         """Fetch a PaymentIntent's current state from Stripe."""
         try:
-            intent = await self.client.v1.payment_intents.retrieve_async(intent_id)
+            intent = await self._guarded(lambda: self.client.v1.payment_intents.retrieve_async(intent_id))
         except stripe.InvalidRequestError as exc:
             if exc.code == "resource_missing":
                 raise NotFound("No such payment.") from None
@@ -97,8 +103,21 @@ class StripeGateway:
             raise provider_error("retrieve_intent", exc) from None
         return Intent.from_dict(intent.to_dict())
 
+    async def _guarded(self, call: Callable[[], Awaitable[T]]) -> T:
+        # Stripe's circuit breaker (conjure.ai.breaker): 503 with Retry-After while it is open.
+        breaker = breaker_for("stripe", self._settings, service="stripe")
+        return await guard_call(breaker, call, transient=_stripe_outage, what="The payment provider")
+
     async def aclose(self) -> None:
         await self._http.close_async()  # type: ignore[no-untyped-call]
+
+
+def _stripe_outage(exc: BaseException) -> bool:
+    """Whether a failed call counts against Stripe's breaker: no connection, 429 or a 5xx."""
+    if isinstance(exc, stripe.APIConnectionError | stripe.RateLimitError):
+        return True
+    status = getattr(exc, "http_status", None)
+    return isinstance(status, int) and status >= 500
 
 
 def provider_error(call: str, exc: stripe.StripeError) -> PaymentProviderError:

@@ -55,7 +55,7 @@ async def generate_image(ctx: JobContext) -> dict[str, Any]:
     await ctx.progress("generating")
     # Per process: after AI_BREAKER_FAILURES transient failures in a row the provider is not
     # called until its cooldown ends, and the job waits that long without spending an attempt.
-    breaker = breaker_for(f"image-{provider.name}", ctx.settings)
+    breaker = breaker_for(f"image-{provider.name}", ctx.settings, service="image")
     if not breaker.allow():
         MODEL_ERRORS.labels(provider.name, "circuit_open").inc()
         raise deferral(
@@ -92,7 +92,7 @@ async def generate_image(ctx: JobContext) -> dict[str, Any]:
     key = generation_key(ctx.user_id, ctx.job_id)
     await ctx.storage.put(key, image.png, content_type="image/png")
     stored = time.perf_counter()
-    ctx.record_usage(provider=provider.name, step="image")
+    ctx.record_usage(provider=provider.name, model=made.model, step="image")
     return {
         "object_key": key,
         "provider": provider.name,

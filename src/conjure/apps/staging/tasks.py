@@ -24,6 +24,7 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from conjure.ai.breaker import breaker_for, guard_job_call
 from conjure.apps.staging import notify
 from conjure.apps.staging.imaging import decode_photo, fit, thumbnail_jpeg, to_jpeg
 from conjure.apps.staging.keys import owns_upload, staged_keys
@@ -35,7 +36,7 @@ from conjure.apps.staging.schemas import ROOM_TYPES, STYLES
 from conjure.apps.staging.settings import StagingSettings
 from conjure.db import utcnow
 from conjure.jobs.models import JobStatus
-from conjure.jobs.registry import JobContext, JobEnd, PermanentJobError
+from conjure.jobs.registry import JobContext, JobEnd, JobError, PermanentJobError, RetryableJobError
 from conjure.jobs.schemas import dead_letter_message
 from conjure.storage.service import ObjectNotFound
 
@@ -57,6 +58,11 @@ def _payload(ctx: JobContext) -> tuple[str, str, str, str]:
     if room not in ROOM_TYPES or style not in STYLES or quality not in ("standard", "high"):
         raise PermanentJobError("invalid_options", "Unknown room type, style or quality.")
     return key, str(room), str(style), quality
+
+
+def _outage(exc: BaseException) -> bool:
+    """A retryable provider failure (or an unexpected one) counts against its breaker."""
+    return isinstance(exc, RetryableJobError) or not isinstance(exc, JobError)
 
 
 def make_provider(settings: StagingSettings) -> StagingProvider:
@@ -93,7 +99,13 @@ async def stage_image(ctx: JobContext) -> dict[str, Any]:
         await storage.put(keys["thumbnail_key"], thumb, content_type="image/jpeg", encrypt=True)
         await ctx.progress("staging")
         photo_url = await storage.presigned_get_url(keys["display_key"], expires_seconds=ttl)
-        made = await provider.stage(ctx, res, StagingRequest(display, photo_url, room_type, style, quality))
+        request = StagingRequest(display, photo_url, room_type, style, quality)
+        # The provider's circuit breaker: while open, the job waits out its cooldown for free.
+        service = "replicate" if provider.name == "replicate" else "image"
+        breaker = breaker_for(f"staging-{provider.name}", ctx.settings, service=service)
+        made = await guard_job_call(
+            breaker, lambda: provider.stage(ctx, res, request), transient=_outage, what="The staging model"
+        )
     # The model's answer is untrusted like an upload: decoded, bounded, re-encoded without metadata.
     staged = await asyncio.to_thread(decode_photo, made.data, max_pixels=settings.staging_max_pixels)
     staged = await asyncio.to_thread(fit, staged, settings.staging_display_max_side)

@@ -45,6 +45,7 @@ class Reporter(Protocol):
         input_tokens: int = 0,
         output_tokens: int = 0,
         cost_usd: float = 0.0,
+        model: str | None = None,
     ) -> None: ...
 
 
@@ -195,6 +196,7 @@ class TarotPipeline:
     def _report_usage(reporter: Reporter, step: StepUsage) -> None:
         reporter.record_usage(
             provider=step.provider,
+            model=step.model,
             step=step.step,
             input_tokens=step.input_tokens,
             output_tokens=step.output_tokens,

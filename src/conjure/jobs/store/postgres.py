@@ -50,11 +50,12 @@ WITH {payer_cte(user="$1")}, job AS (
     INSERT INTO jobs (
         id, user_id, kind, status, payload, dedupe_key, idempotency_key, request_hash,
         attempts, max_attempts, price_stars, prompt_version, schema_version, trace_id,
-        webhook_url, start_deadline, run_at, cancel_requested, event_seq, created_at, updated_at
+        webhook_url, start_deadline, run_at, cancel_requested, event_seq, created_at, updated_at,
+        trace_context
     )
     SELECT $2, payer.id, $3, 'queued', $4::text::jsonb, $5, $6, $7,
            0, $8, $9, $10, '1', $11,
-           $14, $15, $12, false, 1, $12, $12
+           $14, $15, $12, false, 1, $12, $12, $16
     FROM payer WHERE payer.available >= $9
     ON CONFLICT DO NOTHING
     RETURNING id
@@ -276,6 +277,7 @@ class PostgresJobStore:
                     ledger_id,
                     values["webhook_url"],
                     values["start_deadline"],
+                    values["trace_context"],
                 )
 
         row = await retry_transaction(submit, what="submit")

@@ -1,7 +1,7 @@
 """console: paused_job_kinds, the job kinds an operator has paused (workers leave their jobs queued)
 
 Revision ID: 0021_console
-Revises: 0019_channels
+Revises: 0020_trace_context
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 from conjure.db import UTCDateTime
 
 revision = "0021_console"
-down_revision = "0019_channels"
+down_revision = "0020_trace_context"
 branch_labels = None
 depends_on = None
 
