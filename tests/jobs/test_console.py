@@ -190,3 +190,14 @@ async def test_lookup_by_email(engine: Runtime, api: httpx.AsyncClient) -> None:
     assert [j["id"] for j in found["jobs"]] == [str(job.id)]
     missing = await api.get("/api/v1/admin/users?email=nobody@example.com", headers=admin)
     assert missing.status_code == 404
+
+
+async def test_time_filters_take_iso_date_times_only(engine: Runtime, api: httpx.AsyncClient) -> None:
+    admin = auth_headers(engine, await make_user(engine, admin=True))
+    await submit(engine, "t.noop", {}, user=await make_user(engine))
+    for bad in ("0", "1700000000", "2026-11-29", "yesterday"):
+        response = await api.get(f"/api/v1/admin/jobs/search?since={bad}", headers=admin)
+        assert (response.status_code, response.json()["code"]) == (422, "validation_error"), bad
+    # No offset: read as UTC, not refused and not a 500.
+    naive = await api.get("/api/v1/admin/jobs/search?since=2000-01-01T00:00:00", headers=admin)
+    assert naive.json()["total"] == 1

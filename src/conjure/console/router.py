@@ -3,7 +3,6 @@ throughput over time; a user by email. The page is ``/admin`` (conjure.web)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Annotated
 
@@ -22,6 +21,7 @@ from conjure.console.schemas import (
 from conjure.deps import RuntimeDep, SessionDep
 from conjure.jobs.models import JobStatus
 from conjure.kit.paging import Page, PageDep
+from conjure.kit.params import IsoDateTime
 from conjure.kit.problems import problems
 
 router = APIRouter(tags=["admin"])
@@ -37,8 +37,8 @@ async def search_jobs(
     status: JobStatus | None = None,
     kind: Annotated[str | None, Query(max_length=64)] = None,
     email: Annotated[str | None, Query(max_length=320)] = None,
-    since: dt.datetime | None = None,
-    until: dt.datetime | None = None,
+    since: IsoDateTime | None = None,
+    until: IsoDateTime | None = None,
     q: Annotated[str | None, Query(max_length=36, description="A job id or its first characters.")] = None,
 ) -> Page[ConsoleJob]:
     """Jobs by status, kind, owner's email, time range or id prefix; newest first."""

@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from conjure.auth.deps import AdminUser, CurrentUser
 from conjure.db import utcnow
 from conjure.deps import RuntimeDep, SessionDep
+from conjure.kit.params import IsoDateTime
 from conjure.reports.schemas import (
     USER_DIMENSIONS,
     AdminUsageReport,
@@ -31,9 +32,9 @@ RANGE_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 From = Annotated[
-    dt.datetime | None, Query(alias="from", description="Start (inclusive); default 30 days ago.")
+    IsoDateTime | None, Query(alias="from", description="Start (inclusive); default 30 days ago.")
 ]
-To = Annotated[dt.datetime | None, Query(alias="to", description="End (exclusive); default now.")]
+To = Annotated[IsoDateTime | None, Query(alias="to", description="End (exclusive); default now.")]
 
 
 def _dimension_list(names: str) -> str:
