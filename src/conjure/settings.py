@@ -190,6 +190,12 @@ class Settings(BaseSettings):
     job_webhook_secret: SecretStr | None = None
     job_scheduler_poll_seconds: float = 0.25
     worker_metrics_port: int = 0  # >0: `conjure worker` serves /metrics on this port
+    # Fair dispatch (conjure.jobs.lanes): a payer's jobs on the ready queue at once, the ready
+    # queue's size before jobs wait in their payers' lanes, and the seconds of waiting that
+    # count as one priority class (aging)
+    job_max_inflight_per_user: int = Field(default=32, ge=1)
+    job_dispatch_window: int = Field(default=500, ge=1)
+    job_priority_aging_seconds: float = Field(default=10.0, ge=0)
 
     # Per-user event stream (GET /api/v1/events) and the cap on any user's open SSE streams
     sse_max_connections_per_user: int = Field(default=5, ge=1)  # beyond it: 429
