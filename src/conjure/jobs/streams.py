@@ -218,12 +218,9 @@ class RedisStreamsBroker:
         async with self.redis.pipeline(transaction=False) as pipe:
             for job_id, event in events:
                 pipe.publish(keys.events_channel(job_id), json.dumps(event, default=str))
-            if payers:  # the payers' bounds have room again: promote what waits in their lanes
+            if refs:  # and promote into the room they leave, from the lanes (their payers' first)
                 args = [*self._lane_args(), len(refs), *refs, *payers]
                 await self._lanes_ack(keys=_LANE_KEYS, args=args, client=pipe)
-            elif refs:
-                pipe.xack(keys.STREAM, keys.GROUP, *refs)
-                pipe.xdel(keys.STREAM, *refs)
             await pipe.execute()
 
     async def ack_owned(self, consumer: str, refs: Sequence[str]) -> int:
