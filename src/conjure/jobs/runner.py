@@ -122,7 +122,9 @@ class Runner:
         )
         started = time.perf_counter()
         try:
-            result = await asyncio.wait_for(kind.handler(ctx), timeout)
+            # A timeout scope, not wait_for: no extra task (and loop turn) per job.
+            async with asyncio.timeout(timeout):
+                result = await kind.handler(ctx)
             outcome = Outcome("succeeded", result=result)
         except LostClaim:
             log.warning("job_claim_lost", job_id=str(claim.job_id))
