@@ -200,13 +200,18 @@ async def drain(
         await submit_batch(runtime, start, min(50, jobs - start), kind, users)
     submit_rate = jobs / (time.perf_counter() - started)
     role = "worker-tarot" if kind == "tarot.reading" else "worker"
+    gate = Path(tempfile.mkdtemp(prefix="conjure-bench-gate-")) / "go"
     workers = [
-        subprocess.Popen([sys.executable, __file__, "--role", role], cwd=ROOT, env=env)
+        subprocess.Popen(
+            [sys.executable, __file__, "--role", role], cwd=ROOT, env={**env, "BENCH_GATE": str(gate)}
+        )
         for _ in range(processes)
     ]
     try:
-        while len(await runtime.broker.workers()) < processes:
+        # All worker processes have imported everything; let them start together and time from there.
+        while len(list(gate.parent.glob("go.*"))) < processes:
             await asyncio.sleep(0.01)
+        gate.touch()
         started = time.perf_counter()
         worker_cpu = sum(cpu_seconds(w.pid) for w in workers)
         servers = server_cpu(infra)
@@ -400,6 +405,11 @@ def main() -> None:
         from conjure.jobs.worker import run_worker
 
         apps = [APP] if args.role == "worker" else installed_apps()
+        gate = os.environ.get("BENCH_GATE")
+        if gate:  # imports done: say so, then wait for the others (a loaded box starts them seconds apart)
+            Path(f"{gate}.{os.getpid()}").touch()
+            while not Path(gate).exists():
+                time.sleep(0.005)
         asyncio.run(run_worker(Settings(), apps=apps))
         return
     results: dict[str, Any] = {"load_average_at_start": os.getloadavg()}

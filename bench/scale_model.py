@@ -74,7 +74,9 @@ def spike(costs: Costs, rate: float, polls: float) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--results", type=Path, default=RESULTS / "jobs-round3.json")
     parser.add_argument("--cores", type=float, default=2.0)
     parser.add_argument("--rate", type=float, default=5000.0, help="the spike, jobs/s")
