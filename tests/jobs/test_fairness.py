@@ -47,7 +47,9 @@ def ids(n: int) -> list[uuid.UUID]:
     return [uuid.uuid4() for _ in range(n)]
 
 
-async def dispatch(broker: Broker, jobs: list[uuid.UUID], payer: str, priority: int = Priority.NORMAL) -> None:
+async def dispatch(
+    broker: Broker, jobs: list[uuid.UUID], payer: str, priority: int = Priority.NORMAL
+) -> None:
     await broker.dispatch(jobs, [Lane(payer, priority)] * len(jobs))
 
 
@@ -187,7 +189,9 @@ def test_effective_class_ages_linearly() -> None:
 
 def test_lane_queue_skips_payers_that_filled_their_bound_through_another_class() -> None:
     admitted: list[tuple[uuid.UUID, str | None]] = []
-    queue = LaneQueue(LanePolicy(max_inflight=1, window=1, aging_seconds=0), lambda j, p: admitted.append((j, p)))
+    queue = LaneQueue(
+        LanePolicy(max_inflight=1, window=1, aging_seconds=0), lambda j, p: admitted.append((j, p))
+    )
     a, b, c = ids(3)
     now = time.time()
     assert queue.dispatch(a, Lane("p", Priority.HIGH), room=1, now=now)
