@@ -15,6 +15,11 @@ import redis.asyncio as aioredis
 
 from conjure.jobs.broker import Broker, InProcessBroker, RedisStreamsBroker
 from conjure.jobs.lanes import Lane, LanePolicy, LaneQueue, Priority, effective_class
+from conjure.jobs.models import JobStatus
+from conjure.jobs.worker import Worker
+from conjure.runtime import Runtime
+from tests.factories import make_user
+from tests.jobs.conftest import MakeRuntime, load, submit, wait_status
 
 POLICY = LanePolicy(max_inflight=4, window=8, aging_seconds=3600.0)
 
@@ -202,3 +207,30 @@ def test_lane_queue_skips_payers_that_filled_their_bound_through_another_class()
     queue.done(["p"])
     assert queue.promote(5, now) == 1
     assert [j for j, _ in admitted] == [a, c, b]
+
+
+@pytest.fixture
+async def fair_engine(make_runtime: MakeRuntime, backend: dict[str, str]) -> Runtime:
+    return await make_runtime(**backend, job_max_inflight_per_user=2, worker_concurrency=1)
+
+
+async def test_the_engine_runs_a_light_users_job_before_a_floods_tail(fair_engine: Runtime) -> None:
+    """End to end, both backends: a worker started on 30 queued jobs of one user and then one of
+    another runs the other user's job among the first few (FIFO would run it last)."""
+    flooder, light = await make_user(fair_engine), await make_user(fair_engine)
+    flood = [await submit(fair_engine, "t.noop", {"i": i}, user=flooder) for i in range(30)]
+    single = await submit(fair_engine, "t.noop", {"light": True}, user=light)
+    # A worker alone: the embedded scheduler's start-up re-dispatch (every queued job, as after a
+    # restart of the process) would add plain FIFO entries beside the lanes.
+    worker = Worker(fair_engine)
+    worker.pace.most = 0  # one job per claim: the claim order (started_at) is the dispatch order
+    await worker.start()
+    try:
+        await wait_status(fair_engine, single.id, JobStatus.SUCCEEDED)
+        for job in flood:
+            await wait_status(fair_engine, job.id, JobStatus.SUCCEEDED)
+    finally:
+        await worker.stop()
+    started = {job.id: (await load(fair_engine, job.id)).started_at for job in [*flood, single]}
+    order = sorted(started, key=lambda job_id: started[job_id])  # type: ignore[arg-type,return-value]
+    assert order.index(single.id) <= 4, order.index(single.id)
