@@ -120,6 +120,17 @@ async def test_higher_classes_are_promoted_first(broker: Broker) -> None:
     assert order[8:] == high + low
 
 
+async def test_room_left_by_a_fetch_goes_to_jobs_already_waiting(broker: Broker) -> None:
+    for i in range(8):  # the window (8) full
+        await dispatch(broker, ids(1), f"filler-{i}")
+    waiting = ids(1)
+    await dispatch(broker, waiting, "early")
+    assert len(await broker.fetch("w", 8, 10)) == 8  # room again, but nothing acknowledged yet
+    late = ids(1)
+    await dispatch(broker, late, "late")
+    assert [d.job_id for d in await broker.fetch("w", 8, 10)] == waiting + late
+
+
 async def test_aging_lets_a_long_waiting_class_overtake(aging_broker: Broker) -> None:
     await aging_broker.dispatch(ids(2), None)  # system jobs fill the window (2)
     low = ids(1)

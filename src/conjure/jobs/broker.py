@@ -106,8 +106,10 @@ class InProcessBroker:
         for job_id, lane in zip(job_ids, lanes or [None] * len(job_ids), strict=True):
             if lane is None:
                 self._admit(job_id, None)
-            else:
-                self.lanes.dispatch(job_id, lane, self._room())
+                continue
+            if self.lanes.waiting:  # room that opened since the last acknowledgement: waiting jobs first
+                self.lanes.promote(self._room())
+            self.lanes.dispatch(job_id, lane, self._room())
 
     def _admit(self, job_id: uuid.UUID, payer: str | None) -> None:
         self._ready.append(Delivery(job_id=job_id, ref=f"{next(self._ids)}-0", lane=payer))

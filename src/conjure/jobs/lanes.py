@@ -81,10 +81,7 @@ class LaneQueue:
         self._rings: dict[int, deque[str]] = {p: deque() for p in Priority}
         self._parked: set[tuple[int, str]] = set()  # payers at their bound with jobs waiting
         self.inflight: dict[str, int] = {}
-
-    @property
-    def waiting(self) -> int:
-        return sum(len(lane) for lane in self._lanes.values())
+        self.waiting = 0  # jobs in lanes
 
     def dispatch(self, job_id: uuid.UUID, lane: Lane, room: int, now: float | None = None) -> bool:
         """Admit the job now (True) or queue it in its payer's lane."""
@@ -94,6 +91,7 @@ class LaneQueue:
             return True
         queue = self._lanes.setdefault((prio, payer), deque())
         queue.append((job_id, time.time() if now is None else now))
+        self.waiting += 1
         if len(queue) == 1:
             if self.inflight.get(payer, 0) >= self.policy.max_inflight:
                 self._parked.add((prio, payer))
@@ -125,6 +123,7 @@ class LaneQueue:
                 continue
             queue = self._lanes[(prio, payer)]
             job_id, _since = queue.popleft()
+            self.waiting -= 1
             self._enter(job_id, payer)
             moved += 1
             if not queue:
@@ -277,6 +276,8 @@ LANES_DISPATCH_LUA = (
     + """
 -- ARGV[6..]: job id, payer, class, repeated
 local room = ready_room()
+-- Room that opened since the last acknowledgement goes to jobs already waiting, not to these.
+if room > 0 and tonumber(redis.call('GET', waiting) or '0') > 0 then room = room - promote(room) end
 local admitted = 0
 for i = 6, #ARGV, 3 do
   local id, payer, c = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
