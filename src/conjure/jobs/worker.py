@@ -96,6 +96,7 @@ class Worker:
         self.pace = Pace(self.concurrency)
         self._slots = asyncio.Semaphore(self.concurrency)  # handlers running at once
         self._running: dict[str, Claim] = {}  # claimed and not settled yet (heartbeated)
+        self._unhandled: set[str] = set()  # claimed, handler not finished (waiting or running)
         self._tasks: set[asyncio.Task[None]] = set()
         self._loops: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
@@ -140,8 +141,11 @@ class Worker:
 
     @property
     def free_slots(self) -> int:
-        """Jobs this worker may claim now: its handlers plus what it claims ahead, less what it holds."""
-        return self.concurrency + self.pace.ahead - len(self._tasks)
+        """Jobs this worker may claim now: its handlers plus what it claims ahead, less the jobs
+        whose handlers have not finished; and no more than twice that unsettled in all, so the
+        next batch is fetched and claimed while the last one's settle is being written."""
+        window = self.concurrency + self.pace.ahead
+        return min(window - len(self._unhandled), 2 * window - len(self._tasks))
 
     async def _fetch_loop(self) -> None:
         broker = self.runtime.broker
@@ -174,6 +178,7 @@ class Worker:
             await self.runtime.broker.ack(skipped)
         for claim in claims:
             self._running[claim.delivery.ref] = claim
+            self._unhandled.add(claim.delivery.ref)
             task = asyncio.create_task(self._run(claim))  # waits for a handler slot
             self._tasks.add(task)
             task.add_done_callback(self._done)
@@ -182,11 +187,18 @@ class Worker:
         self._tasks.discard(task)
         self._slot_freed.set()
 
+    def _handled(self, ref: str, seconds: float) -> None:
+        """A handler returned: its job no longer counts against what is claimed ahead."""
+        self.pace.handled(seconds)
+        self._unhandled.discard(ref)
+        self._slot_freed.set()
+
     async def _run(self, claim: Claim) -> None:
         JOBS_IN_FLIGHT.inc()
         try:
             # Takes a handler slot, then settles and acknowledges (batched with other jobs).
-            await self.runner.run(claim, self._slots, self.pace.handled)
+            ref = claim.delivery.ref
+            await self.runner.run(claim, self._slots, lambda seconds: self._handled(ref, seconds))
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -194,6 +206,7 @@ class Worker:
         finally:
             JOBS_IN_FLIGHT.dec()
             self._running.pop(claim.delivery.ref, None)
+            self._unhandled.discard(claim.delivery.ref)
 
     async def _reclaim_loop(self) -> None:
         settings = self.runtime.settings
