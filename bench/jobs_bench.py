@@ -37,6 +37,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from sqlalchemy import func, select
 
+import peers
+import scenarios
 from conjure.apps import AppSpec, installed_apps
 from conjure.jobs.models import Job, JobStatus
 from conjure.jobs.registry import JobContext, JobKind
@@ -198,13 +200,18 @@ async def drain(
         await submit_batch(runtime, start, min(50, jobs - start), kind, users)
     submit_rate = jobs / (time.perf_counter() - started)
     role = "worker-tarot" if kind == "tarot.reading" else "worker"
+    gate = Path(tempfile.mkdtemp(prefix="conjure-bench-gate-")) / "go"
     workers = [
-        subprocess.Popen([sys.executable, __file__, "--role", role], cwd=ROOT, env=env)
+        subprocess.Popen(
+            [sys.executable, __file__, "--role", role], cwd=ROOT, env={**env, "BENCH_GATE": str(gate)}
+        )
         for _ in range(processes)
     ]
     try:
-        while len(await runtime.broker.workers()) < processes:
+        # All worker processes have imported everything; let them start together and time from there.
+        while len(list(gate.parent.glob("go.*"))) < processes:
             await asyncio.sleep(0.01)
+        gate.touch()
         started = time.perf_counter()
         worker_cpu = sum(cpu_seconds(w.pid) for w in workers)
         servers = server_cpu(infra)
@@ -239,6 +246,56 @@ async def drain(
     }
 
 
+def bench_settings(infra: Infra, env: dict[str, str], **extra: Any) -> Settings:
+    return Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        database_url=infra.database_url,
+        redis_url=infra.redis_url,
+        jwt_secret=env["JWT_SECRET"],
+        var_dir=Path(env["VAR_DIR"]),
+        **extra,
+    )
+
+
+def start_worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, __file__, "--role", "worker"], cwd=ROOT, env=env)
+
+
+async def bench_flood(infra: Infra, env: dict[str, str], jobs: int, seconds: float) -> dict[str, Any]:
+    """The flood: ``jobs`` from one user, one job a second from each of 50 others; with the
+    default fair dispatch, then with it off (bounds so large that dispatch is plain FIFO)."""
+    out: dict[str, Any] = {}
+    unbounded = {"JOB_MAX_INFLIGHT_PER_USER": "100000000", "JOB_DISPATCH_WINDOW": "100000000"}
+    for label, extra in (("fair", {}), ("fifo", unbounded)):
+        settings = bench_settings(infra, env, **{k.lower(): int(v) for k, v in extra.items()})
+        runtime = await Runtime.start(settings, apps=[APP])
+        try:
+            users = await bench_users(runtime, 51)
+            base = await succeeded(runtime)
+            result = await scenarios.flood(
+                runtime,
+                infra.redis_url,
+                users[0].id,
+                [u.id for u in users[1:]],
+                lambda extra=extra: start_worker({**env, **extra}),  # type: ignore[misc]
+                jobs=jobs,
+                seconds=seconds,
+            )
+            # Drain what is left of the flood before the next run.
+            worker = start_worker({**env, **extra})
+            try:
+                while await succeeded(runtime) < base + jobs + result["light_jobs"]:
+                    await asyncio.sleep(0.1)
+            finally:
+                worker.terminate()
+                worker.wait()
+            out[label] = result
+            print(json.dumps({f"flood_{label}": result}), flush=True)
+        finally:
+            await runtime.close()
+    return out
+
+
 async def bench_pg_redis(
     infra: Infra,
     jobs: int,
@@ -253,14 +310,7 @@ async def bench_pg_redis(
     With ``variants`` (label -> source directory), each drain runs ``rounds`` times per variant,
     the variants in alternation, and the latency part is skipped."""
     env = conjure_env(infra, AI_PROVIDER="offline")
-    env.setdefault("WORKER_CONCURRENCY", "10")
-    settings = Settings(  # type: ignore[call-arg]
-        _env_file=None,
-        database_url=infra.database_url,
-        redis_url=infra.redis_url,
-        jwt_secret=env["JWT_SECRET"],
-        var_dir=Path(env["VAR_DIR"]),
-    )
+    settings = bench_settings(infra, env)
     runtime = await Runtime.start(settings, apps=[*installed_apps(), APP])
     results: dict[str, Any] = {}
     try:
@@ -280,17 +330,37 @@ async def bench_pg_redis(
                 result = await drain(runtime, infra, env, KINDS[name], jobs, processes)
                 results[f"{name}_workers_{processes}"] = result
                 print(json.dumps({f"{name}_workers_{processes}": result}), flush=True)
-        worker = subprocess.Popen([sys.executable, __file__, "--role", "worker"], cwd=ROOT, env=env)
+        worker = start_worker(env)
         try:
             while not await runtime.broker.workers():
                 await asyncio.sleep(0.01)
-            results["noop_latency_one_worker"] = await latency(runtime, samples)
+            [user] = await bench_users(runtime, 1)
+            results["noop_latency_one_worker"] = await scenarios.route_latency(
+                runtime, infra.redis_url, user.id, samples
+            )
+            print(json.dumps({"noop_latency_one_worker": results["noop_latency_one_worker"]}), flush=True)
         finally:
             worker.terminate()
             worker.wait()
     finally:
         await runtime.close()
     return results
+
+
+def ratios(results: dict[str, Any]) -> dict[str, float]:
+    """Conjure against the peers measured in the same run (throughput: higher is better for
+    Conjure; latency: lower is better)."""
+    pg = results.get("pg_redis", {})
+    peers = results.get("peers", {})
+    mine = pg.get("noop_workers_1", {}).get("jobs_per_s_per_process")
+    latency = pg.get("noop_latency_one_worker", {})
+    out: dict[str, float] = {}
+    for name, peer in peers.items():
+        if mine:
+            out[f"jobs_per_s_vs_{name}"] = round(mine / peer["jobs_per_s_per_process"], 2)
+        if latency:
+            out[f"latency_p50_vs_{name}"] = round(latency["p50_ms"] / peer["latency"]["p50_ms"], 2)
+    return out
 
 
 async def bench_embedded(jobs: int, samples: int) -> dict[str, Any]:
@@ -325,11 +395,21 @@ def main() -> None:
         "--variants", help="label=src_dir,... : run the workers from these source trees, in alternation"
     )
     parser.add_argument("--rounds", type=int, default=1, help="drains per variant (with --variants)")
+    parser.add_argument("--flood", type=int, default=10_000, help="the flood's size (0: no flood runs)")
+    parser.add_argument("--flood-seconds", type=float, default=5.0, help="how long light users submit")
+    parser.add_argument(
+        "--peers", default="taskiq,pgqueuer", help="peers to run in the same run ('' for none)"
+    )
     args = parser.parse_args()
     if args.role in ("worker", "worker-tarot"):
         from conjure.jobs.worker import run_worker
 
         apps = [APP] if args.role == "worker" else installed_apps()
+        gate = os.environ.get("BENCH_GATE")
+        if gate:  # imports done: say so, then wait for the others (a loaded box starts them seconds apart)
+            Path(f"{gate}.{os.getpid()}").touch()
+            while not Path(gate).exists():
+                time.sleep(0.005)
         asyncio.run(run_worker(Settings(), apps=apps))
         return
     results: dict[str, Any] = {"load_average_at_start": os.getloadavg()}
@@ -342,6 +422,16 @@ def main() -> None:
             results["pg_redis"] = asyncio.run(
                 bench_pg_redis(infra, args.jobs, args.samples, kinds, counts, variants, args.rounds)
             )
+            if args.flood and not variants:
+                env = conjure_env(infra, AI_PROVIDER="offline")
+                results["flood"] = asyncio.run(bench_flood(infra, env, args.flood, args.flood_seconds))
+            results["peers"] = {}
+            for name in filter(None, args.peers.split(",")):
+                run = peers.bench_taskiq if name == "taskiq" else peers.bench_pgqueuer
+                url = infra.redis_url if name == "taskiq" else infra.database_url
+                results["peers"][name] = asyncio.run(run(url, args.jobs, args.samples))
+                print(json.dumps({name: results["peers"][name]}), flush=True)
+            results["ratios"] = ratios(results)
     if args.only in (None, "embedded"):
         results["embedded"] = asyncio.run(bench_embedded(max(args.jobs // 4, 100), args.samples))
     RESULTS.mkdir(parents=True, exist_ok=True)

@@ -48,6 +48,7 @@ class Runtime:
     async def start(cls, settings: Settings, *, apps: Iterable[AppSpec] | None = None) -> Runtime:
         """Open the process's resources and register the job kinds of ``apps`` (none if not given)."""
         from conjure.jobs.broker import make_broker
+        from conjure.jobs.lanes import lane_policy
         from conjure.ratelimit.service import make_limiter
         from conjure.storage.service import make_storage
 
@@ -67,7 +68,7 @@ class Runtime:
         )
         runtime.register_platform_kinds()
         runtime.install(apps or [])
-        runtime.broker = make_broker(redis)
+        runtime.broker = make_broker(redis, lane_policy(settings))
         await runtime.broker.start()
         return runtime
 

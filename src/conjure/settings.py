@@ -250,6 +250,12 @@ class Settings(BaseSettings):
     job_max_free_delays: int = Field(default=10, ge=0)
     # The longest a parked job may wait for its callback, whatever deadline its handler asked for.
     job_max_wait_seconds: float = Field(default=86400.0, gt=0)
+    # Fair dispatch (conjure.jobs.lanes): a payer's jobs on the ready queue at once, the ready
+    # queue's size before jobs wait in their payers' lanes, and the seconds of waiting that
+    # count as one priority class (aging)
+    job_max_inflight_per_user: int = Field(default=32, ge=1)
+    job_dispatch_window: int = Field(default=500, ge=1)
+    job_priority_aging_seconds: float = Field(default=10.0, ge=0)
 
     # Per-user event stream (GET /api/v1/events) and the cap on any user's open SSE streams
     sse_max_connections_per_user: int = Field(default=5, ge=1)  # beyond it: 429

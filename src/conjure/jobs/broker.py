@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from conjure.jobs.events import Event, EventBus, InProcessEventBus
+from conjure.jobs.lanes import Lane, LanePolicy, LaneQueue
 from conjure.jobs.streams import RedisStreamsBroker
 from conjure.jobs.types import BrokerStats, Delivery
 
@@ -43,7 +44,12 @@ class Broker(Protocol):
     async def close(self) -> None: ...
     async def ping(self) -> None: ...
     async def config_warnings(self) -> list[str]: ...
-    async def dispatch(self, job_ids: Sequence[uuid.UUID]) -> None: ...
+    async def dispatch(
+        self, job_ids: Sequence[uuid.UUID], lanes: Sequence[Lane | None] | None = None
+    ) -> None:
+        """Make jobs ready now; those given a lane through their payer's lane (fair dispatch,
+        :mod:`conjure.jobs.lanes`)."""
+
     async def dispatch_later(self, job_id: uuid.UUID, due: float) -> None: ...
     async def forget_delayed(self, job_id: uuid.UUID) -> None: ...
     async def move_due(self, now: float | None = None, limit: int = 500) -> int: ...
@@ -70,8 +76,9 @@ class InProcessBroker:
 
     durable = False
 
-    def __init__(self) -> None:
+    def __init__(self, lanes: LanePolicy | None = None) -> None:
         self.events = InProcessEventBus()
+        self.lanes = LaneQueue(lanes or LanePolicy(), self._admit)
         self._ready: deque[Delivery] = deque()
         self._wakeup = asyncio.Event()
         self._pending: dict[str, tuple[Delivery, str, float]] = {}  # ref -> (delivery, consumer, since)
@@ -93,11 +100,31 @@ class InProcessBroker:
     async def config_warnings(self) -> list[str]:
         return []
 
-    async def dispatch(self, job_ids: Sequence[uuid.UUID]) -> None:
-        for job_id in job_ids:
-            self._ready.append(Delivery(job_id=job_id, ref=f"{next(self._ids)}-0"))
-        if job_ids:
-            self._wakeup.set()
+    async def dispatch(
+        self, job_ids: Sequence[uuid.UUID], lanes: Sequence[Lane | None] | None = None
+    ) -> None:
+        for job_id, lane in zip(job_ids, lanes or [None] * len(job_ids), strict=True):
+            if lane is None:
+                self._admit(job_id, None)
+                continue
+            if self.lanes.waiting:  # room that opened since the last acknowledgement: waiting jobs first
+                self.lanes.promote(self._room())
+            self.lanes.dispatch(job_id, lane, self._room())
+
+    def _admit(self, job_id: uuid.UUID, payer: str | None) -> None:
+        self._ready.append(Delivery(job_id=job_id, ref=f"{next(self._ids)}-0", lane=payer))
+        self._wakeup.set()
+
+    def _room(self) -> int:
+        return self.lanes.policy.window - len(self._ready)
+
+    def _left(self, deliveries: Sequence[Delivery]) -> None:
+        """These entries left the queue: free their payers' places, promote what waits."""
+        payers = [d.lane for d in deliveries if d.lane is not None]
+        if payers:
+            self.lanes.done(payers)
+        if self.lanes.waiting:
+            self.lanes.promote(self._room())
 
     async def dispatch_later(self, job_id: uuid.UUID, due: float) -> None:
         self._delayed_ids[job_id] = due
@@ -116,6 +143,9 @@ class InProcessBroker:
                 del self._delayed_ids[job_id]
                 due.append(job_id)
         await self.dispatch(due)
+        self.lanes.tick(not self._ready and not self._pending)
+        if self.lanes.waiting:
+            self.lanes.promote(self._room())
         return len(due)
 
     async def fetch(self, consumer: str, count: int, block_ms: int) -> list[Delivery]:
@@ -145,18 +175,19 @@ class InProcessBroker:
         return out
 
     async def ack(self, refs: Sequence[str], events: Sequence[tuple[uuid.UUID, Event]] = ()) -> None:
-        for ref in refs:
-            self._pending.pop(ref, None)
+        left = [entry[0] for ref in refs if (entry := self._pending.pop(ref, None)) is not None]
+        self._left(left)
         await self.events.publish_many(events)
 
     async def ack_owned(self, consumer: str, refs: Sequence[str]) -> int:
-        done = 0
+        left: list[Delivery] = []
         for ref in refs:
             entry = self._pending.get(ref)
             if entry is not None and entry[1] == consumer:
                 del self._pending[ref]
-                done += 1
-        return done
+                left.append(entry[0])
+        self._left(left)
+        return len(left)
 
     async def touch(self, consumer: str, refs: Sequence[str]) -> None:
         now = time.monotonic()
@@ -177,7 +208,7 @@ class InProcessBroker:
 
     async def stats(self) -> BrokerStats:
         return BrokerStats(
-            ready=len(self._ready),
+            ready=len(self._ready) + self.lanes.waiting,
             pending=len(self._pending),
             delayed=len(self._delayed_ids),
             dead_letters=len(self._dead),
@@ -193,8 +224,8 @@ class InProcessBroker:
         return dict(self._workers)
 
 
-def make_broker(redis: aioredis.Redis | None) -> Broker:
+def make_broker(redis: aioredis.Redis | None, lanes: LanePolicy | None = None) -> Broker:
     """Redis Streams when ``REDIS_URL`` is set (a client is given), else the in-process broker."""
     if redis is not None:
-        return RedisStreamsBroker(redis)
-    return InProcessBroker()
+        return RedisStreamsBroker(redis, lanes)
+    return InProcessBroker(lanes)

@@ -32,7 +32,20 @@ log = structlog.get_logger("conjure.jobs.claim")
 async def claim_deliveries(
     runtime: Runtime, worker_id: str, deliveries: Sequence[Delivery]
 ) -> tuple[list[Claim], list[str]]:
-    """Claim a batch in one transaction; returns the claims and the refs to just acknowledge."""
+    """Claim a batch in one transaction and publish its ``processing`` events; returns the
+    claims and the refs to just acknowledge."""
+    claims, skipped, seqs = await take(runtime, worker_id, deliveries)
+    if claims:
+        await publish_claims(runtime, claims, seqs)
+    return claims, skipped
+
+
+async def take(
+    runtime: Runtime, worker_id: str, deliveries: Sequence[Delivery]
+) -> tuple[list[Claim], list[str], dict[uuid.UUID, int]]:
+    """Claim a batch in one transaction: the claims, the refs to just acknowledge, and each
+    claimed job's ``processing`` event seq (for :func:`publish_claims`, which the runner sends
+    while the handlers already run: the event is stored, the bus only wakes listeners)."""
     first: dict[uuid.UUID, Delivery] = {}
     for delivery in deliveries:
         first.setdefault(delivery.job_id, delivery)
@@ -59,13 +72,12 @@ async def claim_deliveries(
         )
         for row in rows
     ]
-    if claims:
-        await _publish_claims(runtime, claims, {row.id: row.event_seq for row in rows})
     claimed = {claim.delivery.ref for claim in claims}
-    return claims, [d.ref for d in deliveries if d.ref not in claimed]
+    skipped = [d.ref for d in deliveries if d.ref not in claimed]
+    return claims, skipped, {row.id: row.event_seq for row in rows}
 
 
-async def _publish_claims(runtime: Runtime, claims: list[Claim], seqs: dict[uuid.UUID, int]) -> None:
+async def publish_claims(runtime: Runtime, claims: list[Claim], seqs: dict[uuid.UUID, int]) -> None:
     """The ``processing`` events, once the claim is committed (best effort: listeners replay)."""
     messages = [
         (

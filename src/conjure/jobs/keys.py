@@ -9,6 +9,12 @@ GROUP = "jobs:group"  # the one consumer group all workers share
 DELAYED = "jobs:delayed"  # sorted set: job id -> unix time it is due (retries)
 DLQ = "jobs:dlq"  # dead-lettered jobs, for operators (the jobs table stays the record)
 WORKERS = "jobs:workers"  # hash: worker id -> last heartbeat (unix seconds), for stats
+# Fair dispatch (conjure.jobs.lanes): lanes "jobs:lane:<class>:<payer>" and rings "jobs:ring:<class>"
+# are named from LANES; the rest are fixed.
+LANES = "jobs:"
+INFLIGHT = "jobs:inflight"  # hash: payer -> its entries on the stream (ready or pending)
+WAITING = "jobs:waiting"  # counter: jobs waiting in lanes
+PARKED = "jobs:parked"  # set: "<class>|<payer>" at their in-flight bound with jobs waiting
 
 
 def events_channel(job_id: uuid.UUID | str) -> str:

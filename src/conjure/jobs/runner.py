@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import structlog
 
-from conjure.jobs.attempt import Claim, LostClaim, Outcome, usage_summary
-from conjure.jobs.claim import claim_deliveries, heartbeat
+from conjure.jobs.attempt import Claim, ClaimKey, LostClaim, Outcome, usage_summary
+from conjure.jobs.claim import heartbeat, publish_claims, take
 from conjure.jobs.context import RunContext
 from conjure.jobs.progress import ProgressWriter
 from conjure.jobs.registry import (
@@ -51,6 +51,9 @@ class Runner:
         self.worker_id = worker_id
         self.settler = Settler(runtime, worker_id, BATCH_LIMIT)
         self.steps = ProgressWriter(runtime, worker_id, BATCH_LIMIT)
+        # The ``processing`` publish of each claimed batch, by the claims in it: sent while the
+        # handlers run (off the latency path), awaited before a claim's final events go out.
+        self._announcing: dict[ClaimKey, asyncio.Task[None]] = {}
 
     async def drain(self) -> None:
         """Wait for the settles and progress steps already submitted to be written."""
@@ -59,7 +62,18 @@ class Runner:
 
     async def claim(self, deliveries: Sequence[Delivery]) -> tuple[list[Claim], list[str]]:
         """Claim a batch in one transaction; returns the claims and the refs to just acknowledge."""
-        return await claim_deliveries(self.runtime, self.worker_id, deliveries)
+        claims, skipped, seqs = await take(self.runtime, self.worker_id, deliveries)
+        if claims:
+            task = asyncio.create_task(publish_claims(self.runtime, claims, seqs))
+            for claim in claims:
+                self._announcing[claim.key] = task
+        return claims, skipped
+
+    async def announced(self, claim: Claim) -> None:
+        """Wait until the claim's ``processing`` event is out, so that no later event overtakes it."""
+        task = self._announcing.pop(claim.key, None)
+        if task is not None and not task.done():
+            await asyncio.shield(task)
 
     async def heartbeat(self, claims: Sequence[Claim]) -> None:
         """Extend the lease of running jobs (table and broker) so they are not reclaimed."""
@@ -69,12 +83,29 @@ class Runner:
         """Settle one attempt on its own, guarded by the claim; False when the claim was lost."""
         return await self.settler.finish(claim, outcome)
 
-    async def run(self, claim: Claim) -> None:
-        """Run the handler within its timeout, settle the outcome together with other attempts
-        finishing now, and acknowledge the entry. Raises only when settling failed (the entry
-        then stays pending and is reclaimed after the visibility timeout)."""
+    async def run(
+        self,
+        claim: Claim,
+        slots: asyncio.Semaphore | None = None,
+        handled: Callable[[float], None] | None = None,
+    ) -> None:
+        """Run the handler within its timeout (holding one of ``slots``, the worker's bound on
+        concurrent handlers, while it runs: not while it waits for a slot or for its settle),
+        settle the outcome together with other attempts finishing now, and acknowledge the
+        entry. Raises only when settling failed (the entry then stays pending and is reclaimed
+        after the visibility timeout). ``handled`` hears how long the handler took."""
         async with attempt_span(self.runtime.db, claim):  # a no-op unless tracing is on
-            outcome = await self._execute(claim)
+            try:
+                if slots is None:
+                    outcome = await self._execute(claim)
+                else:
+                    async with slots:
+                        started = time.monotonic()
+                        outcome = await self._execute(claim)
+                        if handled is not None:
+                            handled(time.monotonic() - started)
+            finally:
+                await self.announced(claim)
             if outcome is None:  # the claim was lost: the new owner settles the job
                 await self.runtime.broker.ack_owned(self.worker_id, [claim.delivery.ref])
                 return
@@ -102,7 +133,9 @@ class Runner:
         )
         started = time.perf_counter()
         try:
-            result = await asyncio.wait_for(kind.handler(ctx), timeout)
+            # A timeout scope, not wait_for: no extra task (and loop turn) per job.
+            async with asyncio.timeout(timeout):
+                result = await kind.handler(ctx)
             outcome = Outcome("succeeded", result=result)
         except LostClaim:
             log.warning("job_claim_lost", job_id=str(claim.job_id))

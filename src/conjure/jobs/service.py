@@ -24,6 +24,7 @@ from conjure.errors import Conflict, ConjureError, NotFound
 from conjure.events.service import job_outcome_event, publish_many_after_commit
 from conjure.jobs.events import event_message
 from conjure.jobs.hooks import failure_events
+from conjure.jobs.lanes import Lane, Priority
 from conjure.jobs.models import (
     EVENTS,
     JOB_COLUMNS,
@@ -208,9 +209,18 @@ async def _find_duplicate(
     return _check_replay(found, values["idempotency_key"], values["request_hash"])
 
 
-def _dispatch_after_commit(session: AsyncSession, runtime: Runtime, job_id: uuid.UUID) -> None:
+def dispatch_lane(user_id: uuid.UUID | None, lane: str | None, priority: int) -> Lane | None:
+    """The lane a new job is fair-queued in: its payer (``lane``, else its user) and its class;
+    None for a system job (straight to the ready queue)."""
+    payer = lane if lane is not None else (str(user_id) if user_id is not None else None)
+    return None if payer is None else Lane(payer, priority)
+
+
+def _dispatch_after_commit(
+    session: AsyncSession, runtime: Runtime, job_id: uuid.UUID, lane: Lane | None
+) -> None:
     async def dispatch() -> None:
-        await runtime.broker.dispatch([job_id])
+        await runtime.broker.dispatch([job_id], [lane])
 
     after_commit(session, dispatch)
 
@@ -227,8 +237,11 @@ async def submit_job(
     start_deadline: dt.datetime | None = None,
     trace_id: str | None = None,
     prompt_version: str | None = None,
+    priority: int = Priority.NORMAL,
+    lane: str | None = None,
 ) -> Job:
-    """Accept a job in the caller's transaction: dedupe, insert, hold its price, dispatch once committed."""
+    """Accept a job in the caller's transaction: dedupe, insert, hold its price, dispatch once committed
+    (fair-queued as ``lane``, by default its user, in class ``priority``: :mod:`conjure.jobs.lanes`)."""
     job_kind = _validated_kind(runtime, kind, idempotency_key)
     _check_webhook(runtime, webhook_url)
     values = new_job_values(
@@ -254,7 +267,7 @@ async def submit_job(
     make_transient_to_detached(job)
     session.add(job)
     JOBS_SUBMITTED.labels(kind).inc()
-    _dispatch_after_commit(session, runtime, job.id)
+    _dispatch_after_commit(session, runtime, job.id, dispatch_lane(user_id, lane, priority))
     return job
 
 
@@ -269,6 +282,8 @@ async def submit_job_now(
     start_deadline: dt.datetime | None = None,
     trace_id: str | None = None,
     prompt_version: str | None = None,
+    priority: int = Priority.NORMAL,
+    lane: str | None = None,
 ) -> Job:
     """Accept a user's job in a transaction of its own, committed and dispatched on return.
 
@@ -293,7 +308,7 @@ async def submit_job_now(
     if submitted.inserted:
         JOBS_SUBMITTED.labels(kind).inc()
         try:
-            await runtime.broker.dispatch([values["id"]])
+            await runtime.broker.dispatch([values["id"]], [dispatch_lane(user_id, lane, priority)])
         except Exception:
             # Committed is accepted: the reconciler dispatches queued jobs that were never
             # delivered, exactly as when an after-commit dispatch fails in submit_job.

@@ -20,6 +20,7 @@ from redis.exceptions import ResponseError
 
 from conjure.jobs import keys
 from conjure.jobs.events import Event, RedisEventBus
+from conjure.jobs.lanes import LANES_ACK_LUA, LANES_DISPATCH_LUA, LANES_TICK_LUA, Lane, LanePolicy
 from conjure.jobs.types import BrokerStats, Delivery
 
 log = structlog.get_logger("conjure.jobs.streams")
@@ -38,17 +39,18 @@ return #due
 # owner has the same entry id, and XACK is per group, so a zombie's plain XACK would remove it.
 _ACK_OWNED = """
 local stream, group, consumer = KEYS[1], ARGV[1], ARGV[2]
-local done = 0
+local done = {}
 for i = 3, #ARGV do
   local pending = redis.call('XPENDING', stream, group, ARGV[i], ARGV[i], 1)
   if pending[1] and pending[1][2] == consumer then
     redis.call('XACK', stream, group, ARGV[i])
     redis.call('XDEL', stream, ARGV[i])
-    done = done + 1
+    done[#done + 1] = ARGV[i]
   end
 end
 return done
 """
+_LANE_KEYS = [keys.STREAM, keys.GROUP, keys.INFLIGHT, keys.WAITING, keys.PARKED]
 
 
 def _text(value: Any) -> str:
@@ -64,8 +66,13 @@ def _deliveries(entries: Sequence[Any]) -> list[Delivery]:
         if not fields:
             continue
         raw = fields.get(b"job_id", fields.get("job_id"))
+        lane = fields.get(b"lane", fields.get("lane"))
         try:
-            out.append(Delivery(job_id=uuid.UUID(_text(raw)), ref=_text(ref)))
+            out.append(
+                Delivery(
+                    job_id=uuid.UUID(_text(raw)), ref=_text(ref), lane=None if lane is None else _text(lane)
+                )
+            )
         except (TypeError, ValueError):
             log.warning("stream_entry_malformed", ref=_text(ref))
     return out
@@ -76,12 +83,19 @@ class RedisStreamsBroker:
 
     durable = True
 
-    def __init__(self, redis: aioredis.Redis) -> None:
+    def __init__(self, redis: aioredis.Redis, lanes: LanePolicy | None = None) -> None:
         self.redis = redis
         self.events = RedisEventBus(redis)
+        self.policy = lanes or LanePolicy()
         self._move_due = redis.register_script(_MOVE_DUE)
         self._ack_owned = redis.register_script(_ACK_OWNED)
+        self._lanes_dispatch = redis.register_script(LANES_DISPATCH_LUA)
+        self._lanes_ack = redis.register_script(LANES_ACK_LUA)
+        self._lanes_tick = redis.register_script(LANES_TICK_LUA)
         self._autoclaim_cursor = "0-0"
+        # The payer of each laned entry this process holds, for the acknowledgement that frees
+        # its place in the payer's in-flight bound (entries carry it; a reclaim learns it too).
+        self._payers: dict[str, str] = {}
 
     async def start(self) -> None:
         try:
@@ -119,15 +133,28 @@ class RedisStreamsBroker:
             warnings.append("Redis maxmemory-policy is not noeviction: job entries could be evicted.")
         return warnings
 
-    async def dispatch(self, job_ids: Sequence[uuid.UUID]) -> None:
-        """Make jobs ready now."""
-        if len(job_ids) == 1:  # every API submit: a plain command costs less than a pipeline
-            await self.redis.xadd(keys.STREAM, {"job_id": str(job_ids[0])})
-            return
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for job_id in job_ids:
-                pipe.xadd(keys.STREAM, {"job_id": str(job_id)})
-            await pipe.execute()
+    def _lane_args(self) -> list[Any]:
+        policy = self.policy
+        return [keys.LANES, policy.max_inflight, policy.window, policy.aging_seconds, time.time()]
+
+    async def dispatch(
+        self, job_ids: Sequence[uuid.UUID], lanes: Sequence[Lane | None] | None = None
+    ) -> None:
+        """Make jobs ready now; those with a lane through their payer's lane (fair dispatch)."""
+        laned = [(job_id, lane) for job_id, lane in zip(job_ids, lanes or (), strict=False) if lane]
+        plain = [
+            job_id for job_id, lane in zip(job_ids, lanes or [None] * len(job_ids), strict=True) if not lane
+        ]
+        if laned:
+            args = [part for job_id, lane in laned for part in (str(job_id), lane.payer, int(lane.priority))]
+            await self._lanes_dispatch(keys=_LANE_KEYS, args=[*self._lane_args(), *args])
+        if len(plain) == 1:  # a plain command costs less than a pipeline
+            await self.redis.xadd(keys.STREAM, {"job_id": str(plain[0])})
+        elif plain:
+            async with self.redis.pipeline(transaction=False) as pipe:
+                for job_id in plain:
+                    pipe.xadd(keys.STREAM, {"job_id": str(job_id)})
+                await pipe.execute()
 
     async def dispatch_later(self, job_id: uuid.UUID, due: float) -> None:
         """Make a job ready at unix time ``due`` (a retry)."""
@@ -137,8 +164,10 @@ class RedisStreamsBroker:
         await self.redis.zrem(keys.DELAYED, str(job_id))
 
     async def move_due(self, now: float | None = None, limit: int = 500) -> int:
-        """Move retries whose time has come back onto the stream."""
+        """Move retries whose time has come back onto the stream, and promote waiting lanes into
+        the room there is (the scheduler's tick: covers an acknowledgement whose promotion was lost)."""
         moved = await self._move_due(keys=[keys.DELAYED, keys.STREAM], args=[now or time.time(), limit])
+        await self._lanes_tick(keys=_LANE_KEYS, args=self._lane_args())
         return int(moved)
 
     async def fetch(self, consumer: str, count: int, block_ms: int) -> list[Delivery]:
@@ -156,7 +185,13 @@ class RedisStreamsBroker:
         out: list[Delivery] = []
         for _stream, entries in response or ():
             out.extend(_deliveries(entries))
+        self._remember(out)
         return out
+
+    def _remember(self, deliveries: Sequence[Delivery]) -> None:
+        for delivery in deliveries:
+            if delivery.lane is not None:
+                self._payers[delivery.ref] = delivery.lane
 
     async def reclaim(self, consumer: str, min_idle_ms: int, count: int) -> list[Delivery]:
         """Take over entries another consumer read but left idle past ``min_idle_ms`` (XAUTOCLAIM)."""
@@ -171,18 +206,21 @@ class RedisStreamsBroker:
             return []
         cursor, entries = result[0], result[1]
         self._autoclaim_cursor = _text(cursor)
-        return _deliveries(entries)
+        out = _deliveries(entries)
+        self._remember(out)
+        return out
 
     async def ack(self, refs: Sequence[str], events: Sequence[tuple[uuid.UUID, Event]] = ()) -> None:
         """Publish ``events``, then acknowledge and delete handled entries: one round trip."""
         if not refs and not events:
             return
+        payers = [payer for ref in refs if (payer := self._payers.pop(ref, None)) is not None]
         async with self.redis.pipeline(transaction=False) as pipe:
             for job_id, event in events:
                 pipe.publish(keys.events_channel(job_id), json.dumps(event, default=str))
-            if refs:
-                pipe.xack(keys.STREAM, keys.GROUP, *refs)
-                pipe.xdel(keys.STREAM, *refs)
+            if refs:  # and promote into the room they leave, from the lanes (their payers' first)
+                args = [*self._lane_args(), len(refs), *refs, *payers]
+                await self._lanes_ack(keys=_LANE_KEYS, args=args, client=pipe)
             await pipe.execute()
 
     async def ack_owned(self, consumer: str, refs: Sequence[str]) -> int:
@@ -190,7 +228,14 @@ class RedisStreamsBroker:
         (another consumer may have taken them over); how many it did."""
         if not refs:
             return 0
-        return int(await self._ack_owned(keys=[keys.STREAM], args=[keys.GROUP, consumer, *refs]))
+        done = [
+            _text(ref)
+            for ref in await self._ack_owned(keys=[keys.STREAM], args=[keys.GROUP, consumer, *refs])
+        ]
+        payers = [payer for ref in refs if (payer := self._payers.pop(ref, None)) is not None and ref in done]
+        if payers:
+            await self._lanes_ack(keys=_LANE_KEYS, args=[*self._lane_args(), 0, *payers])
+        return len(done)
 
     async def touch(self, consumer: str, refs: Sequence[str]) -> None:
         """Heartbeat: reset the idle time of entries a long job still holds."""
@@ -224,8 +269,12 @@ class RedisStreamsBroker:
             pending = int((await self.redis.xpending(keys.STREAM, keys.GROUP))["pending"])
         except ResponseError:
             pending = 0
+        waiting = int(await self.redis.get(keys.WAITING) or 0)  # in payers' lanes: ready too
         return BrokerStats(
-            ready=max(int(length) - pending, 0), pending=pending, delayed=int(delayed), dead_letters=int(dlq)
+            ready=max(int(length) - pending, 0) + max(waiting, 0),
+            pending=pending,
+            delayed=int(delayed),
+            dead_letters=int(dlq),
         )
 
     async def announce(self, worker_id: str) -> None:

@@ -18,6 +18,7 @@ class Delivery:
 
     job_id: uuid.UUID
     ref: str
+    lane: str | None = None  # the payer it was fair-queued as (conjure.jobs.lanes), if any
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,12 @@
 """The worker: fetch job ids in batches, claim them, run up to ``WORKER_CONCURRENCY`` at once.
 
+``WORKER_CONCURRENCY`` bounds the handlers running at once (what operators set against their
+providers' limits), not the batch size: the worker claims ahead of its handlers what they will
+finish while the next batch is being fetched and claimed (:class:`Pace`, Little's law), so a
+backlog of fast jobs is drained in large batches (few round trips per job) while slow jobs are
+not hoarded, and a handler's slot is free again as soon as it returns, not once its settle
+commits.
+
 Graceful shutdown (SIGTERM): stop fetching, let in-flight jobs finish within
 ``SHUTDOWN_GRACE_SECONDS``, then cancel the rest; their entries stay pending and
 their leases expire, so another worker reclaims them.
@@ -8,10 +15,12 @@ their leases expire, so another worker reclaims them.
 from __future__ import annotations
 
 import asyncio
+import math
 import os
 import secrets
 import signal
 import socket
+import time
 from collections.abc import Awaitable, Callable, Sequence
 
 import structlog
@@ -31,6 +40,47 @@ from conjure.settings import Settings
 log = structlog.get_logger("conjure.jobs.worker")
 Stop = Callable[[], Awaitable[None]]
 FETCH_BLOCK_MS = 500
+PREFETCH_MAX = 200  # jobs claimed ahead of the handlers, at most
+# A handler's duration as the pace sees it, at least: the worker's own cost per job (task,
+# context, settle) bounds the rate however fast a no-op handler is.
+MIN_SERVICE_SECONDS = 0.0005
+SMOOTHING = 0.2  # weight of the newest sample in the moving averages
+
+
+class Pace:
+    """How many jobs to claim ahead of the handlers: the ones they finish during one refill.
+
+    Little's law: with ``concurrency`` handlers taking ``service`` seconds each, a refill (fetch
+    + claim) of ``refill`` seconds is covered by ``concurrency * refill / service`` jobs. Fast
+    jobs under a backlog get large batches; a 30 s job gets none ahead (no hoarding: other
+    workers take them). Both durations are moving averages of what this worker measured.
+    """
+
+    def __init__(self, concurrency: int, most: int = PREFETCH_MAX) -> None:
+        self.concurrency = concurrency
+        self.most = most
+        self.refill = 0.002
+        self.service: float | None = None
+
+    def refilled(self, seconds: float) -> None:
+        self.refill += SMOOTHING * (seconds - self.refill)
+
+    def handled(self, seconds: float) -> None:
+        seconds = max(seconds, MIN_SERVICE_SECONDS)
+        last = seconds if self.service is None else self.service
+        self.service = last + SMOOTHING * (seconds - last)
+
+    @property
+    def ahead(self) -> int:
+        """Jobs to hold claimed beyond the running handlers."""
+        if self.service is None:
+            return 0
+        return min(self.most, math.ceil(self.concurrency * 2 * self.refill / self.service))
+
+    @property
+    def batch(self) -> int:
+        """The least room worth a fetch: half of what is claimed ahead, or one job."""
+        return max(1, self.ahead // 2)
 
 
 def new_worker_id() -> str:
@@ -45,7 +95,10 @@ class Worker:
         self.id = worker_id or new_worker_id()
         self.concurrency = concurrency or runtime.settings.worker_concurrency
         self.runner = Runner(runtime, self.id)
-        self._running: dict[str, Claim] = {}
+        self.pace = Pace(self.concurrency)
+        self._slots = asyncio.Semaphore(self.concurrency)  # handlers running at once
+        self._running: dict[str, Claim] = {}  # claimed and not settled yet (heartbeated)
+        self._unhandled: set[str] = set()  # claimed, handler not finished (waiting or running)
         self._tasks: set[asyncio.Task[None]] = set()
         self._loops: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
@@ -90,19 +143,26 @@ class Worker:
 
     @property
     def free_slots(self) -> int:
-        return self.concurrency - len(self._tasks)
+        """Jobs this worker may claim now: its handlers plus what it claims ahead, less the jobs
+        whose handlers have not finished; and no more than twice that unsettled in all, so the
+        next batch is fetched and claimed while the last one's settle is being written."""
+        window = self.concurrency + self.pace.ahead
+        return min(window - len(self._unhandled), 2 * window - len(self._tasks))
 
     async def _fetch_loop(self) -> None:
         broker = self.runtime.broker
         while not self._stopping.is_set():
-            if self.free_slots <= 0:
+            if self.free_slots < min(self.pace.batch, self.concurrency + self.pace.ahead):
                 self._slot_freed.clear()
                 await self._slot_freed.wait()
                 continue
             try:
                 deliveries = await broker.fetch(self.id, self.free_slots, FETCH_BLOCK_MS)
                 if deliveries:
+                    started = time.monotonic()
                     await self._take(deliveries)
+                    # The claim's round trip, twice: the fetch before it costs about as much.
+                    self.pace.refilled(2 * (time.monotonic() - started))
             except asyncio.CancelledError:
                 raise
             except (RedisError, OSError) as exc:
@@ -120,7 +180,8 @@ class Worker:
             await self.runtime.broker.ack(skipped)
         for claim in claims:
             self._running[claim.delivery.ref] = claim
-            task = asyncio.create_task(self._run(claim))
+            self._unhandled.add(claim.delivery.ref)
+            task = asyncio.create_task(self._run(claim))  # waits for a handler slot
             self._tasks.add(task)
             task.add_done_callback(self._done)
 
@@ -128,10 +189,18 @@ class Worker:
         self._tasks.discard(task)
         self._slot_freed.set()
 
+    def _handled(self, ref: str, seconds: float) -> None:
+        """A handler returned: its job no longer counts against what is claimed ahead."""
+        self.pace.handled(seconds)
+        self._unhandled.discard(ref)
+        self._slot_freed.set()
+
     async def _run(self, claim: Claim) -> None:
         JOBS_IN_FLIGHT.inc()
         try:
-            await self.runner.run(claim)  # settles and acknowledges, batched with other jobs
+            # Takes a handler slot, then settles and acknowledges (batched with other jobs).
+            ref = claim.delivery.ref
+            await self.runner.run(claim, self._slots, lambda seconds: self._handled(ref, seconds))
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -139,6 +208,7 @@ class Worker:
         finally:
             JOBS_IN_FLIGHT.dec()
             self._running.pop(claim.delivery.ref, None)
+            self._unhandled.discard(claim.delivery.ref)
 
     async def _reclaim_loop(self) -> None:
         settings = self.runtime.settings

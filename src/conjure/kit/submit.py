@@ -30,6 +30,7 @@ from pydantic import BaseModel, Field
 
 from conjure.db import utcnow
 from conjure.errors import NotFound
+from conjure.jobs.lanes import Priority
 from conjure.jobs.service import job_view_for_user, submit_job, submit_job_now
 
 if TYPE_CHECKING:
@@ -90,6 +91,11 @@ class SubmitOptions:
     idempotency_key: str | None = None
     start_deadline: dt.datetime | None = None
     trace_id: str | None = None
+    # Fair dispatch (conjure.jobs.lanes): the job's class, and who it is fair-queued as when not
+    # its user (an ops station, an API key). A route sets them with ``dataclasses.replace``,
+    # e.g. a subscription plan's faster lane as ``Priority.HIGH``.
+    priority: int = Priority.NORMAL
+    lane: str | None = None
 
     def engine_args(self) -> dict[str, Any]:
         """These options as the job engine's submit functions name them."""
@@ -97,6 +103,8 @@ class SubmitOptions:
             "idempotency_key": self.idempotency_key,
             "start_deadline": self.start_deadline,
             "trace_id": self.trace_id,
+            "priority": self.priority,
+            "lane": self.lane,
         }
 
 

@@ -4,6 +4,18 @@ Every limit is a ``limits`` string from settings ("100/minute", "5/minute;100/ho
 applied to one *scope* (``default``, ``generation``, ``login-ip``…) and one *key*
 (a person or an IP). With Redis the counters are shared by every API process.
 
+With Redis, a key that a process sees many requests for (more than one a second) is counted in
+*leases*: one round trip counts the next few requests at once and this process hands them out
+locally for up to ``LEASE_SECONDS``, so a busy key costs a round trip per lease, not per request
+(:class:`Lease`). A key seen rarely is counted exactly, one round trip per request, as before.
+Worst case: tokens are counted when leased, so no more requests than the limit are ever handed
+out per window as Redis counts it; but a lease's requests are timed at the lease, up to
+``LEASE_SECONDS`` early, so over any true sliding window a key may pass its limit by at most one
+lease (``amount // LEASE_DIVISOR``, at most ``LEASE_MAX``: 5 for 100/minute) per API process.
+A lease takes at most a quarter of what the window has left, so near the limit counting is
+exact again and tokens another process holds unused make a client be refused at most a few
+requests early. Limits under ``LEASE_MIN_AMOUNT`` (5 generations a minute, logins) are never leased.
+
 When the shared store cannot be reached, what happens is the route's :class:`Outage`
 policy (``conjure.ratelimit.policy`` picks it per route): reads stay available (``open``),
 writes fall back to a per-process share of the limit in memory (``local``), and routes that
@@ -113,6 +125,40 @@ return {allowed, tostring(timestamp), 0}
 """
 
 
+LEASE_SECONDS = 1.0  # how long a process may hand out leased tokens
+LEASE_DIVISOR = 20  # a lease is at most this fraction of the limit...
+LEASE_MAX = 64  # ...and at most this many requests
+LEASE_MIN_AMOUNT = 100  # limits below this are always counted exactly
+LEASE_SHARE = 4  # a lease takes at most this fraction (1/LEASE_SHARE) of what the window has left
+LEASES_KEPT = 10_000  # leases remembered per process before expired ones are dropped
+
+
+@dataclass
+class Lease:
+    """Requests of one key already counted in Redis, for this process to hand out."""
+
+    size: int  # how many the last lease counted (doubles while a key is busy)
+    tokens: int  # counted and not handed out yet
+    until: float  # monotonic time the tokens may be handed out until
+    reset_time: float  # the window's reset as Redis answered
+    remaining: int  # the window's remaining as Redis answered (leased tokens counted)
+
+
+def lease_cap(item: RateLimitItem) -> int:
+    """The largest lease of a limit (1: always counted exactly)."""
+    return max(1, min(LEASE_MAX, item.amount // LEASE_DIVISOR)) if item.amount >= LEASE_MIN_AMOUNT else 1
+
+
+def lease_size(item: RateLimitItem, last: Lease | None, now: float) -> int:
+    """How many requests to count in the next round trip for this key: one until the key proves
+    busy (its last lease used up before it expired), then doubling up to the limit's lease cap."""
+    if last is None or last.until <= now:
+        return 1
+    # Never more than a quarter of what the window has left: near the limit leases shrink to one
+    # request, so a process holding unused tokens cannot make another refuse early by much.
+    return max(1, min(lease_cap(item), last.size * 2, last.remaining // LEASE_SHARE))
+
+
 def local_share(item: RateLimitItem, processes: int) -> RateLimitItem:
     """One process's share of a shared limit: ``amount ÷ processes`` (at least 1), same window."""
     amount = max(1, item.amount // max(1, processes))
@@ -144,6 +190,7 @@ class RateLimiter:
         self.retry_after_seconds = retry_after_seconds
         self.retry_store_after = retry_store_after
         self._store_down_until = float("-inf")
+        self._leases: dict[str, Lease] = {}
         # The per-process fallback for Outage.LOCAL (never used when the storage is memory).
         self._local = MovingWindowRateLimiter(MemoryStorage())
 
@@ -151,10 +198,31 @@ class RateLimiter:
         """(allowed, reset time, remaining) of one limit after counting ``cost``."""
         if self._script is None:
             return await self._hit_with(self.strategy, item, scope, key, cost)
-        expiry = item.get_expiry()
         redis_key = f"{KEY_PREFIX}:{item.key_for(KEY_PREFIX, scope, key)}"
+        now = time.monotonic()
+        lease = self._leases.get(redis_key)
+        if lease is not None and lease.until > now and lease.tokens >= cost:
+            lease.tokens -= cost  # counted already: no round trip
+            return True, lease.reset_time, lease.remaining + lease.tokens
+        size = max(lease_size(item, lease, now), cost)
+        allowed, reset_time, remaining = await self._count(item, redis_key, size)
+        if not allowed and size > cost:  # no room for a whole lease: count just this request
+            size = cost
+            allowed, reset_time, remaining = await self._count(item, redis_key, cost)
+        left = size - cost if allowed else 0
+        if lease_cap(item) > 1:  # a limit that can be leased: remember how busy the key is
+            if len(self._leases) >= LEASES_KEPT:
+                self._leases = {k: v for k, v in self._leases.items() if v.until > now}
+            grown = size if allowed else 1
+            self._leases[redis_key] = Lease(grown, left, now + LEASE_SECONDS, reset_time, remaining)
+        return allowed, reset_time, remaining + left
+
+    async def _count(self, item: RateLimitItem, redis_key: str, amount: int) -> tuple[bool, float, int]:
+        """Count ``amount`` requests in one round trip: (allowed, reset time, remaining)."""
+        assert self._script is not None
+        expiry = item.get_expiry()
         allowed_flag, oldest, count = await self._script(
-            keys=[redis_key], args=[time.time(), item.amount, expiry, cost]
+            keys=[redis_key], args=[time.time(), item.amount, expiry, amount]
         )
         return bool(allowed_flag), float(oldest) + expiry, item.amount - int(count)
 
@@ -223,6 +291,7 @@ class RateLimiter:
         """Forget every counter (tests and operators)."""
         await self.storage.reset()
         await self._local.storage.reset()
+        self._leases.clear()
 
 
 def make_limiter(settings: Settings, redis: aioredis.Redis | None) -> RateLimiter:
