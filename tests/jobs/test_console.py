@@ -3,6 +3,7 @@ paused kinds, throughput over time, lookup by email; admins only."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
 
@@ -10,7 +11,7 @@ import httpx
 import pytest
 
 from conjure.app import create_app
-from conjure.jobs.models import JobStatus
+from conjure.jobs.models import Job, JobStatus
 from conjure.runtime import Runtime
 from conjure.users.models import User
 from tests.factories import auth_headers, make_user
@@ -201,3 +202,24 @@ async def test_time_filters_take_iso_date_times_only(engine: Runtime, api: httpx
     # No offset: read as UTC, not refused and not a 500.
     naive = await api.get("/api/v1/admin/jobs/search?since=2000-01-01T00:00:00", headers=admin)
     assert naive.json()["total"] == 1
+
+
+async def test_a_paused_kind_waits_queued_and_runs_once_resumed(
+    engine: Runtime, api: httpx.AsyncClient
+) -> None:
+    user = await make_user(engine, stars=1)
+    admin = auth_headers(engine, await make_user(engine, admin=True))
+    assert (await api.post("/api/v1/admin/kinds/t.paid/pause", headers=admin)).status_code == 200
+    job = await submit(engine, "t.paid", {}, user=user)
+    other = await submit(engine, "t.noop", {}, user=user)
+    async with running(engine):
+        await wait_status(engine, other.id, JobStatus.SUCCEEDED)  # the worker runs, just not t.paid
+        await asyncio.sleep(0.5)
+        async with engine.db.session() as session:
+            still = await session.get(Job, job.id)
+            assert still is not None
+            assert (still.status, still.attempts) == (JobStatus.QUEUED, 0)
+        assert await _balances(engine, user) == (1, 1)  # held, not charged, not failed
+        assert (await api.post("/api/v1/admin/kinds/t.paid/resume", headers=admin)).status_code == 200
+        await wait_status(engine, job.id, JobStatus.SUCCEEDED, timeout=10)
+    assert await _balances(engine, user) == (0, 0)

@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ColumnElement, Integer, cast, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conjure.console.models import PausedKind
 from conjure.console.schemas import (
     ActionResult,
     AttemptView,
@@ -28,10 +27,10 @@ from conjure.console.schemas import (
     ThroughputBucket,
     UserLookup,
 )
-from conjure.db import utcnow
+from conjure.db import after_commit, utcnow
 from conjure.errors import Conflict, NotFound
 from conjure.jobs import dlq
-from conjure.jobs.models import Job, JobAttempt, JobEvent, JobStatus
+from conjure.jobs.models import Job, JobAttempt, JobEvent, JobStatus, PausedKind
 from conjure.jobs.service import cancel, is_terminal
 from conjure.kit.paging import Page, PageParams
 from conjure.users.models import User
@@ -247,13 +246,29 @@ async def kinds_overview(session: AsyncSession, runtime: Runtime) -> list[KindVi
 async def set_paused(
     session: AsyncSession, runtime: Runtime, kind: str, *, paused: bool, by: uuid.UUID
 ) -> None:
+    """Pause a kind (claims skip its jobs, the reconciler leaves them be) or resume it: its queued
+    jobs are dispatched again once this commits."""
     if kind not in runtime.registry.kinds:
         raise NotFound("No such job kind.")
-    if not paused:
-        await session.execute(delete(PausedKind).where(PausedKind.kind == kind))
-    elif await session.get(PausedKind, kind) is None:
-        session.add(PausedKind(kind=kind, paused_by=by))
-        await session.flush()
+    if paused:
+        if await session.get(PausedKind, kind) is None:
+            session.add(PausedKind(kind=kind, paused_by=by))
+            await session.flush()
+        return
+    removed = await session.execute(
+        delete(PausedKind).where(PausedKind.kind == kind).returning(PausedKind.kind)
+    )
+    if removed.first() is None:
+        return
+    waiting = await session.execute(select(Job.id).where(Job.kind == kind, Job.status == JobStatus.QUEUED))
+    ids = list(waiting.scalars())
+
+    async def dispatch() -> None:
+        for start in range(0, len(ids), 500):
+            await runtime.broker.dispatch(ids[start : start + 500])
+
+    if ids:
+        after_commit(session, dispatch)
 
 
 def _bucket(column: Any, seconds: int, dialect: str) -> Any:

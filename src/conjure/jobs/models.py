@@ -162,3 +162,17 @@ class JobSnapshot:
     created_at: dt.datetime
     started_at: dt.datetime | None
     finished_at: dt.datetime | None
+
+
+class PausedKind(Base):
+    """A job kind an operator paused (the console): claims skip its jobs, which stay queued,
+    neither failed nor charged; resuming deletes the row and the reconciler dispatches them."""
+
+    __tablename__ = "paused_job_kinds"
+
+    kind: Mapped[str] = mapped_column(String(64), primary_key=True)
+    paused_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    paused_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+PAUSED_KINDS = PausedKind.__table__

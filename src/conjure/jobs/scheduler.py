@@ -25,7 +25,7 @@ import structlog
 from sqlalchemy import func, select, update
 
 from conjure.db import after_commit, utcnow
-from conjure.jobs.models import JOBS, Job, JobStatus
+from conjure.jobs.models import JOBS, PAUSED_KINDS, Job, JobStatus
 from conjure.jobs.parking import wake_waiting
 from conjure.jobs.service import end_queued_job
 from conjure.jobs.types import stop_if_cancelled
@@ -110,7 +110,12 @@ class Scheduler:
         async with self.runtime.db.session() as session:
             lost_queued = (
                 select(JOBS.c.id)
-                .where(JOBS.c.status == JobStatus.QUEUED, JOBS.c.run_at <= cutoff)
+                .where(
+                    JOBS.c.status == JobStatus.QUEUED,
+                    JOBS.c.run_at <= cutoff,
+                    # A paused kind's jobs wait on purpose; resuming dispatches them (conjure.console).
+                    JOBS.c.kind.not_in(select(PAUSED_KINDS.c.kind)),
+                )
                 .order_by(JOBS.c.run_at)
                 .limit(BATCH)
                 # Rows a worker is claiming right now are not lost: skip them (and avoid deadlocks).

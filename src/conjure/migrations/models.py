@@ -10,7 +10,6 @@ MODEL_MODULES = (
     "conjure.wallet.models",
     "conjure.jobs.models",
     "conjure.payments.models",
-    "conjure.console.models",
     "conjure.channels.models",
     "conjure.billing.models",
 )

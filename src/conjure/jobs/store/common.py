@@ -6,10 +6,10 @@ from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, any_, bindparam, func, or_, update
+from sqlalchemy import and_, any_, bindparam, func, or_, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from conjure.jobs.models import JOBS, JobStatus
+from conjure.jobs.models import JOBS, PAUSED_KINDS, JobStatus
 from conjure.wallet.service import hold_stars, lock_user
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ SNAPSHOT_COLUMNS = (
 def claim_update(*, array: bool = False) -> Any:
     """Claim the jobs ``c_ids`` for worker ``c_worker`` at ``c_now`` with lease ``c_lease``:
     queued ones (a retry once its ``run_at`` is due), or processing ones whose lease expired;
-    never past their start deadline.
+    never past their start deadline, never of a paused kind.
 
     Built once per shape and executed with parameters, so SQLAlchemy neither rebuilds nor re-keys
     it per batch. ``array``: ``id = ANY(:c_ids)`` (PostgreSQL), one fixed SQL text for any batch
@@ -64,6 +64,8 @@ def claim_update(*, array: bool = False) -> Any:
                 and_(JOBS.c.status == JobStatus.PROCESSING.value, JOBS.c.lease_expires_at < now),
             ),
             or_(JOBS.c.start_deadline.is_(None), JOBS.c.start_deadline > now),
+            # A paused kind (the operator console) stays queued; the reconciler re-dispatches it.
+            JOBS.c.kind.not_in(select(PAUSED_KINDS.c.kind)),
         )
         .values(
             status=JobStatus.PROCESSING.value,
