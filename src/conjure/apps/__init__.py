@@ -19,6 +19,7 @@ INSTALLED = (
     "conjure.apps.tarot.spec",
     "conjure.apps.imagegen.spec",
     "conjure.apps.staging.spec",
+    "conjure.apps.assistant.spec",
 )
 
 

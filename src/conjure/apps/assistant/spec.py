@@ -1,0 +1,38 @@
+"""What the assistant app (seed 002) adds to the platform: its routes and its jobs."""
+
+from __future__ import annotations
+
+from conjure.apps.assistant.router import router
+from conjure.apps.assistant.settings import AssistantSettings
+from conjure.apps.assistant.tasks import ANSWER, ANSWER_PAID, answer_message, save_answer
+from conjure.jobs.registry import JobKind
+from conjure.kit.spec import AppSpec
+from conjure.settings import Settings
+
+# A JobKind's price is fixed when the kind is made, so it is read from the environment at
+# import (ASSISTANT_MESSAGE_PRICE_STARS); time limits are read per runtime.
+_SETTINGS = AssistantSettings()
+
+
+def answer_time_limit(settings: Settings) -> float:
+    """ASSISTANT_ANSWER_TIMEOUT_SECONDS: waiting for earlier answers of the conversation included."""
+    return settings.for_app(AssistantSettings).assistant_answer_timeout_seconds
+
+
+def _answer_kind(name: str, price: int, description: str) -> JobKind:
+    return JobKind(
+        name=name,
+        handler=answer_message,
+        price_stars=price,
+        timeout=answer_time_limit,
+        on_success=save_answer,
+        description=description,
+    )
+
+
+ANSWER_FREE_KIND = _answer_kind(ANSWER, 0, "Answer a message (within the day's free messages).")
+ANSWER_PAID_KIND = _answer_kind(
+    ANSWER_PAID, _SETTINGS.assistant_message_price_stars, "Answer a message past the day's free ones."
+)
+
+APP = AppSpec(name="assistant", routers=[router], job_kinds=[ANSWER_FREE_KIND, ANSWER_PAID_KIND])
