@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter
 
 from conjure.jobs.registry import JobKind
+
+if TYPE_CHECKING:
+    from conjure.settings import Settings
+
+# A readiness check an app adds to ``/ready``: its state, ``ok``, ``warming`` (shown, not failing:
+# e.g. a model still loading) or ``failed`` (the process is not ready); None: nothing to check.
+ReadyCheck = Callable[["Settings"], Awaitable[str | None]]
 
 
 @dataclass(frozen=True)
@@ -23,3 +32,4 @@ class AppSpec:
     routers: list[APIRouter] = field(default_factory=list)
     job_kinds: list[JobKind] = field(default_factory=list)
     migrations: Path | None = None
+    ready_checks: dict[str, ReadyCheck] = field(default_factory=dict)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from conjure.apps.assistant.responders import Responder
 from conjure.apps.assistant.settings import AssistantSettings
 from conjure.events.types import START
+from tests.apps.assistant.openai_peer import OpenAIPeer
 from tests.apps.conftest import Api, MakeApi
 
 
@@ -79,3 +81,43 @@ async def chat(make_api: MakeApi, backend: dict[str, str]) -> Chat:
     await api.start_worker()
     user, headers = await api.user(stars=3)
     return Chat(api, headers, user.id)
+
+
+@pytest.fixture
+def local_peer() -> Iterator[OpenAIPeer]:
+    """The local model's server (llama.cpp-like)."""
+    peer = OpenAIPeer().start()
+    yield peer
+    peer.stop()
+
+
+@pytest.fixture
+def api_peer() -> Iterator[OpenAIPeer]:
+    """The API fallback's server (OpenAI-like)."""
+    peer = OpenAIPeer(model="gpt-4o-mini", reply="Hello from the API model.").start()
+    yield peer
+    peer.stop()
+
+
+def hybrid(local: OpenAIPeer, api: OpenAIPeer | None = None, **overrides: Any) -> dict[str, Any]:
+    """Settings for the local model at ``local`` and, if given, the API fallback at ``api``."""
+    values: dict[str, Any] = {"assistant_local_base_url": local.url, **overrides}
+    if api is not None:
+        values.update(ai_provider="openai", openai_base_url=f"{api.url}/v1", openai_api_key="sk-test")
+    return values
+
+
+MakeChat = Callable[..., Awaitable[Chat]]
+
+
+@pytest.fixture
+async def make_chat(make_api: MakeApi, sqlite_url: str) -> MakeChat:
+    """``await make_chat(**settings)``: a Chat on the embedded default with a worker."""
+
+    async def make(**overrides: Any) -> Chat:
+        api = await make_api(database_url=overrides.pop("database_url", sqlite_url), **overrides)
+        await api.start_worker()
+        user, headers = await api.user(stars=3)
+        return Chat(api, headers, user.id)
+
+    return make

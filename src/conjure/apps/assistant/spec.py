@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from conjure.apps.assistant.router import router
+from conjure.apps.assistant.routing import ModelRouter, router_for
 from conjure.apps.assistant.settings import AssistantSettings
 from conjure.apps.assistant.tasks import ANSWER, ANSWER_PAID, answer_message, save_answer
 from conjure.jobs.registry import JobKind
@@ -35,4 +36,19 @@ ANSWER_PAID_KIND = _answer_kind(
     ANSWER_PAID, _SETTINGS.assistant_message_price_stars, "Answer a message past the day's free ones."
 )
 
-APP = AppSpec(name="assistant", routers=[router], job_kinds=[ANSWER_FREE_KIND, ANSWER_PAID_KIND])
+
+async def model_readiness(settings: Settings) -> str | None:
+    """``warming`` until the local model answered its first call (which this starts), then ``ok``;
+    None when no local model is configured."""
+    router = router_for(settings)
+    if not isinstance(router, ModelRouter) or router.local is None:
+        return None
+    return router.readiness()
+
+
+APP = AppSpec(
+    name="assistant",
+    routers=[router],
+    job_kinds=[ANSWER_FREE_KIND, ANSWER_PAID_KIND],
+    ready_checks={"assistant_model": model_readiness},
+)
