@@ -55,6 +55,20 @@ class Chat:
             assert loop.time() < deadline, f"{len(found)} {type_} events, expected {count}"
             await asyncio.sleep(0.02)
 
+    async def poll_memories(
+        self, done: Callable[[list[dict[str, Any]]], bool], timeout: float = 20.0
+    ) -> list[dict[str, Any]]:
+        """This person's memories once ``done(items)``."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            response = await self.client.get("/api/v1/assistant/memories", headers=self.headers)
+            items: list[dict[str, Any]] = response.json()["items"]
+            if done(items):
+                return items
+            assert loop.time() < deadline, items
+            await asyncio.sleep(0.05)
+
     async def answered(self, conversation: str, count: int, timeout: float = 20.0) -> list[dict[str, Any]]:
         """The conversation's messages once ``count`` answers are stored."""
         loop = asyncio.get_running_loop()

@@ -6,13 +6,15 @@ import uuid
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from conjure.apps.assistant import service
+from conjure.apps.assistant import memory, service
 from conjure.apps.assistant.schemas import (
     ConversationCreate,
     ConversationDetail,
     ConversationPage,
     ConversationUpdate,
     ConversationView,
+    MemoryPage,
+    MemoryView,
     MessageAccepted,
     MessageCreate,
     MessagePage,
@@ -144,3 +146,26 @@ async def list_messages(
     )
     items = [message_view(m, job) for m, job in rows]
     return MessagePage(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.get("/memories", responses=_AUTH)
+async def list_memories(principal: CurrentPrincipal, session: SessionDep, page: PageDep) -> MemoryPage:
+    """What the assistant remembers about the caller, newest first."""
+    rows, total = await memory.list_memories(session, principal.user_id, limit=page.limit, offset=page.offset)
+    items = [
+        MemoryView(id=m.id, content=m.content, category=m.category, created_at=m.created_at) for m in rows
+    ]
+    return MemoryPage(items=items, total=total, limit=page.limit, offset=page.offset)
+
+
+@router.delete(
+    "/memories/{memory_id}",
+    status_code=204,
+    responses=problems(401, 404, 422, describe={404: "No such memory (another user's included)"}),
+)
+async def delete_memory(
+    memory_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep, runtime: RuntimeDep
+) -> Response:
+    """Forget one memory: it is never used again from this answer on."""
+    await memory.forget(session, runtime.settings, principal.user_id, memory_id)
+    return Response(status_code=204)

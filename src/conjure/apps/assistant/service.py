@@ -16,9 +16,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from conjure.apps.assistant.extraction import might_hold_facts
 from conjure.apps.assistant.models import Conversation, Message, Role
 from conjure.apps.assistant.settings import AssistantSettings
-from conjure.apps.assistant.tasks import ANSWER, ANSWER_PAID, answer_id_for
+from conjure.apps.assistant.tasks import ANSWER, ANSWER_PAID, REMEMBER, answer_id_for
 from conjure.db import utcnow
 from conjure.errors import Conflict, ConjureError, NotFound
 from conjure.jobs.models import Job, JobStatus
@@ -196,6 +197,16 @@ async def post_message(
         webhook_url=webhook_url,
     )
     message.job_id = job.id
+    if might_hold_facts(content):
+        # Free and independent of the answer: no Idempotency-Key (the answer's own replays it).
+        await submit_in(
+            session,
+            runtime,
+            SubmitOptions(trace_id=options.trace_id),
+            user_id=user_id,
+            kind=REMEMBER,
+            payload={"message_id": str(message.id)},
+        )
     await session.flush()
     return message, job
 

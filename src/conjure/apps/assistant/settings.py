@@ -51,3 +51,5 @@ class AssistantSettings(AppSettings):
 
     # The process's model router, made on first use (conjure.apps.assistant.routing).
     _responder: Any = PrivateAttr(default=None)
+    # The process's embedder and memory index (conjure.apps.assistant.memory).
+    _memory: Any = PrivateAttr(default=None)

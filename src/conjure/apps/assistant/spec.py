@@ -5,7 +5,14 @@ from __future__ import annotations
 from conjure.apps.assistant.router import router
 from conjure.apps.assistant.routing import ModelRouter, router_for
 from conjure.apps.assistant.settings import AssistantSettings
-from conjure.apps.assistant.tasks import ANSWER, ANSWER_PAID, answer_message, save_answer
+from conjure.apps.assistant.tasks import (
+    ANSWER,
+    ANSWER_PAID,
+    REMEMBER,
+    answer_message,
+    remember_message,
+    save_answer,
+)
 from conjure.jobs.registry import JobKind
 from conjure.kit.spec import AppSpec
 from conjure.settings import Settings
@@ -46,9 +53,16 @@ async def model_readiness(settings: Settings) -> str | None:
     return router.readiness()
 
 
+REMEMBER_KIND = JobKind(
+    name=REMEMBER,
+    handler=remember_message,
+    timeout_seconds=60.0,
+    description="Extract what a message says about its writer into the vector memory.",
+)
+
 APP = AppSpec(
     name="assistant",
     routers=[router],
-    job_kinds=[ANSWER_FREE_KIND, ANSWER_PAID_KIND],
+    job_kinds=[ANSWER_FREE_KIND, ANSWER_PAID_KIND, REMEMBER_KIND],
     ready_checks={"assistant_model": model_readiness},
 )

@@ -11,6 +11,7 @@ message's hold); a duplicate delivery cannot store it twice (the claim guards th
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,8 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from conjure.apps.assistant.embeddings import EmbeddingError
+from conjure.apps.assistant.memory import recall, remember
 from conjure.apps.assistant.models import Conversation, Message, Role
 from conjure.apps.assistant.responders import ChatRequest, Turn
 from conjure.apps.assistant.routing import responder_for
@@ -28,13 +31,14 @@ from conjure.db import utcnow
 from conjure.events.schemas import MESSAGE_COMPLETED
 from conjure.events.types import NewEvent
 from conjure.jobs.models import Job, JobStatus
-from conjure.jobs.registry import JobContext, PermanentJobError
+from conjure.jobs.registry import JobContext, PermanentJobError, RetryableJobError
 
 if TYPE_CHECKING:
     from conjure.db import Database
 
 ANSWER = "assistant.answer"  # within the day's free messages
 ANSWER_PAID = "assistant.answer_paid"  # past them: holds ASSISTANT_MESSAGE_PRICE_STARS
+REMEMBER = "assistant.remember"  # extract durable facts from a message into the memory
 TURN_POLL_SECONDS = 0.05
 _ANSWER_IDS = uuid.UUID("5d3f0c2e-2b6e-4a53-9d53-6b1f0a0c7a11")
 log = structlog.get_logger("conjure.apps.assistant.tasks")
@@ -100,6 +104,34 @@ async def history_of(db: Database, message: Message, limit: int) -> list[Turn]:
     return [Turn(m.role, m.content) for m in earlier] + [Turn(Role.USER, message.content)]
 
 
+async def _recall(ctx: JobContext, message: Message) -> list[str]:
+    """The memories relevant to the message; none (and a log line) when embedding fails."""
+    if ctx.user_id is None:
+        return []
+    try:
+        async with ctx.db.session() as session:
+            found = await recall(session, ctx.settings, ctx.user_id, message.content)
+    except EmbeddingError as exc:
+        log.warning("memory_recall_failed", error=str(exc))
+        return []
+    return [item.hit.content for item in found]
+
+
+async def remember_message(ctx: JobContext) -> dict[str, Any]:
+    """Store what a message says about its writer (the ``assistant.remember`` job)."""
+    try:
+        message_id = uuid.UUID(str(ctx.payload["message_id"]))
+    except (KeyError, ValueError):
+        raise PermanentJobError("invalid_payload", "The job does not name a message.") from None
+    message = await _load(ctx.db, ctx.user_id, message_id)
+    try:
+        async with ctx.db.session() as session:
+            stored = await remember(session, ctx.settings, message.user_id, message.content, message.id)
+    except EmbeddingError as exc:
+        raise RetryableJobError("embeddings_unavailable", str(exc)) from exc
+    return {"stored": len(stored), "memories": [{"id": str(m.id), "content": m.content} for m in stored]}
+
+
 async def answer_message(ctx: JobContext) -> dict[str, Any]:
     """Answer one message, streaming its text as ``message.delta`` events."""
     conversation_id, message_id = _ids(ctx)
@@ -108,7 +140,10 @@ async def answer_message(ctx: JobContext) -> dict[str, Any]:
     await wait_turn(ctx, message)
     await ctx.progress("thinking")
     history = await history_of(ctx.db, message, settings.assistant_history_messages)
-    request = ChatRequest(history=history, max_tokens=settings.assistant_max_answer_tokens)
+    started = time.perf_counter()
+    memories = await _recall(ctx, message)
+    memory_ms = (time.perf_counter() - started) * 1000
+    request = ChatRequest(history=history, memories=memories, max_tokens=settings.assistant_max_answer_tokens)
     answer_id = answer_id_for(message_id)
     writer = DeltaWriter(
         ctx,
@@ -137,6 +172,8 @@ async def answer_message(ctx: JobContext) -> dict[str, Any]:
         "cost_usd": answer.cost_usd,
         "first_delta_ms": writer.first_delta_ms,
         "deltas": writer.index,
+        "memories_used": len(memories),
+        "memory_ms": round(memory_ms, 2),
     }
     await ctx.progress(COMPLETED_STEP, data=completed)
     return completed
