@@ -221,8 +221,13 @@ async def submit_job(
     start_deadline: dt.datetime | None = None,
     trace_id: str | None = None,
     prompt_version: str | None = None,
+    parent_job_id: uuid.UUID | None = None,
 ) -> Job:
-    """Accept a job in the caller's transaction: dedupe, insert, hold its price, dispatch once committed."""
+    """Accept a job in the caller's transaction: dedupe, insert, hold its price, dispatch once committed.
+
+    ``parent_job_id``: the job that started this one (its child: listed under it, canceled with it
+    while queued).
+    """
     job_kind = _validated_kind(runtime, kind, idempotency_key)
     _check_webhook(runtime, webhook_url)
     values = new_job_values(
@@ -236,6 +241,7 @@ async def submit_job(
         trace_id=trace_id,
         prompt_version=prompt_version,
     )
+    values["parent_job_id"] = parent_job_id
     if idempotency_key is not None and (found := await _find_duplicate(session, values, required=False)):
         return found
     if job_kind.price_stars > 0 and user_id is None:
@@ -369,9 +375,33 @@ async def end_queued_job(
     return True
 
 
+async def children_of(session: AsyncSession, job_id: uuid.UUID) -> Sequence[Job]:
+    """The jobs ``job_id`` started (``parent_job_id``), oldest first."""
+    rows = await session.scalars(select(Job).where(Job.parent_job_id == job_id).order_by(Job.created_at))
+    return rows.all()
+
+
+async def cancel_queued_children(session: AsyncSession, runtime: Runtime, job_id: uuid.UUID) -> int:
+    """Cancel the job's children that no worker has started (their holds released); how many."""
+    canceled = 0
+    for child in await children_of(session, job_id):
+        if child.status == JobStatus.QUEUED and await end_queued_job(
+            session,
+            runtime,
+            child,
+            status=JobStatus.CANCELED,
+            code="parent_canceled",
+            message="Its parent was canceled.",
+        ):
+            canceled += 1
+    return canceled
+
+
 async def cancel_job(session: AsyncSession, runtime: Runtime, job_id: uuid.UUID, user: User) -> Job:
-    """Cancel at once when queued; ask a running job to stop between its steps."""
+    """Cancel at once when queued; ask a running job to stop between its steps. Either way its
+    children still queued are canceled with it."""
     job = await get_job_for_user(session, job_id, user)
+    await cancel_queued_children(session, runtime, job.id)
     if job.status == JobStatus.QUEUED and await end_queued_job(
         session, runtime, job, status=JobStatus.CANCELED, code="canceled", message="Canceled by the user."
     ):
