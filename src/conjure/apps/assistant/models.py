@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Any
 
 from pgvector.sqlalchemy import VECTOR
 from sqlalchemy import Float, ForeignKey, Index, Integer, LargeBinary, String, Text
@@ -67,7 +68,7 @@ class Message(Base):
     input_tokens: Mapped[int] = mapped_column(Integer, default=0)
     output_tokens: Mapped[int] = mapped_column(Integer, default=0)
     cost_usd: Mapped[float] = mapped_column(Float, default=0.0)
-    extra: Mapped[dict[str, object] | None] = mapped_column(JSONType, default=None)
+    extra: Mapped[dict[str, Any] | None] = mapped_column(JSONType, default=None)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -71,6 +71,10 @@ class MessageView(BaseModel):
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float = 0.0
+    tool: dict[str, Any] | None = Field(
+        default=None,
+        description="Delegation: an `offer` (tool, kind, price_stars, status) or a `delegated` job (job_id).",
+    )
     created_at: dt.datetime
 
 

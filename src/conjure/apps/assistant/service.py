@@ -11,11 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from conjure.apps.assistant.delegation import DELEGABLE, Offer, detect_offer, says_yes
 from conjure.apps.assistant.extraction import might_hold_facts
 from conjure.apps.assistant.models import Conversation, Message, Role
 from conjure.apps.assistant.settings import AssistantSettings
@@ -197,6 +198,7 @@ async def post_message(
         webhook_url=webhook_url,
     )
     message.job_id = job.id
+    message.extra = await _delegation(session, runtime, conversation, message, job) or None
     if might_hold_facts(content):
         # Free and independent of the answer: no Idempotency-Key (the answer's own replays it).
         await submit_in(
@@ -209,6 +211,52 @@ async def post_message(
         )
     await session.flush()
     return message, job
+
+
+async def _asked_before(session: AsyncSession, conversation: Conversation, position: int) -> Message | None:
+    """The person's previous message in the conversation (whose offer this one may answer)."""
+    return await session.scalar(
+        select(Message)
+        .where(
+            Message.conversation_id == conversation.id,
+            Message.role == Role.USER,
+            Message.position < position,
+        )
+        .order_by(Message.position.desc())
+        .limit(1)
+    )
+
+
+async def _delegation(
+    session: AsyncSession, runtime: Runtime, conversation: Conversation, message: Message, job: Job
+) -> dict[str, Any]:
+    """A yes to the previous message's offer submits that app's job as a child of this answer's
+    job (its price held now, charged once if it succeeds); otherwise the offer lapses, and this
+    message may call for a new offer."""
+    from conjure.jobs.service import submit_job
+
+    previous = await _asked_before(session, conversation, message.position)
+    pending = dict((previous.extra or {}).get("offer") or {}) if previous is not None else {}
+    if previous is not None and pending.get("status") == "pending":
+        accepted = says_yes(message.content)
+        previous.extra = {
+            **(previous.extra or {}),
+            "offer": {**pending, "status": "accepted" if accepted else "lapsed"},
+        }
+        if accepted:
+            offer = Offer.from_dict(pending)
+            child = await submit_job(
+                session,
+                runtime,
+                user_id=message.user_id,
+                kind=offer.kind,
+                payload=offer.payload,
+                parent_job_id=job.id,
+            )
+            return {"delegated": {**offer.as_dict(), "job_id": str(child.id)}}
+    prices = {name: kind.price_stars for name, kind in runtime.registry.kinds.items() if name in DELEGABLE}
+    proposed = detect_offer(message.content, prices)
+    return {"offer": {**proposed.as_dict(), "status": "pending"}} if proposed is not None else {}
 
 
 async def list_messages(

@@ -33,6 +33,7 @@ class DeltaWriter:
         self.ids = {"conversation_id": str(conversation_id), "message_id": str(message_id)}
         self.flush_seconds = flush_ms / 1000
         self.pending: list[str] = []
+        self.parts: list[str] = []  # everything sent, for the whole text
         self.index = 0
         self.sent_at: float | None = None
         self.first_at: float | None = None
@@ -50,6 +51,7 @@ class DeltaWriter:
         if not self.pending:
             return
         delta, self.pending = "".join(self.pending), []
+        self.parts.append(delta)
         data: dict[str, Any] = {**self.ids, "index": self.index, "delta": delta}
         self.index += 1
         self.sent_at = time.perf_counter()
@@ -58,6 +60,10 @@ class DeltaWriter:
         if self.ctx.user_id is not None:
             await publish_user_event(self.ctx.user_events, self.ctx.user_id, MESSAGE_DELTA, data)
         await self.ctx.progress(DELTA_STEP, data=data)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts) + "".join(self.pending)
 
     @property
     def first_delta_ms(self) -> float | None:

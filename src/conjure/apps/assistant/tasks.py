@@ -20,7 +20,9 @@ import structlog
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from conjure.apps.assistant.delegation import Offer
 from conjure.apps.assistant.embeddings import EmbeddingError
+from conjure.apps.assistant.following import follow_child
 from conjure.apps.assistant.memory import recall, remember
 from conjure.apps.assistant.models import Conversation, Message, Role
 from conjure.apps.assistant.responders import ChatRequest, Turn
@@ -151,7 +153,17 @@ async def answer_message(ctx: JobContext) -> dict[str, Any]:
         message_id=answer_id,
         flush_ms=settings.assistant_stream_flush_ms,
     )
-    answer = await responder_for(ctx.settings).answer(request, writer.add)
+    extra = dict(message.extra or {})
+    if "delegated" in extra:
+        wait = max(settings.assistant_answer_timeout_seconds - 5.0, 1.0)
+        answer = await follow_child(ctx, writer, extra["delegated"], wait)
+    else:
+        answer = await responder_for(ctx.settings).answer(request, writer.add)
+        if "offer" in extra:
+            # The price and the question, whatever the model said: nothing is done without a yes.
+            question = "\n\n" + Offer.from_dict(extra["offer"]).question()
+            await writer.add(question)
+            answer.text += question
     await writer.flush()
     ctx.record_usage(
         provider=answer.model,
@@ -172,6 +184,7 @@ async def answer_message(ctx: JobContext) -> dict[str, Any]:
         "cost_usd": answer.cost_usd,
         "first_delta_ms": writer.first_delta_ms,
         "deltas": writer.index,
+        "tool": {**{k: v for k, v in extra.items() if k in ("offer", "delegated")}, **answer.extra} or None,
         "memories_used": len(memories),
         "memory_ms": round(memory_ms, 2),
     }
@@ -209,6 +222,7 @@ async def save_answer(session: AsyncSession, job: Job, result: dict[str, Any]) -
             input_tokens=int(result.get("input_tokens") or 0),
             output_tokens=int(result.get("output_tokens") or 0),
             cost_usd=float(result.get("cost_usd") or 0.0),
+            extra=result.get("tool"),
             created_at=now,
         )
     )

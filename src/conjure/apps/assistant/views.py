@@ -33,5 +33,6 @@ def message_view(message: Message, job: Job | None) -> MessageView:
         input_tokens=message.input_tokens,
         output_tokens=message.output_tokens,
         cost_usd=message.cost_usd,
+        tool=dict(message.extra) if message.extra else None,
         created_at=message.created_at,
     )
