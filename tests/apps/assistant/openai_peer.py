@@ -35,6 +35,7 @@ class OpenAIPeer(LoopbackServer):
     fail_next: int = 0
     fail_status: int = 500
     max_concurrency: int = 64
+    speech_delay: float = 0.0
     dimensions: int = 384
     calls: list[dict[str, Any]] = field(default_factory=list)
     in_flight: int = 0
@@ -116,6 +117,7 @@ class PeerHandler(BaseHTTPRequestHandler):
             self._json(404, {"error": {"message": "not found"}})
 
     def _speech(self, body: dict[str, Any]) -> None:
+        time.sleep(self.peer.speech_delay)
         words = len(str(body.get("input", "")).split())
         rate = 16000
         out = io.BytesIO()

@@ -94,3 +94,21 @@ class Memory(Base):
     source_message_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
     embedding: Mapped[object] = mapped_column(EmbeddingType, deferred=True, deferred_raiseload=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Meditation(Base):
+    """A guided meditation asked for: its theme and length, then its stored audio."""
+
+    __tablename__ = "assistant_meditations"
+    __table_args__ = (Index("ix_assistant_meditations_user_id_created_at", "user_id", "created_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    job_id: Mapped[uuid.UUID | None] = mapped_column(default=None)
+    theme: Mapped[str] = mapped_column(String(200))
+    minutes: Mapped[int] = mapped_column(Integer)
+    voice: Mapped[str | None] = mapped_column(String(64), default=None)
+    audio_key: Mapped[str | None] = mapped_column(String(512), default=None)
+    duration_seconds: Mapped[float | None] = mapped_column(Float, default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ready_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, default=None)

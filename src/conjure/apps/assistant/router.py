@@ -6,13 +6,16 @@ import uuid
 
 from fastapi import APIRouter, Depends, Request, Response
 
-from conjure.apps.assistant import memory, service
+from conjure.apps.assistant import meditations, memory, service
 from conjure.apps.assistant.schemas import (
     ConversationCreate,
     ConversationDetail,
     ConversationPage,
     ConversationUpdate,
     ConversationView,
+    MeditationAccepted,
+    MeditationCreate,
+    MeditationView,
     MemoryPage,
     MemoryView,
     MessageAccepted,
@@ -169,3 +172,60 @@ async def delete_memory(
     """Forget one memory: it is never used again from this answer on."""
     await memory.forget(session, runtime.settings, principal.user_id, memory_id)
     return Response(status_code=204)
+
+
+_MEDITATION_STATUS = {
+    "queued": "queued",
+    "processing": "processing",
+    "succeeded": "ready",
+    "canceled": "canceled",
+}
+
+
+@router.post(
+    "/meditations",
+    status_code=202,
+    responses=problems(401, 402, 409, 422, describe={402: "Not enough stars for a meditation"}),
+)
+async def create_meditation(
+    body: MeditationCreate,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    options: JobOptions,
+) -> MeditationAccepted:
+    """A guided meditation of 3-20 minutes on a theme; follow its job for progress per segment."""
+    meditation, job = await meditations.create_meditation(
+        session,
+        runtime,
+        principal.user_id,
+        theme=body.theme,
+        minutes=body.minutes,
+        voice=body.voice,
+        options=options,
+    )
+    return MeditationAccepted(meditation_id=meditation.id, job_id=job.id, status=job.status)
+
+
+@router.get("/meditations/{meditation_id}", responses=problems(401, 404, 422))
+async def read_meditation(
+    meditation_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep, runtime: RuntimeDep
+) -> MeditationView:
+    """A meditation's state; once ready, a signed link to its audio and its duration."""
+    meditation, job = await meditations.get_meditation(session, principal.user_id, meditation_id)
+    status = _MEDITATION_STATUS.get(job.status if job else "succeeded", "failed")
+    url = None
+    if meditation.audio_key:
+        ttl = runtime.settings.storage_presign_ttl_seconds
+        url = await runtime.storage.presigned_get_url(meditation.audio_key, expires_seconds=ttl)
+    return MeditationView(
+        id=meditation.id,
+        theme=meditation.theme,
+        minutes=meditation.minutes,
+        status=status,
+        progress=job.progress if job is not None and status == "processing" else None,
+        audio_url=url,
+        duration_seconds=meditation.duration_seconds,
+        job_id=meditation.job_id,
+        created_at=meditation.created_at,
+    )

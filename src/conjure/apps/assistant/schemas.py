@@ -108,3 +108,35 @@ class MemoryView(BaseModel):
 ConversationPage = Page[ConversationView]
 MessagePage = Page[MessageView]
 MemoryPage = Page[MemoryView]
+
+
+class MeditationCreate(JobRequest):
+    theme: str = Field(min_length=2, max_length=200, examples=["sleep", "letting go of work stress"])
+    minutes: int = Field(ge=3, le=20, description="3-20 minutes of audio.")
+    voice: str | None = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9_+-]+$")
+
+    @field_validator("theme")
+    @classmethod
+    def _theme(cls, value: str) -> str:
+        theme = " ".join(value.split())
+        if len(theme) < 2:
+            raise ValueError("must be at least 2 characters after trimming")
+        return theme
+
+
+class MeditationAccepted(BaseModel):
+    meditation_id: uuid.UUID
+    job_id: uuid.UUID
+    status: str
+
+
+class MeditationView(BaseModel):
+    id: uuid.UUID
+    theme: str
+    minutes: int
+    status: Literal["queued", "processing", "ready", "failed", "canceled"]
+    progress: dict[str, Any] | None = Field(default=None, description="While voicing: segment, segments.")
+    audio_url: str | None = Field(default=None, description="A signed link to the audio (Ogg Vorbis).")
+    duration_seconds: float | None = None
+    job_id: uuid.UUID | None = None
+    created_at: dt.datetime

@@ -48,6 +48,14 @@ class AssistantSettings(AppSettings):
     assistant_message_price_stars: int = 1
     assistant_meditation_price_stars: int = 2
     assistant_messages_rate_limit: str = "20/minute"
+    # Meditations: an OpenAI-compatible speech endpoint; unset: eSpeak NG offline.
+    assistant_tts_base_url: str = ""
+    assistant_tts_model: str = "gpt-4o-mini-tts"
+    assistant_tts_voice: str = "sage"
+    assistant_tts_api_key: SecretStr | None = None
+    assistant_espeak_voice: str = "en-us"
+    assistant_speech_wpm: int = 130
+    assistant_meditation_timeout_seconds: float = 600.0
 
     # The process's model router, made on first use (conjure.apps.assistant.routing).
     _responder: Any = PrivateAttr(default=None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from conjure.apps.assistant.meditations import MEDITATE, make_meditation, save_meditation
 from conjure.apps.assistant.router import router
 from conjure.apps.assistant.routing import ModelRouter, router_for
 from conjure.apps.assistant.settings import AssistantSettings
@@ -53,6 +54,20 @@ async def model_readiness(settings: Settings) -> str | None:
     return router.readiness()
 
 
+def meditation_time_limit(settings: Settings) -> float:
+    """ASSISTANT_MEDITATION_TIMEOUT_SECONDS: the seed's 10 minutes for a 20-minute meditation."""
+    return settings.for_app(AssistantSettings).assistant_meditation_timeout_seconds
+
+
+MEDITATION_KIND = JobKind(
+    name=MEDITATE,
+    handler=make_meditation,
+    price_stars=_SETTINGS.assistant_meditation_price_stars,
+    timeout=meditation_time_limit,
+    on_success=save_meditation,
+    description="Write, voice and stitch a guided meditation of 3-20 minutes.",
+)
+
 REMEMBER_KIND = JobKind(
     name=REMEMBER,
     handler=remember_message,
@@ -63,6 +78,6 @@ REMEMBER_KIND = JobKind(
 APP = AppSpec(
     name="assistant",
     routers=[router],
-    job_kinds=[ANSWER_FREE_KIND, ANSWER_PAID_KIND, REMEMBER_KIND],
+    job_kinds=[ANSWER_FREE_KIND, ANSWER_PAID_KIND, REMEMBER_KIND, MEDITATION_KIND],
     ready_checks={"assistant_model": model_readiness},
 )

@@ -107,8 +107,28 @@ def upgrade() -> None:
         postgresql_ops={"embedding": "vector_cosine_ops"},
     )
 
+    op.create_table(
+        "assistant_meditations",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("user_id", sa.Uuid(), nullable=False),
+        sa.Column("job_id", sa.Uuid(), nullable=True),
+        sa.Column("theme", sa.String(200), nullable=False),
+        sa.Column("minutes", sa.Integer(), nullable=False),
+        sa.Column("voice", sa.String(64), nullable=True),
+        sa.Column("audio_key", sa.String(512), nullable=True),
+        sa.Column("duration_seconds", sa.Float(), nullable=True),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("ready_at", UTCDateTime(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name="pk_assistant_meditations"),
+        _user_fk("assistant_meditations"),
+    )
+    op.create_index(
+        "ix_assistant_meditations_user_id_created_at", "assistant_meditations", ["user_id", "created_at"]
+    )
+
 
 def downgrade() -> None:
+    op.drop_table("assistant_meditations")
     op.drop_table("assistant_memories")
     op.drop_table("assistant_messages")
     op.drop_table("assistant_conversations")
