@@ -95,7 +95,7 @@ class OfflineResponder:
             "and I can't give you a thoughtful answer to it."
         ]
         if request.memories:
-            remembered = "; ".join(request.memories[:3])
+            remembered = "; ".join(memory.rstrip(".") for memory in request.memories[:3])
             parts.append(f"Here is what I remember that seems related: {remembered}.")
         if request.offers:
             parts.append(" ".join(request.offers))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from conjure.apps.assistant.meditations import MEDITATE, make_meditation, save_meditation
+from conjure.apps.assistant.pages import router as page_router
 from conjure.apps.assistant.router import router
 from conjure.apps.assistant.routing import ModelRouter, router_for
 from conjure.apps.assistant.settings import AssistantSettings
@@ -77,7 +78,7 @@ REMEMBER_KIND = JobKind(
 
 APP = AppSpec(
     name="assistant",
-    routers=[router],
+    routers=[router, page_router],
     job_kinds=[ANSWER_FREE_KIND, ANSWER_PAID_KIND, REMEMBER_KIND, MEDITATION_KIND],
     ready_checks={"assistant_model": model_readiness},
 )
