@@ -1,5 +1,8 @@
 """The local model: an OpenAI-compatible server (llama.cpp, Ollama, vLLM) serving Llama 3.1 8B.
 
+One client per event loop, kept for the process's life like the platform's model providers
+(``conjure.ai.providers``): its connection pool makes each answer's first token come sooner.
+
 Streams a chat completion with the official OpenAI client (no retries of its own: the router
 decides what a failure means). :class:`LocalModelError` says whether the server failed before
 the first token (the router may still send the message elsewhere) or in the middle.
@@ -7,7 +10,9 @@ the first token (the router may still send the message elsewhere) or in the midd
 
 from __future__ import annotations
 
+import asyncio
 import time
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from conjure.apps.assistant.responders import Answer, ChatRequest, OnDelta, rough_tokens, system_prompt
@@ -44,11 +49,19 @@ class LocalModel:
         key = settings.assistant_local_api_key
         self.api_key = key.get_secret_value() if key else "not-needed"
         self.timeout = settings.assistant_local_timeout_seconds
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
 
     def _client(self) -> Any:
+        """This event loop's client (made once: a client per call costs its set-up on every answer)."""
         from openai import AsyncOpenAI
 
-        return AsyncOpenAI(base_url=self.base_url, api_key=self.api_key, timeout=self.timeout, max_retries=0)
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            client = self._clients[loop] = AsyncOpenAI(
+                base_url=self.base_url, api_key=self.api_key, timeout=self.timeout, max_retries=0
+            )
+        return client
 
     async def stream(self, request: ChatRequest, on_delta: OnDelta, *, route: str = "local") -> Answer:
         """Stream one answer; :class:`LocalModelError` on the server's failure."""
@@ -59,14 +72,15 @@ class LocalModel:
         parts: list[str] = []
         usage: Any = None
         try:
-            async with self._client() as client:
-                stream = await client.chat.completions.create(
-                    model=self.model,
-                    messages=chat_messages(request),
-                    stream=True,
-                    stream_options={"include_usage": True},
-                    max_tokens=request.max_tokens,
-                )
+            client = self._client()
+            stream = await client.chat.completions.create(
+                model=self.model,
+                messages=chat_messages(request),
+                stream=True,
+                stream_options={"include_usage": True},
+                max_tokens=request.max_tokens,
+            )
+            async with stream:  # closes the response however the loop ends (a cancel included)
                 async for chunk in stream:
                     usage = chunk.usage or usage
                     for choice in chunk.choices:

@@ -140,7 +140,6 @@ async def answer_message(ctx: JobContext) -> dict[str, Any]:
     settings = ctx.settings.for_app(AssistantSettings)
     message = await _load(ctx.db, ctx.user_id, message_id)
     await wait_turn(ctx, message)
-    await ctx.progress("thinking")
     history = await history_of(ctx.db, message, settings.assistant_history_messages)
     started = time.perf_counter()
     memories = await _recall(ctx, message)
