@@ -4,6 +4,7 @@ OpenAI or Gemini), streamed through pydantic-ai with each provider's concurrency
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import TYPE_CHECKING
 
@@ -46,6 +47,16 @@ class ApiFallback:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+
+    def prepare(self) -> None:
+        """Import the model client and make the providers' slots now (seconds of import that would
+        otherwise stall the event loop on the first overflow, when the process is busiest)."""
+        from pydantic_ai import Agent  # noqa: F401
+
+        for name in provider_chain(self.settings):
+            if name != OFFLINE:
+                with contextlib.suppress(ProviderConfigError):
+                    get_slot(name, self.settings)
 
     async def stream(self, request: ChatRequest, on_delta: OnDelta, *, route: str) -> Answer:
         failures: list[str] = []

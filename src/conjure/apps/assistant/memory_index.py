@@ -5,7 +5,8 @@ Both keep the memory's row (content, owner, time, embedding) in ``assistant_memo
 search by cosine distance within one person's memories. On SQLite the vectors are indexed by a
 sqlite-vec ``vec0`` table partitioned by user, written through ``apsw`` (whose SQLite can load
 extensions; Python's here cannot) once the row's transaction has committed. That table lives in
-a file of its own beside the database (``<db>-memory-vectors.sqlite``): two copies of the SQLite
+a file of its own beside the database (``<db>-memory-vectors.sqlite``), one connection per thread
+of the pool that runs its calls: two copies of the SQLite
 library must never open the same file in one process, or one's POSIX locks are dropped by the
 other and the file is corrupted. Rows are the truth: a search returns only memories whose row is
 still there, so a deletion counts at once, and a missing vectors file is rebuilt from the rows.
@@ -16,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import struct
+import threading
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -148,8 +150,16 @@ class SqliteVecIndex:
         self.path = str(database.with_name(f"{database.stem}-memory-vectors.sqlite"))
         self._ready = False
         self._ready_lock = asyncio.Lock()
+        self._local = threading.local()
 
     def _connect(self) -> apsw.Connection:
+        """This thread's connection (opened once: opening and loading sqlite-vec cost more than a search)."""
+        conn: apsw.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._local.conn = self._open()
+        return conn
+
+    def _open(self) -> apsw.Connection:
         import apsw
         import sqlite_vec  # type: ignore[import-untyped]
 
@@ -163,29 +173,23 @@ class SqliteVecIndex:
     def _create(self) -> bool:
         """Create the vec0 table; True when it was not there (so it needs the rows' vectors)."""
         conn = self._connect()
-        try:
-            with conn:
-                found = conn.execute(
-                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (VEC_TABLE,)
-                ).fetchall()
-                conn.execute(
-                    f"CREATE VIRTUAL TABLE IF NOT EXISTS {VEC_TABLE} USING vec0("
-                    f"user_id text partition key, embedding float[{EMBEDDING_DIMENSIONS}] "
-                    "distance_metric=cosine, +memory_id text)"
-                )
-        finally:
-            conn.close()
+        with conn:
+            found = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (VEC_TABLE,)
+            ).fetchall()
+            conn.execute(
+                f"CREATE VIRTUAL TABLE IF NOT EXISTS {VEC_TABLE} USING vec0("
+                f"user_id text partition key, embedding float[{EMBEDDING_DIMENSIONS}] "
+                "distance_metric=cosine, +memory_id text)"
+            )
         return not found
 
     def _insert_many(self, rows: Sequence[tuple[str, bytes, str]]) -> None:
         conn = self._connect()
-        try:
-            with conn:
-                conn.executemany(
-                    f"INSERT INTO {VEC_TABLE} (user_id, embedding, memory_id) VALUES (?, ?, ?)", rows
-                )
-        finally:
-            conn.close()
+        with conn:
+            conn.executemany(
+                f"INSERT INTO {VEC_TABLE} (user_id, embedding, memory_id) VALUES (?, ?, ?)", rows
+            )
 
     async def _ensure(self, session: AsyncSession) -> None:
         """The vec0 table exists, with every stored memory's vector (rebuilt from the rows if new)."""
@@ -203,11 +207,8 @@ class SqliteVecIndex:
 
     def _run(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         conn = self._connect()
-        try:
-            with conn:
-                rows = list(conn.execute(sql, params).fetchall())
-        finally:
-            conn.close()
+        with conn:
+            rows = list(conn.execute(sql, params).fetchall())
         return rows
 
     async def add(self, session: AsyncSession, memory: NewMemory) -> None:

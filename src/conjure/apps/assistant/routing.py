@@ -160,6 +160,8 @@ class ModelRouter:
 
     async def warm_up(self) -> None:
         """One tiny call to the local model: the server loads the model on its first call."""
+        if self.fallback is not None:
+            self.fallback.prepare()
         if self.local is None or self.state == READY:
             return
         started = time.perf_counter()
