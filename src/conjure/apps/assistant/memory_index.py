@@ -3,7 +3,8 @@ table on SQLite. One protocol, two stores side by side, one contract test suite.
 
 Both keep the memory's row (content, owner, time, embedding) in ``assistant_memories`` and
 search by cosine distance within one person's memories. On SQLite the vectors are indexed by a
-sqlite-vec ``vec0`` table partitioned by user, written through ``apsw`` (whose SQLite can load
+sqlite-vec ``vec0`` table of binary-quantized vectors partitioned by user (candidates by Hamming
+distance, re-ranked by exact cosine from the rows), written through ``apsw`` (whose SQLite can load
 extensions; Python's here cannot) once the row's transaction has committed. That table lives in
 a file of its own beside the database (``<db>-memory-vectors.sqlite``), one connection per thread
 of the pool that runs its calls: two copies of the SQLite
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import operator
 import struct
 import threading
 import uuid
@@ -35,7 +37,11 @@ if TYPE_CHECKING:
     import apsw
 
 log = structlog.get_logger("conjure.apps.assistant.memory")
-VEC_TABLE = "assistant_memory_vectors"
+VEC_TABLE = "assistant_memory_bits"
+# Binary-quantized candidates per result, re-ranked exactly from the rows' float embeddings: a
+# Hamming scan of 100,000 bit vectors is ~20x faster than a float scan, and re-ranking restores
+# the exact cosine order among the candidates.
+OVERSAMPLE, MIN_CANDIDATES = 10, 100
 BUSY_TIMEOUT_MS = 5000
 
 
@@ -76,6 +82,12 @@ class MemoryIndex(Protocol):
 
 def _vector_text(vector: Sequence[float]) -> str:
     return "[" + ",".join(f"{v:.7g}" for v in vector) + "]"
+
+
+def _dot(query: Sequence[float], blob: bytes) -> float:
+    """Cosine of unit vectors: the dot product with a stored float32 embedding."""
+    stored: tuple[float, ...] = struct.unpack(f"<{len(blob) // 4}f", blob)
+    return float(sum(map(operator.mul, query, stored)))
 
 
 def _vector_bytes(vector: Sequence[float]) -> bytes:
@@ -179,8 +191,7 @@ class SqliteVecIndex:
             ).fetchall()
             conn.execute(
                 f"CREATE VIRTUAL TABLE IF NOT EXISTS {VEC_TABLE} USING vec0("
-                f"user_id text partition key, embedding float[{EMBEDDING_DIMENSIONS}] "
-                "distance_metric=cosine, +memory_id text)"
+                f"user_id text partition key, embedding bit[{EMBEDDING_DIMENSIONS}], +memory_id text)"
             )
         return not found
 
@@ -188,7 +199,9 @@ class SqliteVecIndex:
         conn = self._connect()
         with conn:
             conn.executemany(
-                f"INSERT INTO {VEC_TABLE} (user_id, embedding, memory_id) VALUES (?, ?, ?)", rows
+                f"INSERT INTO {VEC_TABLE} (user_id, embedding, memory_id)"
+                " VALUES (?, vec_quantize_binary(?), ?)",
+                rows,
             )
 
     async def _ensure(self, session: AsyncSession) -> None:
@@ -240,20 +253,27 @@ class SqliteVecIndex:
         self, session: AsyncSession, user_id: uuid.UUID, vector: Sequence[float], limit: int
     ) -> list[Hit]:
         await self._ensure(session)
+        candidates = max(limit * OVERSAMPLE, MIN_CANDIDATES)
         near = await asyncio.to_thread(
             self._run,
-            f"SELECT memory_id, distance FROM {VEC_TABLE} WHERE embedding MATCH ? AND k = ? AND user_id = ?",
-            (_vector_bytes(vector), limit, user_id.hex),
+            f"SELECT memory_id FROM {VEC_TABLE}"
+            " WHERE embedding MATCH vec_quantize_binary(?) AND k = ? AND user_id = ?",
+            (_vector_bytes(vector), candidates, user_id.hex),
         )
-        distances = {uuid.UUID(memory_id): float(distance) for memory_id, distance in near}
-        if not distances:
+        ids = [uuid.UUID(memory_id) for (memory_id,) in near]
+        if not ids:
             return []
         rows = await session.execute(
-            select(Memory.id, Memory.content, Memory.category, Memory.created_at).where(
-                Memory.id.in_(distances), Memory.user_id == user_id
+            select(Memory.id, Memory.content, Memory.category, Memory.created_at, Memory.embedding).where(
+                Memory.id.in_(ids), Memory.user_id == user_id
             )
         )
-        hits = [Hit(row.id, row.content, row.category, row.created_at, distances[row.id]) for row in rows]
+        query = list(vector)
+        hits = [
+            Hit(row.id, row.content, row.category, row.created_at, 1.0 - _dot(query, row.embedding))
+            for row in rows
+        ]
+        hits = sorted(hits, key=lambda hit: hit.distance)[:limit]
         return sorted(hits, key=lambda hit: hit.distance)
 
     async def forget(self, session: AsyncSession, user_id: uuid.UUID, memory_id: uuid.UUID) -> bool:
