@@ -41,6 +41,7 @@ from conjure.apps import installed_apps
 from conjure.apps.assistant.memory import memory_tools, recall
 from conjure.apps.assistant.memory_index import SqliteVecIndex
 from conjure.apps.assistant.models import EMBEDDING_DIMENSIONS
+from conjure.apps.assistant.routing import ModelRouter, router_for
 from conjure.jobs.models import Job
 from conjure.jobs.worker import start_embedded
 from conjure.migrations.runner import upgrade
@@ -155,10 +156,17 @@ async def bench_chat(tmp: Path, db: dict[str, str], conversations: int) -> dict[
             openai_api_key="sk-bench",
         )
         try:
-            warm_up, _ = await first_token(runtime, client, warm=False)  # loads the clients, warms the model
-            results = await asyncio.gather(
-                *(first_token(runtime, client, True) for _ in range(conversations))
-            )
+            router = router_for(runtime.settings)
+            assert isinstance(router, ModelRouter)
+            began = time.perf_counter()
+            await router.warm_up()  # what /ready does at start-up: load the model, import the fallback
+            warm_up = time.perf_counter() - began
+            people = [await person(runtime, client) for _ in range(conversations)]
+            go = asyncio.Event()
+            tasks = [asyncio.create_task(first_token(runtime, client, who, go)) for who in people]
+            await asyncio.sleep(0.5)  # every stream subscribed
+            go.set()
+            results = await asyncio.gather(*tasks)
         finally:
             await client.aclose()
             await stop()

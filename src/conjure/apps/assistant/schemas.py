@@ -25,7 +25,7 @@ def _clean_title(value: str | None) -> str | None:
 
 class ConversationCreate(BaseModel):
     title: str | None = Field(
-        default=None, max_length=400, description="Optional; the first message names it."
+        default=None, max_length=200, description="Optional; the first message names it."
     )
 
     @field_validator("title")
@@ -35,7 +35,7 @@ class ConversationCreate(BaseModel):
 
 
 class ConversationUpdate(BaseModel):
-    title: str = Field(max_length=400, description="Up to 200 characters after trimming.")
+    title: str = Field(max_length=200, description="Up to 200 characters (spaces collapsed).")
 
     @field_validator("title")
     @classmethod
