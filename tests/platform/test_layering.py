@@ -34,7 +34,17 @@ def test_platform_modules_import_no_app() -> None:
 def test_installed_apps_are_the_listed_specs() -> None:
     apps = installed_apps()
     assert all(isinstance(app, AppSpec) for app in apps)
-    assert [app.name for app in apps] == ["tarot", "imagegen", "staging", "ops"]
+    assert [app.name for app in apps] == ["tarot", "imagegen", "staging", "ops", "assistant"]
     assert len(apps) == len(INSTALLED)
     kinds = {kind.name for app in apps for kind in app.job_kinds}
-    assert kinds == {"tarot.reading", "imagegen.generate", "staging.stage", "ops.triage", "ops.qualify_lead"}
+    assert kinds == {
+        "tarot.reading",
+        "imagegen.generate",
+        "staging.stage",
+        "ops.triage",
+        "ops.qualify_lead",
+        "assistant.answer",
+        "assistant.answer_paid",
+        "assistant.remember",
+        "assistant.meditation",
+    }

@@ -184,9 +184,9 @@ def test_upgrade_heads_from_empty_records_one_head_per_branch(tmp_path: Path) ->
     upgrade(url)
     heads = _heads(url)
     assert _at_heads(url)
-    assert len(heads) == 5  # the platform's and one per app
+    assert len(heads) == 6  # the platform's and one per app
     script = ScriptDirectory.from_config(alembic_config(url))
-    for label in ("tarot", "imagegen", "staging", "ops"):
+    for label in ("tarot", "imagegen", "staging", "ops", "assistant"):
         head = script.get_revision(f"{label}@head")
         assert head is not None
         assert head.revision in heads

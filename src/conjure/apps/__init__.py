@@ -20,6 +20,7 @@ INSTALLED = (
     "conjure.apps.imagegen.spec",
     "conjure.apps.staging.spec",
     "conjure.apps.ops.spec",
+    "conjure.apps.assistant.spec",
 )
 
 

@@ -103,6 +103,11 @@ class Job(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # A job started by another (e.g. a reading the assistant delegated): the parent sees it,
+    # and canceling the parent cancels it while it is still queued.
+    parent_job_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("jobs.id", ondelete="SET NULL"), index=True, default=None
+    )
 
 
 class JobAttempt(Base):

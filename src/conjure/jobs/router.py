@@ -20,6 +20,7 @@ from conjure.jobs.models import TERMINAL_STATUSES, Job, JobStatus
 from conjure.jobs.schemas import (
     AdminJobList,
     AdminJobView,
+    ChildJobView,
     JobView,
     PurgeResult,
     QueueStatsView,
@@ -37,7 +38,10 @@ SSE_PING_SECONDS = 15
 async def get_job(job_id: uuid.UUID, session: SessionDep, user: CurrentUser) -> JobView:
     """A job's status, progress, and result or error."""
     job = await service.get_job_for_user(session, job_id, user)
-    return JobView.from_job(job, queue_position=await service.queue_position(session, job))
+    view = JobView.from_job(job, queue_position=await service.queue_position(session, job))
+    children = await service.children_of(session, job.id)
+    view.children = [ChildJobView(id=c.id, kind=c.kind, status=JobStatus(c.status)) for c in children]
+    return view
 
 
 @router.post(

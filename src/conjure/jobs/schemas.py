@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from conjure.jobs.models import Job, JobSnapshot, JobStatus
 
@@ -40,6 +40,14 @@ def user_error(job: Job | JobSnapshot) -> JobErrorView | None:
     return JobErrorView(code=job.error_code, message=job.last_error or job.error_code)
 
 
+class ChildJobView(BaseModel):
+    """A job started by this one (``parent_job_id``), as its status shows."""
+
+    id: uuid.UUID
+    kind: str
+    status: JobStatus
+
+
 class JobView(BaseModel):
     """A job's state as its owner sees it."""
 
@@ -56,6 +64,7 @@ class JobView(BaseModel):
     created_at: dt.datetime
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
+    children: list[ChildJobView] = Field(default_factory=list, description="Jobs this one started.")
 
     @classmethod
     def from_job(cls, job: Job | JobSnapshot, *, queue_position: int | None = None) -> JobView:

@@ -239,9 +239,14 @@ async def submit_job(
     prompt_version: str | None = None,
     priority: int = Priority.NORMAL,
     lane: str | None = None,
+    parent_job_id: uuid.UUID | None = None,
 ) -> Job:
     """Accept a job in the caller's transaction: dedupe, insert, hold its price, dispatch once committed
-    (fair-queued as ``lane``, by default its user, in class ``priority``: :mod:`conjure.jobs.lanes`)."""
+    (fair-queued as ``lane``, by default its user, in class ``priority``: :mod:`conjure.jobs.lanes`).
+
+    ``parent_job_id``: the job that started this one (its child: listed under it, canceled with it
+    while queued).
+    """
     job_kind = _validated_kind(runtime, kind, idempotency_key)
     _check_webhook(runtime, webhook_url)
     values = new_job_values(
@@ -255,6 +260,7 @@ async def submit_job(
         trace_id=trace_id,
         prompt_version=prompt_version,
     )
+    values["parent_job_id"] = parent_job_id
     if idempotency_key is not None and (found := await _find_duplicate(session, values, required=False)):
         return found
     if values["price_stars"] > 0 and user_id is None:
@@ -396,6 +402,28 @@ async def end_queued_job(
     return True
 
 
+async def children_of(session: AsyncSession, job_id: uuid.UUID) -> Sequence[Job]:
+    """The jobs ``job_id`` started (``parent_job_id``), oldest first."""
+    rows = await session.scalars(select(Job).where(Job.parent_job_id == job_id).order_by(Job.created_at))
+    return rows.all()
+
+
+async def cancel_queued_children(session: AsyncSession, runtime: Runtime, job_id: uuid.UUID) -> int:
+    """Cancel the job's children that no worker has started (their holds released); how many."""
+    canceled = 0
+    for child in await children_of(session, job_id):
+        if child.status == JobStatus.QUEUED and await end_queued_job(
+            session,
+            runtime,
+            child,
+            status=JobStatus.CANCELED,
+            code="parent_canceled",
+            message="Its parent was canceled.",
+        ):
+            canceled += 1
+    return canceled
+
+
 async def cancel_job(session: AsyncSession, runtime: Runtime, job_id: uuid.UUID, user: User) -> Job:
     """Cancel the caller's own job (404 for anyone else's)."""
     job = await get_job_for_user(session, job_id, user)
@@ -403,7 +431,9 @@ async def cancel_job(session: AsyncSession, runtime: Runtime, job_id: uuid.UUID,
 
 
 async def cancel(session: AsyncSession, runtime: Runtime, job: Job, *, message: str) -> Job:
-    """Cancel at once when queued or waiting on a callback; ask a running job to stop between its steps."""
+    """Cancel at once when queued or waiting on a callback; ask a running job to stop between its
+    steps. Either way its children still queued are canceled with it."""
+    await cancel_queued_children(session, runtime, job.id)
     if job.status in (JobStatus.QUEUED, JobStatus.WAITING) and await end_queued_job(
         session, runtime, job, status=JobStatus.CANCELED, code="canceled", message=message
     ):

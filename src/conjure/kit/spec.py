@@ -53,6 +53,13 @@ class PeriodicTask:
 if TYPE_CHECKING:
     from conjure.payments.purposes import PurposeHandler
 
+if TYPE_CHECKING:
+    from conjure.settings import Settings
+
+# A readiness check an app adds to ``/ready``: its state, ``ok``, ``warming`` (shown, not failing:
+# e.g. a model still loading) or ``failed`` (the process is not ready); None: nothing to check.
+ReadyCheck = Callable[["Settings"], Awaitable[str | None]]
+
 
 @dataclass(frozen=True)
 class AppSpec:
@@ -79,3 +86,4 @@ class AppSpec:
     export_user: UserExporter | None = None
     # Stripe PaymentIntents the app tags with ``metadata.purpose``: their webhook events go here.
     stripe_purposes: Mapping[str, PurposeHandler] = field(default_factory=dict)
+    ready_checks: dict[str, ReadyCheck] = field(default_factory=dict)

@@ -1,7 +1,7 @@
 """channels: channel_inbound_events, each messaging-provider message stored once before processing
 
 Revision ID: 0019_channels
-Revises: 0015_job_parking
+Revises: 0016_job_links
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 from conjure.db import JSONType, UTCDateTime
 
 revision = "0019_channels"
-down_revision = "0015_job_parking"
+down_revision = "0016_job_links"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,108 @@
+"""The local model: an OpenAI-compatible server (llama.cpp, Ollama, vLLM) serving Llama 3.1 8B.
+
+One client per event loop, kept for the process's life like the platform's model providers
+(``conjure.ai.providers``): its connection pool makes each answer's first token come sooner.
+
+Streams a chat completion with the official OpenAI client (no retries of its own: the router
+decides what a failure means). :class:`LocalModelError` says whether the server failed before
+the first token (the router may still send the message elsewhere) or in the middle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import weakref
+from typing import TYPE_CHECKING, Any
+
+from conjure.apps.assistant.responders import Answer, ChatRequest, OnDelta, rough_tokens, system_prompt
+
+if TYPE_CHECKING:
+    from conjure.apps.assistant.settings import AssistantSettings
+
+
+class LocalModelError(Exception):
+    """The local server failed (connection, timeout, 429/5xx); ``started``: after some text was sent."""
+
+    def __init__(self, message: str, *, started: bool, transient: bool = True) -> None:
+        super().__init__(message)
+        self.started = started
+        self.transient = transient
+
+
+def chat_messages(request: ChatRequest) -> list[dict[str, str]]:
+    """The request in the OpenAI chat format: the system prompt, then the conversation."""
+    turns = [{"role": "system", "content": system_prompt(request)}]
+    return turns + [{"role": turn.role, "content": turn.content} for turn in request.history]
+
+
+class LocalModel:
+    """One OpenAI-compatible server; a client per call (the server is on the same network)."""
+
+    name = "local"
+
+    def __init__(self, settings: AssistantSettings) -> None:
+        self.base_url = settings.assistant_local_base_url.rstrip("/")
+        if not self.base_url.endswith("/v1"):
+            self.base_url += "/v1"
+        self.model = settings.assistant_local_model
+        key = settings.assistant_local_api_key
+        self.api_key = key.get_secret_value() if key else "not-needed"
+        self.timeout = settings.assistant_local_timeout_seconds
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
+
+    def _client(self) -> Any:
+        """This event loop's client (made once: a client per call costs its set-up on every answer)."""
+        from openai import AsyncOpenAI
+
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            client = self._clients[loop] = AsyncOpenAI(
+                base_url=self.base_url, api_key=self.api_key, timeout=self.timeout, max_retries=0
+            )
+        return client
+
+    async def stream(self, request: ChatRequest, on_delta: OnDelta, *, route: str = "local") -> Answer:
+        """Stream one answer; :class:`LocalModelError` on the server's failure."""
+        import openai
+
+        started = time.perf_counter()
+        first: float | None = None
+        parts: list[str] = []
+        usage: Any = None
+        try:
+            client = self._client()
+            stream = await client.chat.completions.create(
+                model=self.model,
+                messages=chat_messages(request),
+                stream=True,
+                stream_options={"include_usage": True},
+                max_tokens=request.max_tokens,
+            )
+            async with stream:  # closes the response however the loop ends (a cancel included)
+                async for chunk in stream:
+                    usage = chunk.usage or usage
+                    for choice in chunk.choices:
+                        text = choice.delta.content
+                        if text:
+                            if first is None:
+                                first = time.perf_counter()
+                            parts.append(text)
+                            await on_delta(text)
+        except (openai.APIConnectionError, openai.APITimeoutError, openai.InternalServerError) as exc:
+            raise LocalModelError(type(exc).__name__, started=bool(parts)) from exc
+        except openai.APIStatusError as exc:
+            transient = exc.status_code in (408, 409, 429) or exc.status_code >= 500
+            raise LocalModelError(
+                f"HTTP {exc.status_code}", started=bool(parts), transient=transient
+            ) from exc
+        text = "".join(parts)
+        return Answer(
+            text=text,
+            model=self.model,
+            route=route,
+            input_tokens=usage.prompt_tokens if usage else rough_tokens(str(chat_messages(request))),
+            output_tokens=usage.completion_tokens if usage else rough_tokens(text),
+            first_token_ms=None if first is None else (first - started) * 1000,
+        )

@@ -1,0 +1,142 @@
+"""Request and response shapes of the assistant API (seed 002): conversations, messages, memories."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, field_validator
+
+from conjure.kit.paging import Page
+from conjure.kit.submit import JobRequest
+
+MessageStatus = Literal["queued", "answering", "answered", "failed", "canceled", "complete"]
+
+
+def _clean_title(value: str | None) -> str | None:
+    if value is None:
+        return None
+    title = " ".join(value.split())
+    if len(title) > 200:
+        raise ValueError("must be at most 200 characters")
+    return title
+
+
+class ConversationCreate(BaseModel):
+    title: str | None = Field(
+        default=None, max_length=200, description="Optional; the first message names it."
+    )
+
+    @field_validator("title")
+    @classmethod
+    def _title(cls, value: str | None) -> str | None:
+        return _clean_title(value)
+
+
+class ConversationUpdate(BaseModel):
+    title: str = Field(max_length=200, description="Up to 200 characters (spaces collapsed).")
+
+    @field_validator("title")
+    @classmethod
+    def _title(cls, value: str) -> str:
+        return _clean_title(value) or ""
+
+
+class MessageCreate(JobRequest):
+    content: str = Field(min_length=1, max_length=20000, description="The person's message (trimmed).")
+
+    @field_validator("content")
+    @classmethod
+    def _content(cls, value: str) -> str:
+        text = value.strip()
+        if not text:
+            raise ValueError("must not be empty")
+        return text
+
+
+class MessageView(BaseModel):
+    """A message in a conversation; an answer says which model wrote it and why (``route``)."""
+
+    id: uuid.UUID
+    conversation_id: uuid.UUID
+    role: Literal["user", "assistant"]
+    content: str
+    status: MessageStatus = Field(description="User messages: their answer's state; answers: `complete`.")
+    job_id: uuid.UUID | None = None
+    reply_to: uuid.UUID | None = None
+    answer_id: uuid.UUID | None = Field(default=None, description="User messages: the id their answer has.")
+    model: str | None = None
+    route: str | None = Field(default=None, examples=["local", "fallback:saturated", "offline"])
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+    tool: dict[str, Any] | None = Field(
+        default=None,
+        description="Delegation: an `offer` (tool, kind, price_stars, status) or a `delegated` job (job_id).",
+    )
+    created_at: dt.datetime
+
+
+class ConversationView(BaseModel):
+    id: uuid.UUID
+    title: str
+    message_count: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class ConversationDetail(ConversationView):
+    messages: list[MessageView] = Field(description="The latest messages (up to 50), oldest first.")
+
+
+class MessageAccepted(BaseModel):
+    message_id: uuid.UUID
+    answer_id: uuid.UUID = Field(description="The id the answer will have (in `message.delta` events too).")
+    job_id: uuid.UUID
+    status: MessageStatus
+    priced: bool = Field(description="Over today's free messages: this answer costs stars.")
+
+
+class MemoryView(BaseModel):
+    id: uuid.UUID
+    content: str
+    category: str
+    created_at: dt.datetime
+
+
+ConversationPage = Page[ConversationView]
+MessagePage = Page[MessageView]
+MemoryPage = Page[MemoryView]
+
+
+class MeditationCreate(JobRequest):
+    theme: str = Field(min_length=2, max_length=200, examples=["sleep", "letting go of work stress"])
+    minutes: int = Field(ge=3, le=20, description="3-20 minutes of audio.")
+    voice: str | None = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9_+-]+$")
+
+    @field_validator("theme")
+    @classmethod
+    def _theme(cls, value: str) -> str:
+        theme = " ".join(value.split())
+        if len(theme) < 2:
+            raise ValueError("must be at least 2 characters after trimming")
+        return theme
+
+
+class MeditationAccepted(BaseModel):
+    meditation_id: uuid.UUID
+    job_id: uuid.UUID
+    status: str
+
+
+class MeditationView(BaseModel):
+    id: uuid.UUID
+    theme: str
+    minutes: int
+    status: Literal["queued", "processing", "ready", "failed", "canceled"]
+    progress: dict[str, Any] | None = Field(default=None, description="While voicing: segment, segments.")
+    audio_url: str | None = Field(default=None, description="A signed link to the audio (Ogg Vorbis).")
+    duration_seconds: float | None = None
+    job_id: uuid.UUID | None = None
+    created_at: dt.datetime

@@ -1,0 +1,312 @@
+"""Assistant rules: conversations, posting a message (its answer queued as a job), reading them.
+
+Errors: 404 ``not_found`` for another user's conversation, 409 ``answers_pending`` when a
+conversation already has ``ASSISTANT_MAX_PENDING_MESSAGES`` unanswered messages, 422
+``message_too_long`` over ``ASSISTANT_MAX_MESSAGE_CHARS``, 402 ``insufficient_stars`` past the
+day's free messages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from conjure.apps.assistant.delegation import DELEGABLE, Offer, detect_offer, says_yes
+from conjure.apps.assistant.extraction import might_hold_facts
+from conjure.apps.assistant.models import Conversation, Message, Role
+from conjure.apps.assistant.settings import AssistantSettings
+from conjure.apps.assistant.tasks import ANSWER, ANSWER_PAID, REMEMBER, answer_id_for
+from conjure.db import utcnow
+from conjure.errors import Conflict, ConjureError, NotFound
+from conjure.jobs.models import Job, JobStatus
+from conjure.kit.submit import SubmitOptions, submit_in
+
+if TYPE_CHECKING:
+    from conjure.runtime import Runtime
+
+PENDING = (JobStatus.QUEUED, JobStatus.PROCESSING)
+TITLE_CHARS = 60
+
+
+class AnswersPending(Conflict):
+    code = "answers_pending"
+
+
+class MessageTooLong(ConjureError):
+    code, status = "message_too_long", 422
+
+
+async def create_conversation(session: AsyncSession, user_id: uuid.UUID, title: str | None) -> Conversation:
+    conversation = Conversation(user_id=user_id, title=title or "", message_count=0)
+    session.add(conversation)
+    await session.flush()
+    return conversation
+
+
+async def get_conversation(
+    session: AsyncSession, user_id: uuid.UUID, conversation_id: uuid.UUID, *, lock: bool = False
+) -> Conversation:
+    """The caller's conversation; another user's is "not found"."""
+    query = select(Conversation).where(Conversation.id == conversation_id, Conversation.user_id == user_id)
+    if lock:
+        query = query.with_for_update()
+    conversation = await session.scalar(query)
+    if conversation is None:
+        raise NotFound("No such conversation.")
+    return conversation
+
+
+async def list_conversations(
+    session: AsyncSession, user_id: uuid.UUID, *, limit: int, offset: int
+) -> tuple[Sequence[Conversation], int]:
+    """The caller's conversations, most recently active first."""
+    total = await session.scalar(select(func.count()).where(Conversation.user_id == user_id))
+    rows = await session.scalars(
+        select(Conversation)
+        .where(Conversation.user_id == user_id)
+        .order_by(Conversation.updated_at.desc(), Conversation.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return rows.all(), int(total or 0)
+
+
+async def rename_conversation(
+    session: AsyncSession, user_id: uuid.UUID, conversation_id: uuid.UUID, title: str
+) -> Conversation:
+    conversation = await get_conversation(session, user_id, conversation_id, lock=True)
+    conversation.title = title
+    conversation.updated_at = utcnow()
+    await session.flush()
+    return conversation
+
+
+async def delete_conversation(
+    session: AsyncSession, runtime: Runtime, user_id: uuid.UUID, conversation_id: uuid.UUID
+) -> None:
+    """Delete a conversation and its messages; answers still queued are canceled (holds released)."""
+    from conjure.jobs.service import end_queued_job
+
+    conversation = await get_conversation(session, user_id, conversation_id, lock=True)
+    queued = await session.scalars(
+        select(Job)
+        .join(Message, Message.job_id == Job.id)
+        .where(Message.conversation_id == conversation.id, Job.status == JobStatus.QUEUED)
+    )
+    for job in queued.all():
+        await end_queued_job(
+            session, runtime, job, status=JobStatus.CANCELED, code="canceled", message="Conversation deleted."
+        )
+    await session.execute(delete(Message).where(Message.conversation_id == conversation.id))
+    await session.delete(conversation)
+
+
+async def messages_used_today(session: AsyncSession, user_id: uuid.UUID) -> int:
+    """The caller's messages since midnight UTC (the daily allowance counts these)."""
+    midnight = utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+    count = await session.scalar(
+        select(func.count()).where(
+            Message.user_id == user_id, Message.role == Role.USER, Message.created_at >= midnight
+        )
+    )
+    return int(count or 0)
+
+
+async def _pending_in(session: AsyncSession, conversation_id: uuid.UUID) -> int:
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Message)
+        .join(Job, Job.id == Message.job_id)
+        .where(Message.conversation_id == conversation_id, Job.status.in_(PENDING))
+    )
+    return int(count or 0)
+
+
+async def _replayed(
+    session: AsyncSession, user_id: uuid.UUID, options: SubmitOptions
+) -> tuple[Message, Job] | None:
+    """The message an ``Idempotency-Key`` already posted, if any (a retried POST gets it back)."""
+    if options.idempotency_key is None:
+        return None
+    row = (
+        await session.execute(
+            select(Message, Job)
+            .join(Job, Job.id == Message.job_id)
+            .where(
+                Job.user_id == user_id,
+                Job.idempotency_key == options.idempotency_key,
+                Job.kind.in_((ANSWER, ANSWER_PAID)),
+            )
+        )
+    ).first()
+    return (row[0], row[1]) if row else None
+
+
+async def post_message(
+    session: AsyncSession,
+    runtime: Runtime,
+    user_id: uuid.UUID,
+    conversation_id: uuid.UUID,
+    content: str,
+    options: SubmitOptions,
+    webhook_url: str | None = None,
+) -> tuple[Message, Job]:
+    """Store the person's message and queue its answer (both commit together).
+
+    Within the day's free messages the answer is free, after them it holds
+    ``ASSISTANT_MESSAGE_PRICE_STARS`` (charged when the answer is stored).
+    """
+    settings = runtime.settings.for_app(AssistantSettings)
+    if len(content) > settings.assistant_max_message_chars:
+        raise MessageTooLong(f"A message may be at most {settings.assistant_max_message_chars} characters.")
+    conversation = await get_conversation(session, user_id, conversation_id, lock=True)
+    if (replayed := await _replayed(session, user_id, options)) is not None:
+        return replayed
+    if await _pending_in(session, conversation.id) >= settings.assistant_max_pending_messages:
+        raise AnswersPending("Wait for the answers to your last messages before sending more.")
+    free = await messages_used_today(session, user_id) < settings.assistant_daily_messages
+    now = utcnow()
+    message = Message(
+        conversation_id=conversation.id,
+        user_id=user_id,
+        role=Role.USER,
+        position=conversation.message_count,
+        content=content,
+        input_tokens=0,
+        output_tokens=0,
+        cost_usd=0.0,
+        created_at=now,
+    )
+    session.add(message)
+    conversation.message_count += 1
+    conversation.updated_at = now
+    if not conversation.title:
+        conversation.title = content if len(content) <= TITLE_CHARS else content[: TITLE_CHARS - 1] + "…"
+    await session.flush()
+    job = await submit_in(
+        session,
+        runtime,
+        options,
+        user_id=user_id,
+        kind=ANSWER if free else ANSWER_PAID,
+        payload={"conversation_id": str(conversation.id), "message_id": str(message.id)},
+        webhook_url=webhook_url,
+    )
+    message.job_id = job.id
+    message.extra = await _delegation(session, runtime, conversation, message, job) or None
+    if might_hold_facts(content):
+        # Free and independent of the answer: no Idempotency-Key (the answer's own replays it).
+        await submit_in(
+            session,
+            runtime,
+            SubmitOptions(trace_id=options.trace_id),
+            user_id=user_id,
+            kind=REMEMBER,
+            payload={"message_id": str(message.id)},
+        )
+    await session.flush()
+    return message, job
+
+
+async def _asked_before(session: AsyncSession, conversation: Conversation, position: int) -> Message | None:
+    """The person's previous message in the conversation (whose offer this one may answer)."""
+    return await session.scalar(
+        select(Message)
+        .where(
+            Message.conversation_id == conversation.id,
+            Message.role == Role.USER,
+            Message.position < position,
+        )
+        .order_by(Message.position.desc())
+        .limit(1)
+    )
+
+
+async def _delegation(
+    session: AsyncSession, runtime: Runtime, conversation: Conversation, message: Message, job: Job
+) -> dict[str, Any]:
+    """A yes to the previous message's offer submits that app's job as a child of this answer's
+    job (its price held now, charged once if it succeeds); otherwise the offer lapses, and this
+    message may call for a new offer."""
+    from conjure.jobs.service import submit_job
+
+    previous = await _asked_before(session, conversation, message.position)
+    pending = dict((previous.extra or {}).get("offer") or {}) if previous is not None else {}
+    if previous is not None and pending.get("status") == "pending":
+        accepted = says_yes(message.content)
+        previous.extra = {
+            **(previous.extra or {}),
+            "offer": {**pending, "status": "accepted" if accepted else "lapsed"},
+        }
+        if accepted:
+            offer = Offer.from_dict(pending)
+            child = await submit_job(
+                session,
+                runtime,
+                user_id=message.user_id,
+                kind=offer.kind,
+                payload=offer.payload,
+                parent_job_id=job.id,
+            )
+            return {"delegated": {**offer.as_dict(), "job_id": str(child.id)}}
+    prices = {name: kind.price_stars for name, kind in runtime.registry.kinds.items() if name in DELEGABLE}
+    proposed = detect_offer(message.content, prices)
+    return {"offer": {**proposed.as_dict(), "status": "pending"}} if proposed is not None else {}
+
+
+async def list_messages(
+    session: AsyncSession, user_id: uuid.UUID, conversation_id: uuid.UUID, *, limit: int, offset: int
+) -> tuple[list[tuple[Message, Job | None]], int]:
+    """A conversation's messages in order (each person's message before its answer)."""
+    conversation = await get_conversation(session, user_id, conversation_id)
+    total = await session.scalar(select(func.count()).where(Message.conversation_id == conversation.id))
+    rows = await session.execute(
+        select(Message, Job)
+        .outerjoin(Job, Job.id == Message.job_id)
+        .where(Message.conversation_id == conversation.id)
+        .order_by(Message.position, Message.reply_to.is_not(None), Message.created_at)
+        .limit(limit)
+        .offset(offset)
+    )
+    return [(message, job) for message, job in rows.all()], int(total or 0)
+
+
+async def latest_messages(
+    session: AsyncSession, conversation: Conversation, count: int = 50
+) -> list[tuple[Message, Job | None]]:
+    """The conversation's last ``count`` messages, oldest first."""
+    rows = await session.execute(
+        select(Message, Job)
+        .outerjoin(Job, Job.id == Message.job_id)
+        .where(Message.conversation_id == conversation.id)
+        .order_by(Message.position.desc(), Message.reply_to.is_not(None).desc(), Message.created_at.desc())
+        .limit(count)
+    )
+    return [(message, job) for message, job in reversed(rows.all())]
+
+
+def message_status(message: Message, job: Job | None) -> str:
+    """A person's message reads as its answer's state; an answer is ``complete``."""
+    if message.role == Role.ASSISTANT:
+        return "complete"
+    status = job.status if job is not None else JobStatus.SUCCEEDED
+    return {
+        JobStatus.QUEUED: "queued",
+        JobStatus.PROCESSING: "answering",
+        JobStatus.SUCCEEDED: "answered",
+        JobStatus.CANCELED: "canceled",
+    }.get(JobStatus(status), "failed")
+
+
+def answer_of(message: Message) -> uuid.UUID | None:
+    return answer_id_for(message.id) if message.role == Role.USER else None
+
+
+def midnight_after(now: dt.datetime) -> dt.datetime:
+    """When the day's free messages start again (midnight UTC)."""
+    return now.replace(hour=0, minute=0, second=0, microsecond=0) + dt.timedelta(days=1)

@@ -1,0 +1,110 @@
+"""Speech for meditations: an API text-to-speech model (OpenAI-compatible ``/v1/audio/speech``)
+or, offline, eSpeak NG; SoX converts every clip to one format and encodes the stitched audio.
+
+Both binaries come from Debian (``scripts/system-deps.sh``). Audio is handled as 16-bit mono
+PCM at :data:`RATE` between the steps, in a scratch directory that is removed afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import wave
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from conjure.apps.assistant.settings import AssistantSettings
+
+RATE = 22050
+
+
+class SpeechError(Exception):
+    """A synthesizer or SoX failed."""
+
+
+async def run(*command: str) -> bytes:
+    """Run a command; its stdout, or :class:`SpeechError` with its stderr."""
+    process = await asyncio.create_subprocess_exec(
+        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await process.communicate()
+    if process.returncode != 0:
+        raise SpeechError(f"{Path(command[0]).name} failed: {err.decode(errors='replace')[-300:]}")
+    return out
+
+
+async def normalize(source: Path, target: Path) -> float:
+    """``source`` as 16-bit mono WAV at RATE in ``target``; its duration in seconds."""
+    await run("sox", str(source), "-r", str(RATE), "-c", "1", "-b", "16", "-e", "signed-integer", str(target))
+    with wave.open(str(target), "rb") as clip:
+        return clip.getnframes() / clip.getframerate()
+
+
+class Speaker(Protocol):
+    name: str
+
+    async def speak(self, text: str, target: Path) -> None:
+        """Write ``text`` spoken as an audio file (any format SoX reads) at ``target``."""
+
+
+class EspeakSpeaker:
+    """eSpeak NG, offline: a plain, clear voice (``ASSISTANT_ESPEAK_VOICE``), slowed down."""
+
+    name = "espeak-ng"
+
+    def __init__(self, voice: str, words_per_minute: int) -> None:
+        self.voice = voice
+        self.wpm = words_per_minute
+
+    async def speak(self, text: str, target: Path) -> None:
+        await run("espeak-ng", "-v", self.voice, "-s", str(self.wpm), "-w", str(target), text)
+
+
+class ApiSpeaker:
+    """An OpenAI-compatible speech endpoint (``ASSISTANT_TTS_*``), asked for WAV."""
+
+    def __init__(self, settings: AssistantSettings, voice: str | None) -> None:
+        base = settings.assistant_tts_base_url.rstrip("/")
+        self.base_url = base if base.endswith("/v1") else base + "/v1"
+        self.model = settings.assistant_tts_model
+        self.voice = voice or settings.assistant_tts_voice
+        key = settings.assistant_tts_api_key
+        self.api_key = key.get_secret_value() if key else "not-needed"
+        self.name = self.model
+
+    async def speak(self, text: str, target: Path) -> None:
+        import openai
+
+        try:
+            async with openai.AsyncOpenAI(
+                base_url=self.base_url, api_key=self.api_key, timeout=120.0, max_retries=2
+            ) as client:
+                response = await client.audio.speech.create(
+                    model=self.model, voice=self.voice, input=text, response_format="wav"
+                )
+                target.write_bytes(response.content)
+        except openai.OpenAIError as exc:
+            raise SpeechError(f"speech failed: {type(exc).__name__}") from exc
+
+
+def make_speaker(settings: AssistantSettings, voice: str | None) -> Speaker:
+    if settings.assistant_tts_base_url:
+        return ApiSpeaker(settings, voice)
+    return EspeakSpeaker(voice or settings.assistant_espeak_voice, settings.assistant_speech_wpm)
+
+
+def stitch(clips: list[Path], pauses: list[float], target: Path) -> float:
+    """Clips (normalized) with the silence after each, as one WAV; its duration in seconds."""
+    frames = 0
+    with wave.open(str(target), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(RATE)
+        for clip_path, pause in zip(clips, pauses, strict=True):
+            with wave.open(str(clip_path), "rb") as clip:
+                data = clip.readframes(clip.getnframes())
+            out.writeframes(data)
+            silence = int(pause * RATE)
+            out.writeframes(b"\x00\x00" * silence)
+            frames += len(data) // 2 + silence
+    return frames / RATE

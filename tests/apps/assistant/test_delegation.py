@@ -1,0 +1,105 @@
+"""Delegation: the assistant offers another app's job with its price, submits it on a yes as a
+child of the answer's job (charged once), brings its result into the conversation; cancel propagates."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from sqlalchemy import func, select
+
+from conjure.jobs.models import Job, JobStatus
+from tests.apps.assistant.conftest import Chat
+from tests.apps.conftest import MakeApi
+
+ASK = "Could you do a tarot reading about my new job?"
+
+
+async def test_a_yes_runs_the_reading_charged_once_into_the_conversation(chat: Chat) -> None:
+    user_id = chat.user_id
+    conversation = await chat.conversation()
+    asked = await chat.send(conversation, ASK)
+    [offered] = await chat.events("message.completed")
+    assert offered["text"].endswith(
+        f"I can do a tarot reading on “{ASK}” for 1 star. Shall I go ahead? (yes / no)"
+    )
+    assert offered["tool"]["offer"]["kind"] == "tarot.reading"
+    assert await chat.api.balances(await _user(chat, user_id)) == (3, 0)  # nothing without a yes
+    started = time.perf_counter()
+    accepted = await chat.send(conversation, "Yes please")
+    answer_job = uuid.UUID(accepted["job_id"])
+    async with chat.api.runtime.db.session() as session:
+        [child] = (await session.scalars(select(Job).where(Job.parent_job_id == answer_job))).all()
+    assert time.perf_counter() - started < 5.0  # accepted and submitted within the seed's 5 s
+    assert (child.kind, child.payload) == ("tarot.reading", {"question": ASK})
+    completed = (await chat.events("message.completed", count=2))[-1]
+    assert (completed["route"], completed["model"]) == ("tool:tarot", "delegation")
+    assert completed["text"].startswith("Starting your tarot reading (1 star")
+    assert "Your cards:" in completed["text"]
+    assert completed["tool"]["delegated"]["job_id"] == str(child.id)
+    assert completed["tool"]["child_status"] == "succeeded"
+    view = (await chat.client.get(f"/api/v1/jobs/{answer_job}", headers=chat.headers)).json()
+    assert view["children"] == [{"id": str(child.id), "kind": "tarot.reading", "status": "succeeded"}]
+    assert await chat.api.balances(await _user(chat, user_id)) == (2, 0)  # the reading, once
+    items = await chat.answered(conversation, 2)
+    assert items[0]["id"] == asked["message_id"]
+    assert items[0]["tool"]["offer"]["status"] == "accepted"
+    assert items[3]["tool"]["delegated"]["kind"] == "tarot.reading"
+
+
+async def test_a_no_lets_the_offer_lapse(chat: Chat) -> None:
+    conversation = await chat.conversation()
+    await chat.send(conversation, "Can you draw a picture of a cat in a spacesuit?")
+    [offered] = await chat.events("message.completed")
+    assert "make an image of" in offered["text"]
+    await chat.send(conversation, "No, not now")
+    await chat.events("message.completed", count=2)
+    items = await chat.answered(conversation, 2)
+    assert items[0]["tool"]["offer"]["status"] == "lapsed"
+    async with chat.api.runtime.db.session() as session:
+        assert await session.scalar(select(func.count()).where(Job.parent_job_id.is_not(None))) == 0
+
+
+async def test_canceling_the_answer_cancels_the_queued_child(
+    make_api: MakeApi, backend: dict[str, str]
+) -> None:
+    api = await make_api(**backend)  # no worker: everything stays queued
+    user, headers = await api.user(stars=3)
+    chat = Chat(api, headers, user.id)
+    conversation = await chat.conversation()
+    await chat.send(conversation, ASK)
+    accepted = await chat.send(conversation, "ok")
+    assert await api.balances(user) == (3, 1)  # the reading's star is held
+    canceled = await api.client.post(f"/api/v1/jobs/{accepted['job_id']}/cancel", headers=headers)
+    assert canceled.json()["status"] == "canceled"
+    async with api.runtime.db.session() as session:
+        [child] = (
+            await session.scalars(select(Job).where(Job.parent_job_id == uuid.UUID(accepted["job_id"])))
+        ).all()
+    assert (child.status, child.error_code) == (JobStatus.CANCELED, "parent_canceled")
+    assert await api.balances(user) == (3, 0)
+
+
+async def test_a_yes_without_stars_is_refused_and_nothing_is_stored(
+    make_api: MakeApi, sqlite_url: str
+) -> None:
+    api = await make_api(database_url=sqlite_url)
+    user, headers = await api.user(stars=0)
+    chat = Chat(api, headers, user.id)
+    conversation = await chat.conversation()
+    await chat.send(conversation, ASK)
+    refused = await api.client.post(
+        f"/api/v1/assistant/conversations/{conversation}/messages", json={"content": "yes"}, headers=headers
+    )
+    assert (refused.status_code, refused.json()["code"]) == (402, "insufficient_stars")
+    page = (
+        await api.client.get(f"/api/v1/assistant/conversations/{conversation}/messages", headers=headers)
+    ).json()
+    assert page["total"] == 1
+
+
+async def _user(chat: Chat, user_id: uuid.UUID) -> object:
+    from conjure.users.models import User
+
+    async with chat.api.runtime.db.session() as session:
+        return await session.get(User, user_id)

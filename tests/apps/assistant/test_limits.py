@@ -1,0 +1,49 @@
+"""Price and limits: the day's free messages, then a star each through the wallet; the per-person
+message rate limit."""
+
+from __future__ import annotations
+
+from tests.apps.assistant.conftest import Chat, MakeChat
+
+BASE = "/api/v1/assistant/conversations"
+
+
+async def _balance(chat: Chat) -> tuple[int, int]:
+    from conjure.users.models import User
+
+    async with chat.api.runtime.db.session() as session:
+        user = await session.get(User, chat.user_id)
+        assert user is not None
+        return user.star_balance, user.stars_held
+
+
+async def test_past_the_free_messages_each_answer_costs_a_star(make_chat: MakeChat) -> None:
+    chat = await make_chat(assistant_daily_messages=1)
+    conversation = await chat.conversation()
+    free = await chat.send(conversation, "First one is free")
+    await chat.events("message.completed")
+    paid = await chat.send(conversation, "Second one costs")
+    assert (free["priced"], paid["priced"]) == (False, True)
+    completed = (await chat.events("message.completed", count=2))[-1]
+    assert completed["price_stars"] == 1
+    assert await _balance(chat) == (2, 0)  # charged once the answer was stored
+    poor = await chat.api.user(stars=0)
+    other = Chat(chat.api, poor[1], poor[0].id)
+    mine = await other.conversation()
+    await other.send(mine, "free")
+    refused = await chat.client.post(
+        f"{BASE}/{mine}/messages", json={"content": "again"}, headers=other.headers
+    )
+    assert (refused.status_code, refused.json()["code"]) == (402, "insufficient_stars")
+
+
+async def test_messages_are_rate_limited_per_person(make_chat: MakeChat) -> None:
+    chat = await make_chat(assistant_messages_rate_limit="2/minute", assistant_max_pending_messages=10)
+    conversation = await chat.conversation()
+    for text in ("one", "two"):
+        await chat.send(conversation, text)
+    limited = await chat.client.post(
+        f"{BASE}/{conversation}/messages", json={"content": "three"}, headers=chat.headers
+    )
+    assert (limited.status_code, limited.json()["code"]) == (429, "rate_limited")
+    assert "retry-after" in {k.lower() for k in limited.headers}

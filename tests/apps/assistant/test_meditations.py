@@ -1,0 +1,113 @@
+"""Guided meditations: audio of the asked length (± 10 %) that decodes, progress per segment,
+the price charged on success and released on cancel; eSpeak NG offline, an API voice online."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import uuid
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from conjure.jobs.models import JobEvent
+from tests.apps.assistant.conftest import Chat, MakeChat
+from tests.apps.assistant.openai_peer import OpenAIPeer
+
+BASE = "/api/v1/assistant/meditations"
+
+
+async def wait_meditation(
+    chat: Chat, meditation_id: str, *statuses: str, timeout: float = 60.0
+) -> dict[str, Any]:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        body: dict[str, Any] = (await chat.client.get(f"{BASE}/{meditation_id}", headers=chat.headers)).json()
+        if body["status"] in statuses:
+            return body
+        assert loop.time() < deadline, body
+        await asyncio.sleep(0.1)
+
+
+async def test_a_meditation_has_the_asked_length_and_plays(make_chat: MakeChat, tmp_path: Path) -> None:
+    chat = await make_chat()
+    response = await chat.client.post(BASE, json={"theme": "sleep", "minutes": 3}, headers=chat.headers)
+    assert response.status_code == 202, response.text
+    accepted = response.json()
+    done = await wait_meditation(chat, accepted["meditation_id"], "ready", "failed")
+    assert done["status"] == "ready", done
+    assert 162 <= done["duration_seconds"] <= 198
+    audio = await chat.client.get(done["audio_url"])
+    assert audio.status_code == 200
+    path = tmp_path / "meditation.ogg"
+    path.write_bytes(audio.content)
+    decoded = float(
+        subprocess.run(["soxi", "-D", str(path)], capture_output=True, text=True, check=True).stdout
+    )
+    assert 162 <= decoded <= 198
+    stats = subprocess.run(
+        ["sox", str(path), "-n", "stat"], capture_output=True, text=True, check=True
+    ).stderr
+    assert float(stats.split("Maximum amplitude:")[1].split()[0]) > 0.05  # someone speaks
+    async with chat.api.runtime.db.session() as session:
+        rows = await session.scalars(
+            select(JobEvent.data)
+            .where(JobEvent.job_id == uuid.UUID(accepted["job_id"]))
+            .order_by(JobEvent.seq)
+        )
+        steps = [d["data"] for d in rows.all() if d.get("step") == "voicing"]
+    assert [s["segment"] for s in steps] == list(range(1, steps[0]["segments"] + 1))
+    assert await _balance(chat) == (1, 0)  # 3 stars, 2 for the meditation
+
+
+async def test_an_api_voice_is_used_and_cancel_releases_the_hold(
+    make_chat: MakeChat, api_peer: OpenAIPeer
+) -> None:
+    api_peer.speech_delay = 0.4
+    chat = await make_chat(assistant_tts_base_url=api_peer.url, assistant_tts_voice="sage")
+    accepted = (
+        await chat.client.post(BASE, json={"theme": "focus", "minutes": 5}, headers=chat.headers)
+    ).json()
+    running = await wait_meditation(chat, accepted["meditation_id"], "processing")
+    assert await _balance(chat) == (3, 2)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 20
+    while not (running.get("progress") or {}).get("data", {}).get("segment"):
+        assert loop.time() < deadline, running
+        await asyncio.sleep(0.05)
+        running = await wait_meditation(chat, accepted["meditation_id"], "processing", "ready")
+    canceled = await chat.client.post(f"/api/v1/jobs/{accepted['job_id']}/cancel", headers=chat.headers)
+    assert canceled.status_code == 200, canceled.text
+    done = await wait_meditation(chat, accepted["meditation_id"], "canceled", "ready")
+    assert done["status"] == "canceled"
+    assert done["audio_url"] is None
+    assert await _balance(chat) == (3, 0)  # the hold released, nothing charged
+    speech = [c["body"] for c in api_peer.calls if c["path"].endswith("/audio/speech")]
+    assert speech
+    assert (speech[0]["model"], speech[0]["voice"], speech[0]["response_format"]) == (
+        "gpt-4o-mini-tts",
+        "sage",
+        "wav",
+    )
+
+
+async def test_length_and_theme_are_checked(make_chat: MakeChat) -> None:
+    chat = await make_chat()
+    for body in (
+        {"theme": "sleep", "minutes": 2},
+        {"theme": "sleep", "minutes": 21},
+        {"theme": " ", "minutes": 5},
+    ):
+        response = await chat.client.post(BASE, json=body, headers=chat.headers)
+        assert response.status_code == 422, body
+
+
+async def _balance(chat: Chat) -> tuple[int, int]:
+    from conjure.users.models import User
+
+    async with chat.api.runtime.db.session() as session:
+        user = await session.get(User, chat.user_id)
+        assert user is not None
+        return user.star_balance, user.stars_held

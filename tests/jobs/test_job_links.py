@@ -1,0 +1,60 @@
+"""Parent/child job links: a child's status shows on its parent; canceling the parent cancels
+its queued children and releases their holds; a running child is left to finish."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from conjure.app import create_app
+from conjure.jobs.models import Job, JobStatus
+from conjure.runtime import Runtime
+from conjure.users.models import User
+from tests.factories import auth_headers, make_user
+from tests.jobs.conftest import load, submit
+from tests.jobs.kinds import APP
+
+
+@pytest.fixture
+async def api(engine: Runtime) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(runtime=engine, apps=[APP])
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        yield client
+
+
+async def balances(runtime: Runtime, user: User) -> tuple[int, int]:
+    async with runtime.db.session() as session:
+        row = await session.get(User, user.id)
+        assert row is not None
+        return row.star_balance, row.stars_held
+
+
+async def test_children_show_on_the_parent_and_are_canceled_with_it(
+    engine: Runtime, api: httpx.AsyncClient
+) -> None:
+    user = await make_user(engine, stars=3)
+    headers = auth_headers(engine, user)
+    parent = await submit(engine, "t.noop", user=user)
+    first = await submit(engine, "t.paid", user=user, parent_job_id=parent.id)
+    second = await submit(engine, "t.paid", user=user, parent_job_id=parent.id)
+    unrelated = await submit(engine, "t.paid", user=user)
+    assert await balances(engine, user) == (3, 3)
+    async with engine.db.session() as session:  # a worker has started the second child already
+        child = await session.get(Job, second.id)
+        assert child is not None
+        child.status = JobStatus.PROCESSING
+    view = (await api.get(f"/api/v1/jobs/{parent.id}", headers=headers)).json()
+    assert [(c["id"], c["kind"], c["status"]) for c in view["children"]] == [
+        (str(first.id), "t.paid", "queued"),
+        (str(second.id), "t.paid", "processing"),
+    ]
+    assert (await api.get(f"/api/v1/jobs/{unrelated.id}", headers=headers)).json()["children"] == []
+    canceled = await api.post(f"/api/v1/jobs/{parent.id}/cancel", headers=headers)
+    assert canceled.json()["status"] == "canceled"
+    assert (await load(engine, first.id)).status == JobStatus.CANCELED
+    assert (await load(engine, first.id)).error_code == "parent_canceled"
+    assert (await load(engine, second.id)).status == JobStatus.PROCESSING  # running: left to finish
+    assert (await load(engine, unrelated.id)).status == JobStatus.QUEUED
+    assert await balances(engine, user) == (3, 2)  # the canceled child's hold was released
