@@ -29,6 +29,10 @@ from tests.processes import stop_process
 from tests.servers import free_port
 from tests.web.conftest import browser, screenshots, shot  # noqa: F401  (fixtures)
 
+# The tests of this file share one server and its data (module fixtures), and the audit test reads
+# what the inbox test did: under pytest-xdist they run on one worker, in order.
+pytestmark = pytest.mark.xdist_group("ops-page")
+
 PASSWORD = "correct horse battery"
 SMS = "+15550001000"
 

@@ -50,6 +50,14 @@ async def deliver(api: Api, peer: ReplicatePeer, prediction_id: str, *, webhook_
     return str(response.json()["status"])
 
 
+async def until_waiting(api: Api, job_id: str) -> None:
+    for _ in range(400):
+        if (await job_of(api, job_id)).status == "waiting":
+            return
+        await asyncio.sleep(0.025)
+    raise AssertionError(f"job {job_id} did not park")
+
+
 async def test_one_worker_slot_keeps_many_staging_jobs_in_flight(
     start_api: StartApi, peer: ReplicatePeer, backend: dict[str, str]
 ) -> None:
@@ -60,7 +68,8 @@ async def test_one_worker_slot_keeps_many_staging_jobs_in_flight(
     # one slot: each job parked after creating its prediction.
     await created(peer, count=4)
     for job in accepted:
-        assert (await job_of(api, job["job_id"])).status == "waiting"
+        # The prediction exists a moment before its job's park commits.
+        await until_waiting(api, job["job_id"])
     assert await api.balances(user.id) == (4, 4)
     await asyncio.sleep(0.5)  # the model's run; the peer answers by webhook afterwards
     for prediction_id in list(peer.predictions):
