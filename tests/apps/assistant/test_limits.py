@@ -47,3 +47,31 @@ async def test_messages_are_rate_limited_per_person(make_chat: MakeChat) -> None
     )
     assert (limited.status_code, limited.json()["code"]) == (429, "rate_limited")
     assert "retry-after" in {k.lower() for k in limited.headers}
+
+
+async def test_a_paid_plan_raises_the_days_free_messages(make_chat: MakeChat) -> None:
+    import datetime as dt
+
+    from conjure.billing.models import Subscription
+
+    chat = await make_chat(assistant_daily_messages=1)
+    now = dt.datetime.now(dt.UTC)
+    async with chat.api.runtime.db.session() as session:
+        # As the billing job records a paid "plus" subscription (its plan allows 200 a day).
+        session.add(
+            Subscription(
+                user_id=chat.user_id,
+                stripe_subscription_id="sub_plus",
+                stripe_customer_id="cus_plus",
+                plan_id="plus",
+                period_plan_id="plus",
+                status="active",
+                current_period_start=now - dt.timedelta(days=1),
+                current_period_end=now + dt.timedelta(days=29),
+            )
+        )
+    conversation = await chat.conversation()
+    sent = [await chat.send(conversation, f"message {n}") for n in range(3)]
+    assert [m["priced"] for m in sent] == [False, False, False]
+    await chat.events("message.completed", count=3)
+    assert await _balance(chat) == (3, 0)  # nothing charged

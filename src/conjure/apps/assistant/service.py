@@ -21,6 +21,7 @@ from conjure.apps.assistant.extraction import might_hold_facts
 from conjure.apps.assistant.models import Conversation, Message, Role
 from conjure.apps.assistant.settings import AssistantSettings
 from conjure.apps.assistant.tasks import ANSWER, ANSWER_PAID, REMEMBER, answer_id_for
+from conjure.billing.plans import plan_limits_for
 from conjure.db import utcnow
 from conjure.errors import Conflict, ConjureError, NotFound
 from conjure.jobs.models import Job, JobStatus
@@ -147,6 +148,15 @@ async def _replayed(
     return (row[0], row[1]) if row else None
 
 
+async def daily_allowance(session: AsyncSession, runtime: Runtime, user_id: uuid.UUID) -> int:
+    """Free messages a day: ``ASSISTANT_DAILY_MESSAGES``, raised by a paid plan's
+    ``assistant_daily_messages`` (``SUBSCRIPTION_PLANS``) while the plan is in effect."""
+    base = runtime.settings.for_app(AssistantSettings).assistant_daily_messages
+    plan = await plan_limits_for(session, user_id, runtime.settings)
+    raised = plan.get("assistant_daily_messages") if plan.paid else None
+    return max(base, raised) if isinstance(raised, int) else base
+
+
 async def post_message(
     session: AsyncSession,
     runtime: Runtime,
@@ -169,7 +179,7 @@ async def post_message(
         return replayed
     if await _pending_in(session, conversation.id) >= settings.assistant_max_pending_messages:
         raise AnswersPending("Wait for the answers to your last messages before sending more.")
-    free = await messages_used_today(session, user_id) < settings.assistant_daily_messages
+    free = await messages_used_today(session, user_id) < await daily_allowance(session, runtime, user_id)
     now = utcnow()
     message = Message(
         conversation_id=conversation.id,
