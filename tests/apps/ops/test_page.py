@@ -29,10 +29,6 @@ from tests.processes import stop_process
 from tests.servers import free_port
 from tests.web.conftest import browser, screenshots, shot  # noqa: F401  (fixtures)
 
-# The tests of this file share one server and its data (module fixtures), and the audit test reads
-# what the inbox test did: under pytest-xdist they run on one worker, in order.
-pytestmark = pytest.mark.xdist_group("ops-page")
-
 PASSWORD = "correct horse battery"
 SMS = "+15550001000"
 
@@ -189,7 +185,7 @@ def _login(page: Page, email: str) -> None:
     expect(page.locator("#app")).to_be_visible()
 
 
-def test_staff_works_the_inbox_and_cannot_see_another_station(
+def test_staff_work_the_inbox_cannot_see_another_station_and_the_owner_sees_the_audit(
     console: Page,
     ops_server: tuple[str, dict[str, str]],
     screenshots: Path,  # noqa: F811
@@ -243,8 +239,8 @@ def test_staff_works_the_inbox_and_cannot_see_another_station(
     console.click("#go-home")
     expect(console.locator("#role")).to_have_text("staff")
 
-
-def test_an_owner_sees_the_budget_and_the_audit_trail(console: Page) -> None:
+    # The owner of the same station then sees the budget and, in the audit trail, what staff did.
+    console.click("#logout")
     _login(console, "owner-a@example.com")
     console.click("[data-tab=budget]")
     expect(console.locator("#usage")).to_contain_text("AI calls")
