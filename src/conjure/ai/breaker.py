@@ -81,7 +81,7 @@ class CircuitBreaker:
         self.trial_started: float | None = None  # the half-open trial call in flight, if any
         MODEL_BREAKER_STATE.labels(provider).set(_GAUGE[CLOSED])
         PROVIDER_BREAKER_STATE.labels(provider, service).set(_GAUGE[CLOSED])
-        _ALL.add(self)
+        _register(self)
 
     def allow(self) -> bool:
         """Whether a call may go to the provider now (in half-open, only the one trial call)."""
@@ -172,13 +172,31 @@ def deferral(code: str, message: str, remaining: Iterable[float]) -> JobDeferred
     return JobDeferred(code, message, retry_after=max(min(remaining, default=1.0), 1.0))
 
 
-# Every breaker this process made (the provider slots' and breaker_for's), for /ready.
-_ALL: weakref.WeakSet[CircuitBreaker] = weakref.WeakSet()
+# Every breaker this process made (the provider slots' and breaker_for's), for /ready: by the
+# event loop it was made in (a process runs one; a loop's breakers go with it, as breaker_for's do).
+_ALL: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, weakref.WeakSet[CircuitBreaker]] = (
+    weakref.WeakKeyDictionary()
+)
+_OUTSIDE_LOOP: weakref.WeakSet[CircuitBreaker] = weakref.WeakSet()
+
+
+def _register(breaker: CircuitBreaker) -> None:
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        _OUTSIDE_LOOP.add(breaker)
+        return
+    _ALL.setdefault(loop, weakref.WeakSet()).add(breaker)
 
 
 def breaker_warnings() -> list[str]:
     """One sentence per breaker of this process that is open or half-open (``/ready`` warnings)."""
-    found = sorted((b for b in list(_ALL) if b.state != CLOSED), key=lambda b: (b.service, b.provider))
+    try:
+        mine = list(_ALL.get(asyncio.get_running_loop(), ()))
+    except RuntimeError:
+        mine = []
+    candidates = [*mine, *_OUTSIDE_LOOP]
+    found = sorted((b for b in candidates if b.state != CLOSED), key=lambda b: (b.service, b.provider))
     return [
         f"circuit breaker for {b.service} provider {b.provider!r} is {b.state.replace('_', '-')}"
         f" (retry in {b.remaining():.0f} s)"
