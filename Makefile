@@ -66,7 +66,7 @@ fuzz: install ## Fuzz every operation with schemathesis, as a user, an admin and
 	$(PY) -m tests.platform.fuzz $(FUZZ_ARGS)
 
 test-only: install ## Run the test suite only (PYTEST_WORKERS=N processes, PYTEST_ARGS=... for pytest)
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 bench: install system-deps ## Run the API and job-engine benchmarks (figures go in the README)
 	$(PY) bench/run.py

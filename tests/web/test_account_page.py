@@ -8,13 +8,10 @@ import uuid
 from urllib.parse import quote, urlencode
 
 import httpx
-import pytest
 from playwright.sync_api import Page, expect
 
 from conjure.auth.telegram import sign
 from tests.web.conftest import BOT_TOKEN, shot
-
-pytestmark = pytest.mark.xdist_group("browser")
 
 PASSWORD = "correct horse battery"
 

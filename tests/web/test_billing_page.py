@@ -6,14 +6,11 @@ from __future__ import annotations
 import uuid
 
 import httpx
-import pytest
 from playwright.sync_api import Page, Route, expect
 
 from tests.payments.stripe_server import FakeStripe, make_event, sign
 from tests.web.conftest import STRIPE_WEBHOOK_SECRET, shot
 from tests.web.test_pages import sign_up
-
-pytestmark = pytest.mark.xdist_group("browser")
 
 
 def _stripe_page(title: str):  # type: ignore[no-untyped-def]

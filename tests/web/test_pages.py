@@ -10,16 +10,11 @@ import uuid
 from urllib.parse import quote, urlencode
 
 import httpx
-import pytest
 from playwright.sync_api import Page, expect
 
 from conjure.auth.telegram import sign
 from tests.payments.stripe_server import FakeStripe
 from tests.web.conftest import ADMIN_EMAIL, BOT_TOKEN, STRIPE_PUBLISHABLE_KEY, shot
-
-# Under pytest-xdist every test of this file runs on one worker: they share one `conjure up`
-# process and one Chromium (module fixtures), which each worker would otherwise start again.
-pytestmark = pytest.mark.xdist_group("browser")
 
 PASSWORD = "correct horse battery"
 
