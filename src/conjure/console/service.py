@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Integer, cast, delete, func, select
+from sqlalchemy import ColumnElement, Integer, String, cast, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conjure.console.schemas import (
@@ -104,14 +104,8 @@ def _conditions(flt: JobFilter) -> list[ColumnElement[bool]]:
             where.append(Job.id == uuid.UUID(prefix))
         except ValueError:
             # A prefix: compared on the id's text (the console shows the first 8 characters).
-            where.append(func.lower(cast(Job.id, _text_type())).like(f"{prefix.replace('-', '')}%"))
+            where.append(func.lower(cast(Job.id, String(36))).like(f"{prefix.replace('-', '')}%"))
     return where
-
-
-def _text_type() -> Any:
-    from sqlalchemy import String
-
-    return String(36)
 
 
 async def search_jobs(session: AsyncSession, flt: JobFilter, page: PageParams) -> Page[ConsoleJob]:

@@ -268,3 +268,13 @@ export function newIdempotencyKey() {
   crypto.getRandomValues(bytes);
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
+
+/** Sign up or log in (``mode`` is "signup" or "login") and keep the session's tokens. */
+export async function signIn(mode, email, password) {
+  tokens.save(await api(`/api/v1/auth/${mode}`, { method: "POST", body: { email, password }, auth: false }));
+}
+
+/** The stars a person can spend now (the wallet's balance less what open jobs hold). */
+export async function availableStars() {
+  return (await api("/api/v1/user/wallet")).available_stars;
+}

@@ -1,7 +1,7 @@
 // The assistant page: conversations, the answer streaming in as it is written (message.delta on
 // the user's event stream), the model badge, the memories panel, the meditation player.
 
-import { api, followEvents, h, say, tokens } from "/static/api.js";
+import { api, availableStars, followEvents, h, say, signIn, tokens } from "/static/api.js";
 
 const $ = (id) => document.getElementById(id);
 const state = { conversation: null, bubbles: new Map(), lastEventId: null, follow: null };
@@ -23,11 +23,10 @@ function bubble(message) {
   return item;
 }
 
-async function signIn(mode) {
+async function signInAs(mode) {
   notify(null);
-  const body = { email: $("auth-email").value.trim(), password: $("auth-password").value };
   try {
-    tokens.save(await api(`/api/v1/auth/${mode}`, { method: "POST", body, auth: false }));
+    await signIn(mode, $("auth-email").value.trim(), $("auth-password").value);
     await showApp();
   } catch (error) {
     notify(error);
@@ -36,8 +35,7 @@ async function signIn(mode) {
 
 async function refreshStars() {
   try {
-    const wallet = await api("/api/v1/user/wallet");
-    $("stars").textContent = `★ ${wallet.star_balance - (wallet.stars_held || 0)}`;
+    $("stars").textContent = `★ ${await availableStars()}`;
     $("stars").hidden = false;
   } catch {
     $("stars").hidden = true;
@@ -199,9 +197,9 @@ async function showApp() {
 function wire() {
   $("auth-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    signIn("signup");
+    signInAs("signup");
   });
-  $("login").addEventListener("click", () => signIn("login"));
+  $("login").addEventListener("click", () => signInAs("login"));
   $("logout").addEventListener("click", () => {
     tokens.clear();
     location.reload();

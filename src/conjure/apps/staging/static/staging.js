@@ -1,6 +1,6 @@
 // The staging page: projects, a direct upload to storage with progress, staging, live status, before/after.
 
-import { api, followEvents, h, newIdempotencyKey, say, tokens } from "/static/api.js";
+import { api, availableStars, followEvents, h, newIdempotencyKey, say, signIn, tokens } from "/static/api.js";
 
 const $ = (id) => document.getElementById(id);
 const state = { project: null, uploadKey: null, image: null, follow: null };
@@ -10,11 +10,10 @@ function notify(error) {
   say($("notice"), error ? error.message || String(error) : "");
 }
 
-async function signIn(mode) {
+async function signInAs(mode) {
   notify(null);
-  const body = { email: $("auth-email").value.trim(), password: $("auth-password").value };
   try {
-    tokens.save(await api(`/api/v1/auth/${mode}`, { method: "POST", body, auth: false }));
+    await signIn(mode, $("auth-email").value.trim(), $("auth-password").value);
     await showApp();
   } catch (error) {
     notify(error);
@@ -23,8 +22,7 @@ async function signIn(mode) {
 
 async function refreshStars() {
   try {
-    const wallet = await api("/api/v1/user/wallet");
-    $("stars").textContent = `★ ${wallet.star_balance - (wallet.stars_held || 0)}`;
+    $("stars").textContent = `★ ${await availableStars()}`;
     $("stars").hidden = false;
   } catch {
     $("stars").hidden = true;
@@ -232,9 +230,9 @@ function slide() {
 function wire() {
   $("auth-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    signIn("signup");
+    signInAs("signup");
   });
-  $("login").addEventListener("click", () => signIn("login"));
+  $("login").addEventListener("click", () => signInAs("login"));
   $("logout").addEventListener("click", () => {
     tokens.clear();
     location.reload();
