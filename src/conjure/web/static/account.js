@@ -111,9 +111,15 @@ export function mountAccount({ panel, onDeleted }) {
     applyI18n(panel);
   }
 
+  let loads = 0;
+
   async function load() {
+    const mine = ++loads;
     try {
-      identities = itemsOf(await api("/api/v1/me/identities?limit=100"));
+      const rows = itemsOf(await api("/api/v1/me/identities?limit=100"));
+      // A later load (another sign-in meanwhile) answers for the page; an earlier one is stale.
+      if (mine !== loads) return;
+      identities = rows;
       render();
     } catch (err) {
       notice(userMessage(err));
