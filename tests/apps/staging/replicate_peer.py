@@ -52,6 +52,8 @@ class ReplicatePeer(LoopbackServer):
     predictions: dict[str, dict[str, Any]] = field(default_factory=dict)
     creates: list[dict[str, Any]] = field(default_factory=list)
     polls: int = 0
+    cancels: list[str] = field(default_factory=list)  # prediction ids asked to cancel
+    cancel_statuses: list[int] = field(default_factory=list)  # answered to cancels before a 200
     output: bytes = field(default_factory=staged_jpeg)
     create_delay: float = 0.0  # seconds a create takes to answer (a slow provider)
 
@@ -122,6 +124,19 @@ class ReplicatePeer(LoopbackServer):
                 prediction["status"] = "processing"
         return 200, {k: v for k, v in prediction.items() if k != "created"}
 
+    def _cancel(self, prediction_id: str) -> tuple[int, dict[str, Any]]:
+        # Replicate: POST /v1/predictions/{id}/cancel answers the prediction, canceled unless it
+        # had ended already (then unchanged).
+        self.cancels.append(prediction_id)
+        if self.cancel_statuses:
+            return self.cancel_statuses.pop(0), {"detail": "scripted failure"}
+        prediction = self.predictions.get(prediction_id)
+        if prediction is None:
+            return 404, {"detail": "Not found."}
+        if prediction["status"] in ("starting", "processing"):
+            self._finish(prediction_id, "canceled")
+        return 200, {k: v for k, v in prediction.items() if k != "created"}
+
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         peer = self
 
@@ -139,6 +154,10 @@ class ReplicatePeer(LoopbackServer):
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = json.loads(self.rfile.read(length) or b"{}")
+                if self.path.startswith("/v1/predictions/") and self.path.endswith("/cancel"):
+                    with peer._lock:
+                        status, data = peer._cancel(self.path.split("/")[3])
+                    return self._send(status, json.dumps(data).encode(), "application/json")
                 time.sleep(peer.create_delay)
                 if not self.path.startswith("/v1/models/") or not self.path.endswith("/predictions"):
                     return self._send(404, b"{}", "application/json")

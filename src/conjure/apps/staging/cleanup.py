@@ -10,12 +10,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
+import httpx
 import structlog
 from sqlalchemy import delete, exists, select
 
-from conjure.apps.staging.models import StagedImage, Upload
+from conjure.apps.staging.models import Prediction, StagedImage, Upload
+from conjure.apps.staging.replicate import ReplicateStaging, is_transient
 from conjure.apps.staging.settings import StagingSettings
+from conjure.apps.staging.webhooks import DONE, record_prediction_end
 from conjure.db import utcnow
+from conjure.jobs.models import TERMINAL_STATUSES, Job
 
 if TYPE_CHECKING:
     from conjure.kit.spec import AppRuntime
@@ -65,3 +69,57 @@ async def delete_unused_uploads(runtime: AppRuntime) -> int:
     if unused:
         log.info("staging_uploads_deleted", count=len(unused))
     return len(unused)
+
+
+def cancel_sweep_every(settings: Settings) -> float:
+    return settings.for_app(StagingSettings).staging_cancel_sweep_seconds
+
+
+async def cancel_abandoned_predictions(runtime: AppRuntime) -> int:
+    """Cancel the Replicate predictions still running for jobs that ended (canceled, failed, timed
+    out, dead-lettered); how many. A job can end while its prediction runs (a cancel, a deadline,
+    a worker's time limit), and Replicate bills the prediction to the end unless told to stop.
+
+    The prediction's end is recorded from Replicate's answer, so a sweep asks once; a transport
+    error or a 5xx leaves it for the next sweep. Several processes sweeping at once may ask twice,
+    which Replicate answers alike.
+    """
+    settings = runtime.settings.for_app(StagingSettings)
+    if settings.staging_provider != "replicate" or settings.replicate_api_token is None:
+        return 0
+    ended = [status.value for status in TERMINAL_STATUSES]
+    async with runtime.db.session() as session:
+        abandoned = list(
+            await session.scalars(
+                select(Prediction.id)
+                .join(Job, Job.id == Prediction.job_id)
+                .where(Prediction.completed_at.is_(None), Job.status.in_(ended))
+                .order_by(Prediction.created_at)
+                .limit(BATCH)
+            )
+        )
+    if not abandoned:
+        return 0
+    canceled = 0
+    async with ReplicateStaging(settings).api_client() as client:
+        for prediction_id in abandoned:
+            try:
+                response = await client.post(f"/v1/predictions/{prediction_id}/cancel")
+            except httpx.TransportError:
+                continue
+            if is_transient(response.status_code):
+                continue
+            # 200: its state now (canceled, or how it ended meanwhile); 404 and other refusals: it
+            # is gone for us either way, so it is recorded ended and not asked again.
+            answer = response.json() if response.status_code == 200 else {}
+            if answer.get("status") not in DONE:
+                answer = {
+                    "id": prediction_id,
+                    "status": "canceled",
+                    "error": f"cancel: {response.status_code}",
+                }
+            async with runtime.db.session() as session:
+                canceled += await record_prediction_end(session, runtime.db.is_sqlite, answer)
+    if canceled:
+        log.info("staging_predictions_canceled", count=canceled)
+    return canceled

@@ -70,7 +70,7 @@ class ReplicateStaging:
     async def stage(self, ctx: JobContext, res: JobResources, request: StagingRequest) -> StagedResult:
         """Start (or pick up) the prediction, then wait for it parked; returns only once it ended."""
         model, _ = self.model_for(request.quality)
-        async with self._client() as client:
+        async with self.api_client() as client:
             prediction_id = await self._resume(res, ctx) or await self._create(
                 client, ctx, res, model, request
             )
@@ -86,12 +86,28 @@ class ReplicateStaging:
             }
             return await self._finish_or_park(client, ctx, res, checkpoint)
 
-    async def resume(self, ctx: JobContext, res: JobResources, checkpoint: dict[str, Any]) -> StagedResult:
-        """A parked job's next run (its webhook came, or its poll time): finish, or park again."""
-        async with self._client() as client:
+    async def resume(
+        self, ctx: JobContext, res: JobResources, checkpoint: dict[str, Any]
+    ) -> StagedResult | None:
+        """A parked job's next run (its webhook came, or its poll time): finish, or park again.
+
+        None when the checkpoint is stale and the run must start over: a job run again after it
+        ended (a DLQ re-drive, an operator's retry) finds its prediction canceled by the sweep
+        (:func:`conjure.apps.staging.cleanup.cancel_abandoned_predictions`) or its wait run out.
+        Starting over still picks up a prediction that may yet succeed (:meth:`_resume`).
+        """
+        prediction_id = str(checkpoint["prediction_id"])
+        async with res.db.session() as session:
+            row = await session.get(Prediction, prediction_id)
+        ended = row is not None and row.completed_at is not None
+        if ended and row is not None and row.status in ("canceled", "aborted"):
+            return None
+        if not ended and time.time() >= float(checkpoint["deadline"]):
+            return None
+        async with self.api_client() as client:
             return await self._finish_or_park(client, ctx, res, dict(checkpoint))
 
-    def _client(self) -> httpx.AsyncClient:
+    def api_client(self) -> httpx.AsyncClient:
         token = self.settings.replicate_api_token
         if token is None:
             raise PermanentJobError("provider_not_configured", "REPLICATE_API_TOKEN is not set.")

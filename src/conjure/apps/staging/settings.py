@@ -49,5 +49,8 @@ class StagingSettings(AppSettings):
     staging_wait_deadline_seconds: float = 900.0
     # Never-staged uploads (no image row uses them) are deleted once they are this old.
     staging_upload_retention_seconds: float = 86400.0
+    # How often the scheduler cancels the Replicate predictions of jobs that ended without them
+    # (canceled, failed, timed out, dead-lettered), so nobody pays for an image no one will see.
+    staging_cancel_sweep_seconds: float = 30.0
     # Standard Webhooks: a webhook whose timestamp is further than this from now is refused.
     staging_webhook_tolerance_seconds: int = 300

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from conjure.apps.staging.cleanup import cleanup_every, delete_unused_uploads
+from conjure.apps.staging.cleanup import (
+    cancel_abandoned_predictions,
+    cancel_sweep_every,
+    cleanup_every,
+    delete_unused_uploads,
+)
 from conjure.apps.staging.pages import router as page_router
 from conjure.apps.staging.router import router
 from conjure.apps.staging.service import erase_user_staging, export_user_staging
@@ -36,12 +41,15 @@ STAGE = JobKind(
 )
 
 CLEANUP = PeriodicTask("staging.delete_unused_uploads", delete_unused_uploads, cleanup_every)
+CANCEL_SWEEP = PeriodicTask(
+    "staging.cancel_abandoned_predictions", cancel_abandoned_predictions, cancel_sweep_every
+)
 
 APP = AppSpec(
     name="staging",
     routers=[router, webhook_router, page_router],
     job_kinds=[STAGE],
-    periodic=[CLEANUP],
+    periodic=[CLEANUP, CANCEL_SWEEP],
     erase_user=erase_user_staging,
     export_user=export_user_staging,
 )

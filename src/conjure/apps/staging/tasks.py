@@ -81,11 +81,12 @@ async def stage_image(ctx: JobContext) -> dict[str, Any]:
     keys = staged_keys(ctx.user_id, ctx.job_id)
     ttl = res.settings.storage_presign_ttl_seconds
     saved = await ctx.saved_state() if isinstance(provider, ReplicateStaging) else None
+    made = None
     if saved is not None and saved.checkpoint:
         # A parked run's continuation: the photo was checked and stored, the model was asked.
         assert isinstance(provider, ReplicateStaging)
         made = await provider.resume(ctx, res, saved.checkpoint)
-    else:
+    if made is None:  # a first run, or a re-run whose checkpoint went stale
         await ctx.progress("preparing")
         try:
             original = await storage.get(key)
