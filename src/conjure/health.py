@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
+from typing import TYPE_CHECKING, Annotated
 
 import structlog
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Header, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from conjure.ai.breaker import breaker_warnings
 from conjure.deps import RuntimeDep
-from conjure.errors import PROBLEM_JSON
+from conjure.errors import PROBLEM_JSON, NotFound, Unauthorized
 from conjure.observability.gauges import refresh_scrape_gauges
+
+if TYPE_CHECKING:
+    from conjure.settings import Settings
 
 router = APIRouter(tags=["health"])
 log = structlog.get_logger("conjure.health")
@@ -87,8 +92,27 @@ async def _broker_warnings(runtime: RuntimeDep) -> list[str]:
     return warnings
 
 
+class MetricsUnauthorized(Unauthorized):
+    code = "metrics_unauthorized"
+
+
+def check_metrics_access(settings: Settings, authorization: str | None) -> None:
+    """Who may read the API's metrics (queue depths, routes, breakers: an operator's view):
+    the holder of ``METRICS_TOKEN``; nobody in production without one; anyone in development."""
+    token = settings.metrics_token
+    if token is None:
+        if settings.is_production:
+            raise NotFound("Not found.")
+        return
+    scheme, _, given = (authorization or "").partition(" ")
+    expected = token.get_secret_value().encode()
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected):
+        raise MetricsUnauthorized("The metrics need Authorization: Bearer <METRICS_TOKEN>.")
+
+
 @router.get("/metrics", include_in_schema=False)
-async def metrics(runtime: RuntimeDep) -> Response:
+async def metrics(runtime: RuntimeDep, authorization: Annotated[str | None, Header()] = None) -> Response:
     """Prometheus text exposition."""
+    check_metrics_access(runtime.settings, authorization)
     await refresh_scrape_gauges(runtime)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -244,6 +244,10 @@ class Settings(BaseSettings):
     job_webhook_secret: SecretStr | None = None
     job_scheduler_poll_seconds: float = 0.25
     worker_metrics_port: int = 0  # >0: `conjure worker` serves /metrics on this port
+    # The API's /metrics asks for `Authorization: Bearer <METRICS_TOKEN>` when set; unset, it is
+    # open in development and test and closed (404) in production and staging. A worker's
+    # metrics port is not the API's: keep it on the internal network.
+    metrics_token: SecretStr | None = None
     # Runs that spend no attempt (conjure.jobs.parking): parks of one job waiting on callbacks,
     # delays while a provider's circuit breaker is open; past either cap a run counts again.
     job_max_parks: int = Field(default=100, ge=0)

@@ -200,3 +200,39 @@ async def test_file_uploads_have_their_own_larger_limit(client: httpx.AsyncClien
     assert upload.json()["code"] != "request_too_large"
     elsewhere = await client.put("/api/v1/me", content=body)
     assert elsewhere.status_code == 413
+
+
+@pytest.mark.parametrize(
+    ("environment", "token", "authorization", "expected"),
+    [
+        ("test", None, None, 200),  # development and test: open
+        ("production", None, None, 404),  # production without a token: closed
+        ("production", "scrape-" + "t" * 24, None, 401),
+        ("production", "scrape-" + "t" * 24, "Bearer wrong", 401),
+        ("production", "scrape-" + "t" * 24, "Basic scrape-" + "t" * 24, 401),
+        ("production", "scrape-" + "t" * 24, "Bearer scrape-" + "t" * 24, 200),
+    ],
+)
+async def test_metrics_are_for_the_holder_of_the_metrics_token(
+    make_settings: Callable[..., Settings],
+    sqlite_url: str,
+    environment: str,
+    token: str | None,
+    authorization: str | None,
+    expected: int,
+) -> None:
+    settings = make_settings(database_url=sqlite_url, environment=environment, metrics_token=token)
+    runtime = await Runtime.start(settings)
+    try:
+        app = create_app(runtime=runtime)
+        headers = {"authorization": authorization} if authorization else {}
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as c:
+            response = await c.get("/metrics", headers=headers)
+    finally:
+        await runtime.close()
+    assert response.status_code == expected
+    if expected == 200:
+        assert "conjure_http_requests_total" in response.text
+    else:
+        assert response.headers["content-type"] == "application/problem+json"
+        assert response.json()["code"] == ("not_found" if expected == 404 else "metrics_unauthorized")
