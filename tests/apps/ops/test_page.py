@@ -248,3 +248,42 @@ def test_staff_work_the_inbox_cannot_see_another_station_and_the_owner_sees_the_
     expect(console.locator("#audit tr", has_text="draft.rejected")).to_have_count(1)
     expect(console.locator("#audit tr", has_text="classify")).to_have_count(3)
     shot(console, "ops-06-budget-audit")
+
+
+def test_staff_answer_a_conversation_and_book_a_new_customer(
+    console: Page,
+    screenshots: Path,  # noqa: F811
+) -> None:
+    _login(console, "staff@example.com")
+    allergy = console.locator(".thread", has_text="peanut allergy")
+    allergy.locator(".open-thread").click()
+    expect(console.locator("#messages li.in")).to_have_text(re.compile("severe peanut allergy"))
+    console.fill("#reply-text", "Thank you for telling us. Our chef will cook peanut-free for your party.")
+    console.click("#send-reply")
+    expect(console.locator("#messages li.out")).to_contain_text("peanut-free for your party")
+    expect(console.locator("#reply-text")).to_have_value("")
+    shot(console, "ops-07-conversation-reply")
+
+    console.click("[data-tab=bookings]")
+    expect(console.locator("#bookings tr")).to_have_count(3)
+    console.click("#new-booking summary")
+    console.select_option("#nb-customer", "new")
+    expect(console.locator("#nb-new-customer")).to_be_visible()
+    console.click("#create-booking")  # nothing chosen yet: the form says what is missing
+    console.fill("#nb-name", "Dana Lee")
+    console.fill("#nb-phone", "+14155550123")
+    console.fill("#nb-date", time.strftime("%Y-%m-") + "27")
+    console.fill("#nb-time", "18:30")
+    console.fill("#nb-guests", "14")
+    console.fill("#nb-address", "9 Ocean Ave")
+    console.select_option("#nb-package", "premium")
+    shot(console, "ops-08-new-booking-form")
+    console.click("#create-booking")
+    expect(console.locator("#bookings tr")).to_have_count(4)
+    row = console.locator("#bookings tr", has_text="18:30")
+    expect(row.locator(".badge")).to_have_text("pending")
+    row.locator("[data-status=confirmed]").click()
+    expect(row.locator(".badge")).to_have_text("confirmed")
+    expect(console.locator("#calendar .pill", has_text="18:30 · 14")).to_have_count(1)
+    expect(console.locator("#nb-customer option", has_text="Dana Lee")).to_have_count(1)
+    shot(console, "ops-09-booking-confirmed")

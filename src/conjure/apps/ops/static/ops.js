@@ -1,5 +1,6 @@
 // The ops console: one station at a time (members see only their stations), its inbox with AI drafts
-// to approve, edit or reject, bookings with a month calendar, the leads board, reviews, budget and audit.
+// to approve, edit or reject and conversations to read and answer, bookings (a form for new ones,
+// status changes, a month calendar), the leads board, reviews, budget and audit.
 
 import { ApiError, api, authHeaders, h, say, tokens } from "/static/api.js";
 
@@ -7,7 +8,11 @@ const $ = (id) => document.getElementById(id);
 const RANK = { viewer: 0, staff: 1, manager: 2, owner: 3 };
 const LEAD_COLUMNS = ["new", "contacted", "qualified", "won", "lost"];
 const NEXT_LEAD = { new: "contacted", contacted: "qualified", qualified: "won" };
-const state = { stations: [], station: null, tab: "inbox", month: new Date() };
+const BOOKING_ACTIONS = {
+  pending: [["confirmed", "Confirm"], ["cancelled", "Cancel"]],
+  confirmed: [["completed", "Completed"], ["no_show", "No-show"], ["cancelled", "Cancel"]],
+};
+const state = { stations: [], station: null, tab: "inbox", month: new Date(), thread: null };
 
 const can = (role) => state.station && RANK[state.station.role] >= RANK[role];
 const base = () => `/api/v1/ops/stations/${state.station.id}`;
@@ -52,6 +57,7 @@ async function openStation(id) {
     return;
   }
   $("home").hidden = true;
+  state.thread = null;
   history.replaceState(null, "", `#station=${id}`);
   $("station").value = id;
   $("role").textContent = state.station.role;
@@ -96,6 +102,7 @@ async function inbox() {
   $("threads").replaceChildren(
     ...(threads.items.length ? threads.items.map(threadItem) : [h("li", { class: "muted" }, "No conversations yet.")]),
   );
+  await showThread();
 }
 
 function draftItem(draft) {
@@ -118,28 +125,140 @@ function draftItem(draft) {
 }
 
 function threadItem(thread) {
-  const open = () => act(() => api(`${base()}/inbox/${thread.id}/read`, { method: "POST" }));
+  const markRead = () => act(() => api(`${base()}/inbox/${thread.id}/read`, { method: "POST" }));
+  const open = async () => {
+    state.thread = thread.id;
+    await showThread();
+  };
   return h(
     "li",
-    { class: `ops-item thread${thread.unread ? " unread" : ""}` },
+    { class: `ops-item thread${thread.unread ? " unread" : ""}`, dataset: { id: thread.id } },
     h("div", { class: "meta" }, h("span", {}, thread.customer_name || "Customer"), h("span", {}, when(thread.last_message_at))),
     h("div", {}, thread.last_text || ""),
     thread.level === 3 ? h("span", { class: "level level-3" }, "Needs a person") : null,
-    thread.unread && can("staff") ? h("button", { type: "button", class: "link", onclick: open }, `Mark ${thread.unread} read`) : null,
+    h("div", { class: "row" },
+      h("button", { type: "button", class: "secondary open-thread", onclick: open }, "Open"),
+      thread.unread && can("staff") ? h("button", { type: "button", class: "link", onclick: markRead }, `Mark ${thread.unread} read`) : null),
   );
+}
+
+// One conversation, oldest message first, with a reply box for staff and above.
+async function showThread() {
+  if (!state.thread) {
+    $("thread").hidden = true;
+    return;
+  }
+  let thread;
+  try {
+    thread = await api(`${base()}/inbox/${state.thread}`);
+  } catch (err) {
+    state.thread = null;
+    $("thread").hidden = true;
+    return say($("notice"), problem(err));
+  }
+  $("thread-title").textContent = thread.customer_name || "Customer";
+  $("messages").replaceChildren(
+    ...thread.messages.map((m) =>
+      h("li", { class: m.direction === "out" ? "out" : "in" }, m.text,
+        h("span", { class: "meta" }, `${m.channel.toUpperCase()} · ${when(m.received_at)}`)),
+    ),
+  );
+  const last = [...thread.messages].reverse().find((m) => m.direction === "in");
+  $("reply-channel").textContent = last ? `Sent by ${last.channel.toUpperCase()}` : "";
+  $("reply-form").hidden = !can("staff");
+  $("thread").hidden = false;
+  $("messages").lastElementChild?.scrollIntoView({ block: "nearest" });
+  $("thread").scrollIntoView({ block: "nearest" });
+}
+
+async function sendReply(event) {
+  event.preventDefault();
+  const text = $("reply-text").value.trim();
+  if (!text) return say($("notice"), "Write a reply first.");
+  $("send-reply").disabled = true;
+  try {
+    await api(`${base()}/inbox/${state.thread}/reply`, { method: "POST", body: { text } });
+    $("reply-text").value = "";
+    say($("notice"), "");
+  } catch (err) {
+    say($("notice"), problem(err));
+  } finally {
+    $("send-reply").disabled = false;
+  }
+  await render();
 }
 
 // --- bookings -------------------------------------------------------------------------------
 
 async function bookings() {
-  const body = await api(`${base()}/bookings?limit=100&sort=event_date`);
-  $("bookings").replaceChildren(
-    ...body.items.map((b) =>
-      h("tr", {}, h("td", {}, b.event_date), h("td", {}, b.event_time), h("td", {}, String(b.guests)), h("td", {}, b.package),
-        h("td", {}, h("span", { class: "badge" }, b.status))),
-    ),
-  );
+  const [body, people] = await Promise.all([
+    api(`${base()}/bookings?limit=100&sort=event_date`),
+    can("staff") ? api(`${base()}/customers?limit=100`) : Promise.resolve({ items: [] }),
+  ]);
+  $("bookings").replaceChildren(...body.items.map(bookingRow));
   calendar(body.items);
+  $("new-booking").hidden = !can("staff");
+  const chosen = $("nb-customer").value;
+  $("nb-customer").replaceChildren(
+    h("option", { value: "" }, "Choose a customer…"),
+    ...people.items.filter((c) => !c.erased).map((c) => h("option", { value: c.id }, c.name || c.phone || c.email || "Customer")),
+    h("option", { value: "new" }, "New customer…"),
+  );
+  $("nb-customer").value = chosen;
+  $("nb-new-customer").hidden = $("nb-customer").value !== "new";
+}
+
+function bookingRow(b) {
+  const change = (status, label) => {
+    const go = () => {
+      if (status === "cancelled" && !confirm("Cancel this booking? A deposit is refunded by the station's policy.")) return;
+      act(() => api(`${base()}/bookings/${b.id}/status`, { method: "POST", body: { status } }));
+    };
+    return h("button", { type: "button", class: "link", dataset: { status }, onclick: go }, label);
+  };
+  const actions = can("staff") ? (BOOKING_ACTIONS[b.status] || []).map(([status, label]) => change(status, label)) : [];
+  return h("tr", { dataset: { id: b.id } }, h("td", {}, b.event_date), h("td", {}, b.event_time), h("td", {}, String(b.guests)),
+    h("td", { class: "pkg" }, b.package), h("td", {}, h("span", { class: "badge" }, b.status)), h("td", {}, h("div", { class: "row" }, ...actions)));
+}
+
+// A new booking, for a known customer or one entered here (created first, PII stored encrypted).
+async function createBooking(event) {
+  event.preventDefault();
+  const form = $("booking-form");
+  if (!form.reportValidity()) return;
+  let customer = $("nb-customer").value;
+  if (!customer) return say($("notice"), "Choose a customer, or add a new one.");
+  if (customer === "new" && !$("nb-name").value.trim()) return say($("notice"), "The new customer needs a name.");
+  $("create-booking").disabled = true;
+  try {
+    if (customer === "new") {
+      const person = { name: $("nb-name").value.trim() };
+      if ($("nb-phone").value.trim()) person.phone = $("nb-phone").value.trim();
+      if ($("nb-email").value.trim()) person.email = $("nb-email").value.trim();
+      customer = (await api(`${base()}/customers`, { method: "POST", body: person })).id;
+      $("nb-customer").append(h("option", { value: customer }, person.name));
+      $("nb-customer").value = customer;
+    }
+    const booking = {
+      customer_id: customer,
+      event_date: $("nb-date").value,
+      event_time: $("nb-time").value.slice(0, 5),
+      guests: Number($("nb-guests").value),
+      address: $("nb-address").value.trim(),
+      package: $("nb-package").value,
+    };
+    if ($("nb-notes").value.trim()) booking.notes = $("nb-notes").value.trim();
+    await api(`${base()}/bookings`, { method: "POST", body: booking });
+    for (const id of ["nb-name", "nb-phone", "nb-email", "nb-address", "nb-notes"]) $(id).value = "";
+    state.month = new Date(`${booking.event_date}T00:00:00`);
+    $("new-booking").open = false;
+    say($("notice"), "");
+  } catch (err) {
+    say($("notice"), err instanceof ApiError && err.code === "slot_full" ? "That slot is full; choose another time." : problem(err));
+  } finally {
+    $("create-booking").disabled = false;
+  }
+  await render();
 }
 
 function calendar(items) {
@@ -154,7 +273,8 @@ function calendar(items) {
     const day = new Date(start);
     day.setDate(start.getDate() + i);
     const key = `${day.getFullYear()}-${String(day.getMonth() + 1).padStart(2, "0")}-${String(day.getDate()).padStart(2, "0")}`;
-    const pills = (byDay.get(key) || []).filter((b) => b.status !== "cancelled").map((b) => h("span", { class: "pill" }, `${b.event_time} · ${b.guests}`));
+    const pills = (byDay.get(key) || []).filter((b) => b.status !== "cancelled").map((b) =>
+      h("span", { class: "pill", title: `${b.event_time} · ${b.guests} guests` }, b.event_time, h("span", { class: "guests" }, ` · ${b.guests}`)));
     cells.push(h("div", { class: `day${day.getMonth() === first.getMonth() ? "" : " other"}`, dataset: { date: key } }, String(day.getDate()), ...pills));
   }
   $("calendar").replaceChildren(...cells);
@@ -286,6 +406,15 @@ $("next-month").addEventListener("click", () => {
   render();
 });
 $("export").addEventListener("click", exportAudit);
+$("reply-form").addEventListener("submit", sendReply);
+$("close-thread").addEventListener("click", () => {
+  state.thread = null;
+  $("thread").hidden = true;
+});
+$("booking-form").addEventListener("submit", createBooking);
+$("nb-customer").addEventListener("change", () => {
+  $("nb-new-customer").hidden = $("nb-customer").value !== "new";
+});
 $("go-home").addEventListener("click", () => openStation(state.stations[0].id));
 window.addEventListener("hashchange", () => {
   const id = new URLSearchParams(location.hash.slice(1)).get("station");
