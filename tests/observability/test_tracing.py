@@ -1,4 +1,5 @@
-"""One tarot reading is one trace from the API process to a separate worker process."""
+"""One tarot reading is one trace from the API process to a separate worker process; an image's model
+call is a span of its attempt."""
 
 from __future__ import annotations
 
@@ -49,7 +50,7 @@ async def test_a_reading_is_one_trace_across_the_api_and_a_worker_process(
     settings = make_settings(database_url=pg_url, redis_url=redis_url)
     runtime = await Runtime.start(settings, apps=[])
     try:
-        user = await make_user(runtime, stars=2)
+        user = await make_user(runtime, stars=3)
         headers = auth_headers(runtime, user)
     finally:
         await runtime.close()
@@ -84,11 +85,22 @@ async def test_a_reading_is_one_trace_across_the_api_and_a_worker_process(
                         break
                     await asyncio.sleep(0.1)
                 assert reading["status"] == "succeeded", reading
+                image = await client.post(
+                    f"{base}/api/generation", json={"prompt": "a lighthouse at dusk"}, headers=headers
+                )
+                assert image.status_code == 202, image.text
+                image_job = image.json()["job_id"]
+                for _ in range(600):
+                    made = (await client.get(f"{base}/api/generation/{image_job}", headers=headers)).json()
+                    if made["status"] not in ("queued", "processing", "pending"):
+                        break
+                    await asyncio.sleep(0.1)
+                assert made["status"] == "completed", made
 
             def settled() -> bool:
-                return any(s.name == "settle" for s in otlp.snapshot())
+                return sum(s.name == "settle" for s in otlp.snapshot()) >= 2
 
-            await _wait_for(settled, 30, "the worker's settle span")
+            await _wait_for(settled, 30, "the worker's settle spans")
         finally:
             stop_process(worker)
     spans = otlp.snapshot()
@@ -109,6 +121,16 @@ async def test_a_reading_is_one_trace_across_the_api_and_a_worker_process(
         assert {"gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens", "conjure.cost_usd"} <= set(
             model.attributes
         )
+    # The image job's model call is a span of its attempt too, with its model and cost.
+    image_attempt = next(s for s in spans if s.name == "job imagegen.generate attempt 1")
+    image_trace = {s.span_id: s for s in spans if s.trace_id == image_attempt.trace_id}
+    [image_model] = [s for s in image_trace.values() if s.name.startswith("model ")]
+    assert image_model.name == "model offline offline-pillow-v1"
+    assert image_attempt in _ancestors(image_model, image_trace)
+    assert (image_model.attributes["conjure.step"], image_model.attributes["conjure.cost_usd"]) == (
+        "image",
+        0.0,
+    )
     # The database and Redis calls of both processes are in it too.
     assert any(s.service == "conjure-api" and s.attributes.get("db.system") for s in trace) or any(
         s.service == "conjure-api" and "db.system.name" in s.attributes for s in trace

@@ -58,6 +58,7 @@ async def test_offline_writes_a_real_labelled_png(make_context: MakeContext, sto
     assert (result["width"], result["height"], result["provider"]) == (1536, 1024, "offline")
     assert result["bytes"] == len(await store.get(key))
     assert set(result["timings_ms"]) == {"generate", "download", "store", "total"}
+    assert [u["cost_usd"] for u in ctx.usage] == [0.0]
     assert ctx.steps == ["generating", "storing"]
 
 
@@ -110,6 +111,8 @@ async def test_openai_b64_json(
         "gpt-image-1",
         False,
     )
+    # Its cost goes to the usage reports: the list price, or what the operator set.
+    assert ctx.usage == [{"provider": "openai", "model": "gpt-image-1", "step": "image", "cost_usd": 0.042}]
 
 
 async def test_openai_url_is_downloaded(make_context: MakeContext, provider_server: FakeServer) -> None:
@@ -185,6 +188,7 @@ async def test_replicate_create_poll_download(make_context: MakeContext, provide
     assert create.json()["input"]["aspect_ratio"] == "3:2"
     assert len(provider_server.requests("GET", "/v1/predictions/p1")) == 2
     assert (result["provider"], result["width"], result["height"]) == ("replicate", 64, 48)
+    assert [u["cost_usd"] for u in ctx.usage] == [0.003]
 
 
 async def test_replicate_version_pinned_and_429_then_success(

@@ -51,6 +51,14 @@ class ProviderImage:
 class ImageProvider(Protocol):
     name: str
 
+    @property
+    def model(self) -> str:
+        """The model it asks (the answer names the one that made the image)."""
+
+    @property
+    def cost_usd(self) -> float:
+        """What one image costs us, for the usage reports."""
+
     async def generate(self, prompt: str, size: str) -> ProviderImage:
         """Make one image of ``size`` (``WIDTHxHEIGHT``) for ``prompt``."""
 
@@ -72,10 +80,12 @@ class OfflineImageProvider:
     """A deterministic picture drawn from the prompt's hash, for the embedded default (no network)."""
 
     name = "offline"
+    model = "offline-pillow-v1"
+    cost_usd = 0.0
 
     async def generate(self, prompt: str, size: str) -> ProviderImage:
         data = await asyncio.to_thread(render_offline_png, prompt, size)
-        return ProviderImage(model="offline-pillow-v1", data=data)
+        return ProviderImage(model=self.model, data=data)
 
 
 def render_offline_png(prompt: str, size: str) -> bytes:
@@ -119,6 +129,14 @@ class OpenAIImageProvider:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+
+    @property
+    def model(self) -> str:
+        return self.settings.for_app(ImagegenSettings).openai_image_model
+
+    @property
+    def cost_usd(self) -> float:
+        return self.settings.for_app(ImagegenSettings).openai_image_cost_usd
 
     async def generate(self, prompt: str, size: str) -> ProviderImage:
         settings = self.settings
@@ -187,6 +205,14 @@ class ReplicateImageProvider:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings.for_app(ImagegenSettings)
         self.base = self.settings.replicate_base_url.rstrip("/")
+
+    @property
+    def model(self) -> str:
+        return self.settings.replicate_model
+
+    @property
+    def cost_usd(self) -> float:
+        return self.settings.replicate_image_cost_usd
 
     async def generate(self, prompt: str, size: str) -> ProviderImage:
         token = self.settings.replicate_api_token

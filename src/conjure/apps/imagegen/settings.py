@@ -19,6 +19,10 @@ class ImagegenSettings(AppSettings):
     replicate_api_token: SecretStr | None = None
     replicate_base_url: str = "https://api.replicate.com"
     replicate_model: str = "black-forest-labs/flux-schnell"
+    # What one image costs us (USD) for the usage and cost reports: list prices of the default
+    # models (gpt-image-1 medium quality at 1024x1024; flux-schnell per image). Set yours.
+    openai_image_cost_usd: float = 0.042
+    replicate_image_cost_usd: float = 0.003
     image_max_concurrency: int = 4
     image_max_download_bytes: int = 20 * 1024 * 1024
     image_call_timeout_seconds: float = 120.0

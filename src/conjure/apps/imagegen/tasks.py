@@ -21,6 +21,7 @@ from conjure.apps.imagegen.settings import ImagegenSettings
 from conjure.jobs.registry import JobContext, PermanentJobError
 from conjure.media.images import download_image, provider_slot, to_checked_png
 from conjure.observability.metrics import MODEL_ERRORS, MODEL_LATENCY
+from conjure.observability.tracing import model_span
 
 KIND = "imagegen.generate"
 
@@ -63,7 +64,9 @@ async def generate_image(ctx: JobContext) -> dict[str, Any]:
         )
     async with provider_slot(provider.name, settings.image_max_concurrency):
         try:
-            made = await provider.generate(prompt, size)
+            with model_span(provider.name, provider.model, "image") as call:
+                made = await provider.generate(prompt, size)
+                call.usage(model=made.model, input_tokens=0, output_tokens=0, cost_usd=provider.cost_usd)
         except PermanentJobError:
             breaker.record_success()  # it answered: a refusal is not an outage
             MODEL_ERRORS.labels(provider.name, "PermanentJobError").inc()
@@ -92,7 +95,7 @@ async def generate_image(ctx: JobContext) -> dict[str, Any]:
     key = generation_key(ctx.user_id, ctx.job_id)
     await ctx.storage.put(key, image.png, content_type="image/png")
     stored = time.perf_counter()
-    ctx.record_usage(provider=provider.name, model=made.model, step="image")
+    ctx.record_usage(provider=provider.name, model=made.model, step="image", cost_usd=provider.cost_usd)
     return {
         "object_key": key,
         "provider": provider.name,
