@@ -7,6 +7,7 @@ import json
 import re
 import time
 import uuid
+from pathlib import Path
 from urllib.parse import quote, urlencode
 
 import httpx
@@ -334,6 +335,16 @@ def test_admin_console_lists_the_job_and_refuses_non_admins(page: Page, server: 
     # The chart draws every series; the kinds table lists tarot with its price.
     expect(page.locator("#chart polyline[data-series=succeeded]")).to_have_count(1)
     expect(page.locator("#kinds tr[data-kind='tarot.reading']")).to_contain_text("1 ★")
+    # Usage and cost: today's stars earned make one revenue bar (offline models cost nothing), and
+    # the same report downloads as CSV.
+    expect(page.locator("#usage-chart rect.bar.revenue")).to_have_count(1)
+    expect(page.locator("#usage-chart rect.bar.cost")).to_have_count(0)
+    expect(page.locator("#usage-stats .stat[data-stat=revenue_usd] .value")).not_to_have_text("$0.00")
+    with page.expect_download() as download:
+        page.click("#usage-csv")
+    csv_text = Path(download.value.path()).read_text()
+    assert csv_text.splitlines()[0].startswith("day,kind,jobs,succeeded")
+    assert "tarot.reading" in csv_text
 
     # Filters: by email and status, then the row opens the job's detail, with the question hidden.
     page.fill("#f-email", ADMIN_EMAIL)

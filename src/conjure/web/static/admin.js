@@ -3,6 +3,7 @@
 
 import "./admin-i18n.js";
 import { initJobs, openJob, refreshChart, refreshJobs, refreshKinds, shortId } from "./admin-jobs.js";
+import { initUsage, refreshUsage } from "./admin-usage.js";
 import { api, ApiError, h, itemsOf, say, tokens } from "./api.js";
 import { applyI18n, formatDate, t, toggleLang } from "./i18n.js";
 
@@ -136,7 +137,7 @@ async function refresh() {
   if (overview.status === "fulfilled") renderStats(overview.value);
   if (dlq.status === "fulfilled") renderDlq(dlq.value);
   if (flagged.status === "fulfilled") renderFlagged(flagged.value);
-  await Promise.all([refreshJobs(jobUserCell), refreshKinds(), refreshChart()]);
+  await Promise.all([refreshJobs(jobUserCell), refreshKinds(), refreshChart(), refreshUsage()]);
 }
 
 async function redriveAll() {
@@ -285,6 +286,7 @@ function boot() {
   $("dlq-redrive-all").addEventListener("click", redriveAll);
   $("dlq-purge").addEventListener("click", purge);
   initJobs(jobUserCell, refresh);
+  initUsage();
   $("autorefresh").addEventListener("change", startAutoRefresh);
   $("wallet-form").addEventListener("submit", (event) => {
     event.preventDefault();
