@@ -49,6 +49,7 @@ class Runtime:
         """Open the process's resources and register the job kinds of ``apps`` (none if not given)."""
         from conjure.jobs.broker import make_broker
         from conjure.jobs.lanes import lane_policy
+        from conjure.jobs.redispatch import StoredLanes
         from conjure.ratelimit.service import make_limiter
         from conjure.storage.service import make_storage
 
@@ -68,7 +69,7 @@ class Runtime:
         )
         runtime.register_platform_kinds()
         runtime.install(apps or [])
-        runtime.broker = make_broker(redis, lane_policy(settings))
+        runtime.broker = make_broker(redis, lane_policy(settings), StoredLanes(db))
         await runtime.broker.start()
         return runtime
 
