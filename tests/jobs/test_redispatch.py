@@ -154,7 +154,9 @@ async def _subscribe(runtime: Runtime, user_id: uuid.UUID, plan: str) -> None:
         )
 
 
-async def test_a_priority_plans_job_overtakes_a_normal_one(narrow: Runtime) -> None:
+async def test_a_priority_plans_job_overtakes_a_normal_one(
+    narrow: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
     free, pro = await make_user(narrow), await make_user(narrow)
     await _subscribe(narrow, pro.id, "pro")  # queue_lane "priority"
     filler = uuid.uuid4()
@@ -163,12 +165,17 @@ async def test_a_priority_plans_job_overtakes_a_normal_one(narrow: Runtime) -> N
     second = await kit_submit(narrow, SubmitOptions(), user_id=pro.id, kind="t.noop", payload={"n": 2})
     assert [(await load(narrow, j.id)).priority for j in (first, second)] == [Priority.NORMAL, Priority.HIGH]
     assert [job for job, _ in await out_order(narrow.broker)] == [filler, second.id, first.id]
-    # The plan was read once; the next submit's class comes from the process's cache.
-    assert narrow.plan_cache is not None
-    assert narrow.plan_cache.cached(pro.id) is not None
+
+    # The plan was read once; the next submit's class comes from the process's cache, no read.
+    async def no_read(*_: Any, **__: Any) -> None:
+        raise AssertionError("the plan was read again")
+
+    monkeypatch.setattr("conjure.billing.plans.plan_limits_for", no_read)
+    again = await kit_submit(narrow, SubmitOptions(), user_id=pro.id, kind="t.noop", payload={"n": 3})
+    assert (await load(narrow, again.id)).priority == Priority.HIGH
     # A route's own class wins over the plan's.
     batch = SubmitOptions(priority=Priority.BATCH)
-    third = await kit_submit(narrow, batch, user_id=pro.id, kind="t.noop", payload={"n": 3})
+    third = await kit_submit(narrow, batch, user_id=pro.id, kind="t.noop", payload={"n": 4})
     assert (await load(narrow, third.id)).priority == Priority.BATCH
 
 
