@@ -112,7 +112,7 @@ class Scheduler:
         async with self.runtime.db.session() as session:
             lost_queued = (
                 select(JOBS.c.id)
-                .where(JOBS.c.id.in_(fair_oldest(cutoff)))
+                .where(JOBS.c.id.in_(fair_oldest(cutoff, BATCH)))
                 # Rows a worker is claiming right now are not lost: skip them (and avoid deadlocks).
                 .with_for_update(skip_locked=True)
             )
@@ -185,7 +185,7 @@ class Scheduler:
         DLQ_SIZE.set(int(dlq or 0))
 
 
-def fair_oldest(cutoff: dt.datetime, limit: int = BATCH) -> Any:
+def fair_oldest(cutoff: dt.datetime, limit: int) -> Any:
     """Ids of up to ``limit`` queued jobs due before ``cutoff``, each payer's oldest first in turn:
     every payer's first job, then every payer's second, … (a round-robin over payers by age), so
     a pass over a flood's lost backlog still picks up a light payer's lost job."""
