@@ -18,6 +18,7 @@ from sqlalchemy import update
 
 from conjure.billing.models import Subscription, SubscriptionStatus
 from conjure.billing.plans import PlanCache, PlanLimits, queue_class
+from conjure.console.service import retry_job
 from conjure.jobs import dlq, scheduler
 from conjure.jobs.broker import Broker
 from conjure.jobs.lanes import Priority
@@ -84,16 +85,20 @@ async def test_a_redispatched_job_keeps_its_class_and_lane(narrow: Runtime, path
     ]
 
 
-async def test_a_dlq_redrive_runs_in_the_high_class(narrow: Runtime) -> None:
+@pytest.mark.parametrize("how", ["dlq_redrive", "console_retry"])
+async def test_an_operator_redrive_runs_in_the_high_class(narrow: Runtime, how: str) -> None:
     waiting = await submit(narrow, "t.noop", user=await make_user(narrow))
-    dead = await submit(narrow, "t.noop", user=await make_user(narrow))
+    dead = await submit(narrow, "t.noop", user=await make_user(narrow), priority=Priority.BATCH)
+    status = JobStatus.DLQ if how == "dlq_redrive" else JobStatus.FAILED
     async with narrow.db.session() as session:
-        await session.execute(update(JOBS).where(JOBS.c.id == dead.id).values(status=JobStatus.DLQ))
+        await session.execute(update(JOBS).where(JOBS.c.id == dead.id).values(status=status))
     filler = await lose_and_fill(narrow)
     await narrow.broker.dispatch([waiting.id])  # back in its lane first, in its class (normal)
     async with narrow.db.session() as session:
-        done = await dlq.redrive(session, narrow, [dead.id])
-    assert done.redriven == [dead.id]
+        if how == "dlq_redrive":
+            assert (await dlq.redrive(session, narrow, [dead.id])).redriven == [dead.id]
+        else:
+            await retry_job(session, narrow, dead.id, free=True)
     assert (await load(narrow, dead.id)).priority == Priority.HIGH  # stored: a later retry keeps it
     assert [job for job, _ in await out_order(narrow.broker)] == [filler, dead.id, waiting.id]
 
