@@ -85,6 +85,21 @@ async def test_a_redispatched_job_keeps_its_class_and_lane(narrow: Runtime, path
     ]
 
 
+async def test_after_redis_lost_its_data_the_reconciler_restores_the_classes(
+    make_runtime: MakeRuntime, pg_url: str, redis_url: str
+) -> None:
+    runtime = await make_runtime(database_url=pg_url, redis_url=redis_url, **NARROW)
+    normal = await submit(runtime, "t.noop", user=await make_user(runtime))
+    high = await submit(runtime, "t.noop", user=await make_user(runtime), priority=Priority.HIGH)
+    assert runtime.redis is not None
+    await runtime.redis.flushall()  # the stream, the lanes and the group are gone
+    await runtime.broker.ensure_group()  # type: ignore[attr-defined]  # as a worker's next fetch does
+    filler = uuid.uuid4()
+    await runtime.broker.dispatch([filler], [None])
+    assert await Scheduler(runtime).reconcile(bound_seconds=0) == 2
+    assert [job for job, _ in await out_order(runtime.broker)] == [filler, high.id, normal.id]
+
+
 @pytest.mark.parametrize("how", ["dlq_redrive", "console_retry"])
 async def test_an_operator_redrive_runs_in_the_high_class(narrow: Runtime, how: str) -> None:
     waiting = await submit(narrow, "t.noop", user=await make_user(narrow))
