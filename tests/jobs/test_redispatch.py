@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
+import redis.asyncio as aioredis
 from sqlalchemy import update
 
 from conjure.billing.models import Subscription, SubscriptionStatus
 from conjure.billing.plans import PlanCache, PlanLimits, queue_class
 from conjure.console.service import retry_job
 from conjure.jobs import dlq, scheduler
-from conjure.jobs.broker import Broker
-from conjure.jobs.lanes import Priority
+from conjure.jobs.broker import Broker, InProcessBroker, RedisStreamsBroker
+from conjure.jobs.lanes import Lane, Priority
 from conjure.jobs.models import JOBS, JobStatus
 from conjure.jobs.scheduler import Scheduler
 from conjure.kit.submit import SubmitOptions
@@ -230,3 +232,34 @@ def test_the_plan_cache_expires_and_stays_bounded(monkeypatch: pytest.MonkeyPatc
     off = PlanCache(Settings(plan_cache_seconds=0))
     off.keep(users[0], PlanLimits("pro", "Pro"))
     assert off.cached(users[0]) is None
+
+
+@pytest.mark.parametrize("kind", ["inprocess", "redis"])
+async def test_a_retry_whose_lane_lookup_fails_stays_due(request: pytest.FixtureRequest, kind: str) -> None:
+    """The database away when a retry falls due: nothing moves, the next tick moves it."""
+    failing = [True]
+
+    async def stored(job_ids: Sequence[uuid.UUID]) -> list[Lane | None]:
+        if failing[0]:
+            raise ConnectionError("database away")
+        return [Lane("payer", Priority.HIGH) for _ in job_ids]
+
+    client = None
+    if kind == "inprocess":
+        broker: Broker = InProcessBroker(stored=stored)
+    else:
+        client = aioredis.from_url(request.getfixturevalue("redis_url"))
+        broker = RedisStreamsBroker(client, stored=stored)
+        await broker.start()
+    try:
+        job = uuid.uuid4()
+        await broker.dispatch_later(job, time.time() - 1)
+        with pytest.raises(ConnectionError):
+            await broker.move_due()
+        assert (await broker.stats()).delayed == 1
+        failing[0] = False
+        assert await broker.move_due() == 1
+        assert [(d.job_id, d.lane) for d in await broker.fetch("w", 5, 10)] == [(job, "payer")]
+    finally:
+        if client is not None:
+            await client.aclose()

@@ -139,14 +139,20 @@ class InProcessBroker:
 
     async def move_due(self, now: float | None = None, limit: int = 500) -> int:
         now = time.time() if now is None else now
-        due: list[uuid.UUID] = []
+        due: list[tuple[float, uuid.UUID]] = []
         while self._delayed and self._delayed[0][0] <= now and len(due) < limit:
             when, job_id = heapq.heappop(self._delayed)
             # Skip stale heap entries (re-scheduled or forgotten since).
             if self._delayed_ids.get(job_id) == when:
                 del self._delayed_ids[job_id]
-                due.append(job_id)
-        await self.dispatch(due)
+                due.append((when, job_id))
+        try:
+            await self.dispatch([job_id for _, job_id in due])  # through their stored lanes
+        except Exception:
+            for when, job_id in due:  # the look-up failed before anything moved: due again next tick
+                self._delayed_ids[job_id] = when
+                heapq.heappush(self._delayed, (when, job_id))
+            raise
         self.lanes.tick(not self._ready and not self._pending)
         if self.lanes.waiting:
             self.lanes.promote(self._room())
