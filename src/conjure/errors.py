@@ -22,6 +22,7 @@ The tree (each leaf names its stable ``code``):
     │       invalid_last_event_id (events)
     ├── 429 rate_limited             (with Retry-After and RateLimit-* headers)
     │       too_many_streams         (events: SSE streams per user, with Retry-After)
+    │       staging_quota_exhausted  (staging: the plan's photos this month, with Retry-After)
     ├── 500 internal_error           (a bug; no internals leak)
     ├── 502 payment_provider_error   (Stripe refused or failed)
     └── 503 not_ready, payments_not_configured, telegram_not_configured, service_unavailable (Redis),

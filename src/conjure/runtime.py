@@ -21,6 +21,7 @@ from conjure.jobs.registry import JobKindRegistry
 from conjure.settings import Settings
 
 if TYPE_CHECKING:
+    from conjure.billing.plans import PlanCache
     from conjure.channels.types import InboundHandler
     from conjure.jobs.broker import Broker
     from conjure.kit.spec import AppSpec
@@ -43,12 +44,16 @@ class Runtime:
     apps: list[AppSpec] = field(default_factory=list)
     # Made on first use by conjure.payments (only when Stripe is configured); closed with the runtime.
     stripe_gateway: StripeGateway | None = None
+    # Users' plan limits for the class of their jobs at submit (conjure.kit.submit); made at start.
+    plan_cache: PlanCache | None = None
 
     @classmethod
     async def start(cls, settings: Settings, *, apps: Iterable[AppSpec] | None = None) -> Runtime:
         """Open the process's resources and register the job kinds of ``apps`` (none if not given)."""
+        from conjure.billing.plans import PlanCache
         from conjure.jobs.broker import make_broker
         from conjure.jobs.lanes import lane_policy
+        from conjure.jobs.redispatch import StoredLanes
         from conjure.ratelimit.service import make_limiter
         from conjure.storage.service import make_storage
 
@@ -66,9 +71,10 @@ class Runtime:
             user_events=make_user_event_hub(settings, redis),
             sse_slots=make_connection_slots(settings, redis),
         )
+        runtime.plan_cache = PlanCache(settings)
         runtime.register_platform_kinds()
         runtime.install(apps or [])
-        runtime.broker = make_broker(redis, lane_policy(settings))
+        runtime.broker = make_broker(redis, lane_policy(settings), StoredLanes(db))
         await runtime.broker.start()
         return runtime
 

@@ -202,6 +202,9 @@ class Settings(BaseSettings):
     subscription_plans: list[SubscriptionPlan] = Field(default_factory=_default_subscription_plans)
     # past_due keeps the plan this many days after the first failed payment, then the free tier.
     subscription_grace_days: int = Field(default=3, ge=0)
+    # How long a process reuses a user's plan limits (the submit's queue class, conjure.billing.plans):
+    # a plan change reaches the queue within this many seconds.
+    plan_cache_seconds: float = Field(default=30.0, ge=0)
     # Where Checkout and the portal send the customer back; empty: PUBLIC_BASE_URL + "/billing".
     billing_return_url: str = ""
 

@@ -231,8 +231,8 @@ async def test_the_engine_runs_a_light_users_job_before_a_floods_tail(fair_engin
     flooder, light = await make_user(fair_engine), await make_user(fair_engine)
     flood = [await submit(fair_engine, "t.noop", {"i": i}, user=flooder) for i in range(30)]
     single = await submit(fair_engine, "t.noop", {"light": True}, user=light)
-    # A worker alone: the embedded scheduler's start-up re-dispatch (every queued job, as after a
-    # restart of the process) would add plain FIFO entries beside the lanes.
+    # A worker alone (the scheduler's start-up re-dispatch goes through the lanes too, but would
+    # add a second entry per job: tests/jobs/test_redispatch.py covers it).
     worker = Worker(fair_engine)
     worker.pace.most = 0  # one job per claim: the claim order (started_at) is the dispatch order
     await worker.start()

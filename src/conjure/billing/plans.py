@@ -3,12 +3,17 @@
 Apps read limits through :func:`plan_limits_for`, never the subscription rows: a plan applies
 while its subscription is active or trialing, and while it is ``past_due`` for
 ``SUBSCRIPTION_GRACE_DAYS`` after the first failed payment; otherwise the free tier's.
+
+A plan's ``queue_lane`` is the class of its user's jobs (:func:`queue_class`); a submit reads it
+through :class:`PlanCache` (per process, ``PLAN_CACHE_SECONDS``), so it costs no round trip.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from conjure.billing.models import PAID_STATUSES, Subscription, SubscriptionStatus
 from conjure.db import utcnow
 from conjure.errors import ConjureError
+from conjure.jobs.lanes import Priority
 from conjure.settings import Settings, SubscriptionPlan
 
 FREE = SubscriptionPlan(id="free", name="Free")
@@ -116,3 +122,61 @@ async def plan_limits_for(
     now = utcnow()
     plan = plan_in_effect(settings, await current_subscription(session, user_id), now)
     return PlanLimits(plan.id, plan.name, dict(plan.limits), paid=plan.stripe_price_id is not None)
+
+
+# ``queue_lane`` values -> the class of the plan's jobs (conjure.jobs.lanes has three classes:
+# both paid lanes are above the free tier's; operator re-drives share the top class).
+QUEUE_LANES: dict[str, Priority] = {
+    "batch": Priority.BATCH,
+    "standard": Priority.NORMAL,
+    "normal": Priority.NORMAL,
+    "fast": Priority.HIGH,
+    "priority": Priority.HIGH,
+    "high": Priority.HIGH,
+}
+
+
+def queue_class(limits: PlanLimits) -> Priority:
+    """The class of the user's jobs by their plan's ``queue_lane`` (unset or unknown: normal)."""
+    lane = limits.get("queue_lane")
+    return QUEUE_LANES.get(lane, Priority.NORMAL) if isinstance(lane, str) else Priority.NORMAL
+
+
+class PlanCache:
+    """Each user's plan limits, reused for ``ttl`` seconds by this process (bounded, oldest out).
+
+    A submit reads the class of its job here; only a miss costs a query. Nothing invalidates
+    across processes: a plan change reaches the queue within ``ttl`` (``PLAN_CACHE_SECONDS``).
+    """
+
+    def __init__(self, settings: Settings, ttl: float | None = None, size: int = 10_000) -> None:
+        self.settings = settings
+        self.ttl = settings.plan_cache_seconds if ttl is None else ttl
+        self.size = size
+        self._entries: OrderedDict[uuid.UUID, tuple[float, PlanLimits]] = OrderedDict()
+
+    def cached(self, user_id: uuid.UUID) -> PlanLimits | None:
+        entry = self._entries.get(user_id)
+        if entry is None or entry[0] <= time.monotonic():
+            return None
+        return entry[1]
+
+    async def limits(self, session: AsyncSession, user_id: uuid.UUID) -> PlanLimits:
+        """The user's plan limits: cached, else read in ``session`` and kept."""
+        found = self.cached(user_id)
+        if found is None:
+            found = await plan_limits_for(session, user_id, self.settings)
+            self.keep(user_id, found)
+        return found
+
+    def keep(self, user_id: uuid.UUID, limits: PlanLimits) -> None:
+        if self.ttl <= 0:
+            return
+        self._entries[user_id] = (time.monotonic() + self.ttl, limits)
+        self._entries.move_to_end(user_id)
+        while len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+
+    def forget(self, user_id: uuid.UUID) -> None:
+        """Drop a user's entry (their plan changed in this process)."""
+        self._entries.pop(user_id, None)

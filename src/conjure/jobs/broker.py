@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from conjure.jobs.events import Event, EventBus, InProcessEventBus
-from conjure.jobs.lanes import Lane, LanePolicy, LaneQueue
+from conjure.jobs.lanes import Lane, LaneLookup, LanePolicy, LaneQueue
 from conjure.jobs.streams import RedisStreamsBroker
 from conjure.jobs.types import BrokerStats, Delivery
 
@@ -48,7 +48,8 @@ class Broker(Protocol):
         self, job_ids: Sequence[uuid.UUID], lanes: Sequence[Lane | None] | None = None
     ) -> None:
         """Make jobs ready now; those given a lane through their payer's lane (fair dispatch,
-        :mod:`conjure.jobs.lanes`)."""
+        :mod:`conjure.jobs.lanes`). Without ``lanes`` (a re-dispatch) each job's stored lane is
+        used when the broker was given a :data:`LaneLookup`; ``[None]`` is a system job."""
 
     async def dispatch_later(self, job_id: uuid.UUID, due: float) -> None: ...
     async def forget_delayed(self, job_id: uuid.UUID) -> None: ...
@@ -76,9 +77,10 @@ class InProcessBroker:
 
     durable = False
 
-    def __init__(self, lanes: LanePolicy | None = None) -> None:
+    def __init__(self, lanes: LanePolicy | None = None, stored: LaneLookup | None = None) -> None:
         self.events = InProcessEventBus()
         self.lanes = LaneQueue(lanes or LanePolicy(), self._admit)
+        self.stored = stored  # each job's stored lane, for a dispatch that names none
         self._ready: deque[Delivery] = deque()
         self._wakeup = asyncio.Event()
         self._pending: dict[str, tuple[Delivery, str, float]] = {}  # ref -> (delivery, consumer, since)
@@ -103,6 +105,8 @@ class InProcessBroker:
     async def dispatch(
         self, job_ids: Sequence[uuid.UUID], lanes: Sequence[Lane | None] | None = None
     ) -> None:
+        if lanes is None and self.stored is not None and job_ids:
+            lanes = await self.stored(job_ids)
         for job_id, lane in zip(job_ids, lanes or [None] * len(job_ids), strict=True):
             if lane is None:
                 self._admit(job_id, None)
@@ -135,14 +139,20 @@ class InProcessBroker:
 
     async def move_due(self, now: float | None = None, limit: int = 500) -> int:
         now = time.time() if now is None else now
-        due: list[uuid.UUID] = []
+        due: list[tuple[float, uuid.UUID]] = []
         while self._delayed and self._delayed[0][0] <= now and len(due) < limit:
             when, job_id = heapq.heappop(self._delayed)
             # Skip stale heap entries (re-scheduled or forgotten since).
             if self._delayed_ids.get(job_id) == when:
                 del self._delayed_ids[job_id]
-                due.append(job_id)
-        await self.dispatch(due)
+                due.append((when, job_id))
+        try:
+            await self.dispatch([job_id for _, job_id in due])  # through their stored lanes
+        except Exception:
+            for when, job_id in due:  # the look-up failed before anything moved: due again next tick
+                self._delayed_ids[job_id] = when
+                heapq.heappush(self._delayed, (when, job_id))
+            raise
         self.lanes.tick(not self._ready and not self._pending)
         if self.lanes.waiting:
             self.lanes.promote(self._room())
@@ -224,8 +234,11 @@ class InProcessBroker:
         return dict(self._workers)
 
 
-def make_broker(redis: aioredis.Redis | None, lanes: LanePolicy | None = None) -> Broker:
-    """Redis Streams when ``REDIS_URL`` is set (a client is given), else the in-process broker."""
+def make_broker(
+    redis: aioredis.Redis | None, lanes: LanePolicy | None = None, stored: LaneLookup | None = None
+) -> Broker:
+    """Redis Streams when ``REDIS_URL`` is set (a client is given), else the in-process broker;
+    ``stored`` looks up the lanes of a re-dispatch (:class:`conjure.jobs.redispatch.StoredLanes`)."""
     if redis is not None:
-        return RedisStreamsBroker(redis, lanes)
-    return InProcessBroker(lanes)
+        return RedisStreamsBroker(redis, lanes, stored)
+    return InProcessBroker(lanes, stored)

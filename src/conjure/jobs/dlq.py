@@ -5,6 +5,9 @@ priced job for nothing. A re-drive therefore holds the price again through the w
 (:func:`conjure.wallet.service.hold_stars_again`), captured on success and released otherwise as on
 the first run; an owner who cannot cover it keeps the job in the DLQ. Only an operator's explicit
 ``free`` re-drive runs it without a hold, and its ``queued`` event says so (``"free": true``).
+
+A re-driven job is an operator waiting on it: it goes back through its payer's lane in class
+``HIGH`` (stored on its row, so a later retry or reconciler pass keeps it; conjure.jobs.lanes).
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conjure.db import after_commit, utcnow
+from conjure.jobs.lanes import Lane, Priority
 from conjure.jobs.models import JOBS, Job, JobStatus
+from conjure.jobs.redispatch import stored_lane
 from conjure.jobs.service import record_event
 from conjure.wallet.service import InsufficientStars, hold_stars_again
 
@@ -61,6 +66,7 @@ async def redrive(
     jobs = (await session.execute(query)).scalars().all()
     now = utcnow()
     redriven: list[uuid.UUID] = []
+    lanes: list[Lane | None] = []
     short: list[uuid.UUID] = []
     for job in jobs:
         priced = job.price_stars > 0 and job.user_id is not None
@@ -82,15 +88,17 @@ async def redrive(
         job.cancel_requested = False
         job.start_deadline = None
         job.run_at = now
+        job.priority = Priority.HIGH  # an operator's re-drive overtakes the queue (aging still applies)
         job.event_seq += 1
         await session.flush()
         data = {"status": "queued", "redriven": True, "held_stars": held, "free": priced and free}
         await record_event(session, runtime, job.id, job.event_seq, "queued", data)
         redriven.append(job.id)
+        lanes.append(stored_lane(job.user_id, job.lane, job.priority))
 
     async def dispatch() -> None:
         await runtime.broker.drop_dead_letters(redriven)
-        await runtime.broker.dispatch(redriven)
+        await runtime.broker.dispatch(redriven, lanes)
 
     if redriven:
         after_commit(session, dispatch)

@@ -13,10 +13,13 @@ appears (an acknowledgement, the scheduler's tick), lanes are promoted:
   promotion), so a flooding payer gets one turn per round like everybody else.
 
 So a light user's job waits behind at most ``JOB_MAX_INFLIGHT_PER_USER`` jobs of each heavier
-payer, i.e. within one claim batch when that bound is no larger than a batch. Jobs without a
-payer (system jobs), retries moved back from the delayed set and reconciler re-dispatches enter
-the ready queue directly. The lanes only order dispatch: the jobs table stays the record, and a
-job that a lane loses (a flushed Redis) is re-dispatched by the reconciler like any other.
+payer, i.e. within one claim batch when that bound is no larger than a batch. Only jobs without a
+payer (system jobs) enter the ready queue directly. A job's class and lane are stored on its row
+(``jobs.priority``, ``jobs.lane``), and every re-dispatch goes through the lanes with them: a
+dispatch that names no lanes asks the broker's :data:`LaneLookup` (:mod:`conjure.jobs.redispatch`
+reads the rows), retries leave the delayed set through the lanes, and the reconciler passes the
+lanes it read. The lanes only order dispatch: the jobs table stays the record, and a job that a
+lane loses (a flushed Redis) is re-dispatched by the reconciler like any other.
 
 :class:`LaneQueue` is the policy in Python (the in-process broker); :data:`LANES_LUA` is the same
 policy as Redis scripts (:class:`conjure.jobs.streams.RedisStreamsBroker`), one atomic call per
@@ -28,7 +31,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import TYPE_CHECKING
@@ -51,6 +54,16 @@ class Lane:
 
     payer: str
     priority: int = Priority.NORMAL
+
+
+def payer_lane(user_id: uuid.UUID | None, lane: str | None, priority: int) -> Lane | None:
+    """A job's lane: its payer (``lane``, else its user) and its class; None for a system job."""
+    payer = lane if lane is not None else (str(user_id) if user_id is not None else None)
+    return None if payer is None else Lane(payer, priority)
+
+
+# Each job's stored lane (None: a system job, or not found), for a dispatch that names none.
+LaneLookup = Callable[[Sequence[uuid.UUID]], Awaitable[list[Lane | None]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +239,21 @@ local function unpark(payer)
   end
 end
 
+-- Admit the job while there is room and its payer is under the bound, else queue it in its
+-- payer's lane; returns the room left.
+local function place(id, payer, c, room)
+  if room > 0 and held(payer) < limit then
+    enter(id, payer)
+    return room - 1
+  end
+  local length = redis.call('RPUSH', lane(c, payer), id .. '|' .. now)
+  redis.call('INCR', waiting)
+  if length == 1 then
+    if held(payer) >= limit then park(c, payer) else ring_in(c, payer) end
+  end
+  return room
+end
+
 local function next_class()
   local best, best_score = nil, nil
   for _, c in ipairs(classes) do
@@ -280,20 +308,37 @@ local room = ready_room()
 if room > 0 and tonumber(redis.call('GET', waiting) or '0') > 0 then room = room - promote(room) end
 local admitted = 0
 for i = 6, #ARGV, 3 do
-  local id, payer, c = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])
-  if room > 0 and held(payer) < limit then
-    enter(id, payer)
-    room = room - 1
-    admitted = admitted + 1
-  else
-    local length = redis.call('RPUSH', lane(c, payer), id .. '|' .. now)
-    redis.call('INCR', waiting)
-    if length == 1 then
-      if held(payer) >= limit then park(c, payer) else ring_in(c, payer) end
+  local left = place(ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2]), room)
+  if left < room then admitted = admitted + 1 end
+  room = left
+end
+return admitted
+"""
+)
+
+# Retries whose time came leave the delayed set through their payers' lanes (their stored lanes,
+# looked up by the caller). Only ids still in the set move (ZREM decides), so two schedulers never
+# move one retry twice; an id without a payer (a system job) goes straight onto the stream.
+LANES_MOVE_DUE_LUA = (
+    LANES_LUA
+    + """
+-- KEYS[6]: the delayed set. ARGV[6..]: job id, payer ('' for none), class, repeated
+local delayed = KEYS[6]
+local room = ready_room()
+if room > 0 and tonumber(redis.call('GET', waiting) or '0') > 0 then room = room - promote(room) end
+local moved = 0
+for i = 6, #ARGV, 3 do
+  local id, payer = ARGV[i], ARGV[i + 1]
+  if redis.call('ZREM', delayed, id) == 1 then
+    moved = moved + 1
+    if payer == '' then
+      redis.call('XADD', stream, '*', 'job_id', id)
+    else
+      room = place(id, payer, tonumber(ARGV[i + 2]), room)
     end
   end
 end
-return admitted
+return moved
 """
 )
 

@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -103,6 +104,11 @@ class Job(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Fair dispatch (conjure.jobs.lanes): the job's class (Priority: 0 batch, 1 normal, 2 high) and
+    # who it is fair-queued as when not its user (an ops station, an API key); every re-dispatch
+    # (reconciler, retry, DLQ re-drive) reads them here (conjure.jobs.redispatch).
+    priority: Mapped[int] = mapped_column(SmallInteger, default=1, server_default="1")
+    lane: Mapped[str | None] = mapped_column(String(128))
     # A job started by another (e.g. a reading the assistant delegated): the parent sees it,
     # and canceling the parent cancels it while it is still queued.
     parent_job_id: Mapped[uuid.UUID | None] = mapped_column(

@@ -3,7 +3,9 @@
 - move due retries from the delayed set back to the queue (every ``job_scheduler_poll_seconds``);
 - reconcile: re-dispatch ``queued`` jobs nobody took within ``reconcile_after_seconds``
   (a crash between commit and dispatch, a Redis that lost its data) and ``processing``
-  jobs whose lease ran out that long ago (a dead worker whose entry vanished);
+  jobs whose lease ran out that long ago (a dead worker whose entry vanished), through their
+  payers' lanes with their stored class (``conjure.jobs.redispatch``), taking each payer's
+  oldest jobs in turn so one payer's lost backlog does not fill a pass;
 - cancel queued (or waiting) jobs past their start deadline (reason ``deadline``, no charge);
 - wake parked jobs: queue those whose poll time came, fail those past their callback deadline
   (``conjure.jobs.parking.wake_waiting``), so a job that is never resumed still ends;
@@ -18,15 +20,15 @@ import asyncio
 import contextlib
 import datetime as dt
 import time
-import uuid
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
-from sqlalchemy import func, select, update
+from sqlalchemy import String, cast, func, literal, select, update
 
 from conjure.db import after_commit, utcnow
 from conjure.jobs.models import JOBS, PAUSED_KINDS, Job, JobStatus
 from conjure.jobs.parking import wake_waiting
+from conjure.jobs.redispatch import LANE_COLUMNS, lanes_of_rows
 from conjure.jobs.service import end_queued_job
 from conjure.jobs.types import stop_if_cancelled
 from conjure.observability.metrics import DLQ_SIZE, QUEUE_DEPTH
@@ -110,22 +112,15 @@ class Scheduler:
         async with self.runtime.db.session() as session:
             lost_queued = (
                 select(JOBS.c.id)
-                .where(
-                    JOBS.c.status == JobStatus.QUEUED,
-                    JOBS.c.run_at <= cutoff,
-                    # A paused kind's jobs wait on purpose; resuming dispatches them (conjure.console).
-                    JOBS.c.kind.not_in(select(PAUSED_KINDS.c.kind)),
-                )
-                .order_by(JOBS.c.run_at)
-                .limit(BATCH)
+                .where(JOBS.c.id.in_(fair_oldest(cutoff, BATCH)))
                 # Rows a worker is claiming right now are not lost: skip them (and avoid deadlocks).
                 .with_for_update(skip_locked=True)
             )
             # Bumping run_at/lease makes concurrent reconcilers skip what this one took.
             queued = await session.execute(
-                update(JOBS).where(JOBS.c.id.in_(lost_queued)).values(run_at=now).returning(JOBS.c.id)
+                update(JOBS).where(JOBS.c.id.in_(lost_queued)).values(run_at=now).returning(*LANE_COLUMNS)
             )
-            ids: list[uuid.UUID] = [row[0] for row in queued.all()]
+            rows = list(queued.all())
             stale_processing = (
                 select(JOBS.c.id)
                 .where(JOBS.c.status == JobStatus.PROCESSING, JOBS.c.lease_expires_at < cutoff)
@@ -136,14 +131,16 @@ class Scheduler:
                 update(JOBS)
                 .where(JOBS.c.id.in_(stale_processing))
                 .values(lease_expires_at=now)
-                .returning(JOBS.c.id)
+                .returning(*LANE_COLUMNS)
             )
-            ids.extend(row[0] for row in stale.all())
+            rows.extend(stale.all())
+            # Through the lanes with each job's stored class, as when it was submitted.
+            ids, lanes = lanes_of_rows(rows)
             if ids:
                 broker = self.runtime.broker
 
                 async def dispatch() -> None:
-                    await broker.dispatch(ids)
+                    await broker.dispatch(ids, lanes)
 
                 after_commit(session, dispatch)
         if ids:
@@ -186,3 +183,25 @@ class Scheduler:
         async with self.runtime.db.session() as session:
             dlq = await session.scalar(select(func.count()).where(Job.status == JobStatus.DLQ))
         DLQ_SIZE.set(int(dlq or 0))
+
+
+def fair_oldest(cutoff: dt.datetime, limit: int) -> Any:
+    """Ids of up to ``limit`` queued jobs due before ``cutoff``, each payer's oldest first in turn:
+    every payer's first job, then every payer's second, … (a round-robin over payers by age), so
+    a pass over a flood's lost backlog still picks up a light payer's lost job."""
+    payer = func.coalesce(JOBS.c.lane, cast(JOBS.c.user_id, String), literal(""))
+    turns = (
+        select(
+            JOBS.c.id,
+            JOBS.c.run_at,
+            func.row_number().over(partition_by=payer, order_by=(JOBS.c.run_at, JOBS.c.id)).label("turn"),
+        )
+        .where(
+            JOBS.c.status == JobStatus.QUEUED,
+            JOBS.c.run_at <= cutoff,
+            # A paused kind's jobs wait on purpose; resuming dispatches them (conjure.console).
+            JOBS.c.kind.not_in(select(PAUSED_KINDS.c.kind)),
+        )
+        .subquery()
+    )
+    return select(turns.c.id).order_by(turns.c.turn, turns.c.run_at).limit(limit)

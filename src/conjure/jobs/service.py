@@ -161,6 +161,8 @@ def new_job_values(
     prompt_version: str | None,
     webhook_url: str | None = None,
     start_deadline: dt.datetime | None = None,
+    priority: int = Priority.NORMAL,
+    lane: str | None = None,
 ) -> dict[str, Any]:
     """Every column of a new queued job, as the job store inserts it."""
     settings = runtime.settings
@@ -191,6 +193,8 @@ def new_job_values(
         event_seq=1,
         parks=0,
         free_delays=0,
+        priority=int(priority),  # stored, so a re-dispatch keeps the job's class and lane
+        lane=lane,
         created_at=now,
         updated_at=now,
     )
@@ -259,6 +263,8 @@ async def submit_job(
         start_deadline=start_deadline,
         trace_id=trace_id,
         prompt_version=prompt_version,
+        priority=priority,
+        lane=lane,
     )
     values["parent_job_id"] = parent_job_id
     if idempotency_key is not None and (found := await _find_duplicate(session, values, required=False)):
@@ -309,6 +315,8 @@ async def submit_job_now(
         start_deadline=start_deadline,
         trace_id=trace_id,
         prompt_version=prompt_version,
+        priority=priority,
+        lane=lane,
     )
     submitted = await store_for(runtime.db).insert_queued(values)
     if submitted.inserted:

@@ -20,20 +20,18 @@ from redis.exceptions import ResponseError
 
 from conjure.jobs import keys
 from conjure.jobs.events import Event, RedisEventBus
-from conjure.jobs.lanes import LANES_ACK_LUA, LANES_DISPATCH_LUA, LANES_TICK_LUA, Lane, LanePolicy
+from conjure.jobs.lanes import (
+    LANES_ACK_LUA,
+    LANES_DISPATCH_LUA,
+    LANES_MOVE_DUE_LUA,
+    LANES_TICK_LUA,
+    Lane,
+    LaneLookup,
+    LanePolicy,
+)
 from conjure.jobs.types import BrokerStats, Delivery
 
 log = structlog.get_logger("conjure.jobs.streams")
-
-# Atomic so that several schedulers never move one retry twice.
-_MOVE_DUE = """
-local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
-for _, id in ipairs(due) do
-  redis.call('XADD', KEYS[2], '*', 'job_id', id)
-  redis.call('ZREM', KEYS[1], id)
-end
-return #due
-"""
 
 # Acknowledge and delete entries only where ``consumer`` still holds them: after XAUTOCLAIM the new
 # owner has the same entry id, and XACK is per group, so a zombie's plain XACK would remove it.
@@ -83,11 +81,15 @@ class RedisStreamsBroker:
 
     durable = True
 
-    def __init__(self, redis: aioredis.Redis, lanes: LanePolicy | None = None) -> None:
+    def __init__(
+        self, redis: aioredis.Redis, lanes: LanePolicy | None = None, stored: LaneLookup | None = None
+    ) -> None:
         self.redis = redis
         self.events = RedisEventBus(redis)
         self.policy = lanes or LanePolicy()
-        self._move_due = redis.register_script(_MOVE_DUE)
+        # A re-dispatch names no lanes: each job's stored one is looked up (conjure.jobs.redispatch).
+        self.stored = stored
+        self._lanes_move_due = redis.register_script(LANES_MOVE_DUE_LUA)
         self._ack_owned = redis.register_script(_ACK_OWNED)
         self._lanes_dispatch = redis.register_script(LANES_DISPATCH_LUA)
         self._lanes_ack = redis.register_script(LANES_ACK_LUA)
@@ -140,7 +142,10 @@ class RedisStreamsBroker:
     async def dispatch(
         self, job_ids: Sequence[uuid.UUID], lanes: Sequence[Lane | None] | None = None
     ) -> None:
-        """Make jobs ready now; those with a lane through their payer's lane (fair dispatch)."""
+        """Make jobs ready now; those with a lane through their payer's lane (fair dispatch).
+        Without ``lanes`` (a re-dispatch) each job's stored lane is used."""
+        if lanes is None and self.stored is not None and job_ids:
+            lanes = await self.stored(job_ids)
         laned = [(job_id, lane) for job_id, lane in zip(job_ids, lanes or (), strict=False) if lane]
         plain = [
             job_id for job_id, lane in zip(job_ids, lanes or [None] * len(job_ids), strict=True) if not lane
@@ -164,11 +169,41 @@ class RedisStreamsBroker:
         await self.redis.zrem(keys.DELAYED, str(job_id))
 
     async def move_due(self, now: float | None = None, limit: int = 500) -> int:
-        """Move retries whose time has come back onto the stream, and promote waiting lanes into
-        the room there is (the scheduler's tick: covers an acknowledgement whose promotion was lost)."""
-        moved = await self._move_due(keys=[keys.DELAYED, keys.STREAM], args=[now or time.time(), limit])
+        """Move retries whose time has come back through their payers' lanes (their stored class),
+        and promote waiting lanes into the room there is (the scheduler's tick: covers an
+        acknowledgement whose promotion was lost)."""
+        due = [
+            _text(member)
+            for member in await self.redis.zrangebyscore(
+                keys.DELAYED, "-inf", now or time.time(), start=0, num=limit
+            )
+        ]
+        moved = 0
+        if due:
+            lanes = await self._stored_lanes(due)
+            args = [
+                part
+                for job_id, lane in zip(due, lanes, strict=True)
+                for part in (job_id, lane.payer if lane else "", int(lane.priority) if lane else 0)
+            ]
+            moved = int(
+                await self._lanes_move_due(keys=[*_LANE_KEYS, keys.DELAYED], args=[*self._lane_args(), *args])
+            )
         await self._lanes_tick(keys=_LANE_KEYS, args=self._lane_args())
-        return int(moved)
+        return moved
+
+    async def _stored_lanes(self, members: Sequence[str]) -> list[Lane | None]:
+        """The stored lanes of delayed-set members (None for a member that is no job id)."""
+        ids: dict[str, uuid.UUID] = {}
+        for member in members:
+            try:
+                ids[member] = uuid.UUID(member)
+            except ValueError:
+                continue
+        if self.stored is None or not ids:
+            return [None] * len(members)
+        found = dict(zip(ids, await self.stored(list(ids.values())), strict=True))
+        return [found.get(member) for member in members]
 
     async def fetch(self, consumer: str, count: int, block_ms: int) -> list[Delivery]:
         """Up to ``count`` new entries for this consumer, waiting at most ``block_ms``."""

@@ -28,6 +28,7 @@ from fastapi import Depends, Header, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
+from conjure.billing.plans import PlanCache, queue_class
 from conjure.db import utcnow
 from conjure.errors import NotFound
 from conjure.jobs.lanes import Priority
@@ -92,9 +93,9 @@ class SubmitOptions:
     start_deadline: dt.datetime | None = None
     trace_id: str | None = None
     # Fair dispatch (conjure.jobs.lanes): the job's class, and who it is fair-queued as when not
-    # its user (an ops station, an API key). A route sets them with ``dataclasses.replace``,
-    # e.g. a subscription plan's faster lane as ``Priority.HIGH``.
-    priority: int = Priority.NORMAL
+    # its user (an ops station, an API key). A route may set them with ``dataclasses.replace``;
+    # without a class the user's plan decides it (its ``queue_lane``: conjure.billing.plans).
+    priority: int | None = None
     lane: str | None = None
 
     def engine_args(self) -> dict[str, Any]:
@@ -103,7 +104,7 @@ class SubmitOptions:
             "idempotency_key": self.idempotency_key,
             "start_deadline": self.start_deadline,
             "trace_id": self.trace_id,
-            "priority": self.priority,
+            "priority": Priority.NORMAL if self.priority is None else self.priority,
             "lane": self.lane,
         }
 
@@ -156,6 +157,9 @@ async def submit(
     prompt_version: str | None = None,
 ) -> Job:
     """Queue the caller's job of ``kind``, committed and dispatched on return (402 when stars are short)."""
+    args = options.engine_args()
+    if options.priority is None:
+        args["priority"] = await plan_priority(runtime, user_id)
     return await submit_job_now(
         runtime,
         user_id=user_id,
@@ -163,7 +167,7 @@ async def submit(
         payload=payload,
         webhook_url=webhook_url,
         prompt_version=prompt_version,
-        **options.engine_args(),
+        **args,
     )
 
 
@@ -179,6 +183,9 @@ async def submit_in(
     prompt_version: str | None = None,
 ) -> Job:
     """:func:`submit` in the caller's transaction (the app's rows commit with the job; dispatched after)."""
+    args = options.engine_args()
+    if options.priority is None:
+        args["priority"] = await plan_priority(runtime, user_id, session)
     return await submit_job(
         session,
         runtime,
@@ -187,8 +194,24 @@ async def submit_in(
         payload=payload,
         webhook_url=webhook_url,
         prompt_version=prompt_version,
-        **options.engine_args(),
+        **args,
     )
+
+
+async def plan_priority(runtime: Runtime, user_id: uuid.UUID, session: AsyncSession | None = None) -> int:
+    """The class of the user's jobs by their plan (cached per process: a hit costs no round trip;
+    a miss reads in ``session``, else in a short one of its own)."""
+    if runtime.plan_cache is None:
+        runtime.plan_cache = PlanCache(runtime.settings)
+    cache = runtime.plan_cache
+    limits = cache.cached(user_id)
+    if limits is None:
+        if session is not None:
+            limits = await cache.limits(session, user_id)
+        else:
+            async with runtime.db.session() as own:
+                limits = await cache.limits(own, user_id)
+    return queue_class(limits)
 
 
 async def job_of_kind(

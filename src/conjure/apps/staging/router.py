@@ -37,8 +37,11 @@ _SUBMIT = problems(
     404,
     409,
     422,
+    429,
     describe={
         402: "Not enough stars for the staging price (`insufficient_stars`)",
+        429: "The plan's staged photos this month are used up (`staging_quota_exhausted`, with `limit`, "
+        "`used`, `resets_at`); see Retry-After",
         404: "No such project, image or upload (`not_found`, `upload_not_found`)",
         422: "Unknown room type, style or quality; a bad `Cancel-After` or `webhook` (`validation_error`, "
         "`webhook_not_allowed`)",

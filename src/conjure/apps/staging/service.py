@@ -2,7 +2,8 @@
 
 Errors: 404 ``not_found`` for another user's project, image or upload key (and
 ``upload_not_found`` for a key never uploaded), 413 ``upload_too_large``, 402
-``insufficient_stars`` from the wallet hold, 409 ``idempotency_key_reused``.
+``insufficient_stars`` from the wallet hold, 409 ``idempotency_key_reused``, 429
+``staging_quota_exhausted`` past the plan's monthly images (``conjure.apps.staging.quota``).
 Stored objects are deleted after commit, and only those no remaining row uses.
 """
 
@@ -18,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conjure.apps.staging.keys import owns_upload, staged_keys, upload_key
 from conjure.apps.staging.models import ImageStatus, Project, StagedImage, Upload
+from conjure.apps.staging.quota import month_quota
 from conjure.apps.staging.schemas import EXTENSIONS, ImageCreate, PresignRequest, Restage
 from conjure.apps.staging.settings import StagingSettings
 from conjure.apps.staging.tasks import KIND
@@ -231,6 +233,10 @@ async def _stage(
         "style": style,
         "quality": quality,
     }
+    # The user's row stays locked to the end of this transaction: a concurrent submit waits, then
+    # counts this one's image (the monthly quota cannot be passed twice at its edge).
+    now = utcnow()
+    quota = await month_quota(session, runtime.settings, user_id, now, lock=True)
     # In this transaction: the job is dispatched only once its image row has committed with it.
     job = await submit_in(
         session, runtime, options, user_id=user_id, kind=KIND, payload=payload, webhook_url=webhook_url
@@ -239,6 +245,9 @@ async def _stage(
     existing = await session.scalar(select(StagedImage).where(StagedImage.job_id == job.id))
     if existing is not None:
         return existing, job
+    if quota.exhausted:
+        # A new image past the quota: the job just inserted rolls back with this error.
+        raise quota.refusal(now)
     image = StagedImage(
         user_id=user_id,
         project_id=project_id,

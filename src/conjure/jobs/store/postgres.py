@@ -52,11 +52,11 @@ WITH {payer_cte(user="$1")}, job AS (
         id, user_id, kind, status, payload, dedupe_key, idempotency_key, request_hash,
         attempts, max_attempts, price_stars, prompt_version, schema_version, trace_id,
         webhook_url, start_deadline, run_at, cancel_requested, event_seq, created_at, updated_at,
-        trace_context
+        trace_context, priority, lane
     )
     SELECT $2, payer.id, $3, 'queued', $4::text::jsonb, $5, $6, $7,
            0, $8, $9, $10, '1', $11,
-           $14, $15, $12, false, 1, $12, $12, $16
+           $14, $15, $12, false, 1, $12, $12, $16, $17, $18
     FROM payer WHERE payer.available >= $9
     ON CONFLICT DO NOTHING
     RETURNING id
@@ -308,6 +308,8 @@ class PostgresJobStore:
                     values["webhook_url"],
                     values["start_deadline"],
                     values["trace_context"],
+                    values["priority"],
+                    values["lane"],
                 )
 
         row = await retry_transaction(submit, what="submit")
