@@ -12,6 +12,7 @@ const state = {
   lastEventId: null,
   follow: null,
   photo: { key: null, url: null, uploading: false },
+  stick: true, // the conversation follows its newest message
 };
 const PHOTO_TYPES = ["image/jpeg", "image/png", "image/webp"];
 // STAGING_MAX_UPLOAD_BYTES's default: said before a long upload starts; the server has the last word.
@@ -29,8 +30,10 @@ function badge(route, model) {
   return h("span", { class: `model-badge ${side}`, title: `${model || ""} · ${route || ""}` }, label);
 }
 
-function megabytes(bytes) {
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+function megabytes(bytes, round = Math.ceil) {
+  // Rounded up by default: a photo just over the limit never reads as equal to it.
+  const mb = round((10 * bytes) / (1024 * 1024)) / 10;
+  return `${Number.isInteger(mb) ? mb : mb.toFixed(1)} MB`;
 }
 
 function nearBottom() {
@@ -40,11 +43,15 @@ function nearBottom() {
 
 function scrollDown(force = false) {
   const box = $("messages");
-  if (force || nearBottom()) box.scrollTop = box.scrollHeight;
+  if (force || state.stick) {
+    box.scrollTop = box.scrollHeight;
+    state.stick = true;
+  }
 }
 
 function picture(className, src, alt) {
-  // Images load after the text: keep the newest message in view once they have a height.
+  // Images load after the text: keep the newest message in view once they have a height, unless
+  // the person scrolled up to read (state.stick, kept by the list's scroll events).
   return h("img", { class: className, src, alt, onload: () => scrollDown() });
 }
 
@@ -189,18 +196,16 @@ function onEvent({ event, id, data }) {
     const open = state.bubbles.get(data.message_id) || pending(data.message_id);
     if (data.index < open.next) return; // replayed: already shown
     open.next = data.index + 1;
-    const follow = nearBottom();
     open.item.querySelector(".text").textContent += data.delta;
-    if (follow) scrollDown(true);
+    scrollDown();
   } else if (event === "message.completed") {
     if (data.conversation_id !== state.conversation) return;
     const open = state.bubbles.get(data.message_id) || pending(data.message_id);
-    const follow = nearBottom();
     fill(open.item, { content: data.text, tool: data.tool });
     open.item.classList.remove("streaming");
     open.item.append(h("div", { class: "meta" }, badge(data.route, data.model)));
     if (open.item === $("messages").lastElementChild) showOffer(open.item, data.tool);
-    if (follow) scrollDown(true);
+    scrollDown();
     state.bubbles.delete(data.message_id);
     refreshStars();
     setTimeout(loadMemories, 400); // the memory job runs beside the answer
@@ -267,6 +272,7 @@ async function attachPhoto(file) {
   clearPhoto();
   const url = URL.createObjectURL(file);
   state.photo = { key: null, url, uploading: false };
+  $("photo-thumb").hidden = false;
   $("photo-thumb").src = url;
   $("photo-name").textContent = file.name;
   $("photo-preview").hidden = false;
@@ -276,7 +282,7 @@ async function attachPhoto(file) {
     return;
   }
   if (file.size > MAX_PHOTO_BYTES) {
-    photoStatus(`This photo is ${megabytes(file.size)}; photos can be at most ${megabytes(MAX_PHOTO_BYTES)}. Choose a smaller one.`, "error");
+    photoStatus(`This photo is ${megabytes(file.size)}; photos can be at most ${megabytes(MAX_PHOTO_BYTES, Math.floor)}. Choose a smaller one.`, "error");
     return;
   }
   state.photo.uploading = true;
@@ -394,6 +400,10 @@ function wire() {
   $("composer").addEventListener("submit", send);
   $("photo").addEventListener("change", () => attachPhoto($("photo").files[0]));
   $("photo-remove").addEventListener("click", () => clearPhoto());
+  $("photo-thumb").addEventListener("error", () => ($("photo-thumb").hidden = true)); // not a picture a browser shows
+  $("messages").addEventListener("scroll", () => (state.stick = nearBottom()));
+  // A resize (a phone turned, a window widened) keeps the newest message in view.
+  new ResizeObserver(() => scrollDown()).observe($("messages"));
   $("message").addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey) send(event);
   });
