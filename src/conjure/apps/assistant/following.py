@@ -49,7 +49,7 @@ async def follow_child(
         step = (child.progress or {}).get("message") or (child.progress or {}).get("step")
         if (child.status, step) != last or loop.time() - checked > CANCEL_CHECK_SECONDS:
             if step and (last is None or step != last[1]):
-                await writer.add(f" {step}…")
+                await writer.add(f" {step[:1].upper()}{step[1:]}…")  # a bare step name is lower-case
             last, checked = (child.status, step), loop.time()
             data = {"child_job_id": str(child_id), "child_status": child.status}
             await ctx.progress("delegating", data=data)
