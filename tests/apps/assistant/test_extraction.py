@@ -9,8 +9,10 @@ import json
 from typing import Any
 
 import pytest
+import structlog
 from structlog.testing import capture_logs
 
+from conjure.apps.assistant import extraction
 from conjure.apps.assistant.extraction import MalformedFacts, parse_model_facts
 from conjure.jobs.models import Job
 from tests.apps.assistant.conftest import Chat, MakeChat, hybrid
@@ -92,11 +94,13 @@ async def test_facts_come_from_the_local_model_as_json(make_chat: MakeChat, loca
 
 
 async def test_a_malformed_answer_falls_back_to_the_patterns_and_is_not_logged(
-    make_chat: MakeChat, local_peer: OpenAIPeer
+    make_chat: MakeChat, local_peer: OpenAIPeer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     local_peer.reply = "Sure! Your dog is Milo and you love hiking, {facts: maybe}"
     chat = await make_chat(**hybrid(local_peer))
     with capture_logs() as logs:
+        # A fresh logger: the module's may have been cached by an earlier test and bypass the capture.
+        monkeypatch.setattr(extraction, "log", structlog.get_logger("conjure.apps.assistant.extraction"))
         sent = await chat.send(await chat.conversation(), "My dog is called Milo and I love hiking.")
         memories = await chat.poll_memories(lambda items: len(items) == 2)
         job = await remember_job(chat, sent["message_id"])

@@ -195,12 +195,19 @@ async def _ignore(_: str) -> None:
 
 
 async def _ask(router: ModelRouter, request: ChatRequest) -> Answer | None:
-    """The local model (within its slots and breaker), else the API fallback; None when neither
-    could answer. Failures count on the local breaker as an answer's would."""
-    if router.local is not None and router.breaker.allow():
+    """The local model (within its breaker and slots), else the API fallback; None when neither
+    could answer. Answers come first: with every local slot busy the fallback takes this, if there
+    is one, else it waits for a slot; while it holds one the router counts it as in flight, so its
+    saturation estimate stays honest. Failures count on the local breaker as an answer's would."""
+    busy = router.slots.locked() and router.fallback is not None
+    if router.local is not None and not busy and router.breaker.allow():
         try:
             async with router.slots:
-                answer = await router.local.stream(request, _ignore, route="extract")
+                router.in_flight += 1
+                try:
+                    answer = await router.local.stream(request, _ignore, route="extract")
+                finally:
+                    router.in_flight -= 1
         except LocalModelError as exc:
             (router.breaker.record_failure if exc.transient else router.breaker.record_success)()
             log.warning("memory_extraction_local_failed", error=str(exc))
