@@ -196,10 +196,11 @@ async def _ignore(_: str) -> None:
 
 async def _ask(router: ModelRouter, request: ChatRequest) -> Answer | None:
     """The local model (within its breaker and slots), else the API fallback; None when neither
-    could answer. Answers come first: with every local slot busy the fallback takes this, if there
-    is one, else it waits for a slot; while it holds one the router counts it as in flight, so its
-    saturation estimate stays honest. Failures count on the local breaker as an answer's would."""
-    busy = router.slots.locked() and router.fallback is not None
+    could answer. Answers come first: with half the local slots or more in use the fallback takes
+    this, if there is one (else it waits for a slot); while it holds one the router counts it as
+    in flight, so its saturation estimate stays honest. Failures count on the local breaker as an
+    answer's would."""
+    busy = router.in_flight >= max(1, router.max_concurrency // 2) and router.fallback is not None
     if router.local is not None and not busy and router.breaker.allow():
         try:
             async with router.slots:

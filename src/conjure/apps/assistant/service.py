@@ -25,6 +25,7 @@ from conjure.apps.assistant.tasks import ANSWER, ANSWER_PAID, REMEMBER, answer_i
 from conjure.billing.plans import plan_limits_for
 from conjure.db import utcnow
 from conjure.errors import Conflict, ConjureError, NotFound
+from conjure.jobs.lanes import Priority
 from conjure.jobs.models import Job, JobStatus
 from conjure.kit.submit import SubmitOptions, submit_in
 
@@ -229,11 +230,12 @@ async def post_message(
     delegation = await _delegation(session, runtime, conversation, message, job, photo_key)
     message.extra = {**photo, **delegation} or None
     if might_hold_facts(content):
-        # Free and independent of the answer: no Idempotency-Key (the answer's own replays it).
+        # Free and independent of the answer: no Idempotency-Key (the answer's own replays it);
+        # background work, so answers (NORMAL) are dispatched before it under load.
         await submit_in(
             session,
             runtime,
-            SubmitOptions(trace_id=options.trace_id),
+            SubmitOptions(trace_id=options.trace_id, priority=Priority.BATCH),
             user_id=user_id,
             kind=REMEMBER,
             payload={"message_id": str(message.id)},
