@@ -84,11 +84,11 @@ async def stage_image(ctx: JobContext) -> dict[str, Any]:
     res = job_resources(ctx)
     storage, settings = res.storage, res.staging
     key, room_type, style, quality = _payload(ctx)
+    await _adopt_delegated(ctx, res, room_type, style, quality, key)
     provider = make_provider(settings)
     keys = staged_keys(ctx.user_id, ctx.job_id)
     ttl = res.settings.storage_presign_ttl_seconds
     saved = await ctx.saved_state() if isinstance(provider, ReplicateStaging) else None
-    await _adopt_delegated(ctx, res, room_type, style, quality, key)
     if saved is not None and saved.checkpoint:
         # A parked run's continuation: the photo was checked and stored, the model was asked.
         assert isinstance(provider, ReplicateStaging)
