@@ -36,6 +36,7 @@ class OpenAIPeer(LoopbackServer):
     fail_status: int = 500
     max_concurrency: int = 64
     speech_delay: float = 0.0
+    speech_fail_status: int = 0  # non-zero: every speech call answers this status (an outage)
     dimensions: int = 384
     calls: list[dict[str, Any]] = field(default_factory=list)
     in_flight: int = 0
@@ -118,6 +119,15 @@ class PeerHandler(BaseHTTPRequestHandler):
 
     def _speech(self, body: dict[str, Any]) -> None:
         time.sleep(self.peer.speech_delay)
+        if self.peer.speech_fail_status:
+            data = json.dumps({"error": {"message": "scripted outage", "type": "server_error"}}).encode()
+            self.send_response(self.peer.speech_fail_status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("x-should-retry", "false")  # one call per attempt: the breaker counts them
+            self.end_headers()
+            self.wfile.write(data)
+            return
         words = len(str(body.get("input", "")).split())
         rate = 16000
         out = io.BytesIO()

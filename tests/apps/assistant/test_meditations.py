@@ -1,19 +1,28 @@
 """Guided meditations: audio of the asked length (± 10 %) that decodes, progress per segment,
-the price charged on success and released on cancel; eSpeak NG offline, an API voice online."""
+the price charged on success and released on cancel; eSpeak NG offline, an API voice online
+behind the speech circuit breaker."""
 
 from __future__ import annotations
 
 import asyncio
 import subprocess
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
+from conjure.ai.breaker import CLOSED, OPEN, breaker_for
+from conjure.apps.assistant.meditations import make_meditation
 from conjure.jobs.models import JobEvent
+from conjure.jobs.registry import JobDeferred, RetryableJobError
+from conjure.settings import Settings
+from conjure.storage.local import LocalObjectStore
 from tests.apps.assistant.conftest import Chat, MakeChat
 from tests.apps.assistant.openai_peer import OpenAIPeer
+from tests.apps.imagegen.fakes import FakeJobContext, fake_runtime
 
 BASE = "/api/v1/assistant/meditations"
 
@@ -111,3 +120,49 @@ async def _balance(chat: Chat) -> tuple[int, int]:
         user = await session.get(User, chat.user_id)
         assert user is not None
         return user.star_balance, user.stars_held
+
+
+class Clock:
+    now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_an_open_speech_breaker_defers_the_meditation_without_calling_the_voice(
+    make_settings: Callable[..., Settings], tmp_path: Path, api_peer: OpenAIPeer
+) -> None:
+    settings = make_settings(
+        assistant_tts_base_url=api_peer.url, ai_breaker_failures=2, ai_breaker_cooldown_seconds=30
+    )
+    store = LocalObjectStore(tmp_path / "objects", secret="s" * 40, base_url="http://test")
+
+    def context() -> FakeJobContext:
+        return FakeJobContext(
+            runtime=fake_runtime(settings, store), payload={"theme": "sleep", "minutes": 3, "voice": None}
+        )
+
+    breaker = breaker_for("speech-gpt-4o-mini-tts", settings, service="speech")
+    clock = breaker.clock = Clock()
+    api_peer.speech_fail_status = 503
+    for _ in range(2):
+        with pytest.raises(RetryableJobError) as failed:
+            await make_meditation(context())
+        assert not isinstance(failed.value, JobDeferred)  # the voice was called: an attempt spent
+    assert breaker.state == OPEN
+    called = len(_speech_calls(api_peer))
+    assert called == 2
+    clock.now += 10
+    with pytest.raises(JobDeferred) as deferred:
+        await make_meditation(context())
+    assert deferred.value.retry_after == pytest.approx(20)
+    assert len(_speech_calls(api_peer)) == called  # not called while open
+    api_peer.speech_fail_status = 0
+    clock.now += 20
+    done = await make_meditation(context())  # the trial call goes through and closes it
+    assert done["voice"] == "gpt-4o-mini-tts"
+    assert breaker.state == CLOSED
+
+
+def _speech_calls(peer: OpenAIPeer) -> list[dict[str, Any]]:
+    return [c for c in peer.calls if c["path"].endswith("/audio/speech")]

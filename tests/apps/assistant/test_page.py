@@ -1,10 +1,12 @@
 """The ``/assistant`` page in headless Chromium against ``conjure up``: sign up, a conversation whose
-answer streams in with its model badge, memories shown and forgotten, a meditation played."""
+answer streams in with its model badge, memories shown and forgotten, a meditation played; a room
+photo attached (its size checked), offered for staging, staged, its result shown."""
 
 from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
+from tests.apps.staging.conftest import room_photo
 from tests.web.conftest import browser, page, screenshots, server, shot, stripe  # noqa: F401  (fixtures)
 
 
@@ -57,3 +59,60 @@ def test_chat_remember_forget_and_meditate_from_the_page(page: Page, server: str
     assert 162 <= duration <= 198
     expect(page.locator("#stars")).to_have_text("★ 0")
     shot(page, "assistant-04-meditation")
+
+
+def test_a_room_photo_is_attached_offered_and_staged_from_the_page(page: Page, server: str) -> None:  # noqa: F811
+    response = page.goto("/assistant")
+    assert response is not None
+    csp = response.headers["content-security-policy"]
+    assert f"connect-src 'self' {server}" in csp  # the photo goes straight to storage
+    assert "img-src 'self' data: blob:" in csp  # its preview before it is sent
+    page.fill("#auth-email", "homeowner@example.com")
+    page.fill("#auth-password", "correct horse battery")
+    page.click("#signup")
+    expect(page.locator("#app")).to_be_visible()
+
+    too_big = b"\xff\xd8\xff" + b"\0" * (20 * 1024 * 1024)
+    page.set_input_files("#photo", files=[{"name": "huge.jpg", "mimeType": "image/jpeg", "buffer": too_big}])
+    expect(page.locator("#photo-status")).to_have_text(
+        "This photo is 20.1 MB; photos can be at most 20 MB. Choose a smaller one."
+    )
+    expect(page.locator("#photo-preview")).to_be_visible()
+    shot(page, "assistant-05-photo-too-large")
+    page.click("#photo-remove")
+    expect(page.locator("#photo-preview")).to_be_hidden()
+
+    page.set_input_files(
+        "#photo", files=[{"name": "bedroom.jpg", "mimeType": "image/jpeg", "buffer": room_photo(960, 640)}]
+    )
+    expect(page.locator("#photo-status")).to_contain_text("Attached")
+    page.wait_for_function("() => document.getElementById('photo-thumb').naturalWidth > 0")
+    page.fill("#message", "Could you stage this bedroom as Scandinavian?")
+    shot(page, "assistant-06-photo-attached")
+    page.click("#send")
+    expect(page.locator("#photo-preview")).to_be_hidden()
+    mine = page.locator("#messages .bubble.user").first
+    expect(mine.locator("img.photo")).to_be_visible()
+    offer = page.locator("#messages .bubble.assistant").first
+    expect(offer).to_contain_text(
+        "stage the bedroom in your photo in the Scandinavian style for 1 star", timeout=20_000
+    )
+    expect(offer.locator(".offer")).to_contain_text("Room staging · 1 ★")
+    shot(page, "assistant-07-staging-offer")
+    offer.locator(".offer button.primary").click()
+    expect(page.locator("#messages .offer")).to_have_count(0)
+    staged = page.locator("#messages .bubble.assistant").nth(1)
+    expect(staged).to_contain_text("Your staged room is ready", timeout=40_000)
+    expect(staged.locator(".model-badge")).to_have_text("Delegated")
+    expect(staged.locator("img.result-image")).to_be_visible()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('img.result-image')].some((img) => img.naturalWidth > 0)"
+    )
+    assert "http" not in (staged.locator(".text").text_content() or "")  # the link shows as the image
+    expect(page.locator("#stars")).to_have_text("★ 2", timeout=10_000)
+    shot(page, "assistant-08-staged")
+
+    page.reload()  # the stored conversation: the photo and the result, their links signed again
+    expect(page.locator("#messages .bubble.user img.photo")).to_be_visible()
+    expect(page.locator("#messages .bubble.assistant img.result-image")).to_be_visible()
+    expect(page.locator("#messages .offer")).to_have_count(0)

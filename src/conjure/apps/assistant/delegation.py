@@ -1,7 +1,8 @@
 """Delegation ("agent delegation"): the assistant acts through the other apps' jobs.
 
-1. A message that asks for something another app does (a tarot reading, an image) gets an
-   *offer*: the answer ends by naming the price and asking (the offer is kept on the answer).
+1. A message that asks for something another app does (a tarot reading, an image, staging the
+   room in the photo it carries) gets an *offer*: the answer ends by naming the price and asking
+   (the offer is kept on the message).
 2. The person's next message says yes: the API submits that app's job on their behalf, as a
    *child* of the answer's job (``parent_job_id``), holding its price from their wallet like any
    job (charged once, on success; released on failure or cancel). A no, or anything else, lets
@@ -9,19 +10,28 @@
 3. The answer's job follows the child: its progress and result are streamed into the
    conversation. Canceling the answer's job cancels the child while it is still queued.
 
-Kinds are named, not imported: the assistant knows the other apps only by their job kinds,
-and offers one only when this runtime has it installed.
+Kinds are named, not imported: the assistant knows the other apps only by their job kinds
+(and the staging job's payload), and offers one only when this runtime has it installed.
+
+A message's photo is a key of the platform's presigned uploads (``POST /api/v1/uploads/presign``,
+``uploads/user_{id}/…``): :func:`owns_photo` accepts only a well-formed key under the sender's
+own prefix, and the staging job checks the same again before it reads the photo.
 """
 
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from conjure.storage.service import InvalidObjectKey, check_key
+
 TAROT_KIND = "tarot.reading"
 IMAGE_KIND = "imagegen.generate"
-DELEGABLE = (TAROT_KIND, IMAGE_KIND)
+STAGING_KIND = "staging.stage"
+DELEGABLE = (TAROT_KIND, IMAGE_KIND, STAGING_KIND)
+LABELS = {"tarot": "tarot reading", "image": "image", "staging": "staged room"}
 _TAROT = re.compile(r"\b(tarot|card reading|read (?:my|the) cards|ไพ่|ดูดวง)", re.I)
 _IMAGE = re.compile(
     r"\b(draw|paint|sketch|illustrate|generate|make|create)\b.{0,40}\b(image|picture|drawing|illustration|art|poster)"
@@ -32,6 +42,33 @@ _YES = re.compile(
     r"^\s*(yes|yeah|yep|sure|ok|okay|go ahead|please do|do it|let'?s do it|ใช่|ตกลง|เอา)\b", re.I
 )
 _NO = re.compile(r"^\s*(no|nope|not now|cancel|never ?mind|ไม่)\b", re.I)
+_STAGE = re.compile(
+    r"\b(stag(?:e|ing)|furnish\w*|decorat\w*|redecorat\w*|redesign\w*|make ?over|interior|style)\b"
+    r"|แต่งห้อง|จัดห้อง|ตกแต่ง",
+    re.I,
+)
+# The staging app's styles and room types (its job's payload), as people say them.
+_STYLES = [
+    ("scandinavian", r"scandi\w*|nordic|สแกนดิเนเวีย"),
+    ("mid_century", r"mid[- ]?century|ยุคกลางศตวรรษ"),
+    ("industrial", r"industrial|loft|อินดัสเทรียล|ลอฟท์"),
+    ("coastal", r"coastal|beach\w*|ชายหาด"),
+    ("farmhouse", r"farmhouse|rustic|country|ฟาร์มเฮาส์"),
+    ("luxury", r"luxur\w*|elegant|glam\w*|หรูหรา"),
+    ("minimalist", r"minimal\w*|มินิมอล"),
+    ("modern", r"modern|contemporary|โมเดิร์น"),
+]
+_ROOMS = [
+    ("kids_room", r"kids?'? ?room|nursery|children'?s room|ห้องเด็ก"),
+    ("living_room", r"living ?room|lounge|sitting room|ห้องนั่งเล่น"),
+    ("bedroom", r"bed ?room|ห้องนอน"),
+    ("kitchen", r"kitchen|ห้องครัว|ครัว"),
+    ("dining_room", r"dining|ห้องทานข้าว|ห้องอาหาร"),
+    ("office", r"office|study|workspace|ห้องทำงาน"),
+    ("bathroom", r"bath ?room|ห้องน้ำ"),
+    ("outdoor", r"outdoor|patio|garden|terrace|balcony|ระเบียง|สวน"),
+]
+DEFAULT_STYLE, DEFAULT_ROOM = "modern", "living_room"
 QUESTION_MAX = 180  # tarot's question limit
 PROMPT_MAX = 1000
 
@@ -40,7 +77,7 @@ PROMPT_MAX = 1000
 class Offer:
     """What the assistant proposes to do, its price, and the job it would submit."""
 
-    tool: str  # "tarot" or "image"
+    tool: str  # "tarot", "image" or "staging"
     kind: str
     price_stars: int
     payload: dict[str, Any]
@@ -62,9 +99,17 @@ class Offer:
         stars = f"{self.price_stars} star" + ("" if self.price_stars == 1 else "s")
         if self.tool == "tarot":
             what = f"do a tarot reading on “{self.payload['question']}”"
+        elif self.tool == "staging":
+            room = str(self.payload["room_type"]).replace("_", " ")
+            style = str(self.payload["style"]).replace("_", "-").title()
+            what = f"stage the {room} in your photo in the {style} style"
         else:
             what = f"make an image of “{self.payload['prompt']}”"
         return f"I can {what} for {stars}. Shall I go ahead? (yes / no)"
+
+    @property
+    def label(self) -> str:
+        return LABELS.get(self.tool, self.tool)
 
 
 def _clip(text: str, limit: int) -> str:
@@ -72,8 +117,45 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def detect_offer(text: str, prices: dict[str, int]) -> Offer | None:
-    """The offer a message calls for, if its app is installed (``prices``: kind → stars)."""
+def owns_photo(user_id: uuid.UUID, key: str) -> bool:
+    """Whether ``key`` is a well-formed key of this user's uploads (another user's never is)."""
+    try:
+        check_key(key)
+    except InvalidObjectKey:
+        return False
+    prefix = f"uploads/user_{user_id}/"
+    return key.startswith(prefix) and "/" not in key[len(prefix) :]
+
+
+def _first(choices: list[tuple[str, str]], text: str, default: str) -> str:
+    for name, pattern in choices:
+        # Not \b: Thai is written without spaces, so a Thai word has no boundary before it.
+        if re.search(rf"(?<![a-z])(?:{pattern})", text, re.I):
+            return name
+    return default
+
+
+def staging_offer(text: str, photo_key: str, price: int) -> Offer | None:
+    """Staging the photo's room, when the message asks for it (or names a style)."""
+    style = _first(_STYLES, text, "")
+    if not style and not _STAGE.search(text):
+        return None
+    payload = {
+        "upload_key": photo_key,
+        "room_type": _first(_ROOMS, text, DEFAULT_ROOM),
+        "style": style or DEFAULT_STYLE,
+        "quality": "standard",
+    }
+    return Offer("staging", STAGING_KIND, price, payload)
+
+
+def detect_offer(text: str, prices: dict[str, int], photo_key: str | None = None) -> Offer | None:
+    """The offer a message calls for, if its app is installed (``prices``: kind → stars); a
+    message with a photo may ask for its room to be staged."""
+    if photo_key is not None and STAGING_KIND in prices:
+        offer = staging_offer(text, photo_key, prices[STAGING_KIND])
+        if offer is not None:
+            return offer
     if TAROT_KIND in prices and _TAROT.search(text):
         question = _clip(text, QUESTION_MAX)
         if len(question) >= 8:
@@ -89,11 +171,21 @@ def says_yes(text: str) -> bool:
     return _YES.search(text) is not None and _NO.search(text) is None
 
 
+def result_object_key(offer: Offer, result: dict[str, Any] | None) -> str | None:
+    """The stored image a child's result names (an image's, a staged room's), if any."""
+    if result is None:
+        return None
+    key = result.get("staged_key") if offer.tool == "staging" else result.get("object_key")
+    return str(key) if key else None
+
+
 def result_text(offer: Offer, status: str, result: dict[str, Any] | None, image_url: str | None) -> str:
     """How the child's outcome reads in the conversation."""
     if status != "succeeded" or result is None:
-        what = "reading" if offer.tool == "tarot" else "image"
+        what = {"tarot": "reading", "staging": "staging"}.get(offer.tool, "image")
         return f"The {what} did not work out ({status}); nothing was charged."
+    if offer.tool == "staging":
+        return f"Your staged room is ready: {image_url}" if image_url else "Your staged room is ready."
     if offer.tool == "tarot":
         cards = ", ".join(
             f"{card.get('name')}{' (reversed)' if card.get('orientation') == 'reversed' else ''}"

@@ -1,14 +1,41 @@
 """Durable facts about a person in what they wrote: names, preferences, goals, circumstances.
 
-The offline extractor reads first-person statements with a small set of patterns ("my name is",
-"I love", "I'm allergic to", "my goal is" ...) and restates each as a short fact about the person,
-which is what the memory stores and what a person sees under "what is remembered".
+With a model configured (``ASSISTANT_MEMORY_EXTRACTOR=auto``: the local model, else the API
+fallback, through the assistant's router), the model is asked for the facts as JSON
+(:data:`CATEGORIES`, one short third-person sentence each); the answer is parsed strictly
+(:func:`parse_model_facts`) and anything but the expected shape counts as no answer. Without a
+model, or when its answer is unusable, the offline extractor reads first-person statements with
+a small set of patterns ("my name is", "I love", "I'm allergic to", "my goal is" ...) and restates
+each as a short fact about the person, which is what the memory stores and what a person sees
+under "what is remembered". Either way at most ``ASSISTANT_MEMORY_MAX_FACTS`` facts a message.
+
+What a person wrote and what is extracted from it is personal data: it is never logged (the
+log lines say how many facts, which model, what went wrong, never the text).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+import structlog
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from conjure.apps.assistant.fallback import FallbackUnavailable
+from conjure.apps.assistant.local import LocalModelError
+from conjure.apps.assistant.responders import Answer, ChatRequest, Turn
+from conjure.apps.assistant.routing import ModelRouter, router_for
+from conjure.apps.assistant.settings import AssistantSettings
+
+if TYPE_CHECKING:
+    from conjure.settings import Settings
+
+log = structlog.get_logger("conjure.apps.assistant.extraction")
+CATEGORIES = ("preference", "name", "goal", "fact")
+FACT_MAX_CHARS = 200
+EXTRACTION_MAX_TOKENS = 400
 
 
 @dataclass(frozen=True)
@@ -93,3 +120,135 @@ def extract_facts(text: str, limit: int = 5) -> list[Fact]:
                 seen.add(key)
                 facts.append(Fact(content, category))
     return facts[:limit]
+
+
+# --- the model ------------------------------------------------------------------------------
+
+PROMPT = """Read the message below, which a person wrote to their assistant. List the durable facts \
+it states about the person themselves: their name, preferences, goals, and other lasting facts \
+(family, pets, where they live, their work, health, diet). Write each as one short sentence in \
+the third person, like "They love hiking." or "Their name is Dao.". Leave out moods of the moment, \
+questions, requests to you, and anything not about the person.
+
+Answer with JSON only, no other text, in exactly this shape:
+{{"facts": [{{"category": "preference", "text": "They love hiking."}}]}}
+where category is one of "preference", "name", "goal", "fact". With no such facts: {{"facts": []}}.
+At most {limit} facts.
+
+The message:
+<<<
+{message}
+>>>"""
+
+
+class MalformedFacts(ValueError):
+    """The model's answer is not the JSON asked for."""
+
+
+class _ModelFact(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    category: Literal["preference", "name", "goal", "fact"]
+    text: str = Field(min_length=3, max_length=FACT_MAX_CHARS)
+
+    @field_validator("text")
+    @classmethod
+    def _one_line(cls, value: str) -> str:
+        text = " ".join(value.split())
+        if len(text) < 3:
+            raise ValueError("too short")
+        return text
+
+
+class _ModelFacts(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    facts: list[_ModelFact] = Field(max_length=50)
+
+
+_FENCE = re.compile(r"^\s*```(?:json)?\s*(?P<body>.*?)\s*```\s*$", re.S | re.I)
+
+
+def parse_model_facts(answer: str, limit: int) -> list[Fact]:
+    """The facts in a model's answer (at most ``limit``, no repeats); :class:`MalformedFacts`
+    unless it is exactly ``{"facts": [{"category": ..., "text": ...}, ...]}`` (a code fence
+    around it is allowed; any other text, a missing or unknown field, a wrong type is not)."""
+    fenced = _FENCE.match(answer)
+    body = fenced.group("body") if fenced else answer.strip()
+    try:
+        data = json.loads(body)
+        parsed = _ModelFacts.model_validate(data)
+    except (ValueError, ValidationError) as exc:
+        raise MalformedFacts(type(exc).__name__) from None
+    facts: list[Fact] = []
+    seen: set[str] = set()
+    for item in parsed.facts:
+        text = item.text if item.text[-1] in ".!?" else item.text + "."
+        if text.lower() not in seen:
+            seen.add(text.lower())
+            facts.append(Fact(text, item.category))
+    return facts[:limit]
+
+
+async def _ignore(_: str) -> None:
+    return None
+
+
+async def _ask(router: ModelRouter, request: ChatRequest) -> Answer | None:
+    """The local model (within its breaker and slots), else the API fallback; None when neither
+    could answer. Answers come first: with half the local slots or more in use the fallback takes
+    this, if there is one (else it waits for a slot); while it holds one the router counts it as
+    in flight, so its saturation estimate stays honest. Failures count on the local breaker as an
+    answer's would."""
+    busy = router.in_flight >= max(1, router.max_concurrency // 2) and router.fallback is not None
+    if router.local is not None and not busy and router.breaker.allow():
+        try:
+            async with router.slots:
+                router.in_flight += 1
+                try:
+                    answer = await router.local.stream(request, _ignore, route="extract")
+                finally:
+                    router.in_flight -= 1
+        except LocalModelError as exc:
+            (router.breaker.record_failure if exc.transient else router.breaker.record_success)()
+            log.warning("memory_extraction_local_failed", error=str(exc))
+        else:
+            router.breaker.record_success()
+            return answer
+    if router.fallback is not None:
+        try:
+            return await router.fallback.stream(request, _ignore, route="extract")
+        except FallbackUnavailable as exc:
+            log.warning("memory_extraction_fallback_failed", error=str(exc))
+    return None
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """The facts of a message and how they were found (``patterns``, or the model's name)."""
+
+    facts: list[Fact]
+    source: str
+    answer: Answer | None = None  # the model's, for its usage
+
+
+async def extract(settings: Settings, text: str) -> Extraction:
+    """The facts ``text`` states about its writer: the model's (valid JSON), else the patterns'."""
+    app = settings.for_app(AssistantSettings)
+    limit = max(app.assistant_memory_max_facts, 0)
+    router = router_for(settings)
+    if app.assistant_memory_extractor == "auto" and isinstance(router, ModelRouter):
+        prompt = PROMPT.format(limit=limit, message=text)
+        request = ChatRequest(history=[Turn("user", prompt)], max_tokens=EXTRACTION_MAX_TOKENS)
+        answer = await _ask(router, request)
+        if answer is not None:
+            try:
+                facts = parse_model_facts(answer.text, limit)
+            except MalformedFacts as exc:
+                # The answer may repeat what the person wrote: its kind of failure and size only.
+                log.warning(
+                    "memory_extraction_malformed", model=answer.model, error=str(exc), chars=len(answer.text)
+                )
+            else:
+                return Extraction(facts, answer.model, answer)
+    return Extraction(extract_facts(text, limit), "patterns")

@@ -11,7 +11,7 @@ import asyncio
 import uuid
 from typing import TYPE_CHECKING, Any
 
-from conjure.apps.assistant.delegation import Offer, result_text
+from conjure.apps.assistant.delegation import Offer, result_object_key, result_text
 from conjure.apps.assistant.responders import Answer
 from conjure.jobs.models import TERMINAL_STATUSES, Job
 
@@ -35,7 +35,7 @@ async def follow_child(
     """Stream the child's progress and result; returns the whole answer (its text as streamed)."""
     offer = Offer.from_dict(delegated)
     child_id = uuid.UUID(str(delegated["job_id"]))
-    label = "tarot reading" if offer.tool == "tarot" else "image"
+    label = offer.label
     stars = f"{offer.price_stars} star" + ("" if offer.price_stars == 1 else "s")
     await writer.add(f"Starting your {label} ({stars}, charged only if it works).")
     await writer.flush()
@@ -49,7 +49,7 @@ async def follow_child(
         step = (child.progress or {}).get("message") or (child.progress or {}).get("step")
         if (child.status, step) != last or loop.time() - checked > CANCEL_CHECK_SECONDS:
             if step and (last is None or step != last[1]):
-                await writer.add(f" {step}…")
+                await writer.add(f" {step[:1].upper()}{step[1:]}…")  # a bare step name is lower-case
             last, checked = (child.status, step), loop.time()
             data = {"child_job_id": str(child_id), "child_status": child.status}
             await ctx.progress("delegating", data=data)
@@ -63,14 +63,15 @@ async def follow_child(
     status = child.status if child is not None else "deleted"
     result = child.result if child is not None else None
     image_url = None
-    if offer.tool == "image" and result and result.get("object_key"):
+    image_key = result_object_key(offer, result) if status == "succeeded" else None
+    if image_key:
         ttl = ctx.settings.storage_presign_ttl_seconds
-        image_url = await ctx.storage.presigned_get_url(str(result["object_key"]), expires_seconds=ttl)
+        image_url = await ctx.storage.presigned_get_url(image_key, expires_seconds=ttl)
     await writer.add("\n\n" + result_text(offer, str(status), result, image_url))
     await writer.flush()
     answer = _answer(writer, offer, str(status))
     if image_url:
-        answer.extra["image_url"] = image_url
+        answer.extra.update(image_url=image_url, image_key=image_key)  # the page signs it again
     return answer
 
 

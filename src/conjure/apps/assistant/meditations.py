@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conjure.apps.assistant.models import Meditation
 from conjure.apps.assistant.script import write_script
-from conjure.apps.assistant.settings import AssistantSettings
 from conjure.apps.assistant.speech import SpeechError, make_speaker, normalize, run, stitch
 from conjure.db import utcnow
 from conjure.errors import NotFound
@@ -92,9 +91,8 @@ def _payload(ctx: JobContext) -> tuple[str, int, str | None]:
 async def make_meditation(ctx: JobContext) -> dict[str, Any]:
     """Script → voice each segment → stitch with pauses → encode → store."""
     theme, minutes, voice = _payload(ctx)
-    settings = ctx.settings.for_app(AssistantSettings)
     segments = write_script(theme, minutes)
-    speaker = make_speaker(settings, voice)
+    speaker = make_speaker(ctx.settings, voice)
     target = minutes * 60.0
     try:
         with tempfile.TemporaryDirectory(prefix="meditation-") as scratch:

@@ -20,7 +20,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conjure.apps.assistant import metrics
 from conjure.apps.assistant.embeddings import Embedder, make_embedder
-from conjure.apps.assistant.extraction import extract_facts
 from conjure.apps.assistant.memory_index import Hit, MemoryIndex, NewMemory, make_index
 from conjure.apps.assistant.models import Memory
 from conjure.apps.assistant.settings import AssistantSettings
@@ -28,12 +27,12 @@ from conjure.db import new_id, utcnow
 from conjure.errors import NotFound
 
 if TYPE_CHECKING:
+    from conjure.apps.assistant.extraction import Fact
     from conjure.settings import Settings
 
 RECENCY_WEIGHT = 0.2
 CANDIDATES = 4
 MIN_SIMILARITY = 0.15
-DUPLICATE_SIMILARITY = 0.97  # a fact this close to one remembered already is not stored again
 
 
 @dataclass(frozen=True)
@@ -87,23 +86,41 @@ async def recall(
     return rank(hits, limit=k, half_life_days=app.assistant_memory_half_life_days)
 
 
+@dataclass
+class Remembered:
+    """What one message added to the memory: new memories, and those that replaced a remembered
+    fact they nearly repeat (``replaced``: the ids they took the place of)."""
+
+    stored: list[Memory]
+    replaced: list[uuid.UUID]
+
+
 async def remember(
-    session: AsyncSession, settings: Settings, user_id: uuid.UUID, text: str, source: uuid.UUID | None
-) -> list[Memory]:
-    """Store the facts ``text`` states about its writer (skipping ones remembered already)."""
-    facts = extract_facts(text)
+    session: AsyncSession,
+    settings: Settings,
+    user_id: uuid.UUID,
+    facts: Sequence[Fact],
+    source: uuid.UUID | None,
+) -> Remembered:
+    """Store ``facts`` about the user. One at least ``ASSISTANT_MEMORY_UPDATE_SIMILARITY`` like a
+    remembered one replaces it (the newer wording, and a fresh recency) instead of adding a near
+    copy; the very same sentence again changes nothing."""
+    done = Remembered([], [])
     if not facts:
-        return []
+        return done
+    app = settings.for_app(AssistantSettings)
     tools = memory_tools(settings)
     vectors = await tools.embedder.embed([fact.content for fact in facts])
-    stored = []
     for fact, vector in zip(facts, vectors, strict=True):
         near = await tools.index.search(session, user_id, vector, 1)
-        if near and 1.0 - near[0].distance >= DUPLICATE_SIMILARITY:
-            continue
+        if near and 1.0 - near[0].distance >= app.assistant_memory_update_similarity:
+            if near[0].content.casefold() == fact.content.casefold():
+                continue
+            await tools.index.forget(session, user_id, near[0].id)
+            done.replaced.append(near[0].id)
         memory = NewMemory(user_id, fact.content, fact.category, vector, source, utcnow(), new_id())
         await tools.index.add(session, memory)
-        stored.append(
+        done.stored.append(
             Memory(
                 id=memory.id,
                 user_id=user_id,
@@ -113,7 +130,7 @@ async def remember(
                 created_at=memory.created_at,
             )
         )
-    return stored
+    return done
 
 
 async def list_memories(

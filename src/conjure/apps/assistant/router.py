@@ -23,7 +23,7 @@ from conjure.apps.assistant.schemas import (
     MessagePage,
 )
 from conjure.apps.assistant.settings import AssistantSettings
-from conjure.apps.assistant.views import conversation_view, message_view
+from conjure.apps.assistant.views import conversation_view, message_views
 from conjure.auth.deps import CurrentPrincipal
 from conjure.deps import RuntimeDep, SessionDep
 from conjure.kit.paging import PageDep
@@ -44,6 +44,7 @@ _POST = problems(
     429,
     describe={
         402: "Past today's free messages and not enough stars (`insufficient_stars`)",
+        404: "No such conversation, or the photo is not one of the caller's uploads (`photo_not_found`)",
         409: "Earlier messages are still being answered (`answers_pending`), or an Idempotency-Key reused",
         422: "Empty or too long (`validation_error`, `message_too_long`)",
         429: "Too many messages (`rate_limited`, ASSISTANT_MESSAGES_RATE_LIMIT)",
@@ -86,11 +87,11 @@ async def list_conversations(
 
 @router.get("/conversations/{conversation_id}", responses=_NOT_FOUND)
 async def read_conversation(
-    conversation_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep
+    conversation_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep, runtime: RuntimeDep
 ) -> ConversationDetail:
     """A conversation with its latest messages."""
     conversation = await service.get_conversation(session, principal.user_id, conversation_id)
-    messages = [message_view(m, job) for m, job in await service.latest_messages(session, conversation)]
+    messages = await message_views(runtime, await service.latest_messages(session, conversation))
     return ConversationDetail(**conversation_view(conversation).model_dump(), messages=messages)
 
 
@@ -128,7 +129,14 @@ async def post_message(
 ) -> MessageAccepted:
     """Send a message; the answer streams as `message.delta` events, then `message.completed`."""
     message, job = await service.post_message(
-        session, runtime, principal.user_id, conversation_id, body.content, options, body.webhook
+        session,
+        runtime,
+        principal.user_id,
+        conversation_id,
+        body.content,
+        options,
+        body.webhook,
+        photo_key=body.photo_key,
     )
     return MessageAccepted(
         message_id=message.id,
@@ -141,13 +149,17 @@ async def post_message(
 
 @router.get("/conversations/{conversation_id}/messages", responses=_NOT_FOUND)
 async def list_messages(
-    conversation_id: uuid.UUID, principal: CurrentPrincipal, session: SessionDep, page: PageDep
+    conversation_id: uuid.UUID,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    page: PageDep,
 ) -> MessagePage:
     """A conversation's stored messages, oldest first (each message before its answer)."""
     rows, total = await service.list_messages(
         session, principal.user_id, conversation_id, limit=page.limit, offset=page.offset
     )
-    items = [message_view(m, job) for m, job in rows]
+    items = await message_views(runtime, rows)
     return MessagePage(items=items, total=total, limit=page.limit, offset=page.offset)
 
 

@@ -45,6 +45,12 @@ class ConversationUpdate(BaseModel):
 
 class MessageCreate(JobRequest):
     content: str = Field(min_length=1, max_length=20000, description="The person's message (trimmed).")
+    photo_key: str | None = Field(
+        default=None,
+        max_length=512,
+        description="A photo the message carries: the `key` of the sender's upload "
+        "(`POST /api/v1/uploads/presign`, then the upload). The assistant can offer to stage its room.",
+    )
 
     @field_validator("content")
     @classmethod
@@ -73,7 +79,11 @@ class MessageView(BaseModel):
     cost_usd: float = 0.0
     tool: dict[str, Any] | None = Field(
         default=None,
-        description="Delegation: an `offer` (tool, kind, price_stars, status) or a `delegated` job (job_id).",
+        description="Delegation: an `offer` (tool, kind, price_stars, status) or a `delegated` job (job_id); "
+        "answers: the child's `child_status` and `image_url` (a signed link, if it made an image).",
+    )
+    photo_url: str | None = Field(
+        default=None, description="User messages with a photo: a short-lived signed link to it."
     )
     created_at: dt.datetime
 

@@ -1,6 +1,7 @@
 """Assistant rules: conversations, posting a message (its answer queued as a job), reading them.
 
-Errors: 404 ``not_found`` for another user's conversation, 409 ``answers_pending`` when a
+Errors: 404 ``not_found`` for another user's conversation, 404 ``photo_not_found`` for a photo
+key that is not one of the sender's uploads (or was never uploaded), 409 ``answers_pending`` when a
 conversation already has ``ASSISTANT_MAX_PENDING_MESSAGES`` unanswered messages, 422
 ``message_too_long`` over ``ASSISTANT_MAX_MESSAGE_CHARS``, 402 ``insufficient_stars`` past the
 day's free messages.
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conjure.apps.assistant.delegation import DELEGABLE, Offer, detect_offer, says_yes
+from conjure.apps.assistant.delegation import DELEGABLE, Offer, detect_offer, owns_photo, says_yes
 from conjure.apps.assistant.extraction import might_hold_facts
 from conjure.apps.assistant.models import Conversation, Message, Role
 from conjure.apps.assistant.settings import AssistantSettings
@@ -24,6 +25,7 @@ from conjure.apps.assistant.tasks import ANSWER, ANSWER_PAID, REMEMBER, answer_i
 from conjure.billing.plans import plan_limits_for
 from conjure.db import utcnow
 from conjure.errors import Conflict, ConjureError, NotFound
+from conjure.jobs.lanes import Priority
 from conjure.jobs.models import Job, JobStatus
 from conjure.kit.submit import SubmitOptions, submit_in
 
@@ -40,6 +42,18 @@ class AnswersPending(Conflict):
 
 class MessageTooLong(ConjureError):
     code, status = "message_too_long", 422
+
+
+class PhotoNotFound(NotFound):
+    code = "photo_not_found"
+
+
+async def check_photo(runtime: Runtime, user_id: uuid.UUID, key: str) -> None:
+    """404 unless ``key`` is one of the sender's uploads and the photo is there."""
+    if not owns_photo(user_id, key):
+        raise PhotoNotFound("No such photo.")
+    if not await runtime.storage.exists(key):
+        raise PhotoNotFound("Nothing was uploaded under this key; upload the photo first.")
 
 
 async def create_conversation(session: AsyncSession, user_id: uuid.UUID, title: str | None) -> Conversation:
@@ -165,8 +179,10 @@ async def post_message(
     content: str,
     options: SubmitOptions,
     webhook_url: str | None = None,
+    photo_key: str | None = None,
 ) -> tuple[Message, Job]:
-    """Store the person's message and queue its answer (both commit together).
+    """Store the person's message (and the photo it carries) and queue its answer (both commit
+    together).
 
     Within the day's free messages the answer is free, after them it holds
     ``ASSISTANT_MESSAGE_PRICE_STARS`` (charged when the answer is stored).
@@ -177,6 +193,8 @@ async def post_message(
     conversation = await get_conversation(session, user_id, conversation_id, lock=True)
     if (replayed := await _replayed(session, user_id, options)) is not None:
         return replayed
+    if photo_key is not None:
+        await check_photo(runtime, user_id, photo_key)
     if await _pending_in(session, conversation.id) >= settings.assistant_max_pending_messages:
         raise AnswersPending("Wait for the answers to your last messages before sending more.")
     free = await messages_used_today(session, user_id) < await daily_allowance(session, runtime, user_id)
@@ -208,13 +226,16 @@ async def post_message(
         webhook_url=webhook_url,
     )
     message.job_id = job.id
-    message.extra = await _delegation(session, runtime, conversation, message, job) or None
+    photo = {"photo": {"key": photo_key}} if photo_key is not None else {}
+    delegation = await _delegation(session, runtime, conversation, message, job, photo_key)
+    message.extra = {**photo, **delegation} or None
     if might_hold_facts(content):
-        # Free and independent of the answer: no Idempotency-Key (the answer's own replays it).
+        # Free and independent of the answer: no Idempotency-Key (the answer's own replays it);
+        # background work, so answers (NORMAL) are dispatched before it under load.
         await submit_in(
             session,
             runtime,
-            SubmitOptions(trace_id=options.trace_id),
+            SubmitOptions(trace_id=options.trace_id, priority=Priority.BATCH),
             user_id=user_id,
             kind=REMEMBER,
             payload={"message_id": str(message.id)},
@@ -238,11 +259,16 @@ async def _asked_before(session: AsyncSession, conversation: Conversation, posit
 
 
 async def _delegation(
-    session: AsyncSession, runtime: Runtime, conversation: Conversation, message: Message, job: Job
+    session: AsyncSession,
+    runtime: Runtime,
+    conversation: Conversation,
+    message: Message,
+    job: Job,
+    photo_key: str | None,
 ) -> dict[str, Any]:
     """A yes to the previous message's offer submits that app's job as a child of this answer's
     job (its price held now, charged once if it succeeds); otherwise the offer lapses, and this
-    message may call for a new offer."""
+    message may call for a new offer (staging its photo's room, when it carries one)."""
     from conjure.jobs.service import submit_job
 
     previous = await _asked_before(session, conversation, message.position)
@@ -264,8 +290,12 @@ async def _delegation(
                 parent_job_id=job.id,
             )
             return {"delegated": {**offer.as_dict(), "job_id": str(child.id)}}
-    prices = {name: kind.price_stars for name, kind in runtime.registry.kinds.items() if name in DELEGABLE}
-    proposed = detect_offer(message.content, prices)
+    prices = {
+        name: kind.price_for(runtime.settings)
+        for name, kind in runtime.registry.kinds.items()
+        if name in DELEGABLE
+    }
+    proposed = detect_offer(message.content, prices, photo_key)
     return {"offer": {**proposed.as_dict(), "status": "pending"}} if proposed is not None else {}
 
 

@@ -33,6 +33,12 @@ class AssistantSettings(AppSettings):
     assistant_embeddings_base_url: str = ""
     assistant_embeddings_model: str = "text-embedding-3-small"
     assistant_embeddings_api_key: SecretStr | None = None
+    # Memory extraction: "auto" asks the model (local, else the API fallback) when one is configured and
+    # falls back to the patterns; "patterns": the patterns only. At most MAX_FACTS facts a message;
+    # a fact at least UPDATE_SIMILARITY (cosine) like one remembered replaces it instead of adding.
+    assistant_memory_extractor: str = "auto"
+    assistant_memory_max_facts: int = 5
+    assistant_memory_update_similarity: float = 0.8
     # Answers and their context.
     assistant_answer_timeout_seconds: float = 120.0
     assistant_history_messages: int = 20

@@ -3,6 +3,11 @@ or, offline, eSpeak NG; SoX converts every clip to one format and encodes the st
 
 Both binaries come from Debian (``scripts/system-deps.sh``). Audio is handled as 16-bit mono
 PCM at :data:`RATE` between the steps, in a scratch directory that is removed afterwards.
+
+The API voice is an outside service: its calls go through the ``speech`` circuit breaker
+(:mod:`conjure.ai.breaker`), so after ``AI_BREAKER_FAILURES`` outages in a row the meditation job
+is deferred until the cooldown ends (:class:`conjure.jobs.registry.JobDeferred`: no attempt spent,
+nothing charged) instead of failing segment after segment.
 """
 
 from __future__ import annotations
@@ -12,14 +17,26 @@ import wave
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from conjure.ai.breaker import breaker_for, guard_job_call
+from conjure.apps.assistant.settings import AssistantSettings
+
 if TYPE_CHECKING:
-    from conjure.apps.assistant.settings import AssistantSettings
+    from conjure.settings import Settings
 
 RATE = 22050
 
 
 class SpeechError(Exception):
-    """A synthesizer or SoX failed."""
+    """A synthesizer or SoX failed; ``transient``: an outage (connection, timeout, 429, 5xx)."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+def _outage(exc: BaseException) -> bool:
+    """What counts against the speech breaker: an outage, not a refused request."""
+    return isinstance(exc, SpeechError) and exc.transient
 
 
 async def run(*command: str) -> bytes:
@@ -61,9 +78,10 @@ class EspeakSpeaker:
 
 
 class ApiSpeaker:
-    """An OpenAI-compatible speech endpoint (``ASSISTANT_TTS_*``), asked for WAV."""
+    """An OpenAI-compatible speech endpoint (``ASSISTANT_TTS_*``), asked for WAV, behind the
+    ``speech`` breaker of the running settings (``AI_BREAKER_*``)."""
 
-    def __init__(self, settings: AssistantSettings, voice: str | None) -> None:
+    def __init__(self, settings: AssistantSettings, voice: str | None, platform: Settings) -> None:
         base = settings.assistant_tts_base_url.rstrip("/")
         self.base_url = base if base.endswith("/v1") else base + "/v1"
         self.model = settings.assistant_tts_model
@@ -71,8 +89,16 @@ class ApiSpeaker:
         key = settings.assistant_tts_api_key
         self.api_key = key.get_secret_value() if key else "not-needed"
         self.name = self.model
+        self.platform = platform
 
     async def speak(self, text: str, target: Path) -> None:
+        """One clip; :class:`JobDeferred` while the speech breaker is open (the API not called)."""
+        breaker = breaker_for(f"speech-{self.model}", self.platform, service="speech")
+        await guard_job_call(
+            breaker, lambda: self._speak(text, target), transient=_outage, what="The speech service"
+        )
+
+    async def _speak(self, text: str, target: Path) -> None:
         import openai
 
         try:
@@ -83,14 +109,19 @@ class ApiSpeaker:
                     model=self.model, voice=self.voice, input=text, response_format="wav"
                 )
                 target.write_bytes(response.content)
-        except openai.OpenAIError as exc:
-            raise SpeechError(f"speech failed: {type(exc).__name__}") from exc
+        except openai.APIStatusError as exc:
+            transient = exc.status_code in (408, 409, 429) or exc.status_code >= 500
+            raise SpeechError(f"speech failed: HTTP {exc.status_code}", transient=transient) from exc
+        except openai.OpenAIError as exc:  # connection trouble, timeouts
+            raise SpeechError(f"speech failed: {type(exc).__name__}", transient=True) from exc
 
 
-def make_speaker(settings: AssistantSettings, voice: str | None) -> Speaker:
-    if settings.assistant_tts_base_url:
-        return ApiSpeaker(settings, voice)
-    return EspeakSpeaker(voice or settings.assistant_espeak_voice, settings.assistant_speech_wpm)
+def make_speaker(settings: Settings, voice: str | None) -> Speaker:
+    """The API voice when ``ASSISTANT_TTS_BASE_URL`` is set, else eSpeak NG."""
+    app = settings.for_app(AssistantSettings)
+    if app.assistant_tts_base_url:
+        return ApiSpeaker(app, voice, settings)
+    return EspeakSpeaker(voice or app.assistant_espeak_voice, app.assistant_speech_wpm)
 
 
 def stitch(clips: list[Path], pauses: list[float], target: Path) -> float:

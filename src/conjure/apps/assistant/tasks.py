@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conjure.apps.assistant.delegation import Offer
 from conjure.apps.assistant.embeddings import EmbeddingError
+from conjure.apps.assistant.extraction import extract
 from conjure.apps.assistant.following import follow_child
 from conjure.apps.assistant.memory import recall, remember
 from conjure.apps.assistant.models import Conversation, Message, Role
@@ -120,18 +121,36 @@ async def _recall(ctx: JobContext, message: Message) -> list[str]:
 
 
 async def remember_message(ctx: JobContext) -> dict[str, Any]:
-    """Store what a message says about its writer (the ``assistant.remember`` job)."""
+    """Store what a message says about its writer (the ``assistant.remember`` job).
+
+    The facts come from the model when one is configured (else the patterns), asked outside any
+    transaction; the result names no fact (personal data stays in the memory table)."""
     try:
         message_id = uuid.UUID(str(ctx.payload["message_id"]))
     except (KeyError, ValueError):
         raise PermanentJobError("invalid_payload", "The job does not name a message.") from None
     message = await _load(ctx.db, ctx.user_id, message_id)
+    found = await extract(ctx.settings, message.content)
+    if found.answer is not None:
+        ctx.record_usage(
+            provider=found.answer.model,
+            step="extract",
+            input_tokens=found.answer.input_tokens,
+            output_tokens=found.answer.output_tokens,
+            cost_usd=found.answer.cost_usd,
+        )
     try:
         async with ctx.db.session() as session:
-            stored = await remember(session, ctx.settings, message.user_id, message.content, message.id)
+            done = await remember(session, ctx.settings, message.user_id, found.facts, message.id)
     except EmbeddingError as exc:
         raise RetryableJobError("embeddings_unavailable", str(exc)) from exc
-    return {"stored": len(stored), "memories": [{"id": str(m.id), "content": m.content} for m in stored]}
+    return {
+        "extracted_by": found.source,
+        "facts": len(found.facts),
+        "stored": len(done.stored),
+        "memory_ids": [str(m.id) for m in done.stored],
+        "replaced": [str(i) for i in done.replaced],
+    }
 
 
 async def answer_message(ctx: JobContext) -> dict[str, Any]:

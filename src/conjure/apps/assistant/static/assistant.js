@@ -1,10 +1,24 @@
 // The assistant page: conversations, the answer streaming in as it is written (message.delta on
-// the user's event stream), the model badge, the memories panel, the meditation player.
+// the user's event stream), the model badge, offers with yes / no, a room photo attached to a
+// message (uploaded straight to storage, like the staging page) and the staged result shown in
+// the conversation, the memories panel, the meditation player.
 
 import { api, availableStars, followEvents, h, say, signIn, tokens } from "/static/api.js";
 
 const $ = (id) => document.getElementById(id);
-const state = { conversation: null, bubbles: new Map(), lastEventId: null, follow: null };
+const state = {
+  conversation: null,
+  bubbles: new Map(),
+  lastEventId: null,
+  follow: null,
+  photo: { key: null, url: null, uploading: false },
+  stick: true, // the conversation follows its newest message
+};
+const PHOTO_TYPES = ["image/jpeg", "image/png", "image/webp"];
+// STAGING_MAX_UPLOAD_BYTES's default: said before a long upload starts; the server has the last word.
+const MAX_PHOTO_BYTES = 20 * 1024 * 1024;
+const TOOL_NAMES = { tarot: "Tarot reading", image: "Image", staging: "Room staging" };
+const LINK = /\s*https?:\/\/\S+/g;
 
 function notify(error) {
   say($("notice"), error ? error.message || String(error) : "");
@@ -16,11 +30,71 @@ function badge(route, model) {
   return h("span", { class: `model-badge ${side}`, title: `${model || ""} · ${route || ""}` }, label);
 }
 
+function megabytes(bytes, round = Math.ceil) {
+  // Rounded up by default: a photo just over the limit never reads as equal to it.
+  const mb = round((10 * bytes) / (1024 * 1024)) / 10;
+  return `${Number.isInteger(mb) ? mb : mb.toFixed(1)} MB`;
+}
+
+function nearBottom() {
+  const box = $("messages");
+  return box.scrollHeight - box.scrollTop - box.clientHeight < 120;
+}
+
+function scrollDown(force = false) {
+  const box = $("messages");
+  if (force || state.stick) {
+    box.scrollTop = box.scrollHeight;
+    state.stick = true;
+  }
+}
+
+function picture(className, src, alt) {
+  // Images load after the text: keep the newest message in view once they have a height, unless
+  // the person scrolled up to read (state.stick, kept by the list's scroll events).
+  return h("img", { class: className, src, alt, onload: () => scrollDown() });
+}
+
+function fill(item, message) {
+  // The text, and the image a delegated job made (its signed link shown as the image, not as text).
+  const image = message.tool && message.tool.image_url;
+  item.querySelector(".text").textContent = image ? (message.content || "").replace(LINK, "").trim() : message.content || "";
+  item.querySelector(".result")?.remove();
+  if (image) item.append(h("a", { class: "result", href: image, target: "_blank", rel: "noopener" }, picture("result-image", image, "The result")));
+}
+
 function bubble(message) {
-  const text = h("div", { class: "text" }, message.content || "");
-  const item = h("li", { class: `bubble ${message.role}`, "data-id": message.id }, text);
+  const photo = message.photo_url ? picture("photo", message.photo_url, "Your photo") : null;
+  const item = h("li", { class: `bubble ${message.role}`, "data-id": message.id }, photo, h("div", { class: "text" }));
+  fill(item, message);
   if (message.role === "assistant" && message.route) item.append(h("div", { class: "meta" }, badge(message.route, message.model)));
   return item;
+}
+
+function offerCard(offer) {
+  // The offer's yes / no as buttons: the same words typed would do the same.
+  const what = TOOL_NAMES[offer.tool] || offer.tool;
+  return h(
+    "div",
+    { class: "offer" },
+    h("span", { class: "offer-what" }, `${what} · ${offer.price_stars} ★`),
+    h(
+      "span",
+      { class: "offer-actions" },
+      h("button", { type: "button", class: "primary", onclick: () => reply("Yes, go ahead") }, "Yes, go ahead"),
+      h("button", { type: "button", class: "secondary", onclick: () => reply("No, thanks") }, "No, thanks"),
+    ),
+  );
+}
+
+function showOffer(item, tool) {
+  document.querySelectorAll("#messages .offer").forEach((card) => card.remove());
+  if (tool && tool.offer && tool.offer.status === "pending") item.append(offerCard(tool.offer));
+}
+
+function reply(text) {
+  $("message").value = text;
+  send();
 }
 
 async function signInAs(mode) {
@@ -60,6 +134,9 @@ async function openConversation(id) {
   for (const m of page.items) {
     if (m.role === "user" && ["queued", "answering"].includes(m.status)) pending(m.answer_id);
   }
+  const last = page.items[page.items.length - 1];
+  if (last && last.role === "assistant") showOffer($("messages").lastElementChild, last.tool);
+  scrollDown(true);
   await loadConversations();
 }
 
@@ -72,15 +149,30 @@ function pending(answerId) {
 }
 
 async function send(event) {
-  event.preventDefault();
+  event?.preventDefault();
   const content = $("message").value.trim();
   if (!content) return;
   notify(null);
+  if (state.photo.uploading) {
+    notify(new Error("Wait a moment: the photo is still uploading."));
+    return;
+  }
+  if (state.photo.url && !state.photo.key) {
+    notify(new Error("That photo could not be attached: remove it or choose another."));
+    return;
+  }
+  let offers = [];
   try {
     if (!state.conversation) state.conversation = (await api("/api/v1/assistant/conversations", { method: "POST", body: {} })).id;
-    const accepted = await api(`/api/v1/assistant/conversations/${state.conversation}/messages`, { method: "POST", body: { content } });
+    const body = { content };
+    if (state.photo.key) body.photo_key = state.photo.key;
+    // This message answers any offer: its buttons go now (its answer may arrive before the 202).
+    offers = [...document.querySelectorAll("#messages .offer")];
+    offers.forEach((card) => card.remove());
+    const accepted = await api(`/api/v1/assistant/conversations/${state.conversation}/messages`, { method: "POST", body });
     $("message").value = "";
-    const mine = bubble({ id: accepted.message_id, role: "user", content });
+    const mine = bubble({ id: accepted.message_id, role: "user", content, photo_url: body.photo_key ? state.photo.url : null });
+    clearPhoto({ keepPreview: true });
     // A fast answer can stream in before this response: its bubble exists already, put the message before it.
     const answered = $("messages").querySelector(`[data-id="${accepted.answer_id}"]`);
     if (answered) answered.before(mine);
@@ -88,9 +180,12 @@ async function send(event) {
       $("messages").append(mine);
       pending(accepted.answer_id);
     }
+    scrollDown(true);
     await loadConversations();
   } catch (error) {
     notify(error);
+    // Refused (e.g. not enough stars): the offer still stands, show it again.
+    if (offers.length && state.conversation) openConversation(state.conversation).catch(notify);
   }
 }
 
@@ -102,12 +197,15 @@ function onEvent({ event, id, data }) {
     if (data.index < open.next) return; // replayed: already shown
     open.next = data.index + 1;
     open.item.querySelector(".text").textContent += data.delta;
+    scrollDown();
   } else if (event === "message.completed") {
     if (data.conversation_id !== state.conversation) return;
     const open = state.bubbles.get(data.message_id) || pending(data.message_id);
-    open.item.querySelector(".text").textContent = data.text;
+    fill(open.item, { content: data.text, tool: data.tool });
     open.item.classList.remove("streaming");
     open.item.append(h("div", { class: "meta" }, badge(data.route, data.model)));
+    if (open.item === $("messages").lastElementChild) showOffer(open.item, data.tool);
+    scrollDown();
     state.bubbles.delete(data.message_id);
     refreshStars();
     setTimeout(loadMemories, 400); // the memory job runs beside the answer
@@ -125,6 +223,93 @@ async function follow() {
       if (error.status === 401) return;
     }
     await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+}
+
+// --- a photo for the next message ----------------------------------------------------------
+
+function uploadFile(presigned, file) {
+  // XMLHttpRequest, not fetch: it reports upload progress.
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open(presigned.method, presigned.url);
+    let body = file;
+    if (presigned.method === "POST") {
+      body = new FormData();
+      for (const [name, value] of Object.entries(presigned.fields)) body.append(name, value);
+      body.append("file", file);
+    } else {
+      for (const [name, value] of Object.entries(presigned.headers)) xhr.setRequestHeader(name, value);
+    }
+    xhr.upload.addEventListener("progress", (event) => {
+      if (event.lengthComputable) $("photo-progress").value = Math.round((100 * event.loaded) / event.total);
+    });
+    xhr.addEventListener("load", () =>
+      xhr.status >= 200 && xhr.status < 300 ? resolve() : reject(new Error(`The upload was refused (${xhr.status}).`)),
+    );
+    xhr.addEventListener("error", () => reject(new Error("The upload failed; check your connection.")));
+    xhr.send(body);
+  });
+}
+
+function photoStatus(text, kind = "") {
+  $("photo-status").textContent = text;
+  $("photo-status").className = `small ${kind || "muted"}`;
+}
+
+function clearPhoto({ keepPreview = false } = {}) {
+  // keepPreview: the sent message's bubble still shows the local copy.
+  if (state.photo.url && !keepPreview) URL.revokeObjectURL(state.photo.url);
+  state.photo = { key: null, url: null, uploading: false };
+  $("photo").value = "";
+  $("photo-preview").hidden = true;
+  $("send").disabled = false;
+}
+
+async function attachPhoto(file) {
+  notify(null);
+  if (!file) return;
+  clearPhoto();
+  const url = URL.createObjectURL(file);
+  state.photo = { key: null, url, uploading: false };
+  $("photo-thumb").hidden = false;
+  $("photo-thumb").src = url;
+  $("photo-name").textContent = file.name;
+  $("photo-preview").hidden = false;
+  $("photo-progress").hidden = true;
+  if (!PHOTO_TYPES.includes(file.type)) {
+    photoStatus("Photos must be JPEG, PNG or WebP; choose another.", "error");
+    return;
+  }
+  if (file.size > MAX_PHOTO_BYTES) {
+    photoStatus(`This photo is ${megabytes(file.size)}; photos can be at most ${megabytes(MAX_PHOTO_BYTES, Math.floor)}. Choose a smaller one.`, "error");
+    return;
+  }
+  state.photo.uploading = true;
+  $("send").disabled = true;
+  $("photo-progress").hidden = false;
+  $("photo-progress").value = 0;
+  photoStatus(`Uploading ${megabytes(file.size)}…`);
+  try {
+    const presigned = await api("/api/v1/uploads/presign", {
+      method: "POST",
+      body: { filename: file.name, content_type: file.type, size: file.size },
+    });
+    await uploadFile(presigned, file);
+    if (state.photo.url !== url) return; // removed or replaced meanwhile
+    state.photo.key = presigned.key;
+    $("photo-progress").value = 100;
+    $("photo-progress").hidden = true;
+    photoStatus("Attached. Say what you'd like, e.g. “stage this bedroom as Scandinavian”.", "ok");
+  } catch (error) {
+    if (state.photo.url !== url) return;
+    $("photo-progress").hidden = true;
+    photoStatus(error.message || String(error), "error");
+  } finally {
+    if (state.photo.url === url) {
+      state.photo.uploading = false;
+      $("send").disabled = false;
+    }
   }
 }
 
@@ -213,6 +398,12 @@ function wire() {
     }
   });
   $("composer").addEventListener("submit", send);
+  $("photo").addEventListener("change", () => attachPhoto($("photo").files[0]));
+  $("photo-remove").addEventListener("click", () => clearPhoto());
+  $("photo-thumb").addEventListener("error", () => ($("photo-thumb").hidden = true)); // not a picture a browser shows
+  $("messages").addEventListener("scroll", () => (state.stick = nearBottom()));
+  // A resize (a phone turned, a window widened) keeps the newest message in view.
+  new ResizeObserver(() => scrollDown()).observe($("messages"));
   $("message").addEventListener("keydown", (event) => {
     if (event.key === "Enter" && !event.shiftKey) send(event);
   });
