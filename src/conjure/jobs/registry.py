@@ -164,6 +164,9 @@ class JobEnd:
 # cancel, a deadline, a callback that never came): the events it returns are published once
 # that transaction commits (``conjure.jobs.hooks``).
 OnFailure = Callable[["AsyncSession", "Job", JobEnd], Awaitable["Sequence[NewEvent] | None"]]
+# Runs in the submitting transaction once the job's row (and its hold) is written: the kind's app
+# may refuse the job (raise a ConjureError: the whole submit rolls back) or add its own rows with it.
+OnSubmit = Callable[["AsyncSession", "Settings", "Job"], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -189,6 +192,7 @@ class JobKind:
     # so an app's own result table commits atomically with the job's success.
     on_success: OnSuccess | None = None
     on_failure: OnFailure | None = None
+    on_submit: OnSubmit | None = None
     prompt_version: Callable[[], str] | None = None
     description: str = ""
 

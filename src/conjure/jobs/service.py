@@ -278,6 +278,8 @@ async def submit_job(
     # The row is written; attach the fully loaded object without a second INSERT or a reload.
     make_transient_to_detached(job)
     session.add(job)
+    if job_kind.on_submit is not None:
+        await job_kind.on_submit(session, runtime.settings, job)
     JOBS_SUBMITTED.labels(kind).inc()
     _dispatch_after_commit(session, runtime, job.id, dispatch_lane(user_id, lane, priority))
     return job
@@ -304,6 +306,23 @@ async def submit_job_now(
     409 on an Idempotency-Key reused with another request; a duplicate gets the first job back.
     """
     job_kind = _validated_kind(runtime, kind, idempotency_key)
+    if job_kind.on_submit is not None:
+        # Its app adds rows with the job (or refuses it): the submit needs a transaction of its own.
+        async with runtime.db.session() as session:
+            return await submit_job(
+                session,
+                runtime,
+                user_id=user_id,
+                kind=kind,
+                payload=payload,
+                idempotency_key=idempotency_key,
+                webhook_url=webhook_url,
+                start_deadline=start_deadline,
+                trace_id=trace_id,
+                prompt_version=prompt_version,
+                priority=priority,
+                lane=lane,
+            )
     _check_webhook(runtime, webhook_url)
     values = new_job_values(
         runtime,

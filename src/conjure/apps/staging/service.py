@@ -48,6 +48,49 @@ class ImageNotFound(NotFound):
     pass
 
 
+# A staging job another app submits on the person's behalf (the assistant's delegation: its payload
+# names no project) gets its image in this project of theirs, made with the job.
+DELEGATED_PROJECT = "From the assistant"
+
+
+async def admit_delegated(session: AsyncSession, settings: Settings, job: Job) -> None:
+    """The kind's ``on_submit``: a job submitted without a project (by another app) counts against
+    the monthly quota and gets its image row in the submitting transaction, like one submitted here
+    (:func:`_stage` does both itself for the staging routes' jobs, which name their project)."""
+    payload, user_id = job.payload or {}, job.user_id
+    if payload.get("project_id") or user_id is None:
+        return
+    key = str(payload.get("upload_key", ""))
+    if not owns_upload(user_id, key):
+        raise UploadNotFound("No such upload of yours.")
+    now = utcnow()
+    # The user's row stays locked to the end of the transaction, as in _stage: the edge holds.
+    quota = await month_quota(session, settings, user_id, now, lock=True)
+    if quota.exhausted:
+        raise quota.refusal(now)
+    project = await session.scalar(
+        select(Project)
+        .where(Project.user_id == user_id, Project.name == DELEGATED_PROJECT)
+        .order_by(Project.created_at)
+        .limit(1)
+    )
+    if project is None:
+        project = await create_project(session, user_id, DELEGATED_PROJECT)
+    session.add(
+        StagedImage(
+            user_id=user_id,
+            project_id=project.id,
+            job_id=job.id,
+            status=ImageStatus.QUEUED,
+            room_type=str(payload.get("room_type", "")),
+            style=str(payload.get("style", "")),
+            quality=str(payload.get("quality", "standard")),
+            original_key=key,
+        )
+    )
+    await session.flush()
+
+
 # --- projects -------------------------------------------------------------------------------
 
 

@@ -10,7 +10,7 @@ from conjure.apps.staging.cleanup import (
 )
 from conjure.apps.staging.pages import router as page_router
 from conjure.apps.staging.router import router
-from conjure.apps.staging.service import erase_user_staging, export_user_staging
+from conjure.apps.staging.service import admit_delegated, erase_user_staging, export_user_staging
 from conjure.apps.staging.settings import StagingSettings
 from conjure.apps.staging.tasks import KIND, mark_image_failed, save_staged_image, stage_image
 from conjure.apps.staging.webhooks import router as webhook_router
@@ -37,6 +37,7 @@ STAGE = JobKind(
     timeout=time_limit,
     on_success=save_staged_image,
     on_failure=mark_image_failed,
+    on_submit=admit_delegated,
     description="Virtually stage one room photo and store it with thumbnails.",
 )
 

@@ -13,9 +13,9 @@ With Replicate the job parks while the model runs (``conjure.jobs.parking``); it
 starts from the checkpoint (:meth:`ReplicateStaging.resume`) instead of preparing the photo again.
 
 Another app may submit this job on the person's behalf (the assistant's delegation, as a child
-of its own job): its payload names no project, and its image row is made on its first run, in
-the person's :data:`DELEGATED_PROJECT` project (:func:`_adopt_delegated`), so it is listed,
-deleted, erased and exported like any other.
+of its own job): its payload names no project, and the kind's ``on_submit``
+(:func:`conjure.apps.staging.service.admit_delegated`) counts it against the monthly quota and
+makes its image row with the job, so it is listed, deleted, erased and exported like any other.
 """
 
 from __future__ import annotations
@@ -27,14 +27,13 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conjure.ai.breaker import breaker_for, guard_job_call
 from conjure.apps.staging import notify
 from conjure.apps.staging.imaging import decode_photo, fit, thumbnail_jpeg, to_jpeg
 from conjure.apps.staging.keys import owns_upload, staged_keys
-from conjure.apps.staging.models import ImageStatus, Project, StagedImage
+from conjure.apps.staging.models import ImageStatus, StagedImage
 from conjure.apps.staging.providers import OfflineStaging, StagingProvider, StagingRequest
 from conjure.apps.staging.replicate import ReplicateStaging
 from conjure.apps.staging.resources import JobResources, job_resources
@@ -51,7 +50,6 @@ if TYPE_CHECKING:
     from conjure.jobs.models import Job
 
 KIND = "staging.stage"
-DELEGATED_PROJECT = "From the assistant"
 log = structlog.get_logger("conjure.apps.staging.tasks")
 
 
@@ -84,7 +82,6 @@ async def stage_image(ctx: JobContext) -> dict[str, Any]:
     res = job_resources(ctx)
     storage, settings = res.storage, res.staging
     key, room_type, style, quality = _payload(ctx)
-    await _adopt_delegated(ctx, res, room_type, style, quality, key)
     provider = make_provider(settings)
     keys = staged_keys(ctx.user_id, ctx.job_id)
     ttl = res.settings.storage_presign_ttl_seconds
@@ -148,44 +145,6 @@ async def stage_image(ctx: JobContext) -> dict[str, Any]:
         "urls": urls,
         "urls_expire_at": (utcnow() + dt.timedelta(seconds=ttl)).isoformat(),
     }
-
-
-async def _adopt_delegated(
-    ctx: JobContext, res: JobResources, room_type: str, style: str, quality: str, key: str
-) -> None:
-    """A job submitted without a project (by another app) gets its image row on its first run.
-
-    Only on the first attempt: an image deleted while a later attempt waits stays deleted."""
-    if ctx.payload.get("project_id") or ctx.attempt > 1 or ctx.user_id is None:
-        return
-    if await _image_exists(ctx, res):
-        return
-    try:
-        async with res.db.session() as session:
-            project = await session.scalar(
-                select(Project)
-                .where(Project.user_id == ctx.user_id, Project.name == DELEGATED_PROJECT)
-                .order_by(Project.created_at)
-                .limit(1)
-            )
-            if project is None:
-                project = Project(user_id=ctx.user_id, name=DELEGATED_PROJECT)
-                session.add(project)
-                await session.flush()
-            session.add(
-                StagedImage(
-                    user_id=ctx.user_id,
-                    project_id=project.id,
-                    job_id=ctx.job_id,
-                    status=ImageStatus.QUEUED,
-                    room_type=room_type,
-                    style=style,
-                    quality=quality,
-                    original_key=key,
-                )
-            )
-    except IntegrityError:
-        pass  # a duplicate delivery of this job made it first
 
 
 async def _image_exists(ctx: JobContext, res: JobResources) -> bool:
