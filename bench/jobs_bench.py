@@ -252,6 +252,25 @@ async def drain(
     }
 
 
+async def bench_worker(settings: Settings, apps: list[AppSpec], ready: Any) -> None:
+    """What ``conjure worker`` runs (``run_worker``: a worker and the scheduler until SIGTERM),
+    with the start gate between the runtime's start-up and the first fetch. Written out here
+    rather than passed into ``run_worker`` so that the A/B variants' older trees run it too."""
+    from conjure.jobs.worker import start_embedded
+
+    runtime = await Runtime.start(settings, apps=apps)
+    await ready()
+    stop_event = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(sig, stop_event.set)
+    stop = await start_embedded(runtime)
+    try:
+        await stop_event.wait()
+    finally:
+        await stop()
+        await runtime.close()
+
+
 def start_py_spy(pid: int, label: str) -> subprocess.Popen[bytes]:
     """py-spy on a worker process (collapsed stacks) until :func:`stop_py_spy`."""
     out = RESULTS / f"profile-{label}-worker.collapsed"
@@ -457,7 +476,6 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.role in ("worker", "worker-tarot"):
-        from conjure.jobs.worker import run_worker
         from conjure.observability.logging import configure_logging
 
         # As `conjure worker` does (cli.py): the bench's LOG_LEVEL=WARNING then holds, instead of
@@ -466,11 +484,17 @@ def main() -> None:
         configure_logging(json_logs=settings.is_production, level=settings.log_level)
         apps = [APP] if args.role == "worker" else installed_apps()
         gate = os.environ.get("BENCH_GATE")
-        if gate:  # imports done: say so, then wait for the others (a loaded box starts them seconds apart)
-            Path(f"{gate}.{os.getpid()}").touch()
-            while not Path(gate).exists():
-                time.sleep(0.005)
-        asyncio.run(run_worker(settings, apps=apps))
+
+        async def ready() -> None:
+            # Started (imports, connections): say so, then wait for the others, so that the drain
+            # is timed from the start gate as the peers' are from their first job (a loaded box
+            # starts processes seconds apart, and start-up is not a cost per job).
+            if gate:
+                Path(f"{gate}.{os.getpid()}").touch()
+                while not Path(gate).exists():
+                    await asyncio.sleep(0.005)
+
+        asyncio.run(bench_worker(settings, apps, ready))
         return
     results: dict[str, Any] = {"load_average_at_start": os.getloadavg()}
     if args.only in (None, "pg_redis"):
