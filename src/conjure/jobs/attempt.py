@@ -3,10 +3,12 @@ its progress steps. Plain values shared by the runner, the progress writer and t
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -73,6 +75,9 @@ class Claim:
     # Events to publish together with the acknowledgement (one Redis round trip).
     outbox: list[tuple[uuid.UUID, dict[str, Any]]] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
+    # Set once the claim's ``processing`` event is published (sent while the handler runs and
+    # the settle is written; the final events wait for it so that they never overtake it).
+    announced: asyncio.Event | None = None
 
     @property
     def job_id(self) -> uuid.UUID:
@@ -133,6 +138,12 @@ class ProgressStep:
     progress: dict[str, Any]
     data: dict[str, Any]  # the event's data
     texts: tuple[str, str]  # progress and data as JSON
+
+
+async def announced(claims: Iterable[Claim]) -> None:
+    """Wait until these claims' ``processing`` events are out (one wait per claimed batch)."""
+    for sent in {c.announced for c in claims if c.announced is not None and not c.announced.is_set()}:
+        await sent.wait()
 
 
 def usage_summary(calls: list[dict[str, Any]]) -> dict[str, Any] | None:

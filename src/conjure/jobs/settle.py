@@ -30,7 +30,7 @@ from sqlalchemy import select
 from conjure.db import utcnow
 from conjure.dbfaults import retry_transaction
 from conjure.events.service import job_outcome_event, publish_user_events
-from conjure.jobs.attempt import Claim, ClaimKey, Outcome, Settlement
+from conjure.jobs.attempt import Claim, ClaimKey, Outcome, Settlement, announced
 from conjure.jobs.events import event_message
 from conjure.jobs.hooks import checked, failure_events
 from conjure.jobs.models import Job, JobStatus
@@ -86,6 +86,7 @@ class Settler:
         async with self._alone:
             settled = await self._settle_alone(claim, outcome)
         if settled:
+            await announced([claim])
             await self.runtime.broker.ack([claim.delivery.ref], claim.outbox)
         else:
             await self.runtime.broker.ack_owned(self.worker_id, [claim.delivery.ref])
@@ -117,6 +118,7 @@ class Settler:
             await broker.ack_owned(self.worker_id, [claim.delivery.ref])
             return None
         claim.outbox.append((claim.job_id, event_message(claim.job_id, freed.seq, freed.event, freed.data)))
+        await announced([claim])
         await broker.ack([claim.delivery.ref], claim.outbox)
         try:
             if freed.dispatch_now:  # a callback came before the park committed
@@ -203,6 +205,7 @@ class Settler:
         # acknowledged only if this worker still holds it. Jobs settled on their own ack themselves.
         done = [c for (c, _), r in zip(items, results, strict=True) if r is True]
         lost = [c for (c, _), r in zip(items, results, strict=True) if r is False]
+        await announced(done)
         await self.runtime.broker.ack(
             [claim.delivery.ref for claim in done], [event for claim in done for event in claim.outbox]
         )
