@@ -256,14 +256,16 @@ async def bench_worker(settings: Settings, apps: list[AppSpec], ready: Any) -> N
     """What ``conjure worker`` runs (``run_worker``: a worker and the scheduler until SIGTERM),
     with the start gate between the runtime's start-up and the first fetch. Written out here
     rather than passed into ``run_worker`` so that the A/B variants' older trees run it too."""
-    from conjure.jobs.worker import start_embedded
+    from conjure.jobs import worker
 
     runtime = await Runtime.start(settings, apps=apps)
+    if hasattr(worker, "settle_heap"):  # what run_worker does after start-up, where it does
+        worker.settle_heap()
     await ready()
     stop_event = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(sig, stop_event.set)
-    stop = await start_embedded(runtime)
+    stop = await worker.start_embedded(runtime)
     try:
         await stop_event.wait()
     finally:
