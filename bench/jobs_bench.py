@@ -39,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sqlalchemy import func, select
 
 import peers
+import probe
 import scenarios
 from conjure.apps import AppSpec, installed_apps
 from conjure.jobs.models import Job, JobStatus
@@ -51,7 +52,12 @@ from harness import RESULTS, ROOT, Infra, children, conjure_env, hot_frames, inf
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
+PROBING = bool(os.environ.get("BENCH_PROBE"))
+
+
 async def noop(ctx: JobContext) -> dict[str, Any]:
+    if PROBING:
+        probe.stamp(ctx.job_id, "handled")
     return {}
 
 
@@ -258,6 +264,8 @@ async def bench_worker(settings: Settings, apps: list[AppSpec], ready: Any) -> N
     rather than passed into ``run_worker`` so that the A/B variants' older trees run it too."""
     from conjure.jobs import worker
 
+    if PROBING:
+        probe.install_worker_probe()
     runtime = await Runtime.start(settings, apps=apps)
     if hasattr(worker, "settle_heap"):  # what run_worker does after start-up, where it does
         worker.settle_heap()
@@ -271,6 +279,7 @@ async def bench_worker(settings: Settings, apps: list[AppSpec], ready: Any) -> N
     finally:
         await stop()
         await runtime.close()
+        probe.dump_worker_stamps()
 
 
 def start_py_spy(pid: int, label: str) -> subprocess.Popen[bytes]:
@@ -359,6 +368,7 @@ async def bench_pg_redis(
     variants: dict[str, str] | None = None,
     rounds: int = 1,
     profile: str | None = None,
+    probing: bool = False,
 ) -> dict[str, Any]:
     """Backlog drains for each kind and worker-process count, then event latency at light load.
 
@@ -397,22 +407,32 @@ async def bench_pg_redis(
                 print(json.dumps({f"{name}_workers_{processes}": result}), flush=True)
         results["noop_latency_one_worker"] = await light_latency(runtime, infra, env, samples)
         print(json.dumps({"noop_latency_one_worker": results["noop_latency_one_worker"]}), flush=True)
+        if probing:
+            results["noop_latency_stages"] = await light_latency(runtime, infra, env, samples, True)
+            print(json.dumps({"noop_latency_stages": results["noop_latency_stages"]}, indent=1), flush=True)
     finally:
         await runtime.close()
     return results
 
 
-async def light_latency(runtime: Runtime, infra: Infra, env: dict[str, str], samples: int) -> dict[str, Any]:
-    """One worker process; one job at a time, submitted as the API does, until ``succeeded``."""
-    worker = start_worker(env)
+async def light_latency(
+    runtime: Runtime, infra: Infra, env: dict[str, str], samples: int, probing: bool = False
+) -> dict[str, Any]:
+    """One worker process; one job at a time, submitted as the API does, until ``succeeded``.
+    ``probing``: also where the time goes, stage by stage (``probe.py``)."""
+    stamps = Path(tempfile.mkstemp(prefix="conjure-probe-")[1])
+    worker = start_worker({**env, "BENCH_PROBE": str(stamps)} if probing else env)
+    result: dict[str, Any] = {}
     try:
         while not await runtime.broker.workers():
             await asyncio.sleep(0.01)
         [user] = await bench_users(runtime, 1)
         before = cpu_seconds(worker.pid)
-        result = await scenarios.route_latency(runtime, infra.redis_url, user.id, samples)
-        result["worker_cpu_ms_per_job"] = round(1000 * (cpu_seconds(worker.pid) - before) / samples, 3)
-        return result
+        if probing:
+            await probed_latency(runtime, infra, user.id, samples)
+        else:
+            result = await scenarios.route_latency(runtime, infra.redis_url, user.id, samples)
+            result["worker_cpu_ms_per_job"] = round(1000 * (cpu_seconds(worker.pid) - before) / samples, 3)
     finally:
         worker.terminate()
         worker.wait()
@@ -420,6 +440,22 @@ async def light_latency(runtime: Runtime, infra: Infra, env: dict[str, str], sam
             if not await runtime.broker.workers():
                 break
             await asyncio.sleep(0.2)
+    if probing:
+        result = probe.breakdown(probe.STAMPS, json.loads(stamps.read_text() or "{}"))
+    return result
+
+
+async def probed_latency(runtime: Runtime, infra: Infra, user_id: Any, samples: int) -> None:
+    """``scenarios.route_latency`` with the bench's stamps (submitted, inserted, dispatched, seen)."""
+    from conjure.jobs.service import submit_job_now
+
+    probe.install_bench_probe()
+    async with scenarios.Outcomes(infra.redis_url) as outcomes:
+        for i in range(samples):
+            started = time.perf_counter()
+            job = await submit_job_now(runtime, user_id=user_id, kind="bench.noop", payload={"lat": i})
+            seen = await outcomes.wait(job.id)
+            probe.STAMPS.setdefault(str(job.id), {}).update(submitted=started, seen=seen)
 
 
 def ratios(results: dict[str, Any]) -> dict[str, float]:
@@ -471,6 +507,7 @@ def main() -> None:
     )
     parser.add_argument("--rounds", type=int, default=1, help="drains per variant (with --variants)")
     parser.add_argument("--profile", metavar="LABEL", help="py-spy on the (first) worker of each drain")
+    parser.add_argument("--probe", action="store_true", help="latency by stage (bench/probe.py)")
     parser.add_argument("--flood", type=int, default=10_000, help="the flood's size (0: no flood runs)")
     parser.add_argument("--flood-seconds", type=float, default=5.0, help="how long light users submit")
     parser.add_argument(
@@ -507,7 +544,15 @@ def main() -> None:
         with infrastructure("jobs_bench") as infra:
             results["pg_redis"] = asyncio.run(
                 bench_pg_redis(
-                    infra, args.jobs, args.samples, kinds, counts, variants, args.rounds, args.profile
+                    infra,
+                    args.jobs,
+                    args.samples,
+                    kinds,
+                    counts,
+                    variants,
+                    args.rounds,
+                    args.profile,
+                    args.probe,
                 )
             )
             if args.flood and not variants:
