@@ -533,7 +533,10 @@ def main() -> None:
                 while not Path(gate).exists():
                     await asyncio.sleep(0.005)
 
-        asyncio.run(bench_worker(settings, apps, ready))
+        from conjure.jobs import worker
+
+        # As `conjure worker` runs its loop, where the tree has that (the A/B variants' older ones).
+        getattr(worker, "serve", asyncio.run)(bench_worker(settings, apps, ready))
         return
     results: dict[str, Any] = {"load_average_at_start": os.getloadavg()}
     if args.only in (None, "pg_redis"):
