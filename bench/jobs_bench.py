@@ -405,7 +405,9 @@ async def bench_pg_redis(
                 result = await drain(runtime, infra, env, KINDS[name], jobs, processes, profile)
                 results[f"{name}_workers_{processes}"] = result
                 print(json.dumps({f"{name}_workers_{processes}": result}), flush=True)
-        results["noop_latency_one_worker"] = await light_latency(runtime, infra, env, samples)
+        results["noop_latency_one_worker"] = await light_latency(
+            runtime, infra, env, samples, profile=profile
+        )
         print(json.dumps({"noop_latency_one_worker": results["noop_latency_one_worker"]}), flush=True)
         if probing:
             results["noop_latency_stages"] = await light_latency(runtime, infra, env, samples, True)
@@ -416,7 +418,12 @@ async def bench_pg_redis(
 
 
 async def light_latency(
-    runtime: Runtime, infra: Infra, env: dict[str, str], samples: int, probing: bool = False
+    runtime: Runtime,
+    infra: Infra,
+    env: dict[str, str],
+    samples: int,
+    probing: bool = False,
+    profile: str | None = None,
 ) -> dict[str, Any]:
     """One worker process; one job at a time, submitted as the API does, until ``succeeded``.
     ``probing``: also where the time goes, stage by stage (``probe.py``)."""
@@ -427,12 +434,15 @@ async def light_latency(
         while not await runtime.broker.workers():
             await asyncio.sleep(0.01)
         [user] = await bench_users(runtime, 1)
+        spy = start_py_spy(worker.pid, f"{profile}-light") if profile else None
         before = cpu_seconds(worker.pid)
         if probing:
             await probed_latency(runtime, infra, user.id, samples)
         else:
             result = await scenarios.route_latency(runtime, infra.redis_url, user.id, samples)
             result["worker_cpu_ms_per_job"] = round(1000 * (cpu_seconds(worker.pid) - before) / samples, 3)
+        if spy is not None:
+            stop_py_spy(spy, f"{profile}-light")
     finally:
         worker.terminate()
         worker.wait()

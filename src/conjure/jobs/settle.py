@@ -168,9 +168,7 @@ class Settler:
             parts = [settlements]
         parts = [part for part in parts if part]
         skipped: set[ClaimKey] = set()
-        written = await asyncio.gather(
-            *(self._write(part, now, skipped) for part in parts), return_exceptions=True
-        )
+        written = await self._write_parts(parts, now, skipped)
         seqs: dict[ClaimKey, int] = {}
         for part, result in zip(parts, written, strict=True):
             if isinstance(result, BaseException):
@@ -213,6 +211,19 @@ class Settler:
             await self.runtime.broker.ack_owned(self.worker_id, [claim.delivery.ref for claim in lost])
         await self._publish(s for s, r in zip(settlements, results, strict=True) if r is True)
         return results
+
+    async def _write_parts(
+        self, parts: list[list[Settlement]], now: dt.datetime, skipped: set[ClaimKey]
+    ) -> list[dict[ClaimKey, int] | BaseException]:
+        """Each part's write, concurrently; a part's exception in its place."""
+        if len(parts) == 1:  # the usual case: no task (and loop turn) for a gather of one
+            try:
+                return [await self._write(parts[0], now, skipped)]
+            except Exception as exc:
+                return [exc]
+        return await asyncio.gather(
+            *(self._write(part, now, skipped) for part in parts), return_exceptions=True
+        )
 
     async def _publish(self, committed: Iterable[Settlement]) -> None:
         """Tell the owners of these settled (committed) jobs how they ended, in one round trip."""

@@ -29,6 +29,7 @@ from typing import Any
 
 import structlog
 from redis.exceptions import RedisError
+from sqlalchemy.orm import configure_mappers
 
 from conjure.jobs.attempt import Claim
 from conjure.jobs.runner import Runner
@@ -310,7 +311,10 @@ def serve(main: Coroutine[Any, Any, None]) -> None:
 def settle_heap() -> None:
     """Once start-up is done: move what it allocated (modules, mappers, the apps' kinds) out of
     the collector's reach. Full collections otherwise re-scan it all while jobs allocate, which
-    showed as a quarter of a no-op drain's worker CPU; the API does the same (``app.py``)."""
+    showed as a quarter of a no-op drain's worker CPU; the API does the same (``app.py``).
+    The ORM's mappers are configured first: otherwise the first query of a scheduler step does
+    it in the middle of the work, and what it builds would stay in the collector's reach."""
+    configure_mappers()
     gc.collect()
     gc.freeze()
 
