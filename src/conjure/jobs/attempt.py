@@ -75,8 +75,11 @@ class Claim:
     # Events to publish together with the acknowledgement (one Redis round trip).
     outbox: list[tuple[uuid.UUID, dict[str, Any]]] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
-    # Set once the claim's ``processing`` event is published (sent while the handler runs and
-    # the settle is written; the final events wait for it so that they never overtake it).
+    # The ``processing`` event while it is not sent yet: a job that ends within
+    # ``runner.ANNOUNCE_AFTER`` sends it in front of its final event, in the acknowledgement's
+    # round trip; a longer one has it sent on its own (``announced`` is set once it is out,
+    # and the final events wait for that, so that they never overtake it).
+    processing: dict[str, Any] | None = None
     announced: asyncio.Event | None = None
 
     @property
@@ -141,8 +144,16 @@ class ProgressStep:
 
 
 async def announced(claims: Iterable[Claim]) -> None:
-    """Wait until these claims' ``processing`` events are out (one wait per claimed batch)."""
-    for sent in {c.announced for c in claims if c.announced is not None and not c.announced.is_set()}:
+    """Before these claims' final events go out: put a ``processing`` event not sent yet in
+    front of them (same round trip), or wait until it is out (one wait per claimed batch)."""
+    waits: set[asyncio.Event] = set()
+    for claim in claims:
+        if claim.processing is not None:
+            claim.outbox.insert(0, (claim.job_id, claim.processing))
+            claim.processing = None
+        elif claim.announced is not None and not claim.announced.is_set():
+            waits.add(claim.announced)
+    for sent in waits:
         await sent.wait()
 
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import structlog
 
 from conjure.jobs.attempt import Claim, LostClaim, Outcome, usage_summary
-from conjure.jobs.claim import heartbeat, publish_claims, take
+from conjure.jobs.claim import heartbeat, processing_events, publish_processing, take
 from conjure.jobs.context import RunContext
 from conjure.jobs.progress import ProgressWriter
 from conjure.jobs.registry import (
@@ -42,6 +42,9 @@ if TYPE_CHECKING:
 log = structlog.get_logger("conjure.jobs.runner")
 __all__ = ["Claim", "LostClaim", "Outcome", "RunContext", "Runner"]
 BATCH_LIMIT = 500  # attempts (or progress steps) per group-commit statement
+# A claimed job's ``processing`` event is published on its own once it has run this long;
+# a job done sooner sends it with its final event (listeners see it that much later at most).
+ANNOUNCE_AFTER = 0.02
 
 
 class Runner:
@@ -63,21 +66,28 @@ class Runner:
         """Claim a batch in one transaction; returns the claims and the refs to just acknowledge."""
         claims, skipped, seqs = await take(self.runtime, self.worker_id, deliveries)
         if claims:
-            # Sent while the handlers run and their settles are written, off the latency path;
-            # the final events wait for it (``attempt.announced``). One event per batch: a
-            # shield per claim on one task cost 15 % of a no-op drain's worker CPU.
+            processing_events(claims, seqs)
             sent = asyncio.Event()
-            task = asyncio.create_task(publish_claims(self.runtime, claims, seqs))
-            self._publishing.add(task)
-
-            def published(done: asyncio.Task[None]) -> None:
-                self._publishing.discard(done)
-                sent.set()
-
-            task.add_done_callback(published)
             for claim in claims:
                 claim.announced = sent
+            # Sent on its own only for jobs still running after ANNOUNCE_AFTER; the others'
+            # go out in front of their final events (``attempt.announced``): one Redis round
+            # trip fewer per batch of fast jobs. The events are stored by the claim either way.
+            asyncio.get_running_loop().call_later(ANNOUNCE_AFTER, self._announce, claims, sent)
         return claims, skipped
+
+    def _announce(self, claims: list[Claim], sent: asyncio.Event) -> None:
+        if all(claim.processing is None for claim in claims):  # all sent with their final events
+            sent.set()
+            return
+        task = asyncio.create_task(publish_processing(self.runtime, claims))
+        self._publishing.add(task)
+
+        def published(done: asyncio.Task[None]) -> None:
+            self._publishing.discard(done)
+            sent.set()
+
+        task.add_done_callback(published)
 
     async def heartbeat(self, claims: Sequence[Claim]) -> None:
         """Extend the lease of running jobs (table and broker) so they are not reclaimed."""
