@@ -203,13 +203,22 @@ class Settler:
         # acknowledged only if this worker still holds it. Jobs settled on their own ack themselves.
         done = [c for (c, _), r in zip(items, results, strict=True) if r is True]
         lost = [c for (c, _), r in zip(items, results, strict=True) if r is False]
-        await announced(done)
-        await self.runtime.broker.ack(
-            [claim.delivery.ref for claim in done], [event for claim in done for event in claim.outbox]
+        # The owners' events (their streams) go out alongside the acknowledgement, not after it:
+        # the batch's cycle, and so the next batch's start, is one round trip shorter.
+        events = user_events(s for s, r in zip(settlements, results, strict=True) if r is True)
+        owners = (
+            asyncio.create_task(publish_user_events(self.runtime.user_events, events)) if events else None
         )
-        if lost:
-            await self.runtime.broker.ack_owned(self.worker_id, [claim.delivery.ref for claim in lost])
-        await self._publish(s for s, r in zip(settlements, results, strict=True) if r is True)
+        try:
+            await announced(done)
+            await self.runtime.broker.ack(
+                [claim.delivery.ref for claim in done], [event for claim in done for event in claim.outbox]
+            )
+            if lost:
+                await self.runtime.broker.ack_owned(self.worker_id, [claim.delivery.ref for claim in lost])
+        finally:
+            if owners is not None:
+                await owners
         return results
 
     async def _write_parts(
