@@ -55,32 +55,27 @@ class Runner:
         self.worker_id = worker_id
         self.settler = Settler(runtime, worker_id, BATCH_LIMIT)
         self.steps = ProgressWriter(runtime, worker_id, BATCH_LIMIT)
-        self._publishing: set[asyncio.Task[None]] = set()  # the claims' ``processing`` publishes
+        self._publishing: set[asyncio.Task[None]] = set()  # ``processing`` events sent alone
 
     async def drain(self) -> None:
-        """Wait for the settles and progress steps already submitted to be written."""
+        """Wait for the settles, progress steps and ``processing`` publishes already submitted."""
         await self.settler.drain()
         await self.steps.drain()
+        await asyncio.gather(*self._publishing, return_exceptions=True)
 
     async def claim(self, deliveries: Sequence[Delivery]) -> tuple[list[Claim], list[str]]:
         """Claim a batch in one transaction; returns the claims and the refs to just acknowledge."""
         claims, skipped, seqs = await take(self.runtime, self.worker_id, deliveries)
-        if claims:
-            processing_events(claims, seqs)
-            sent = asyncio.Event()
-            for claim in claims:
-                claim.announced = sent
-            # Sent on its own only for jobs still running after ANNOUNCE_AFTER; the others'
-            # go out in front of their final events (``attempt.announced``): one Redis round
-            # trip fewer per batch of fast jobs. The events are stored by the claim either way.
-            asyncio.get_running_loop().call_later(ANNOUNCE_AFTER, self._announce, claims, sent)
+        processing_events(claims, seqs)  # published once the handler runs (``_announce``)
         return claims, skipped
 
-    def _announce(self, claims: list[Claim], sent: asyncio.Event) -> None:
-        if all(claim.processing is None for claim in claims):  # all sent with their final events
-            sent.set()
+    def _announce(self, claim: Claim) -> None:
+        """The handler still runs after ANNOUNCE_AFTER: publish its ``processing`` event alone
+        (a job done sooner sends it in front of its final event, one round trip fewer)."""
+        if claim.processing is None:
             return
-        task = asyncio.create_task(publish_processing(self.runtime, claims))
+        sent = claim.announced = asyncio.Event()
+        task = asyncio.create_task(publish_processing(self.runtime, [claim]))
         self._publishing.add(task)
 
         def published(done: asyncio.Task[None]) -> None:
@@ -118,12 +113,21 @@ class Runner:
                     if handled is not None:
                         handled(time.monotonic() - started)
             if outcome is None:  # the claim was lost: the new owner settles the job
+                claim.processing = None  # and tells the listeners (this one is stale by now)
                 await self.runtime.broker.ack_owned(self.worker_id, [claim.delivery.ref])
                 return
             with span("settle", **{"conjure.job.outcome": outcome.kind}):
                 await self.settler.settle(claim, outcome)
 
     async def _execute(self, claim: Claim) -> Outcome | None:
+        # The timer never outlives the run, so nothing is published for a job no longer running.
+        timer = asyncio.get_running_loop().call_later(ANNOUNCE_AFTER, self._announce, claim)
+        try:
+            return await self._run_handler(claim)
+        finally:
+            timer.cancel()
+
+    async def _run_handler(self, claim: Claim) -> Outcome | None:
         kind = self.runtime.registry.kinds.get(claim.kind)
         if kind is None:
             return Outcome("failed", code="unknown_job_kind", message=f"No handler for {claim.kind!r}.")

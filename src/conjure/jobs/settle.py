@@ -89,6 +89,7 @@ class Settler:
             await announced([claim])
             await self.runtime.broker.ack([claim.delivery.ref], claim.outbox)
         else:
+            claim.processing = None  # lost: the new owner tells the listeners
             await self.runtime.broker.ack_owned(self.worker_id, [claim.delivery.ref])
 
     async def _settle_alone(self, claim: Claim, outcome: Outcome) -> bool:
@@ -115,6 +116,7 @@ class Settler:
         broker = self.runtime.broker
         if freed is None:
             log.warning("job_finish_lost_claim", job_id=str(claim.job_id), attempt=claim.attempt)
+            claim.processing = None
             await broker.ack_owned(self.worker_id, [claim.delivery.ref])
             return None
         claim.outbox.append((claim.job_id, event_message(claim.job_id, freed.seq, freed.event, freed.data)))
@@ -203,23 +205,31 @@ class Settler:
         # acknowledged only if this worker still holds it. Jobs settled on their own ack themselves.
         done = [c for (c, _), r in zip(items, results, strict=True) if r is True]
         lost = [c for (c, _), r in zip(items, results, strict=True) if r is False]
+        await self._acknowledge(
+            done, lost, [s for s, r in zip(settlements, results, strict=True) if r is True]
+        )
+        return results
+
+    async def _acknowledge(self, done: list[Claim], lost: list[Claim], committed: list[Settlement]) -> None:
+        """One pipeline: the final events of ``done`` and their acknowledgements; lost claims'
+        entries only where this worker still holds them."""
         # The owners' events (their streams) go out alongside the acknowledgement, not after it:
         # the batch's cycle, and so the next batch's start, is one round trip shorter.
-        events = user_events(s for s, r in zip(settlements, results, strict=True) if r is True)
-        owners = (
-            asyncio.create_task(publish_user_events(self.runtime.user_events, events)) if events else None
-        )
+        events = user_events(committed)
+        hub = self.runtime.user_events
+        owners = asyncio.create_task(publish_user_events(hub, events)) if events else None
         try:
             await announced(done)
             await self.runtime.broker.ack(
                 [claim.delivery.ref for claim in done], [event for claim in done for event in claim.outbox]
             )
             if lost:
+                for claim in lost:
+                    claim.processing = None  # the new owners tell the listeners
                 await self.runtime.broker.ack_owned(self.worker_id, [claim.delivery.ref for claim in lost])
         finally:
             if owners is not None:
                 await owners
-        return results
 
     async def _write_parts(
         self, parts: list[list[Settlement]], now: dt.datetime, skipped: set[ClaimKey]
