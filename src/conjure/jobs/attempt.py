@@ -145,7 +145,7 @@ class ProgressStep:
 
 async def announced(claims: Iterable[Claim]) -> None:
     """Before these claims' final events go out: put a ``processing`` event not sent yet in
-    front of them (same round trip), or wait until it is out (one wait per claimed batch)."""
+    front of them (same round trip), or wait until the one sent alone is out."""
     waits: set[asyncio.Event] = set()
     for claim in claims:
         if claim.processing is not None:
