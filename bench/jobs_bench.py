@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -38,6 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sqlalchemy import func, select
 
 import peers
+import probe
 import scenarios
 from conjure.apps import AppSpec, installed_apps
 from conjure.jobs.models import Job, JobStatus
@@ -45,12 +47,17 @@ from conjure.jobs.registry import JobContext, JobKind
 from conjure.jobs.service import submit_job
 from conjure.runtime import Runtime
 from conjure.settings import Settings
-from harness import RESULTS, ROOT, Infra, children, conjure_env, infrastructure
+from harness import RESULTS, ROOT, Infra, children, conjure_env, hot_frames, infrastructure, self_by_package
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
+PROBING = bool(os.environ.get("BENCH_PROBE"))
+
+
 async def noop(ctx: JobContext) -> dict[str, Any]:
+    if PROBING:
+        probe.stamp(ctx.job_id, "handled")
     return {}
 
 
@@ -191,8 +198,10 @@ async def drain(
     kind: str,
     jobs: int,
     processes: int,
+    profile: str | None = None,
 ) -> dict[str, Any]:
-    """Submit a backlog of ``jobs``, then time ``processes`` worker processes draining it."""
+    """Submit a backlog of ``jobs``, then time ``processes`` worker processes draining it
+    (with ``profile``, py-spy samples the first one: ``profile-LABEL-worker.txt``)."""
     users = await bench_users(runtime) if kind == "tarot.reading" else None
     base = await succeeded(runtime, kind)
     started = time.perf_counter()
@@ -211,6 +220,7 @@ async def drain(
         # All worker processes have imported everything; let them start together and time from there.
         while len(list(gate.parent.glob("go.*"))) < processes:
             await asyncio.sleep(0.01)
+        spy = start_py_spy(workers[0].pid, profile) if profile else None
         gate.touch()
         started = time.perf_counter()
         worker_cpu = sum(cpu_seconds(w.pid) for w in workers)
@@ -222,6 +232,8 @@ async def drain(
         worker_cpu = sum(cpu_seconds(w.pid) for w in workers) - worker_cpu
         servers = {name: used - servers[name] for name, used in server_cpu(infra).items()}
         steal = tuple(now - then for now, then in zip(steal_ticks(), steal, strict=True))  # type: ignore[assignment]
+        if spy is not None and profile:
+            stop_py_spy(spy, profile)
     finally:
         for worker in workers:
             worker.terminate()
@@ -244,6 +256,57 @@ async def drain(
         "redis_cpu_ms_per_job": round(1000 * servers["redis"] / jobs, 3),
         "cpu_steal_pct": round(100 * steal[0] / max(steal[1], 1), 1),
     }
+
+
+async def bench_worker(settings: Settings, apps: list[AppSpec], ready: Any) -> None:
+    """What ``conjure worker`` runs (``run_worker``: a worker and the scheduler until SIGTERM),
+    with the start gate between the runtime's start-up and the first fetch. Written out here
+    rather than passed into ``run_worker`` so that the A/B variants' older trees run it too."""
+    from conjure.jobs import worker
+
+    if PROBING:
+        probe.install_worker_probe()
+    runtime = await Runtime.start(settings, apps=apps)
+    if hasattr(worker, "settle_heap"):  # what run_worker does after start-up, where it does
+        worker.settle_heap()
+    await ready()
+    stop_event = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        asyncio.get_running_loop().add_signal_handler(sig, stop_event.set)
+    stop = await worker.start_embedded(runtime)
+    try:
+        await stop_event.wait()
+    finally:
+        await stop()
+        await runtime.close()
+        probe.dump_worker_stamps()
+
+
+def start_py_spy(pid: int, label: str) -> subprocess.Popen[bytes]:
+    """py-spy on a worker process (collapsed stacks) until :func:`stop_py_spy`."""
+    out = RESULTS / f"profile-{label}-worker.collapsed"
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    spy = subprocess.Popen(
+        [str(Path(sys.executable).parent / "py-spy"), "record", "--nonblocking", "--format", "raw",
+         "-r", "500", "-p", str(pid), "-o", str(out)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    time.sleep(0.5)  # attached before the gate opens
+    return spy
+
+
+def stop_py_spy(spy: subprocess.Popen[bytes], label: str) -> None:
+    """Stop sampling (py-spy writes its file on SIGINT) and summarise the hottest frames."""
+    spy.send_signal(signal.SIGINT)
+    spy.wait(30)
+    raw = RESULTS / f"profile-{label}-worker.collapsed"
+    if not raw.exists():
+        return
+    lines = ["CPU samples by the package of the innermost frame:"]
+    lines += [f"{share:5.1f}%  {name}" for name, share in self_by_package(raw)[:15]]
+    lines.append("Hottest frames (inclusive %, self %):")
+    lines += [f"{inc:5.1f}% {own:5.1f}%  {frame}" for frame, inc, own in hot_frames(raw, top=80)]
+    (RESULTS / f"profile-{label}-worker.txt").write_text("\n".join(lines) + "\n")
 
 
 def bench_settings(infra: Infra, env: dict[str, str], **extra: Any) -> Settings:
@@ -304,11 +367,13 @@ async def bench_pg_redis(
     process_counts: list[int],
     variants: dict[str, str] | None = None,
     rounds: int = 1,
+    profile: str | None = None,
+    probing: bool = False,
 ) -> dict[str, Any]:
     """Backlog drains for each kind and worker-process count, then event latency at light load.
 
-    With ``variants`` (label -> source directory), each drain runs ``rounds`` times per variant,
-    the variants in alternation, and the latency part is skipped."""
+    With ``variants`` (label -> source directory), each drain and each latency run happens
+    ``rounds`` times per variant, the variants in alternation."""
     env = conjure_env(infra, AI_PROVIDER="offline")
     settings = bench_settings(infra, env)
     runtime = await Runtime.start(settings, apps=[*installed_apps(), APP])
@@ -320,31 +385,87 @@ async def bench_pg_redis(
                     for round_ in range(1, rounds + 1):
                         for label, source in variants.items():
                             variant_env = {**env, "PYTHONPATH": str(Path(source).resolve())}
-                            result = await drain(runtime, infra, variant_env, KINDS[name], jobs, processes)
+                            spied = f"{profile}-{label}" if profile else None
+                            result = await drain(
+                                runtime, infra, variant_env, KINDS[name], jobs, processes, spied
+                            )
                             key = f"{name}_workers_{processes}_{label}_round_{round_}"
                             results[key] = result
                             print(json.dumps({key: result}), flush=True)
+            if samples:
+                for round_ in range(1, rounds + 1):
+                    for label, source in variants.items():
+                        variant_env = {**env, "PYTHONPATH": str(Path(source).resolve())}
+                        key = f"noop_latency_{label}_round_{round_}"
+                        results[key] = await light_latency(runtime, infra, variant_env, samples)
+                        print(json.dumps({key: results[key]}), flush=True)
             return results
         for name in kinds:
             for processes in process_counts:
-                result = await drain(runtime, infra, env, KINDS[name], jobs, processes)
+                result = await drain(runtime, infra, env, KINDS[name], jobs, processes, profile)
                 results[f"{name}_workers_{processes}"] = result
                 print(json.dumps({f"{name}_workers_{processes}": result}), flush=True)
-        worker = start_worker(env)
-        try:
-            while not await runtime.broker.workers():
-                await asyncio.sleep(0.01)
-            [user] = await bench_users(runtime, 1)
-            results["noop_latency_one_worker"] = await scenarios.route_latency(
-                runtime, infra.redis_url, user.id, samples
-            )
-            print(json.dumps({"noop_latency_one_worker": results["noop_latency_one_worker"]}), flush=True)
-        finally:
-            worker.terminate()
-            worker.wait()
+        results["noop_latency_one_worker"] = await light_latency(
+            runtime, infra, env, samples, profile=profile
+        )
+        print(json.dumps({"noop_latency_one_worker": results["noop_latency_one_worker"]}), flush=True)
+        if probing:
+            results["noop_latency_stages"] = await light_latency(runtime, infra, env, samples, True)
+            print(json.dumps({"noop_latency_stages": results["noop_latency_stages"]}, indent=1), flush=True)
     finally:
         await runtime.close()
     return results
+
+
+async def light_latency(
+    runtime: Runtime,
+    infra: Infra,
+    env: dict[str, str],
+    samples: int,
+    probing: bool = False,
+    profile: str | None = None,
+) -> dict[str, Any]:
+    """One worker process; one job at a time, submitted as the API does, until ``succeeded``.
+    ``probing``: also where the time goes, stage by stage (``probe.py``)."""
+    stamps = Path(tempfile.mkstemp(prefix="conjure-probe-")[1])
+    worker = start_worker({**env, "BENCH_PROBE": str(stamps)} if probing else env)
+    result: dict[str, Any] = {}
+    try:
+        while not await runtime.broker.workers():
+            await asyncio.sleep(0.01)
+        [user] = await bench_users(runtime, 1)
+        spy = start_py_spy(worker.pid, f"{profile}-light") if profile else None
+        before = cpu_seconds(worker.pid)
+        if probing:
+            await probed_latency(runtime, infra, user.id, samples)
+        else:
+            result = await scenarios.route_latency(runtime, infra.redis_url, user.id, samples)
+            result["worker_cpu_ms_per_job"] = round(1000 * (cpu_seconds(worker.pid) - before) / samples, 3)
+        if spy is not None:
+            stop_py_spy(spy, f"{profile}-light")
+    finally:
+        worker.terminate()
+        worker.wait()
+        for _ in range(150):  # gone from the registry before the next run counts workers
+            if not await runtime.broker.workers():
+                break
+            await asyncio.sleep(0.2)
+    if probing:
+        result = probe.breakdown(probe.STAMPS, json.loads(stamps.read_text() or "{}"))
+    return result
+
+
+async def probed_latency(runtime: Runtime, infra: Infra, user_id: Any, samples: int) -> None:
+    """``scenarios.route_latency`` with the bench's stamps (submitted, inserted, dispatched, seen)."""
+    from conjure.jobs.service import submit_job_now
+
+    probe.install_bench_probe()
+    async with scenarios.Outcomes(infra.redis_url) as outcomes:
+        for i in range(samples):
+            started = time.perf_counter()
+            job = await submit_job_now(runtime, user_id=user_id, kind="bench.noop", payload={"lat": i})
+            seen = await outcomes.wait(job.id)
+            probe.STAMPS.setdefault(str(job.id), {}).update(submitted=started, seen=seen)
 
 
 def ratios(results: dict[str, Any]) -> dict[str, float]:
@@ -395,6 +516,8 @@ def main() -> None:
         "--variants", help="label=src_dir,... : run the workers from these source trees, in alternation"
     )
     parser.add_argument("--rounds", type=int, default=1, help="drains per variant (with --variants)")
+    parser.add_argument("--profile", metavar="LABEL", help="py-spy on the (first) worker of each drain")
+    parser.add_argument("--probe", action="store_true", help="latency by stage (bench/probe.py)")
     parser.add_argument("--flood", type=int, default=10_000, help="the flood's size (0: no flood runs)")
     parser.add_argument("--flood-seconds", type=float, default=5.0, help="how long light users submit")
     parser.add_argument(
@@ -402,15 +525,28 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.role in ("worker", "worker-tarot"):
-        from conjure.jobs.worker import run_worker
+        from conjure.observability.logging import configure_logging
 
+        # As `conjure worker` does (cli.py): the bench's LOG_LEVEL=WARNING then holds, instead of
+        # structlog's default console logger rendering a line per job.
+        settings = Settings()
+        configure_logging(json_logs=settings.is_production, level=settings.log_level)
         apps = [APP] if args.role == "worker" else installed_apps()
         gate = os.environ.get("BENCH_GATE")
-        if gate:  # imports done: say so, then wait for the others (a loaded box starts them seconds apart)
-            Path(f"{gate}.{os.getpid()}").touch()
-            while not Path(gate).exists():
-                time.sleep(0.005)
-        asyncio.run(run_worker(Settings(), apps=apps))
+
+        async def ready() -> None:
+            # Started (imports, connections): say so, then wait for the others, so that the drain
+            # is timed from the start gate as the peers' are from their first job (a loaded box
+            # starts processes seconds apart, and start-up is not a cost per job).
+            if gate:
+                Path(f"{gate}.{os.getpid()}").touch()
+                while not Path(gate).exists():
+                    await asyncio.sleep(0.005)
+
+        from conjure.jobs import worker
+
+        # As `conjure worker` runs its loop, where the tree has that (the A/B variants' older ones).
+        getattr(worker, "serve", asyncio.run)(bench_worker(settings, apps, ready))
         return
     results: dict[str, Any] = {"load_average_at_start": os.getloadavg()}
     if args.only in (None, "pg_redis"):
@@ -420,7 +556,17 @@ def main() -> None:
         results["worker_concurrency"] = os.environ.get("WORKER_CONCURRENCY", "10")
         with infrastructure("jobs_bench") as infra:
             results["pg_redis"] = asyncio.run(
-                bench_pg_redis(infra, args.jobs, args.samples, kinds, counts, variants, args.rounds)
+                bench_pg_redis(
+                    infra,
+                    args.jobs,
+                    args.samples,
+                    kinds,
+                    counts,
+                    variants,
+                    args.rounds,
+                    args.profile,
+                    args.probe,
+                )
             )
             if args.flood and not variants:
                 env = conjure_env(infra, AI_PROVIDER="offline")

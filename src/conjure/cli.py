@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import errno
 import os
 import socket
@@ -141,11 +140,11 @@ def api(
 def worker() -> None:
     """Run a job worker (and its scheduler loops) until SIGTERM."""
     from conjure.apps import installed_apps
-    from conjure.jobs.worker import run_worker
+    from conjure.jobs.worker import run_worker, serve
 
     settings = Settings()
     _preflight(settings)
-    asyncio.run(run_worker(settings, apps=installed_apps()))
+    serve(run_worker(settings, apps=installed_apps()))
 
 
 @app.command()

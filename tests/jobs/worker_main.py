@@ -5,11 +5,9 @@ Settings come from the environment, exactly as for ``conjure worker``.
 
 from __future__ import annotations
 
-import asyncio
-
-from conjure.jobs.worker import run_worker
+from conjure.jobs.worker import run_worker, serve
 from conjure.settings import Settings
 from tests.jobs.kinds import APP
 
 if __name__ == "__main__":
-    asyncio.run(run_worker(Settings(_env_file=None), apps=[APP]))  # type: ignore[call-arg]
+    serve(run_worker(Settings(_env_file=None), apps=[APP]))

@@ -3,10 +3,12 @@ its progress steps. Plain values shared by the runner, the progress writer and t
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -73,6 +75,12 @@ class Claim:
     # Events to publish together with the acknowledgement (one Redis round trip).
     outbox: list[tuple[uuid.UUID, dict[str, Any]]] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
+    # The ``processing`` event while it is not sent yet: a job that ends within
+    # ``runner.ANNOUNCE_AFTER`` sends it in front of its final event, in the acknowledgement's
+    # round trip; a longer one has it sent on its own (``announced`` is set once it is out,
+    # and the final events wait for that, so that they never overtake it).
+    processing: dict[str, Any] | None = None
+    announced: asyncio.Event | None = None
 
     @property
     def job_id(self) -> uuid.UUID:
@@ -133,6 +141,20 @@ class ProgressStep:
     progress: dict[str, Any]
     data: dict[str, Any]  # the event's data
     texts: tuple[str, str]  # progress and data as JSON
+
+
+async def announced(claims: Iterable[Claim]) -> None:
+    """Before these claims' final events go out: put a ``processing`` event not sent yet in
+    front of them (same round trip), or wait until the one sent alone is out."""
+    waits: set[asyncio.Event] = set()
+    for claim in claims:
+        if claim.processing is not None:
+            claim.outbox.insert(0, (claim.job_id, claim.processing))
+            claim.processing = None
+        elif claim.announced is not None and not claim.announced.is_set():
+            waits.add(claim.announced)
+    for sent in waits:
+        await sent.wait()
 
 
 def usage_summary(calls: list[dict[str, Any]]) -> dict[str, Any] | None:

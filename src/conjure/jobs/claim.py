@@ -77,20 +77,32 @@ async def take(
     return claims, skipped, {row.id: row.event_seq for row in rows}
 
 
+def processing_events(claims: list[Claim], seqs: dict[uuid.UUID, int]) -> None:
+    """Give each claim its ``processing`` event (stored by the claim), to be published."""
+    for claim in claims:
+        claim.processing = event_message(
+            claim.job_id,
+            seqs[claim.job_id],
+            "processing",
+            {"status": "processing", "attempt": claim.attempt},
+        )
+
+
 async def publish_claims(runtime: Runtime, claims: list[Claim], seqs: dict[uuid.UUID, int]) -> None:
     """The ``processing`` events, once the claim is committed (best effort: listeners replay)."""
-    messages = [
-        (
-            claim.job_id,
-            event_message(
-                claim.job_id,
-                seqs[claim.job_id],
-                "processing",
-                {"status": "processing", "attempt": claim.attempt},
-            ),
-        )
-        for claim in claims
-    ]
+    processing_events(claims, seqs)
+    await publish_processing(runtime, claims)
+
+
+async def publish_processing(runtime: Runtime, claims: list[Claim]) -> None:
+    """Send the ``processing`` events of these claims not sent yet (best effort: listeners replay)."""
+    messages = []
+    for claim in claims:
+        if claim.processing is not None:
+            messages.append((claim.job_id, claim.processing))
+            claim.processing = None
+    if not messages:
+        return
     try:
         await runtime.broker.events.publish_many(messages)
     except Exception as exc:

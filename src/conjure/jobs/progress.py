@@ -66,10 +66,13 @@ class ProgressWriter:
                 else:
                     written[index] = outcome
             pending = later
-        events = [
-            (steps[i].claim.job_id, event_message(steps[i].claim.job_id, seq, "progress", steps[i].data))
-            for i, (seq, _) in sorted(written.items())
-        ]
+        events: list[tuple[uuid.UUID, dict[str, Any]]] = []
+        for i, (seq, _) in sorted(written.items()):
+            claim = steps[i].claim
+            if claim.processing is not None:  # not sent yet (runner.ANNOUNCE_AFTER): it goes first
+                events.append((claim.job_id, claim.processing))
+                claim.processing = None
+            events.append((claim.job_id, event_message(claim.job_id, seq, "progress", steps[i].data)))
         try:
             await self.runtime.broker.events.publish_many(events)
         except Exception as exc:

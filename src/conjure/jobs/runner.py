@@ -13,12 +13,13 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING
 
 import structlog
 
-from conjure.jobs.attempt import Claim, ClaimKey, LostClaim, Outcome, usage_summary
-from conjure.jobs.claim import heartbeat, publish_claims, take
+from conjure.jobs.attempt import Claim, LostClaim, Outcome, usage_summary
+from conjure.jobs.claim import heartbeat, processing_events, publish_processing, take
 from conjure.jobs.context import RunContext
 from conjure.jobs.progress import ProgressWriter
 from conjure.jobs.registry import (
@@ -41,6 +42,9 @@ if TYPE_CHECKING:
 log = structlog.get_logger("conjure.jobs.runner")
 __all__ = ["Claim", "LostClaim", "Outcome", "RunContext", "Runner"]
 BATCH_LIMIT = 500  # attempts (or progress steps) per group-commit statement
+# A claimed job's ``processing`` event is published on its own once it has run this long;
+# a job done sooner sends it with its final event (listeners see it that much later at most).
+ANNOUNCE_AFTER = 0.02
 
 
 class Runner:
@@ -51,29 +55,34 @@ class Runner:
         self.worker_id = worker_id
         self.settler = Settler(runtime, worker_id, BATCH_LIMIT)
         self.steps = ProgressWriter(runtime, worker_id, BATCH_LIMIT)
-        # The ``processing`` publish of each claimed batch, by the claims in it: sent while the
-        # handlers run (off the latency path), awaited before a claim's final events go out.
-        self._announcing: dict[ClaimKey, asyncio.Task[None]] = {}
+        self._publishing: set[asyncio.Task[None]] = set()  # ``processing`` events sent alone
 
     async def drain(self) -> None:
-        """Wait for the settles and progress steps already submitted to be written."""
+        """Wait for the settles, progress steps and ``processing`` publishes already submitted."""
         await self.settler.drain()
         await self.steps.drain()
+        await asyncio.gather(*self._publishing, return_exceptions=True)
 
     async def claim(self, deliveries: Sequence[Delivery]) -> tuple[list[Claim], list[str]]:
         """Claim a batch in one transaction; returns the claims and the refs to just acknowledge."""
         claims, skipped, seqs = await take(self.runtime, self.worker_id, deliveries)
-        if claims:
-            task = asyncio.create_task(publish_claims(self.runtime, claims, seqs))
-            for claim in claims:
-                self._announcing[claim.key] = task
+        processing_events(claims, seqs)  # published once the handler runs (``_announce``)
         return claims, skipped
 
-    async def announced(self, claim: Claim) -> None:
-        """Wait until the claim's ``processing`` event is out, so that no later event overtakes it."""
-        task = self._announcing.pop(claim.key, None)
-        if task is not None and not task.done():
-            await asyncio.shield(task)
+    def _announce(self, claim: Claim) -> None:
+        """The handler still runs after ANNOUNCE_AFTER: publish its ``processing`` event alone
+        (a job done sooner sends it in front of its final event, one round trip fewer)."""
+        if claim.processing is None:
+            return
+        sent = claim.announced = asyncio.Event()
+        task = asyncio.create_task(publish_processing(self.runtime, [claim]))
+        self._publishing.add(task)
+
+        def published(done: asyncio.Task[None]) -> None:
+            self._publishing.discard(done)
+            sent.set()
+
+        task.add_done_callback(published)
 
     async def heartbeat(self, claims: Sequence[Claim]) -> None:
         """Extend the lease of running jobs (table and broker) so they are not reclaimed."""
@@ -86,7 +95,7 @@ class Runner:
     async def run(
         self,
         claim: Claim,
-        slots: asyncio.Semaphore | None = None,
+        slots: AbstractAsyncContextManager[object] | None = None,
         handled: Callable[[float], None] | None = None,
     ) -> None:
         """Run the handler within its timeout (holding one of ``slots``, the worker's bound on
@@ -95,24 +104,30 @@ class Runner:
         entry. Raises only when settling failed (the entry then stays pending and is reclaimed
         after the visibility timeout). ``handled`` hears how long the handler took."""
         async with attempt_span(self.runtime.db, claim):  # a no-op unless tracing is on
-            try:
-                if slots is None:
+            if slots is None:
+                outcome = await self._execute(claim)
+            else:
+                async with slots:
+                    started = time.monotonic()
                     outcome = await self._execute(claim)
-                else:
-                    async with slots:
-                        started = time.monotonic()
-                        outcome = await self._execute(claim)
-                        if handled is not None:
-                            handled(time.monotonic() - started)
-            finally:
-                await self.announced(claim)
+                    if handled is not None:
+                        handled(time.monotonic() - started)
             if outcome is None:  # the claim was lost: the new owner settles the job
+                claim.processing = None  # and tells the listeners (this one is stale by now)
                 await self.runtime.broker.ack_owned(self.worker_id, [claim.delivery.ref])
                 return
             with span("settle", **{"conjure.job.outcome": outcome.kind}):
                 await self.settler.settle(claim, outcome)
 
     async def _execute(self, claim: Claim) -> Outcome | None:
+        # The timer never outlives the run, so nothing is published for a job no longer running.
+        timer = asyncio.get_running_loop().call_later(ANNOUNCE_AFTER, self._announce, claim)
+        try:
+            return await self._run_handler(claim)
+        finally:
+            timer.cancel()
+
+    async def _run_handler(self, claim: Claim) -> Outcome | None:
         kind = self.runtime.registry.kinds.get(claim.kind)
         if kind is None:
             return Outcome("failed", code="unknown_job_kind", message=f"No handler for {claim.kind!r}.")

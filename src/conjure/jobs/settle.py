@@ -30,7 +30,7 @@ from sqlalchemy import select
 from conjure.db import utcnow
 from conjure.dbfaults import retry_transaction
 from conjure.events.service import job_outcome_event, publish_user_events
-from conjure.jobs.attempt import Claim, ClaimKey, Outcome, Settlement
+from conjure.jobs.attempt import Claim, ClaimKey, Outcome, Settlement, announced
 from conjure.jobs.events import event_message
 from conjure.jobs.hooks import checked, failure_events
 from conjure.jobs.models import Job, JobStatus
@@ -86,8 +86,10 @@ class Settler:
         async with self._alone:
             settled = await self._settle_alone(claim, outcome)
         if settled:
+            await announced([claim])
             await self.runtime.broker.ack([claim.delivery.ref], claim.outbox)
         else:
+            claim.processing = None  # lost: the new owner tells the listeners
             await self.runtime.broker.ack_owned(self.worker_id, [claim.delivery.ref])
 
     async def _settle_alone(self, claim: Claim, outcome: Outcome) -> bool:
@@ -114,9 +116,11 @@ class Settler:
         broker = self.runtime.broker
         if freed is None:
             log.warning("job_finish_lost_claim", job_id=str(claim.job_id), attempt=claim.attempt)
+            claim.processing = None
             await broker.ack_owned(self.worker_id, [claim.delivery.ref])
             return None
         claim.outbox.append((claim.job_id, event_message(claim.job_id, freed.seq, freed.event, freed.data)))
+        await announced([claim])
         await broker.ack([claim.delivery.ref], claim.outbox)
         try:
             if freed.dispatch_now:  # a callback came before the park committed
@@ -166,9 +170,7 @@ class Settler:
             parts = [settlements]
         parts = [part for part in parts if part]
         skipped: set[ClaimKey] = set()
-        written = await asyncio.gather(
-            *(self._write(part, now, skipped) for part in parts), return_exceptions=True
-        )
+        written = await self._write_parts(parts, now, skipped)
         seqs: dict[ClaimKey, int] = {}
         for part, result in zip(parts, written, strict=True):
             if isinstance(result, BaseException):
@@ -203,13 +205,44 @@ class Settler:
         # acknowledged only if this worker still holds it. Jobs settled on their own ack themselves.
         done = [c for (c, _), r in zip(items, results, strict=True) if r is True]
         lost = [c for (c, _), r in zip(items, results, strict=True) if r is False]
-        await self.runtime.broker.ack(
-            [claim.delivery.ref for claim in done], [event for claim in done for event in claim.outbox]
+        await self._acknowledge(
+            done, lost, [s for s, r in zip(settlements, results, strict=True) if r is True]
         )
-        if lost:
-            await self.runtime.broker.ack_owned(self.worker_id, [claim.delivery.ref for claim in lost])
-        await self._publish(s for s, r in zip(settlements, results, strict=True) if r is True)
         return results
+
+    async def _acknowledge(self, done: list[Claim], lost: list[Claim], committed: list[Settlement]) -> None:
+        """One pipeline: the final events of ``done`` and their acknowledgements; lost claims'
+        entries only where this worker still holds them."""
+        # The owners' events (their streams) go out alongside the acknowledgement, not after it:
+        # the batch's cycle, and so the next batch's start, is one round trip shorter.
+        events = user_events(committed)
+        hub = self.runtime.user_events
+        owners = asyncio.create_task(publish_user_events(hub, events)) if events else None
+        try:
+            await announced(done)
+            await self.runtime.broker.ack(
+                [claim.delivery.ref for claim in done], [event for claim in done for event in claim.outbox]
+            )
+            if lost:
+                for claim in lost:
+                    claim.processing = None  # the new owners tell the listeners
+                await self.runtime.broker.ack_owned(self.worker_id, [claim.delivery.ref for claim in lost])
+        finally:
+            if owners is not None:
+                await owners
+
+    async def _write_parts(
+        self, parts: list[list[Settlement]], now: dt.datetime, skipped: set[ClaimKey]
+    ) -> list[dict[ClaimKey, int] | BaseException]:
+        """Each part's write, concurrently; a part's exception in its place."""
+        if len(parts) == 1:  # the usual case: no task (and loop turn) for a gather of one
+            try:
+                return [await self._write(parts[0], now, skipped)]
+            except Exception as exc:
+                return [exc]
+        return await asyncio.gather(
+            *(self._write(part, now, skipped) for part in parts), return_exceptions=True
+        )
 
     async def _publish(self, committed: Iterable[Settlement]) -> None:
         """Tell the owners of these settled (committed) jobs how they ended, in one round trip."""

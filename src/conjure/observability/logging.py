@@ -52,7 +52,13 @@ def configure_logging(*, json_logs: bool, level: str = "INFO") -> None:
         else structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback)
     )
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        # Below the level, drop a line before the processors run (timestamp, redaction): the
+        # worker's per-job success line cost 7 % of a no-op drain's CPU at LOG_LEVEL=WARNING.
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *shared,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
