@@ -68,7 +68,9 @@ class LocalModel:
         return await stream_chat(self._client(), self.model, request, on_delta, route=route)
 
 
-async def stream_chat(client: Any, model: str, request: ChatRequest, on_delta: OnDelta, *, route: str) -> Answer:
+async def stream_chat(
+    client: Any, model: str, request: ChatRequest, on_delta: OnDelta, *, route: str
+) -> Answer:
     """Stream one chat completion from an OpenAI-compatible ``client`` (an ``AsyncOpenAI``);
     :class:`LocalModelError` on the server's failure. The API fallback uses it too for OpenAI
     models: the bare client costs a third of the CPU a pydantic-ai agent run does per answer,

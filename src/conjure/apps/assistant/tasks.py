@@ -68,19 +68,23 @@ async def _load(db: Database, user_id: uuid.UUID | None, message_id: uuid.UUID) 
     return message
 
 
+async def _pending_before(session: AsyncSession, message: Message) -> bool:
+    found = await session.scalar(
+        select(Message.id)
+        .join(Job, Job.id == Message.job_id)
+        .where(
+            Message.conversation_id == message.conversation_id,
+            Message.position < message.position,
+            Job.status.in_((JobStatus.QUEUED, JobStatus.PROCESSING)),
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
 async def _earlier_pending(db: Database, message: Message) -> bool:
     async with db.session() as session:
-        found = await session.scalar(
-            select(Message.id)
-            .join(Job, Job.id == Message.job_id)
-            .where(
-                Message.conversation_id == message.conversation_id,
-                Message.position < message.position,
-                Job.status.in_((JobStatus.QUEUED, JobStatus.PROCESSING)),
-            )
-            .limit(1)
-        )
-    return found is not None
+        return await _pending_before(session, message)
 
 
 async def wait_turn(ctx: JobContext, message: Message) -> None:
@@ -93,30 +97,69 @@ async def wait_turn(ctx: JobContext, message: Message) -> None:
         await asyncio.sleep(TURN_POLL_SECONDS)
 
 
-async def history_of(db: Database, message: Message, limit: int) -> list[Turn]:
-    """The conversation up to and including ``message``: its last ``limit`` turns, oldest first."""
-    async with db.session() as session:
-        rows = await session.scalars(
-            select(Message)
-            .where(Message.conversation_id == message.conversation_id, Message.position < message.position)
-            .order_by(Message.position.desc(), Message.reply_to.is_not(None).desc())
-            .limit(max(limit - 1, 0))
-        )
-        earlier = list(reversed(rows.all()))
+async def _history(session: AsyncSession, message: Message, limit: int) -> list[Turn]:
+    rows = await session.scalars(
+        select(Message)
+        .where(Message.conversation_id == message.conversation_id, Message.position < message.position)
+        .order_by(Message.position.desc(), Message.reply_to.is_not(None).desc())
+        .limit(max(limit - 1, 0))
+    )
+    earlier = list(reversed(rows.all()))
     return [Turn(m.role, m.content) for m in earlier] + [Turn(Role.USER, message.content)]
 
 
-async def _recall(ctx: JobContext, message: Message) -> list[str]:
+async def history_of(db: Database, message: Message, limit: int) -> list[Turn]:
+    """The conversation up to and including ``message``: its last ``limit`` turns, oldest first."""
+    async with db.session() as session:
+        return await _history(session, message, limit)
+
+
+async def context_of(ctx: JobContext, message: Message, limit: int) -> tuple[list[Turn], bool]:
+    """The message's history once its turn has come, and whether it had to wait: one session (two
+    reads) when no earlier message of the conversation is pending, which is nearly always; else
+    :func:`wait_turn` first."""
+    async with ctx.db.session() as session:
+        if not await _pending_before(session, message):
+            return await _history(session, message, limit), False
+    await wait_turn(ctx, message)
+    return await history_of(ctx.db, message, limit), True
+
+
+async def _recall(ctx: JobContext, content: str) -> list[str]:
     """The memories relevant to the message; none (and a log line) when embedding fails."""
     if ctx.user_id is None:
         return []
     try:
         async with ctx.db.session() as session:
-            found = await recall(session, ctx.settings, ctx.user_id, message.content)
+            found = await recall(session, ctx.settings, ctx.user_id, content)
     except EmbeddingError as exc:
         log.warning("memory_recall_failed", error=str(exc))
         return []
     return [item.hit.content for item in found]
+
+
+_UNFINISHED: set[asyncio.Task[list[str]]] = set()  # recalls past their budget, left to finish
+
+
+async def recall_within(
+    ctx: JobContext, recalling: asyncio.Task[list[str]], deadline: float
+) -> list[str] | None:
+    """The recall's memories if it ends by ``deadline`` (``time.perf_counter()``); None (skipped)
+    if not. A recall past its budget is left to finish on its own (canceling it mid-query could
+    spoil its connection); the answer goes on without memories rather than start late."""
+    done, _ = await asyncio.wait({recalling}, timeout=max(deadline - time.perf_counter(), 0.0))
+    if done:
+        return recalling.result()
+    _UNFINISHED.add(recalling)
+    recalling.add_done_callback(_forget_recall)
+    log.warning("memory_recall_skipped", job_id=str(ctx.job_id))
+    return None
+
+
+def _forget_recall(task: asyncio.Task[list[str]]) -> None:
+    _UNFINISHED.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("memory_recall_failed_late", error=str(task.exception()))
 
 
 async def remember_message(ctx: JobContext) -> dict[str, Any]:
@@ -139,31 +182,48 @@ async def answer_message(ctx: JobContext) -> dict[str, Any]:
     conversation_id, message_id = _ids(ctx)
     settings = ctx.settings.for_app(AssistantSettings)
     message = await _load(ctx.db, ctx.user_id, message_id)
-    await wait_turn(ctx, message)
-    history = await history_of(ctx.db, message, settings.assistant_history_messages)
+    # Memories are recalled while the history is read; the model is not kept waiting for them
+    # past ASSISTANT_MEMORY_BUDGET_MS (the answer goes without, and says so in memories_skipped).
     started = time.perf_counter()
-    memories = await _recall(ctx, message)
+    recalling = asyncio.create_task(_recall(ctx, message.content))
+    try:
+        history, waited = await context_of(ctx, message, settings.assistant_history_messages)
+    except BaseException:
+        recalling.cancel()
+        raise
+    if waited:  # recalled again: the earlier message's facts may be remembered by now
+        await asyncio.wait({recalling})
+        started = time.perf_counter()
+        recalling = asyncio.create_task(_recall(ctx, message.content))
+    memories = await recall_within(ctx, recalling, started + settings.assistant_memory_budget_ms / 1000)
     memory_ms = (time.perf_counter() - started) * 1000
-    request = ChatRequest(history=history, memories=memories, max_tokens=settings.assistant_max_answer_tokens)
+    request = ChatRequest(
+        history=history, memories=memories or [], max_tokens=settings.assistant_max_answer_tokens
+    )
     answer_id = answer_id_for(message_id)
     writer = DeltaWriter(
         ctx,
         conversation_id=conversation_id,
         message_id=answer_id,
         flush_ms=settings.assistant_stream_flush_ms,
+        store_ms=settings.assistant_job_stream_flush_ms,
     )
     extra = dict(message.extra or {})
-    if "delegated" in extra:
-        wait = max(settings.assistant_answer_timeout_seconds - 5.0, 1.0)
-        answer = await follow_child(ctx, writer, extra["delegated"], wait)
-    else:
-        answer = await responder_for(ctx.settings).answer(request, writer.add)
-        if "offer" in extra:
-            # The price and the question, whatever the model said: nothing is done without a yes.
-            question = "\n\n" + Offer.from_dict(extra["offer"]).question()
-            await writer.add(question)
-            answer.text += question
-    await writer.flush()
+    try:
+        if "delegated" in extra:
+            wait = max(settings.assistant_answer_timeout_seconds - 5.0, 1.0)
+            answer = await follow_child(ctx, writer, extra["delegated"], wait)
+        else:
+            answer = await responder_for(ctx.settings).answer(request, writer.add)
+            if "offer" in extra:
+                # The price and the question, whatever the model said: nothing is done without a yes.
+                question = "\n\n" + Offer.from_dict(extra["offer"]).question()
+                await writer.add(question)
+                answer.text += question
+        await writer.finish()
+    except BaseException:
+        writer.abandon()
+        raise
     ctx.record_usage(
         provider=answer.model,
         step="answer",
@@ -184,7 +244,8 @@ async def answer_message(ctx: JobContext) -> dict[str, Any]:
         "first_delta_ms": writer.first_delta_ms,
         "deltas": writer.index,
         "tool": {**{k: v for k, v in extra.items() if k in ("offer", "delegated")}, **answer.extra} or None,
-        "memories_used": len(memories),
+        "memories_used": len(memories or []),
+        "memories_skipped": memories is None,
         "memory_ms": round(memory_ms, 2),
     }
     await ctx.progress(COMPLETED_STEP, data=completed)
