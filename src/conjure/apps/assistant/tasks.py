@@ -14,6 +14,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -60,9 +61,13 @@ def _ids(ctx: JobContext) -> tuple[uuid.UUID, uuid.UUID]:
 
 async def _load(db: Database, user_id: uuid.UUID | None, message_id: uuid.UUID) -> Message:
     async with db.session() as session:
-        message = await session.scalar(
-            select(Message).where(Message.id == message_id, Message.user_id == user_id)
-        )
+        return await _message(session, user_id, message_id)
+
+
+async def _message(session: AsyncSession, user_id: uuid.UUID | None, message_id: uuid.UUID) -> Message:
+    message = await session.scalar(
+        select(Message).where(Message.id == message_id, Message.user_id == user_id)
+    )
     if message is None:
         raise PermanentJobError("message_deleted", "The message was deleted before it was answered.")
     return message
@@ -114,17 +119,6 @@ async def history_of(db: Database, message: Message, limit: int) -> list[Turn]:
         return await _history(session, message, limit)
 
 
-async def context_of(ctx: JobContext, message: Message, limit: int) -> tuple[list[Turn], bool]:
-    """The message's history once its turn has come, and whether it had to wait: one session (two
-    reads) when no earlier message of the conversation is pending, which is nearly always; else
-    :func:`wait_turn` first."""
-    async with ctx.db.session() as session:
-        if not await _pending_before(session, message):
-            return await _history(session, message, limit), False
-    await wait_turn(ctx, message)
-    return await history_of(ctx.db, message, limit), True
-
-
 async def _recall(ctx: JobContext, content: str) -> list[str]:
     """The memories relevant to the message; none (and a log line) when embedding fails."""
     if ctx.user_id is None:
@@ -138,28 +132,72 @@ async def _recall(ctx: JobContext, content: str) -> list[str]:
     return [item.hit.content for item in found]
 
 
-_UNFINISHED: set[asyncio.Task[list[str]]] = set()  # recalls past their budget, left to finish
+_UNFINISHED: set[asyncio.Task[list[str]]] = set()  # recalls no answer waits for, left to finish
+
+
+def _let_finish(recalling: asyncio.Task[list[str]]) -> None:
+    """Keep a recall nobody waits for until it ends (canceling it mid-query could spoil its
+    connection), and log what it raised."""
+    _UNFINISHED.add(recalling)
+    recalling.add_done_callback(_finished)
+
+
+def _finished(task: asyncio.Task[list[str]]) -> None:
+    _UNFINISHED.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("memory_recall_failed_late", error=str(task.exception()))
 
 
 async def recall_within(
     ctx: JobContext, recalling: asyncio.Task[list[str]], deadline: float
 ) -> list[str] | None:
     """The recall's memories if it ends by ``deadline`` (``time.perf_counter()``); None (skipped)
-    if not. A recall past its budget is left to finish on its own (canceling it mid-query could
-    spoil its connection); the answer goes on without memories rather than start late."""
+    if not: the answer goes on without memories rather than start late."""
     done, _ = await asyncio.wait({recalling}, timeout=max(deadline - time.perf_counter(), 0.0))
     if done:
         return recalling.result()
-    _UNFINISHED.add(recalling)
-    recalling.add_done_callback(_forget_recall)
+    _let_finish(recalling)
     log.warning("memory_recall_skipped", job_id=str(ctx.job_id))
     return None
 
 
-def _forget_recall(task: asyncio.Task[list[str]]) -> None:
-    _UNFINISHED.discard(task)
-    if not task.cancelled() and task.exception() is not None:
-        log.warning("memory_recall_failed_late", error=str(task.exception()))
+@dataclass
+class Context:
+    """What an answer is written from."""
+
+    message: Message
+    history: list[Turn]
+    memories: list[str] | None  # None: skipped, the recall was past ASSISTANT_MEMORY_BUDGET_MS
+    memory_ms: float
+
+
+async def context_for(ctx: JobContext, message_id: uuid.UUID, settings: AssistantSettings) -> Context:
+    """The message, its history once its turn has come, and its memories.
+
+    Nearly always no earlier message of the conversation is pending: then one session reads the
+    message, checks that and reads the history (three reads, one connection), while the memories
+    are recalled alongside; the model is not kept waiting for them past the budget. Else
+    :func:`wait_turn` first, and the memories are recalled after it (the earlier message's facts
+    may be remembered by then)."""
+    limit, budget = settings.assistant_history_messages, settings.assistant_memory_budget_ms / 1000
+    async with ctx.db.session() as session:
+        message = await _message(session, ctx.user_id, message_id)
+        started = time.perf_counter()
+        recalling = asyncio.create_task(_recall(ctx, message.content))
+        try:
+            pending = await _pending_before(session, message)
+            history = None if pending else await _history(session, message, limit)
+        except BaseException:
+            _let_finish(recalling)
+            raise
+    if history is None:
+        _let_finish(recalling)
+        await wait_turn(ctx, message)
+        history = await history_of(ctx.db, message, limit)
+        started = time.perf_counter()
+        recalling = asyncio.create_task(_recall(ctx, message.content))
+    memories = await recall_within(ctx, recalling, started + budget)
+    return Context(message, history, memories, (time.perf_counter() - started) * 1000)
 
 
 async def remember_message(ctx: JobContext) -> dict[str, Any]:
@@ -181,24 +219,10 @@ async def answer_message(ctx: JobContext) -> dict[str, Any]:
     """Answer one message, streaming its text as ``message.delta`` events."""
     conversation_id, message_id = _ids(ctx)
     settings = ctx.settings.for_app(AssistantSettings)
-    message = await _load(ctx.db, ctx.user_id, message_id)
-    # Memories are recalled while the history is read; the model is not kept waiting for them
-    # past ASSISTANT_MEMORY_BUDGET_MS (the answer goes without, and says so in memories_skipped).
-    started = time.perf_counter()
-    recalling = asyncio.create_task(_recall(ctx, message.content))
-    try:
-        history, waited = await context_of(ctx, message, settings.assistant_history_messages)
-    except BaseException:
-        recalling.cancel()
-        raise
-    if waited:  # recalled again: the earlier message's facts may be remembered by now
-        await asyncio.wait({recalling})
-        started = time.perf_counter()
-        recalling = asyncio.create_task(_recall(ctx, message.content))
-    memories = await recall_within(ctx, recalling, started + settings.assistant_memory_budget_ms / 1000)
-    memory_ms = (time.perf_counter() - started) * 1000
+    context = await context_for(ctx, message_id, settings)
+    message, memories = context.message, context.memories
     request = ChatRequest(
-        history=history, memories=memories or [], max_tokens=settings.assistant_max_answer_tokens
+        history=context.history, memories=memories or [], max_tokens=settings.assistant_max_answer_tokens
     )
     answer_id = answer_id_for(message_id)
     writer = DeltaWriter(
@@ -246,7 +270,7 @@ async def answer_message(ctx: JobContext) -> dict[str, Any]:
         "tool": {**{k: v for k, v in extra.items() if k in ("offer", "delegated")}, **answer.extra} or None,
         "memories_used": len(memories or []),
         "memories_skipped": memories is None,
-        "memory_ms": round(memory_ms, 2),
+        "memory_ms": round(context.memory_ms, 2),
     }
     await ctx.progress(COMPLETED_STEP, data=completed)
     return completed
