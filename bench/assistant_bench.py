@@ -143,8 +143,9 @@ async def person(runtime: Runtime, client: httpx.AsyncClient) -> tuple[uuid.UUID
 
 async def first_token(
     runtime: Runtime, client: httpx.AsyncClient, who: tuple[uuid.UUID, dict[str, str], str], go: asyncio.Event
-) -> tuple[float, str]:
-    """One person's message: seconds from the POST to the first delta on their stream, and the route."""
+) -> tuple[float, str, bool]:
+    """One person's message: seconds from the POST to the first delta on their stream, the route,
+    and whether the answer went without its memories (recall past ASSISTANT_MEMORY_BUDGET_MS)."""
     user_id, headers, conversation = who
     async with runtime.user_events.subscribe(user_id, None) as stream:
         await go.wait()
@@ -157,6 +158,7 @@ async def first_token(
         assert response.status_code == 202, response.text
         ttft = None
         route = ""
+        skipped = False
         deadline = time.perf_counter() + 120
         while time.perf_counter() < deadline:
             event = await stream.next(1.0)
@@ -166,9 +168,10 @@ async def first_token(
                 ttft = time.perf_counter() - started
             if event.type == "message.completed":
                 route = event.payload()["route"]
+                skipped = bool(event.payload().get("memories_skipped"))
                 break
     assert ttft is not None, "no delta arrived"
-    return ttft, route
+    return ttft, route, skipped
 
 
 async def bench_chat(tmp: Path, db: dict[str, str], conversations: int) -> dict[str, Any]:
@@ -213,7 +216,7 @@ async def bench_chat(tmp: Path, db: dict[str, str], conversations: int) -> dict[
         fallback.stop()
     ttfts = [r[0] * 1000 for r in results]
     routes: dict[str, int] = {}
-    for _, route in results:
+    for _, route, _ in results:
         routes[route] = routes.get(route, 0) + 1
     return {
         "conversations": conversations,
@@ -221,6 +224,7 @@ async def bench_chat(tmp: Path, db: dict[str, str], conversations: int) -> dict[
         "ttft_ms": summary(ttfts),
         "routes": routes,
         "cpu_ms_per_message": round(cpu * 1000 / conversations, 1),
+        "memories_skipped": sum(r[2] for r in results),
         "local_peak_in_flight": local.stop()["peak"],
     }
 
