@@ -3,7 +3,8 @@ concurrent conversations, memory retrieval at 100,000 memories for one user (pgv
 embedded sqlite-vec index), delegation accept time, meditation wall time for 20 minutes of audio.
 
     python bench/assistant_bench.py [--conversations 50] [--memories 100000] [--queries 200]
-                                    [--backend embedded|pg_redis] [--skip-meditation] [--out assistant.json]
+                                    [--backend embedded|pg_redis] [--in-process-worker]
+                                    [--skip-meditation] [--out assistant.json]
                                     [--parts chat,delegation,meditation,memory]
 
 The local model is the tests' OpenAI-compatible peer at a realistic pace for Llama 3.1 8B Q4 on
@@ -20,6 +21,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import multiprocessing
 import statistics
 import sys
 import tempfile
@@ -67,6 +69,35 @@ def summary(values: list[float]) -> dict[str, float]:
     }
 
 
+def _serve_peer(conn: Any, options: dict[str, Any]) -> None:
+    """A peer in a process of its own: its url up the pipe, then serve until told to stop."""
+    peer = OpenAIPeer(**options).start()
+    conn.send(peer.url)
+    conn.recv()  # "stop"
+    conn.send({"peak": peer.peak, "calls": len(peer.chat_calls())})
+    peer.stop()
+
+
+class PeerProcess:
+    """An OpenAI-compatible peer in its own process: a model server is not a thread of the app,
+    and a thread here would take the GIL from the event loop being measured."""
+
+    def __init__(self, **options: Any) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=_serve_peer, args=(child, options), daemon=True)
+        self.process.start()
+        self.url: str = self.conn.recv()
+        self.stats: dict[str, int] = {}
+
+    def stop(self) -> dict[str, int]:
+        if not self.stats:
+            self.conn.send("stop")
+            self.stats = self.conn.recv()
+            self.process.join(10)
+        return self.stats
+
+
 @contextlib.contextmanager
 def databases(backend: str, tmp: Path) -> Iterator[dict[str, str]]:
     if backend == "embedded":
@@ -80,21 +111,70 @@ def databases(backend: str, tmp: Path) -> Iterator[dict[str, str]]:
         yield {"database_url": infra.database_url, "redis_url": infra.redis_url}
 
 
-async def start(tmp: Path, db: dict[str, str], **overrides: Any) -> tuple[Runtime, httpx.AsyncClient, Any]:
-    settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
-        environment="test",
-        var_dir=tmp / "var",
-        jwt_secret="bench-secret-" + "x" * 32,
-        storage_url=f"file://{tmp / 'objects'}",
-        worker_concurrency=80,
-        rate_limit_default="100000/minute",
-        assistant_messages_rate_limit="100000/minute",
+def bench_settings(tmp: Path, db: dict[str, str], **overrides: Any) -> dict[str, Any]:
+    return {
+        "environment": "test",
+        "var_dir": tmp / "var",
+        "jwt_secret": "bench-secret-" + "x" * 32,
+        "storage_url": f"file://{tmp / 'objects'}",
+        "worker_concurrency": 80,
+        "rate_limit_default": "100000/minute",
+        "assistant_messages_rate_limit": "100000/minute",
         **db,
         **overrides,
-    )
+    }
+
+
+def _serve_worker(conn: Any, options: dict[str, Any]) -> None:
+    """A worker process (``conjure worker``'s engine): warm the model, answer until told to stop,
+    telling the parent its CPU time when asked."""
+
+    async def serve() -> None:
+        settings = Settings(_env_file=None, **options)  # type: ignore[call-arg]
+        runtime = await Runtime.start(settings, apps=installed_apps())
+        router = router_for(settings)
+        assert isinstance(router, ModelRouter)
+        began = time.perf_counter()
+        await router.warm_up()
+        stop = await start_embedded(runtime)
+        conn.send(time.perf_counter() - began)
+        loop = asyncio.get_running_loop()
+        while await loop.run_in_executor(None, conn.recv) == "cpu":
+            conn.send(time.process_time())
+        await stop()
+        await runtime.close()
+        conn.send("stopped")
+
+    asyncio.run(serve())
+
+
+class WorkerProcess:
+    """The answers' worker in a process of its own, as production runs it beside the API."""
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        context = multiprocessing.get_context("spawn")
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=_serve_worker, args=(child, options), daemon=True)
+        self.process.start()
+        self.warm_up: float = self.conn.recv()
+
+    def cpu(self) -> float:
+        self.conn.send("cpu")
+        seconds: float = self.conn.recv()
+        return seconds
+
+    async def stop(self) -> None:
+        self.conn.send("stop")
+        await asyncio.get_running_loop().run_in_executor(None, self.conn.recv)
+        self.process.join(10)
+
+
+async def start(
+    tmp: Path, db: dict[str, str], *, worker: bool = True, **overrides: Any
+) -> tuple[Runtime, httpx.AsyncClient, Any]:
+    settings = Settings(_env_file=None, **bench_settings(tmp, db, **overrides))  # type: ignore[call-arg]
     runtime = await Runtime.start(settings, apps=installed_apps())
-    stop = await start_embedded(runtime)
+    stop = await start_embedded(runtime) if worker else runtime.close
     client = httpx.AsyncClient(
         transport=httpx.ASGITransport(app=create_app(runtime=runtime, apps=runtime.apps)),
         base_url="http://bench",
@@ -113,8 +193,9 @@ async def person(runtime: Runtime, client: httpx.AsyncClient) -> tuple[uuid.UUID
 
 async def first_token(
     runtime: Runtime, client: httpx.AsyncClient, who: tuple[uuid.UUID, dict[str, str], str], go: asyncio.Event
-) -> tuple[float, str]:
-    """One person's message: seconds from the POST to the first delta on their stream, and the route."""
+) -> tuple[float, str, bool]:
+    """One person's message: seconds from the POST to the first delta on their stream, the route,
+    and whether the answer went without its memories (recall past ASSISTANT_MEMORY_BUDGET_MS)."""
     user_id, headers, conversation = who
     async with runtime.user_events.subscribe(user_id, None) as stream:
         await go.wait()
@@ -127,6 +208,7 @@ async def first_token(
         assert response.status_code == 202, response.text
         ttft = None
         route = ""
+        skipped = False
         deadline = time.perf_counter() + 120
         while time.perf_counter() < deadline:
             event = await stream.next(1.0)
@@ -136,55 +218,78 @@ async def first_token(
                 ttft = time.perf_counter() - started
             if event.type == "message.completed":
                 route = event.payload()["route"]
+                skipped = bool(event.payload().get("memories_skipped"))
                 break
     assert ttft is not None, "no delta arrived"
-    return ttft, route
+    return ttft, route, skipped
 
 
-async def bench_chat(tmp: Path, db: dict[str, str], conversations: int) -> dict[str, Any]:
-    local = OpenAIPeer(first_token_delay=0.15, token_delay=0.025, max_concurrency=8).start()
-    local.reply = " ".join(["Fried rice with a soft egg on top would be lovely tonight."] * 3)
-    fallback = OpenAIPeer(model="gpt-4o-mini", first_token_delay=0.3, token_delay=0.01).start()
+async def bench_chat(
+    tmp: Path, db: dict[str, str], conversations: int, separate_worker: bool = False
+) -> dict[str, Any]:
+    local = PeerProcess(
+        first_token_delay=0.15,
+        token_delay=0.025,
+        max_concurrency=8,
+        reply=" ".join(["Fried rice with a soft egg on top would be lovely tonight."] * 3),
+    )
+    fallback = PeerProcess(model="gpt-4o-mini", first_token_delay=0.3, token_delay=0.01)
+    chat = {
+        "assistant_local_base_url": local.url,
+        "assistant_local_max_concurrency": 8,
+        "assistant_local_max_wait_ms": 400,
+        "ai_provider": "openai",
+        "openai_base_url": f"{fallback.url}/v1",
+        "openai_api_key": "sk-bench",
+    }
+    # PostgreSQL + Redis: the worker in a process of its own, as in production (--in-process-worker:
+    # one process). Embedded runs them together by design (``conjure up``).
+    worker = WorkerProcess(bench_settings(tmp / "chat", db, **chat)) if separate_worker else None
     try:
-        runtime, client, stop = await start(
-            tmp / "chat",
-            db,
-            assistant_local_base_url=local.url,
-            assistant_local_max_concurrency=8,
-            assistant_local_max_wait_ms=400,
-            ai_provider="openai",
-            openai_base_url=f"{fallback.url}/v1",
-            openai_api_key="sk-bench",
-        )
+        runtime, client, stop = await start(tmp / "chat", db, worker=worker is None, **chat)
         try:
-            router = router_for(runtime.settings)
-            assert isinstance(router, ModelRouter)
-            began = time.perf_counter()
-            await router.warm_up()  # what /ready does at start-up: load the model, import the fallback
-            warm_up = time.perf_counter() - began
+            if worker is None:
+                router = router_for(runtime.settings)
+                assert isinstance(router, ModelRouter)
+                began = time.perf_counter()
+                await router.warm_up()  # what /ready does at start-up: load the model, import the fallback
+                warm_up = time.perf_counter() - began
+            else:
+                warm_up = worker.warm_up
             people = [await person(runtime, client) for _ in range(conversations)]
             go = asyncio.Event()
             tasks = [asyncio.create_task(first_token(runtime, client, who, go)) for who in people]
             await asyncio.sleep(0.5)  # every stream subscribed
+            cpu = time.process_time()  # the API's and the worker's (this process's threads)
+            worker_cpu = worker.cpu() if worker else 0.0
             go.set()
             results = await asyncio.gather(*tasks)
+            cpu = time.process_time() - cpu
+            worker_cpu = worker.cpu() - worker_cpu if worker else 0.0
         finally:
             await client.aclose()
-            await stop()
+            if stop != runtime.close:
+                await stop()
             await runtime.close()
+            if worker is not None:
+                await worker.stop()
     finally:
         local.stop()
         fallback.stop()
     ttfts = [r[0] * 1000 for r in results]
     routes: dict[str, int] = {}
-    for _, route in results:
+    for _, route, _ in results:
         routes[route] = routes.get(route, 0) + 1
     return {
         "conversations": conversations,
         "warm_up_ms": round(warm_up * 1000, 1),
         "ttft_ms": summary(ttfts),
         "routes": routes,
-        "local_peak_in_flight": local.peak,
+        "worker": "process" if separate_worker else "in-process",
+        "cpu_ms_per_message": round((cpu + worker_cpu) * 1000 / conversations, 1),
+        "api_cpu_ms_per_message": round(cpu * 1000 / conversations, 1) if separate_worker else None,
+        "memories_skipped": sum(r[2] for r in results),
+        "local_peak_in_flight": local.stop()["peak"],
     }
 
 
@@ -340,7 +445,8 @@ async def run(args: argparse.Namespace, tmp: Path, db: dict[str, str]) -> dict[s
     out: dict[str, Any] = {"backend": args.backend}
     parts = set(args.parts.split(","))
     if "chat" in parts:
-        out["chat"] = await bench_chat(tmp, db, args.conversations)
+        separate = args.backend == "pg_redis" and not args.in_process_worker
+        out["chat"] = await bench_chat(tmp, db, args.conversations, separate)
         print(json.dumps(out["chat"]), flush=True)
     if "delegation" in parts:
         out["delegation"] = await bench_delegation(tmp, db, 20)
@@ -369,6 +475,9 @@ if __name__ == "__main__":
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--backend", choices=["embedded", "pg_redis"], default="embedded")
     parser.add_argument("--skip-meditation", action="store_true")
+    parser.add_argument(
+        "--in-process-worker", action="store_true", help="pg_redis: API and worker in one process"
+    )
     parser.add_argument("--parts", default="chat,delegation,meditation,memory")
     parser.add_argument("--out", default=None)
     arguments = parser.parse_args()

@@ -1,5 +1,8 @@
 """The API fallback: the chat answered by Conjure's own model providers (``AI_PROVIDER``'s chain,
-OpenAI or Gemini), streamed through pydantic-ai with each provider's concurrency slot and breaker.
+OpenAI or Gemini), each with its provider's concurrency slot and breaker. OpenAI models stream
+through the provider's own ``AsyncOpenAI`` client (:func:`conjure.apps.assistant.local.stream_chat`:
+a plain chat has no tools for an agent to run, and an agent run costs three times the CPU on the
+event loop all answers share); others through pydantic-ai.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ import time
 from typing import TYPE_CHECKING
 
 from conjure.ai.providers import OFFLINE, ProviderConfigError, get_slot, provider_chain
+from conjure.apps.assistant.local import LocalModelError, stream_chat
 from conjure.apps.assistant.responders import Answer, ChatRequest, OnDelta, system_prompt
 from conjure.observability.metrics import MODEL_LATENCY, MODEL_TOKENS
 
@@ -84,6 +88,24 @@ class ApiFallback:
         raise FallbackUnavailable("; ".join(failures) or "no API model configured")
 
     async def _stream(
+        self, slot: ProviderSlot, request: ChatRequest, on_delta: OnDelta, route: str
+    ) -> Answer:
+        from pydantic_ai.models.openai import OpenAIChatModel
+
+        if not isinstance(slot.model, OpenAIChatModel):
+            return await self._agent_stream(slot, request, on_delta, route)
+        started = time.perf_counter()
+        async with slot.limiter:
+            try:
+                answer = await stream_chat(slot.model.client, slot.model_name, request, on_delta, route=route)
+            except LocalModelError as exc:
+                raise _ProviderFailed(started=exc.started) from exc
+        MODEL_LATENCY.labels(slot.name, "assistant_answer").observe(time.perf_counter() - started)
+        MODEL_TOKENS.labels(slot.name, "input").inc(answer.input_tokens)
+        MODEL_TOKENS.labels(slot.name, "output").inc(answer.output_tokens)
+        return answer
+
+    async def _agent_stream(
         self, slot: ProviderSlot, request: ChatRequest, on_delta: OnDelta, route: str
     ) -> Answer:
         from pydantic_ai import Agent

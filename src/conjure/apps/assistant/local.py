@@ -11,6 +11,7 @@ the first token (the router may still send the message elsewhere) or in the midd
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import weakref
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,20 @@ from conjure.apps.assistant.responders import Answer, ChatRequest, OnDelta, roug
 
 if TYPE_CHECKING:
     from conjure.apps.assistant.settings import AssistantSettings
+
+
+_DONE: dict[str, Any] = {}  # the stream's "[DONE]"
+
+
+def _event(line: str) -> dict[str, Any] | None:
+    """One server-sent line's chunk (``data: {...}``); None for other lines, ``_DONE`` at the end."""
+    if not line.startswith("data:"):
+        return None
+    data = line[5:].strip()
+    if data == "[DONE]":
+        return _DONE
+    chunk = json.loads(data) if data else None
+    return chunk if isinstance(chunk, dict) else None
 
 
 class LocalModelError(Exception):
@@ -65,44 +80,62 @@ class LocalModel:
 
     async def stream(self, request: ChatRequest, on_delta: OnDelta, *, route: str = "local") -> Answer:
         """Stream one answer; :class:`LocalModelError` on the server's failure."""
-        import openai
+        return await stream_chat(self._client(), self.model, request, on_delta, route=route)
 
-        started = time.perf_counter()
-        first: float | None = None
-        parts: list[str] = []
-        usage: Any = None
-        try:
-            client = self._client()
-            stream = await client.chat.completions.create(
-                model=self.model,
-                messages=chat_messages(request),
-                stream=True,
-                stream_options={"include_usage": True},
-                max_tokens=request.max_tokens,
-            )
-            async with stream:  # closes the response however the loop ends (a cancel included)
-                async for chunk in stream:
-                    usage = chunk.usage or usage
-                    for choice in chunk.choices:
-                        text = choice.delta.content
-                        if text:
-                            if first is None:
-                                first = time.perf_counter()
-                            parts.append(text)
-                            await on_delta(text)
-        except (openai.APIConnectionError, openai.APITimeoutError, openai.InternalServerError) as exc:
-            raise LocalModelError(type(exc).__name__, started=bool(parts)) from exc
-        except openai.APIStatusError as exc:
-            transient = exc.status_code in (408, 409, 429) or exc.status_code >= 500
-            raise LocalModelError(
-                f"HTTP {exc.status_code}", started=bool(parts), transient=transient
-            ) from exc
-        text = "".join(parts)
-        return Answer(
-            text=text,
-            model=self.model,
-            route=route,
-            input_tokens=usage.prompt_tokens if usage else rough_tokens(str(chat_messages(request))),
-            output_tokens=usage.completion_tokens if usage else rough_tokens(text),
-            first_token_ms=None if first is None else (first - started) * 1000,
-        )
+
+async def stream_chat(
+    client: Any, model: str, request: ChatRequest, on_delta: OnDelta, *, route: str
+) -> Answer:
+    """Stream one chat completion from an OpenAI-compatible ``client`` (an ``AsyncOpenAI``);
+    :class:`LocalModelError` on the server's failure. The API fallback uses it too for OpenAI
+    models: the bare client costs a third of the CPU a pydantic-ai agent run does per answer,
+    and every answer of a busy process shares one event loop."""
+    import httpx
+    import openai
+
+    started = time.perf_counter()
+    first: float | None = None
+    parts: list[str] = []
+    usage: dict[str, Any] = {}
+    try:
+        async with client.chat.completions.with_streaming_response.create(
+            model=model,
+            messages=chat_messages(request),
+            stream=True,
+            stream_options={"include_usage": True},
+            max_tokens=request.max_tokens,
+        ) as response:  # closed however the loop ends (a cancel included)
+            async for line in response.iter_lines():
+                chunk = _event(line)
+                if chunk is None:
+                    continue
+                if chunk is _DONE:
+                    break
+                if chunk.get("error"):
+                    raise LocalModelError(str(chunk["error"])[:200], started=bool(parts))
+                usage = chunk.get("usage") or usage
+                for choice in chunk.get("choices") or ():
+                    text = (choice.get("delta") or {}).get("content")
+                    if text:
+                        if first is None:
+                            first = time.perf_counter()
+                        parts.append(text)
+                        await on_delta(text)
+    except (openai.APIConnectionError, openai.APITimeoutError, openai.InternalServerError) as exc:
+        raise LocalModelError(type(exc).__name__, started=bool(parts)) from exc
+    except openai.APIStatusError as exc:
+        transient = exc.status_code in (408, 409, 429) or exc.status_code >= 500
+        raise LocalModelError(f"HTTP {exc.status_code}", started=bool(parts), transient=transient) from exc
+    except (httpx.HTTPError, ValueError) as exc:  # the connection broke, or a chunk was not JSON
+        raise LocalModelError(type(exc).__name__, started=bool(parts)) from exc
+    text = "".join(parts)
+    return Answer(
+        text=text,
+        model=model,
+        route=route,
+        input_tokens=int(
+            usage.get("prompt_tokens", 0) if usage else rough_tokens(str(chat_messages(request)))
+        ),
+        output_tokens=int(usage.get("completion_tokens", 0) if usage else rough_tokens(text)),
+        first_token_ms=None if first is None else (first - started) * 1000,
+    )

@@ -130,8 +130,14 @@ class PgVectorIndex:
     async def search(
         self, session: AsyncSession, user_id: uuid.UUID, vector: Sequence[float], limit: int
     ) -> list[Hit]:
-        await session.execute(text(f"SET LOCAL hnsw.ef_search = {int(self.ef_search)}"))
-        await session.execute(text("SET LOCAL hnsw.iterative_scan = relaxed_order"))
+        # Both settings for this transaction in one round trip (SET takes one setting a statement).
+        await session.execute(
+            text(
+                "SELECT set_config('hnsw.ef_search', :ef, true),"
+                " set_config('hnsw.iterative_scan', 'relaxed_order', true)"
+            ),
+            {"ef": str(int(self.ef_search))},
+        )
         rows = await session.execute(
             text(
                 "SELECT id, content, category, created_at, distance FROM ("

@@ -45,10 +45,14 @@ class AssistantSettings(AppSettings):
     assistant_max_message_chars: int = 4000
     assistant_max_pending_messages: int = 3
     assistant_stream_flush_ms: int = 50
+    # The job's own stream stores the answer's text in steps this far apart (database writes).
+    assistant_job_stream_flush_ms: int = 500
     assistant_max_answer_tokens: int = 800
     # Memory: how many memories a message retrieves, and how fast their recency weight fades.
     assistant_memory_top_k: int = 5
     assistant_memory_half_life_days: float = 30.0
+    # An answer waits at most this long for its memories (from when recall starts), then goes without.
+    assistant_memory_budget_ms: int = 250
     # Price and limits: free messages a day, then each costs ASSISTANT_MESSAGE_PRICE_STARS.
     assistant_daily_messages: int = 50
     assistant_message_price_stars: int = 1

@@ -14,6 +14,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import structlog
@@ -61,27 +62,35 @@ def _ids(ctx: JobContext) -> tuple[uuid.UUID, uuid.UUID]:
 
 async def _load(db: Database, user_id: uuid.UUID | None, message_id: uuid.UUID) -> Message:
     async with db.session() as session:
-        message = await session.scalar(
-            select(Message).where(Message.id == message_id, Message.user_id == user_id)
-        )
+        return await _message(session, user_id, message_id)
+
+
+async def _message(session: AsyncSession, user_id: uuid.UUID | None, message_id: uuid.UUID) -> Message:
+    message = await session.scalar(
+        select(Message).where(Message.id == message_id, Message.user_id == user_id)
+    )
     if message is None:
         raise PermanentJobError("message_deleted", "The message was deleted before it was answered.")
     return message
 
 
+async def _pending_before(session: AsyncSession, message: Message) -> bool:
+    found = await session.scalar(
+        select(Message.id)
+        .join(Job, Job.id == Message.job_id)
+        .where(
+            Message.conversation_id == message.conversation_id,
+            Message.position < message.position,
+            Job.status.in_((JobStatus.QUEUED, JobStatus.PROCESSING)),
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
 async def _earlier_pending(db: Database, message: Message) -> bool:
     async with db.session() as session:
-        found = await session.scalar(
-            select(Message.id)
-            .join(Job, Job.id == Message.job_id)
-            .where(
-                Message.conversation_id == message.conversation_id,
-                Message.position < message.position,
-                Job.status.in_((JobStatus.QUEUED, JobStatus.PROCESSING)),
-            )
-            .limit(1)
-        )
-    return found is not None
+        return await _pending_before(session, message)
 
 
 async def wait_turn(ctx: JobContext, message: Message) -> None:
@@ -94,30 +103,102 @@ async def wait_turn(ctx: JobContext, message: Message) -> None:
         await asyncio.sleep(TURN_POLL_SECONDS)
 
 
-async def history_of(db: Database, message: Message, limit: int) -> list[Turn]:
-    """The conversation up to and including ``message``: its last ``limit`` turns, oldest first."""
-    async with db.session() as session:
-        rows = await session.scalars(
-            select(Message)
-            .where(Message.conversation_id == message.conversation_id, Message.position < message.position)
-            .order_by(Message.position.desc(), Message.reply_to.is_not(None).desc())
-            .limit(max(limit - 1, 0))
-        )
-        earlier = list(reversed(rows.all()))
+async def _history(session: AsyncSession, message: Message, limit: int) -> list[Turn]:
+    rows = await session.scalars(
+        select(Message)
+        .where(Message.conversation_id == message.conversation_id, Message.position < message.position)
+        .order_by(Message.position.desc(), Message.reply_to.is_not(None).desc())
+        .limit(max(limit - 1, 0))
+    )
+    earlier = list(reversed(rows.all()))
     return [Turn(m.role, m.content) for m in earlier] + [Turn(Role.USER, message.content)]
 
 
-async def _recall(ctx: JobContext, message: Message) -> list[str]:
+async def history_of(db: Database, message: Message, limit: int) -> list[Turn]:
+    """The conversation up to and including ``message``: its last ``limit`` turns, oldest first."""
+    async with db.session() as session:
+        return await _history(session, message, limit)
+
+
+async def _recall(ctx: JobContext, content: str) -> list[str]:
     """The memories relevant to the message; none (and a log line) when embedding fails."""
     if ctx.user_id is None:
         return []
     try:
         async with ctx.db.session() as session:
-            found = await recall(session, ctx.settings, ctx.user_id, message.content)
+            found = await recall(session, ctx.settings, ctx.user_id, content)
     except EmbeddingError as exc:
         log.warning("memory_recall_failed", error=str(exc))
         return []
     return [item.hit.content for item in found]
+
+
+_UNFINISHED: set[asyncio.Task[list[str]]] = set()  # recalls no answer waits for, left to finish
+
+
+def _let_finish(recalling: asyncio.Task[list[str]]) -> None:
+    """Keep a recall nobody waits for until it ends (canceling it mid-query could spoil its
+    connection), and log what it raised."""
+    _UNFINISHED.add(recalling)
+    recalling.add_done_callback(_finished)
+
+
+def _finished(task: asyncio.Task[list[str]]) -> None:
+    _UNFINISHED.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("memory_recall_failed_late", error=str(task.exception()))
+
+
+async def recall_within(
+    ctx: JobContext, recalling: asyncio.Task[list[str]], deadline: float
+) -> list[str] | None:
+    """The recall's memories if it ends by ``deadline`` (``time.perf_counter()``); None (skipped)
+    if not: the answer goes on without memories rather than start late."""
+    done, _ = await asyncio.wait({recalling}, timeout=max(deadline - time.perf_counter(), 0.0))
+    if done:
+        return recalling.result()
+    _let_finish(recalling)
+    log.warning("memory_recall_skipped", job_id=str(ctx.job_id))
+    return None
+
+
+@dataclass
+class Context:
+    """What an answer is written from."""
+
+    message: Message
+    history: list[Turn]
+    memories: list[str] | None  # None: skipped, the recall was past ASSISTANT_MEMORY_BUDGET_MS
+    memory_ms: float
+
+
+async def context_for(ctx: JobContext, message_id: uuid.UUID, settings: AssistantSettings) -> Context:
+    """The message, its history once its turn has come, and its memories.
+
+    Nearly always no earlier message of the conversation is pending: then one session reads the
+    message, checks that and reads the history (three reads, one connection), while the memories
+    are recalled alongside; the model is not kept waiting for them past the budget. Else
+    :func:`wait_turn` first, and the memories are recalled after it (the earlier message's facts
+    may be remembered by then)."""
+    limit, budget = settings.assistant_history_messages, settings.assistant_memory_budget_ms / 1000
+    async with ctx.db.session() as session:
+        message = await _message(session, ctx.user_id, message_id)
+        started = time.perf_counter()
+        recalling = asyncio.create_task(_recall(ctx, message.content))
+        try:
+            pending = await _pending_before(session, message)
+            history = None if pending else await _history(session, message, limit)
+        except BaseException:
+            _let_finish(recalling)
+            raise
+    if history is None:
+        _let_finish(recalling)
+        await wait_turn(ctx, message)
+        history = await history_of(ctx.db, message, limit)
+        started = time.perf_counter()
+        recalling = asyncio.create_task(_recall(ctx, message.content))
+    memories = await recall_within(ctx, recalling, started + budget)
+    return Context(message, history, memories, (time.perf_counter() - started) * 1000)
 
 
 async def remember_message(ctx: JobContext) -> dict[str, Any]:
@@ -157,32 +238,35 @@ async def answer_message(ctx: JobContext) -> dict[str, Any]:
     """Answer one message, streaming its text as ``message.delta`` events."""
     conversation_id, message_id = _ids(ctx)
     settings = ctx.settings.for_app(AssistantSettings)
-    message = await _load(ctx.db, ctx.user_id, message_id)
-    await wait_turn(ctx, message)
-    history = await history_of(ctx.db, message, settings.assistant_history_messages)
-    started = time.perf_counter()
-    memories = await _recall(ctx, message)
-    memory_ms = (time.perf_counter() - started) * 1000
-    request = ChatRequest(history=history, memories=memories, max_tokens=settings.assistant_max_answer_tokens)
+    context = await context_for(ctx, message_id, settings)
+    message, memories = context.message, context.memories
+    request = ChatRequest(
+        history=context.history, memories=memories or [], max_tokens=settings.assistant_max_answer_tokens
+    )
     answer_id = answer_id_for(message_id)
     writer = DeltaWriter(
         ctx,
         conversation_id=conversation_id,
         message_id=answer_id,
         flush_ms=settings.assistant_stream_flush_ms,
+        store_ms=settings.assistant_job_stream_flush_ms,
     )
     extra = dict(message.extra or {})
-    if "delegated" in extra:
-        wait = max(settings.assistant_answer_timeout_seconds - 5.0, 1.0)
-        answer = await follow_child(ctx, writer, extra["delegated"], wait)
-    else:
-        answer = await responder_for(ctx.settings).answer(request, writer.add)
-        if "offer" in extra:
-            # The price and the question, whatever the model said: nothing is done without a yes.
-            question = "\n\n" + Offer.from_dict(extra["offer"]).question()
-            await writer.add(question)
-            answer.text += question
-    await writer.flush()
+    try:
+        if "delegated" in extra:
+            wait = max(settings.assistant_answer_timeout_seconds - 5.0, 1.0)
+            answer = await follow_child(ctx, writer, extra["delegated"], wait)
+        else:
+            answer = await responder_for(ctx.settings).answer(request, writer.add)
+            if "offer" in extra:
+                # The price and the question, whatever the model said: nothing is done without a yes.
+                question = "\n\n" + Offer.from_dict(extra["offer"]).question()
+                await writer.add(question)
+                answer.text += question
+        await writer.finish()
+    except BaseException:
+        writer.abandon()
+        raise
     ctx.record_usage(
         provider=answer.model,
         step="answer",
@@ -203,8 +287,9 @@ async def answer_message(ctx: JobContext) -> dict[str, Any]:
         "first_delta_ms": writer.first_delta_ms,
         "deltas": writer.index,
         "tool": {**{k: v for k, v in extra.items() if k in ("offer", "delegated")}, **answer.extra} or None,
-        "memories_used": len(memories),
-        "memory_ms": round(memory_ms, 2),
+        "memories_used": len(memories or []),
+        "memories_skipped": memories is None,
+        "memory_ms": round(context.memory_ms, 2),
     }
     await ctx.progress(COMPLETED_STEP, data=completed)
     return completed
