@@ -16,6 +16,7 @@ from conjure.errors import install_error_handlers
 from conjure.health import router as health_router
 from conjure.kit.contract import ContractMiddleware, install_contract
 from conjure.kit.docs import install_docs
+from conjure.kit.hotpath import HotPathMiddleware
 from conjure.kit.spec import AppSpec
 from conjure.observability.logging import configure_logging
 from conjure.observability.middleware import (
@@ -132,8 +133,10 @@ def create_app(
     if settings.is_production:
         # Only behind TLS (production/staging); on plain-http development it would stick in browsers.
         security_headers["strict-transport-security"] = HSTS
-    # Innermost: a request whose transaction hit 40001/40P01 runs again, an unreachable database
-    # answers 503, before the observing middleware sees (and logs) the outcome.
+    # Innermost: the hot routes' usual requests served without FastAPI's per-request machinery.
+    app.add_middleware(HotPathMiddleware, fastapi_app=app)
+    # A request whose transaction hit 40001/40P01 runs again, an unreachable database answers
+    # 503, before the observing middleware sees (and logs) the outcome.
     app.add_middleware(DatabaseFaultMiddleware)
     app.add_middleware(ContractMiddleware, routes=app.routes)
     # Inside the observing layer, so a 413 carries the request id and security headers like any answer.
