@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.telemetry import TelemetryConfig
 
 from conjure import __version__
 from conjure.apps import installed_apps
@@ -26,7 +27,7 @@ from conjure.observability.middleware import (
     RequestIdMiddleware,
 )
 from conjure.observability.setup import start_observability
-from conjure.observability.tracing import instrument_app, instrument_engine
+from conjure.observability.tracing import instrument_app, instrument_engine, tracing_enabled
 from conjure.runtime import Runtime
 from conjure.settings import Settings
 
@@ -113,7 +114,20 @@ def create_app(
                 await app.state.runtime.close()
 
     # /docs and /redoc come from install_docs (assets served here, not from a CDN).
-    app = FastAPI(title="Conjure", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
+    # FastAPI's native OpenTelemetry checks the global providers (environment lookups) on every
+    # request even when none is set; Conjure's tracing (observability/tracing.py) instruments the
+    # app itself when it is on, so the native one is switched off when it is not.
+    quiet: TelemetryConfig | None = None
+    if not tracing_enabled():
+        quiet = TelemetryConfig(tracing=False, metrics=False, logs=False)
+    app = FastAPI(
+        title="Conjure",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        telemetry=quiet,
+    )
     if runtime is not None:
         # Available at once, so an in-memory ASGI client works without running the lifespan.
         app.state.runtime = runtime

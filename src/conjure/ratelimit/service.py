@@ -16,11 +16,12 @@ Worst case. In one process the limit holds exactly: credit is given only while t
 ``remaining`` as Redis last answered covers every request let through since (and the window only
 frees slots as it moves). With several processes, each one's ``remaining`` may be stale by what
 the others counted during one round trip, so per window a key may pass its limit by at most one
-credit (``CREDIT`` = the lease cap, 5 for 100/minute) per *other* API process; a key Redis refuses
+credit (as many requests as the lease cap, 5 for 100/minute) per *other* API process; a key Redis refuses
 is then refused locally until its window frees a slot. Leased requests are timed at the lease, up
-to ``LEASE_SECONDS`` early, so over a true sliding window a key may also pass its limit by one
-lease per process, and tokens another process holds unused make a client be refused a few requests
-early. Limits under ``LEASE_MIN_AMOUNT`` (5 generations a minute, logins) are always counted
+to ``2 × LEASE_SECONDS`` early (a lease is fetched before the last one is used up), so over a true
+sliding window a key may also pass its limit by about one lease per process, and tokens another
+process holds unused make a client be refused a few requests early. Limits under
+``LEASE_MIN_AMOUNT`` (5 generations a minute, logins) are always counted
 inline, exactly, one round trip per request. A request let through on credit whose background
 count then fails (Redis went down in between) stays uncounted; routes whose limits fail closed
 (``Outage.CLOSED``) never take credit.
@@ -140,7 +141,7 @@ LEASE_DIVISOR = 20  # a lease is at most this fraction of the limit...
 LEASE_MAX = 64  # ...and at most this many requests
 LEASE_MIN_AMOUNT = 100  # limits below this are always counted exactly
 LEASE_SHARE = 4  # a lease takes at most this fraction (1/LEASE_SHARE) of what the window has left
-LEASES_KEPT = 10_000  # keys remembered per process (then the least recently counted are dropped)
+LEASES_KEPT = 10_000  # keys remembered per process (then the first half remembered is dropped)
 
 
 @dataclass
@@ -293,10 +294,14 @@ class RateLimiter:
                 lease.debt -= owed
                 lease.reset_time, lease.remaining = reset_time, remaining
                 now = time.monotonic()
-                if allowed and size:
-                    lease.tokens = (lease.tokens if lease.until > now else 0) + size
-                    lease.size, lease.until = size, now + LEASE_SECONDS
-                elif not allowed and owed:
+                if allowed:
+                    if lease.until <= now:
+                        lease.tokens = 0  # counted too long ago to hand out now
+                    if size:
+                        lease.tokens, lease.size = lease.tokens + size, size
+                    # Seen again within a lease's life: the next count may lease (a busy key).
+                    lease.until = now + LEASE_SECONDS
+                elif owed:
                     lease.blocked_until = reset_time  # full: the requests on credit were the overshoot
                 if not lease.debt:
                     return
