@@ -215,6 +215,24 @@ async def test_submits_that_commit_together_share_one_dispatch(
     assert calls == [ids]  # queued in one loop turn: one broker call, in order
 
 
+async def test_status_reads_of_one_loop_turn_each_get_their_own_job(engine: Runtime) -> None:
+    """Reads made together (one statement on PostgreSQL) still answer each caller alone."""
+    users = [await make_user(engine, stars=1) for _ in range(4)]
+    jobs = [await submit_now(engine, user, {"n": i}) for i, user in enumerate(users)]
+    asks = [(job.id, user.id) for job, user in zip(jobs, users, strict=True)]
+    asks += [(jobs[0].id, users[1].id), (uuid.uuid4(), users[2].id), (jobs[3].id, users[3].id)]
+    answers = await asyncio.gather(
+        *(job_view_for_user(engine, job_id, user_id) for job_id, user_id in asks), return_exceptions=True
+    )
+    for (job_id, user_id), answer in zip(asks, answers, strict=True):
+        mine = any(job.id == job_id and job.user_id == user_id for job in jobs)
+        if mine:
+            assert not isinstance(answer, BaseException)
+            assert (answer.id, answer.user_id, answer.status) == (job_id, user_id, "queued")
+        else:  # another user's job, or none: 404, never someone else's row
+            assert isinstance(answer, NotFound)
+
+
 async def test_job_view_is_the_owners_own_job(engine: Runtime) -> None:
     owner, other = await make_user(engine, stars=1), await make_user(engine, stars=1)
     job = await submit_now(engine, owner, {"n": 1})
