@@ -116,9 +116,7 @@ class _Views:
         _SENDING.add(task)
         task.add_done_callback(_SENDING.discard)
 
-    async def _fetch(
-        self, job_ids: list[uuid.UUID], read: asyncio.Future[dict[uuid.UUID, JobSnapshot]]
-    ) -> None:
+    async def _fetch(self, job_ids: list[uuid.UUID], read: _Read) -> None:
         try:
             async with self.db.driver_connection() as conn:
                 rows = await conn.fetch(VIEW_MANY, list(dict.fromkeys(job_ids)))
