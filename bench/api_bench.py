@@ -2,6 +2,7 @@
 
     python bench/api_bench.py [--users 2000] [--runs 3] [--seconds 10] [--processes 1,2]
     python bench/api_bench.py --profile before      # py-spy on one API process under wrk
+    python bench/api_bench.py --variants before=/tmp/old/src,after=src   # A/B in alternation
 
 PostgreSQL + Redis on loopback, wrk with 2 threads and 64 connections, many distinct
 users. Bare FastAPI handlers (one Redis XADD; one asyncpg row read) run beside Conjure
@@ -22,6 +23,7 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -125,6 +127,62 @@ def measure(
     return out
 
 
+def measure_variants(
+    args: argparse.Namespace, infra: Infra, tokens: list[str], bare: str, bare_pid: int
+) -> dict[str, Any]:
+    """One API process per source tree (``--variants label=src,...``, run with ``PYTHONPATH``), all
+    up at once and measured in alternation: each run, per variant, the bare handler then Conjure,
+    so before and after share the box's load minute by minute (the figures to compare are the
+    CPU per request and the ratios, not requests/s across runs)."""
+    from conjure.auth.tokens import decode_access_token
+    from conjure.settings import Settings
+
+    settings = Settings(_env_file=None, jwt_secret=conjure_env(infra)["JWT_SECRET"])  # type: ignore[call-arg]
+    tokens_by_user = {str(decode_access_token(settings, t)): t for t in tokens}
+    token_file = Path(tempfile.mkstemp(prefix="bench-tokens-")[1])
+    token_file.write_text("\n".join(tokens) + "\n")
+    with ExitStack() as stack:
+        servers: dict[str, tuple[str, list[int]]] = {}
+        for label, source in args.variants.items():
+            base, ctx = conjure_api(infra, workers=1, PYTHONPATH=str(Path(source).resolve()))
+            proc = stack.enter_context(ctx)
+            servers[label] = (base, [proc.pid, *children(proc.pid)])
+        env = dict(os.environ, BENCH_TOKENS=str(token_file), BENCH_SALT=uuid.uuid4().hex[:8])
+        for base, _ in servers.values():
+            wrk(base, script=LUA / "submit.lua", seconds=2, env=env)
+        pairs_file = Path(tempfile.mkstemp(prefix="bench-readings-")[1])
+        pairs_file.write_text("\n".join(asyncio.run(reading_pairs(infra, tokens_by_user))) + "\n")
+        env["BENCH_READINGS"] = str(pairs_file)
+        for base, _ in servers.values():
+            wrk(base, script=LUA / "poll.lua", seconds=2, env=env)
+        rows = {label: {"bare_xadd": [], "submit": [], "bare_row": [], "poll": []} for label in servers}
+        for _ in range(args.runs):
+            for label, (base, pids) in servers.items():
+                env["BENCH_SALT"] = uuid.uuid4().hex[:8]
+                rows[label]["bare_xadd"].append(
+                    wrk(f"{bare}/xadd", script=LUA / "xadd.lua", seconds=args.seconds, server_pids=[bare_pid])
+                )
+                rows[label]["submit"].append(
+                    wrk(base, script=LUA / "submit.lua", seconds=args.seconds, env=env, server_pids=pids)
+                )
+            for label, (base, pids) in servers.items():
+                rows[label]["bare_row"].append(
+                    wrk(f"{bare}/row/1", script=LUA / "row.lua", seconds=args.seconds, server_pids=[bare_pid])
+                )
+                rows[label]["poll"].append(
+                    wrk(base, script=LUA / "poll.lua", seconds=args.seconds, env=env, server_pids=pids)
+                )
+    out: dict[str, Any] = {}
+    for label, runs in rows.items():
+        result: dict[str, Any] = {name: _stats(r) for name, r in runs.items()}
+        result["per_run_cpu_ms"] = {name: [r.cpu_ms_per_request for r in rs] for name, rs in runs.items()}
+        result["submit_vs_bare_xadd"] = _ratio(runs["submit"], runs["bare_xadd"])
+        result["poll_vs_bare_row"] = _ratio(runs["poll"], runs["bare_row"])
+        out[label] = result
+        print(json.dumps({label: result}), flush=True)
+    return {"variants": out}
+
+
 def _ratio(ours: list[WrkResult], bare: list[WrkResult]) -> dict[str, float]:
     """Per-pair ratios of requests/s (each Conjure run against the bare run just before it)."""
     ratios = [o.requests_per_second / b.requests_per_second for o, b in zip(ours, bare, strict=True)]
@@ -153,6 +211,9 @@ def profile(args: argparse.Namespace, infra: Infra, tokens: list[str]) -> dict[s
         pairs_file = Path(tempfile.mkstemp(prefix="bench-readings-")[1])
         pairs_file.write_text("\n".join(asyncio.run(reading_pairs(infra, tokens_by_user))) + "\n")
         env["BENCH_READINGS"] = str(pairs_file)
+        # A fresh salt: the warm-up's jobs stay queued (no worker runs), so repeating its
+        # questions would make every profiled submit a dedupe hit, a different code path.
+        env["BENCH_SALT"] = uuid.uuid4().hex[:8]
         for name, script in (("submit", "submit.lua"), ("poll", "poll.lua")):
             raw = RESULTS / f"profile-{args.profile}-{name}.collapsed"
             with py_spy(pid, raw, args.seconds):
@@ -196,8 +257,12 @@ def main() -> None:
     parser.add_argument("--processes", default="1,2", help="API process counts, comma separated")
     parser.add_argument("--profile", metavar="LABEL", help="profile one API process instead of measuring")
     parser.add_argument("--out", default="api.json", help="results file name under bench/results/")
+    parser.add_argument(
+        "--variants", help="label=src_dir,... : one API process per source tree, measured in alternation"
+    )
     args = parser.parse_args()
     args.processes = [int(p) for p in args.processes.split(",")]
+    args.variants = dict(v.split("=", 1) for v in args.variants.split(",")) if args.variants else None
     RESULTS.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with infrastructure("api_bench") as infra:
@@ -218,7 +283,10 @@ def main() -> None:
         }
         bare, ctx = baseline_server(infra)
         with ctx as bare_proc:
-            results.update(measure(args, infra, tokens, bare, bare_proc.pid))
+            if args.variants:
+                results.update(measure_variants(args, infra, tokens, bare, bare_proc.pid))
+            else:
+                results.update(measure(args, infra, tokens, bare, bare_proc.pid))
     results["elapsed_s"] = round(time.monotonic() - started, 1)
     (RESULTS / args.out).write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))

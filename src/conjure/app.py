@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.telemetry import TelemetryConfig
 
 from conjure import __version__
 from conjure.apps import installed_apps
@@ -16,6 +17,7 @@ from conjure.errors import install_error_handlers
 from conjure.health import router as health_router
 from conjure.kit.contract import ContractMiddleware, install_contract
 from conjure.kit.docs import install_docs
+from conjure.kit.hotpath import HotPathMiddleware
 from conjure.kit.spec import AppSpec
 from conjure.observability.logging import configure_logging
 from conjure.observability.middleware import (
@@ -25,7 +27,7 @@ from conjure.observability.middleware import (
     RequestIdMiddleware,
 )
 from conjure.observability.setup import start_observability
-from conjure.observability.tracing import instrument_app, instrument_engine
+from conjure.observability.tracing import instrument_app, instrument_engine, tracing_enabled
 from conjure.runtime import Runtime
 from conjure.settings import Settings
 
@@ -112,7 +114,20 @@ def create_app(
                 await app.state.runtime.close()
 
     # /docs and /redoc come from install_docs (assets served here, not from a CDN).
-    app = FastAPI(title="Conjure", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None)
+    # FastAPI's native OpenTelemetry checks the global providers (environment lookups) on every
+    # request even when none is set; Conjure's tracing (observability/tracing.py) instruments the
+    # app itself when it is on, so the native one is switched off when it is not.
+    quiet: TelemetryConfig | None = None
+    if not tracing_enabled():
+        quiet = TelemetryConfig(tracing=False, metrics=False, logs=False)
+    app = FastAPI(
+        title="Conjure",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        telemetry=quiet,
+    )
     if runtime is not None:
         # Available at once, so an in-memory ASGI client works without running the lifespan.
         app.state.runtime = runtime
@@ -132,8 +147,10 @@ def create_app(
     if settings.is_production:
         # Only behind TLS (production/staging); on plain-http development it would stick in browsers.
         security_headers["strict-transport-security"] = HSTS
-    # Innermost: a request whose transaction hit 40001/40P01 runs again, an unreachable database
-    # answers 503, before the observing middleware sees (and logs) the outcome.
+    # Innermost: the hot routes' usual requests served without FastAPI's per-request machinery.
+    app.add_middleware(HotPathMiddleware, fastapi_app=app)
+    # A request whose transaction hit 40001/40P01 runs again, an unreachable database answers
+    # 503, before the observing middleware sees (and logs) the outcome.
     app.add_middleware(DatabaseFaultMiddleware)
     app.add_middleware(ContractMiddleware, routes=app.routes)
     # Inside the observing layer, so a 413 carries the request id and security headers like any answer.

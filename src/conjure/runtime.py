@@ -110,6 +110,7 @@ class Runtime:
         from conjure.payments.stripe_client import close_gateway
 
         await close_gateway(self)
+        await self.limiter.settled()  # rate-limit counts still on their way to Redis
         await self.broker.close()
         await self.user_events.close()
         await self.sse_slots.close()

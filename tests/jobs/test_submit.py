@@ -19,6 +19,7 @@ from conjure.app import create_app
 from conjure.auth.deps import KnownUsers
 from conjure.db import utcnow
 from conjure.errors import NotFound
+from conjure.jobs.coalesce import dispatch_soon
 from conjure.jobs.models import Job, JobEvent
 from conjure.jobs.service import (
     IdempotencyKeyReused,
@@ -188,6 +189,48 @@ async def test_a_failed_dispatch_still_accepts_the_committed_job(
     after = await state(pg_redis, user.id)
     assert [(j.id, j.status) for j in after.jobs] == [(job.id, "queued")]
     assert [h.related_job_id for h in after.holds] == [job.id]
+
+
+async def test_submits_that_commit_together_share_one_dispatch(
+    engine: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each submit returns once its job reached the broker; those in one loop turn share the call."""
+    users = [await make_user(engine, stars=1) for _ in range(12)]
+    calls: list[list[uuid.UUID]] = []
+    dispatch = engine.broker.dispatch
+
+    async def counted(job_ids: list[uuid.UUID], lanes: Any = None) -> None:
+        calls.append(list(job_ids))
+        await dispatch(job_ids, lanes)
+
+    monkeypatch.setattr(engine.broker, "dispatch", counted)
+    jobs = await asyncio.gather(*(submit_now(engine, user, {"n": i}) for i, user in enumerate(users)))
+    dispatched = [job_id for call in calls for job_id in call]
+    assert sorted(dispatched) == sorted(job.id for job in jobs)  # every job once, none lost
+    alone = await submit_now(engine, await make_user(engine, stars=1), {"n": "alone"})
+    assert calls[-1] == [alone.id]  # a lone submit is sent at once, on its own
+    calls.clear()
+    ids = [uuid.uuid4() for _ in range(5)]
+    await asyncio.gather(*(dispatch_soon(engine.broker, job_id, None) for job_id in ids))
+    assert calls == [ids]  # queued in one loop turn: one broker call, in order
+
+
+async def test_status_reads_of_one_loop_turn_each_get_their_own_job(engine: Runtime) -> None:
+    """Reads made together (one statement on PostgreSQL) still answer each caller alone."""
+    users = [await make_user(engine, stars=1) for _ in range(4)]
+    jobs = [await submit_now(engine, user, {"n": i}) for i, user in enumerate(users)]
+    asks = [(job.id, user.id) for job, user in zip(jobs, users, strict=True)]
+    asks += [(jobs[0].id, users[1].id), (uuid.uuid4(), users[2].id), (jobs[3].id, users[3].id)]
+    answers = await asyncio.gather(
+        *(job_view_for_user(engine, job_id, user_id) for job_id, user_id in asks), return_exceptions=True
+    )
+    for (job_id, user_id), answer in zip(asks, answers, strict=True):
+        mine = any(job.id == job_id and job.user_id == user_id for job in jobs)
+        if mine:
+            assert not isinstance(answer, BaseException)
+            assert (answer.id, answer.user_id, answer.status) == (job_id, user_id, "queued")
+        else:  # another user's job, or none: 404, never someone else's row
+            assert isinstance(answer, NotFound)
 
 
 async def test_job_view_is_the_owners_own_job(engine: Runtime) -> None:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from conjure.db import after_commit, utcnow
 from conjure.errors import Conflict, ConjureError, NotFound
 from conjure.events.service import job_outcome_event, publish_many_after_commit
+from conjure.jobs.coalesce import dispatch_soon, view_soon
 from conjure.jobs.events import event_message
 from conjure.jobs.hooks import failure_events
 from conjure.jobs.lanes import Lane, Priority
@@ -341,7 +342,8 @@ async def submit_job_now(
     if submitted.inserted:
         JOBS_SUBMITTED.labels(kind).inc()
         try:
-            await runtime.broker.dispatch([values["id"]], [dispatch_lane(user_id, lane, priority)])
+            # Shares one broker call with the submits that committed in the same loop turn.
+            await dispatch_soon(runtime.broker, values["id"], dispatch_lane(user_id, lane, priority))
         except Exception:
             # Committed is accepted: the reconciler dispatches queued jobs that were never
             # delivered, exactly as when an after-commit dispatch fails in submit_job.
@@ -367,8 +369,9 @@ async def get_job_for_user(session: AsyncSession, job_id: uuid.UUID, user: User)
 
 
 async def job_view_for_user(runtime: Runtime, job_id: uuid.UUID, user_id: uuid.UUID) -> JobSnapshot:
-    """The caller's job, for reading only (the store's ``view``: one statement); 404 if not theirs."""
-    job = await store_for(runtime.db).view(job_id, user_id)
+    """The caller's job, for reading only (one statement, shared by the reads of one loop turn:
+    :func:`conjure.jobs.coalesce.view_soon`); 404 if not theirs."""
+    job = await view_soon(runtime.db, job_id, user_id)
     if job is None:
         raise NotFound("No such job.")
     return job

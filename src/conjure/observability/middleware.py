@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from typing import Any
 
 import structlog
 from starlette.middleware.gzip import GZipMiddleware
@@ -36,7 +37,7 @@ class RequestIdMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        incoming = next((v for k, v in scope["headers"] if k == b"x-request-id"), b"").decode("latin-1")
         request_id = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         structlog.contextvars.bind_contextvars(request_id=request_id)
@@ -76,10 +77,19 @@ class BodySizeLimitMiddleware:
             await self.app(scope, receive, send)
             return
         max_bytes = self._limit_for(scope["path"])
-        declared = dict(scope["headers"]).get(b"content-length")
+        declared, chunked = _body_headers(scope)
         if declared is not None and (not declared.isdigit() or int(declared) > max_bytes):
             await self._reject(scope, receive, send, max_bytes)
             return
+        if not chunked:
+            # No body, or one whose declared length (checked above) the server holds it to: nothing
+            # to count, so the request skips the receive and send wrappers below.
+            await self.app(scope, receive, send)
+            return
+        await self._counted(scope, receive, send, max_bytes)
+
+    async def _counted(self, scope: Scope, receive: Receive, send: Send, max_bytes: int) -> None:
+        """Run the app on a streamed body, counting it; 413 once it passes ``max_bytes``."""
         seen = 0
         too_large = False
 
@@ -114,6 +124,18 @@ class BodySizeLimitMiddleware:
         await response(scope, receive, send)
 
 
+def _body_headers(scope: Scope) -> tuple[bytes | None, bool]:
+    """The request's ``Content-Length`` (if any) and whether it is sent chunked."""
+    declared: bytes | None = None
+    chunked = False
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            declared = value
+        elif name == b"transfer-encoding":
+            chunked = True
+    return declared, chunked
+
+
 class ObserveMiddleware:
     """Count and time each request by route template, add the security headers, render 500s.
 
@@ -125,6 +147,19 @@ class ObserveMiddleware:
     def __init__(self, app: ASGIApp, security_headers: dict[str, str]) -> None:
         self.app = app
         self.security_headers = [(k.encode(), v.encode()) for k, v in security_headers.items()]
+        # The metric series per (method, route, status), looked up once: ``labels()`` takes a lock
+        # and builds its key on every call (a noticeable share of a poll's middleware time).
+        self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+
+    def _observe(self, method: str, path: str, status: int, seconds: float) -> None:
+        series = self._series.get((method, path, status))
+        if series is None:
+            if len(self._series) > 10_000:  # routes are templates; only odd methods could grow this
+                self._series.clear()
+            series = HTTP_REQUESTS.labels(method, path, str(status)), HTTP_LATENCY.labels(method, path)
+            self._series[(method, path, status)] = series
+        series[0].inc()
+        series[1].observe(seconds)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -139,8 +174,7 @@ class ObserveMiddleware:
                 response_started = True
                 # Measured to the response start (as before), so a long SSE stream is not one slow request.
                 path = getattr(scope.get("route"), "path", "unmatched")
-                HTTP_REQUESTS.labels(scope["method"], path, str(message["status"])).inc()
-                HTTP_LATENCY.labels(scope["method"], path).observe(time.perf_counter() - started)
+                self._observe(scope["method"], path, message["status"], time.perf_counter() - started)
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
                 headers.extend((k, v) for k, v in self.security_headers if k not in present)

@@ -4,17 +4,27 @@ Every limit is a ``limits`` string from settings ("100/minute", "5/minute;100/ho
 applied to one *scope* (``default``, ``generation``, ``login-ip``…) and one *key*
 (a person or an IP). With Redis the counters are shared by every API process.
 
-With Redis, a key that a process sees many requests for (more than one a second) is counted in
-*leases*: one round trip counts the next few requests at once and this process hands them out
-locally for up to ``LEASE_SECONDS``, so a busy key costs a round trip per lease, not per request
-(:class:`Lease`). A key seen rarely is counted exactly, one round trip per request, as before.
-Worst case: tokens are counted when leased, so no more requests than the limit are ever handed
-out per window as Redis counts it; but a lease's requests are timed at the lease, up to
-``LEASE_SECONDS`` early, so over any true sliding window a key may pass its limit by at most one
-lease (``amount // LEASE_DIVISOR``, at most ``LEASE_MAX``: 5 for 100/minute) per API process.
-A lease takes at most a quarter of what the window has left, so near the limit counting is
-exact again and tokens another process holds unused make a client be refused at most a few
-requests early. Limits under ``LEASE_MIN_AMOUNT`` (5 generations a minute, logins) are never leased.
+With Redis, a key this process has counted before costs the request no round trip: it is let
+through on *credit* (or from a *lease*, requests counted ahead) and counted in Redis in the
+background, one script call per key for everything let through meanwhile (:class:`Lease`). Only a
+key's first request in a process, and any request near its limit, is counted inline, exactly. A
+busy key (seen again while its lease lives, ``LEASE_SECONDS``) is counted ahead in leases that
+double up to ``amount // LEASE_DIVISOR`` (at most ``LEASE_MAX``; 5 for 100/minute), and the next
+lease is fetched in the background once half of the current one is handed out.
+
+Worst case. In one process the limit holds exactly: credit is given only while the key's
+``remaining`` as Redis last answered covers every request let through since (and the window only
+frees slots as it moves). With several processes, each one's ``remaining`` may be stale by what
+the others counted during one round trip, so per window a key may pass its limit by at most one
+credit (as many requests as the lease cap, 5 for 100/minute) per *other* API process; a key Redis refuses
+is then refused locally until its window frees a slot. Leased requests are timed at the lease, up
+to ``2 × LEASE_SECONDS`` early (a lease is fetched before the last one is used up), so over a true
+sliding window a key may also pass its limit by about one lease per process, and tokens another
+process holds unused make a client be refused a few requests early. Limits under
+``LEASE_MIN_AMOUNT`` (5 generations a minute, logins) are always counted
+inline, exactly, one round trip per request. A request let through on credit whose background
+count then fails (Redis went down in between) stays uncounted; routes whose limits fail closed
+(``Outage.CLOSED``) never take credit.
 
 When the shared store cannot be reached, what happens is the route's :class:`Outage`
 policy (``conjure.ratelimit.policy`` picks it per route): reads stay available (``open``),
@@ -24,10 +34,11 @@ spend money answer 503 ``service_unavailable`` with ``Retry-After`` (``closed``)
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 import redis.asyncio as aioredis
@@ -130,18 +141,22 @@ LEASE_DIVISOR = 20  # a lease is at most this fraction of the limit...
 LEASE_MAX = 64  # ...and at most this many requests
 LEASE_MIN_AMOUNT = 100  # limits below this are always counted exactly
 LEASE_SHARE = 4  # a lease takes at most this fraction (1/LEASE_SHARE) of what the window has left
-LEASES_KEPT = 10_000  # leases remembered per process before expired ones are dropped
+LEASES_KEPT = 10_000  # keys remembered per process (then the first half remembered is dropped)
 
 
 @dataclass
 class Lease:
-    """Requests of one key already counted in Redis, for this process to hand out."""
+    """What this process knows of one key's window, and what it let through that Redis has not
+    counted yet."""
 
-    size: int  # how many the last lease counted (doubles while a key is busy)
-    tokens: int  # counted and not handed out yet
+    size: int  # how many the last lease counted ahead (doubles while a key is busy; 0: none)
+    tokens: int  # counted ahead and not handed out yet
     until: float  # monotonic time the tokens may be handed out until
     reset_time: float  # the window's reset as Redis answered
     remaining: int  # the window's remaining as Redis answered (leased tokens counted)
+    debt: int = 0  # let through on credit, not counted in Redis yet
+    blocked_until: float = 0.0  # wall time: Redis refused the key; refused locally until then
+    counting: asyncio.Task[None] | None = field(default=None, repr=False)  # the background count
 
 
 def lease_cap(item: RateLimitItem) -> int:
@@ -150,13 +165,20 @@ def lease_cap(item: RateLimitItem) -> int:
 
 
 def lease_size(item: RateLimitItem, last: Lease | None, now: float) -> int:
-    """How many requests to count in the next round trip for this key: one until the key proves
-    busy (its last lease used up before it expired), then doubling up to the limit's lease cap."""
+    """How many requests to count ahead for this key: none until the key proves busy (seen again
+    while its last lease lives), then doubling up to the limit's lease cap."""
     if last is None or last.until <= now:
-        return 1
+        return 0
     # Never more than a quarter of what the window has left: near the limit leases shrink to one
     # request, so a process holding unused tokens cannot make another refuse early by much.
-    return max(1, min(lease_cap(item), last.size * 2, last.remaining // LEASE_SHARE))
+    return max(1, min(lease_cap(item), max(1, last.size) * 2, last.remaining // LEASE_SHARE))
+
+
+def credit_room(item: RateLimitItem, lease: Lease, cost: int) -> bool:
+    """Whether ``cost`` more may go through before Redis counts them: at most a lease cap of
+    uncounted requests, all within what Redis last said the window has left."""
+    owed = lease.debt + cost
+    return owed <= lease_cap(item) and owed <= lease.remaining
 
 
 def local_share(item: RateLimitItem, processes: int) -> RateLimitItem:
@@ -194,28 +216,108 @@ class RateLimiter:
         # The per-process fallback for Outage.LOCAL (never used when the storage is memory).
         self._local = MovingWindowRateLimiter(MemoryStorage())
 
-    async def _hit(self, item: RateLimitItem, scope: str, key: str, cost: int) -> tuple[bool, float, int]:
+    async def _hit(
+        self, item: RateLimitItem, scope: str, key: str, cost: int, *, credit: bool = True
+    ) -> tuple[bool, float, int]:
         """(allowed, reset time, remaining) of one limit after counting ``cost``."""
         if self._script is None:
             return await self._hit_with(self.strategy, item, scope, key, cost)
         redis_key = f"{KEY_PREFIX}:{item.key_for(KEY_PREFIX, scope, key)}"
-        now = time.monotonic()
         lease = self._leases.get(redis_key)
-        if lease is not None and lease.until > now and lease.tokens >= cost:
-            lease.tokens -= cost  # counted already: no round trip
-            return True, lease.reset_time, lease.remaining + lease.tokens
-        size = max(lease_size(item, lease, now), cost)
-        allowed, reset_time, remaining = await self._count(item, redis_key, size)
-        if not allowed and size > cost:  # no room for a whole lease: count just this request
-            size = cost
+        if lease is not None and lease_cap(item) > 1:
+            if lease.blocked_until > time.time():
+                return False, lease.blocked_until, 0
+            now = time.monotonic()
+            if lease.until > now and lease.tokens >= cost:
+                lease.tokens -= cost  # counted already: no round trip
+                if 2 * lease.tokens < lease.size:  # half handed out: fetch the next lease meanwhile
+                    self._count_later(item, redis_key, lease)
+                return True, lease.reset_time, lease.remaining + lease.tokens - lease.debt
+            if credit and credit_room(item, lease, cost):
+                lease.debt += cost  # let through now, counted in the background
+                self._count_later(item, redis_key, lease)
+                return True, lease.reset_time, lease.remaining + lease.tokens - lease.debt
+            if lease.counting is not None:
+                # A count is already under way: its answer (no extra round trip) may leave room.
+                await asyncio.shield(lease.counting)
+                if lease.blocked_until > time.time():
+                    return False, lease.blocked_until, 0
+                if time.monotonic() < lease.until and lease.tokens >= cost:
+                    lease.tokens -= cost
+                    return True, lease.reset_time, lease.remaining + lease.tokens - lease.debt
+        return await self._hit_inline(item, redis_key, lease, cost)
+
+    async def _hit_inline(
+        self, item: RateLimitItem, redis_key: str, lease: Lease | None, cost: int
+    ) -> tuple[bool, float, int]:
+        """Count this request (and a lease when the key is busy) in one round trip, exactly."""
+        now = time.monotonic()
+        size = lease_size(item, lease, now)
+        allowed, reset_time, remaining = await self._count(item, redis_key, size + cost)
+        if not allowed and size:  # no room for a whole lease: count just this request
+            size = 0
             allowed, reset_time, remaining = await self._count(item, redis_key, cost)
-        left = size - cost if allowed else 0
-        if lease_cap(item) > 1:  # a limit that can be leased: remember how busy the key is
+        if lease_cap(item) > 1:  # a limit that can be leased: remember the key
+            lease = self._remember(redis_key, lease)
+            lease.reset_time, lease.remaining = reset_time, remaining
+            lease.size, lease.tokens = (size, size) if allowed else (0, 0)
+            lease.until = now + LEASE_SECONDS
+        return allowed, reset_time, remaining + (size if allowed else 0)
+
+    def _remember(self, redis_key: str, lease: Lease | None) -> Lease:
+        if lease is None:
             if len(self._leases) >= LEASES_KEPT:
-                self._leases = {k: v for k, v in self._leases.items() if v.until > now}
-            grown = size if allowed else 1
-            self._leases[redis_key] = Lease(grown, left, now + LEASE_SECONDS, reset_time, remaining)
-        return allowed, reset_time, remaining + left
+                # Drop the older half (dicts keep insertion order); keys with a count under way stay.
+                for old in list(self._leases)[: LEASES_KEPT // 2]:
+                    if self._leases[old].counting is None:
+                        del self._leases[old]
+            lease = self._leases[redis_key] = Lease(0, 0, 0.0, 0.0, 0)
+        return lease
+
+    def _count_later(self, item: RateLimitItem, redis_key: str, lease: Lease) -> None:
+        """Start the key's background count unless one is under way (it picks up new debt too)."""
+        if lease.counting is None:
+            lease.counting = asyncio.get_running_loop().create_task(self._count_owed(item, redis_key, lease))
+
+    async def _count_owed(self, item: RateLimitItem, redis_key: str, lease: Lease) -> None:
+        """Count in Redis what was let through on credit, and the next lease when the key is busy;
+        a key Redis refuses is refused locally until its window frees a slot."""
+        try:
+            while True:
+                owed, size = lease.debt, lease_size(item, lease, time.monotonic())
+                if not owed and not size:
+                    return
+                allowed, reset_time, remaining = await self._count(item, redis_key, owed + size)
+                if not allowed and size and owed:  # no room for a lease: count what went through
+                    size = 0
+                    allowed, reset_time, remaining = await self._count(item, redis_key, owed)
+                lease.debt -= owed
+                lease.reset_time, lease.remaining = reset_time, remaining
+                now = time.monotonic()
+                if allowed:
+                    if lease.until <= now:
+                        lease.tokens = 0  # counted too long ago to hand out now
+                    if size:
+                        lease.tokens, lease.size = lease.tokens + size, size
+                    # Seen again within a lease's life: the next count may lease (a busy key).
+                    lease.until = now + LEASE_SECONDS
+                elif owed:
+                    lease.blocked_until = reset_time  # full: the requests on credit were the overshoot
+                if not lease.debt:
+                    return
+        except Exception as exc:
+            # Redis is down: what went through on credit stays uncounted; requests now follow
+            # their route's outage policy.
+            lease.debt = 0
+            self._store_down_until = time.monotonic() + self.retry_store_after
+            log.warning("rate_limit_storage_failed", scope="background", error_type=type(exc).__name__)
+        finally:
+            lease.counting = None
+
+    async def settled(self) -> None:
+        """Wait for every background count (tests; shutdown)."""
+        while pending := [lease.counting for lease in self._leases.values() if lease.counting is not None]:
+            await asyncio.gather(*pending, return_exceptions=True)
 
     async def _count(self, item: RateLimitItem, redis_key: str, amount: int) -> tuple[bool, float, int]:
         """Count ``amount`` requests in one round trip: (allowed, reset time, remaining)."""
@@ -235,13 +337,13 @@ class RateLimiter:
         return allowed, stats.reset_time, stats.remaining
 
     async def _hit_shared(
-        self, item: RateLimitItem, scope: str, key: str, cost: int
+        self, item: RateLimitItem, scope: str, key: str, cost: int, *, credit: bool = True
     ) -> tuple[bool, float, int] | None:
         """The shared store's answer, or None while it is down."""
         if time.monotonic() < self._store_down_until:
             return None
         try:
-            return await self._hit(item, scope, key, cost)
+            return await self._hit(item, scope, key, cost, credit=credit)
         except Exception as exc:
             self._store_down_until = time.monotonic() + self.retry_store_after
             log.warning("rate_limit_storage_failed", scope=scope, error_type=type(exc).__name__)
@@ -260,7 +362,9 @@ class RateLimiter:
         tightest: LimitState | None = None
         for item in items:
             applied = item
-            result = await self._hit_shared(item, scope, key, cost)
+            # A route that must not run unlimited while Redis is down waits for Redis's answer.
+            credit = on_outage is not Outage.CLOSED
+            result = await self._hit_shared(item, scope, key, cost, credit=credit)
             if result is None:
                 RATE_LIMIT_OUTAGES.labels(scope, str(on_outage)).inc()
                 if on_outage is Outage.OPEN:
@@ -289,6 +393,7 @@ class RateLimiter:
 
     async def reset(self) -> None:
         """Forget every counter (tests and operators)."""
+        await self.settled()
         await self.storage.reset()
         await self._local.storage.reset()
         self._leases.clear()

@@ -17,7 +17,8 @@ from conjure.apps.tarot.schemas import (
 from conjure.auth.deps import CurrentPrincipal, CurrentUser
 from conjure.deps import RuntimeDep, SessionDep
 from conjure.jobs.models import JobStatus
-from conjure.jobs.schemas import JobView
+from conjure.jobs.schemas import user_error
+from conjure.kit.hotpath import hot_route
 from conjure.kit.paging import PageDep
 from conjure.kit.problems import problems
 from conjure.kit.submit import JobOptions
@@ -30,6 +31,7 @@ READ_PROBLEMS = problems(
 
 
 @router.post("/tarot/read", status_code=202, response_model=ReadAccepted, responses=READ_PROBLEMS)
+@hot_route
 async def read(
     body: ReadRequest, options: JobOptions, principal: CurrentPrincipal, runtime: RuntimeDep
 ) -> ReadAccepted:
@@ -45,12 +47,15 @@ async def read(
     response_model=ReadingStatus,
     responses=problems(401, 404, describe={404: "No such reading"}),
 )
+@hot_route
 async def get_reading(job_id: uuid.UUID, principal: CurrentPrincipal, runtime: RuntimeDep) -> ReadingStatus:
     """A reading's status; ``result`` once it succeeded, ``error`` (code, message) once it failed."""
     job = await service.reading_job(runtime, job_id, principal.user_id)
-    view = JobView.from_job(job)
+    status = JobStatus(job.status)
+    # Straight from the row (not through a whole JobView first): the poll is the hottest route.
+    result = job.result if status is JobStatus.SUCCEEDED else None
     return ReadingStatus(
-        job_id=job.id, status=view.status, result=view.result, error=view.error, progress=view.progress
+        job_id=job.id, status=status, result=result, error=user_error(job), progress=job.progress
     )
 
 
