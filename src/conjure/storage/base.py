@@ -10,6 +10,7 @@ presigned URLs that the client uses against the bucket directly.
 from __future__ import annotations
 
 import re
+import uuid
 from typing import TYPE_CHECKING, Protocol
 
 from conjure.errors import ConjureError, Forbidden, NotFound
@@ -79,3 +80,18 @@ class ObjectStore(Protocol):
 
     async def close(self) -> None:
         """Release connections."""
+
+
+def upload_key(user_id: uuid.UUID, extension: str) -> str:
+    """Where a user's next uploaded file goes (``uploads/user_{id}/…``: the prefix says whose it is)."""
+    return f"uploads/user_{user_id}/{uuid.uuid4()}.{extension}"
+
+
+def owns_upload(user_id: uuid.UUID, key: str) -> bool:
+    """Whether ``key`` is a well-formed key of this user's uploads (another user's key never is)."""
+    try:
+        check_key(key)
+    except InvalidObjectKey:
+        return False
+    prefix = f"uploads/user_{user_id}/"
+    return key.startswith(prefix) and "/" not in key[len(prefix) :]

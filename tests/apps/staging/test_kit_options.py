@@ -10,12 +10,12 @@ import hmac
 import json
 from typing import Any
 
-from conjure.apps.staging.keys import upload_key
 from conjure.apps.staging.models import Upload
 from conjure.db import utcnow
 from conjure.errors import PROBLEM_JSON
 from conjure.events.types import START
 from conjure.jobs.webhooks import SIGNATURE_HEADER
+from conjure.storage.base import upload_key
 from conjure.users.models import User
 from tests.apps.conftest import Api, MakeApi
 from tests.apps.staging.conftest import room_photo

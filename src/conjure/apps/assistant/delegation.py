@@ -13,19 +13,16 @@
 Kinds are named, not imported: the assistant knows the other apps only by their job kinds
 (and the staging job's payload), and offers one only when this runtime has it installed.
 
-A message's photo is a key of the platform's presigned uploads (``POST /api/v1/uploads/presign``,
-``uploads/user_{id}/…``): :func:`owns_photo` accepts only a well-formed key under the sender's
-own prefix, and the staging job checks the same again before it reads the photo.
+A message's photo is a key of the presigned uploads (``POST /api/v1/uploads/presign``,
+``uploads/user_{id}/…``): :func:`conjure.storage.base.owns_upload` accepts only a well-formed
+key under the sender's own prefix, and the staging job checks the same again before it reads it.
 """
 
 from __future__ import annotations
 
 import re
-import uuid
 from dataclasses import dataclass
 from typing import Any
-
-from conjure.storage.service import InvalidObjectKey, check_key
 
 TAROT_KIND = "tarot.reading"
 IMAGE_KIND = "imagegen.generate"
@@ -115,16 +112,6 @@ class Offer:
 def _clip(text: str, limit: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def owns_photo(user_id: uuid.UUID, key: str) -> bool:
-    """Whether ``key`` is a well-formed key of this user's uploads (another user's never is)."""
-    try:
-        check_key(key)
-    except InvalidObjectKey:
-        return False
-    prefix = f"uploads/user_{user_id}/"
-    return key.startswith(prefix) and "/" not in key[len(prefix) :]
 
 
 def _first(choices: list[tuple[str, str]], text: str, default: str) -> str:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conjure.apps.assistant.delegation import DELEGABLE, Offer, detect_offer, owns_photo, says_yes
+from conjure.apps.assistant.delegation import DELEGABLE, Offer, detect_offer, says_yes
 from conjure.apps.assistant.extraction import might_hold_facts
 from conjure.apps.assistant.models import Conversation, Message, Role
 from conjure.apps.assistant.settings import AssistantSettings
@@ -28,6 +28,7 @@ from conjure.errors import Conflict, ConjureError, NotFound
 from conjure.jobs.lanes import Priority
 from conjure.jobs.models import Job, JobStatus
 from conjure.kit.submit import SubmitOptions, submit_in
+from conjure.storage.base import owns_upload
 
 if TYPE_CHECKING:
     from conjure.runtime import Runtime
@@ -50,7 +51,7 @@ class PhotoNotFound(NotFound):
 
 async def check_photo(runtime: Runtime, user_id: uuid.UUID, key: str) -> None:
     """404 unless ``key`` is one of the sender's uploads and the photo is there."""
-    if not owns_photo(user_id, key):
+    if not owns_upload(user_id, key):
         raise PhotoNotFound("No such photo.")
     if not await runtime.storage.exists(key):
         raise PhotoNotFound("Nothing was uploaded under this key; upload the photo first.")

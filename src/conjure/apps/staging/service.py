@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conjure.apps.staging.keys import owns_upload, staged_keys, upload_key
+from conjure.apps.staging.keys import staged_keys
 from conjure.apps.staging.models import ImageStatus, Project, StagedImage, Upload
 from conjure.apps.staging.quota import month_quota
 from conjure.apps.staging.schemas import EXTENSIONS, ImageCreate, PresignRequest, Restage
@@ -30,6 +30,7 @@ from conjure.jobs.schemas import user_error
 from conjure.jobs.service import end_queued_job
 from conjure.kit.submit import SubmitOptions, submit_in
 from conjure.settings import Settings
+from conjure.storage.base import owns_upload, upload_key
 from conjure.storage.uploads import PresignedUpload, UploadPolicy, UploadTooLarge
 
 if TYPE_CHECKING:

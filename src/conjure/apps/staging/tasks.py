@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from conjure.ai.breaker import breaker_for, guard_job_call
 from conjure.apps.staging import notify
 from conjure.apps.staging.imaging import decode_photo, fit, thumbnail_jpeg, to_jpeg
-from conjure.apps.staging.keys import owns_upload, staged_keys
+from conjure.apps.staging.keys import staged_keys
 from conjure.apps.staging.models import ImageStatus, StagedImage
 from conjure.apps.staging.providers import OfflineStaging, StagingProvider, StagingRequest
 from conjure.apps.staging.replicate import ReplicateStaging
@@ -43,6 +43,7 @@ from conjure.db import utcnow
 from conjure.jobs.models import JobStatus
 from conjure.jobs.registry import JobContext, JobEnd, JobError, PermanentJobError, RetryableJobError
 from conjure.jobs.schemas import dead_letter_message
+from conjure.storage.base import owns_upload
 from conjure.storage.service import ObjectNotFound
 
 if TYPE_CHECKING:

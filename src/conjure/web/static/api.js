@@ -278,3 +278,29 @@ export async function signIn(mode, email, password) {
 export async function availableStars() {
   return (await api("/api/v1/user/wallet")).available_stars;
 }
+
+/** Send ``file`` with a presigned upload (``POST /api/v1/uploads/presign``'s answer): POST sends
+ * its ``fields`` then the file as a multipart form, PUT the raw bytes with its ``headers``.
+ * XMLHttpRequest, not fetch: it reports progress, as a percentage to ``onProgress``. */
+export function uploadWithProgress(presigned, file, onProgress = () => {}) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open(presigned.method, presigned.url);
+    let body = file;
+    if (presigned.method === "POST") {
+      body = new FormData();
+      for (const [name, value] of Object.entries(presigned.fields)) body.append(name, value);
+      body.append("file", file);
+    } else {
+      for (const [name, value] of Object.entries(presigned.headers)) xhr.setRequestHeader(name, value);
+    }
+    xhr.upload.addEventListener("progress", (event) => {
+      if (event.lengthComputable) onProgress(Math.round((100 * event.loaded) / event.total));
+    });
+    xhr.addEventListener("load", () =>
+      xhr.status >= 200 && xhr.status < 300 ? resolve() : reject(new Error(`The upload was refused (${xhr.status}).`)),
+    );
+    xhr.addEventListener("error", () => reject(new Error("The upload failed; check your connection.")));
+    xhr.send(body);
+  });
+}

@@ -3,7 +3,7 @@
 // message (uploaded straight to storage, like the staging page) and the staged result shown in
 // the conversation, the memories panel, the meditation player.
 
-import { api, availableStars, followEvents, h, say, signIn, tokens } from "/static/api.js";
+import { api, availableStars, followEvents, h, say, signIn, tokens, uploadWithProgress } from "/static/api.js";
 
 const $ = (id) => document.getElementById(id);
 const state = {
@@ -228,30 +228,6 @@ async function follow() {
 
 // --- a photo for the next message ----------------------------------------------------------
 
-function uploadFile(presigned, file) {
-  // XMLHttpRequest, not fetch: it reports upload progress.
-  return new Promise((resolve, reject) => {
-    const xhr = new XMLHttpRequest();
-    xhr.open(presigned.method, presigned.url);
-    let body = file;
-    if (presigned.method === "POST") {
-      body = new FormData();
-      for (const [name, value] of Object.entries(presigned.fields)) body.append(name, value);
-      body.append("file", file);
-    } else {
-      for (const [name, value] of Object.entries(presigned.headers)) xhr.setRequestHeader(name, value);
-    }
-    xhr.upload.addEventListener("progress", (event) => {
-      if (event.lengthComputable) $("photo-progress").value = Math.round((100 * event.loaded) / event.total);
-    });
-    xhr.addEventListener("load", () =>
-      xhr.status >= 200 && xhr.status < 300 ? resolve() : reject(new Error(`The upload was refused (${xhr.status}).`)),
-    );
-    xhr.addEventListener("error", () => reject(new Error("The upload failed; check your connection.")));
-    xhr.send(body);
-  });
-}
-
 function photoStatus(text, kind = "") {
   $("photo-status").textContent = text;
   $("photo-status").className = `small ${kind || "muted"}`;
@@ -295,7 +271,9 @@ async function attachPhoto(file) {
       method: "POST",
       body: { filename: file.name, content_type: file.type, size: file.size },
     });
-    await uploadFile(presigned, file);
+    await uploadWithProgress(presigned, file, (pct) => {
+      $("photo-progress").value = pct;
+    });
     if (state.photo.url !== url) return; // removed or replaced meanwhile
     state.photo.key = presigned.key;
     $("photo-progress").value = 100;

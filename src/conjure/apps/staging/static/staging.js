@@ -1,6 +1,6 @@
 // The staging page: projects, a direct upload to storage with progress, staging, live status, before/after.
 
-import { api, availableStars, followEvents, h, newIdempotencyKey, say, signIn, tokens } from "/static/api.js";
+import { api, availableStars, followEvents, h, newIdempotencyKey, say, signIn, tokens, uploadWithProgress } from "/static/api.js";
 
 const $ = (id) => document.getElementById(id);
 const state = { project: null, uploadKey: null, image: null, follow: null };
@@ -89,30 +89,6 @@ async function loadImages() {
   );
 }
 
-function upload(presigned, file) {
-  // XMLHttpRequest, not fetch: it reports upload progress.
-  return new Promise((resolve, reject) => {
-    const xhr = new XMLHttpRequest();
-    xhr.open(presigned.method, presigned.url);
-    let body = file;
-    if (presigned.method === "POST") {
-      body = new FormData();
-      for (const [name, value] of Object.entries(presigned.fields)) body.append(name, value);
-      body.append("file", file);
-    } else {
-      for (const [name, value] of Object.entries(presigned.headers)) xhr.setRequestHeader(name, value);
-    }
-    xhr.upload.addEventListener("progress", (event) => {
-      if (event.lengthComputable) $("upload-progress").value = Math.round((100 * event.loaded) / event.total);
-    });
-    xhr.addEventListener("load", () =>
-      xhr.status >= 200 && xhr.status < 300 ? resolve() : reject(new Error(`The upload was refused (${xhr.status}).`)),
-    );
-    xhr.addEventListener("error", () => reject(new Error("The upload failed; check your connection.")));
-    xhr.send(body);
-  });
-}
-
 async function chooseFile(file) {
   notify(null);
   if (!file) return;
@@ -126,7 +102,9 @@ async function chooseFile(file) {
       method: "POST",
       body: { filename: file.name, content_type: file.type, size: file.size },
     });
-    await upload(presigned, file);
+    await uploadWithProgress(presigned, file, (pct) => {
+      $("upload-progress").value = pct;
+    });
     $("upload-progress").value = 100;
     state.uploadKey = presigned.key;
     $("upload-status").textContent = `${file.name} uploaded. Pick a room and a style, then stage it.`;
