@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,6 +14,8 @@ from fastapi.telemetry import TelemetryConfig
 
 from conjure import __version__
 from conjure.apps import installed_apps
+from conjure.auth.deps import known_users_of
+from conjure.auth.forget import listen_for_forgotten
 from conjure.dbfaults import DatabaseFaultMiddleware
 from conjure.errors import install_error_handlers
 from conjure.health import router as health_router
@@ -72,6 +76,22 @@ def platform_routers() -> list[APIRouter]:
     ]
 
 
+@asynccontextmanager
+async def forgetting_deleted_users(app: FastAPI) -> AsyncIterator[None]:
+    """This process listens for deleted users while it serves (:mod:`conjure.auth.forget`)."""
+    runtime: Runtime = app.state.runtime
+    if runtime.redis is None:
+        yield
+        return
+    task = asyncio.create_task(listen_for_forgotten(runtime.redis, known_users_of(app.state)))
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -106,7 +126,8 @@ def create_app(
         gc.collect()
         gc.freeze()
         try:
-            yield
+            async with forgetting_deleted_users(app):
+                yield
         finally:
             if stop_worker is not None:
                 await stop_worker()

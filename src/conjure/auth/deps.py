@@ -88,8 +88,9 @@ class KnownUsers:
     """User ids recently seen to exist, so a signed token costs no query on every request.
 
     Our tokens are signed for users that existed when they signed in; the check only stops
-    a token whose user has since been deleted, which may keep working for up to
-    ``ttl`` seconds on a process that saw the user just before.
+    a token whose user has since been deleted. Every API process forgets a deleted user when
+    its deletion is announced (:mod:`conjure.auth.forget`); ``ttl`` bounds it when an
+    announcement is lost.
     """
 
     def __init__(self, ttl: float = 300.0, max_size: int = 100_000) -> None:
@@ -108,6 +109,9 @@ class KnownUsers:
 
     def forget(self, user_id: uuid.UUID) -> None:
         self._until.pop(user_id, None)
+
+    def clear(self) -> None:
+        self._until.clear()
 
 
 # Declares the scheme in OpenAPI (the docs' "Authorize" button); errors stay ours (auto_error off).
@@ -154,11 +158,16 @@ def identity_providers(request: Request, settings: Settings) -> IdentityProvider
     return providers
 
 
-def known_users(request: Request) -> KnownUsers:
-    known: KnownUsers | None = getattr(request.app.state, "known_users", None)
+def known_users_of(state: Any) -> KnownUsers:
+    """The app's known-users cache (``app.state``), made on first use."""
+    known: KnownUsers | None = getattr(state, "known_users", None)
     if known is None:
-        known = request.app.state.known_users = KnownUsers()
+        known = state.known_users = KnownUsers()
     return known
+
+
+def known_users(request: Request) -> KnownUsers:
+    return known_users_of(request.app.state)
 
 
 def verified_tokens(request: Request) -> VerifiedTokens:

@@ -8,8 +8,8 @@ rows name only the user id), payments, and jobs' kind, price, status and times.
 
 Access stops at once: the identities are deleted, refresh tokens and API keys revoked, and
 ``users.deleted_at`` makes every access token of the user fail its next check
-(:func:`conjure.users.service.user_exists`; the API process that deleted it forgets it at
-once, another one within its known-users cache time).
+(:func:`conjure.users.service.user_exists`): the API process that deleted it forgets it at once,
+and every other one when the deletion is announced once committed (:mod:`conjure.auth.forget`).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import structlog
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from conjure.auth.forget import announce_forgotten
 from conjure.auth.identities import close_account
 from conjure.billing.service import cancel_subscriptions_for_deleted_account
 from conjure.db import after_commit
@@ -112,6 +113,12 @@ async def delete_account(
                 log.exception("erase_object_failed", user_id=str(user.id))
 
     after_commit(session, remove_objects)
+    user_id, redis = user.id, runtime.redis
+
+    async def announce() -> None:
+        await announce_forgotten(redis, user_id)
+
+    after_commit(session, announce)
     if on_committed is not None:
         callback = on_committed
 
