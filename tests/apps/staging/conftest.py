@@ -19,6 +19,7 @@ from conjure.jobs.worker import start_embedded
 from conjure.runtime import Runtime
 from conjure.settings import Settings
 from conjure.users.models import User
+from tests.apps.staging.replicate_peer import ReplicatePeer
 from tests.factories import auth_headers, make_user
 from tests.storage.conftest import open_s3_store
 from tests.storage.s3server import ACCESS_KEY, REGION, SECRET_KEY, start_s3_server
@@ -181,3 +182,11 @@ def room_photo(
     out = io.BytesIO()
     image.save(out, format=fmt, exif=exif)
     return out.getvalue()
+
+
+@pytest.fixture
+def peer() -> Iterator[ReplicatePeer]:
+    """A Replicate stand-in speaking its predictions API, for the tests of the Replicate path."""
+    server = ReplicatePeer().start()
+    yield server
+    server.stop()

@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from conjure.apps.staging.cleanup import cancel_abandoned_predictions
 from conjure.apps.staging.models import Prediction
@@ -18,13 +15,6 @@ from tests.apps.staging.conftest import Api, StartApi
 from tests.apps.staging.replicate_peer import ReplicatePeer
 from tests.apps.staging.test_parking import deliver, until_waiting
 from tests.apps.staging.test_replicate import created, job_of, staging, submit
-
-
-@pytest.fixture
-def peer() -> Iterator[ReplicatePeer]:
-    server = ReplicatePeer().start()
-    yield server
-    server.stop()
 
 
 def replicate(peer: ReplicatePeer, **overrides: Any) -> dict[str, Any]:

@@ -6,23 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
 from conjure.apps.staging.models import StagedImage
 from tests.apps.staging.conftest import Api, StartApi
 from tests.apps.staging.replicate_peer import ReplicatePeer
 from tests.apps.staging.test_replicate import created, job_of, staging, submit
-
-
-@pytest.fixture
-def peer() -> Iterator[ReplicatePeer]:
-    server = ReplicatePeer().start()
-    yield server
-    server.stop()
 
 
 def replicate(peer: ReplicatePeer, **overrides: Any) -> dict[str, Any]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
@@ -22,13 +22,6 @@ from conjure.settings import Settings
 from tests.apps.staging.conftest import BASE, Api, StartApi
 from tests.apps.staging.replicate_peer import ReplicatePeer
 from tests.apps.staging.test_replicate import WEBHOOK, created, job_of, staging, submit
-
-
-@pytest.fixture
-def peer() -> Iterator[ReplicatePeer]:
-    server = ReplicatePeer().start()
-    yield server
-    server.stop()
 
 
 def replicate(peer: ReplicatePeer, **overrides: Any) -> dict[str, Any]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,13 +17,6 @@ from tests.apps.staging.conftest import Api, StartApi, room_photo
 from tests.apps.staging.replicate_peer import SECRET, ReplicatePeer
 
 WEBHOOK = "/api/v1/webhooks/replicate"
-
-
-@pytest.fixture
-def peer() -> Iterator[ReplicatePeer]:
-    server = ReplicatePeer().start()
-    yield server
-    server.stop()
 
 
 def staging(**overrides: Any) -> dict[str, Any]:

@@ -1,4 +1,7 @@
-// A small SVG line chart of the console's throughput buckets: no library, scales to its box.
+// A small SVG line chart of the console's throughput buckets: no library, scales to its box; and
+// the SVG element and stat tile helpers the other panels share.
+
+import { h } from "./api.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const SERIES = [
@@ -11,7 +14,8 @@ const W = 600;
 const H = 160;
 const PAD = { left: 34, right: 8, top: 8, bottom: 20 };
 
-function el(tag, attrs = {}, text) {
+/** An SVG element with these attributes (and text). */
+export function el(tag, attrs = {}, text) {
   const node = document.createElementNS(SVG, tag);
   for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, String(value));
   if (text != null) node.textContent = text;
@@ -45,4 +49,9 @@ export function renderChart(box, body, emptyText) {
   const empty = buckets.every((b) => SERIES.every(([, value]) => value(b) === 0));
   box.replaceChildren(svg);
   if (empty && emptyText) box.append(Object.assign(document.createElement("p"), { className: "muted small chart-empty", textContent: emptyText }));
+}
+
+/** A stat tile (value over its label), as the queue, wallet and usage panels show them. */
+export function statTile(name, value, label) {
+  return h("div", { class: "stat", dataset: { stat: name } }, h("span", { class: "value" }, value), h("span", { class: "label" }, label));
 }

@@ -3,21 +3,14 @@
 // same report as CSV (GET /api/v1/admin/reports/usage).
 
 import { api, authHeaders, h, say } from "./api.js";
+import { el, statTile } from "./admin-chart.js";
 import { t } from "./i18n.js";
 
 const $ = (id) => document.getElementById(id);
-const SVG = "http://www.w3.org/2000/svg";
 const DAYS = 30;
 const W = 600;
 const H = 150;
 const PAD = { left: 44, right: 8, top: 8, bottom: 20 };
-
-function el(tag, attrs = {}, text) {
-  const node = document.createElementNS(SVG, tag);
-  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, String(value));
-  if (text != null) node.textContent = text;
-  return node;
-}
 
 const dayLabel = (day) =>
   new Date(`${day}T12:00:00Z`).toLocaleDateString(document.documentElement.lang === "th" ? "th-TH" : "en-GB", { day: "numeric", month: "short" });
@@ -65,21 +58,17 @@ function bars(box, body) {
   if (!body.rows.length) box.append(h("p", { class: "muted small chart-empty" }, t("console.usage.empty")));
 }
 
-function tile(name, value, label) {
-  return h("div", { class: "stat", dataset: { stat: name } }, h("span", { class: "value" }, value), h("span", { class: "label" }, label));
-}
-
 export async function refreshUsage() {
   try {
     const { start, end } = range();
     const body = await api(`/api/v1/admin/reports/usage?group_by=day&from=${encodeURIComponent(start)}&to=${encodeURIComponent(end)}`);
     const total = body.total;
     $("usage-stats").replaceChildren(
-      tile("jobs", String(total.jobs), t("console.usage.jobs")),
-      tile("success_rate", total.success_rate == null ? "–" : `${Math.round(total.success_rate * 100)}%`, t("console.usage.success")),
-      tile("provider_cost_usd", usd(total.provider_cost_usd), t("console.usage.cost")),
-      tile("revenue_usd", usd(total.revenue_usd), t("console.usage.revenue")),
-      tile("margin_usd", usd(total.margin_usd), t("console.usage.margin")),
+      statTile("jobs", String(total.jobs), t("console.usage.jobs")),
+      statTile("success_rate", total.success_rate == null ? "–" : `${Math.round(total.success_rate * 100)}%`, t("console.usage.success")),
+      statTile("provider_cost_usd", usd(total.provider_cost_usd), t("console.usage.cost")),
+      statTile("revenue_usd", usd(total.revenue_usd), t("console.usage.revenue")),
+      statTile("margin_usd", usd(total.margin_usd), t("console.usage.margin")),
     );
     bars($("usage-chart"), body);
     say($("usage-msg"), "");

@@ -2,6 +2,7 @@
 // detail view (retry, cancel), the DLQ with re-drive and purge, flagged inviters, a user by email.
 
 import "./admin-i18n.js";
+import { statTile } from "./admin-chart.js";
 import { initJobs, openJob, refreshChart, refreshJobs, refreshKinds, shortId } from "./admin-jobs.js";
 import { initUsage, refreshUsage } from "./admin-usage.js";
 import { api, ApiError, h, itemsOf, say, tokens } from "./api.js";
@@ -48,10 +49,6 @@ function userCell(userId, label) {
 }
 
 const jobUserCell = (job) => userCell(job.user_id, job.email);
-
-function statTile(name, value, label) {
-  return h("div", { class: "stat", dataset: { stat: name } }, h("span", { class: "value" }, value), h("span", { class: "label" }, label));
-}
 
 function renderStats(overview) {
   const stats = overview.stats || {};
