@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from sqlalchemy import func, select
 
+import floor
 import peers
 import probe
 import scenarios
@@ -468,6 +469,19 @@ async def probed_latency(runtime: Runtime, infra: Infra, user_id: Any, samples: 
             probe.STAMPS.setdefault(str(job.id), {}).update(submitted=started, seen=seen)
 
 
+async def run_peer(name: str, infra: Any, jobs: int, samples: int) -> dict[str, Any]:
+    """One peer on the run's servers: taskiq, pgqueuer, or the bare durable loop ``floor2``
+    (row, XADD, settle) / ``floor3`` (with a claim), the floor under Conjure's design."""
+    if name == "taskiq":
+        return await peers.bench_taskiq(infra.redis_url, jobs, samples)
+    if name == "pgqueuer":
+        return await peers.bench_pgqueuer(infra.database_url, jobs, samples)
+    if name in ("floor2", "floor3"):
+        claim = name == "floor3"
+        return await floor.bench_floor(infra.database_url, infra.redis_url, jobs, samples, claim=claim)
+    raise SystemExit(f"unknown peer {name!r} (taskiq, pgqueuer, floor2, floor3)")
+
+
 def ratios(results: dict[str, Any]) -> dict[str, float]:
     """Conjure against the peers measured in the same run (throughput: higher is better for
     Conjure; latency: lower is better)."""
@@ -521,7 +535,9 @@ def main() -> None:
     parser.add_argument("--flood", type=int, default=10_000, help="the flood's size (0: no flood runs)")
     parser.add_argument("--flood-seconds", type=float, default=5.0, help="how long light users submit")
     parser.add_argument(
-        "--peers", default="taskiq,pgqueuer", help="peers to run in the same run ('' for none)"
+        "--peers",
+        default="taskiq,pgqueuer,floor2,floor3",
+        help="peers to run in the same run ('' for none): taskiq, pgqueuer, floor2, floor3",
     )
     args = parser.parse_args()
     if args.role in ("worker", "worker-tarot"):
@@ -573,9 +589,7 @@ def main() -> None:
                 results["flood"] = asyncio.run(bench_flood(infra, env, args.flood, args.flood_seconds))
             results["peers"] = {}
             for name in filter(None, args.peers.split(",")):
-                run = peers.bench_taskiq if name == "taskiq" else peers.bench_pgqueuer
-                url = infra.redis_url if name == "taskiq" else infra.database_url
-                results["peers"][name] = asyncio.run(run(url, args.jobs, args.samples))
+                results["peers"][name] = asyncio.run(run_peer(name, infra, args.jobs, args.samples))
                 print(json.dumps({name: results["peers"][name]}), flush=True)
             results["ratios"] = ratios(results)
     if args.only in (None, "embedded"):
