@@ -30,6 +30,8 @@ import asyncpg
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
+from harness import cpu_seconds
+
 HERE = Path(__file__).resolve().parent
 CONCURRENCY = 50
 STREAM, GROUP, DONE = "floor:jobs", "floor", "floor:done"
@@ -115,6 +117,7 @@ async def bench_floor(
             seen += 1
         rate = (jobs - 1) / (time.perf_counter() - started)
         times = []
+        before = cpu_seconds([process.pid])
         for _ in range(samples):
             t0 = time.perf_counter()
             sent = await submit()
@@ -123,6 +126,7 @@ async def bench_floor(
                 if job_id == sent:
                     break
             times.append((at - t0) * 1000)
+        worker_cpu_ms = 1000 * (cpu_seconds([process.pid]) - before) / max(samples, 1)
     finally:
         process.terminate()
         process.wait()
@@ -135,6 +139,7 @@ async def bench_floor(
         "samples": len(times),
         "p50_ms": round(times[len(times) // 2], 2),
         "p99_ms": round(times[max(int(len(times) * 0.99) - 1, 0)], 2),
+        "worker_cpu_ms_per_job": round(worker_cpu_ms, 3),
     }
     return {"jobs": jobs, "jobs_per_s_per_process": round(rate, 1), "latency": latency}
 
