@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from conjure.errors import NotFound
-from conjure.jobs.models import Job, JobEvent
+from conjure.jobs.models import JOB_COLUMNS, Job, JobEvent
 from conjure.jobs.service import IdempotencyKeyReused, submit_job_now
 from conjure.jobs.store import pgsubmit
 from conjure.runtime import Runtime
@@ -148,6 +148,20 @@ async def test_submits_of_many_users_in_one_turn_are_one_statement(
         )
     assert (held, holds) == (30, 30)
     assert await problems(engine) == []
+
+
+async def test_the_job_a_submit_returns_is_the_row_it_wrote(engine: Runtime) -> None:
+    user = await make_user(engine, stars=1)
+    job = await submit(engine, user.id, {"q": "returned"}, idempotency_key="ret-1")
+    async with engine.db.session() as session:
+        stored = await session.get(Job, job.id)
+        assert stored is not None
+    for name in JOB_COLUMNS:
+        mine, theirs = getattr(job, name), getattr(stored, name)
+        if name in ("created_at", "updated_at", "run_at"):  # SQLite keeps microseconds too
+            assert abs((mine - theirs).total_seconds()) < 0.001, name
+        else:
+            assert mine == theirs, f"{name}: returned {mine!r}, stored {theirs!r}"
 
 
 async def test_a_row_the_database_refuses_fails_alone(

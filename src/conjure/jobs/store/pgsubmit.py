@@ -102,9 +102,13 @@ WITH input AS (
 ), queued AS (
     INSERT INTO job_events (job_id, seq, type, data, created_at)
     SELECT id, 1, 'queued', {_QUEUED_EVENT}, created_at FROM job
-), {holds_ctes(rows='''SELECT input.ord, job.id AS job_id, job.user_id, job.price_stars AS amount,
+), {
+    holds_ctes(
+        rows='''SELECT input.ord, job.id AS job_id, job.user_id, job.price_stars AS amount,
                        input.ledger_id, job.created_at AS now
-                FROM job JOIN input ON input.id = job.id''')}
+                FROM job JOIN input ON input.id = job.id'''
+    )
+}
 SELECT input.ord, payer.available, job.id IS NOT NULL AS inserted
 FROM input LEFT JOIN payer ON payer.id = input.user_id LEFT JOIN job ON job.id = input.id
 ORDER BY input.ord
