@@ -188,3 +188,31 @@ async def test_a_row_the_database_refuses_fails_alone(
         )
     assert events == 3
     assert await problems(engine) == []
+
+
+async def test_submits_wait_for_a_statement_to_end_beyond_two_under_way(
+    pg_redis: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With two statements under way, later submits queue and go together as the next one."""
+    users = [await make_user(pg_redis, stars=1) for _ in range(5)]
+    seen: list[int] = []
+    release = asyncio.Event()
+    run = pgsubmit._Submits._run
+
+    async def held(self: pgsubmit._Submits, sql: str, args: Any) -> list[Any]:
+        seen.append(len(args[0]) if sql is pgsubmit.SUBMIT_MANY else 1)
+        await release.wait()
+        return await run(self, sql, args)
+
+    monkeypatch.setattr(pgsubmit._Submits, "_run", held)
+    tasks = []
+    for i, user in enumerate(users):  # one submit per loop turn
+        tasks.append(asyncio.create_task(submit(pg_redis, user.id, {"n": i})))
+        for _ in range(5):
+            await asyncio.sleep(0)
+    assert seen == [1, 1]  # two under way, three waiting
+    release.set()
+    jobs = await asyncio.gather(*tasks)
+    assert seen == [1, 1, 3]
+    assert len({job.id for job in jobs}) == 5
+    assert await problems(pg_redis) == []

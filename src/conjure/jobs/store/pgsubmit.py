@@ -4,8 +4,10 @@ Under load many submit requests reach their statement in the same loop turn. Eac
 its own statement (one socket write and one reply to parse per submit, about a fifth of a submit's
 API CPU: docs/bench.md); :func:`submit_soon` queues the job instead, and at the end of the turn
 one ``SUBMIT_MANY`` statement accepts all of them on one pooled connection, as the worker's settle
-writes a batch. The statement is its own transaction (autocommit), so every job of it is committed
-before any caller returns (and dispatches, and answers 202).
+writes a batch. At most :data:`MAX_IN_FLIGHT` statements are under way per database; submits that
+arrive meanwhile go together as the next one once one ends (a lone submit goes at once). The
+statement is its own transaction (autocommit), so every job of it is committed before any caller
+returns (and dispatches, and answers 202).
 
 Each row keeps the outcome it would have had alone. The payers are locked in id order; a payer's
 rows are taken in arrival order, each only if what is available covers it and the payer's earlier
@@ -48,6 +50,13 @@ if TYPE_CHECKING:
     from conjure.db import Database
 
 log = structlog.get_logger("conjure.jobs.store.pgsubmit")
+# Statements under way at once per database; submits arriving meanwhile wait for one to end and go
+# together as the next. Batches share payers (a busy user's row): beyond two, a statement would only
+# wait in PostgreSQL for the row locks of the one before it, holding a pooled connection meanwhile,
+# and the waits chain into the tail latency (docs/bench.md). Two let the next batch be sent and
+# waiting while the one before commits.
+MAX_IN_FLIGHT = 2
+MAX_ROWS = 256  # rows per statement at most (a bound on its size; 64 clients send far fewer)
 
 _JOB_COLUMNS = """id, user_id, kind, status, payload, dedupe_key, idempotency_key, request_hash,
         attempts, max_attempts, price_stars, prompt_version, schema_version, trace_id,
@@ -153,26 +162,38 @@ def _answer(pending: _Pending, result: Submitted | BaseException) -> None:
 
 
 class _Submits:
-    """The submits queued on one database in the current loop turn."""
+    """The submits queued on one database, and the statements under way for it."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
         self.pending: list[_Pending] = []
+        self.in_flight = 0
+        self.scheduled = False
 
     def add(self, values: dict[str, Any]) -> asyncio.Future[Submitted]:
-        loop = asyncio.get_running_loop()
-        if not self.pending:
-            # After the callbacks already due this turn: the submits woken with this one join it.
-            loop.call_soon(self._flush)
-        pending = _Pending(values, loop.create_future())
+        pending = _Pending(values, asyncio.get_running_loop().create_future())
         self.pending.append(pending)
+        self._schedule()
         return pending.answer
 
+    def _schedule(self) -> None:
+        if self.pending and not self.scheduled and self.in_flight < MAX_IN_FLIGHT:
+            self.scheduled = True
+            # After the callbacks already due this turn: the submits woken with this one join it.
+            asyncio.get_running_loop().call_soon(self._flush)
+
     def _flush(self) -> None:
-        batch, self.pending = self.pending, []
+        self.scheduled = False
+        batch, self.pending = self.pending[:MAX_ROWS], self.pending[MAX_ROWS:]
+        self.in_flight += 1
         task = asyncio.get_running_loop().create_task(self._send(batch))
         _SENDING.add(task)
-        task.add_done_callback(_SENDING.discard)
+        task.add_done_callback(self._sent)
+
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        _SENDING.discard(task)
+        self.in_flight -= 1
+        self._schedule()  # what queued up meanwhile goes now, as one statement
 
     async def _send(self, batch: list[_Pending]) -> None:
         try:
