@@ -216,3 +216,29 @@ async def test_submits_wait_for_a_statement_to_end_beyond_two_under_way(
     assert seen == [1, 1, 3]
     assert len({job.id for job in jobs}) == 5
     assert await problems(pg_redis) == []
+
+
+async def test_a_caller_that_goes_away_does_not_change_the_others(
+    pg_redis: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    users = [await make_user(pg_redis, stars=1) for _ in range(3)]
+    release = asyncio.Event()
+    run = pgsubmit._Submits._run
+
+    async def held(self: pgsubmit._Submits, sql: str, args: Any) -> list[Any]:
+        await release.wait()
+        return await run(self, sql, args)
+
+    monkeypatch.setattr(pgsubmit._Submits, "_run", held)
+    tasks = [asyncio.create_task(submit(pg_redis, user.id, {"n": i})) for i, user in enumerate(users)]
+    for _ in range(5):
+        await asyncio.sleep(0)
+    tasks[1].cancel()
+    release.set()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert isinstance(results[1], asyncio.CancelledError)
+    assert all(isinstance(results[i], Job) for i in (0, 2)), results
+    # The statement ran for all three: the cancelled caller's job is committed and held too (not
+    # dispatched: the reconciler does that for a queued job no worker took, as after any cut-off).
+    assert [len((await state(pg_redis, user.id)).holds) for user in users] == [1, 1, 1]
+    assert await problems(pg_redis) == []

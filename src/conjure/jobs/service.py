@@ -220,7 +220,8 @@ def accepted_job(values: dict[str, Any]) -> Job:
     Filled in as the ORM fills a row it loads, not through ``Job(**values)``: the constructor's
     per-attribute events cost 48 µs against 3 µs, about 7 % of a submit's API CPU (docs/bench.md).
     """
-    configure_mappers()  # a no-op once the mappers are configured (the first request does it)
+    if not Job.__mapper__.configured:  # done by the first query; checking is cheaper than calling
+        configure_mappers()
     job: Job = Job.__mapper__.class_manager.new_instance()
     job.__dict__.update(values)
     return job

@@ -268,5 +268,6 @@ async def submit_soon(db: Database, values: dict[str, Any]) -> Submitted:
     queue = _QUEUES.get(db)
     if queue is None:
         queue = _QUEUES[db] = _Submits(db)
-    # Shielded: a caller that goes away does not cancel the others' statement.
-    return await asyncio.shield(queue.add(values))
+    # Each caller has a future of its own: one that goes away cancels only its own answer, never
+    # the statement (which commits its job all the same, as a submit cut off after its commit).
+    return await queue.add(values)
