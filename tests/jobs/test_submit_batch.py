@@ -242,3 +242,15 @@ async def test_a_caller_that_goes_away_does_not_change_the_others(
     # dispatched: the reconciler does that for a queued job no worker took, as after any cut-off).
     assert [len((await state(pg_redis, user.id)).holds) for user in users] == [1, 1, 1]
     assert await problems(pg_redis) == []
+
+
+async def test_a_turn_past_the_row_bound_goes_as_several_statements(
+    pg_redis: Runtime, statements: list[tuple[str, int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pgsubmit, "MAX_ROWS", 2)
+    users = [await make_user(pg_redis, stars=1) for _ in range(5)]
+    statements.clear()
+    jobs = await together([submit(pg_redis, user.id, {"n": i}) for i, user in enumerate(users)])
+    assert all(isinstance(job, Job) for job in jobs), jobs
+    assert statements == [("many", 2), ("many", 2), ("one", 1)]
+    assert await problems(pg_redis) == []

@@ -189,6 +189,7 @@ class _Submits:
         task = asyncio.get_running_loop().create_task(self._send(batch))
         _SENDING.add(task)
         task.add_done_callback(self._sent)
+        self._schedule()  # rows past MAX_ROWS go as the next statement if one may start
 
     def _sent(self, task: asyncio.Task[None]) -> None:
         _SENDING.discard(task)
