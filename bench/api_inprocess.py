@@ -1,11 +1,12 @@
 """API CPU per request in process: the ASGI app called directly, no HTTP server, no wrk.
 
     python bench/api_inprocess.py [--requests 4000 --concurrency 32 --rounds 2]
-    python bench/api_inprocess.py --variants before=/tmp/old/src,after=src --rounds 3
+    python bench/api_inprocess.py --variants before=/tmp/old/src,after=src --rounds 3 [--out FILE]
 
 The app (``create_app``, lifespan run, PostgreSQL + Redis on loopback as in ``api_bench.py``) gets
 ``--requests`` submits (``POST /api/v1/tarot/read``) then as many polls (``GET /api/v1/reading/{id}``)
-from ``--concurrency`` tasks, and the process's CPU time is divided by the requests. Without uvicorn
+from ``--concurrency`` tasks, and the process's CPU time is divided by the requests (with each
+request's p50/p99 wall time). Without uvicorn
 and wrk on the same cores the figure moves far less with the box's load than ``api_bench.py``'s, so
 it is the quick A/B for app-level changes: ``--variants`` runs each source tree (``PYTHONPATH``) in a
 child process against the same servers, in alternation. HTTP parsing and the socket writes of the
@@ -84,6 +85,7 @@ async def child(args: argparse.Namespace) -> dict[str, Any]:
     counter = 0
     jobs: list[tuple[str, str]] = []
     statuses: dict[int, int] = {}
+    took: list[float] = []  # each request's wall time, ms (the measured phase's requests only)
     async with app.router.lifespan_context(app):
 
         async def submits(n: int) -> None:
@@ -92,7 +94,9 @@ async def child(args: argparse.Namespace) -> dict[str, Any]:
                 counter += 1
                 _, token = users[counter % len(users)]
                 body = json.dumps({"question": f"Will bench question {salt}-{counter} turn out well?"})
+                started = time.perf_counter()
                 status, out = await call(app, "POST", "/api/v1/tarot/read", token, body.encode())
+                took.append(1000 * (time.perf_counter() - started))
                 statuses[status] = statuses.get(status, 0) + 1
                 if status == 202:
                     jobs.append((token, json.loads(out)["job_id"]))
@@ -100,18 +104,27 @@ async def child(args: argparse.Namespace) -> dict[str, Any]:
         async def polls(n: int, offset: int) -> None:
             for i in range(n):
                 token, job_id = jobs[(offset + i * 7) % len(jobs)]
+                started = time.perf_counter()
                 status, _ = await call(app, "GET", f"/api/v1/reading/{job_id}", token)
+                took.append(1000 * (time.perf_counter() - started))
                 statuses[status] = statuses.get(status, 0) + 1
 
         per_task = args.requests // args.concurrency
         await asyncio.gather(*(submits(50 // args.concurrency + 1) for _ in range(args.concurrency)))  # warm
         out: dict[str, Any] = {}
         for name, make in (("submit", lambda k: submits(per_task)), ("poll", lambda k: polls(per_task, k))):
+            took.clear()
             cpu, wall = time.process_time(), time.perf_counter()
             await asyncio.gather(*(make(k) for k in range(args.concurrency)))
             cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
             n = per_task * args.concurrency
-            out[name] = {"cpu_ms_per_request": round(1000 * cpu / n, 3), "requests_per_s": round(n / wall)}
+            took.sort()
+            out[name] = {
+                "cpu_ms_per_request": round(1000 * cpu / n, 3),
+                "requests_per_s": round(n / wall),
+                "p50_ms": round(took[len(took) // 2], 1),
+                "p99_ms": round(took[int(len(took) * 0.99)], 1),
+            }
         out["statuses"] = statuses
     return out
 
@@ -125,6 +138,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--variants", default="current=src", help="label=src_dir,... run in alternation")
+    parser.add_argument("--out", help="also write the results to bench/results/OUT")
     parser.add_argument("--profile", metavar="FILE", help="py-spy (raw collapsed stacks) on the children")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--users-file", help=argparse.SUPPRESS)
@@ -156,6 +170,10 @@ def main() -> None:
                 print(label, json.dumps(result), flush=True)
         users_file.unlink()
     print(json.dumps(results, indent=2))
+    if args.out:
+        method = {"requests": args.requests, "concurrency": args.concurrency, "users": args.users}
+        report = {"load_average": os.getloadavg(), "method": method, "variants": results}
+        (ROOT / "bench" / "results" / args.out).write_text(json.dumps(report, indent=2) + "\n")
 
 
 if __name__ == "__main__":

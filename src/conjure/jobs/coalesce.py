@@ -1,6 +1,7 @@
 """Work of concurrent requests that can share one round trip: dispatches and status reads.
 
-Dispatches of submits that commit in the same event-loop turn share one broker call.
+Dispatches of submits that commit in the same event-loop turn share one broker call. (The submit
+statements of one loop turn share one statement too: ``jobs/store/pgsubmit.py``.)
 
 Under load many submits' statements answer together (one ``epoll`` wake-up delivers several
 PostgreSQL replies); each used to send its own XADD (or lane script) to Redis, and on a small VM a

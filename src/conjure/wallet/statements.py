@@ -53,3 +53,53 @@ def hold_ctes(*, user: str, amount: str, job_id: str, ledger_id: str, now: str, 
            {amount}, held.stars_held, {job_id}, 'hold:' || {job_id}::text, false, {now}
     FROM held
 )"""
+
+
+def payers_cte(*, users: str) -> str:
+    """CTE ``payer (id, available, star_balance, stars_held, ledger_seq)``: the rows of the users
+    ``users`` (a SQL query of user ids) locked in id order, with stars available now.
+
+    :func:`payer_cte` for a statement that accepts the jobs of several payers at once. Locking in
+    id order is what keeps two such statements with payers in common from deadlocking each other;
+    ``FOR UPDATE`` returns each row's newest version, as there. A user who does not exist has no row.
+    """
+    return (
+        "payer AS (SELECT id, star_balance - stars_held AS available, star_balance, stars_held, "
+        f"ledger_seq FROM users WHERE id IN ({users}) ORDER BY id FOR UPDATE OF users)"
+    )
+
+
+def holds_ctes(*, rows: str) -> str:
+    """CTEs ``charged``, ``held`` and ``ledger``: a hold for each row of ``rows`` with an amount > 0.
+
+    ``rows`` is a SQL query with the columns ``ord, job_id, user_id, amount, ledger_id, now``: the
+    jobs a multi-payer statement inserted, each payer's in the order ``ord``; availability was
+    checked under :func:`payers_cte`'s locks (the CTE ``payer`` must be in the same statement). A
+    payer's row is updated once, by the sum of its holds (a statement cannot update a row twice);
+    its ledger rows take the next sequence numbers in ``ord`` order, each with the held total after
+    it, exactly as that many :func:`hold_ctes` statements one after the other would write them.
+    """
+    return f"""charged AS (
+    SELECT r.*, row_number() OVER w AS n, sum(r.amount) OVER w AS held_so_far
+    FROM ({rows}) AS r
+    WHERE r.amount > 0
+    WINDOW w AS (PARTITION BY r.user_id ORDER BY r.ord)
+), held AS (
+    UPDATE users
+    SET stars_held = users.stars_held + c.total, ledger_seq = users.ledger_seq + c.count,
+        updated_at = c.now
+    FROM (
+        SELECT user_id, sum(amount) AS total, count(*) AS count, max(now) AS now
+        FROM charged GROUP BY user_id
+    ) AS c
+    WHERE users.id = c.user_id
+    RETURNING users.id
+), ledger AS (
+    INSERT INTO wallet_transactions (
+        id, user_id, seq, transaction_type, amount, currency, balance_after,
+        held_change, held_after, related_job_id, idempotency_key, flagged, created_at
+    )
+    SELECT c.ledger_id, c.user_id, payer.ledger_seq + c.n, 'hold', 0, 'star', payer.star_balance,
+           c.amount, payer.stars_held + c.held_so_far, c.job_id, 'hold:' || c.job_id::text, false, c.now
+    FROM charged AS c JOIN payer ON payer.id = c.user_id
+)"""

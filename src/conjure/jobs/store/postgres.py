@@ -3,7 +3,8 @@
 A viral spike is mostly "submit" and "poll". Through the ORM a submit took ten round trips
 (BEGIN, lock the payer, insert the job, check the hold key, update the balance, append the
 ledger row, …, COMMIT) and a poll four; here each is one statement on a pooled asyncpg
-connection in autocommit, so it is also one transaction: all of it happens or none does.
+connection in autocommit, so it is also one transaction: all of it happens or none does; the
+submits of one event-loop turn share one statement (``jobs/store/pgsubmit.py``).
 The worker's claim, progress and settle statements write a whole batch of jobs (group commit,
 ``conjure.jobs.runner``): one array per column, each row under its own claim guard.
 docs/bench.md has the before/after figures.
@@ -24,13 +25,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 
 from conjure.db import JSONType, UTCDateTime
-from conjure.dbfaults import retry_transaction
 from conjure.jobs.attempt import ClaimedRow, ClaimKey, ProgressStep, Settlement
 from conjure.jobs.models import ATTEMPTS, EVENTS, JOBS, JobSnapshot
 from conjure.jobs.store.base import SettleEffects, Submitted
 from conjure.jobs.store.common import QUEUED_DATA, SNAPSHOT_COLUMNS, claim_update, held_insert
+from conjure.jobs.store.pgsubmit import submit_soon
 from conjure.observability.metrics import WALLET_TRANSACTIONS
-from conjure.wallet.service import hold_ctes, payer_cte
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -41,31 +41,6 @@ log = structlog.get_logger("conjure.jobs.store.postgres")
 # How long a priced or hooked settle waits for a row lock (a payer's row held by a slow request)
 # before it fails and its jobs are settled on their own (PostgreSQL ``lock_timeout``).
 LOCK_TIMEOUT_MS = 5000
-
-# Lock the payer first (the wallet's payer CTE), insert the job only if the price is available,
-# and only for an inserted job: its "queued" event and the wallet's hold with its ledger row.
-# ON CONFLICT DO NOTHING covers a duplicate in flight (dedupe key) and a replayed
-# Idempotency-Key; the caller then looks the winner up.
-SUBMIT = f"""
-WITH {payer_cte(user="$1")}, job AS (
-    INSERT INTO jobs (
-        id, user_id, kind, status, payload, dedupe_key, idempotency_key, request_hash,
-        attempts, max_attempts, price_stars, prompt_version, schema_version, trace_id,
-        webhook_url, start_deadline, run_at, cancel_requested, event_seq, created_at, updated_at,
-        trace_context, priority, lane
-    )
-    SELECT $2, payer.id, $3, 'queued', $4::text::jsonb, $5, $6, $7,
-           0, $8, $9, $10, '1', $11,
-           $14, $15, $12, false, 1, $12, $12, $16, $17, $18
-    FROM payer WHERE payer.available >= $9
-    ON CONFLICT DO NOTHING
-    RETURNING id
-), queued AS (
-    INSERT INTO job_events (job_id, seq, type, data, created_at)
-    SELECT id, 1, 'queued', '{json.dumps(QUEUED_DATA)}'::jsonb, $12 FROM job
-), {hold_ctes(user="$1", amount="$9", job_id="$2", ledger_id="$13", now="$12", when="job")}
-SELECT (SELECT available FROM payer) AS available, (SELECT id FROM job) AS job_id
-"""
 
 VIEW = f"SELECT {', '.join(SNAPSHOT_COLUMNS)} FROM jobs WHERE id = $1 AND user_id = $2"
 
@@ -284,39 +259,12 @@ class PostgresJobStore:
         self.db = db
 
     async def insert_queued(self, values: dict[str, Any]) -> Submitted:
-        # The one statement is the whole transaction: after 40001/40P01 nothing was written and
-        # it runs again as it was (same job and ledger ids), so a retry never writes twice.
-        ledger_id = uuid.uuid4()
-
-        async def submit() -> Any:
-            async with self.db.driver_connection() as conn:
-                return await conn.fetchrow(
-                    SUBMIT,
-                    values["user_id"],
-                    values["id"],
-                    values["kind"],
-                    json.dumps(values["payload"]),
-                    values["dedupe_key"],
-                    values["idempotency_key"],
-                    values["request_hash"],
-                    values["max_attempts"],
-                    values["price_stars"],
-                    values["prompt_version"],
-                    values["trace_id"],
-                    values["created_at"],
-                    ledger_id,
-                    values["webhook_url"],
-                    values["start_deadline"],
-                    values["trace_context"],
-                    values["priority"],
-                    values["lane"],
-                )
-
-        row = await retry_transaction(submit, what="submit")
-        inserted = row["job_id"] is not None
-        if inserted and values["price_stars"] > 0:
+        # One statement with the other submits of this loop turn (``pgsubmit``): committed on
+        # return; 40001/40P01 run it again as it was, so a retry never writes twice.
+        submitted = await submit_soon(self.db, values)
+        if submitted.inserted and values["price_stars"] > 0:
             WALLET_TRANSACTIONS.labels("hold", "star").inc()
-        return Submitted(row["available"], inserted)
+        return submitted
 
     async def insert_queued_in(self, session: AsyncSession, values: dict[str, Any]) -> bool:
         return await held_insert(session, values, _insert_job)
