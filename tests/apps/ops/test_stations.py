@@ -78,11 +78,15 @@ async def test_a_deleted_account_leaves_its_stations_and_its_export_lists_them(o
     assert [m["role"] for m in members] == ["owner"]
 
 
-async def test_an_owner_cannot_save_a_refund_policy_or_thresholds_that_contradict_themselves(ops: Ops) -> None:
+async def test_an_owner_cannot_save_a_refund_policy_or_thresholds_that_contradict_themselves(
+    ops: Ops,
+) -> None:
     sid, owner = await ops.station("policy")
     url = f"/api/v1/ops/stations/{sid}"
-    # A full refund needs more notice than a half one; a half tier further out than the full one never applies.
-    inverted = await ops.client.patch(url, json={"refund_full_days": 1, "refund_half_days": 30}, headers=owner)
+    # A full refund needs more notice than a half one; a half tier further out than the full never applies.
+    inverted = await ops.client.patch(
+        url, json={"refund_full_days": 1, "refund_half_days": 30}, headers=owner
+    )
     assert (inverted.status_code, inverted.json()["code"]) == (422, "invalid_station_settings")
     # Checked against what is saved too: only lowering the full-refund notice below the half one (2 days).
     lowered = await ops.client.patch(url, json={"refund_full_days": 1}, headers=owner)
