@@ -378,6 +378,15 @@ def test_admin_console_lists_the_job_and_refuses_non_admins(page: Page, server: 
     expect(page.locator("#f-email")).to_have_value(ADMIN_EMAIL)
     expect(page.locator(".stat[data-stat=star_balance] .value")).to_have_text("2")
 
+    # In Thai every queue counter is named in Thai, the server's counters (broker, waiting) too.
+    page.click("#lang-toggle")
+    expect(page.locator("html")).to_have_attribute("lang", "th")
+    expect(page.locator("#stats .stat[data-stat=queue_depth] .label")).to_have_text("งานรอคิว")
+    labels = page.locator("#stats .stat .label").all_inner_texts()
+    assert len(labels) >= 9
+    assert [label for label in labels if re.search("[A-Za-z]", label.replace("DLQ", ""))] == []
+    page.click("#lang-toggle")
+
 
 def test_buy_stars_with_stripe_elements(page: Page, stripe: FakeStripe) -> None:
     page.route(
