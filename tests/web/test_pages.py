@@ -320,6 +320,8 @@ def test_admin_console_lists_the_job_and_refuses_non_admins(page: Page, server: 
     expect(row.locator(".badge")).to_have_text("succeeded", timeout=20_000)
     expect(page.locator(".stat[data-stat=queue_depth] .value")).to_have_text("0")
     expect(page.locator(".stat[data-stat=in_flight]")).to_be_visible()
+    # The way back to the site reads as a word, not a bare "/".
+    expect(page.locator(".topbar a[href='/']")).to_have_text("Home")
     expect(page.locator("#dlq")).to_contain_text("The DLQ is empty.")
     flagged = page.locator(f"#flagged tr[data-inviter-id='{admin.json()['user']['id']}']")
     expect(flagged).to_contain_text(ADMIN_EMAIL)
@@ -382,6 +384,7 @@ def test_admin_console_lists_the_job_and_refuses_non_admins(page: Page, server: 
     page.click("#lang-toggle")
     expect(page.locator("html")).to_have_attribute("lang", "th")
     expect(page.locator("#stats .stat[data-stat=queue_depth] .label")).to_have_text("งานรอคิว")
+    expect(page.locator(".topbar a[href='/']")).to_have_text("หน้าหลัก")
     labels = page.locator("#stats .stat .label").all_inner_texts()
     assert len(labels) >= 9
     assert [label for label in labels if re.search("[A-Za-z]", label.replace("DLQ", ""))] == []
