@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 import uuid
 from typing import Annotated, Literal, get_args
 
@@ -43,6 +44,10 @@ def _clean_name(value: str) -> str:
     name = " ".join(value.split())
     if not 1 <= len(name) <= 200:
         raise ValueError("must be 1-200 characters after trimming")
+    # Control, format and unassigned code points (category C*) have no place in a name; NUL would
+    # even fail PostgreSQL's insert. The zero-width joiners that emoji sequences need are kept.
+    if any(unicodedata.category(ch).startswith("C") and ch not in "\u200c\u200d" for ch in name):
+        raise ValueError("must not contain control characters")
     return name
 
 
