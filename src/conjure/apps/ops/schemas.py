@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 import uuid
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 RoleName = Literal["owner", "manager", "staff", "viewer"]
 Slug = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")
@@ -16,6 +17,17 @@ Time = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="HH:MM, the
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*")
+    @classmethod
+    def _no_control_characters(cls, value: Any) -> Any:
+        # Control characters (but line breaks and tabs) and lone surrogates are no text a person
+        # typed, and PostgreSQL refuses NUL and surrogates outright: a 422 here, not a 500 there.
+        if isinstance(value, str) and any(
+            unicodedata.category(ch) in ("Cc", "Cs") and ch not in "\t\n\r" for ch in value
+        ):
+            raise ValueError("must not contain control characters")
+        return value
 
 
 # --- stations and members -------------------------------------------------------------------
