@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import unicodedata
 import uuid
 from typing import Annotated, Literal, get_args
 
@@ -44,16 +43,18 @@ def _clean_name(value: str) -> str:
     name = " ".join(value.split())
     if not 1 <= len(name) <= 200:
         raise ValueError("must be 1-200 characters after trimming")
-    # Control, format and unassigned code points (category C*) have no place in a name; NUL would
-    # even fail PostgreSQL's insert. The zero-width joiners that emoji sequences need are kept.
-    if any(unicodedata.category(ch).startswith("C") and ch not in "\u200c\u200d" for ch in name):
-        raise ValueError("must not contain control characters")
     return name
 
 
 # The name's rules in the schema: 1-200 characters, not all whitespace (str.split()'s whitespace
-# is Unicode spaces and \x1c-\x1f), so whitespace collapsing never takes it under 1 or over 200.
-ProjectName = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"[^\s\x1c-\x1f]")]
+# is Unicode spaces and \x1c-\x1f), so whitespace collapsing never takes it under 1 or over 200;
+# no control characters (PostgreSQL refuses NUL in text; a pattern also refuses lone surrogates).
+ProjectName = Annotated[
+    str,
+    StringConstraints(
+        min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+    ),
+]
 
 
 class ProjectCreate(BaseModel):
