@@ -11,7 +11,6 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 from conjure.kit.paging import Page
 from conjure.users.schemas import UserOut
 
-
 # A name a person typed: no control characters (PostgreSQL refuses NUL in text outright).
 PLAIN_TEXT = r"^[^\x00-\x1f\x7f]*$"
 
