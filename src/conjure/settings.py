@@ -337,7 +337,10 @@ class Settings(BaseSettings):
         base = listening_url(host, port)
         update: dict[str, Any] = {"public_base_url": base}
         if "cors_origins" not in self.model_fields_set:
-            update["cors_origins"] = [base]
+            # Links say localhost while uvicorn and the README say 127.0.0.1: a page opened at either
+            # name must be let through to the other (a direct upload is a cross-origin PUT).
+            loopback = base == listening_url("localhost", port)
+            update["cors_origins"] = [base, f"http://127.0.0.1:{port}"] if loopback else [base]
         return self.model_copy(update=update)
 
     @property

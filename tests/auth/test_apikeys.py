@@ -119,3 +119,17 @@ async def test_admin_routes_refuse_users(client: httpx.AsyncClient, runtime: Run
     assert refused.status_code == 403
     assert refused.json()["code"] == "forbidden"
     assert allowed.json() == {"role": "admin"}
+
+
+async def test_a_name_with_control_characters_is_refused_not_a_500(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    # PostgreSQL cannot store NUL in text: unchecked, the key's (or an account's) name was a 500 there.
+    headers = auth_headers(runtime, await make_user(runtime))
+    for name in ("my\x00key", "my\x07key"):
+        refused = await client.post(KEYS, json={"name": name}, headers=headers)
+        assert (refused.status_code, refused.json()["code"]) == (422, "validation_error"), repr(name)
+    signup = {"email": "nul-name@example.com", "password": "a long password", "name": "Ann\x00"}
+    refused = await client.post("/api/v1/auth/signup", json=signup)
+    assert (refused.status_code, refused.json()["code"]) == (422, "validation_error")
+    assert (await client.post(KEYS, json={"name": "laptop"}, headers=headers)).status_code == 201

@@ -69,3 +69,27 @@ def test_listening_url_names_a_reachable_host() -> None:
     served = Settings(_env_file=None, cors_origins=["https://app.example"]).serving_at("127.0.0.1", 8123)  # type: ignore[call-arg]
     assert served.public_base_url == "http://localhost:8123"
     assert served.cors_origins == ["https://app.example"]  # given, so kept
+
+
+def test_conjure_up_on_loopback_takes_uploads_from_either_name_of_it(bare_env: Path) -> None:
+    # The terminal and the README say http://127.0.0.1:8123, the links say localhost: a page opened at
+    # either one uploads to the store (a cross-origin PUT) and calls the API.
+    served = Settings(_env_file=None).serving_at("127.0.0.1", 8123)  # type: ignore[call-arg]
+    assert served.public_base_url == "http://localhost:8123"
+    assert set(served.cors_origins) == {"http://localhost:8123", "http://127.0.0.1:8123"}
+    app = build_up("127.0.0.1", 8123)
+
+    async def preflight(origin: str) -> httpx.Response:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as api:
+            return await api.options(
+                "/files/uploads/x.jpg",
+                headers={"origin": origin, "access-control-request-method": "PUT"},
+            )
+
+    for origin in ("http://127.0.0.1:8123", "http://localhost:8123"):
+        allowed = asyncio.run(preflight(origin))
+        assert allowed.headers.get("access-control-allow-origin") == origin
+    assert "access-control-allow-origin" not in asyncio.run(preflight("http://evil.example")).headers
+    # Bound to one address, only that address is named.
+    assert Settings(_env_file=None).serving_at("10.1.2.3", 8123).cors_origins == ["http://10.1.2.3:8123"]  # type: ignore[call-arg]

@@ -320,6 +320,8 @@ def test_admin_console_lists_the_job_and_refuses_non_admins(page: Page, server: 
     expect(row.locator(".badge")).to_have_text("succeeded", timeout=20_000)
     expect(page.locator(".stat[data-stat=queue_depth] .value")).to_have_text("0")
     expect(page.locator(".stat[data-stat=in_flight]")).to_be_visible()
+    # The way back to the site reads as a word, not a bare "/".
+    expect(page.locator(".topbar a[href='/']")).to_have_text("Home")
     expect(page.locator("#dlq")).to_contain_text("The DLQ is empty.")
     flagged = page.locator(f"#flagged tr[data-inviter-id='{admin.json()['user']['id']}']")
     expect(flagged).to_contain_text(ADMIN_EMAIL)
@@ -378,6 +380,16 @@ def test_admin_console_lists_the_job_and_refuses_non_admins(page: Page, server: 
     expect(page.locator("#f-email")).to_have_value(ADMIN_EMAIL)
     expect(page.locator(".stat[data-stat=star_balance] .value")).to_have_text("2")
 
+    # In Thai every queue counter is named in Thai, the server's counters (broker, waiting) too.
+    page.click("#lang-toggle")
+    expect(page.locator("html")).to_have_attribute("lang", "th")
+    expect(page.locator("#stats .stat[data-stat=queue_depth] .label")).to_have_text("งานรอคิว")
+    expect(page.locator(".topbar a[href='/']")).to_have_text("หน้าหลัก")
+    labels = page.locator("#stats .stat .label").all_inner_texts()
+    assert len(labels) >= 9
+    assert [label for label in labels if re.search("[A-Za-z]", label.replace("DLQ", ""))] == []
+    page.click("#lang-toggle")
+
 
 def test_buy_stars_with_stripe_elements(page: Page, stripe: FakeStripe) -> None:
     page.route(
@@ -430,3 +442,45 @@ def test_a_stale_token_falls_back_to_the_sign_in_form(page: Page) -> None:
     page.click("#auth-submit")
     expect(page.locator("#notice")).to_be_visible()
     expect(page.locator("#notice")).not_to_be_empty()
+
+
+def _token(server: str, email: str) -> dict[str, str]:
+    body = {"email": email, "password": PASSWORD}
+    response = httpx.post(f"{server}/api/v1/auth/signup", json=body)
+    if response.status_code == 409:
+        response = httpx.post(f"{server}/api/v1/auth/login", json=body)
+    assert response.status_code in (200, 201), response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def test_past_readings_beyond_the_first_page_stay_reachable(page: Page, server: str) -> None:
+    # Every reading was paid for: the 21st-newest must not vanish from the page.
+    email = _email("regular")
+    user = _token(server, email)
+    user_id = httpx.get(f"{server}/api/v1/me", headers=user).json()["id"]
+    grant = {"user_id": user_id, "currency": "star", "amount": 20, "reason": "regular customer"}
+    granted = httpx.post(
+        f"{server}/api/v1/admin/wallet/grant", json=grant, headers=_token(server, ADMIN_EMAIL)
+    )
+    assert granted.status_code == 200, granted.text
+    questions = [f"What should I focus on in week {n} of my new job?" for n in range(1, 22)]
+    for question in questions:
+        sent = httpx.post(f"{server}/api/v1/tarot/read", json={"question": question}, headers=user)
+        assert sent.status_code == 202, sent.text
+    deadline = time.monotonic() + 60
+    while httpx.get(f"{server}/api/v1/readings?limit=1", headers=user).json()["total"] < 21:
+        assert time.monotonic() < deadline, "the readings did not finish in 60 s"
+        time.sleep(0.3)
+
+    page.goto("/")
+    page.click("#tab-login")
+    page.fill("#auth-email", email)
+    page.fill("#auth-password", PASSWORD)
+    page.click("#auth-submit")
+    expect(page.locator("#history .history-item")).to_have_count(20)
+    expect(page.locator("#history")).not_to_contain_text("week 1 of")
+    page.click("#history-more")
+    expect(page.locator("#history .history-item")).to_have_count(21)
+    expect(page.locator("#history .history-item").last).to_contain_text("week 1 of")
+    expect(page.locator("#history-more")).to_be_hidden()
+    shot(page, "12-history-older")

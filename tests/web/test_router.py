@@ -57,13 +57,22 @@ async def test_config_hands_out_the_publishable_key_never_the_secret(
     assert "sk_test_secret" not in response.text
 
 
-async def test_pixelpop_page_allows_https_images_but_no_inline_script(client: httpx.AsyncClient) -> None:
+async def test_pixelpop_page_allows_https_images_but_no_inline_script(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
     page = await client.get("/pixelpop")
     assert page.status_code == 200
     assert 'src="/static/pixelpop.js"' in page.text
     assert "<script>" not in page.text
     csp = page.headers["content-security-policy"]
     assert "img-src 'self' data: blob: https:" in csp  # S3's signed image links
+    # The local store links over plain http, to PUBLIC_BASE_URL: a page opened under another name for
+    # this server (127.0.0.1 for localhost) must still show the pictures, so that origin is let in too.
+    store = await runtime.storage.presigned_get_url("probe.png", expires_seconds=60)
+    assert store.startswith("http://")
+    origin = "/".join(store.split("/")[:3])
+    img_src = next(d for d in csp.split("; ") if d.startswith("img-src "))
+    assert origin in img_src.split()
     assert "script-src 'self' https://js.stripe.com" in csp
     assert "unsafe-inline" not in csp
     # The tarot page keeps the narrower image rule.

@@ -11,11 +11,14 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 from conjure.kit.paging import Page
 from conjure.users.schemas import UserOut
 
+# A name a person typed: no control characters (PostgreSQL refuses NUL in text outright).
+PLAIN_TEXT = r"^[^\x00-\x1f\x7f]*$"
+
 
 class SignupIn(BaseModel):
     email: EmailStr
     password: str = Field(min_length=8, max_length=128)
-    name: str | None = Field(default=None, max_length=200)
+    name: str | None = Field(default=None, max_length=200, pattern=PLAIN_TEXT)
     invite_code: str | None = Field(default=None, max_length=32)
 
 
@@ -51,7 +54,7 @@ RATE_LIMIT_PATTERN = rf"^{_ONE_LIMIT}(?: *[,;|] *{_ONE_LIMIT}){{0,4}}$"
 
 
 class ApiKeyIn(BaseModel):
-    name: str = Field(min_length=1, max_length=100)
+    name: str = Field(min_length=1, max_length=100, pattern=PLAIN_TEXT)
     rate_limit: str | None = Field(
         default=None,
         max_length=64,

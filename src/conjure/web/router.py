@@ -11,13 +11,14 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
 
 from conjure.apps.tarot.deck import Card, load_deck
 from conjure.deps import SettingsDep
+from conjure.kit.pages import storage_origin
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -81,9 +82,17 @@ async def billing_page() -> FileResponse:
 
 
 @router.api_route("/pixelpop", methods=["GET", "HEAD"])
-async def pixelpop_page() -> FileResponse:
+async def pixelpop_page(request: Request) -> FileResponse:
     """PixelPop (seed 004): the Telegram Mini App a bot's button opens; also works in a plain browser."""
-    return FileResponse(STATIC_DIR / "pixelpop.html", headers=PIXELPOP_HEADERS)
+    # The local store links over plain http to PUBLIC_BASE_URL, which need not be the name the page
+    # was opened at (localhost against 127.0.0.1): let the store's own origin in as well.
+    origin = await storage_origin(request, "pixelpop/origin-probe")
+    policy = PIXELPOP_HEADERS["content-security-policy"].replace(
+        "img-src 'self' data: blob: https:", f"img-src 'self' data: blob: https: {origin}"
+    )
+    return FileResponse(
+        STATIC_DIR / "pixelpop.html", headers={**PIXELPOP_HEADERS, "content-security-policy": policy}
+    )
 
 
 @router.api_route("/admin", methods=["GET", "HEAD"])

@@ -98,3 +98,30 @@ async def test_export_and_erase(ops: Ops) -> None:
     )
     assert lookup.json()["total"] == 0
     assert uuid.UUID(customer["id"])
+
+
+async def test_text_with_control_characters_is_refused_not_a_500(
+    make_ops: Any, backend: dict[str, str]
+) -> None:
+    # PostgreSQL cannot store NUL (nor a lone surrogate) in text: unchecked, the insert is a 500 there.
+    ops: Ops = await make_ops(**backend)
+    sid, owner = await ops.station("controls")
+    base = f"/api/v1/ops/stations/{sid}"
+    # As JSON escapes on the wire (a lone surrogate cannot be encoded any other way).
+    for name in ("Ada\\u0000Lovelace", "Ada\\u0007", "Ada\\ud800"):
+        made = await ops.client.post(
+            f"{base}/customers",
+            content=f'{{"name": "{name}"}}',
+            headers={**owner, "content-type": "application/json"},
+        )
+        assert (made.status_code, made.json()["code"]) == (422, "validation_error"), name
+    form = {"name": "Sam", "email": "sam@example.com", "message": "Party\x00 for 20?"}
+    public = await ops.client.post("/api/v1/ops/public/controls/leads", json=form)
+    assert (public.status_code, public.json()["code"]) == (422, "validation_error")
+    # Line breaks and tabs in a message are text, not control characters.
+    fine = await ops.client.post(
+        "/api/v1/ops/public/controls/leads", json={**form, "message": "Party for 20?\r\n\tSaturday"}
+    )
+    assert fine.status_code == 202, fine.text
+    leads = (await ops.client.get(f"{base}/leads", headers=owner)).json()["items"]
+    assert [lead["message"] for lead in leads] == ["Party for 20?\r\n\tSaturday"]

@@ -65,3 +65,23 @@ async def test_status_flow_qualification_and_conversion(make_ops: Any, backend: 
     assert converted.json()["customer_id"] == existing["id"]  # found by email, not duplicated
     won = (await ops.client.get(f"{base}/{lead['id']}", headers=owner)).json()
     assert (won["status"], won["booking_id"]) == ("won", converted.json()["id"])
+
+
+async def test_a_form_sent_twice_makes_one_lead(make_ops: Any, backend: dict[str, str]) -> None:
+    # A double-click or a resend after a slow answer: the board shows the enquiry once.
+    ops: Ops = await make_ops(**backend, ops_public_lead_rate_limit="10/minute")
+    sid, owner = await ops.station("twice")
+    url = "/api/v1/ops/public/twice/leads"
+    sent = await asyncio.gather(*(ops.client.post(url, json=FORM) for _ in range(2)))
+    again = await ops.client.post(url, json={**FORM, "email": "SAM@example.com", "name": "Sam S."})
+    assert [r.status_code for r in [*sent, again]] == [202, 202, 202]
+    other = await ops.client.post(url, json={**FORM, "message": "And a second party in July?"})
+    assert other.status_code == 202
+    stranger = await ops.client.post(url, json={**FORM, "email": "kim@example.com"})
+    assert stranger.status_code == 202
+    leads = (await ops.client.get(f"/api/v1/ops/stations/{sid}/leads?sort=created_at", headers=owner)).json()
+    assert [(x["email"], x["message"]) for x in leads["items"]] == [
+        ("sam@example.com", FORM["message"]),
+        ("sam@example.com", "And a second party in July?"),
+        ("kim@example.com", FORM["message"]),
+    ]

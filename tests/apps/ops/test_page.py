@@ -5,6 +5,7 @@ and cannot see another station; an owner sees the budget and the audit trail."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import re
 import subprocess
@@ -129,6 +130,7 @@ def ops_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
         RATE_LIMIT_ANONYMOUS="1000/minute",
         RATE_LIMIT_LOGIN="1000/minute",
         RATE_LIMIT_SIGNUP="1000/minute",
+        RATE_LIMIT_DEFAULT="1000/minute",  # the long-history test books a year of parties
     )
     log = (var / "server.log").open("wb")
     proc = subprocess.Popen(
@@ -287,3 +289,34 @@ def test_staff_answer_a_conversation_and_book_a_new_customer(
     expect(console.locator("#calendar .pill", has_text="18:30 · 14")).to_have_count(1)
     expect(console.locator("#nb-customer option", has_text="Dana Lee")).to_have_count(1)
     shot(console, "ops-09-booking-confirmed")
+
+
+def test_a_station_with_a_long_history_still_sees_this_months_bookings(
+    console: Page,
+    ops_server: tuple[str, dict[str, str]],
+) -> None:
+    # More than a page of past events (a year of parties): the calendar and the list still show
+    # the month on screen, not the oldest hundred bookings.
+    base, stations = ops_server
+    sac = f"/api/v1/ops/stations/{stations['sacramento']}"
+    today = dt.date.today()
+    with httpx.Client(base_url=base, timeout=10) as client:
+        owner = {"Authorization": "Bearer " + _ok(client.post(
+            "/api/v1/auth/login", json={"email": "owner-b@example.com", "password": PASSWORD}
+        ))["access_token"]}  # fmt: skip
+        guest = _ok(client.post(f"{sac}/customers", json={"name": "Regular Guest"}, headers=owner))
+        for back in range(101, 0, -1):
+            day = today.replace(day=1) - dt.timedelta(days=back)
+            booking = {"customer_id": guest["id"], "event_date": day.isoformat(), "event_time": "12:00",
+                       "guests": 10, "address": "1 Old Rd", "package": "standard"}  # fmt: skip
+            _ok(client.post(f"{sac}/bookings", json=booking, headers=owner))
+        booking = {**booking, "event_date": today.replace(day=20).isoformat(), "event_time": "19:15"}
+        _ok(client.post(f"{sac}/bookings", json=booking, headers=owner))
+    _login(console, "owner-b@example.com")
+    console.click("[data-tab=bookings]")
+    expect(console.locator("#calendar .pill", has_text="19:15")).to_have_count(1)
+    expect(console.locator("#bookings tr", has_text="19:15")).to_have_count(1)
+    # The month before shows its own bookings (the last days of the history).
+    console.click("#prev-month")
+    expect(console.locator("#calendar .pill", has_text="12:00").first).to_be_visible()
+    expect(console.locator("#calendar .pill", has_text="19:15")).to_have_count(0)

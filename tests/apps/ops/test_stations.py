@@ -76,3 +76,29 @@ async def test_a_deleted_account_leaves_its_stations_and_its_export_lists_them(o
     assert deleted.status_code == 204, deleted.text
     members = (await ops.client.get(f"/api/v1/ops/stations/{sid}/members", headers=owner)).json()["items"]
     assert [m["role"] for m in members] == ["owner"]
+
+
+async def test_an_owner_cannot_save_a_refund_policy_or_thresholds_that_contradict_themselves(
+    ops: Ops,
+) -> None:
+    sid, owner = await ops.station("policy")
+    url = f"/api/v1/ops/stations/{sid}"
+    # A full refund needs more notice than a half one; a half tier further out than the full never applies.
+    inverted = await ops.client.patch(
+        url, json={"refund_full_days": 1, "refund_half_days": 30}, headers=owner
+    )
+    assert (inverted.status_code, inverted.json()["code"]) == (422, "invalid_station_settings")
+    # Checked against what is saved too: only lowering the full-refund notice below the half one (2 days).
+    lowered = await ops.client.patch(url, json={"refund_full_days": 1}, headers=owner)
+    assert (lowered.status_code, lowered.json()["code"]) == (422, "invalid_station_settings")
+    # Auto-sending (level 1) needs at least the confidence a draft (level 2) does.
+    thresholds = await ops.client.patch(
+        url, json={"ai_level1_confidence": 0.2, "ai_level2_confidence": 0.9}, headers=owner
+    )
+    assert (thresholds.status_code, thresholds.json()["code"]) == (422, "invalid_station_settings")
+    saved = (await ops.client.get(url, headers=owner)).json()
+    assert (saved["refund_full_days"], saved["refund_half_days"]) == (7, 2)
+    assert (saved["ai_level1_confidence"], saved["ai_level2_confidence"]) == (0.85, 0.6)
+    fine = await ops.client.patch(url, json={"refund_full_days": 14, "refund_half_days": 14}, headers=owner)
+    assert fine.status_code == 200, fine.text
+    assert (fine.json()["refund_full_days"], fine.json()["refund_half_days"]) == (14, 14)

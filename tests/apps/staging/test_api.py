@@ -236,3 +236,23 @@ async def test_another_users_image_is_not_found(start_api: StartApi, sqlite_url:
     assert (await api.client.request(method, url, json={}, headers=stranger)).status_code == 404
     assert (await api.client.delete(f"/api/v1/images/{image_id}", headers=stranger)).status_code == 404
     assert (await api.client.get(f"/api/v1/images/{image_id}", headers=headers)).status_code == 200
+
+
+async def test_a_project_name_with_control_characters_is_refused_not_a_500(
+    start_api: StartApi, backend: dict[str, str]
+) -> None:
+    # PostgreSQL cannot store NUL in text: without a check the insert fails (a 500) there only.
+    api = await start_api(**backend)
+    _, headers = await api.user()
+    # As JSON escapes on the wire (a lone surrogate cannot be encoded any other way).
+    for name in ("Elm\\u0000Street", "Elm\\u0007Street", "Elm\\ud800Street"):
+        created = await api.client.post(
+            "/api/v1/projects",
+            content=f'{{"name": "{name}"}}',
+            headers={**headers, "content-type": "application/json"},
+        )
+        assert (created.status_code, created.json()["code"]) == (422, "validation_error"), name
+    pid = await api.project(headers, "Elm Street")
+    renamed = await api.client.patch(f"/api/v1/projects/{pid}", json={"name": "a\x00"}, headers=headers)
+    assert (renamed.status_code, renamed.json()["code"]) == (422, "validation_error")
+    assert (await api.client.get("/api/v1/projects", headers=headers)).json()["total"] == 1

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conjure.apps.ops import bookings, customers
@@ -14,6 +15,7 @@ from conjure.apps.ops.models import Booking, Lead, LeadStatus, Station
 from conjure.apps.ops.schemas import BookingCreate, CustomerCreate, LeadConvert, LeadCreate, LeadView
 from conjure.db import utcnow
 from conjure.errors import Conflict, NotFound
+from conjure.users.service import normalize_email
 
 SORTS: dict[str, Any] = {
     "created_at": Lead.created_at.asc(),
@@ -65,6 +67,36 @@ async def create_lead(
     session.add(lead)
     await session.flush()
     return lead
+
+
+# A form sent again within this long with the same email and message is the same enquiry
+# (a double-click, a resend after a slow answer), not a second lead on the board.
+FORM_REPEAT_WINDOW = dt.timedelta(hours=1)
+
+
+async def is_repeated_form(
+    session: AsyncSession, cipher: PIICipher, station_id: uuid.UUID, body: LeadCreate
+) -> bool:
+    """Whether the station got this form (same email and message) within ``FORM_REPEAT_WINDOW``.
+
+    Takes the station row's write lock first (a no-op UPDATE: a row lock on PostgreSQL, the database's
+    write lock on SQLite), so two copies sent at once are checked one after the other and the second
+    sees the first; public forms are rare enough for that.
+    """
+    await session.execute(update(Station).where(Station.id == station_id).values(slug=Station.slug))
+    stmt = select(Lead.email_enc).where(
+        Lead.station_id == station_id,
+        Lead.source == "form",
+        Lead.message == body.message,
+        Lead.created_at >= utcnow() - FORM_REPEAT_WINDOW,
+    )
+    email = normalize_email(body.email) if body.email else None
+    context = lead_context(station_id, "email")
+    for token in (await session.scalars(stmt)).all():
+        sent = cipher.decrypt(token, context)
+        if sent is not None and email is not None and normalize_email(sent) == email:
+            return True
+    return False
 
 
 async def get_lead(session: AsyncSession, station_id: uuid.UUID, lead_id: uuid.UUID) -> Lead:

@@ -51,7 +51,11 @@ async def submit_public_lead(
         log.info("ops_lead_honeypot", station=station.slug)
         return LeadAccepted()
     lead = LeadCreate(name=body.name, email=body.email, phone=body.phone, message=body.message)
-    await leads.create_lead(session, cipher_for(runtime.settings), station.id, lead, "form")
+    cipher = cipher_for(runtime.settings)
+    if await leads.is_repeated_form(session, cipher, station.id, lead):
+        log.info("ops_lead_repeated", station=station.slug)
+        return LeadAccepted()
+    await leads.create_lead(session, cipher, station.id, lead, "form")
     return LeadAccepted()
 
 

@@ -11,6 +11,9 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 RoleName = Literal["owner", "manager", "staff", "viewer"]
 Slug = Field(pattern=r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")
 Phone = Field(default=None, pattern=r"^\+[1-9][0-9]{6,14}$", description="E.164, e.g. +14155550100")
+# Free text a person typed: line breaks and tabs, no other control characters (PostgreSQL refuses
+# NUL in text, and a pattern also refuses lone surrogates): stated in the schema, not only in code.
+TEXT = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 Time = Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="HH:MM, the slot's start")
 
 
@@ -22,13 +25,13 @@ class _In(BaseModel):
 
 
 class StationCreate(_In):
-    name: str = Field(min_length=1, max_length=120)
+    name: str = Field(pattern=TEXT, min_length=1, max_length=120)
     slug: str = Slug
     owner_email: EmailStr = Field(description="The first owner; a signed-up user.")
 
 
 class StationUpdate(_In):
-    name: str | None = Field(default=None, min_length=1, max_length=120)
+    name: str | None = Field(pattern=TEXT, default=None, min_length=1, max_length=120)
     capacity_per_slot: int | None = Field(default=None, ge=1, le=100)
     deposit_amount: int | None = Field(default=None, ge=50, le=10_000_000)
     refund_full_days: int | None = Field(default=None, ge=0, le=365)
@@ -73,7 +76,7 @@ class MemberView(BaseModel):
 
 class ChannelCreate(_In):
     channel: Literal["sms", "whatsapp", "google"]
-    address: str = Field(min_length=1, max_length=128)
+    address: str = Field(pattern=TEXT, min_length=1, max_length=128)
 
 
 class ChannelView(BaseModel):
@@ -85,7 +88,7 @@ class ChannelView(BaseModel):
 
 
 class CustomerCreate(_In):
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(pattern=TEXT, min_length=1, max_length=200)
     email: EmailStr | None = None
     phone: str | None = Phone
     marketing_email: bool = False
@@ -93,7 +96,7 @@ class CustomerCreate(_In):
 
 
 class CustomerUpdate(_In):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: str | None = Field(pattern=TEXT, default=None, min_length=1, max_length=200)
     email: EmailStr | None = None
     phone: str | None = Phone
     marketing_email: bool | None = None
@@ -128,14 +131,14 @@ class BookingCreate(_In):
     event_date: dt.date
     event_time: str = Time
     guests: int = Field(ge=1, le=500)
-    address: str = Field(min_length=1, max_length=500)
-    package: str = Field(min_length=1, max_length=64)
-    notes: str | None = Field(default=None, max_length=2000)
+    address: str = Field(pattern=TEXT, min_length=1, max_length=500)
+    package: str = Field(pattern=TEXT, min_length=1, max_length=64)
+    notes: str | None = Field(pattern=TEXT, default=None, max_length=2000)
 
 
 class BookingStatusChange(_In):
     status: Literal["confirmed", "completed", "cancelled", "no_show"]
-    note: str | None = Field(default=None, max_length=500)
+    note: str | None = Field(pattern=TEXT, default=None, max_length=500)
 
 
 class RefundView(BaseModel):
@@ -181,18 +184,20 @@ class DepositView(BaseModel):
 
 
 class PublicLead(_In):
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(pattern=TEXT, min_length=1, max_length=200)
     email: EmailStr
     phone: str | None = Phone
-    message: str = Field(min_length=1, max_length=4000)
-    website: str | None = Field(default=None, max_length=500, description="Leave empty (spam trap).")
+    message: str = Field(pattern=TEXT, min_length=1, max_length=4000)
+    website: str | None = Field(
+        pattern=TEXT, default=None, max_length=500, description="Leave empty (spam trap)."
+    )
 
 
 class LeadCreate(_In):
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(pattern=TEXT, min_length=1, max_length=200)
     email: EmailStr | None = None
     phone: str | None = Phone
-    message: str = Field(min_length=1, max_length=4000)
+    message: str = Field(pattern=TEXT, min_length=1, max_length=4000)
 
 
 class LeadAccepted(BaseModel):
@@ -207,9 +212,9 @@ class LeadConvert(_In):
     event_date: dt.date
     event_time: str = Time
     guests: int = Field(ge=1, le=500)
-    address: str = Field(min_length=1, max_length=500)
-    package: str = Field(min_length=1, max_length=64)
-    notes: str | None = Field(default=None, max_length=2000)
+    address: str = Field(pattern=TEXT, min_length=1, max_length=500)
+    package: str = Field(pattern=TEXT, min_length=1, max_length=64)
+    notes: str | None = Field(pattern=TEXT, default=None, max_length=2000)
 
 
 class LeadView(BaseModel):
@@ -239,13 +244,13 @@ class JobAccepted(BaseModel):
 class ReviewCreate(_In):
     platform: Literal["google", "yelp", "manual"] = "manual"
     rating: int = Field(ge=1, le=5)
-    text: str = Field(default="", max_length=4000)
-    reviewer_name: str | None = Field(default=None, max_length=200)
-    external_id: str | None = Field(default=None, max_length=255)
+    text: str = Field(pattern=TEXT, default="", max_length=4000)
+    reviewer_name: str | None = Field(pattern=TEXT, default=None, max_length=200)
+    external_id: str | None = Field(pattern=TEXT, default=None, max_length=255)
 
 
 class ReviewPublish(_In):
-    text: str | None = Field(default=None, min_length=1, max_length=4000)
+    text: str | None = Field(pattern=TEXT, default=None, min_length=1, max_length=4000)
 
 
 class ReviewView(BaseModel):
@@ -296,7 +301,7 @@ class ThreadDetail(ThreadView):
 
 
 class ReplyIn(_In):
-    text: str = Field(min_length=1, max_length=2000)
+    text: str = Field(pattern=TEXT, min_length=1, max_length=2000)
     channel: Literal["sms", "whatsapp"] | None = Field(
         default=None, description="Default: the last inbound's."
     )
@@ -307,7 +312,9 @@ class AssignIn(_In):
 
 
 class DraftDecision(_In):
-    text: str | None = Field(default=None, min_length=1, max_length=2000, description="Edited text to send.")
+    text: str | None = Field(
+        pattern=TEXT, default=None, min_length=1, max_length=2000, description="Edited text to send."
+    )
 
 
 class DraftView(BaseModel):

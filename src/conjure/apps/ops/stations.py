@@ -26,6 +26,10 @@ class LastOwner(Conflict):
     code = "last_owner"
 
 
+class InvalidStationSettings(ConjureError):
+    code, status = "invalid_station_settings", 422
+
+
 async def _user_by_email(session: AsyncSession, email: str) -> User:
     user = await session.scalar(select(User).where(User.email == normalize_email(email)))
     if user is None:
@@ -69,10 +73,26 @@ async def stations_of(
 
 
 def update_station(station: Station, body: StationUpdate) -> Station:
-    """Apply an owner's changes to the station's settings."""
-    for field, value in body.model_dump(exclude_unset=True).items():
-        if value is not None:
-            setattr(station, field, value)
+    """Apply an owner's changes to the station's settings; ``InvalidStationSettings`` if they contradict."""
+    changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
+    # Checked on the result (a change plus what is saved): each bound alone is valid, the pair may not be.
+    after = {
+        name: changes.get(name, getattr(station, name))
+        for name in ("refund_full_days", "refund_half_days", "ai_level1_confidence", "ai_level2_confidence")
+    }
+    if after["refund_full_days"] < after["refund_half_days"]:
+        # deposits.refund_due tries the full tier first: a half tier needing more notice never applies.
+        raise InvalidStationSettings(
+            "A full refund needs at least as many days' notice as a half refund "
+            "(refund_full_days >= refund_half_days)."
+        )
+    if after["ai_level1_confidence"] < after["ai_level2_confidence"]:
+        raise InvalidStationSettings(
+            "Sending a reply without approval needs at least the confidence of a draft "
+            "(ai_level1_confidence >= ai_level2_confidence)."
+        )
+    for field, value in changes.items():
+        setattr(station, field, value)
     return station
 
 

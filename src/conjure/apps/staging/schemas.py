@@ -47,8 +47,14 @@ def _clean_name(value: str) -> str:
 
 
 # The name's rules in the schema: 1-200 characters, not all whitespace (str.split()'s whitespace
-# is Unicode spaces and \x1c-\x1f), so whitespace collapsing never takes it under 1 or over 200.
-ProjectName = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"[^\s\x1c-\x1f]")]
+# is Unicode spaces and \x1c-\x1f), so whitespace collapsing never takes it under 1 or over 200;
+# no control characters (PostgreSQL refuses NUL in text; a pattern also refuses lone surrogates).
+ProjectName = Annotated[
+    str,
+    StringConstraints(
+        min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*[^\s\x00-\x1f\x7f][^\x00-\x1f\x7f]*$"
+    ),
+]
 
 
 class ProjectCreate(BaseModel):

@@ -6,7 +6,7 @@ import { statTile } from "./admin-chart.js";
 import { initJobs, openJob, refreshChart, refreshJobs, refreshKinds, shortId } from "./admin-jobs.js";
 import { initUsage, refreshUsage } from "./admin-usage.js";
 import { api, ApiError, h, itemsOf, say, tokens } from "./api.js";
-import { applyI18n, formatDate, t, toggleLang } from "./i18n.js";
+import { applyI18n, formatDate, has, t, toggleLang } from "./i18n.js";
 
 const $ = (id) => document.getElementById(id);
 const REFRESH_MS = 5000;
@@ -60,7 +60,9 @@ function renderStats(overview) {
   ];
   for (const [name, value] of numbersOf(stats)) {
     if (name === "by_status.queued" || name === "by_status.processing") continue;
-    tiles.push(statTile(name, value, humanize(name.replace(/^by_status\./, ""))));
+    // Known counters have words in both languages; a new one shows under its own name until it does.
+    const key = `admin.stat.${name}`;
+    tiles.push(statTile(name, value, has(key) ? t(key) : humanize(name.replace(/^by_status\./, ""))));
   }
   $("stats").replaceChildren(...tiles);
 }

@@ -254,35 +254,44 @@ async function showPastReading(jobId) {
 
 // ---- history -----------------------------------------------------------------------------
 
-async function loadHistory() {
+const HISTORY_PAGE = 20;
+
+function historyItem(row) {
+  const id = row.job_id || row.id;
+  const question = row.question || row.result?.question || "";
+  const status = row.status || "succeeded";
+  const cards = row.cards || row.result?.cards || [];
+  return h(
+    "li",
+    {},
+    h(
+      "button",
+      { type: "button", class: "history-item", onclick: () => showPastReading(id), dataset: { jobId: id } },
+      h("span", { class: "history-q" }, question),
+      h(
+        "span",
+        { class: "history-meta muted small" },
+        h("span", { class: `badge ${status}` }, tag("history.status", status)),
+        cards.length ? ` ${cards.map((c) => cardName(c)).join(" · ")}` : "",
+        ` ${formatDate(row.created_at)}`,
+      ),
+    ),
+  );
+}
+
+/** The newest readings, or (`more`) the next older page after those shown; "Show more" while any are left. */
+async function loadHistory({ more = false } = {}) {
+  const shown = more ? $("history").children.length : 0;
   try {
-    const rows = itemsOf(await api("/api/v1/readings?limit=20"));
-    $("history-empty").hidden = rows.length > 0;
-    $("history").replaceChildren(
-      ...rows.map((row) => {
-        const id = row.job_id || row.id;
-        const question = row.question || row.result?.question || "";
-        const status = row.status || "succeeded";
-        const cards = row.cards || row.result?.cards || [];
-        return h(
-          "li",
-          {},
-          h(
-            "button",
-            { type: "button", class: "history-item", onclick: () => showPastReading(id), dataset: { jobId: id } },
-            h("span", { class: "history-q" }, question),
-            h(
-              "span",
-              { class: "history-meta muted small" },
-              h("span", { class: `badge ${status}` }, tag("history.status", status)),
-              cards.length ? ` ${cards.map((c) => cardName(c)).join(" · ")}` : "",
-              ` ${formatDate(row.created_at)}`,
-            ),
-          ),
-        );
-      }),
-    );
+    const body = await api(`/api/v1/readings?limit=${HISTORY_PAGE}&offset=${shown}`);
+    const rows = itemsOf(body).map(historyItem);
+    if (more) $("history").append(...rows);
+    else $("history").replaceChildren(...rows);
+    const count = $("history").children.length;
+    $("history-empty").hidden = count > 0;
+    $("history-more").hidden = !(typeof body.total === "number" && body.total > count);
   } catch (err) {
+    $("history-more").hidden = true;
     $("history").replaceChildren(h("li", { class: "notice error" }, errorText(err)));
   }
 }
@@ -379,6 +388,7 @@ function wire() {
   for (const tab of document.querySelectorAll(".tab")) tab.addEventListener("click", () => setMode(tab.dataset.mode));
   $("auth-form").addEventListener("submit", submitAuth);
   $("wallet-refresh").addEventListener("click", loadWallet);
+  $("history-more").addEventListener("click", () => loadHistory({ more: true }));
   $("ledger-box").addEventListener("toggle", () => $("ledger-box").open && loadLedger());
   $("question").addEventListener("input", updateQuestionHint);
   $("ask-form").addEventListener("submit", submitQuestion);

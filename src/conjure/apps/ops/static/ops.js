@@ -190,9 +190,24 @@ async function sendReply(event) {
 
 // --- bookings -------------------------------------------------------------------------------
 
+const isoDay = (day) => `${day.getFullYear()}-${String(day.getMonth() + 1).padStart(2, "0")}-${String(day.getDate()).padStart(2, "0")}`;
+
+/** The six weeks the calendar draws for the month on screen (from the Sunday before the 1st). */
+function calendarSpan() {
+  const first = new Date(state.month.getFullYear(), state.month.getMonth(), 1);
+  const start = new Date(first);
+  start.setDate(1 - first.getDay());
+  const end = new Date(start);
+  end.setDate(start.getDate() + 41);
+  return { start, end };
+}
+
 async function bookings() {
+  // The month on screen only: a station's whole history is more than one page, oldest first.
+  const { start, end } = calendarSpan();
+  const span = `date_from=${isoDay(start)}&date_to=${isoDay(end)}`;
   const [body, people] = await Promise.all([
-    api(`${base()}/bookings?limit=100&sort=event_date`),
+    api(`${base()}/bookings?${span}&limit=100&sort=event_date`),
     can("staff") ? api(`${base()}/customers?limit=100`) : Promise.resolve({ items: [] }),
   ]);
   $("bookings").replaceChildren(...body.items.map(bookingRow));
@@ -263,16 +278,15 @@ async function createBooking(event) {
 
 function calendar(items) {
   const first = new Date(state.month.getFullYear(), state.month.getMonth(), 1);
+  const { start } = calendarSpan();
   $("calendar-title").textContent = first.toLocaleDateString("en-US", { month: "long", year: "numeric" });
   const byDay = new Map();
   for (const b of items) byDay.set(b.event_date, [...(byDay.get(b.event_date) || []), b]);
   const cells = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"].map((d) => h("div", { class: "dow" }, d));
-  const start = new Date(first);
-  start.setDate(1 - first.getDay());
   for (let i = 0; i < 42; i++) {
     const day = new Date(start);
     day.setDate(start.getDate() + i);
-    const key = `${day.getFullYear()}-${String(day.getMonth() + 1).padStart(2, "0")}-${String(day.getDate()).padStart(2, "0")}`;
+    const key = isoDay(day);
     const pills = (byDay.get(key) || []).filter((b) => b.status !== "cancelled").map((b) =>
       h("span", { class: "pill", title: `${b.event_time} · ${b.guests} guests` }, b.event_time, h("span", { class: "guests" }, ` · ${b.guests}`)));
     cells.push(h("div", { class: `day${day.getMonth() === first.getMonth() ? "" : " other"}`, dataset: { date: key } }, String(day.getDate()), ...pills));
