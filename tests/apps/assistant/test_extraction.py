@@ -110,8 +110,8 @@ async def test_extraction_waits_while_answers_hold_the_local_model(
         sent = await chat.send(await chat.conversation(), "I live in Chiang Mai.")
         await chat.events("message.completed")
         await asyncio.sleep(0.3)
-        extractions = [c for c in local_peer.chat_calls() + api_peer.chat_calls() if "Answer with JSON" in str(c)]
-        assert extractions == []  # not asked while the slots are held
+        calls = local_peer.chat_calls() + api_peer.chat_calls()
+        assert [c for c in calls if "Answer with JSON" in str(c)] == []  # not asked while the slots are held
     finally:
         router.in_flight -= held
     job = await remember_job(chat, sent["message_id"])

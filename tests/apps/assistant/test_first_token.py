@@ -5,6 +5,7 @@ for, and a cancel is still seen while the answer streams."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import uuid
 from collections.abc import Sequence
 
@@ -132,7 +133,7 @@ async def test_deltas_go_at_once_then_ever_fewer(monkeypatch: pytest.MonkeyPatch
         await writer.add(token)
     await writer.finish()
     times = [round(at * 1000) for at, _ in sent]
-    gaps = [later - earlier for earlier, later in zip(times, times[1:], strict=False)]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
     assert times[0] == 0
     # Each gap is the writer's (50, 100, 200, 200 ... ms) or up to one token (25 ms) longer.
     wanted = [50, 100, 200, 200, 200]
