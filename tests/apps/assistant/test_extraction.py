@@ -93,34 +93,6 @@ async def test_facts_come_from_the_local_model_as_json(make_chat: MakeChat, loca
     assert "Chiang Mai" not in json.dumps(job.result)
 
 
-async def test_extraction_waits_while_answers_hold_the_local_model(
-    make_chat: MakeChat, local_peer: OpenAIPeer, api_peer: OpenAIPeer
-) -> None:
-    # Answers come first: while they hold half the local slots, the memory job waits (a free
-    # delay) instead of paying the API for its extraction, then asks the local model.
-    from conjure.apps.assistant.routing import ModelRouter, router_for
-
-    local_peer.reply = facts_json(("fact", "They live in Chiang Mai."))
-    chat = await make_chat(**hybrid(local_peer, api_peer))
-    router = router_for(chat.api.runtime.settings)
-    assert isinstance(router, ModelRouter)
-    held = router.max_concurrency // 2
-    router.in_flight += held  # as if answers held half the slots
-    try:
-        sent = await chat.send(await chat.conversation(), "I live in Chiang Mai.")
-        await chat.events("message.completed")
-        await asyncio.sleep(0.3)
-        calls = local_peer.chat_calls() + api_peer.chat_calls()
-        assert [c for c in calls if "Answer with JSON" in str(c)] == []  # not asked while the slots are held
-    finally:
-        router.in_flight -= held
-    job = await remember_job(chat, sent["message_id"])
-    assert job.result is not None
-    assert (job.result["extracted_by"], job.result["stored"]) == (local_peer.model, 1)
-    assert job.attempts >= 2  # the deferred run and the one that extracted
-    assert not [c for c in api_peer.chat_calls() if "Answer with JSON" in str(c)]
-
-
 async def test_a_malformed_answer_falls_back_to_the_patterns_and_is_not_logged(
     make_chat: MakeChat, local_peer: OpenAIPeer, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -190,20 +190,6 @@ def parse_model_facts(answer: str, limit: int) -> list[Fact]:
     return facts[:limit]
 
 
-def answers_busy(settings: Settings) -> bool:
-    """Answers hold half the local model's slots or more in this process (and the model would be
-    asked): the ``assistant.remember`` job then waits (``JobDeferred``, no attempt spent) rather
-    than send its extraction to the paid API or compete with answers for the event loop."""
-    app = settings.for_app(AssistantSettings)
-    router = router_for(settings)
-    return (
-        app.assistant_memory_extractor == "auto"
-        and isinstance(router, ModelRouter)
-        and router.local is not None
-        and router.in_flight >= max(1, router.max_concurrency // 2)
-    )
-
-
 async def _ignore(_: str) -> None:
     return None
 

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conjure.apps.assistant.delegation import Offer
 from conjure.apps.assistant.embeddings import EmbeddingError
-from conjure.apps.assistant.extraction import answers_busy, extract
+from conjure.apps.assistant.extraction import extract
 from conjure.apps.assistant.following import follow_child
 from conjure.apps.assistant.memory import recall, remember
 from conjure.apps.assistant.models import Conversation, Message, Role
@@ -35,7 +35,7 @@ from conjure.db import utcnow
 from conjure.events.schemas import MESSAGE_COMPLETED
 from conjure.events.types import NewEvent
 from conjure.jobs.models import Job, JobStatus
-from conjure.jobs.registry import JobContext, JobDeferred, PermanentJobError, RetryableJobError
+from conjure.jobs.registry import JobContext, PermanentJobError, RetryableJobError
 
 if TYPE_CHECKING:
     from conjure.db import Database
@@ -44,10 +44,6 @@ ANSWER = "assistant.answer"  # within the day's free messages
 ANSWER_PAID = "assistant.answer_paid"  # past them: holds ASSISTANT_MESSAGE_PRICE_STARS
 REMEMBER = "assistant.remember"  # extract durable facts from a message into the memory
 TURN_POLL_SECONDS = 0.05
-# A memory job waits this long at a time, on at most this many runs, while answers hold the local
-# model (then it asks as before: the local model within its slots, else the API fallback).
-REMEMBER_DEFER_SECONDS = 2.0
-REMEMBER_DEFERS = 5
 _ANSWER_IDS = uuid.UUID("5d3f0c2e-2b6e-4a53-9d53-6b1f0a0c7a11")
 log = structlog.get_logger("conjure.apps.assistant.tasks")
 
@@ -209,13 +205,7 @@ async def remember_message(ctx: JobContext) -> dict[str, Any]:
     """Store what a message says about its writer (the ``assistant.remember`` job).
 
     The facts come from the model when one is configured (else the patterns), asked outside any
-    transaction; the result names no fact (personal data stays in the memory table). While
-    answers hold half the local model's slots or more, the job waits (a free delay, up to
-    ``REMEMBER_DEFERS`` runs): answers come first, for the model and for the process's CPU."""
-    if ctx.attempt <= REMEMBER_DEFERS and answers_busy(ctx.settings):
-        raise JobDeferred(
-            "answers_first", "Answers are using the local model.", retry_after=REMEMBER_DEFER_SECONDS
-        )
+    transaction; the result names no fact (personal data stays in the memory table)."""
     try:
         message_id = uuid.UUID(str(ctx.payload["message_id"]))
     except (KeyError, ValueError):
