@@ -5,9 +5,11 @@ for, and a cancel is still seen while the answer streams."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import uuid
 from collections.abc import Sequence
 
+import pytest
 from sqlalchemy import func, select
 
 from conjure.apps.assistant.memory import MemoryTools, memory_tools
@@ -95,3 +97,47 @@ async def test_a_cancel_is_seen_while_the_answer_streams(make_api: MakeApi, back
     sent = await chat.events("message.delta")
     whole = OfflineResponder().compose(ChatRequest(history=[Turn("user", "Tell me something long.")]))
     assert len(sent) < len(whole.split(" "))  # stopped early (each 0.1 s word is a delta of its own)
+
+
+async def test_deltas_go_at_once_then_ever_fewer(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The first chunk at once; then the gap starts at ASSISTANT_STREAM_FLUSH_MS and doubles up to
+    # ASSISTANT_STREAM_FLUSH_MAX_MS: a token every 25 ms for a second is 7 deltas, not 20.
+    from conjure.apps.assistant import streaming
+
+    now = [0.0]
+    sent: list[tuple[float, str]] = []
+
+    async def publish(hub: object, user_id: uuid.UUID, kind: str, data: dict[str, object]) -> None:
+        sent.append((now[0], str(data["delta"])))
+
+    class Context:
+        user_id = uuid.uuid4()
+        user_events = None
+
+        async def progress(self, step: str, *, message: str | None = None, data: object = None) -> None:
+            return None
+
+    monkeypatch.setattr(streaming, "publish_user_event", publish)
+    monkeypatch.setattr(streaming.time, "perf_counter", lambda: now[0])
+    writer = streaming.DeltaWriter(
+        Context(),  # type: ignore[arg-type]
+        conversation_id=uuid.uuid4(),
+        message_id=uuid.uuid4(),
+        flush_ms=50,
+        store_ms=60_000,
+        flush_max_ms=200,
+    )
+    tokens = [f"t{n} " for n in range(41)]
+    for n, token in enumerate(tokens):
+        now[0] = n * 0.025
+        await writer.add(token)
+    await writer.finish()
+    times = [round(at * 1000) for at, _ in sent]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+    assert times[0] == 0
+    # Each gap is the writer's (50, 100, 200, 200 ... ms) or up to one token (25 ms) longer.
+    wanted = [50, 100, 200, 200, 200]
+    assert len(gaps) >= len(wanted)
+    assert all(want <= gap <= want + 25 for want, gap in zip(wanted, gaps, strict=False)), gaps
+    assert len(sent) <= 8  # about a second of tokens (41 chunks) in at most 8 deltas
+    assert "".join(delta for _, delta in sent) == "".join(tokens)

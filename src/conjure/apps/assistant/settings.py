@@ -45,6 +45,8 @@ class AssistantSettings(AppSettings):
     assistant_max_message_chars: int = 4000
     assistant_max_pending_messages: int = 3
     assistant_stream_flush_ms: int = 50
+    # ... and the gap between deltas doubles from FLUSH_MS up to this (streaming.DeltaWriter).
+    assistant_stream_flush_max_ms: int = 200
     # The job's own stream stores the answer's text in steps this far apart (database writes).
     assistant_job_stream_flush_ms: int = 500
     assistant_max_answer_tokens: int = 800

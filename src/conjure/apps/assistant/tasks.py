@@ -250,6 +250,7 @@ async def answer_message(ctx: JobContext) -> dict[str, Any]:
         message_id=answer_id,
         flush_ms=settings.assistant_stream_flush_ms,
         store_ms=settings.assistant_job_stream_flush_ms,
+        flush_max_ms=settings.assistant_stream_flush_max_ms,
     )
     extra = dict(message.extra or {})
     try:
