@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import json
 import multiprocessing
+import random
 import statistics
 import sys
 import tempfile
@@ -52,6 +53,9 @@ from conjure.runtime import Runtime
 from conjure.settings import Settings
 
 RESULTS = Path(__file__).resolve().parent / "results"
+# A person's pause between an answer's end and their next message (reading it, typing): short for
+# chat, so the load is heavier than people's real pace.
+THINK_SECONDS = (1.0, 3.0)
 
 
 def pct(values: list[float], q: float) -> float:
@@ -235,6 +239,35 @@ async def burst(
     return await asyncio.gather(*tasks)
 
 
+async def steady(
+    runtime: Runtime,
+    client: httpx.AsyncClient,
+    people: list[tuple[uuid.UUID, dict[str, str], str]],
+    messages: int,
+    think: tuple[float, float],
+) -> list[tuple[float, str, bool]]:
+    """The conversations under way at once, as people chat: each person sends ``messages`` messages,
+    each after the previous answer has ended and a pause to read it (``think`` seconds, uniform);
+    the first message comes at a random moment within the first pause, so the arrivals are spread
+    as independent people's are, not one instant's burst. Each message's first token, route, skip."""
+    go = asyncio.Event()
+    go.set()
+    rng = random.Random(7)
+
+    async def chat(
+        who: tuple[uuid.UUID, dict[str, str], str], offset: float
+    ) -> list[tuple[float, str, bool]]:
+        await asyncio.sleep(offset)
+        out = []
+        for _ in range(messages):
+            out.append(await first_token(runtime, client, who, go))
+            await asyncio.sleep(rng.uniform(*think))
+        return out
+
+    runs = await asyncio.gather(*(chat(who, rng.uniform(0, think[1])) for who in people))
+    return [result for run in runs for result in run]
+
+
 async def settled(runtime: Runtime, timeout: float = 120.0) -> None:
     """Wait until no job is queued or running (the burst's memory jobs included)."""
     from sqlalchemy import func, select
@@ -253,8 +286,15 @@ async def settled(runtime: Runtime, timeout: float = 120.0) -> None:
 
 
 async def bench_chat(
-    tmp: Path, db: dict[str, str], conversations: int, separate_worker: bool = False, warm_rounds: int = 1
+    tmp: Path,
+    db: dict[str, str],
+    conversations: int,
+    separate_worker: bool = False,
+    warm_rounds: int = 1,
+    steady_messages: int = 0,
 ) -> dict[str, Any]:
+    """Time to first token with ``conversations`` people at once: all sending in one instant (a
+    burst, the worst case), or with ``steady_messages`` each chatting as people do (:func:`steady`)."""
     local = PeerProcess(
         first_token_delay=0.15,
         token_delay=0.025,
@@ -292,7 +332,10 @@ async def bench_chat(
                 await settled(runtime)
             # CPU: the API's and the worker's (this process's threads, and the worker process's).
             began = (time.process_time(), worker.cpu() if worker else 0.0)
-            results = await burst(runtime, client, people)
+            if steady_messages:
+                results = await steady(runtime, client, people, steady_messages, THINK_SECONDS)
+            else:
+                results = await burst(runtime, client, people)
             answered = (time.process_time(), worker.cpu() if worker else 0.0)
             # ... and with the background work the burst left (each message's assistant.remember).
             await settled(runtime)
@@ -307,7 +350,7 @@ async def bench_chat(
     finally:
         local.stop()
         fallback.stop()
-    n = conversations
+    n = len(results)
 
     def per_message(start: tuple[float, float], end: tuple[float, float]) -> float:
         return round((end[0] - start[0] + end[1] - start[1]) * 1000 / n, 1)
@@ -318,9 +361,14 @@ async def bench_chat(
         routes[route] = routes.get(route, 0) + 1
     return {
         "conversations": conversations,
+        "arrivals": f"{steady_messages} each, {THINK_SECONDS} s apart" if steady_messages else "burst",
+        "messages": n,
         "warm_up_ms": round(warm_up * 1000, 1),
         "ttft_ms": summary(ttfts),
         "routes": routes,
+        "ttft_ms_by_route": {
+            route: summary([r[0] * 1000 for r in results if r[1] == route]) for route in sorted(routes)
+        },
         "worker": "process" if separate_worker else "in-process",
         "warm_rounds": warm_rounds,
         "cpu_ms_per_message": per_message(began, answered),
@@ -484,7 +532,9 @@ async def run(args: argparse.Namespace, tmp: Path, db: dict[str, str]) -> dict[s
     parts = set(args.parts.split(","))
     if "chat" in parts:
         separate = args.backend == "pg_redis" and not args.in_process_worker
-        out["chat"] = await bench_chat(tmp, db, args.conversations, separate, args.warm_rounds)
+        out["chat"] = await bench_chat(
+            tmp, db, args.conversations, separate, args.warm_rounds, args.steady_messages
+        )
         print(json.dumps(out["chat"]), flush=True)
     if "delegation" in parts:
         out["delegation"] = await bench_delegation(tmp, db, 20)
@@ -511,6 +561,12 @@ if __name__ == "__main__":
     parser.add_argument("--conversations", type=int, default=50)
     parser.add_argument(
         "--warm-rounds", type=int, default=1, help="bursts before the measured one (0: a cold process)"
+    )
+    parser.add_argument(
+        "--steady-messages",
+        type=int,
+        default=0,
+        help="each conversation sends this many messages as people chat (0: one burst at one instant)",
     )
     parser.add_argument("--memories", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=200)
