@@ -26,6 +26,25 @@ def facts_json(*facts: tuple[str, str]) -> str:
     return json.dumps({"facts": [{"category": c, "text": t} for c, t in facts]})
 
 
+@pytest.mark.parametrize(
+    ("text", "worth_a_job"),
+    [
+        ("What should I cook tonight with rice and eggs?", False),
+        ("Can I ask you something? Tell me a joke.", False),
+        ("Am I too late to start running?", False),
+        ("I am vegetarian, what should I cook?", True),
+        ("My sister's name is Ploy.", True),
+        ("Call me Nok.", True),
+        ("Do you know what I like?", True),
+        (MOVED, True),
+    ],
+)
+def test_only_text_where_the_person_speaks_of_themselves_gets_an_extraction_job(
+    text: str, worth_a_job: bool
+) -> None:
+    assert extraction.might_hold_facts(text) is worth_a_job
+
+
 def test_the_model_answer_is_parsed_strictly() -> None:
     answer = facts_json(("name", "Their name is Dao"), ("preference", "They love hiking."))
     assert [(f.category, f.content) for f in parse_model_facts(answer, 5)] == [

@@ -89,12 +89,18 @@ _RULES: list[tuple[re.Pattern[str], str, str]] = [
 ]
 # Where a clause after the fact starts another thought ("... and I love ...", "... but ...").
 _NEXT_THOUGHT = re.compile(r"\s+(?:but|because|so|and then|and (?=i\b|i'm\b|my\b))", re.I)
-_FIRST_PERSON = re.compile(r"\b(i|i'm|i am|my|me|call me)\b", re.I)
+# The person speaking of themselves: "my", "call me", or "I" as a statement's subject. Not "I"
+# after an auxiliary ("what should I cook?", "can I ...", "am I ...": a request or a question) and
+# not "me" alone ("tell me about ..."), which state nothing about the person.
+_AUXILIARY = ("should", "can", "could", "do", "did", "would", "shall", "may", "will", "am", "must", "might")
+_AFTER_AUXILIARY = "".join(f"(?<!\\b{word} )" for word in _AUXILIARY)
+_SPEAKS_OF_THEMSELVES = re.compile(rf"\b(?:my|call me)\b|{_AFTER_AUXILIARY}\bi\b", re.I)
 
 
 def might_hold_facts(text: str) -> bool:
-    """Cheap pre-check: only first-person text is worth an extraction job."""
-    return _FIRST_PERSON.search(text) is not None
+    """Cheap pre-check: only text in which the person speaks of themselves is worth an
+    extraction job (a job, and with a model configured a model call, per message)."""
+    return _SPEAKS_OF_THEMSELVES.search(text) is not None
 
 
 def _tidy(value: str) -> str:
