@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 
+from conjure.apps.assistant.responders import ChatRequest, Turn
 from conjure.apps.assistant.routing import ModelRouter, router_for
 from tests.apps.assistant.conftest import MakeChat, hybrid
 from tests.apps.assistant.openai_peer import OpenAIPeer
@@ -57,6 +58,46 @@ async def test_a_saturated_local_model_sends_the_overflow_to_the_api(
     assert re.search(
         r'conjure_assistant_answers_total\{route="fallback:saturated",side="fallback"\} [1-9]', metrics
     )
+
+
+async def test_a_wait_for_a_local_slot_longer_than_allowed_goes_to_the_api(
+    make_chat: MakeChat, local_peer: OpenAIPeer, api_peer: OpenAIPeer
+) -> None:
+    """The expected wait is an average: a message whose wait for a slot runs past
+    ASSISTANT_LOCAL_MAX_WAIT_MS after all goes to the fallback then, and no slot is lost (a wait
+    canceled midway gives back nothing it did not take)."""
+    local_peer.reply = " ".join(["word"] * 20)
+    local_peer.token_delay = 0.05  # about 1 s an answer
+    chat = await make_chat(
+        **hybrid(local_peer, api_peer, assistant_local_max_concurrency=1, assistant_local_max_wait_ms=300)
+    )
+    router = router_for(chat.api.runtime.settings)
+    assert isinstance(router, ModelRouter)
+    router.call_seconds = 0.05  # recent calls were quick: a wait for the slot is expected to be short
+
+    def ask(text: str) -> ChatRequest:
+        return ChatRequest(history=[Turn("user", text)])
+
+    async def quiet(_: str) -> None:
+        return None
+
+    first = asyncio.create_task(router.answer(ask("first"), quiet))
+    await asyncio.sleep(0.2)  # the first answer holds the only slot
+    started = asyncio.get_running_loop().time()
+    second = await router.answer(ask("second"), quiet)
+    waited = asyncio.get_running_loop().time() - started
+    assert second.route == "fallback:saturated"
+    assert not first.done()  # it went to the API before the slot came free, not after
+    assert 0.3 <= waited < 0.9
+    canceled = asyncio.create_task(router.answer(ask("third"), quiet))
+    await asyncio.sleep(0.1)
+    canceled.cancel()
+    assert (await first).route == "local"
+    await asyncio.sleep(0)
+    assert canceled.cancelled()
+    assert router.slots._value == 1  # every slot back: none taken by a wait that gave up
+    assert local_peer.peak == 1
+    assert len(api_peer.chat_calls()) == 1
 
 
 async def test_failures_fall_back_open_the_circuit_then_local_recovers(

@@ -4,7 +4,8 @@ Routing reasons recorded on every answer (``route``):
 
 - ``local``: the local server answered (``local:queued``: after waiting for one of its slots);
 - ``fallback:saturated``: the local server had ``ASSISTANT_LOCAL_MAX_CONCURRENCY`` calls in flight
-  and the expected wait for a slot was over ``ASSISTANT_LOCAL_MAX_WAIT_MS``;
+  and the expected wait for a slot was over ``ASSISTANT_LOCAL_MAX_WAIT_MS``, or a message waited
+  that long for a slot after all (the expected wait is an average);
 - ``fallback:error``: the local server failed before its first token (connection, timeout, 5xx);
 - ``fallback:circuit_open``: it failed ``AI_BREAKER_FAILURES`` times in a row and its breaker
   (:mod:`conjure.ai.breaker`) is open; after the cooldown one trial call goes local again, and
@@ -20,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -83,7 +84,7 @@ class ModelRouter:
         if self.fallback is not None and self.expected_wait() > self.max_wait:
             return await self._elsewhere(request, on_delta, "fallback:saturated")
         try:
-            return await self._local(request, on_delta)
+            return await self._local(request, on_delta, bounded=self.fallback is not None)
         except LocalModelError as exc:
             (self.breaker.record_failure if exc.transient else self.breaker.record_success)()
             log.warning("assistant_local_failed", error=str(exc), started=exc.started)
@@ -91,12 +92,15 @@ class ModelRouter:
                 raise RetryableJobError("model_interrupted", "The model stopped mid-answer.") from exc
             return await self._elsewhere(request, on_delta, "fallback:error")
 
-    async def _local(self, request: ChatRequest, on_delta: OnDelta) -> Answer:
+    async def _local(self, request: ChatRequest, on_delta: OnDelta, bounded: bool = False) -> Answer:
+        """The local model; ``bounded``: wait at most ``max_wait`` for one of its slots (the expected
+        wait is an average, a given wait can be longer), then go to the fallback after all."""
         assert self.local is not None
         queued = self.in_flight >= self.max_concurrency
         self.waiting += 1
         try:
-            await self.slots.acquire()
+            if not await self._slot(self.max_wait if bounded and queued else None):
+                return await self._elsewhere(request, on_delta, "fallback:saturated")
         finally:
             self.waiting -= 1
         self.in_flight += 1
@@ -114,6 +118,27 @@ class ModelRouter:
         self._mark_ready(elapsed)
         self._observe("local", answer, elapsed)
         return answer
+
+    async def _slot(self, within: float | None) -> bool:
+        """Take a local slot, waiting at most ``within`` seconds (None: as long as it takes)."""
+        if within is None:
+            await self.slots.acquire()
+            return True
+        acquiring = asyncio.ensure_future(self.slots.acquire())
+        try:
+            await asyncio.wait({acquiring}, timeout=within)
+            if not acquiring.done():
+                acquiring.cancel()  # it may still have taken the slot meanwhile: wait and see
+                await asyncio.wait({acquiring})
+        except asyncio.CancelledError:  # the answer itself is canceled: a slot taken goes back
+            acquiring.cancel()
+            acquiring.add_done_callback(self._give_back)
+            raise
+        return not acquiring.cancelled()
+
+    def _give_back(self, acquiring: asyncio.Future[Any]) -> None:
+        if not acquiring.cancelled():
+            self.slots.release()
 
     async def _elsewhere(self, request: ChatRequest, on_delta: OnDelta, route: str) -> Answer:
         """The API fallback for ``route``; the offline responder when there is none."""
