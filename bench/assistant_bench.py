@@ -47,7 +47,8 @@ from conjure.apps.assistant.memory_index import SqliteVecIndex
 from conjure.apps.assistant.models import EMBEDDING_DIMENSIONS
 from conjure.apps.assistant.routing import ModelRouter, router_for
 from conjure.jobs.models import Job
-from conjure.jobs.worker import start_embedded
+from conjure.jobs.worker import serve as serve_on_worker_loop
+from conjure.jobs.worker import settle_heap, start_embedded
 from conjure.migrations.runner import upgrade
 from conjure.runtime import Runtime
 from conjure.settings import Settings
@@ -141,6 +142,7 @@ def _serve_worker(conn: Any, options: dict[str, Any]) -> None:
         began = time.perf_counter()
         await router.warm_up()
         stop = await start_embedded(runtime)
+        settle_heap()  # as run_worker does once started
         conn.send(time.perf_counter() - began)
         loop = asyncio.get_running_loop()
         while await loop.run_in_executor(None, conn.recv) == "cpu":
@@ -149,7 +151,7 @@ def _serve_worker(conn: Any, options: dict[str, Any]) -> None:
         await runtime.close()
         conn.send("stopped")
 
-    asyncio.run(serve())
+    serve_on_worker_loop(serve())  # uvloop, as `conjure worker` runs
 
 
 class WorkerProcess:
@@ -553,7 +555,14 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="assistant-bench-") as folder:
         tmp = Path(folder)
         with databases(args.backend, tmp) as db:
-            return asyncio.run(run(args, tmp, db))
+            # uvloop, as uvicorn runs the API (and, embedded, `conjure up` its worker)
+            result: dict[str, Any] = {}
+
+            async def main_run() -> None:
+                result.update(await run(args, tmp, db))
+
+            serve_on_worker_loop(main_run())
+            return result
 
 
 if __name__ == "__main__":
