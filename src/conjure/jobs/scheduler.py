@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import math
 import time
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -61,7 +62,9 @@ class Scheduler:
         self.runtime = runtime
         self._stopping = asyncio.Event()
         self._wake = asyncio.Event()  # a retry due before the planned wake-up, or stop()
-        self._wake_at = 0.0  # unix time the loop sleeps until
+        # Unix time the loop sleeps until; infinite while it is awake, so that a retry scheduled
+        # after this pass's tick makes the next sleep end at once.
+        self._wake_at = math.inf
         self._task: asyncio.Task[None] | None = None
         self.ticks = 0  # broker ticks so far (the idle cost, for tests)
 
@@ -105,12 +108,13 @@ class Scheduler:
         return min(max(pause, 0.005), IDLE_PAUSE_SECONDS)
 
     async def _sleep(self, seconds: float) -> None:
-        self._wake.clear()
         self._wake_at = time.time() + seconds
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(seconds):
-                await self._wake.wait()
-        self._wake_at = 0.0  # awake: a retry scheduled now is seen by the coming tick
+        if not self._wake.is_set():  # else a retry came while awake: tick again at once
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(seconds):
+                    await self._wake.wait()
+        self._wake.clear()
+        self._wake_at = math.inf
 
     async def _loop(self) -> None:
         settings = self.runtime.settings
