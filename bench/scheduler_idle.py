@@ -20,7 +20,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import RESULTS, conjure_env, infrastructure, process  # noqa: E402
+from harness import RESULTS, conjure_env, infrastructure, process
 
 
 def _cpu(proc: psutil.Process) -> float:
@@ -51,7 +51,8 @@ def measure(tree: Path, env: dict[str, str], *, warmup: float, seconds: float) -
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    raw = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=raw)
     parser.add_argument("--variants", nargs="+", default=["this=."], help="name=source tree")
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--warmup", type=float, default=5.0)
