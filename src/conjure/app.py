@@ -13,9 +13,9 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.telemetry import TelemetryConfig
 
 from conjure import __version__
+from conjure.announcements import PLANS_CHANGED, USERS_FORGOTTEN, UserCache, listen
 from conjure.apps import installed_apps
 from conjure.auth.deps import known_users_of
-from conjure.auth.forget import listen_for_forgotten
 from conjure.dbfaults import DatabaseFaultMiddleware
 from conjure.errors import install_error_handlers
 from conjure.health import router as health_router
@@ -77,13 +77,17 @@ def platform_routers() -> list[APIRouter]:
 
 
 @asynccontextmanager
-async def forgetting_deleted_users(app: FastAPI) -> AsyncIterator[None]:
-    """This process listens for deleted users while it serves (:mod:`conjure.auth.forget`)."""
+async def listening_for_announcements(app: FastAPI) -> AsyncIterator[None]:
+    """This process forgets deleted users and changed plans as they are announced while it serves
+    (:mod:`conjure.announcements`)."""
     runtime: Runtime = app.state.runtime
     if runtime.redis is None:
         yield
         return
-    task = asyncio.create_task(listen_for_forgotten(runtime.redis, known_users_of(app.state)))
+    caches: dict[str, UserCache] = {USERS_FORGOTTEN: known_users_of(app.state)}
+    if runtime.plan_cache is not None:
+        caches[PLANS_CHANGED] = runtime.plan_cache
+    task = asyncio.create_task(listen(runtime.redis, caches))
     try:
         yield
     finally:
@@ -126,7 +130,7 @@ def create_app(
         gc.collect()
         gc.freeze()
         try:
-            async with forgetting_deleted_users(app):
+            async with listening_for_announcements(app):
                 yield
         finally:
             if stop_worker is not None:

@@ -33,7 +33,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from conjure.errors import ServiceUnavailable, problem
+from conjure.errors import TemporarilyUnavailable, problem_of
 
 log = structlog.get_logger("conjure.dbfaults")
 T = TypeVar("T")
@@ -55,15 +55,13 @@ UNAVAILABLE_RETRY_AFTER_SECONDS = 2
 _DB_MODULES = ("asyncpg", "sqlalchemy")
 
 
-class DatabaseUnavailable(ServiceUnavailable):
+class DatabaseUnavailable(TemporarilyUnavailable):
     """The database cannot be reached right now (503, ``Retry-After``)."""
-
-    code = "service_unavailable"
 
     def __init__(self) -> None:
         super().__init__(
             "The service is briefly unavailable; please try again shortly.",
-            headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS)},
+            retry_after=UNAVAILABLE_RETRY_AFTER_SECONDS,
         )
 
 
@@ -202,8 +200,7 @@ class DatabaseFaultMiddleware:
                     error_type=type(exc).__name__,
                     sqlstate=_first_state(exc),
                 )
-                fault = DatabaseUnavailable()
-                response = problem(fault.status, fault.code, fault.message, headers=fault.headers)
+                response = problem_of(DatabaseUnavailable())
                 await response(scope, receive, send)
                 return
 

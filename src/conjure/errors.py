@@ -25,7 +25,9 @@ The tree (each leaf names its stable ``code``):
     │       staging_quota_exhausted  (staging: the plan's photos this month, with Retry-After)
     ├── 500 internal_error           (a bug; no internals leak)
     ├── 502 payment_provider_error   (Stripe refused or failed)
-    └── 503 not_ready, payments_not_configured, telegram_not_configured, service_unavailable (Redis),
+    └── 503 not_ready, payments_not_configured, telegram_not_configured,
+            service_unavailable      (TemporarilyUnavailable, with Retry-After: the database, or Redis
+                                      for rate limits and event streams, is briefly away),
             payment_not_recorded     (a Stripe event for a payment not stored yet; Stripe retries)
 
 Domains subclass ``ConjureError`` at the top of their ``service.py``.
@@ -97,6 +99,17 @@ class ServiceUnavailable(ConjureError):
     code, status = "not_ready", 503
 
 
+class TemporarilyUnavailable(ServiceUnavailable):
+    """503 ``service_unavailable`` with ``Retry-After``: something the request needs (the database,
+    Redis) is briefly away, so the client should try again after ``retry_after`` seconds."""
+
+    code = "service_unavailable"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message, headers={"Retry-After": str(retry_after)})
+        self.retry_after = retry_after
+
+
 def problem(
     status: int,
     code: str,
@@ -133,9 +146,14 @@ _HTTP_CODES = {
 }
 
 
+def problem_of(exc: ConjureError) -> JSONResponse:
+    """``exc`` as its problem+json response (the handler's, and a middleware's that answers itself)."""
+    return problem(exc.status, exc.code, exc.message, headers=exc.headers, **exc.extra)
+
+
 async def _conjure_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ConjureError)
-    return problem(exc.status, exc.code, exc.message, headers=exc.headers, **exc.extra)
+    return problem_of(exc)
 
 
 def allowed_methods(request: Request) -> str:

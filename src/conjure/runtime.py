@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import redis.asyncio as aioredis
 
+from conjure.announcements import PLANS_CHANGED, Announcer
 from conjure.db import Database
 from conjure.events.backends import make_connection_slots, make_user_event_hub
 from conjure.events.types import ConnectionSlots, UserEventHub
@@ -46,6 +47,8 @@ class Runtime:
     stripe_gateway: StripeGateway | None = None
     # Users' plan limits for the class of their jobs at submit (conjure.kit.submit); made at start.
     plan_cache: PlanCache | None = None
+    # Tells this process's caches and every other process's of changes (conjure.announcements).
+    announcer: Announcer = field(default_factory=lambda: Announcer(None))
 
     @classmethod
     async def start(cls, settings: Settings, *, apps: Iterable[AppSpec] | None = None) -> Runtime:
@@ -72,6 +75,8 @@ class Runtime:
             sse_slots=make_connection_slots(settings, redis),
         )
         runtime.plan_cache = PlanCache(settings)
+        runtime.announcer = Announcer(redis)
+        runtime.announcer.register(PLANS_CHANGED, runtime.plan_cache)
         runtime.register_platform_kinds()
         runtime.install(apps or [])
         runtime.broker = make_broker(redis, lane_policy(settings), StoredLanes(db))
@@ -81,11 +86,11 @@ class Runtime:
     def register_platform_kinds(self) -> None:
         """The platform's own job kinds: billing's Stripe events, and ``channels.process``, which
         hands inbound messages to the apps."""
-        from conjure.billing.tasks import PLATFORM_KINDS
+        from conjure.billing.tasks import platform_kinds
         from conjure.channels.tasks import process_kind
         from conjure.channels.types import RUNTIME_SESSION_KEY
 
-        for kind in PLATFORM_KINDS:
+        for kind in platform_kinds(self.announcer):
             self.registry.register(kind)
 
         # The handlers' signature has no runtime: it rides on their session (to submit jobs).

@@ -13,8 +13,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from conjure.app import create_app, forgetting_deleted_users
-from conjure.auth.forget import CHANNEL
+from conjure.announcements import USERS_FORGOTTEN as CHANNEL
+from conjure.app import create_app, listening_for_announcements
 from conjure.runtime import Runtime
 from conjure.settings import Settings
 
@@ -44,7 +44,7 @@ async def test_every_listening_process_forgets_a_deleted_user_at_once(runtime: R
     async with AsyncExitStack() as stack:
         for client in (deleter, listening, deaf):
             await stack.enter_async_context(client)
-        await stack.enter_async_context(forgetting_deleted_users(listening_app))
+        await stack.enter_async_context(listening_for_announcements(listening_app))
         assert runtime.redis is not None
         for _ in range(100):
             if dict(await runtime.redis.pubsub_numsub(CHANNEL)).get(CHANNEL.encode(), 0) >= 1:

@@ -77,6 +77,19 @@ async def rate_limited(ctx: JobContext) -> dict[str, Any]:
     raise RetryableJobError("provider_unavailable", "Rate limited.", retry_after=ctx.payload["retry_after"])
 
 
+async def metered_flaky(ctx: JobContext) -> dict[str, Any]:
+    """Calls a model on every attempt (attempt n: 10n input tokens, n output, $0.001n; the first
+    one also calls a second provider), then fails retryably on the first ``fail_times``."""
+    _count(ctx)
+    n = ctx.attempt
+    ctx.record_usage(provider="offline", step="read", input_tokens=10 * n, output_tokens=n, cost_usd=n / 1000)
+    if n == 1:
+        ctx.record_usage(provider="backup", step="read", input_tokens=7, output_tokens=0, cost_usd=0.01)
+    if n <= int(ctx.payload.get("fail_times", 1)):
+        raise RetryableJobError("upstream_503", f"attempt {n} hit a 503")
+    return {"attempt": n}
+
+
 async def save_or_explode(session: AsyncSession, job: Job, result: dict[str, Any]) -> list[NewEvent]:
     """``on_success`` that fails for payloads asking it to (a result the app cannot store); the
     event it returns reaches the owner once the finishing transaction commits."""
@@ -144,6 +157,8 @@ KINDS = [
     JobKind(name="t.paid_hooked", handler=noop, price_stars=1, max_attempts=1, on_success=save_or_explode),
     JobKind(name="t.bad_input", handler=bad_input, price_stars=1),
     JobKind(name="t.steps", handler=steps),
+    JobKind(name="t.metered_flaky", handler=metered_flaky),
+    JobKind(name="t.paid_metered_flaky", handler=metered_flaky, price_stars=1),
     JobKind(name="t.rate_limited", handler=rate_limited, max_attempts=3),
     JobKind(name="t.sleepy", handler=sleepy),
     JobKind(name="t.timeout", handler=sleepy, timeout_seconds=0.2, max_attempts=1),

@@ -89,7 +89,7 @@ class KnownUsers:
 
     Our tokens are signed for users that existed when they signed in; the check only stops
     a token whose user has since been deleted. Every API process forgets a deleted user when
-    its deletion is announced (:mod:`conjure.auth.forget`); ``ttl`` bounds it when an
+    its deletion is announced (:mod:`conjure.announcements`); ``ttl`` bounds it when an
     announcement is lost.
     """
 

@@ -145,8 +145,9 @@ def queue_class(limits: PlanLimits) -> Priority:
 class PlanCache:
     """Each user's plan limits, reused for ``ttl`` seconds by this process (bounded, oldest out).
 
-    A submit reads the class of its job here; only a miss costs a query. Nothing invalidates
-    across processes: a plan change reaches the queue within ``ttl`` (``PLAN_CACHE_SECONDS``).
+    A submit reads the class of its job here; only a miss costs a query. A subscription change
+    is announced to every process, which forgets the user here (:mod:`conjure.announcements`);
+    ``ttl`` (``PLAN_CACHE_SECONDS``) bounds it when an announcement is lost.
     """
 
     def __init__(self, settings: Settings, ttl: float | None = None, size: int = 10_000) -> None:
@@ -178,5 +179,9 @@ class PlanCache:
             self._entries.popitem(last=False)
 
     def forget(self, user_id: uuid.UUID) -> None:
-        """Drop a user's entry (their plan changed in this process)."""
+        """Drop a user's entry (their plan changed)."""
         self._entries.pop(user_id, None)
+
+    def clear(self) -> None:
+        """Drop every entry (plan changes may have been missed)."""
+        self._entries.clear()

@@ -123,9 +123,8 @@ async def subscribe(
     if live is not None:
         if live.plan_id == plan.id:
             raise service.AlreadySubscribed(f"You are already subscribed to {plan.name}.")
-        return await _change_plan(
-            session, settings, billing, live.stripe_subscription_id, live.plan_id, plan.id
-        )
+        sub_id = live.stripe_subscription_id
+        return await _change_plan(session, runtime, billing, sub_id, live.plan_id, plan.id)
     customer = await _customer(session, billing, user_id, email)
     await _end_read_transaction(session)
     metadata = {"user_id": str(user_id), "plan": plan.id}
@@ -138,7 +137,7 @@ async def subscribe(
             metadata=metadata,
             idempotency_key=f"conjure-subscription-{user_id}-{plan.id}-{attempt}",
         )
-        await apply_subscription(session, settings, sub, read_at=read_at)
+        await apply_subscription(session, settings, sub, read_at=read_at, announcer=runtime.announcer)
         return SubscribeOut(
             flow="elements", plan=plan.id, client_secret=sub.client_secret, subscription_id=sub.id
         )
@@ -155,10 +154,11 @@ async def subscribe(
 
 
 async def _change_plan(
-    session: AsyncSession, settings: Settings, billing: BillingGateway, sub_id: str, current: str, new: str
+    session: AsyncSession, runtime: Runtime, billing: BillingGateway, sub_id: str, current: str, new: str
 ) -> SubscribeOut:
     """Switch the price: an upgrade is invoiced pro rata now (and granted when paid); a downgrade
     is not prorated, so the lower price and allowance start at the renewal."""
+    settings = runtime.settings
     plan = paid_plan(settings, new)
     upgrade = service.is_upgrade(find_plan(settings, current), plan)
     await _end_read_transaction(session)
@@ -172,7 +172,7 @@ async def _change_plan(
             "cancel_at_period_end": False,
         },
     )
-    await apply_subscription(session, settings, updated, read_at=read_at)
+    await apply_subscription(session, settings, updated, read_at=read_at, announcer=runtime.announcer)
     return SubscribeOut(
         flow="change", plan=plan.id, subscription_id=sub_id, change="upgrade" if upgrade else "downgrade"
     )
@@ -187,7 +187,7 @@ async def _set_cancel(
     await _end_read_transaction(session)
     read_at = utcnow()
     updated = await billing.update_subscription(sub_id, {"cancel_at_period_end": cancel})
-    await apply_subscription(session, runtime.settings, updated, read_at=read_at)
+    await apply_subscription(session, runtime.settings, updated, read_at=read_at, announcer=runtime.announcer)
     return await service.subscription_view(session, runtime.settings, user_id)
 
 

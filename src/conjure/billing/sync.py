@@ -19,6 +19,7 @@ import structlog
 from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from conjure.announcements import PLANS_CHANGED, Announcer
 from conjure.billing.models import (
     FINAL_STATUSES,
     PAID_STATUSES,
@@ -109,9 +110,17 @@ def _is_older(row: Subscription, sub: StripeSubscription, read_at: dt.datetime) 
 
 
 async def apply_subscription(
-    session: AsyncSession, settings: Settings, sub: StripeSubscription, *, read_at: dt.datetime
+    session: AsyncSession,
+    settings: Settings,
+    sub: StripeSubscription,
+    *,
+    read_at: dt.datetime,
+    announcer: Announcer | None = None,
 ) -> Subscription | None:
-    """Bring our row in line with this read of the subscription; None when we cannot tell whose it is."""
+    """Bring our row in line with this read of the subscription; None when we cannot tell whose it is.
+
+    When it changed, ``announcer`` tells every process's plan cache once it commits (a submit reads
+    the class of its job from there)."""
     user_id = await user_for_customer(session, sub.customer, sub.metadata.get("user_id"))
     if user_id is None:
         return None
@@ -154,6 +163,8 @@ async def apply_subscription(
         row.past_due_since = None
     row.synced_at = read_at
     row.updated_at = now
+    if announcer is not None:
+        announcer.after_commit(session, PLANS_CHANGED, user_id)
     return row
 
 

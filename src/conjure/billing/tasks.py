@@ -15,6 +15,7 @@ from typing import Any
 
 import structlog
 
+from conjure.announcements import Announcer
 from conjure.billing.gateway import BillingGateway
 from conjure.billing.models import Invoice, Subscription
 from conjure.billing.stripe_objects import StripeInvoice, StripeSubscription
@@ -81,8 +82,9 @@ async def _read(gateway: BillingGateway, event_type: str, object_id: str) -> Rea
     return reads
 
 
-async def apply_stripe_event(ctx: JobContext) -> dict[str, Any]:
-    """Re-read the event's subscription/invoice from Stripe and apply it (forward only, grants once)."""
+async def apply_stripe_event(ctx: JobContext, announcer: Announcer | None = None) -> dict[str, Any]:
+    """Re-read the event's subscription/invoice from Stripe and apply it (forward only, grants once);
+    a subscription change is announced to every process's plan cache once it commits."""
     event_type, object_id = str(ctx.payload["type"]), str(ctx.payload["object_id"])
     try:
         async with billing_gateway(ctx.settings) as gateway:
@@ -101,7 +103,7 @@ async def apply_stripe_event(ctx: JobContext) -> dict[str, Any]:
         inv_row: Invoice | None = None
         if reads.subscription is not None:
             sub_row = await apply_subscription(
-                session, ctx.settings, reads.subscription, read_at=reads.read_at
+                session, ctx.settings, reads.subscription, read_at=reads.read_at, announcer=announcer
             )
             if sub_row is None:
                 raise RetryableJobError("customer_unknown", "Whose subscription this is is not recorded yet.")
@@ -141,12 +143,18 @@ def _notify(
         publish_after_commit(session, ctx.user_events, user_id, SUBSCRIPTION_UPDATED, data)
 
 
-STRIPE_EVENT = JobKind(
-    name=KIND,
-    handler=apply_stripe_event,
-    timeout_seconds=60.0,
-    # Stripe down for a while is still not lost: 8 backed-off attempts, then the DLQ (re-drive).
-    max_attempts=8,
-    description="Apply a Stripe billing event (re-read from Stripe)",
-)
-PLATFORM_KINDS = [STRIPE_EVENT]
+def platform_kinds(announcer: Announcer | None) -> list[JobKind]:
+    """Billing's job kinds for a process whose plan changes ``announcer`` tells everyone of."""
+
+    async def handler(ctx: JobContext) -> dict[str, Any]:
+        return await apply_stripe_event(ctx, announcer)
+
+    stripe_event = JobKind(
+        name=KIND,
+        handler=handler,
+        timeout_seconds=60.0,
+        # Stripe down for a while is still not lost: 8 backed-off attempts, then the DLQ (re-drive).
+        max_attempts=8,
+        description="Apply a Stripe billing event (re-read from Stripe)",
+    )
+    return [stripe_event]

@@ -35,6 +35,7 @@ class AttemptView(BaseModel):
     error_code: str | None
     error: str | None
     duration_ms: int | None
+    usage: dict[str, Any] | None = None  # this attempt's model usage (the job's ``usage`` sums them)
 
 
 class EventView(BaseModel):

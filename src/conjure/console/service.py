@@ -174,6 +174,7 @@ async def job_detail(session: AsyncSession, job_id: uuid.UUID) -> ConsoleJobDeta
                 error_code=a.error_code,
                 error=a.error,
                 duration_ms=a.processing_time_ms,
+                usage=a.usage,
             )
             for a in attempts
         ],

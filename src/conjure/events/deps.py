@@ -13,7 +13,7 @@ from redis.exceptions import RedisError
 
 from conjure.auth.deps import CurrentPrincipal
 from conjure.deps import RuntimeDep
-from conjure.errors import ServiceUnavailable
+from conjure.errors import TemporarilyUnavailable
 from conjure.events.service import TooManyStreams
 
 UNAVAILABLE_RETRY_SECONDS = 5
@@ -29,10 +29,9 @@ async def hold_sse_slot(principal: CurrentPrincipal, runtime: RuntimeDep) -> Asy
     try:
         lease = await slots.acquire(principal.user_id)
     except (RedisError, OSError) as exc:
-        raise ServiceUnavailable(
+        raise TemporarilyUnavailable(
             "Event streams are unavailable for a moment; try again shortly.",
-            code="service_unavailable",
-            headers={"Retry-After": str(UNAVAILABLE_RETRY_SECONDS)},
+            retry_after=UNAVAILABLE_RETRY_SECONDS,
         ) from exc
     if lease is None:
         # A slot frees when one of the user's streams closes, or, if a process holding one

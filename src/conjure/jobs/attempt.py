@@ -57,6 +57,7 @@ class ClaimedRow:
     webhook_url: str | None
     cancel_requested: bool
     event_seq: int
+    usage: dict[str, Any] | None  # what the job's earlier attempts used (None for a first one)
 
 
 @dataclass
@@ -72,6 +73,8 @@ class Claim:
     price_stars: int
     webhook_url: str | None
     cancel_requested: bool
+    # The job's usage over its earlier attempts (as claimed): this attempt's is added to it.
+    usage_before: dict[str, Any] | None = None
     # Events to publish together with the acknowledgement (one Redis round trip).
     outbox: list[tuple[uuid.UUID, dict[str, Any]]] = field(default_factory=list)
     started: float = field(default_factory=time.monotonic)
@@ -158,6 +161,7 @@ async def announced(claims: Iterable[Claim]) -> None:
 
 
 def usage_summary(calls: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """One attempt's usage: its model calls and their totals (None when it made none)."""
     if not calls:
         return None
     return {
@@ -165,4 +169,19 @@ def usage_summary(calls: list[dict[str, Any]]) -> dict[str, Any] | None:
         "input_tokens": sum(c["input_tokens"] for c in calls),
         "output_tokens": sum(c["output_tokens"] for c in calls),
         "cost_usd": round(sum(c["cost_usd"] for c in calls), 6),
+    }
+
+
+def add_usage(total: dict[str, Any] | None, attempt: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The job's usage once ``attempt``'s is added to its earlier attempts' ``total``: the calls
+    of both, in order, and the sums (the usage reports split by provider from the calls)."""
+    if attempt is None:
+        return total
+    if total is None:
+        return attempt
+    return {
+        "calls": [*(total.get("calls") or ()), *(attempt.get("calls") or ())],
+        "input_tokens": int(total.get("input_tokens") or 0) + int(attempt.get("input_tokens") or 0),
+        "output_tokens": int(total.get("output_tokens") or 0) + int(attempt.get("output_tokens") or 0),
+        "cost_usd": round(float(total.get("cost_usd") or 0.0) + float(attempt.get("cost_usd") or 0.0), 6),
     }

@@ -14,13 +14,13 @@ import itertools
 import time
 import uuid
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from conjure.jobs.events import Event, EventBus, InProcessEventBus
 from conjure.jobs.lanes import Lane, LaneLookup, LanePolicy, LaneQueue
 from conjure.jobs.streams import RedisStreamsBroker
-from conjure.jobs.types import BrokerStats, Delivery
+from conjure.jobs.types import BrokerStats, Delivery, Tick
 
 if TYPE_CHECKING:
     import redis.asyncio as aioredis
@@ -54,6 +54,12 @@ class Broker(Protocol):
     async def dispatch_later(self, job_id: uuid.UUID, due: float) -> None: ...
     async def forget_delayed(self, job_id: uuid.UUID) -> None: ...
     async def move_due(self, now: float | None = None, limit: int = 500) -> int: ...
+    async def tick(self, now: float | None = None, limit: int = 500) -> Tick:
+        """:meth:`move_due`, and what it saw: the earliest retry still delayed, jobs in lanes."""
+
+    # Called with each retry's due time this process schedules (the scheduler may sleep past it).
+    on_delayed: Callable[[float], None] | None
+
     async def fetch(self, consumer: str, count: int, block_ms: int) -> list[Delivery]: ...
     async def reclaim(self, consumer: str, min_idle_ms: int, count: int) -> list[Delivery]: ...
     async def ack(self, refs: Sequence[str], events: Sequence[tuple[uuid.UUID, Event]] = ()) -> None:
@@ -89,6 +95,7 @@ class InProcessBroker:
         self._dead: dict[uuid.UUID, dict[str, str]] = {}
         self._ids = itertools.count(1)
         self._workers: dict[str, float] = {}
+        self.on_delayed: Callable[[float], None] | None = None
 
     async def start(self) -> None:
         return None
@@ -133,11 +140,16 @@ class InProcessBroker:
     async def dispatch_later(self, job_id: uuid.UUID, due: float) -> None:
         self._delayed_ids[job_id] = due
         heapq.heappush(self._delayed, (due, job_id))
+        if self.on_delayed is not None:
+            self.on_delayed(due)
 
     async def forget_delayed(self, job_id: uuid.UUID) -> None:
         self._delayed_ids.pop(job_id, None)
 
     async def move_due(self, now: float | None = None, limit: int = 500) -> int:
+        return (await self.tick(now, limit)).moved
+
+    async def tick(self, now: float | None = None, limit: int = 500) -> Tick:
         now = time.time() if now is None else now
         due: list[tuple[float, uuid.UUID]] = []
         while self._delayed and self._delayed[0][0] <= now and len(due) < limit:
@@ -156,7 +168,9 @@ class InProcessBroker:
         self.lanes.tick(not self._ready and not self._pending)
         if self.lanes.waiting:
             self.lanes.promote(self._room())
-        return len(due)
+        # Stale heap entries (re-scheduled, forgotten) may make this early: a tick, never late.
+        next_due = self._delayed[0][0] if self._delayed else None
+        return Tick(moved=len(due), next_due=next_due, waiting=self.lanes.waiting > 0)
 
     async def fetch(self, consumer: str, count: int, block_ms: int) -> list[Delivery]:
         if not self._ready and block_ms > 0:

@@ -69,6 +69,7 @@ async def take(
             price_stars=row.price_stars,
             webhook_url=row.webhook_url,
             cancel_requested=row.cancel_requested,
+            usage_before=row.usage,
         )
         for row in rows
     ]

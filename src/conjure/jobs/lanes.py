@@ -364,7 +364,9 @@ return 0
 )
 
 # The scheduler's tick: heal leaked in-flight counts once the stream is empty, unpark payers
-# below their bound, promote into the room there is (covers a lost acknowledgement).
+# below their bound, promote into the room there is (covers a lost acknowledgement). Returns
+# {promoted, jobs still waiting, the earliest delayed retry's score or false} (KEYS[6]: the
+# delayed set), so an idle scheduler learns in this one call that it may sleep, and until when.
 LANES_TICK_LUA = (
     LANES_LUA
     + """
@@ -372,7 +374,9 @@ if redis.call('XLEN', stream) == 0 then redis.call('DEL', inflight) end
 for _, member in ipairs(redis.call('SMEMBERS', parked)) do
   unpark(string.match(member, '|(.*)$'))
 end
-if tonumber(redis.call('GET', waiting) or '0') > 0 then return promote(ready_room()) end
-return 0
+local promoted = 0
+if tonumber(redis.call('GET', waiting) or '0') > 0 then promoted = promote(ready_room()) end
+local first = redis.call('ZRANGE', KEYS[6], 0, 0, 'WITHSCORES')
+return {promoted, tonumber(redis.call('GET', waiting) or '0'), first[2] or false}
 """
 )

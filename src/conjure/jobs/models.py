@@ -90,6 +90,7 @@ class Job(Base):
     # Last sequence number used in job_events (bumped in the same UPDATE as each change).
     event_seq: Mapped[int] = mapped_column(Integer, default=0)
     progress: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    # Model usage summed over every attempt (a failed attempt's calls were paid for too).
     usage: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     webhook_url: Mapped[str | None] = mapped_column(String(2000))
     start_deadline: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -132,6 +133,8 @@ class JobAttempt(Base):
     error: Mapped[str | None] = mapped_column(Text)
     error_code: Mapped[str | None] = mapped_column(String(64))
     processing_time_ms: Mapped[int | None] = mapped_column(Integer)
+    # This attempt's model usage (tokens, cost, calls); the job's ``usage`` is the sum over attempts.
+    usage: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 
 
 class JobEvent(Base):

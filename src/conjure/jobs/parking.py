@@ -41,7 +41,7 @@ from sqlalchemy import func, insert, null, select, update
 
 from conjure.db import after_commit, utcnow
 from conjure.dbfaults import retry_transaction
-from conjure.jobs.attempt import Claim, LostClaim, Outcome
+from conjure.jobs.attempt import Claim, LostClaim, Outcome, add_usage
 from conjure.jobs.models import ATTEMPTS, EVENTS, JOBS, Job, JobStatus
 from conjure.jobs.registry import SavedState
 from conjure.jobs.service import end_queued_job, record_event
@@ -153,7 +153,7 @@ async def free_run(
                     "free": True,
                 }
             if outcome.usage is not None:
-                values["usage"] = outcome.usage
+                values["usage"] = add_usage(claim.usage_before, outcome.usage)
             seq = await session.scalar(
                 update(JOBS)
                 .where(*_guard(claim, worker_id))
@@ -179,6 +179,7 @@ async def free_run(
                     error_code=PARKED if parked else outcome.code,
                     error=None if parked else outcome.message,
                     processing_time_ms=int((time.monotonic() - claim.started) * 1000),
+                    usage=outcome.usage,
                 )
             )
             await session.execute(

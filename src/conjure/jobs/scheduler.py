@@ -1,6 +1,9 @@
 """The housekeeping loops every worker process runs next to its worker.
 
-- move due retries from the delayed set back to the queue (every ``job_scheduler_poll_seconds``);
+- move due retries from the delayed set back to the queue, and promote jobs waiting in lanes
+  (every ``job_scheduler_poll_seconds`` while jobs wait in lanes or retries are due; an idle
+  scheduler sleeps until the earliest delayed retry or its next step, at most a second, and a
+  retry this process schedules wakes it: an idle worker costs one broker call a second);
 - reconcile: re-dispatch ``queued`` jobs nobody took within ``reconcile_after_seconds``
   (a crash between commit and dispatch, a Redis that lost its data) and ``processing``
   jobs whose lease ran out that long ago (a dead worker whose entry vanished), through their
@@ -8,7 +11,8 @@
   oldest jobs in turn so one payer's lost backlog does not fill a pass;
 - cancel queued (or waiting) jobs past their start deadline (reason ``deadline``, no charge);
 - wake parked jobs: queue those whose poll time came, fail those past their callback deadline
-  (``conjure.jobs.parking.wake_waiting``), so a job that is never resumed still ends;
+  (``conjure.jobs.parking.wake_waiting``), so a job that is never resumed still ends; once a
+  second, one statement compiled once (:func:`due_work`) asks whether either has anything to do;
 - write off the wallet's credit grants that expired (``conjure.wallet.grants``);
 - refresh the queue gauges in ``/metrics``;
 - run the apps' periodic tasks (``AppSpec.periodic``, e.g. staging's cleanup of unused uploads).
@@ -19,22 +23,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import math
 import time
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from sqlalchemy import String, cast, func, literal, select, update
+from sqlalchemy import String, bindparam, cast, exists, func, literal, or_, select, update
 
 from conjure.db import after_commit, utcnow
 from conjure.jobs.models import JOBS, PAUSED_KINDS, Job, JobStatus
 from conjure.jobs.parking import wake_waiting
 from conjure.jobs.redispatch import LANE_COLUMNS, lanes_of_rows
 from conjure.jobs.service import end_queued_job
-from conjure.jobs.types import stop_if_cancelled
+from conjure.jobs.store.postgres import DriverStatement
+from conjure.jobs.types import Tick, stop_if_cancelled
 from conjure.observability.metrics import DLQ_SIZE, QUEUE_DEPTH
 from conjure.wallet.grants import expire_due_grants
 
 if TYPE_CHECKING:
+    from conjure.db import Database
     from conjure.runtime import Runtime
 
 log = structlog.get_logger("conjure.jobs.scheduler")
@@ -43,6 +51,8 @@ STATS_EVERY_SECONDS = 5.0
 DEADLINES_EVERY_SECONDS = 1.0
 GRANTS_EVERY_SECONDS = 30.0
 BACKLOG_PATIENCE = 10
+# The longest an idle scheduler sleeps; its once-a-second steps (deadlines) bound it anyway.
+IDLE_PAUSE_SECONDS = DEADLINES_EVERY_SECONDS
 
 
 class Scheduler:
@@ -51,15 +61,60 @@ class Scheduler:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self._stopping = asyncio.Event()
+        self._wake = asyncio.Event()  # a retry due before the planned wake-up, or stop()
+        # Unix time the loop sleeps until; infinite while it is awake, so that a retry scheduled
+        # after this pass's tick makes the next sleep end at once.
+        self._wake_at = math.inf
         self._task: asyncio.Task[None] | None = None
+        self.ticks = 0  # broker ticks so far (the idle cost, for tests)
 
     async def start(self) -> None:
+        self.runtime.broker.on_delayed = self._retry_scheduled
         self._task = asyncio.create_task(self._loop(), name="jobs-scheduler")
 
     async def stop(self) -> None:
         self._stopping.set()
+        self._wake.set()
         if self._task is not None:
             await self._task
+        if self.runtime.broker.on_delayed == self._retry_scheduled:
+            self.runtime.broker.on_delayed = None
+
+    def _retry_scheduled(self, due: float) -> None:
+        """This process scheduled a retry: wake up for it if the loop would sleep past it."""
+        if due < self._wake_at:
+            self._wake.set()
+
+    async def _tick(self) -> Tick | None:
+        """The broker's tick (None when it failed: the next comes at the usual pace)."""
+        self.ticks += 1
+        try:
+            return await self.runtime.broker.tick(limit=BATCH)
+        except Exception as exc:
+            log.warning("scheduler_step_failed", step="move_due", error_type=type(exc).__name__)
+            return None
+        finally:
+            stop_if_cancelled()
+
+    def _pause(self, tick: Tick | None, due: dict[str, float]) -> float:
+        """Seconds to sleep: the usual poll while jobs wait in lanes or retries pile up; else
+        until the earliest delayed retry or the next step, whichever comes first."""
+        poll = self.runtime.settings.job_scheduler_poll_seconds
+        if tick is None or tick.busy(BATCH):
+            return poll
+        pause = min(due.values()) - time.monotonic()
+        if tick.next_due is not None:
+            pause = min(pause, tick.next_due - time.time())
+        return min(max(pause, 0.005), IDLE_PAUSE_SECONDS)
+
+    async def _sleep(self, seconds: float) -> None:
+        self._wake_at = time.time() + seconds
+        if not self._wake.is_set():  # else a retry came while awake: tick again at once
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(seconds):
+                    await self._wake.wait()
+        self._wake.clear()
+        self._wake_at = math.inf
 
     async def _loop(self) -> None:
         settings = self.runtime.settings
@@ -69,14 +124,13 @@ class Scheduler:
         due = {"reconcile": 0.0, "deadlines": 0.0, "stats": 0.0, "grants": 0.0}
         while not self._stopping.is_set():
             now = time.monotonic()
-            await self._guarded("move_due", self.runtime.broker.move_due())
+            tick = await self._tick()
             if now >= due["reconcile"]:
                 await self._guarded("reconcile", self.reconcile(bound_seconds=first_bound))
                 first_bound = None
                 due["reconcile"] = now + reconcile_every
             if now >= due["deadlines"]:
-                await self._guarded("deadlines", self.expire_deadlines())
-                await self._guarded("wake_waiting", wake_waiting(self.runtime))
+                await self._guarded("deadlines", self.sweep())
                 due["deadlines"] = now + DEADLINES_EVERY_SECONDS
             if now >= due["grants"]:
                 await self._guarded("grants", expire_due_grants(self.runtime.db))
@@ -89,8 +143,16 @@ class Scheduler:
                     if now >= due.get(task.name, 0.0):
                         await self._guarded(task.name, task.run(self.runtime))
                         due[task.name] = now + task.every(settings)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), settings.job_scheduler_poll_seconds)
+            if not self._stopping.is_set():
+                await self._sleep(self._pause(tick, due))
+
+    async def sweep(self) -> None:
+        """Start deadlines and parked jobs, each only when :func:`due_work` says it has work."""
+        deadlines, waiting = await due_work(self.runtime.db)
+        if deadlines:
+            await self._guarded("deadlines", self.expire_deadlines())
+        if waiting:
+            await self._guarded("wake_waiting", wake_waiting(self.runtime))
 
     async def _guarded(self, name: str, work: object) -> None:
         try:
@@ -205,3 +267,33 @@ def fair_oldest(cutoff: dt.datetime, limit: int) -> Any:
         .subquery()
     )
     return select(turns.c.id).order_by(turns.c.turn, turns.c.run_at).limit(limit)
+
+
+@lru_cache(maxsize=1)
+def due_work_statement() -> Any:
+    """Whether any queued or waiting job is past its start deadline, and whether any parked job
+    is due to wake (its poll time) or to fail (its callback deadline), at ``:now``."""
+    now = bindparam("now", type_=JOBS.c.run_at.type)
+    waiting = JOBS.c.status == JobStatus.WAITING.value
+    deadlines = exists().where(
+        or_(JOBS.c.status == JobStatus.QUEUED.value, waiting), JOBS.c.start_deadline < now
+    )
+    wake = exists().where(waiting, or_(JOBS.c.run_at <= now, JOBS.c.wait_deadline <= now))
+    return select(deadlines.label("deadlines"), wake.label("wake"))
+
+
+@lru_cache(maxsize=1)
+def _due_work_driver() -> DriverStatement:
+    return DriverStatement(due_work_statement())
+
+
+async def due_work(db: Database) -> tuple[bool, bool]:
+    """(deadlines to expire, parked jobs to wake or fail) now: one statement, no transaction; on
+    PostgreSQL compiled once for the driver (an idle scheduler asks every second)."""
+    params = {"now": utcnow()}
+    if db.is_sqlite:
+        async with db.engine.connect() as conn:
+            row = (await conn.execute(due_work_statement(), params)).one()
+    else:
+        row = (await _due_work_driver().fetch(db, params))[0]
+    return bool(row[0]), bool(row[1])

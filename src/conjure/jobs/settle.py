@@ -30,7 +30,7 @@ from sqlalchemy import select
 from conjure.db import utcnow
 from conjure.dbfaults import retry_transaction
 from conjure.events.service import job_outcome_event, publish_user_events
-from conjure.jobs.attempt import Claim, ClaimKey, Outcome, Settlement, announced
+from conjure.jobs.attempt import Claim, ClaimKey, Outcome, Settlement, add_usage, announced
 from conjure.jobs.events import event_message
 from conjure.jobs.hooks import checked, failure_events
 from conjure.jobs.models import Job, JobStatus
@@ -103,7 +103,11 @@ class Settler:
             # committed, so the attempt counts as a retryable failure.
             log.exception("job_finish_failed", job_id=str(claim.job_id))
             return await self.finish(
-                claim, Outcome("retry", code="finish_failed", message="Saving the result failed.")
+                claim,
+                # The attempt's model calls were made (and paid for) even though its success was not.
+                Outcome(
+                    "retry", code="finish_failed", message="Saving the result failed.", usage=outcome.usage
+                ),
             )
 
     async def _free(self, claim: Claim, outcome: Outcome) -> Outcome | None:
@@ -284,7 +288,7 @@ class Settler:
         status = outcome.kind
         values: dict[str, Any] = {"updated_at": now, "lease_expires_at": None}
         if outcome.usage is not None:
-            values["usage"] = outcome.usage
+            values["usage"] = add_usage(claim.usage_before, outcome.usage)
         delay: float | None = None
         if status == "retry" and claim.attempt < claim.max_attempts:
             delay = at_least(self._backoff(claim), outcome.retry_after)
@@ -307,6 +311,8 @@ class Settler:
             "error_code": None if success else outcome.code,
             "processing_time_ms": int((time.monotonic() - claim.started) * 1000),
         }
+        if outcome.usage is not None:
+            attempt["usage"] = outcome.usage
         data: dict[str, Any] = {"status": values["status"], "attempt": claim.attempt}
         if not success:
             data["code"] = outcome.code

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -29,7 +29,7 @@ from conjure.jobs.lanes import (
     LaneLookup,
     LanePolicy,
 )
-from conjure.jobs.types import BrokerStats, Delivery
+from conjure.jobs.types import BrokerStats, Delivery, Tick
 
 log = structlog.get_logger("conjure.jobs.streams")
 
@@ -95,6 +95,8 @@ class RedisStreamsBroker:
         self._lanes_ack = redis.register_script(LANES_ACK_LUA)
         self._lanes_tick = redis.register_script(LANES_TICK_LUA)
         self._autoclaim_cursor = "0-0"
+        # This process's scheduler, told of each retry it schedules (it may be sleeping past it).
+        self.on_delayed: Callable[[float], None] | None = None
         # The payer of each laned entry this process holds, for the acknowledgement that frees
         # its place in the payer's in-flight bound (entries carry it; a reclaim learns it too).
         self._payers: dict[str, str] = {}
@@ -164,6 +166,8 @@ class RedisStreamsBroker:
     async def dispatch_later(self, job_id: uuid.UUID, due: float) -> None:
         """Make a job ready at unix time ``due`` (a retry)."""
         await self.redis.zadd(keys.DELAYED, {str(job_id): due})
+        if self.on_delayed is not None:
+            self.on_delayed(due)
 
     async def forget_delayed(self, job_id: uuid.UUID) -> None:
         await self.redis.zrem(keys.DELAYED, str(job_id))
@@ -172,11 +176,20 @@ class RedisStreamsBroker:
         """Move retries whose time has come back through their payers' lanes (their stored class),
         and promote waiting lanes into the room there is (the scheduler's tick: covers an
         acknowledgement whose promotion was lost)."""
+        return (await self.tick(now, limit)).moved
+
+    async def tick(self, now: float | None = None, limit: int = 500) -> Tick:
+        """:meth:`move_due`, saying what waits: an idle tick is this one script call."""
+        now = time.time() if now is None else now
+        _promoted, waiting, first = await self._lanes_tick(
+            keys=[*_LANE_KEYS, keys.DELAYED], args=self._lane_args()
+        )
+        next_due = None if not first else float(first)
+        if next_due is None or next_due > now:
+            return Tick(moved=0, next_due=next_due, waiting=int(waiting) > 0)
         due = [
             _text(member)
-            for member in await self.redis.zrangebyscore(
-                keys.DELAYED, "-inf", now or time.time(), start=0, num=limit
-            )
+            for member in await self.redis.zrangebyscore(keys.DELAYED, "-inf", now, start=0, num=limit)
         ]
         moved = 0
         if due:
@@ -189,8 +202,8 @@ class RedisStreamsBroker:
             moved = int(
                 await self._lanes_move_due(keys=[*_LANE_KEYS, keys.DELAYED], args=[*self._lane_args(), *args])
             )
-        await self._lanes_tick(keys=_LANE_KEYS, args=self._lane_args())
-        return moved
+        # What is left is due later (or at once, past ``limit``: the busy pace covers it).
+        return Tick(moved=moved, next_due=now if moved >= limit else None, waiting=int(waiting) > 0)
 
     async def _stored_lanes(self, members: Sequence[str]) -> list[Lane | None]:
         """The stored lanes of delayed-set members (None for a member that is no job id)."""

@@ -21,6 +21,19 @@ class Delivery:
     lane: str | None = None  # the payer it was fair-queued as (conjure.jobs.lanes), if any
 
 
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """What one scheduler tick of a broker did, and when the next one has work for sure."""
+
+    moved: int  # retries moved back to the queue
+    next_due: float | None  # unix time of the earliest retry still delayed (None: no retry waits)
+    waiting: bool  # jobs wait in lanes: a promotion (room opening) may be due at any tick
+
+    def busy(self, limit: int) -> bool:
+        """Whether the next tick should come at the usual pace (a backlog to move or promote)."""
+        return self.waiting or self.moved >= limit
+
+
 @dataclass(frozen=True)
 class BrokerStats:
     """What the broker holds right now (the jobs table stays the record)."""

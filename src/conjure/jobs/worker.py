@@ -31,6 +31,7 @@ import structlog
 from redis.exceptions import RedisError
 from sqlalchemy.orm import configure_mappers
 
+from conjure.announcements import PLANS_CHANGED, listen
 from conjure.jobs.attempt import Claim
 from conjure.jobs.runner import Runner
 from conjure.jobs.scheduler import Scheduler
@@ -334,8 +335,18 @@ async def run_worker(settings: Settings, *, apps: list[AppSpec] | None = None) -
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop_event.set)
     stop = await start_embedded(runtime)
+    # Jobs submit jobs too (at the class of their user's plan): forget announced plan changes.
+    listener = (
+        asyncio.create_task(listen(runtime.redis, {PLANS_CHANGED: runtime.plan_cache}))
+        if runtime.redis is not None and runtime.plan_cache is not None
+        else None
+    )
     try:
         await stop_event.wait()
     finally:
+        if listener is not None:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
         await stop()
         await runtime.close()

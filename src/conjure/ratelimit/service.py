@@ -47,7 +47,7 @@ from limits import RateLimitItem, parse_many
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 
-from conjure.errors import ConjureError, ServiceUnavailable
+from conjure.errors import ConjureError, TemporarilyUnavailable
 from conjure.observability.metrics import RATE_LIMIT_OUTAGES, RATE_LIMITED
 from conjure.settings import Settings
 
@@ -61,10 +61,8 @@ class RateLimited(ConjureError):
     code, status = "rate_limited", 429
 
 
-class RateLimitsUnavailable(ServiceUnavailable):
+class RateLimitsUnavailable(TemporarilyUnavailable):
     """503 with ``Retry-After``: the shared limit store is down and this route must not run unlimited."""
-
-    code = "service_unavailable"
 
 
 class Outage(enum.StrEnum):
@@ -373,7 +371,7 @@ class RateLimiter:
                     raise RateLimitsUnavailable(
                         "This action is paused for a moment while rate limits cannot be checked; "
                         f"try again in {self.retry_after_seconds} s.",
-                        headers={"Retry-After": str(self.retry_after_seconds)},
+                        retry_after=self.retry_after_seconds,
                     )
                 applied = local_share(item, self.processes)
                 result = await self._hit_with(self._local, applied, scope, key, cost)

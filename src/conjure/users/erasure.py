@@ -9,7 +9,7 @@ rows name only the user id), payments, and jobs' kind, price, status and times.
 Access stops at once: the identities are deleted, refresh tokens and API keys revoked, and
 ``users.deleted_at`` makes every access token of the user fail its next check
 (:func:`conjure.users.service.user_exists`): the API process that deleted it forgets it at once,
-and every other one when the deletion is announced once committed (:mod:`conjure.auth.forget`).
+and every other one when the deletion is announced once committed (:mod:`conjure.announcements`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import structlog
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conjure.auth.forget import announce_forgotten
+from conjure.announcements import USERS_FORGOTTEN
 from conjure.auth.identities import close_account
 from conjure.billing.service import cancel_subscriptions_for_deleted_account
 from conjure.db import after_commit
@@ -113,12 +113,7 @@ async def delete_account(
                 log.exception("erase_object_failed", user_id=str(user.id))
 
     after_commit(session, remove_objects)
-    user_id, redis = user.id, runtime.redis
-
-    async def announce() -> None:
-        await announce_forgotten(redis, user_id)
-
-    after_commit(session, announce)
+    runtime.announcer.after_commit(session, USERS_FORGOTTEN, user.id)
     if on_committed is not None:
         callback = on_committed
 

@@ -90,3 +90,28 @@ def test_the_file_picker_uploads_too_and_refusals_are_shown(page: Page, server: 
     page.set_input_files("#file", files=[{"name": "notes.gif", "mimeType": "image/gif", "buffer": b"GIF89a"}])
     expect(page.locator("#notice")).to_be_visible()
     expect(page.locator("#stage")).to_be_disabled()
+
+
+def test_a_session_is_resumed_ended_and_started_again_by_logging_in(page: Page) -> None:  # noqa: F811
+    """The sign-in panel every app page shares (``startAppPage`` in api.js)."""
+    page.goto("/staging")
+    page.fill("#auth-email", "returning@example.com")
+    page.fill("#auth-password", "correct horse battery")
+    page.click("#signup")
+    expect(page.locator("#stars")).to_have_text("★ 3")
+    page.reload()  # the session a previous visit left: straight to the page
+    expect(page.locator("#app")).to_be_visible()
+    expect(page.locator("#auth")).to_be_hidden()
+    page.click("#logout")
+    expect(page.locator("#auth")).to_be_visible()
+    expect(page.locator("#app")).to_be_hidden()
+    page.fill("#auth-email", "returning@example.com")
+    page.fill("#auth-password", "wrong password!")
+    page.click("#login")
+    expect(page.locator("#notice")).not_to_be_empty()
+    expect(page.locator("#app")).to_be_hidden()
+    page.fill("#auth-password", "correct horse battery")
+    page.click("#login")
+    expect(page.locator("#app")).to_be_visible()
+    expect(page.locator("#stars")).to_have_text("★ 3")
+    shot(page, "staging-04-logged-in-again")

@@ -27,6 +27,7 @@ CLAIMED_COLUMNS = (
     "webhook_url",
     "cancel_requested",
     "event_seq",
+    "usage",
 )
 SNAPSHOT_COLUMNS = (
     *("id", "user_id", "kind", "status", "progress", "result", "error_code", "last_error"),

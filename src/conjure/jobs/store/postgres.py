@@ -125,6 +125,8 @@ def claim_statement() -> Any:
 # Each job row is written only while its claim holds (processing, same attempt, this worker);
 # its attempt row and its event only for the rows that were. A retry goes back to queued with
 # its run_at and no worker; a terminal status frees the dedupe key and stamps finished_at.
+# ``usage`` is the job's total over its attempts (``Settler.prepare`` adds this attempt's to the
+# total it claimed), ``attempt_usage`` this attempt's own.
 # JSON travels as text and is cast here, so asyncpg needs no per-element codec.
 SETTLE_BATCH = text(
     """
@@ -133,9 +135,10 @@ WITH input AS (
         CAST(:ids AS uuid[]), CAST(:attempts AS int[]), CAST(:statuses AS text[]),
         CAST(:results AS text[]), CAST(:usages AS text[]), CAST(:codes AS text[]),
         CAST(:messages AS text[]), CAST(:run_ats AS timestamptz[]), CAST(:event_types AS text[]),
-        CAST(:event_data AS text[]), CAST(:successes AS boolean[]), CAST(:times_ms AS int[])
+        CAST(:event_data AS text[]), CAST(:successes AS boolean[]), CAST(:times_ms AS int[]),
+        CAST(:attempt_usages AS text[])
     ) AS i(id, attempt, status, result, usage, code, message, run_at, event_type, event_data,
-           success, time_ms)
+           success, time_ms, attempt_usage)
 ), job AS (
     UPDATE jobs AS j SET
         status = i.status,
@@ -156,7 +159,7 @@ WITH input AS (
 ), attempt AS (
     UPDATE job_attempts AS a SET
         finished_at = :now, success = i.success, error = i.message, error_code = i.code,
-        processing_time_ms = i.time_ms
+        processing_time_ms = i.time_ms, usage = CAST(i.attempt_usage AS jsonb)
     FROM input AS i JOIN job ON job.id = i.id AND job.attempts = i.attempt
     WHERE a.job_id = i.id AND a.attempt_number = i.attempt
     RETURNING a.id
@@ -228,6 +231,7 @@ def _settle_params(batch: Sequence[Settlement], worker_id: str, now: dt.datetime
         "event_data": [json.dumps(s.data) for s in batch],
         "successes": [s.success for s in batch],
         "times_ms": [s.attempt["processing_time_ms"] for s in batch],
+        "attempt_usages": [_json(s.attempt.get("usage")) for s in batch],
         "now": now,
         "worker": worker_id,
     }

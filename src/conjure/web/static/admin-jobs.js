@@ -182,8 +182,9 @@ export async function openJob(jobId) {
     ...(job.usage ? [h("h3", {}, t("console.usage")), h("pre", {}, JSON.stringify(job.usage, null, 2))] : []),
     h("h3", {}, t("console.attempts")),
     table(
-      [t("col.number"), t("col.worker"), t("col.when"), t("col.duration"), t("col.error")],
-      job.attempts_list.map((a) => [a.number, a.worker_id || "", formatDate(a.started_at), a.duration_ms == null ? "–" : `${a.duration_ms} ms`, a.success ? "✓" : [a.error_code, a.error].filter(Boolean).join(": ")]),
+      [t("col.number"), t("col.worker"), t("col.when"), t("col.duration"), t("console.usage.cost"), t("col.error")],
+      // Each attempt's own model cost: a failed attempt's calls are paid for too (the job's usage sums them).
+      job.attempts_list.map((a) => [a.number, a.worker_id || "", formatDate(a.started_at), a.duration_ms == null ? "–" : `${a.duration_ms} ms`, a.usage ? `$${a.usage.cost_usd}` : "–", a.success ? "✓" : [a.error_code, a.error].filter(Boolean).join(": ")]),
     ),
     h("h3", {}, t("console.events")),
     table(

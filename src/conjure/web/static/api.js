@@ -279,6 +279,58 @@ export async function availableStars() {
   return (await api("/api/v1/user/wallet")).available_stars;
 }
 
+/** Show the stars a person can spend now in ``el`` ("★ 3"); hide it when they cannot be read. */
+export async function showStars(el) {
+  try {
+    el.textContent = `★ ${await availableStars()}`;
+    el.hidden = false;
+  } catch {
+    el.hidden = true;
+  }
+}
+
+/**
+ * Start an app page behind the shared sign-in panel: ``#auth`` holds ``#auth-form`` (submitting it
+ * signs up), ``#auth-email``, ``#auth-password`` and ``#login`` (logs in); ``#app`` is the page and
+ * ``#logout`` ends the session. Once signed in (or at once, with a session a previous visit left)
+ * ``showApp`` runs; when the session ends the panel shows again. ``notify`` hears what went wrong
+ * (``null``: clear the last message).
+ */
+export function startAppPage(showApp, notify) {
+  const $ = (id) => document.getElementById(id);
+  const signInAs = async (mode) => {
+    notify(null);
+    try {
+      await signIn(mode, $("auth-email").value.trim(), $("auth-password").value);
+      await showApp();
+    } catch (error) {
+      notify(error);
+    }
+  };
+  $("auth-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    signInAs("signup");
+  });
+  $("login").addEventListener("click", () => signInAs("login"));
+  $("logout").addEventListener("click", () => {
+    tokens.clear();
+    location.reload();
+  });
+  document.addEventListener("unauthorized", () => {
+    tokens.clear();
+    $("app").hidden = true;
+    $("auth").hidden = false;
+  });
+  if (!tokens.access) {
+    $("auth").hidden = false;
+    return;
+  }
+  showApp().catch((error) => {
+    notify(error);
+    $("auth").hidden = false;
+  });
+}
+
 /** Send ``file`` with a presigned upload (``POST /api/v1/uploads/presign``'s answer): POST sends
  * its ``fields`` then the file as a multipart form, PUT the raw bytes with its ``headers``.
  * XMLHttpRequest, not fetch: it reports progress, as a percentage to ``onProgress``. */

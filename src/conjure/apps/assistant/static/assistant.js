@@ -3,7 +3,7 @@
 // message (uploaded straight to storage, like the staging page) and the staged result shown in
 // the conversation, the memories panel, the meditation player.
 
-import { api, availableStars, followEvents, h, say, signIn, tokens, uploadWithProgress } from "/static/api.js";
+import { api, followEvents, h, say, showStars, startAppPage, tokens, uploadWithProgress } from "/static/api.js";
 
 const $ = (id) => document.getElementById(id);
 const state = {
@@ -97,24 +97,7 @@ function reply(text) {
   send();
 }
 
-async function signInAs(mode) {
-  notify(null);
-  try {
-    await signIn(mode, $("auth-email").value.trim(), $("auth-password").value);
-    await showApp();
-  } catch (error) {
-    notify(error);
-  }
-}
-
-async function refreshStars() {
-  try {
-    $("stars").textContent = `★ ${await availableStars()}`;
-    $("stars").hidden = false;
-  } catch {
-    $("stars").hidden = true;
-  }
-}
+const refreshStars = () => showStars($("stars"));
 
 async function loadConversations() {
   const page = await api("/api/v1/assistant/conversations?limit=100");
@@ -358,15 +341,6 @@ async function showApp() {
 }
 
 function wire() {
-  $("auth-form").addEventListener("submit", (event) => {
-    event.preventDefault();
-    signInAs("signup");
-  });
-  $("login").addEventListener("click", () => signInAs("login"));
-  $("logout").addEventListener("click", () => {
-    tokens.clear();
-    location.reload();
-  });
   $("new-conversation").addEventListener("click", async () => {
     try {
       const created = await api("/api/v1/assistant/conversations", { method: "POST", body: {} });
@@ -386,19 +360,7 @@ function wire() {
     if (event.key === "Enter" && !event.shiftKey) send(event);
   });
   $("meditation-form").addEventListener("submit", meditate);
-  document.addEventListener("unauthorized", () => {
-    tokens.clear();
-    $("app").hidden = true;
-    $("auth").hidden = false;
-  });
 }
 
 wire();
-if (tokens.access) {
-  showApp().catch((error) => {
-    notify(error);
-    $("auth").hidden = false;
-  });
-} else {
-  $("auth").hidden = false;
-}
+startAppPage(showApp, notify);

@@ -1,6 +1,6 @@
 // The staging page: projects, a direct upload to storage with progress, staging, live status, before/after.
 
-import { api, availableStars, followEvents, h, newIdempotencyKey, say, signIn, tokens, uploadWithProgress } from "/static/api.js";
+import { api, followEvents, h, newIdempotencyKey, say, showStars, startAppPage, uploadWithProgress } from "/static/api.js";
 
 const $ = (id) => document.getElementById(id);
 const state = { project: null, uploadKey: null, image: null, follow: null };
@@ -10,24 +10,7 @@ function notify(error) {
   say($("notice"), error ? error.message || String(error) : "");
 }
 
-async function signInAs(mode) {
-  notify(null);
-  try {
-    await signIn(mode, $("auth-email").value.trim(), $("auth-password").value);
-    await showApp();
-  } catch (error) {
-    notify(error);
-  }
-}
-
-async function refreshStars() {
-  try {
-    $("stars").textContent = `★ ${await availableStars()}`;
-    $("stars").hidden = false;
-  } catch {
-    $("stars").hidden = true;
-  }
-}
+const refreshStars = () => showStars($("stars"));
 
 async function showApp() {
   $("auth").hidden = true;
@@ -206,15 +189,6 @@ function slide() {
 }
 
 function wire() {
-  $("auth-form").addEventListener("submit", (event) => {
-    event.preventDefault();
-    signInAs("signup");
-  });
-  $("login").addEventListener("click", () => signInAs("login"));
-  $("logout").addEventListener("click", () => {
-    tokens.clear();
-    location.reload();
-  });
   $("project-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     try {
@@ -240,19 +214,7 @@ function wire() {
   $("stage").addEventListener("click", stage);
   $("restage").addEventListener("click", restage);
   $("slider").addEventListener("input", slide);
-  document.addEventListener("unauthorized", () => {
-    tokens.clear();
-    $("app").hidden = true;
-    $("auth").hidden = false;
-  });
 }
 
 wire();
-if (tokens.access) {
-  showApp().catch((error) => {
-    notify(error);
-    $("auth").hidden = false;
-  });
-} else {
-  $("auth").hidden = false;
-}
+startAppPage(showApp, notify);
