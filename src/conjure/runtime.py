@@ -8,9 +8,10 @@ caller (the entry points call ``conjure.apps.installed_apps``); this module neve
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import redis.asyncio as aioredis
 
@@ -49,6 +50,9 @@ class Runtime:
     plan_cache: PlanCache | None = None
     # Tells this process's caches and every other process's of changes (conjure.announcements).
     announcer: Announcer = field(default_factory=lambda: Announcer(None))
+    # Fire-and-forget work that uses the runtime's resources (a scrape's wallet check): ended by
+    # close() before the resources it uses are, so none outlives its runtime.
+    background: set[asyncio.Task[Any]] = field(default_factory=set)
 
     @classmethod
     async def start(cls, settings: Settings, *, apps: Iterable[AppSpec] | None = None) -> Runtime:
@@ -114,6 +118,9 @@ class Runtime:
     async def close(self) -> None:
         from conjure.payments.stripe_client import close_gateway
 
+        for task in list(self.background):
+            task.cancel()
+        await asyncio.gather(*self.background, return_exceptions=True)
         await close_gateway(self)
         await self.limiter.settled()  # rate-limit counts still on their way to Redis
         await self.broker.close()

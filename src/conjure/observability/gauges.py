@@ -61,7 +61,9 @@ def _maybe_check_wallets(runtime: Runtime) -> None:
     if _WalletCheck.last_started and time.monotonic() - _WalletCheck.last_started < interval:
         return
     _WalletCheck.last_started = time.monotonic()
-    _WalletCheck.task = asyncio.create_task(_check_wallets(runtime), name="wallet-check")
+    _WalletCheck.task = task = asyncio.create_task(_check_wallets(runtime), name="wallet-check")
+    runtime.background.add(task)
+    task.add_done_callback(runtime.background.discard)
 
 
 async def _check_wallets(runtime: Runtime) -> None:
