@@ -6,7 +6,8 @@ transaction again is safe and usually succeeds (:func:`retry_transaction`, a few
 jitter). A database that cannot be reached (connection refused, PostgreSQL restarting or shutting
 down, a pooled connection that died, a full pool) is an outage, not a bug: HTTP answers 503
 ``service_unavailable`` with ``Retry-After`` (:class:`DatabaseFaultMiddleware`) and it is logged
-once at WARNING, without a traceback.
+once at WARNING, without a traceback. Text the database cannot store (NUL, a lone surrogate) that a
+route's schema let through answers 422 ``invalid_text``, not 500.
 
 SQLite's "database is locked" / "database table is locked" (SQLITE_BUSY, SQLITE_LOCKED: another
 writer held the lock past the busy timeout) is the same kind of fault: the transaction did not
@@ -33,7 +34,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from conjure.errors import TemporarilyUnavailable, problem_of
+from conjure.errors import ConjureError, TemporarilyUnavailable, problem_of
 
 log = structlog.get_logger("conjure.dbfaults")
 T = TypeVar("T")
@@ -44,6 +45,10 @@ SQLITE_LOCKED_CODES = frozenset({5, 6})  # SQLITE_BUSY, SQLITE_LOCKED (primary c
 # The server is going away or not accepting connections yet: 57P01 admin_shutdown,
 # 57P02 crash_shutdown, 57P03 cannot_connect_now, 53300 too_many_connections, class 08.
 UNAVAILABLE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "53300"})
+# Text the database cannot store: NUL in text (22021 character_not_in_repertoire) or in jsonb
+# (22P05 untranslatable_character). With a lone surrogate, which asyncpg cannot encode
+# (UnicodeEncodeError), it is input a schema let through: a 422, not a 500.
+UNSTORABLE_TEXT_SQLSTATES = frozenset({"22021", "22P05"})
 # Tries of one transaction in all (the first and the retries), and the first retry's jitter range.
 RETRY_ATTEMPTS = 4
 RETRY_BASE_SECONDS = 0.02
@@ -63,6 +68,13 @@ class DatabaseUnavailable(TemporarilyUnavailable):
             "The service is briefly unavailable; please try again shortly.",
             retry_after=UNAVAILABLE_RETRY_AFTER_SECONDS,
         )
+
+
+class UnstorableText(ConjureError):
+    """Input with characters the database cannot store (422, ``invalid_text``); nothing was written."""
+
+    status = 422
+    code = "invalid_text"
 
 
 def _chain(exc: BaseException) -> Iterator[BaseException]:
@@ -99,6 +111,16 @@ def is_retryable(exc: BaseException) -> bool:
     """A serialization failure, a deadlock or a locked SQLite database: the transaction did not
     commit and may run again."""
     return any(_sqlstate(e) in RETRYABLE_SQLSTATES or _sqlite_locked(e) for e in _chain(exc))
+
+
+def is_unstorable_text(exc: BaseException) -> bool:
+    """The statement failed on the text it was given (NUL, a lone surrogate)."""
+    for e in _chain(exc):
+        if _sqlstate(e) in UNSTORABLE_TEXT_SQLSTATES:
+            return True
+        if isinstance(e, UnicodeEncodeError) and _raised_by_driver(e):
+            return True
+    return False
 
 
 def _raised_by_driver(exc: BaseException) -> bool:
@@ -192,6 +214,11 @@ class DatabaseFaultMiddleware:
                     log.info("db_request_retried", path=scope.get("path"), attempt=attempt)
                     await asyncio.sleep(random.uniform(0.0, RETRY_BASE_SECONDS * 2 ** (attempt - 1)))
                     continue
+                if is_unstorable_text(exc):
+                    log.info("database_refused_text", path=scope.get("path"), sqlstate=_first_state(exc))
+                    refused = UnstorableText("The text has characters that cannot be stored (such as NUL).")
+                    await problem_of(refused)(scope, receive, send)
+                    return
                 if not (is_retryable(exc) or is_unavailable(exc)):
                     raise
                 log.warning(

@@ -19,7 +19,8 @@ The tree (each leaf names its stable ``code``):
     ├── 415 unsupported_media_type
     ├── 422 validation_error         (names the field in ``errors``), invalid_rate_limit,
     │       unknown_package (payments), unknown_plan (billing), unknown_job_kind, webhook_not_allowed (jobs),
-    │       invalid_last_event_id (events)
+    │       invalid_last_event_id (events),
+    │       invalid_text             (text the database cannot store, e.g. NUL: dbfaults.py)
     ├── 429 rate_limited             (with Retry-After and RateLimit-* headers)
     │       too_many_streams         (events: SSE streams per user, with Retry-After)
     │       staging_quota_exhausted  (staging: the plan's photos this month, with Retry-After)
