@@ -204,7 +204,7 @@ def test_buying_credits_with_stripe_elements(page: Page, stripe: FakeStripe) -> 
     page.fill("#auth-password", PASSWORD)
     page.click("#auth-submit")
     expect(page.locator("#credits")).to_have_text("3")
-    # What a package gives in all (30 + 3 = 33, what the wallet gets below) and its bonus, as on the tarot page.
+    # What a package gives in all (30 + 3 = 33, what the wallet gets below) and its bonus, as on tarot.
     popular = page.locator("#packages li:has(button[data-package=popular])")
     expect(popular).to_contain_text("★ 33")
     expect(popular.locator(".bonus")).to_have_text("+3 bonus")
