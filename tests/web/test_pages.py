@@ -397,6 +397,11 @@ def test_buy_stars_with_stripe_elements(page: Page, stripe: FakeStripe) -> None:
         lambda route: route.fulfill(content_type="text/javascript", body=FAKE_STRIPE_JS),
     )
     sign_up(page, _email("buyer"))
+    # What a package gives in all (30 + 3 = 33, as the wallet is credited) and its bonus, as on PixelPop.
+    popular = page.locator("#packages li:has(button[data-package=popular])")
+    expect(popular).to_contain_text("★ 33")
+    expect(popular.locator(".bonus")).to_have_text("+3 bonus")
+    expect(page.locator("#packages li:has(button[data-package=starter]) .bonus")).to_have_count(0)
     page.click("#packages button[data-package=starter]")
     expect(page.locator("#pay-form")).to_be_visible()
     expect(page.locator("#payment-element .fake-payment-element")).to_have_text("payment")

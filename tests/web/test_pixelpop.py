@@ -15,7 +15,7 @@ import uuid
 from typing import Any
 
 import httpx
-from playwright.sync_api import Page, Request, expect
+from playwright.sync_api import Page, Request, Route, expect
 
 from tests.payments.stripe_server import FakeStripe
 from tests.web.conftest import BOT_TOKEN, shot
@@ -204,6 +204,10 @@ def test_buying_credits_with_stripe_elements(page: Page, stripe: FakeStripe) -> 
     page.fill("#auth-password", PASSWORD)
     page.click("#auth-submit")
     expect(page.locator("#credits")).to_have_text("3")
+    # What a package gives in all (30 + 3 = 33, what the wallet gets below) and its bonus, as on tarot.
+    popular = page.locator("#packages li:has(button[data-package=popular])")
+    expect(popular).to_contain_text("★ 33")
+    expect(popular.locator(".bonus")).to_have_text("+3 bonus")
     page.click("#packages button[data-package=popular]")
     expect(page.locator("#payment-element .fake-payment-element")).to_have_text("payment")
     expect(page.locator("#pay-submit")).to_contain_text("249")
@@ -215,3 +219,53 @@ def test_buying_credits_with_stripe_elements(page: Page, stripe: FakeStripe) -> 
     expect(page.locator("#buy-msg")).to_have_text("Thank you! 33 ★ added.")
     expect(page.locator("#credits")).to_have_text("36")
     expect(page.locator("#credits-big")).to_have_text("36")
+
+
+def test_a_picture_that_does_not_load_says_why_and_can_be_retried(page: Page) -> None:
+    """A load error is "expired" only when the signed link's time ran out; otherwise a neutral
+    message and a retry that loads it again."""
+    page.goto("/pixelpop")
+    page.fill("#auth-email", f"pixel-{uuid.uuid4().hex[:8]}@example.com")
+    page.fill("#auth-password", PASSWORD)
+    page.click("#auth-submit")
+    expect(page.locator("#app")).to_be_visible()
+    files = re.compile(r"/files/generations/")
+    failures: list[str] = []
+
+    def first_load_fails(route: Route) -> None:
+        if not failures:
+            failures.append(route.request.url)
+            route.fulfill(status=503, body="busy")
+        else:
+            route.fallback()
+
+    page.route(files, first_load_fails)
+    page.fill("#prompt", "A lighthouse on a cliff at dusk")
+    page.click("#generate")
+    error = page.locator("#gen-error")
+    expect(error).to_have_text("The picture could not be loaded.", timeout=20_000)
+    retry = page.locator("#image-retry")
+    expect(retry).to_be_visible()
+    shot(page, "29-pixelpop-load-failed")
+    retry.click()
+    expect(page.locator("#image")).to_be_visible()
+    expect(error).to_be_hidden()
+    expect(retry).to_be_hidden()
+    assert len(failures) == 1
+    page.unroute(files)
+
+    # A gallery link whose time ran out (exp in the past: the file server refuses it).
+    def stale_links(route: Route) -> None:
+        body = route.fetch().json()
+        for item in body["items"]:
+            item["image_url"] = re.sub(r"exp=\d+", "exp=1000000000", item["image_url"])
+        route.fulfill(json=body)
+
+    page.route(re.compile(r"/api/generations\?"), stale_links)
+    page.reload()
+    expect(page.locator("#gallery .thumb")).to_have_count(1)
+    page.locator("#gallery .thumb").first.click()
+    expect(error).to_have_text("This link has expired; reopen the picture from your gallery.")
+    expect(retry).to_be_hidden()
+    shot(page, "30-pixelpop-link-expired")
+    page.unroute_all(behavior="ignoreErrors")  # a handler still fetching as the page closes

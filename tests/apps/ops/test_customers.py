@@ -57,6 +57,45 @@ async def test_pii_is_encrypted_at_rest_and_readable_through_the_api(
     assert sorted_.status_code == 422  # only allow-listed sorts
 
 
+async def test_customers_are_searched_by_name_part_or_exact_email_or_phone(
+    make_ops: Any, backend: dict[str, str]
+) -> None:
+    """``q``: a part of the name in any case (names are encrypted: matched after decrypting), or
+    the whole email or phone (keyed hash); another station's customers never match."""
+    ops: Ops = await make_ops(**backend)
+    sid, owner = await ops.station("search")
+    ada = await ops.customer(sid, owner)
+    grace = await ops.customer(
+        sid, owner, name="Grace Hopper", email="grace@example.com", phone="+14155550111"
+    )
+    await ops.customer(sid, owner, name="Alan Turing", email="alan@example.com", phone="+14155550122")
+    other_sid, other_owner = await ops.station("elsewhere")
+    await ops.customer(other_sid, other_owner, name="Ada Other", email="ada2@example.com")
+    base = f"/api/v1/ops/stations/{sid}/customers"
+
+    async def search(q: str) -> list[str]:
+        response = await ops.client.get(base, params={"q": q}, headers=owner)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["total"] == len(body["items"])
+        return [c["name"] for c in body["items"]]
+
+    assert await search("LOVE") == ["Ada Lovelace"]
+    assert await search(" hopper ") == ["Grace Hopper"]
+    assert sorted(await search("a")) == ["Ada Lovelace", "Alan Turing", "Grace Hopper"]
+    assert await search("GRACE@example.com") == ["Grace Hopper"]
+    assert await search("+14155550100") == ["Ada Lovelace"]
+    assert await search("example.com") == []  # emails and phones match whole (they are hashed)
+    assert await search("Other") == []
+    erased = await ops.client.post(f"{base}/{grace['id']}/erase", headers=owner)
+    assert erased.status_code == 200, erased.text
+    assert await search("hopper") == []
+    assert [
+        c["id"] for c in (await ops.client.get(base, params={"q": "ada"}, headers=owner)).json()["items"]
+    ] == [ada["id"]]
+    assert (await ops.client.get(base, params={"q": "x" * 201}, headers=owner)).status_code == 422
+
+
 async def test_export_and_erase(ops: Ops) -> None:
     sid, owner = await ops.station("erase")
     customer = await ops.customer(sid, owner, marketing_email=True)

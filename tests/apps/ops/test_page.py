@@ -320,3 +320,41 @@ def test_a_station_with_a_long_history_still_sees_this_months_bookings(
     console.click("#prev-month")
     expect(console.locator("#calendar .pill", has_text="12:00").first).to_be_visible()
     expect(console.locator("#calendar .pill", has_text="19:15")).to_have_count(0)
+
+
+def test_the_new_booking_form_finds_a_customer_beyond_the_newest_hundred(
+    console: Page,
+    ops_server: tuple[str, dict[str, str]],
+    screenshots: Path,  # noqa: F811
+) -> None:
+    # A station with more customers than the form lists: the oldest is found by a search.
+    base, stations = ops_server
+    sac = f"/api/v1/ops/stations/{stations['sacramento']}"
+    with httpx.Client(base_url=base, timeout=10) as client:
+        owner = {"Authorization": "Bearer " + _ok(client.post(
+            "/api/v1/auth/login", json={"email": "owner-b@example.com", "password": PASSWORD}
+        ))["access_token"]}  # fmt: skip
+        _ok(
+            client.post(
+                f"{sac}/customers", json={"name": "Zelda Fitzgerald", "phone": "+14155550199"}, headers=owner
+            )
+        )
+        for n in range(100):
+            _ok(client.post(f"{sac}/customers", json={"name": f"Walk-in {n:03}"}, headers=owner))
+    _login(console, "owner-b@example.com")
+    console.click("[data-tab=bookings]")
+    console.click("#new-booking summary")
+    expect(console.locator("#nb-customer option", has_text="Walk-in 099")).to_have_count(1)
+    expect(console.locator("#nb-customer option", has_text="Zelda")).to_have_count(0)  # the 101st newest
+    expect(console.locator("#nb-found")).to_contain_text("Showing 100 of")
+    console.fill("#nb-search", "zelda")
+    expect(console.locator("#nb-customer option", has_text="Zelda Fitzgerald")).to_have_count(1)
+    expect(console.locator("#nb-customer option", has_text="Walk-in")).to_have_count(0)
+    expect(console.locator("#nb-found")).to_be_hidden()
+    console.select_option("#nb-customer", label="Zelda Fitzgerald")
+    shot(console, "ops-10-customer-search")
+    console.fill("#nb-search", "+14155550199")  # a whole phone number finds her too
+    expect(console.locator("#nb-customer")).to_have_value(re.compile(r"^[0-9a-f-]{36}$"))  # still chosen
+    console.fill("#nb-search", "nobody by this name")
+    expect(console.locator("#nb-found")).to_have_text("No customer matches “nobody by this name”.")
+    expect(console.locator("#nb-customer")).to_have_value("")

@@ -108,7 +108,7 @@ class Api:
             response = await self.client.get(f"/api/v1/images/{image_id}", headers=headers)
             assert response.status_code == 200, response.text
             body: dict[str, Any] = response.json()
-            if body["status"] in ("ready", "failed"):
+            if body["status"] in ("ready", "failed", "canceled"):
                 return body
             assert asyncio.get_running_loop().time() < deadline, f"image not done: {body}"
             await asyncio.sleep(0.05)

@@ -66,6 +66,11 @@ async def test_a_cancel_while_waiting_on_replicate_fails_the_image_at_once(
     assert (response.status_code, response.json()["status"]) == (200, "canceled")
     await assert_failed_once(api, user.id, accepted, "canceled")
     assert await api.balances(user.id) == (1, 0)
+    # The owner canceled it: the API says so (not "failed"), on its own and in the project's list.
+    shown = await api.wait_image(accepted["image_id"], headers)
+    assert (shown["status"], shown["error"]["code"]) == ("canceled", "canceled")
+    listed = await api.client.get(f"/api/v1/projects/{shown['project_id']}/images", headers=headers)
+    assert [i["status"] for i in listed.json()["items"]] == ["canceled"]
 
 
 async def test_a_webhook_that_never_comes_fails_the_image_at_the_deadline(

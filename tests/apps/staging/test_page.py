@@ -4,9 +4,10 @@ upload straight to storage with progress, stage, live status, before/after slide
 from __future__ import annotations
 
 import base64
+import re
 
 import httpx
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from tests.apps.staging.conftest import room_photo
 from tests.web.conftest import browser, page, screenshots, server, shot, stripe  # noqa: F401  (fixtures)
@@ -115,3 +116,40 @@ def test_a_session_is_resumed_ended_and_started_again_by_logging_in(page: Page) 
     expect(page.locator("#app")).to_be_visible()
     expect(page.locator("#stars")).to_have_text("★ 3")
     shot(page, "staging-04-logged-in-again")
+
+
+def test_a_canceled_image_is_shown_as_canceled_not_failed(page: Page) -> None:  # noqa: F811
+    """What the API answers for an image whose job its owner canceled (tests/apps/staging/
+    test_failures.py makes a real one), served to the page for its viewer and its list."""
+    page.goto("/staging")
+    page.fill("#auth-email", "canceler@example.com")
+    page.fill("#auth-password", "correct horse battery")
+    page.click("#signup")
+    page.fill("#project-name", "3 Oak Lane")
+    page.click("#project-create")
+    expect(page.locator("#projects button.active")).to_contain_text("3 Oak Lane")
+    photo = room_photo(640, 480)
+    page.set_input_files("#file", files=[{"name": "room.jpg", "mimeType": "image/jpeg", "buffer": photo}])
+    expect(page.locator("#upload-status")).to_contain_text("uploaded")
+    error = {"code": "canceled", "message": "The job was canceled."}
+
+    def canceled(route: Route) -> None:
+        # The real answer (its ids, links and fields), with the status a canceled job's image has.
+        body = route.fetch().json()
+        if "items" in body:
+            body["items"] = [{**item, "status": "canceled", "error": error} for item in body["items"]]
+        else:
+            body = {**body, "status": "canceled", "error": error}
+        route.fulfill(json=body)
+
+    page.route(re.compile(r"/api/v1/images/[^/?]+$"), canceled)  # GET only: staging is a POST to /images
+    page.route(re.compile(r"/api/v1/projects/[^/]+/images\?"), canceled)
+    page.click("#stage")
+    expect(page.locator("#viewer-status")).to_have_text("Canceled", timeout=30_000)
+    expect(page.locator("#viewer-status")).to_have_class("badge status-canceled")
+    expect(page.locator("#viewer-note")).to_have_text("Canceled: no stars were charged for it.")
+    expect(page.locator("#images .status-canceled")).to_have_text("Canceled")
+    expect(page.locator("#images .status-failed")).to_have_count(0)
+    expect(page.locator("#compare")).to_be_hidden()
+    shot(page, "staging-05-canceled")
+    page.unroute_all(behavior="ignoreErrors")  # a handler still fetching as the page closes

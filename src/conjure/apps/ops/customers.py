@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conjure.apps.ops.crypto import PIICipher
@@ -20,6 +20,9 @@ from conjure.db import utcnow
 from conjure.errors import Conflict, NotFound
 
 ERASED = "[erased]"
+# A search by name part stops collecting matches here (a one-letter search would list most of a
+# station): the form shows the first page of them, and a longer part narrows it.
+NAME_MATCHES_MAX = 1000
 SORTS: dict[str, Any] = {
     "created_at": Customer.created_at.asc(),
     "-created_at": Customer.created_at.desc(),
@@ -95,8 +98,11 @@ async def list_customers(
     sort: str,
     limit: int,
     offset: int,
+    q: str | None = None,
 ) -> tuple[list[Customer], int]:
     where = [Customer.station_id == station_id]
+    if q and q.strip():
+        where.append(await _search(session, cipher, station_id, q.strip()))
     if email:
         where.append(Customer.email_hash == cipher.lookup_hash(email, context(station_id, "email")))
     if phone:
@@ -104,6 +110,35 @@ async def list_customers(
     total = await session.scalar(select(func.count()).select_from(Customer).where(*where))
     stmt = select(Customer).where(*where).order_by(SORTS[sort], Customer.id).limit(limit).offset(offset)
     return list(await session.scalars(stmt)), int(total or 0)
+
+
+async def _search(
+    session: AsyncSession, cipher: PIICipher, station_id: uuid.UUID, q: str
+) -> ColumnElement[bool]:
+    """Customers whose name holds ``q`` (any case) or whose whole email or phone is ``q``.
+
+    Names are encrypted without a searchable form, so the station's names are decrypted here and
+    matched in Python (one column of one station's rows; erased customers have none); emails and
+    phones match whole, by the keyed hash they are stored with.
+    """
+    needle = q.casefold()
+    names = await session.execute(
+        select(Customer.id, Customer.name_enc).where(
+            Customer.station_id == station_id, Customer.name_enc.is_not(None)
+        )
+    )
+    ids: list[uuid.UUID] = []
+    for customer_id, name_enc in names:
+        name = cipher.decrypt(name_enc, context(station_id, "name"))
+        if name is not None and needle in name.casefold():
+            ids.append(customer_id)
+            if len(ids) >= NAME_MATCHES_MAX:
+                break
+    return or_(
+        Customer.id.in_(ids),
+        Customer.email_hash == cipher.lookup_hash(q, context(station_id, "email")),
+        Customer.phone_hash == cipher.lookup_hash(q, context(station_id, "phone")),
+    )
 
 
 def update_customer(cipher: PIICipher, customer: Customer, body: CustomerUpdate) -> Customer:

@@ -185,6 +185,10 @@ async def list_customers(
     ] = None,
     phone: Annotated[str | None, Query(max_length=20, description="Exact E.164 phone.")] = None,
     sort: Literal["created_at", "-created_at", "updated_at", "-updated_at"] = "-created_at",
+    q: Annotated[
+        str | None,
+        Query(max_length=200, description="A part of the name (any case), or the whole email or phone."),
+    ] = None,
 ) -> Page[CustomerView]:
     """The station's customers (PII decrypted for members)."""
     rows, total = await customers.list_customers(
@@ -193,6 +197,7 @@ async def list_customers(
         access.station_id,
         email=email,
         phone=phone,
+        q=q,
         sort=sort,
         limit=page.limit,
         offset=page.offset,

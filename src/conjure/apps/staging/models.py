@@ -12,12 +12,17 @@ from conjure.db import Base, JSONType, UTCDateTime, new_id, utcnow
 
 
 class ImageStatus:
-    """An image's life: ``queued → processing → ready | failed``."""
+    """An image's life: ``queued → processing → ready | failed``.
+
+    ``canceled`` is never stored: a row whose job its owner canceled stays ``failed`` (error code
+    ``canceled``; the quota and the hooks treat both ends alike) and is *shown* as canceled
+    (:func:`conjure.apps.staging.service.image_status`)."""
 
     QUEUED = "queued"
     PROCESSING = "processing"
     READY = "ready"
     FAILED = "failed"
+    CANCELED = "canceled"
 
 
 class Project(Base):

@@ -33,7 +33,7 @@ Style = Literal[
 ]
 Quality = Literal["standard", "high"]
 UploadContentType = Literal["image/jpeg", "image/png", "image/webp"]
-ImageStatusName = Literal["queued", "processing", "ready", "failed"]
+ImageStatusName = Literal["queued", "processing", "ready", "failed", "canceled"]
 ROOM_TYPES: tuple[str, ...] = get_args(RoomType)
 STYLES: tuple[str, ...] = get_args(Style)
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}

@@ -409,22 +409,25 @@ def delete_objects_after_commit(session: AsyncSession, runtime: Runtime, keys: S
 
 
 def image_status(image: StagedImage, job: Job | None) -> tuple[str, dict[str, Any] | None]:
-    """The image's status (a job still running decides it), and its error once failed."""
-    if image.status == ImageStatus.FAILED:
-        return image.status, {
-            "code": image.error_code or "failed",
-            "message": image.error or "Staging failed.",
-        }
-    if image.status == ImageStatus.READY or job is None:
+    """The image's status (a job still running decides it), and its error once failed; an image
+    whose job its owner canceled (error code ``canceled``, not a start deadline's ``deadline``)
+    shows ``canceled``: not a failure to report."""
+    if image.status == ImageStatus.READY or (image.status != ImageStatus.FAILED and job is None):
         return image.status, None
-    if job.status in (JobStatus.FAILED, JobStatus.DLQ, JobStatus.CANCELED):
+    if image.status == ImageStatus.FAILED:
+        error = {"code": image.error_code or "failed", "message": image.error or "Staging failed."}
+    elif job is not None and job.status in (JobStatus.FAILED, JobStatus.DLQ, JobStatus.CANCELED):
         told = user_error(job)  # a DLQ job's is final, not its last attempt's "retrying"
-        if told is None:
-            return ImageStatus.FAILED, {"code": str(job.status), "message": f"The staging job {job.status}."}
-        return ImageStatus.FAILED, {"code": told.code, "message": told.message}
-    if job.status == JobStatus.QUEUED:
+        error = (
+            {"code": str(job.status), "message": f"The staging job {job.status}."}
+            if told is None
+            else {"code": told.code, "message": told.message}
+        )
+    elif job is not None and job.status == JobStatus.QUEUED:
         return ImageStatus.QUEUED, None
-    return ImageStatus.PROCESSING, None
+    else:
+        return ImageStatus.PROCESSING, None
+    return (ImageStatus.CANCELED if error["code"] == "canceled" else ImageStatus.FAILED), error
 
 
 def signed_until(runtime: Runtime) -> tuple[int, dt.datetime]:

@@ -358,7 +358,13 @@ const { loadPackages } = checkout({
   config: () => state.config,
   describe: (pkg) => [
     h("strong", {}, pkg.name),
-    h("span", {}, `★ ${pkg.stars}`, pkg.bonus_stars ? h("span", { class: "bonus" }, ` ${t("buy.bonus", { n: pkg.bonus_stars })}`) : ""),
+    // What the person gets in all (bought + bonus, as the wallet is credited), then the bonus part.
+    h(
+      "span",
+      {},
+      `★ ${pkg.total_stars ?? pkg.stars + (pkg.bonus_stars || 0)} `,
+      pkg.bonus_stars ? h("span", { class: "bonus" }, t("buy.bonus", { n: pkg.bonus_stars })) : "",
+    ),
   ],
   keys: { off: "buy.off", unavailable: "buy.unavailable", failed: "error.unexpected", paid: "buy.paid" },
   returnPath: "/",

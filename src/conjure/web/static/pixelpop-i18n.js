@@ -56,6 +56,8 @@ addMessages({
     "pp.job.busy": "The painters are busy right now. Nothing was charged; please try again in a minute.",
     "pp.job.generic": "Something went wrong while painting, so nothing was charged. Please try again.",
     "pp.expired": "This link has expired; reopen the picture from your gallery.",
+    "pp.loadfail": "The picture could not be loaded.",
+    "pp.retry": "Try again",
   },
   th: {
     "pp.title": "PixelPop",
@@ -110,5 +112,7 @@ addMessages({
     "pp.job.busy": "ตอนนี้คิววาดภาพแน่นมาก ไม่มีการหักเครดิต กรุณาลองใหม่ในอีกสักครู่",
     "pp.job.generic": "เกิดข้อผิดพลาดระหว่างวาดภาพ จึงไม่มีการหักเครดิต กรุณาลองอีกครั้ง",
     "pp.expired": "ลิงก์นี้หมดอายุแล้ว เปิดภาพจากแกลเลอรีอีกครั้ง",
+    "pp.loadfail": "โหลดภาพไม่สำเร็จ",
+    "pp.retry": "ลองอีกครั้ง",
   },
 });

@@ -184,6 +184,7 @@ function showProgress(job, status) {
   $("result-actions").hidden = true;
   $("result-note").hidden = true;
   $("gen-error").hidden = true;
+  $("image-retry").hidden = true;
   $("image").hidden = true;
   $("image").removeAttribute("src");
   $("placeholder").hidden = false;
@@ -223,7 +224,13 @@ async function follow(job) {
   }
   if (view?.status === "completed") {
     updateStep("completed");
-    showImage({ url: view.image_url, prompt: job.prompt, id: job.id, offline: view.offline_preview });
+    showImage({
+      url: view.image_url,
+      prompt: job.prompt,
+      id: job.id,
+      offline: view.offline_preview,
+      expiresAt: view.image_url_expires_at,
+    });
     tg.haptic.notify("success");
     $("prompt").value = "";
   } else if (view) {
@@ -246,7 +253,31 @@ function jobFailure(view) {
   return t("pp.job.generic");
 }
 
-function showImage({ url, prompt, id, offline }) {
+// When a signed link stops working (ms since the epoch), or null if it cannot be told: the API's
+// image_url_expires_at when it gave one, else the link's own expiry (the local store's "exp", in
+// seconds; S3's X-Amz-Date plus X-Amz-Expires).
+function linkExpiry(url, expiresAt) {
+  if (expiresAt) {
+    const at = Date.parse(expiresAt);
+    if (!Number.isNaN(at)) return at;
+  }
+  try {
+    const query = new URL(url, location.href).searchParams;
+    const exp = Number(query.get("exp"));
+    if (query.has("exp") && Number.isFinite(exp)) return exp * 1000;
+    const signed = query.get("X-Amz-Date")?.match(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/);
+    const ttl = Number(query.get("X-Amz-Expires"));
+    if (signed && Number.isFinite(ttl)) {
+      const [, y, mo, d, hh, mm, ss] = signed.map(Number);
+      return Date.UTC(y, mo - 1, d, hh, mm, ss) + ttl * 1000;
+    }
+  } catch {
+    // not a URL we can read: unknown
+  }
+  return null;
+}
+
+function showImage({ url, prompt, id, offline, expiresAt = null }) {
   const img = $("image");
   img.alt = prompt;
   img.onload = () => {
@@ -256,7 +287,23 @@ function showImage({ url, prompt, id, offline }) {
   };
   img.onerror = () => {
     $("placeholder").hidden = true;
-    say($("gen-error"), t("pp.expired"));
+    // "Expired" only when the signed link's time really ran out; anything else (a dropped
+    // connection, a server hiccup) may well work on a second try.
+    const until = linkExpiry(url, expiresAt);
+    if (until !== null && Date.now() > until) {
+      say($("gen-error"), t("pp.expired"));
+      $("image-retry").hidden = true;
+    } else {
+      say($("gen-error"), t("pp.loadfail"));
+      $("image-retry").hidden = false;
+    }
+  };
+  $("image-retry").hidden = true;
+  $("image-retry").onclick = () => {
+    $("image-retry").hidden = true;
+    $("gen-error").hidden = true;
+    $("placeholder").hidden = false;
+    img.src = url; // assigning it again loads it again
   };
   img.src = url;
   $("result-prompt").textContent = `“${prompt}”`;
@@ -360,6 +407,7 @@ function openFromGallery(item) {
   $("gen-status").textContent = "";
   $("elapsed").textContent = "";
   $("gen-error").hidden = true;
+  $("image-retry").hidden = true;
   $("image").hidden = true;
   $("placeholder").hidden = false;
   frameFor(item.size);

@@ -206,13 +206,39 @@ async function bookings() {
   // The month on screen only: a station's whole history is more than one page, oldest first.
   const { start, end } = calendarSpan();
   const span = `date_from=${isoDay(start)}&date_to=${isoDay(end)}`;
+  const search = $("nb-search").value.trim();
   const [body, people] = await Promise.all([
     api(`${base()}/bookings?${span}&limit=100&sort=event_date`),
-    can("staff") ? api(`${base()}/customers?limit=100`) : Promise.resolve({ items: [] }),
+    can("staff") ? customerPage(search) : Promise.resolve({ items: [], total: 0 }),
   ]);
   $("bookings").replaceChildren(...body.items.map(bookingRow));
   calendar(body.items);
   $("new-booking").hidden = !can("staff");
+  fillCustomers(people, search);
+}
+
+// The customer list of the new-booking form: the newest 100, or those the search finds (a part of
+// the name, or a whole phone or email: the server decrypts names, and matches the others by hash).
+const CUSTOMERS_SHOWN = 100;
+let customerSearches = 0;
+
+function customerPage(search) {
+  const q = search ? `&q=${encodeURIComponent(search)}` : "";
+  return api(`${base()}/customers?limit=${CUSTOMERS_SHOWN}${q}`);
+}
+
+async function searchCustomers() {
+  const mine = ++customerSearches;
+  const search = $("nb-search").value.trim();
+  try {
+    const people = await customerPage(search);
+    if (mine === customerSearches) fillCustomers(people, search); // a later search's answer wins
+  } catch (error) {
+    say($("notice"), error.message || String(error));
+  }
+}
+
+function fillCustomers(people, search) {
   const chosen = $("nb-customer").value;
   $("nb-customer").replaceChildren(
     h("option", { value: "" }, "Choose a customer…"),
@@ -220,7 +246,16 @@ async function bookings() {
     h("option", { value: "new" }, "New customer…"),
   );
   $("nb-customer").value = chosen;
+  if ($("nb-customer").value !== chosen) $("nb-customer").value = ""; // no longer listed
   $("nb-new-customer").hidden = $("nb-customer").value !== "new";
+  const total = people.total ?? people.items.length;
+  const note = search && total === 0
+    ? `No customer matches “${search}”.`
+    : total > people.items.length
+      ? `Showing ${people.items.length} of ${total}: search to find the others.`
+      : "";
+  $("nb-found").textContent = note;
+  $("nb-found").hidden = !note;
 }
 
 function bookingRow(b) {
@@ -426,6 +461,14 @@ $("close-thread").addEventListener("click", () => {
   $("thread").hidden = true;
 });
 $("booking-form").addEventListener("submit", createBooking);
+let searchTimer = null;
+$("nb-search").addEventListener("input", () => {
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(searchCustomers, 250); // once the typing pauses
+});
+$("nb-search").addEventListener("keydown", (event) => {
+  if (event.key === "Enter") event.preventDefault(); // searching, not sending the booking
+});
 $("nb-customer").addEventListener("change", () => {
   $("nb-new-customer").hidden = $("nb-customer").value !== "new";
 });

@@ -4,7 +4,8 @@ import { api, followEvents, h, newIdempotencyKey, say, showStars, startAppPage, 
 
 const $ = (id) => document.getElementById(id);
 const state = { project: null, uploadKey: null, image: null, follow: null };
-const LABEL = { queued: "Queued", processing: "Staging…", ready: "Ready", failed: "Failed" };
+const LABEL = { queued: "Queued", processing: "Staging…", ready: "Ready", failed: "Failed", canceled: "Canceled" };
+const ENDED = new Set(["ready", "failed", "canceled"]);
 
 function notify(error) {
   say($("notice"), error ? error.message || String(error) : "");
@@ -142,7 +143,7 @@ async function follow(accepted) {
   const check = async () => {
     const image = await api(`/api/v1/images/${accepted.image_id}`);
     if (state.follow === controller) showImage(image);
-    if (image.status === "ready" || image.status === "failed") {
+    if (ENDED.has(image.status)) {
       controller.abort();
       await Promise.all([loadImages(), refreshStars(), loadProjects()]);
     }
@@ -168,7 +169,9 @@ function showImage(image) {
   $("viewer-note").textContent =
     image.status === "failed"
       ? image.error?.message || "Staging failed."
-      : image.offline_preview
+      : image.status === "canceled"
+        ? "Canceled: no stars were charged for it."
+        : image.offline_preview
         ? "Offline preview: drawn on this server, not by an AI model."
         : "";
   const ready = image.status === "ready";
