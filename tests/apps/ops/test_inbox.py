@@ -158,3 +158,54 @@ async def test_the_channels_handler_needs_the_runtime_on_the_session(ops: Ops) -
         jobs = list(await session.scalars(select(Job).where(Job.kind == "ops.triage")))
     assert [(m.text, m.triage) for m in rows] == [("Hello", "pending")]
     assert [j.payload["message_id"] for j in jobs] == [str(rows[0].id)]
+
+
+async def test_a_reply_sent_again_with_its_idempotency_key_goes_out_once(
+    make_ops: Any, backend: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A retry after a dropped connection (and two copies at once) is the same reply: stored and
+    sent once; the key with another text is 409; a reply without a key is a new reply."""
+    import asyncio
+
+    sent: list[str] = []
+
+    async def send_message(
+        settings: Settings, channel: str, from_address: str, to_address: str, text: str
+    ) -> str:
+        sent.append(text)
+        return f"SM{len(sent)}"
+
+    outbound = types.ModuleType("conjure.channels.outbound")
+    outbound.send_message = send_message  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "conjure.channels.outbound", outbound)
+    ops = await make_ops(**backend)
+    sid, owner = await ops.station("replies")
+    base = f"/api/v1/ops/stations/{sid}"
+    body = {"channel": "sms", "address": "+15550007777"}
+    assert (await ops.client.post(f"{base}/channels", json=body, headers=owner)).status_code == 201
+    message = await ops.inbound("Do you cater weddings?", to="+15550007777", sender="+14155550166")
+    assert message is not None
+    url = f"{base}/inbox/{message.thread_id}/reply"
+    keyed = {**owner, "Idempotency-Key": "reply-1"}
+    first, second = await asyncio.gather(
+        ops.client.post(url, json={"text": "We do!"}, headers=keyed),
+        ops.client.post(url, json={"text": "We do!"}, headers=keyed),
+    )
+    again = await ops.client.post(url, json={"text": "We do!"}, headers=keyed)
+    assert [r.status_code for r in (first, second, again)] == [201, 201, 201]
+    assert first.json()["id"] == second.json()["id"] == again.json()["id"]
+    other = await ops.client.post(url, json={"text": "Sorry, no."}, headers=keyed)
+    assert (other.status_code, other.json()["code"]) == (409, "idempotency_key_reused")
+    unkeyed = await ops.client.post(url, json={"text": "We do!"}, headers=owner)
+    assert unkeyed.status_code == 201
+    assert unkeyed.json()["id"] != first.json()["id"]
+    async with ops.api.runtime.db.session() as session:
+        stored = list(
+            await session.scalars(
+                select(InboxMessage).where(
+                    InboxMessage.thread_id == message.thread_id, InboxMessage.direction == "out"
+                )
+            )
+        )
+    assert len(stored) == 2
+    assert sent == ["We do!", "We do!"]  # the keyed reply once, the unkeyed one once

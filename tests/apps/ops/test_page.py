@@ -261,7 +261,9 @@ def test_staff_answer_a_conversation_and_book_a_new_customer(
     allergy.locator(".open-thread").click()
     expect(console.locator("#messages li.in")).to_have_text(re.compile("severe peanut allergy"))
     console.fill("#reply-text", "Thank you for telling us. Our chef will cook peanut-free for your party.")
-    console.click("#send-reply")
+    with console.expect_request(lambda r: r.url.endswith("/reply") and r.method == "POST") as sending:
+        console.click("#send-reply")
+    assert sending.value.headers.get("idempotency-key")  # a retry of this reply is sent once
     expect(console.locator("#messages li.out")).to_contain_text("peanut-free for your party")
     expect(console.locator("#reply-text")).to_have_value("")
     shot(console, "ops-07-conversation-reply")

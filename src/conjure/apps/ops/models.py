@@ -285,6 +285,8 @@ class InboxMessage(Base):
     __table_args__ = (
         Index("ix_inbox_messages_station_id_is_read", "station_id", "is_read"),
         UniqueConstraint("channel", "provider_message_id"),
+        # A reply sent again with its Idempotency-Key is the same reply (sent once).
+        Index("uq_inbox_messages_thread_id_idempotency_key", "thread_id", "idempotency_key", unique=True),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -303,6 +305,7 @@ class InboxMessage(Base):
     triage: Mapped[str] = mapped_column(String(16), default="pending")  # pending, done
     sent_by: Mapped[uuid.UUID | None] = mapped_column()
     received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    idempotency_key: Mapped[str | None] = mapped_column(String(255), default=None)
 
 
 class Draft(Base):

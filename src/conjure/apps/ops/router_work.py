@@ -44,6 +44,7 @@ from conjure.errors import ConjureError
 from conjure.jobs.service import submit_job
 from conjure.kit.paging import Page, PageDep
 from conjure.kit.problems import problems
+from conjure.kit.submit import IdempotencyKey
 
 router = APIRouter(prefix="/api/v1/ops", tags=["ops"])
 S = "/stations/{sid}"
@@ -266,8 +267,10 @@ async def reply(
     session: SessionDep,
     cipher: CipherDep,
     runtime: RuntimeDep,
+    idempotency_key: IdempotencyKey = None,
 ) -> MessageView:
-    """Reply in the thread; sent through the channel once stored."""
+    """Reply in the thread; sent through the channel once stored. With an ``Idempotency-Key`` a
+    reply sent again is the same reply, sent once (the key with another text: 409)."""
     thread = await threads.get_thread(session, access.station_id, thread_id)
     message = await threads.send_reply(
         session,
@@ -278,6 +281,7 @@ async def reply(
         body.text,
         user_id=access.user_id,
         channel=body.channel,
+        idempotency_key=idempotency_key,
     )
     return threads.message_view(message)
 

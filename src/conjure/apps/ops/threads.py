@@ -31,6 +31,10 @@ class DraftDecided(Conflict):
     code = "draft_decided"
 
 
+class ReplyKeyReused(Conflict):
+    code = "idempotency_key_reused"
+
+
 def message_view(m: InboxMessage) -> MessageView:
     return MessageView(
         id=m.id,
@@ -173,8 +177,24 @@ async def send_reply(
     *,
     user_id: uuid.UUID | None,
     channel: str | None = None,
+    idempotency_key: str | None = None,
 ) -> InboxMessage:
-    """Store the reply in the thread and send it through its channel after commit."""
+    """Store the reply in the thread and send it through its channel after commit.
+
+    With an ``idempotency_key`` a reply sent again (a retry after a dropped connection) is the reply
+    stored the first time, not sent again; the key with another text is 409. Replies with keys take
+    the thread's row lock, so two copies at once are seen one after the other."""
+    if idempotency_key is not None:
+        await session.execute(select(Thread.id).where(Thread.id == thread.id).with_for_update())
+        earlier = await session.scalar(
+            select(InboxMessage).where(
+                InboxMessage.thread_id == thread.id, InboxMessage.idempotency_key == idempotency_key
+            )
+        )
+        if earlier is not None:
+            if earlier.text != text:
+                raise ReplyKeyReused("This Idempotency-Key was used with another reply.")
+            return earlier
     channel, ours, phone_enc = await _route(session, thread, channel)
     phone = cipher.decrypt(phone_enc, context(thread.station_id, "phone")) or ""
     message = InboxMessage(
@@ -188,6 +208,7 @@ async def send_reply(
         triage="done",
         sent_by=user_id,
         received_at=utcnow(),
+        idempotency_key=idempotency_key,
     )
     session.add(message)
     await session.flush()

@@ -2,7 +2,7 @@
 // to approve, edit or reject and conversations to read and answer, bookings (a form for new ones,
 // status changes, a month calendar), the leads board, reviews, budget and audit.
 
-import { ApiError, api, authHeaders, h, say, tokens } from "/static/api.js";
+import { ApiError, api, authHeaders, h, newIdempotencyKey, say, tokens } from "/static/api.js";
 
 const $ = (id) => document.getElementById(id);
 const RANK = { viewer: 0, staff: 1, manager: 2, owner: 3 };
@@ -171,13 +171,25 @@ async function showThread() {
   $("thread").scrollIntoView({ block: "nearest" });
 }
 
+// The reply being sent and its Idempotency-Key: sending the same text again after a failure (a
+// dropped connection) reuses the key, so the customer gets the message once.
+let pendingReply = null;
+
 async function sendReply(event) {
   event.preventDefault();
   const text = $("reply-text").value.trim();
   if (!text) return say($("notice"), "Write a reply first.");
   $("send-reply").disabled = true;
+  if (pendingReply?.text !== text || pendingReply?.thread !== state.thread) {
+    pendingReply = { text, thread: state.thread, key: newIdempotencyKey() };
+  }
   try {
-    await api(`${base()}/inbox/${state.thread}/reply`, { method: "POST", body: { text } });
+    await api(`${base()}/inbox/${state.thread}/reply`, {
+      method: "POST",
+      body: { text },
+      headers: { "Idempotency-Key": pendingReply.key },
+    });
+    pendingReply = null;
     $("reply-text").value = "";
     say($("notice"), "");
   } catch (err) {
