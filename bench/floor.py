@@ -30,6 +30,7 @@ import asyncpg
 import redis.asyncio as aioredis
 from redis.exceptions import ResponseError
 
+import peers
 from harness import cpu_seconds
 
 HERE = Path(__file__).resolve().parent
@@ -86,15 +87,6 @@ async def bench_floor(
     await redis.delete(STREAM, DONE)
     with contextlib.suppress(ResponseError):
         await redis.xgroup_create(STREAM, GROUP, id="0", mkstream=True)
-    pubsub = redis.pubsub()
-    await pubsub.subscribe(DONE)
-    done: asyncio.Queue[tuple[str, float]] = asyncio.Queue()
-
-    async def pump() -> None:
-        while True:
-            message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
-            if message is not None and message.get("type") == "message":
-                done.put_nowait((message["data"].decode(), time.perf_counter()))
 
     async def submit() -> str:
         job_id = uuid.uuid4()
@@ -102,7 +94,7 @@ async def bench_floor(
         await redis.xadd(STREAM, {"id": str(job_id)})
         return str(job_id)
 
-    listening = asyncio.create_task(pump())
+    listening, done = await peers.redis_done_listener(redis, DONE)
     for _ in range(jobs):
         await submit()
     env = {**os.environ, "PYTHONPATH": str(HERE)}
@@ -131,16 +123,9 @@ async def bench_floor(
         process.terminate()
         process.wait()
         listening.cancel()
-        await pubsub.aclose()
         await redis.aclose()
         await conn.close()
-    times.sort()
-    latency = {
-        "samples": len(times),
-        "p50_ms": round(times[len(times) // 2], 2),
-        "p99_ms": round(times[max(int(len(times) * 0.99) - 1, 0)], 2),
-        "worker_cpu_ms_per_job": round(worker_cpu_ms, 3),
-    }
+    latency: dict[str, Any] = {**peers.summary(times), "worker_cpu_ms_per_job": round(worker_cpu_ms, 3)}
     return {"jobs": jobs, "jobs_per_s_per_process": round(rate, 1), "latency": latency}
 
 

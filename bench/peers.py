@@ -63,9 +63,12 @@ def _taskiq_broker(redis_url: str) -> Any:
 BROKER = _taskiq_broker(os.environ["PEER_REDIS_URL"]) if os.environ.get("PEER_REDIS_URL") else None
 
 
-async def _redis_done_listener(redis: aioredis.Redis) -> tuple[Any, asyncio.Queue[tuple[str, float]]]:
+async def redis_done_listener(
+    redis: aioredis.Redis, channel: str = DONE_CHANNEL
+) -> tuple[Any, asyncio.Queue[tuple[str, float]]]:
+    """A task queueing (id, when) for each id published on ``channel``, and that queue."""
     pubsub = redis.pubsub()
-    await pubsub.subscribe(DONE_CHANNEL)
+    await pubsub.subscribe(channel)
     queue: asyncio.Queue[tuple[str, float]] = asyncio.Queue()
 
     async def pump() -> None:
@@ -80,7 +83,7 @@ async def _redis_done_listener(redis: aioredis.Redis) -> tuple[Any, asyncio.Queu
     return asyncio.create_task(pump()), queue
 
 
-def _summary(times: list[float]) -> dict[str, float]:
+def summary(times: list[float]) -> dict[str, float]:
     times.sort()
     return {
         "samples": len(times),
@@ -95,7 +98,7 @@ async def bench_taskiq(redis_url: str, jobs: int, samples: int) -> dict[str, Any
     await redis.flushall()
     broker = _taskiq_broker(redis_url)
     await broker.startup()
-    pump, done = await _redis_done_listener(redis)
+    pump, done = await redis_done_listener(redis)
     task = broker.find_task("noop")
     for _ in range(jobs):
         await task.kiq()
@@ -125,7 +128,7 @@ async def bench_taskiq(redis_url: str, jobs: int, samples: int) -> dict[str, Any
         pump.cancel()
         await broker.shutdown()
         await redis.aclose()
-    return {"jobs": jobs, "jobs_per_s_per_process": round(rate, 1), "latency": _summary(times)}
+    return {"jobs": jobs, "jobs_per_s_per_process": round(rate, 1), "latency": summary(times)}
 
 
 def _plain(database_url: str) -> str:
@@ -195,7 +198,7 @@ async def bench_pgqueuer(database_url: str, jobs: int, samples: int) -> dict[str
         worker.wait()
         await count_conn.close()
         await conn.close()
-    return {"jobs": jobs, "jobs_per_s_per_process": round(rate, 1), "latency": _summary(times)}
+    return {"jobs": jobs, "jobs_per_s_per_process": round(rate, 1), "latency": summary(times)}
 
 
 if __name__ == "__main__":

@@ -106,20 +106,27 @@ async def _reviews_flow(ops: Ops, peer: Any) -> None:
     assert sorted(a["action"] for a in audit) == ["review_reply", "review_reply.published"]
 
 
-async def test_replies_go_out_through_the_channels_send_api(
-    ops: Ops, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    sent: list[tuple[str, str, str, str]] = []
+@pytest.fixture
+def sent(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, str, str]]:
+    """What went out through ``conjure.channels.outbound.send_message`` (channel, from, to, text);
+    the n-th message gets the provider id ``SMn``."""
+    out: list[tuple[str, str, str, str]] = []
 
     async def send_message(
         settings: Settings, channel: str, from_address: str, to_address: str, text: str
     ) -> str:
-        sent.append((channel, from_address, to_address, text))
-        return "SM123"
+        out.append((channel, from_address, to_address, text))
+        return f"SM{len(out)}"
 
     outbound = types.ModuleType("conjure.channels.outbound")
     outbound.send_message = send_message  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "conjure.channels.outbound", outbound)
+    return out
+
+
+async def test_replies_go_out_through_the_channels_send_api(
+    ops: Ops, sent: list[tuple[str, str, str, str]]
+) -> None:
     sid, owner = await ops.station("outbound")
     base = f"/api/v1/ops/stations/{sid}"
     body = {"channel": "sms", "address": "+15550009999"}
@@ -134,7 +141,7 @@ async def test_replies_go_out_through_the_channels_send_api(
     async with ops.api.runtime.db.session() as session:
         stored = await session.get(InboxMessage, uuid.UUID(reply.json()["id"]))
     assert stored is not None
-    assert stored.provider_message_id == "SM123"
+    assert stored.provider_message_id == "SM1"
 
 
 async def test_the_channels_handler_needs_the_runtime_on_the_session(ops: Ops) -> None:
@@ -161,23 +168,12 @@ async def test_the_channels_handler_needs_the_runtime_on_the_session(ops: Ops) -
 
 
 async def test_a_reply_sent_again_with_its_idempotency_key_goes_out_once(
-    make_ops: Any, backend: dict[str, str], monkeypatch: pytest.MonkeyPatch
+    make_ops: Any, backend: dict[str, str], sent: list[tuple[str, str, str, str]]
 ) -> None:
     """A retry after a dropped connection (and two copies at once) is the same reply: stored and
     sent once; the key with another text is 409; a reply without a key is a new reply."""
     import asyncio
 
-    sent: list[str] = []
-
-    async def send_message(
-        settings: Settings, channel: str, from_address: str, to_address: str, text: str
-    ) -> str:
-        sent.append(text)
-        return f"SM{len(sent)}"
-
-    outbound = types.ModuleType("conjure.channels.outbound")
-    outbound.send_message = send_message  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "conjure.channels.outbound", outbound)
     ops = await make_ops(**backend)
     sid, owner = await ops.station("replies")
     base = f"/api/v1/ops/stations/{sid}"
@@ -208,4 +204,4 @@ async def test_a_reply_sent_again_with_its_idempotency_key_goes_out_once(
             )
         )
     assert len(stored) == 2
-    assert sent == ["We do!", "We do!"]  # the keyed reply once, the unkeyed one once
+    assert [text for *_, text in sent] == ["We do!", "We do!"]  # the keyed reply once, the unkeyed once
