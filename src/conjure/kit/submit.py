@@ -21,23 +21,29 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
+from sqlalchemy import select
 
+from conjure.auth.deps import CurrentPrincipal
 from conjure.billing.plans import PlanCache, queue_class
 from conjure.db import utcnow
+from conjure.deps import RuntimeDep
 from conjure.errors import NotFound
 from conjure.jobs.lanes import Priority
+from conjure.jobs.models import Job
 from conjure.jobs.service import job_view_for_user, submit_job, submit_job_now
+from conjure.ratelimit.deps import rate_limit
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from conjure.jobs.models import Job, JobSnapshot
+    from conjure.jobs.models import JobSnapshot
     from conjure.runtime import Runtime
 
 MIN_CANCEL_AFTER = dt.timedelta(seconds=1)
@@ -144,6 +150,34 @@ async def submit_options(
 
 
 JobOptions = Annotated[SubmitOptions, Depends(submit_options)]
+
+
+def limit_new_submits(scope: str, setting: str) -> Callable[..., Awaitable[None]]:
+    """A route's per-person limit (``rate_limit``) that a replay does not spend: a request whose
+    ``Idempotency-Key`` names a job the caller already submitted is answered with that job (or a
+    409) and makes no new work, so a client retrying safely after a dropped connection is not
+    refused with a 429. One indexed read, only for requests that carry a key."""
+    limit = rate_limit(scope, setting)
+
+    async def limit_unless_replay(
+        principal: CurrentPrincipal,
+        request: Request,
+        response: Response,
+        runtime: RuntimeDep,
+        options: JobOptions,
+    ) -> None:
+        if options.idempotency_key is not None:
+            async with runtime.db.session() as session:
+                earlier = await session.scalar(
+                    select(Job.id).where(
+                        Job.user_id == principal.user_id, Job.idempotency_key == options.idempotency_key
+                    )
+                )
+            if earlier is not None:
+                return
+        await limit(principal, request, response, runtime)
+
+    return limit_unless_replay
 
 
 async def submit(

@@ -189,6 +189,28 @@ async def test_sixth_generation_in_a_minute_is_429(start_api: StartApi, backend:
     assert response.status_code == 202
 
 
+async def test_a_replay_with_its_idempotency_key_spends_no_generation(
+    start_api: StartApi, backend: dict[str, str]
+) -> None:
+    """A client retrying safely (the same Idempotency-Key) gets its job back, not a 429: only new
+    generations count against RATE_LIMIT_GENERATION."""
+    runtime, client = await start_api(rate_limit_generation="2/minute", **backend)
+    user = await make_user(runtime, stars=20)
+    headers = auth_headers(runtime, user)
+    keyed = {**headers, "Idempotency-Key": "fox-1"}
+    first = await client.post("/api/generation", json={"prompt": "a fox"}, headers=keyed)
+    assert first.status_code == 202, first.text
+    for _ in range(4):
+        again = await client.post("/api/generation", json={"prompt": "a fox"}, headers=keyed)
+        assert (again.status_code, again.json()["job_id"]) == (202, first.json()["job_id"])
+    second = await client.post("/api/generation", json={"prompt": "an owl"}, headers=headers)
+    assert second.status_code == 202, second.text
+    third = await client.post(
+        "/api/generation", json={"prompt": "a hare"}, headers={**headers, "Idempotency-Key": "hare-1"}
+    )
+    assert (third.status_code, third.json()["code"]) == (429, "rate_limited")
+
+
 @pytest.fixture
 def provider_server() -> Any:
     server = FakeServer().start()

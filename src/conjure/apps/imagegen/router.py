@@ -17,8 +17,7 @@ from conjure.auth.deps import CurrentPrincipal, CurrentUser
 from conjure.deps import RuntimeDep, SessionDep
 from conjure.kit.paging import PageDep
 from conjure.kit.problems import problems
-from conjure.kit.submit import JobOptions
-from conjure.ratelimit.deps import rate_limit
+from conjure.kit.submit import JobOptions, limit_new_submits
 
 router = APIRouter(prefix="/api", tags=["imagegen"])
 
@@ -30,7 +29,8 @@ _SUBMIT_ERRORS = problems(
     429,
     describe={
         422: "Invalid prompt, size, webhook or Cancel-After",
-        429: "More than RATE_LIMIT_GENERATION requests (default 5/minute); see Retry-After",
+        429: "More than RATE_LIMIT_GENERATION new generations (default 5/minute; a replay with its "
+        "Idempotency-Key is not counted); see Retry-After",
     },
 )
 
@@ -39,7 +39,7 @@ _SUBMIT_ERRORS = problems(
     "/generation",
     status_code=202,
     responses=_SUBMIT_ERRORS,
-    dependencies=[Depends(rate_limit("generation", "rate_limit_generation"))],
+    dependencies=[Depends(limit_new_submits("generation", "rate_limit_generation"))],
 )
 async def create_generation(
     body: GenerationRequest, options: JobOptions, principal: CurrentPrincipal, runtime: RuntimeDep
