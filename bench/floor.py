@@ -21,7 +21,6 @@ import contextlib
 import os
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -102,22 +101,9 @@ async def bench_floor(
     cmd.append(str(int(claim)))
     process = subprocess.Popen(cmd, cwd=HERE, env=env)
     try:
-        await done.get()  # the first job done: the worker is up
-        started, seen = time.perf_counter(), 1
-        while seen < jobs:
-            await done.get()
-            seen += 1
-        rate = (jobs - 1) / (time.perf_counter() - started)
-        times = []
+        rate = await peers.drain_rate(done, jobs)
         before = cpu_seconds([process.pid])
-        for _ in range(samples):
-            t0 = time.perf_counter()
-            sent = await submit()
-            while True:
-                job_id, at = await done.get()
-                if job_id == sent:
-                    break
-            times.append((at - t0) * 1000)
+        times = await peers.one_at_a_time(done, samples, submit)
         worker_cpu_ms = 1000 * (cpu_seconds([process.pid]) - before) / max(samples, 1)
     finally:
         process.terminate()

@@ -20,6 +20,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,32 @@ async def redis_done_listener(
     return asyncio.create_task(pump()), queue
 
 
+async def drain_rate(done: asyncio.Queue[tuple[str, float]], jobs: int) -> float:
+    """Jobs/s of a backlog of ``jobs`` drained, timed from the first one done (the worker is up)."""
+    await done.get()
+    started, seen = time.perf_counter(), 1
+    while seen < jobs:
+        await done.get()
+        seen += 1
+    return (jobs - 1) / (time.perf_counter() - started)
+
+
+async def one_at_a_time(
+    done: asyncio.Queue[tuple[str, float]], samples: int, submit: Callable[[], Awaitable[str]]
+) -> list[float]:
+    """Milliseconds from each ``submit`` (which returns the job's id) to its id on ``done``."""
+    times = []
+    for _ in range(samples):
+        t0 = time.perf_counter()
+        sent = await submit()
+        while True:
+            job_id, at = await done.get()
+            if job_id == sent:
+                break
+        times.append((at - t0) * 1000)
+    return times
+
+
 def summary(times: list[float]) -> dict[str, float]:
     times.sort()
     return {
@@ -106,22 +133,13 @@ async def bench_taskiq(redis_url: str, jobs: int, samples: int) -> dict[str, Any
     cmd = [sys.executable, "-m", "taskiq", "worker", "peers:BROKER", "--workers", "1"]
     cmd += ["--max-async-tasks", str(CONCURRENCY), "--no-configure-logging"]
     worker = subprocess.Popen(cmd, cwd=HERE, env=env)
+
+    async def submit() -> str:
+        return str((await task.kiq()).task_id)
+
     try:
-        await done.get()  # the first task done: the worker is up
-        started, seen = time.perf_counter(), 1
-        while seen < jobs:
-            await done.get()
-            seen += 1
-        rate = (jobs - 1) / (time.perf_counter() - started)
-        times = []
-        for _ in range(samples):
-            t0 = time.perf_counter()
-            sent = await task.kiq()
-            while True:
-                task_id, at = await done.get()
-                if task_id == sent.task_id:
-                    break
-            times.append((at - t0) * 1000)
+        rate = await drain_rate(done, jobs)
+        times = await one_at_a_time(done, samples, submit)
     finally:
         worker.terminate()
         worker.wait()
