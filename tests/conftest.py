@@ -26,6 +26,7 @@ from conjure.app import create_app
 from conjure.migrations.runner import upgrade
 from conjure.runtime import Runtime
 from conjure.settings import Settings
+from tests.artifacts import SCREENSHOTS
 from tests.receivers import receiver  # noqa: F401  (fixture: a local webhook receiver)
 from tests.servers import RedisServer, postgres_server
 
@@ -163,3 +164,13 @@ async def client(runtime: Runtime) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
         yield c
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Empty the screenshot folder once per run, so it shows this run's states only: in the
+    controlling process, before any xdist worker starts (a worker emptying it would delete the
+    screenshots the other workers had already taken)."""
+    if hasattr(session.config, "workerinput"):
+        return
+    for old in SCREENSHOTS.glob("*.png"):
+        old.unlink()

@@ -13,13 +13,13 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
 
+from tests.artifacts import SCREENSHOTS
 from tests.payments.stripe_server import API_KEY as STRIPE_API_KEY
 from tests.payments.stripe_server import FakeStripe
 from tests.processes import stop_process
 from tests.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 ADMIN_EMAIL = "admin@example.com"
 BOT_TOKEN = "123456:test-bot-token"
 STRIPE_PUBLISHABLE_KEY = "pk_test_web"
@@ -107,10 +107,8 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture(scope="session")
 def screenshots() -> Path:
-    """The screenshot folder, emptied once per run so it shows this run's states only."""
+    """The screenshot folder (emptied at the run's start: ``pytest_sessionstart`` in tests/conftest.py)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    for old in SCREENSHOTS.glob("*.png"):
-        old.unlink()
     return SCREENSHOTS
 
 
