@@ -130,6 +130,27 @@ async def test_redis_flushed_group_is_recreated(redis_url: str) -> None:
     await client.aclose()
 
 
+async def test_redis_ack_sends_no_script_check_and_survives_a_script_flush(redis_url: str) -> None:
+    """The acknowledgement's script rides in its pipeline as a bare EVALSHA: no SCRIPT EXISTS
+    round trip first; a Redis that lost its scripts (restart, SCRIPT FLUSH) still acknowledges."""
+    client = aioredis.from_url(redis_url)
+    broker = RedisStreamsBroker(client)
+    await broker.start()
+    jobs = ids(2)
+    await broker.dispatch(jobs)
+    first, second = await broker.fetch("w1", 10, 100)
+    await client.config_resetstat()
+    await broker.ack([first.ref], [(first.job_id, {"seq": 2, "type": "succeeded"})])
+    stats = await client.info("commandstats")
+    assert "cmdstat_script|exists" not in stats
+    assert stats["cmdstat_evalsha"]["calls"] == 1
+    await client.script_flush()
+    await broker.ack([second.ref])
+    assert (await broker.stats()).pending == 0
+    assert await client.xlen(keys.STREAM) == 0
+    await client.aclose()
+
+
 async def test_redis_config_warnings(redis_url: str) -> None:
     client = aioredis.from_url(redis_url)
     warnings = await RedisStreamsBroker(client).config_warnings()

@@ -18,6 +18,7 @@ import structlog
 from redis.exceptions import RedisError
 
 from conjure.events import keys
+from conjure.redis_scripts import ScriptedPipeline
 
 log = structlog.get_logger("conjure.events")
 
@@ -84,11 +85,10 @@ class RedisConnectionSlots:
         if not self._mine:
             return
         async with self.redis.pipeline(transaction=False) as pipe:
+            scripted = ScriptedPipeline(pipe)
             for lease, user_id in list(self._mine.items()):
-                await self._renew(
-                    keys=[keys.connections(user_id)], args=[self.lease_seconds, lease], client=pipe
-                )
-            await pipe.execute()
+                scripted.script(self._renew, [keys.connections(user_id)], [self.lease_seconds, lease])
+            await scripted.execute()
 
     async def _renew_forever(self) -> None:
         while self._mine:

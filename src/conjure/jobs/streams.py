@@ -30,6 +30,7 @@ from conjure.jobs.lanes import (
     LanePolicy,
 )
 from conjure.jobs.types import BrokerStats, Delivery, Tick
+from conjure.redis_scripts import ScriptedPipeline
 
 log = structlog.get_logger("conjure.jobs.streams")
 
@@ -264,12 +265,13 @@ class RedisStreamsBroker:
             return
         payers = [payer for ref in refs if (payer := self._payers.pop(ref, None)) is not None]
         async with self.redis.pipeline(transaction=False) as pipe:
+            scripted = ScriptedPipeline(pipe)
             for job_id, event in events:
                 pipe.publish(keys.events_channel(job_id), json.dumps(event, default=str))
             if refs:  # and promote into the room they leave, from the lanes (their payers' first)
                 args = [*self._lane_args(), len(refs), *refs, *payers]
-                await self._lanes_ack(keys=_LANE_KEYS, args=args, client=pipe)
-            await pipe.execute()
+                scripted.script(self._lanes_ack, _LANE_KEYS, args)
+            await scripted.execute()
 
     async def ack_owned(self, consumer: str, refs: Sequence[str]) -> int:
         """Acknowledge and delete entries of lost claims, only those ``consumer`` still holds
