@@ -12,7 +12,7 @@ import datetime as dt
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import structlog
@@ -23,7 +23,8 @@ from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
-from sqlalchemy.util import greenlet_spawn
+
+from conjure.driver_connections import DriverConnections
 
 log = structlog.get_logger("conjure.db")
 
@@ -144,6 +145,8 @@ class Database:
         self.url = url
         self.engine = make_engine(url, pool_size=pool_size)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Half the engine's pool (``make_engine``) at most: sessions keep the other half.
+        self._lender = DriverConnections(self.engine, pool_size, PING_IDLE_SECONDS)
 
     @property
     def is_sqlite(self) -> bool:
@@ -162,30 +165,20 @@ class Database:
                 raise
         await run_after_commit(session)
 
-    @asynccontextmanager
-    async def driver_connection(self) -> AsyncIterator[Any]:
-        """PostgreSQL only: a pooled connection's own asyncpg connection, for hand-written hot paths.
+    def driver_connection(self) -> AbstractAsyncContextManager[Any]:
+        """PostgreSQL only: an asyncpg connection of the pool's, for hand-written hot paths.
 
         Each statement is its own transaction (no BEGIN/COMMIT round trips) and asyncpg caches
-        its prepared statement; the ORM's per-statement overhead is gone too. Used where one
-        statement does the whole job (``submit_job_now``, ``job_view_for_user``); docs/bench.md
-        has the figures. A connection that failed other than with a server-side SQL error is
-        discarded instead of going back to the pool.
+        its prepared statement; the ORM's per-statement overhead is gone too, and so is the
+        pool's checkout (:mod:`conjure.driver_connections`). Used where one statement does the
+        whole job (``submit_job_now``, ``job_view_for_user``, the worker's claim and settle);
+        docs/bench.md has the figures. A connection that failed other than with a server-side
+        SQL error is discarded instead of being used again.
         """
-        import asyncpg
-
-        proxied = await self.engine.raw_connection()
-        try:
-            yield proxied.driver_connection
-        except asyncpg.PostgresError:
-            raise
-        except BaseException:
-            await greenlet_spawn(proxied.invalidate)
-            raise
-        finally:
-            await greenlet_spawn(proxied.close)
+        return self._lender.lend()
 
     async def dispose(self) -> None:
+        await self._lender.close()
         await self.engine.dispose()
 
 

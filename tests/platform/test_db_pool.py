@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncpg
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.exc import DBAPIError
 
 from conjure import db as db_module
@@ -55,5 +55,58 @@ async def test_recently_used_connection_is_not_pinged(pg_url: str, monkeypatch: 
             await _backend_pid(database)
         # ... and SQLAlchemy invalidates the pool on the disconnect, so the next one works.
         assert await _backend_pid(database) > 0
+    finally:
+        await database.dispose()
+
+
+async def _driver_pid(database: Database) -> int:
+    async with database.driver_connection() as conn:
+        return int(await conn.fetchval("SELECT pg_backend_pid()"))
+
+
+async def test_hot_statements_keep_their_connection_out_of_the_pool(pg_url: str) -> None:
+    """One pool checkout for many driver statements; past the limit, the pool serves the rest."""
+    database = Database(pg_url, pool_size=1)
+    checkouts: list[object] = []
+    event.listen(database.engine.sync_engine, "checkout", lambda *args: checkouts.append(args))
+    try:
+        first = await _driver_pid(database)
+        assert [await _driver_pid(database) for _ in range(5)] == [first] * 5
+        assert len(checkouts) == 1
+        async with database.driver_connection() as held:  # the lent one is busy: the pool lends
+            assert await _driver_pid(database) != await held.fetchval("SELECT pg_backend_pid()")
+        assert len(checkouts) == 2
+    finally:
+        await database.dispose()
+    assert database.engine.pool.checkedout() == 0  # every connection went back before disposal
+
+
+async def test_idle_lent_connection_dropped_by_the_server_is_replaced(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(db_module, "PING_IDLE_SECONDS", 0.0)
+    database = Database(pg_url, pool_size=1)
+    try:
+        first = await _driver_pid(database)
+        assert await _drop_other_connections(pg_url) == 1
+        assert await _driver_pid(database) != first  # its ping failed: discarded, not used
+    finally:
+        await database.dispose()
+
+
+async def test_lent_connection_that_failed_is_discarded(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(db_module, "PING_IDLE_SECONDS", 3600.0)
+    database = Database(pg_url, pool_size=1)
+    try:
+        first = await _driver_pid(database)
+        await _drop_other_connections(pg_url)
+        with pytest.raises((asyncpg.InterfaceError, asyncpg.ConnectionDoesNotExistError, OSError)):
+            await _driver_pid(database)  # used within the window: the error surfaces ...
+        assert await _driver_pid(database) != first  # ... and the next statement gets a new one
+        with pytest.raises(asyncpg.PostgresError):  # an SQL error keeps the connection
+            async with database.driver_connection() as conn:
+                await conn.execute("SELECT 1/0")
+        second = await _driver_pid(database)
+        assert await _driver_pid(database) == second
     finally:
         await database.dispose()
