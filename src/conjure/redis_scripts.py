@@ -28,13 +28,14 @@ class ScriptedPipeline:
         self._scripts[len(self.pipe)] = (script, keys, args)
         self.pipe.evalsha(script.sha, len(keys), *keys, *args)
 
-    async def execute(self) -> list[Any]:
-        """Every command's reply in order; raises the first error once all have run."""
+    async def execute(self, strict: int | None = None) -> list[Any]:
+        """Every command's reply in order; once all have run, raises the first error among the
+        first ``strict`` commands (all by default): the later ones' errors are their replies."""
         replies: list[Any] = await self.pipe.execute(raise_on_error=False)
         for index, (script, keys, args) in self._scripts.items():
             if isinstance(replies[index], NoScriptError):
                 replies[index] = await script(keys=keys, args=args)
-        for reply in replies:
+        for reply in replies[:strict]:
             if isinstance(reply, Exception):
                 raise reply
         return replies

@@ -151,6 +151,22 @@ async def test_redis_ack_sends_no_script_check_and_survives_a_script_flush(redis
     await client.aclose()
 
 
+async def test_redis_ack_riders_are_best_effort(redis_url: str) -> None:
+    """Commands riding in the acknowledgement's pipeline run with it; their failure is theirs."""
+    client = aioredis.from_url(redis_url)
+    broker = RedisStreamsBroker(client)
+    await broker.start()
+    await broker.dispatch(ids(1))
+    [delivery] = await broker.fetch("w1", 10, 100)
+    await broker.ack(
+        [delivery.ref],
+        riders=[lambda pipe: pipe.set("rode", "1"), lambda pipe: pipe.incr(keys.STREAM)],  # WRONGTYPE
+    )
+    assert (await broker.stats()).pending == 0
+    assert await client.get("rode") == b"1"
+    await client.aclose()
+
+
 async def test_redis_config_warnings(redis_url: str) -> None:
     client = aioredis.from_url(redis_url)
     warnings = await RedisStreamsBroker(client).config_warnings()

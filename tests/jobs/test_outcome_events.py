@@ -67,3 +67,23 @@ async def test_owners_hear_of_committed_outcomes_only(
     assert sum(len(batch) for batch in publishes) == 5  # nothing else went out, nothing twice
     assert await rescuer.finish(taken, Outcome("succeeded", result={"by": "rescuer"})) is True
     assert await sent_to(engine, users[2]) == [("job.succeeded", outcome(2, "succeeded"))]
+
+
+async def test_owners_events_ride_in_the_acknowledgement_on_redis(
+    pg_redis: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With Redis, a batch's owners' events go in its acknowledgement's pipeline: no publish of
+    their own (one round trip fewer per batch), and the owners still hear of them."""
+    users = [await make_user(pg_redis, stars=1) for _ in range(2)]
+    jobs = [await submit(pg_redis, "t.paid", {"n": 2}, user=user) for user in users]
+
+    async def alone(events: list[NewEvent]) -> Any:
+        raise AssertionError(f"published on their own: {events}")
+
+    monkeypatch.setattr(pg_redis.user_events, "publish_many", alone)
+    runner = Runner(pg_redis, "worker-a")
+    claims = await claim_all(runner, [job.id for job in jobs])
+    await asyncio.gather(*(runner.run(claim) for claim in claims))
+    for user, job in zip(users, jobs, strict=True):
+        data = {"job_id": str(job.id), "kind": job.kind, "status": "succeeded"}
+        assert await sent_to(pg_redis, user) == [("job.succeeded", data)]

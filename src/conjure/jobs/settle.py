@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,7 @@ from sqlalchemy import select
 
 from conjure.db import utcnow
 from conjure.dbfaults import retry_transaction
+from conjure.events.redis_hub import RedisUserEventHub
 from conjure.events.service import job_outcome_event, publish_user_events
 from conjure.jobs.attempt import Claim, ClaimKey, Outcome, Settlement, add_usage, announced
 from conjure.jobs.events import event_message
@@ -38,12 +40,14 @@ from conjure.jobs.parking import DEFERRED, PARKED, free_run
 from conjure.jobs.retry import at_least, backoff_delay
 from conjure.jobs.service import settle_hold
 from conjure.jobs.store.pick import store_for
+from conjure.jobs.streams import RedisStreamsBroker
 from conjure.jobs.types import GroupCommit
 from conjure.jobs.webhooks import schedule_webhook_after_commit
 from conjure.observability.jobs import observe_settled
 from conjure.observability.metrics import JOB_RETRIES, JOBS_FINISHED
 
 if TYPE_CHECKING:
+    from redis.asyncio.client import Pipeline
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from conjure.events.types import NewEvent
@@ -217,16 +221,23 @@ class Settler:
     async def _acknowledge(self, done: list[Claim], lost: list[Claim], committed: list[Settlement]) -> None:
         """One pipeline: the final events of ``done`` and their acknowledgements; lost claims'
         entries only where this worker still holds them."""
-        # The owners' events (their streams) go out alongside the acknowledgement, not after it:
-        # the batch's cycle, and so the next batch's start, is one round trip shorter.
+        # The owners' events (their streams) go out with the acknowledgement (in its pipeline, or
+        # alongside it), not after it: the batch's cycle, so the next batch's start, is shorter.
         events = user_events(committed)
-        hub = self.runtime.user_events
-        owners = asyncio.create_task(publish_user_events(hub, events)) if events else None
+        broker = self.runtime.broker
+        rider = self._owners_rider(events)
+        owners = None
+        if events and rider is None:
+            owners = asyncio.create_task(publish_user_events(self.runtime.user_events, events))
         try:
             await announced(done)
-            await self.runtime.broker.ack(
-                [claim.delivery.ref for claim in done], [event for claim in done for event in claim.outbox]
-            )
+            refs = [claim.delivery.ref for claim in done]
+            outbox = [event for claim in done for event in claim.outbox]
+            if rider is not None:
+                assert isinstance(broker, RedisStreamsBroker)
+                await broker.ack(refs, outbox, (rider,))
+            else:
+                await broker.ack(refs, outbox)
             if lost:
                 for claim in lost:
                     claim.processing = None  # the new owners tell the listeners
@@ -234,6 +245,16 @@ class Settler:
         finally:
             if owners is not None:
                 await owners
+
+    def _owners_rider(self, events: list[NewEvent]) -> Callable[[Pipeline], object] | None:
+        """The owners' events as commands on the acknowledgement's pipeline where the broker and
+        the hub share one Redis (one socket write and one reply fewer per batch), else None."""
+        broker, hub = self.runtime.broker, self.runtime.user_events
+        if not events or not isinstance(broker, RedisStreamsBroker):
+            return None
+        if not isinstance(hub, RedisUserEventHub) or hub.redis is not broker.redis:
+            return None
+        return functools.partial(hub.queue_on, events=events)
 
     async def _write_parts(
         self, parts: list[list[Settlement]], now: dt.datetime, skipped: set[ClaimKey]

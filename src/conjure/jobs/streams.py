@@ -16,6 +16,7 @@ from typing import Any
 
 import redis.asyncio as aioredis
 import structlog
+from redis.asyncio.client import Pipeline
 from redis.exceptions import ResponseError
 
 from conjure.jobs import keys
@@ -259,8 +260,15 @@ class RedisStreamsBroker:
         self._remember(out)
         return out
 
-    async def ack(self, refs: Sequence[str], events: Sequence[tuple[uuid.UUID, Event]] = ()) -> None:
-        """Publish ``events``, then acknowledge and delete handled entries: one round trip."""
+    async def ack(
+        self,
+        refs: Sequence[str],
+        events: Sequence[tuple[uuid.UUID, Event]] = (),
+        riders: Sequence[Callable[[Pipeline], object]] = (),
+    ) -> None:
+        """Publish ``events``, then acknowledge and delete handled entries: one round trip.
+        ``riders`` queue more commands on that pipeline (the jobs' owners' events), best effort:
+        what fails of theirs is logged, not raised."""
         if not refs and not events:
             return
         payers = [payer for ref in refs if (payer := self._payers.pop(ref, None)) is not None]
@@ -271,7 +279,13 @@ class RedisStreamsBroker:
             if refs:  # and promote into the room they leave, from the lanes (their payers' first)
                 args = [*self._lane_args(), len(refs), *refs, *payers]
                 scripted.script(self._lanes_ack, _LANE_KEYS, args)
-            await scripted.execute()
+            own = len(pipe)
+            for rider in riders:
+                rider(pipe)
+            replies = await scripted.execute(strict=own)
+        failed = [reply for reply in replies[own:] if isinstance(reply, Exception)]
+        if failed:
+            log.warning("ack_riders_failed", count=len(failed), error=str(failed[0]))
 
     async def ack_owned(self, consumer: str, refs: Sequence[str]) -> int:
         """Acknowledge and delete entries of lost claims, only those ``consumer`` still holds
