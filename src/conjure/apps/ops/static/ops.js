@@ -283,14 +283,21 @@ function bookingRow(b) {
     h("td", { class: "pkg" }, b.package), h("td", {}, h("span", { class: "badge" }, b.status)), h("td", {}, h("div", { class: "row" }, ...actions)));
 }
 
+// Why the server refused a booking, said in the form (next to the button, where a phone's screen is).
+const BOOKING_PROBLEMS = {
+  slot_full: "That slot is full; choose another time.",
+  booking_in_past: "That date and time have already passed; choose a later one.",
+};
+
 // A new booking, for a known customer or one entered here (created first, PII stored encrypted).
 async function createBooking(event) {
   event.preventDefault();
   const form = $("booking-form");
+  say($("nb-error"), "");
   if (!form.reportValidity()) return;
   let customer = $("nb-customer").value;
-  if (!customer) return say($("notice"), "Choose a customer, or add a new one.");
-  if (customer === "new" && !$("nb-name").value.trim()) return say($("notice"), "The new customer needs a name.");
+  if (!customer) return say($("nb-error"), "Choose a customer, or add a new one.");
+  if (customer === "new" && !$("nb-name").value.trim()) return say($("nb-error"), "The new customer needs a name.");
   $("create-booking").disabled = true;
   try {
     if (customer === "new") {
@@ -316,7 +323,7 @@ async function createBooking(event) {
     $("new-booking").open = false;
     say($("notice"), "");
   } catch (err) {
-    say($("notice"), err instanceof ApiError && err.code === "slot_full" ? "That slot is full; choose another time." : problem(err));
+    say($("nb-error"), (err instanceof ApiError && BOOKING_PROBLEMS[err.code]) || problem(err));
   } finally {
     $("create-booking").disabled = false;
   }
