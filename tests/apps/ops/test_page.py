@@ -374,3 +374,41 @@ def test_the_new_booking_form_finds_a_customer_beyond_the_newest_hundred(
     console.fill("#nb-search", "nobody by this name")
     expect(console.locator("#nb-found")).to_have_text("No customer matches “nobody by this name”.")
     expect(console.locator("#nb-customer")).to_have_value("")
+
+
+def test_the_leads_board_pages_each_column_with_show_more(
+    console: Page,
+    ops_server: tuple[str, dict[str, str]],
+    screenshots: Path,  # noqa: F811
+) -> None:
+    # More leads than a column shows at once: its heading counts them all, "Show more" brings the
+    # next page (the oldest lead included), and a change keeps what was opened.
+    base, stations = ops_server
+    sac = f"/api/v1/ops/stations/{stations['sacramento']}"
+    with httpx.Client(base_url=base, timeout=10) as client:
+        owner = {"Authorization": "Bearer " + _ok(client.post(
+            "/api/v1/auth/login", json={"email": "owner-b@example.com", "password": PASSWORD}
+        ))["access_token"]}  # fmt: skip
+        for n in range(45):
+            body = {"name": f"Caller {n:02}", "message": f"Party for {10 + n} guests?"}
+            _ok(client.post(f"{sac}/leads", json=body, headers=owner))
+    _login(console, "owner-b@example.com")
+    console.click("[data-tab=leads]")
+    column = console.locator(".column[data-status=new]")
+    expect(column.locator("h3")).to_have_text("new (45)")
+    expect(column.locator(".lead")).to_have_count(20)
+    expect(column.locator(".lead").first).to_contain_text("Caller 44")  # newest first
+    expect(column.locator(".lead", has_text="Caller 00")).to_have_count(0)
+    expect(console.locator(".column[data-status=won] .more")).to_have_count(0)
+    shot(console, "ops-11-leads-board-first-page")
+    column.locator(".more").click()
+    expect(column.locator(".lead")).to_have_count(40)
+    column.locator(".more").click()
+    expect(column.locator(".lead")).to_have_count(45)
+    expect(column.locator(".lead", has_text="Caller 00")).to_have_count(1)
+    expect(column.locator(".more")).to_have_count(0)
+    shot(console, "ops-12-leads-board-all-shown")
+    column.locator(".lead", has_text="Caller 00").get_by_role("button", name="→ contacted").click()
+    expect(console.locator(".column[data-status=contacted] .lead")).to_have_text(re.compile("Caller 00"))
+    expect(column.locator("h3")).to_have_text("new (44)")
+    expect(column.locator(".lead")).to_have_count(44)  # still opened after the board is drawn again
