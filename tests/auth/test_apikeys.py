@@ -42,9 +42,30 @@ async def test_key_is_shown_once_stored_hashed_and_authenticates(
     me = await client.get("/api/v1/me", headers=_bearer(key))
     assert me.status_code == 200
     assert me.json()["id"] == str(user.id)
-    listed = await client.get(KEYS, headers=_bearer(key))
-    assert [k["name"] for k in listed.json()] == ["ci"]
-    assert "key" not in listed.json()[0]
+    listed = (await client.get(KEYS, headers=_bearer(key))).json()
+    assert [k["name"] for k in listed["items"]] == ["ci"]
+    assert (listed["total"], listed["limit"], listed["offset"]) == (1, 20, 0)
+    assert "key" not in listed["items"][0]
+
+
+async def test_the_key_list_is_a_page_newest_first(api: ClientFactory, backend: dict[str, str]) -> None:
+    # Like every list: the Page envelope, ?limit/&offset, newest first, revoked keys included.
+    async with api(**backend) as (client, runtime):
+        user = await make_user(runtime)
+        headers = auth_headers(runtime, user)
+        for name in ("one", "two", "three"):
+            assert (await client.post(KEYS, json={"name": name}, headers=headers)).status_code == 201
+        first = (await client.get(f"{KEYS}?limit=2", headers=headers)).json()
+        assert [k["name"] for k in first["items"]] == ["three", "two"]
+        assert (first["total"], first["limit"], first["offset"]) == (3, 2, 0)
+        revoke = await client.delete(f"{KEYS}/{first['items'][0]['id']}", headers=headers)
+        assert revoke.status_code == 204
+        rest = (await client.get(f"{KEYS}?limit=2&offset=2", headers=headers)).json()
+        assert ([k["name"] for k in rest["items"]], rest["total"], rest["offset"]) == (["one"], 3, 2)
+        revoked = (await client.get(KEYS, headers=headers)).json()["items"][0]
+        assert (revoked["name"], revoked["revoked_at"] is not None) == ("three", True)
+        too_many = await client.get(f"{KEYS}?limit=101", headers=headers)
+        assert (too_many.status_code, too_many.json()["code"]) == (422, "validation_error")
 
 
 async def test_revoked_key_is_refused_at_once(client: httpx.AsyncClient, runtime: Runtime) -> None:
@@ -69,7 +90,7 @@ async def test_another_users_key_is_404(client: httpx.AsyncClient, runtime: Runt
     assert theirs.status_code == missing.status_code == 404
     assert theirs.json() == missing.json()
     assert (await client.get("/api/v1/me", headers=_bearer(created["key"]))).status_code == 200
-    assert (await client.get(KEYS, headers=auth_headers(runtime, other))).json() == []
+    assert (await client.get(KEYS, headers=auth_headers(runtime, other))).json()["items"] == []
 
 
 async def test_anyone_sets_a_lower_rate_limit_on_their_key(

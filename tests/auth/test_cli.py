@@ -37,7 +37,7 @@ async def test_operator_creates_and_revokes_keys_and_sets_roles(
     assert (await conjure(runtime, "auth", "set-role", str(user.id), "admin")).exit_code == 0
     assert (await client.get("/api/v1/me", headers=headers)).json()["role"] == "admin"
 
-    key_id = (await client.get("/api/v1/auth/api-keys", headers=headers)).json()[0]["id"]
+    key_id = (await client.get("/api/v1/auth/api-keys", headers=headers)).json()["items"][0]["id"]
     assert (await conjure(runtime, "auth", "revoke-key", key_id)).exit_code == 0
     assert (await client.get("/api/v1/me", headers=headers)).status_code == 401
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Awaitable, Callable
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
+from conjure.db import utcnow
 from conjure.payments.models import Payment
+from conjure.payments.service import STRIPE_KEY_LIFETIME
 from conjure.runtime import Runtime
 from conjure.wallet.models import WalletTransaction
 from tests.factories import auth_headers, make_user
@@ -235,3 +238,43 @@ async def test_starting_purchases_is_rate_limited(shop_factory: ShopFactory, sql
     assert [r.status_code for r in codes] == [200, 200, 429]
     assert codes[2].json()["code"] == "rate_limited"
     assert len(shop.stripe.creates()) == 2
+
+
+async def test_a_retry_with_its_idempotency_key_spends_no_purchase(
+    shop_factory: ShopFactory, backend: dict[str, str]
+) -> None:
+    """A client retrying create-intent safely (the same key and package) gets its intent back, not
+    a 429; new purchases, the same key with another package, and refused requests all count."""
+    shop = await shop_factory(**backend, rate_limit_payment="3/minute")
+    _, headers = await shop.user()
+    keyed = {**headers, "Idempotency-Key": "buy-7"}
+    url = "/api/v1/payment/create-intent"
+    first = await shop.client.post(url, json={"package": "starter"}, headers=keyed)
+    assert first.status_code == 200, first.text
+    for _ in range(4):
+        again = await shop.client.post(url, json={"package": "starter"}, headers=keyed)
+        assert (again.status_code, again.json()["payment_id"]) == (200, first.json()["payment_id"])
+    refused = await shop.client.post(url, json={"package": "gold"}, headers=keyed)
+    assert refused.json()["code"] == "unknown_package"
+    other = await shop.client.post(url, json={"package": "value"}, headers=keyed)
+    assert other.status_code == 200, other.text
+    assert other.json()["payment_id"] != first.json()["payment_id"]
+    limited = await shop.client.post(url, json={"package": "starter"}, headers=headers)
+    assert (limited.status_code, limited.json()["code"]) == (429, "rate_limited")
+    assert len(shop.stripe.intents) == 2
+
+
+async def test_a_retry_after_stripe_forgot_its_key_counts(shop_factory: ShopFactory, sqlite_url: str) -> None:
+    """Past Stripe's key lifetime the same key would make a new intent: that retry is counted."""
+    shop = await shop_factory(sqlite_url, rate_limit_payment="1/minute")
+    _, headers = await shop.user()
+    keyed = {**headers, "Idempotency-Key": "buy-old"}
+    url = "/api/v1/payment/create-intent"
+    first = await shop.client.post(url, json={"package": "starter"}, headers=keyed)
+    assert first.status_code == 200, first.text
+    async with shop.runtime.db.session() as session:
+        await session.execute(
+            update(Payment).values(created_at=utcnow() - STRIPE_KEY_LIFETIME - dt.timedelta(minutes=1))
+        )
+    again = await shop.client.post(url, json={"package": "starter"}, headers=keyed)
+    assert (again.status_code, again.json()["code"]) == (429, "rate_limited")

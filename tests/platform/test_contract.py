@@ -14,6 +14,28 @@ from tests.factories import auth_headers, make_user
 AUTH_ROUTE, ADMIN_ROUTE = ("post", "/api/v1/tarot/read"), ("get", "/api/v1/admin/payments")
 
 
+# Lists that are not stored rows but the deployment's own short catalogues, answered whole; and
+# the dead-letter list, which the jobs domain still answers as a bare list.
+BARE_LISTS = {
+    "/api/v1/payment/packages",
+    "/api/v1/billing/plans",
+    "/api/v1/admin/kinds",
+    "/api/v1/admin/jobs/dlq",
+}
+
+
+async def test_every_list_of_stored_rows_is_a_page(client: httpx.AsyncClient) -> None:
+    spec = (await client.get("/openapi.json")).json()
+    bare = set()
+    for path, operations in spec["paths"].items():
+        ok = operations.get("get", {}).get("responses", {}).get("200", {})
+        if ok.get("content", {}).get("application/json", {}).get("schema", {}).get("type") == "array":
+            bare.add(path)
+    assert bare == BARE_LISTS
+    keys = spec["paths"]["/api/v1/auth/api-keys"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert keys["schema"]["$ref"].endswith("Page_ApiKeyOut_")
+
+
 async def test_openapi_documents_the_problem_body_on_every_failure(client: httpx.AsyncClient) -> None:
     spec = (await client.get("/openapi.json")).json()
     assert "HTTPValidationError" not in spec["components"]["schemas"]

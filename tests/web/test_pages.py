@@ -280,6 +280,22 @@ def test_telegram_mini_app_logs_in_with_init_data(page: Page) -> None:
     expect(page.locator("#stars")).to_have_text("3")
 
 
+def _assert_topbar_inset(page: Page) -> None:
+    """On a phone the top bar keeps all of it inside: "Log out" as far from the right edge as the
+    brand from the left, the signed-in email shown, nothing scrolled out of the bar."""
+    bar = page.locator(".topbar")
+    expect(page.locator("#whoami")).to_have_text(ADMIN_EMAIL)
+    assert bar.evaluate("el => el.scrollWidth <= el.clientWidth")
+    width = page.viewport_size["width"] if page.viewport_size else 0
+    brand, logout, who = (page.locator(s).bounding_box() for s in (".topbar .brand", "#logout", "#whoami"))
+    assert brand is not None
+    assert logout is not None
+    assert who is not None
+    assert brand["x"] >= 15
+    assert abs((width - logout["x"] - logout["width"]) - brand["x"]) <= 1, (brand, logout, width)
+    assert who["width"] > 40  # not squeezed to nothing
+
+
 def test_admin_console_lists_the_job_and_refuses_non_admins(page: Page, server: str) -> None:
     admin = httpx.post(f"{server}/api/v1/auth/signup", json={"email": ADMIN_EMAIL, "password": PASSWORD})
     assert admin.status_code == 201, admin.text
@@ -322,6 +338,7 @@ def test_admin_console_lists_the_job_and_refuses_non_admins(page: Page, server: 
     expect(page.locator(".stat[data-stat=in_flight]")).to_be_visible()
     # The way back to the site reads as a word, not a bare "/".
     expect(page.locator(".topbar a[href='/']")).to_have_text("Home")
+    _assert_topbar_inset(page)
     expect(page.locator("#dlq")).to_contain_text("The DLQ is empty.")
     flagged = page.locator(f"#flagged tr[data-inviter-id='{admin.json()['user']['id']}']")
     expect(flagged).to_contain_text(ADMIN_EMAIL)

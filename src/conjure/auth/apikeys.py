@@ -14,7 +14,7 @@ import string
 import uuid
 
 from limits import parse_many
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conjure.auth.models import ApiKey
@@ -65,12 +65,15 @@ async def create_api_key(
     return row, key
 
 
-async def list_api_keys(session: AsyncSession, user: User) -> list[ApiKey]:
-    """The user's keys (no secrets), newest first."""
-    rows = await session.scalars(
-        select(ApiKey).where(ApiKey.user_id == user.id).order_by(ApiKey.created_at.desc())
-    )
-    return list(rows)
+async def list_api_keys(
+    session: AsyncSession, user: User, *, limit: int, offset: int
+) -> tuple[list[ApiKey], int]:
+    """One page of the user's keys (no secrets), newest first, and how many they have in all."""
+    mine = ApiKey.user_id == user.id
+    total = await session.scalar(select(func.count()).select_from(ApiKey).where(mine))
+    newest_first = (ApiKey.created_at.desc(), ApiKey.id)
+    stmt = select(ApiKey).where(mine).order_by(*newest_first).limit(limit).offset(offset)
+    return list(await session.scalars(stmt)), int(total or 0)
 
 
 async def revoke_api_key(session: AsyncSession, user: User, key_id: uuid.UUID) -> ApiKey:

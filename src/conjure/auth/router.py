@@ -34,7 +34,7 @@ from conjure.auth.telegram import TelegramInitDataError, TelegramUser, verify_in
 from conjure.auth.tokens import hash_secret, unverified_claims
 from conjure.deps import RuntimeDep, SessionDep, SettingsDep
 from conjure.errors import Unauthorized, problem
-from conjure.kit.paging import PageDep
+from conjure.kit.paging import Page, PageDep
 from conjure.observability.metrics import AUTH_FAILURES
 from conjure.ratelimit.deps import limit_by_device, limit_by_ip
 from conjure.ratelimit.service import Outage
@@ -184,9 +184,11 @@ async def create_api_key(body: ApiKeyIn, user: CurrentUser, session: SessionDep)
 
 
 @keys.get("")
-async def list_api_keys(user: CurrentUser, session: SessionDep) -> list[ApiKeyOut]:
-    """The caller's API keys (without secrets)."""
-    return [ApiKeyOut.model_validate(row) for row in await apikeys.list_api_keys(session, user)]
+async def list_api_keys(user: CurrentUser, session: SessionDep, page: PageDep) -> Page[ApiKeyOut]:
+    """The caller's API keys (without secrets), newest first, revoked ones included."""
+    rows, total = await apikeys.list_api_keys(session, user, limit=page.limit, offset=page.offset)
+    items = [ApiKeyOut.model_validate(row) for row in rows]
+    return Page[ApiKeyOut](items=items, total=total, limit=page.limit, offset=page.offset)
 
 
 @keys.delete("/{key_id}", status_code=204, responses={404: {"description": "not_found"}})

@@ -21,24 +21,21 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import Depends, Header, Request, Response
+from fastapi import Depends, Header, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from conjure.auth.deps import CurrentPrincipal
 from conjure.billing.plans import PlanCache, queue_class
 from conjure.db import utcnow
-from conjure.deps import RuntimeDep
 from conjure.errors import NotFound
 from conjure.jobs.lanes import Priority
 from conjure.jobs.models import Job
 from conjure.jobs.service import job_view_for_user, submit_job, submit_job_now
-from conjure.ratelimit.deps import rate_limit
+from conjure.ratelimit.deps import LimitDependency, limit_new_requests
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -152,32 +149,17 @@ async def submit_options(
 JobOptions = Annotated[SubmitOptions, Depends(submit_options)]
 
 
-def limit_new_submits(scope: str, setting: str) -> Callable[..., Awaitable[None]]:
+async def _submitted_before(session: AsyncSession, _: Request, user_id: uuid.UUID, key: str) -> bool:
+    """Whether ``user_id`` already submitted a job with this ``Idempotency-Key`` (an indexed read)."""
+    stmt = select(Job.id).where(Job.user_id == user_id, Job.idempotency_key == key)
+    return await session.scalar(stmt) is not None
+
+
+def limit_new_submits(scope: str, setting: str) -> LimitDependency:
     """A route's per-person limit (``rate_limit``) that a replay does not spend: a request whose
     ``Idempotency-Key`` names a job the caller already submitted is answered with that job (or a
-    409) and makes no new work, so a client retrying safely after a dropped connection is not
-    refused with a 429. One indexed read, only for requests that carry a key."""
-    limit = rate_limit(scope, setting)
-
-    async def limit_unless_replay(
-        principal: CurrentPrincipal,
-        request: Request,
-        response: Response,
-        runtime: RuntimeDep,
-        options: JobOptions,
-    ) -> None:
-        if options.idempotency_key is not None:
-            async with runtime.db.session() as session:
-                earlier = await session.scalar(
-                    select(Job.id).where(
-                        Job.user_id == principal.user_id, Job.idempotency_key == options.idempotency_key
-                    )
-                )
-            if earlier is not None:
-                return
-        await limit(principal, request, response, runtime)
-
-    return limit_unless_replay
+    409) and makes no new work (``conjure.ratelimit.deps.limit_new_requests``)."""
+    return limit_new_requests(scope, setting, _submitted_before)
 
 
 async def submit(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request
@@ -26,7 +27,7 @@ from conjure.payments.schemas import (
 )
 from conjure.payments.stripe_client import gateway_for, verify_event
 from conjure.payments.webhooks import handle_stripe_event
-from conjure.ratelimit.deps import rate_limit
+from conjure.ratelimit.deps import limit_new_requests
 from conjure.ratelimit.policy import on_outage
 from conjure.ratelimit.service import Outage
 
@@ -38,6 +39,17 @@ _PURCHASE_ERRORS: dict[int | str, dict[str, Any]] = {
     502: {"description": "Stripe refused or failed (`payment_provider_error`)", **_PROBLEM},
     503: {"description": "Stripe is not configured (`payments_not_configured`)", **_PROBLEM},
 }
+
+
+async def _intent_replayed(session: AsyncSession, request: Request, user_id: uuid.UUID, key: str) -> bool:
+    """A create-intent retried with its Idempotency-Key and package (read from the body as sent:
+    a body the route will refuse is no replay, so it counts)."""
+    try:
+        body = await request.json()
+    except ValueError:
+        return False
+    package = body.get("package") if isinstance(body, dict) else None
+    return isinstance(package, str) and await service.is_replay(session, user_id, package, key)
 
 
 async def _end_read_transaction(session: AsyncSession) -> None:
@@ -59,11 +71,16 @@ async def list_packages(settings: SettingsDep) -> list[PackageOut]:
     responses={
         **_PURCHASE_ERRORS,
         422: {"description": "Unknown package", **_PROBLEM},
-        429: {"description": "Too many purchases started (`RATE_LIMIT_PAYMENT`)", **_PROBLEM},
+        429: {
+            "description": "Too many purchases started (`RATE_LIMIT_PAYMENT`; a retry with its "
+            "`Idempotency-Key` is not counted)",
+            **_PROBLEM,
+        },
         503: {"description": "Stripe not configured, or rate limits cannot be checked", **_PROBLEM},
     },
-    dependencies=[Depends(rate_limit("payment", "rate_limit_payment"))],
-    # Each call creates a Stripe PaymentIntent: never unlimited, even while Redis is down.
+    # A retry with its Idempotency-Key gets the same intent back and is not counted.
+    dependencies=[Depends(limit_new_requests("payment", "rate_limit_payment", _intent_replayed))],
+    # Each new call creates a Stripe PaymentIntent: never unlimited, even while Redis is down.
     openapi_extra=on_outage(Outage.CLOSED),
 )
 async def create_intent(

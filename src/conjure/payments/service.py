@@ -15,6 +15,7 @@ created, never looked up by price.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any, cast
 
@@ -37,6 +38,9 @@ log = structlog.get_logger("conjure.payments")
 
 CURRENCY = "thb"
 _NAMESPACE = uuid.UUID("5b0f4c1e-3c57-4d3e-9d0a-7a1c2f6e8b90")
+# How long Stripe keeps an idempotency key at least: within it a retried create-intent gets the
+# same intent back; after it, the same key makes a new intent (and our row answers 409).
+STRIPE_KEY_LIFETIME = dt.timedelta(hours=24)
 
 
 _OPEN = (PaymentStatus.PENDING, PaymentStatus.FAILED)
@@ -78,6 +82,17 @@ def new_payment_id(user_id: uuid.UUID, package_id: str, client_key: str | None) 
     if not client_key:
         return uuid.uuid4()
     return uuid.uuid5(_NAMESPACE, f"{user_id}:{package_id}:{client_key}")
+
+
+async def is_replay(session: AsyncSession, user_id: uuid.UUID, package_id: str, client_key: str) -> bool:
+    """Whether a create-intent with this key and package repeats one of the user's that Stripe
+    will still answer with the same intent (so it starts no new purchase)."""
+    stmt = select(Payment.id).where(
+        Payment.id == new_payment_id(user_id, package_id, client_key),
+        Payment.user_id == user_id,
+        Payment.created_at > utcnow() - STRIPE_KEY_LIFETIME,
+    )
+    return await session.scalar(stmt) is not None
 
 
 def stripe_idempotency_key(payment_id: uuid.UUID) -> str:

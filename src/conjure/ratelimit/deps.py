@@ -1,4 +1,5 @@
-"""Rate-limit dependencies: per principal (``rate_limit``), per IP (``limit_by_ip``), per device.
+"""Rate-limit dependencies: per principal (``rate_limit``, ``limit_new_requests``), per IP
+(``limit_by_ip``), per device.
 
     @router.post("/api/generation", dependencies=[Depends(rate_limit("generation", "rate_limit_generation"))])
 
@@ -10,7 +11,9 @@ While Redis is down each follows the route's outage policy (``conjure.ratelimit.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from fastapi import Request, Response
 
@@ -18,7 +21,14 @@ from conjure.auth.deps import CurrentPrincipal, client_ip
 from conjure.deps import RuntimeDep
 from conjure.ratelimit.policy import outage_policy
 
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
 LimitDependency = Callable[..., Awaitable[None]]
+# Whether the caller (a user id) already made the request this Idempotency-Key (the str) names,
+# so the route will answer it from what it stored; it reads in the session it is given.
+ReplayCheck = Callable[["AsyncSession", Request, uuid.UUID, str], Awaitable[bool]]
+IDEMPOTENCY_HEADER = "Idempotency-Key"
 
 
 def rate_limit(scope: str, setting: str) -> LimitDependency:
@@ -34,6 +44,28 @@ def rate_limit(scope: str, setting: str) -> LimitDependency:
             response.headers.update(state.headers())
 
     return limit_principal
+
+
+def limit_new_requests(scope: str, setting: str, replayed: ReplayCheck) -> LimitDependency:
+    """``rate_limit`` that a replay does not spend: a request whose ``Idempotency-Key`` names one
+    the caller already made (``replayed`` says so) is answered from what that one stored and makes
+    no new work, so a client retrying safely after a dropped connection is not refused with a 429.
+    Requests without a key or with a new one count, and so do those the route then refuses (a
+    422 included). One short read, only for requests that carry a key."""
+    limit = rate_limit(scope, setting)
+
+    async def limit_unless_replay(
+        principal: CurrentPrincipal, request: Request, response: Response, runtime: RuntimeDep
+    ) -> None:
+        # Read as sent: the route validates the header; a malformed key finds nothing and counts.
+        key = request.headers.get(IDEMPOTENCY_HEADER)
+        if key:
+            async with runtime.db.session() as session:
+                if await replayed(session, request, principal.user_id, key):
+                    return
+        await limit(principal, request, response, runtime)
+
+    return limit_unless_replay
 
 
 def limit_by_ip(scope: str, setting: str) -> LimitDependency:

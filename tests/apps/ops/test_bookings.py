@@ -6,9 +6,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from pydantic import ValidationError
 
+from conjure.apps.ops.bookings import BookingInPast, check_not_started
+from conjure.apps.ops.settings import OpsSettings
 from tests.apps.ops.conftest import Ops
 
 
@@ -137,3 +141,53 @@ async def test_cancelling_refunds_the_deposit_by_policy(ops: Ops, days_ahead: in
     else:
         assert cancelled["refund"] is None
         assert sent == []
+
+
+def _wall(moment: dt.datetime) -> dict[str, str]:
+    return {"event_date": moment.date().isoformat(), "event_time": moment.strftime("%H:%M")}
+
+
+async def test_a_booking_whose_start_has_passed_is_refused(make_ops: Any, backend: dict[str, str]) -> None:
+    # The stations' wall clock is Bangkok's: an hour ago there is still ahead on a UTC clock, so
+    # reading the date and time in the wrong zone would let it through.
+    ops: Ops = await make_ops(**backend, ops_timezone="Asia/Bangkok")
+    sid, owner = await ops.station("past", capacity_per_slot=1)
+    customer = await ops.customer(sid, owner)
+    now = dt.datetime.now(ZoneInfo("Asia/Bangkok"))
+    for moment in (now - dt.timedelta(hours=1), now - dt.timedelta(minutes=10), now - dt.timedelta(days=1)):
+        refused = await ops.booking(sid, owner, customer["id"], **_wall(moment))
+        assert refused.status_code == 422, refused.text
+        assert refused.headers["content-type"].startswith("application/problem+json")
+        assert refused.json()["code"] == "booking_in_past"
+        assert "already passed" in refused.json()["detail"]
+    listed = await ops.client.get(f"/api/v1/ops/stations/{sid}/bookings", headers=owner)
+    assert listed.json()["total"] == 0
+    # Within the grace (a form filled in a minute ago, a clock a little behind) it is still taken.
+    just_started = await ops.booking(sid, owner, customer["id"], **_wall(now - dt.timedelta(minutes=1)))
+    assert just_started.status_code == 201, just_started.text
+    later = await ops.booking(sid, owner, customer["id"], **_wall(now + dt.timedelta(hours=2)))
+    assert later.status_code == 201, later.text
+
+    # Converting a lead books through the same rule; the refused lead is not won.
+    lead = await ops.client.post(
+        f"/api/v1/ops/stations/{sid}/leads", json={"name": "Kim", "message": "Tonight?"}, headers=owner
+    )
+    body = {**_wall(now - dt.timedelta(hours=3)), "guests": 8, "address": "9 Oak", "package": "party"}
+    url = f"/api/v1/ops/stations/{sid}/leads/{lead.json()['id']}"
+    converted = await ops.client.post(f"{url}/convert", json=body, headers=owner)
+    assert (converted.status_code, converted.json()["code"]) == (422, "booking_in_past")
+    assert (await ops.client.get(url, headers=owner)).json()["status"] == "new"
+
+
+def test_without_a_time_zone_only_a_start_passed_everywhere_is_refused() -> None:
+    # OPS_TIMEZONE unset: the date and time are read on the last clock on Earth (UTC-12), so a
+    # booking still ahead somewhere is never refused, and a day already over everywhere is.
+    zone = OpsSettings().booking_zone
+    now = dt.datetime(2030, 6, 14, 12, 0, tzinfo=dt.UTC)  # 00:00 on the 14th at UTC-12
+    check_not_started(dt.date(2030, 6, 14), "00:00", zone, now)
+    check_not_started(dt.date(2030, 6, 13), "23:56", zone, now)  # four minutes ago: the grace
+    for day, time in ((dt.date(2030, 6, 13), "23:50"), (dt.date(2030, 6, 12), "18:00")):
+        with pytest.raises(BookingInPast):
+            check_not_started(day, time, zone, now)
+    with pytest.raises(ValidationError, match="not a time zone"):
+        OpsSettings(ops_timezone="Mars/Olympus_Mons")

@@ -85,3 +85,28 @@ async def test_a_form_sent_twice_makes_one_lead(make_ops: Any, backend: dict[str
         ("sam@example.com", "And a second party in July?"),
         ("kim@example.com", FORM["message"]),
     ]
+
+
+async def test_each_status_of_the_board_pages_through_all_its_leads(
+    make_ops: Any, backend: dict[str, str]
+) -> None:
+    # The board reads each column as a list of its own: ?status with limit/offset pages, newest
+    # first, every lead once, and the column's whole count in ``total``.
+    ops: Ops = await make_ops(**backend)
+    sid, owner = await ops.station("paged-board")
+    base = f"/api/v1/ops/stations/{sid}/leads"
+    made = []
+    for n in range(25):
+        lead = await ops.client.post(base, json={"name": f"Caller {n}", "message": "A party?"}, headers=owner)
+        made.append(lead.json()["id"])
+    for lead_id in made[:3]:
+        moved = await ops.client.post(f"{base}/{lead_id}/status", json={"status": "contacted"}, headers=owner)
+        assert moved.status_code == 200, moved.text
+    pages = [
+        (await ops.client.get(f"{base}?status=new&limit=10&offset={offset}", headers=owner)).json()
+        for offset in (0, 10, 20)
+    ]
+    assert [(p["total"], len(p["items"])) for p in pages] == [(22, 10), (22, 10), (22, 2)]
+    assert [x["id"] for p in pages for x in p["items"]] == made[3:][::-1]
+    contacted = (await ops.client.get(f"{base}?status=contacted&limit=10", headers=owner)).json()
+    assert (contacted["total"], [x["id"] for x in contacted["items"]]) == (3, made[:3][::-1])

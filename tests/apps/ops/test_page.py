@@ -32,6 +32,9 @@ from tests.web.conftest import browser, screenshots, shot  # noqa: F401  (fixtur
 
 PASSWORD = "correct horse battery"
 SMS = "+15550001000"
+# The month the console's clock shows: far enough ahead that every booking the tests make there,
+# and the long history before it, is still to come (a booking that has started is refused).
+MONTH = (dt.date.today().replace(day=1) + dt.timedelta(days=400)).replace(day=1)
 
 
 def _signup(client: httpx.Client, email: str) -> dict[str, str]:
@@ -78,12 +81,12 @@ def _seed(base: str, var: Path) -> dict[str, str]:
             client.post(f"{a}/members", json={"email": "staff@example.com", "role": "staff"}, headers=owner_a)
         )
         _ok(client.post(f"{a}/channels", json={"channel": "sms", "address": SMS}, headers=owner_a))
-        today = time.strftime("%Y-%m")
+        month = f"{MONTH:%Y-%m}"
         for day, hour, guests in (("08", "18:00", 12), ("15", "17:30", 20), ("22", "19:00", 8)):
             customer = _ok(client.post(f"{a}/customers", json={"name": f"Guest {day}"}, headers=owner_a))
             booking: dict[str, Any] = {
                 "customer_id": customer["id"],
-                "event_date": f"{today}-{day}",
+                "event_date": f"{month}-{day}",
                 "event_time": hour,
                 "guests": guests,
                 "address": "100 Main St",
@@ -131,6 +134,7 @@ def ops_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, 
         RATE_LIMIT_LOGIN="1000/minute",
         RATE_LIMIT_SIGNUP="1000/minute",
         RATE_LIMIT_DEFAULT="1000/minute",  # the long-history test books a year of parties
+        OPS_TIMEZONE="America/Los_Angeles",
     )
     log = (var / "server.log").open("wb")
     proc = subprocess.Popen(
@@ -164,6 +168,7 @@ def console(browser: Browser, ops_server: tuple[str, dict[str, str]]) -> Iterato
     context.set_default_timeout(15_000)
     context.route("https://**/*", lambda route: route.abort())
     page = context.new_page()
+    page.clock.set_fixed_time(dt.datetime.combine(MONTH.replace(day=14), dt.time(12)))
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(f"pageerror: {exc}"))
 
@@ -276,14 +281,23 @@ def test_staff_answer_a_conversation_and_book_a_new_customer(
     console.click("#create-booking")  # nothing chosen yet: the form says what is missing
     console.fill("#nb-name", "Dana Lee")
     console.fill("#nb-phone", "+14155550123")
-    console.fill("#nb-date", time.strftime("%Y-%m-") + "27")
+    # A date already gone (by the server's clock): refused, and the form says so beside its button.
+    console.fill("#nb-date", (dt.date.today() - dt.timedelta(days=2)).isoformat())
     console.fill("#nb-time", "18:30")
     console.fill("#nb-guests", "14")
     console.fill("#nb-address", "9 Ocean Ave")
     console.select_option("#nb-package", "premium")
+    console.click("#create-booking")
+    refused = console.locator("#nb-error")
+    expect(refused).to_have_text("That date and time have already passed; choose a later one.")
+    expect(refused).to_be_in_viewport()
+    expect(console.locator("#bookings tr")).to_have_count(3)
+    shot(console, "ops-08-new-booking-in-the-past")
+    console.fill("#nb-date", f"{MONTH:%Y-%m}-27")
     shot(console, "ops-08-new-booking-form")
     console.click("#create-booking")
     expect(console.locator("#bookings tr")).to_have_count(4)
+    expect(console.locator("#nb-error")).to_be_hidden()
     row = console.locator("#bookings tr", has_text="18:30")
     expect(row.locator(".badge")).to_have_text("pending")
     row.locator("[data-status=confirmed]").click()
@@ -297,11 +311,11 @@ def test_a_station_with_a_long_history_still_sees_this_months_bookings(
     console: Page,
     ops_server: tuple[str, dict[str, str]],
 ) -> None:
-    # More than a page of past events (a year of parties): the calendar and the list still show
+    # More than a page of earlier events (a year of parties): the calendar and the list still show
     # the month on screen, not the oldest hundred bookings.
     base, stations = ops_server
     sac = f"/api/v1/ops/stations/{stations['sacramento']}"
-    today = dt.date.today()
+    today = MONTH.replace(day=14)  # the console's clock
     with httpx.Client(base_url=base, timeout=10) as client:
         owner = {"Authorization": "Bearer " + _ok(client.post(
             "/api/v1/auth/login", json={"email": "owner-b@example.com", "password": PASSWORD}
@@ -360,3 +374,41 @@ def test_the_new_booking_form_finds_a_customer_beyond_the_newest_hundred(
     console.fill("#nb-search", "nobody by this name")
     expect(console.locator("#nb-found")).to_have_text("No customer matches “nobody by this name”.")
     expect(console.locator("#nb-customer")).to_have_value("")
+
+
+def test_the_leads_board_pages_each_column_with_show_more(
+    console: Page,
+    ops_server: tuple[str, dict[str, str]],
+    screenshots: Path,  # noqa: F811
+) -> None:
+    # More leads than a column shows at once: its heading counts them all, "Show more" brings the
+    # next page (the oldest lead included), and a change keeps what was opened.
+    base, stations = ops_server
+    sac = f"/api/v1/ops/stations/{stations['sacramento']}"
+    with httpx.Client(base_url=base, timeout=10) as client:
+        owner = {"Authorization": "Bearer " + _ok(client.post(
+            "/api/v1/auth/login", json={"email": "owner-b@example.com", "password": PASSWORD}
+        ))["access_token"]}  # fmt: skip
+        for n in range(45):
+            body = {"name": f"Caller {n:02}", "message": f"Party for {10 + n} guests?"}
+            _ok(client.post(f"{sac}/leads", json=body, headers=owner))
+    _login(console, "owner-b@example.com")
+    console.click("[data-tab=leads]")
+    column = console.locator(".column[data-status=new]")
+    expect(column.locator("h3")).to_have_text("new (45)")
+    expect(column.locator(".lead")).to_have_count(20)
+    expect(column.locator(".lead").first).to_contain_text("Caller 44")  # newest first
+    expect(column.locator(".lead", has_text="Caller 00")).to_have_count(0)
+    expect(console.locator(".column[data-status=won] .more")).to_have_count(0)
+    shot(console, "ops-11-leads-board-first-page")
+    column.locator(".more").click()
+    expect(column.locator(".lead")).to_have_count(40)
+    column.locator(".more").click()
+    expect(column.locator(".lead")).to_have_count(45)
+    expect(column.locator(".lead", has_text="Caller 00")).to_have_count(1)
+    expect(column.locator(".more")).to_have_count(0)
+    shot(console, "ops-12-leads-board-all-shown")
+    column.locator(".lead", has_text="Caller 00").get_by_role("button", name="→ contacted").click()
+    expect(console.locator(".column[data-status=contacted] .lead")).to_have_text(re.compile("Caller 00"))
+    expect(column.locator("h3")).to_have_text("new (44)")
+    expect(column.locator(".lead")).to_have_count(44)  # still opened after the board is drawn again

@@ -5,6 +5,9 @@ a booking takes a place with ``UPDATE … SET booked = booked + 1 WHERE booked <
 That statement is atomic on both backends (PostgreSQL re-checks the condition after waiting
 for a concurrent writer of the row; SQLite has one writer), so N concurrent requests for the
 last place give exactly one booking and N-1 answers of 409 ``slot_full``.
+
+A booking's date and time are the station's wall clock (``OPS_TIMEZONE``); one that has already
+started is refused with 422 ``booking_in_past``, after :data:`PAST_GRACE` for clock skew.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from conjure.apps.ops.crypto import PIICipher
 from conjure.apps.ops.models import Booking, BookingEvent, BookingStatus, SlotUsage, Station
 from conjure.apps.ops.schemas import BookingCreate, BookingEventView, BookingView
 from conjure.db import utcnow
-from conjure.errors import Conflict, NotFound
+from conjure.errors import Conflict, ConjureError, NotFound
 from conjure.payments.service import insert_ignore
 
 SORTS: dict[str, Any] = {
@@ -29,6 +32,15 @@ SORTS: dict[str, Any] = {
     "created_at": (Booking.created_at.asc(),),
     "-created_at": (Booking.created_at.desc(),),
 }
+
+
+# How long after its start a booking may still be made: the member's clock (or the form they
+# filled in a minute ago) may be a little behind the server's.
+PAST_GRACE = dt.timedelta(minutes=5)
+
+
+class BookingInPast(ConjureError):
+    code, status = "booking_in_past", 422
 
 
 class SlotFull(Conflict):
@@ -113,6 +125,14 @@ def _record(
     )
 
 
+def check_not_started(day: dt.date, time: str, zone: dt.tzinfo, now: dt.datetime) -> None:
+    """422 ``booking_in_past`` if ``day`` at ``time`` (``HH:MM`` in ``zone``) began more than
+    :data:`PAST_GRACE` before ``now``."""
+    start = dt.datetime.combine(day, dt.time.fromisoformat(time), tzinfo=zone)
+    if start < now - PAST_GRACE:
+        raise BookingInPast(f"{day.isoformat()} at {time} has already passed; choose a later date or time.")
+
+
 async def create_booking(
     session: AsyncSession,
     cipher: PIICipher,
@@ -120,8 +140,11 @@ async def create_booking(
     body: BookingCreate,
     *,
     user_id: uuid.UUID | None,
+    zone: dt.tzinfo,
 ) -> Booking:
-    """A pending booking, if its slot has room (409 ``slot_full`` otherwise)."""
+    """A pending booking, if it has not started (``zone``: the wall clock of its date and time;
+    422 ``booking_in_past`` otherwise) and its slot has room (409 ``slot_full`` otherwise)."""
+    check_not_started(body.event_date, body.event_time, zone, utcnow())
     await _take_slot(session, station, body.event_date, body.event_time)
     booking = Booking(
         station_id=station.id,

@@ -135,8 +135,10 @@ async def convert(
     body: LeadConvert,
     *,
     user_id: uuid.UUID,
+    zone: dt.tzinfo,
 ) -> Booking:
-    """The lead's customer (found by email or phone, else new) and a pending booking; the lead is won."""
+    """The lead's customer (found by email or phone, else new) and a pending booking (its date and
+    time on ``zone``'s wall clock, not yet started); the lead is won."""
     if lead.status in (LeadStatus.WON, LeadStatus.LOST):
         raise InvalidLeadTransition(f"A {lead.status} lead cannot be converted.")
     name = cipher.decrypt(lead.name_enc, lead_context(station.id, "name")) or "Customer"
@@ -157,6 +159,7 @@ async def convert(
         station,
         BookingCreate(customer_id=customer.id, **body.model_dump()),
         user_id=user_id,
+        zone=zone,
     )
     lead.customer_id, lead.booking_id = customer.id, booking.id
     lead.status, lead.updated_at = LeadStatus.WON, utcnow()

@@ -36,6 +36,7 @@ from conjure.apps.ops.schemas import (
     StationUpdate,
     StationView,
 )
+from conjure.apps.ops.settings import OpsSettings
 from conjure.apps.ops.threads import message_view
 from conjure.auth.deps import AdminUser, CurrentUser
 from conjure.db import utcnow
@@ -57,6 +58,14 @@ async def get_cipher(runtime: RuntimeDep) -> PIICipher:
 
 
 CipherDep = Annotated[PIICipher, Depends(get_cipher)]
+
+
+async def get_booking_zone(runtime: RuntimeDep) -> dt.tzinfo:
+    return runtime.settings.for_app(OpsSettings).booking_zone
+
+
+# The wall clock a booking's date and time are read in (OPS_TIMEZONE).
+BookingZoneDep = Annotated[dt.tzinfo, Depends(get_booking_zone)]
 
 
 def station_view(station: Station, role: str | None) -> StationView:
@@ -289,11 +298,14 @@ async def list_bookings(
 
 @router.post(S + "/bookings", status_code=201, responses=_W)
 async def create_booking(
-    body: BookingCreate, access: StaffAccess, session: SessionDep, cipher: CipherDep
+    body: BookingCreate, access: StaffAccess, session: SessionDep, cipher: CipherDep, zone: BookingZoneDep
 ) -> BookingView:
-    """A pending booking; 409 ``slot_full`` when the slot has no room left."""
+    """A pending booking; 422 ``booking_in_past`` once its start has passed (OPS_TIMEZONE's wall
+    clock, a few minutes' grace), 409 ``slot_full`` when the slot has no room left."""
     await customers.get_customer(session, access.station_id, body.customer_id)
-    booking = await bookings.create_booking(session, cipher, access.station, body, user_id=access.user_id)
+    booking = await bookings.create_booking(
+        session, cipher, access.station, body, user_id=access.user_id, zone=zone
+    )
     return bookings.view(cipher, booking)
 
 

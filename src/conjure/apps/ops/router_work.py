@@ -15,7 +15,7 @@ from conjure.apps.ops import ai, leads, offline, reviews, threads
 from conjure.apps.ops.bookings import view as booking_view
 from conjure.apps.ops.deps import ManagerAccess, OwnerAccess, StaffAccess, ViewerAccess
 from conjure.apps.ops.models import Alert, AuditEntry, Draft
-from conjure.apps.ops.router import CipherDep
+from conjure.apps.ops.router import BookingZoneDep, CipherDep
 from conjure.apps.ops.schemas import (
     AlertView,
     AssignIn,
@@ -116,11 +116,19 @@ async def qualify_lead(
 
 @router.post(S + "/leads/{lead_id}/convert", status_code=201, responses=_W)
 async def convert_lead(
-    lead_id: uuid.UUID, body: LeadConvert, access: StaffAccess, session: SessionDep, cipher: CipherDep
+    lead_id: uuid.UUID,
+    body: LeadConvert,
+    access: StaffAccess,
+    session: SessionDep,
+    cipher: CipherDep,
+    zone: BookingZoneDep,
 ) -> BookingView:
-    """Turn a lead into a customer and a pending booking; the lead is won."""
+    """Turn a lead into a customer and a pending booking; the lead is won (422 ``booking_in_past``
+    for a start that has passed)."""
     lead = await leads.get_lead(session, access.station_id, lead_id)
-    booking = await leads.convert(session, cipher, access.station, lead, body, user_id=access.user_id)
+    booking = await leads.convert(
+        session, cipher, access.station, lead, body, user_id=access.user_id, zone=zone
+    )
     return booking_view(cipher, booking)
 
 

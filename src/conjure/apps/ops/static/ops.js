@@ -12,7 +12,7 @@ const BOOKING_ACTIONS = {
   pending: [["confirmed", "Confirm"], ["cancelled", "Cancel"]],
   confirmed: [["completed", "Completed"], ["no_show", "No-show"], ["cancelled", "Cancel"]],
 };
-const state = { stations: [], station: null, tab: "inbox", month: new Date(), thread: null };
+const state = { stations: [], station: null, tab: "inbox", month: new Date(), thread: null, leadsShown: {}, leadColumns: {} };
 
 const can = (role) => state.station && RANK[state.station.role] >= RANK[role];
 const base = () => `/api/v1/ops/stations/${state.station.id}`;
@@ -58,6 +58,7 @@ async function openStation(id) {
   }
   $("home").hidden = true;
   state.thread = null;
+  state.leadsShown = {};
   history.replaceState(null, "", `#station=${id}`);
   $("station").value = id;
   $("role").textContent = state.station.role;
@@ -283,14 +284,21 @@ function bookingRow(b) {
     h("td", { class: "pkg" }, b.package), h("td", {}, h("span", { class: "badge" }, b.status)), h("td", {}, h("div", { class: "row" }, ...actions)));
 }
 
+// Why the server refused a booking, said in the form (next to the button, where a phone's screen is).
+const BOOKING_PROBLEMS = {
+  slot_full: "That slot is full; choose another time.",
+  booking_in_past: "That date and time have already passed; choose a later one.",
+};
+
 // A new booking, for a known customer or one entered here (created first, PII stored encrypted).
 async function createBooking(event) {
   event.preventDefault();
   const form = $("booking-form");
+  say($("nb-error"), "");
   if (!form.reportValidity()) return;
   let customer = $("nb-customer").value;
-  if (!customer) return say($("notice"), "Choose a customer, or add a new one.");
-  if (customer === "new" && !$("nb-name").value.trim()) return say($("notice"), "The new customer needs a name.");
+  if (!customer) return say($("nb-error"), "Choose a customer, or add a new one.");
+  if (customer === "new" && !$("nb-name").value.trim()) return say($("nb-error"), "The new customer needs a name.");
   $("create-booking").disabled = true;
   try {
     if (customer === "new") {
@@ -316,7 +324,7 @@ async function createBooking(event) {
     $("new-booking").open = false;
     say($("notice"), "");
   } catch (err) {
-    say($("notice"), err instanceof ApiError && err.code === "slot_full" ? "That slot is full; choose another time." : problem(err));
+    say($("nb-error"), (err instanceof ApiError && BOOKING_PROBLEMS[err.code]) || problem(err));
   } finally {
     $("create-booking").disabled = false;
   }
@@ -343,11 +351,53 @@ function calendar(items) {
 
 // --- leads ----------------------------------------------------------------------------------
 
+// Each column of the board is a list of its own: the newest LEADS_PAGE leads of its status, its
+// whole count in the heading, and "Show more" for the next page while any are left. How many a
+// column shows is kept (state.leadsShown) when the board is drawn again after a change.
+const LEADS_PAGE = 20;
+
+/** `want` leads of `status` from `offset` on, newest first (pages of at most 100), and the total. */
+async function leadPages(status, want, offset = 0) {
+  const items = [];
+  let total = 0;
+  while (items.length < want) {
+    const limit = Math.min(100, want - items.length);
+    const body = await api(`${base()}/leads?status=${status}&sort=-created_at&limit=${limit}&offset=${offset + items.length}`);
+    items.push(...body.items);
+    total = body.total;
+    if (body.items.length < limit) break;
+  }
+  return { items, total };
+}
+
 async function leads() {
-  const body = await api(`${base()}/leads?limit=100&sort=-created_at`);
+  const columns = await Promise.all(LEAD_COLUMNS.map((status) => leadPages(status, state.leadsShown[status] || LEADS_PAGE)));
+  state.leadColumns = Object.fromEntries(LEAD_COLUMNS.map((status, i) => [status, columns[i]]));
+  drawBoard();
+}
+
+async function moreLeads(status) {
+  const column = state.leadColumns[status];
+  try {
+    const next = await leadPages(status, LEADS_PAGE, column.items.length);
+    // A lead that came in meanwhile pushes older ones down a place: skip those already shown.
+    const shown = new Set(column.items.map((l) => l.id));
+    column.items.push(...next.items.filter((l) => !shown.has(l.id)));
+    column.total = next.total;
+    state.leadsShown[status] = column.items.length;
+    drawBoard();
+  } catch (err) {
+    say($("notice"), problem(err));
+  }
+}
+
+function drawBoard() {
   const columns = LEAD_COLUMNS.map((status) => {
-    const cards = body.items.filter((l) => l.status === status).map(leadCard);
-    return h("div", { class: "column", dataset: { status } }, h("h3", {}, `${status} (${cards.length})`), ...cards);
+    const { items, total } = state.leadColumns[status];
+    const more = items.length < total
+      ? h("button", { type: "button", class: "secondary more", onclick: () => moreLeads(status) }, "Show more")
+      : null;
+    return h("div", { class: "column", dataset: { status } }, h("h3", {}, `${status} (${total})`), ...items.map(leadCard), more);
   });
   $("board").replaceChildren(...columns);
 }
