@@ -77,8 +77,8 @@ def install_worker_probe() -> None:
     _wrap(
         RedisStreamsBroker,
         "ack",
-        lambda refs, events=(): [stamp(job_id, "ack_sent") for job_id in _final(events)],
-        lambda result, refs, events=(): [stamp(job_id, "acked") for job_id in _final(events)],
+        lambda refs, events=(), riders=(): [stamp(job_id, "ack_sent") for job_id in _final(events)],
+        lambda result, refs, events=(), riders=(): [stamp(job_id, "acked") for job_id in _final(events)],
     )
 
 
