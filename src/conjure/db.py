@@ -149,6 +149,11 @@ class Database:
         self._lender = DriverConnections(self.engine, pool_size, PING_IDLE_SECONDS)
 
     @property
+    def idle_driver_connections(self) -> int:
+        """Connections the hot statements keep checked out of the pool while none uses them."""
+        return self._lender.idle
+
+    @property
     def is_sqlite(self) -> bool:
         return is_sqlite(self.url)
 

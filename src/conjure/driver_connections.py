@@ -40,6 +40,11 @@ class DriverConnections:
         self._held = 0  # checked out of the engine's pool by this lender, idle or lent
         self._closed = False
 
+    @property
+    def idle(self) -> int:
+        """Connections held here and not lent right now (checked out of the pool, but not in use)."""
+        return len(self._idle)
+
     @asynccontextmanager
     async def lend(self) -> AsyncIterator[Any]:
         proxied = await self._take()

@@ -73,6 +73,7 @@ async def test_hot_statements_keep_their_connection_out_of_the_pool(pg_url: str)
         first = await _driver_pid(database)
         assert [await _driver_pid(database) for _ in range(5)] == [first] * 5
         assert len(checkouts) == 1
+        assert (database.engine.pool.checkedout(), database.idle_driver_connections) == (1, 1)
         async with database.driver_connection() as held:  # the lent one is busy: the pool lends
             assert await _driver_pid(database) != await held.fetchval("SELECT pg_backend_pid()")
         assert len(checkouts) == 2

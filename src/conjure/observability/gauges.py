@@ -49,7 +49,8 @@ async def refresh_scrape_gauges(runtime: Runtime) -> None:
     pool = runtime.db.engine.sync_engine.pool
     checked_out, size = getattr(pool, "checkedout", None), getattr(pool, "size", None)
     if callable(checked_out) and callable(size):
-        DB_POOL_CHECKED_OUT.set(checked_out())
+        # Those the hot statements keep between statements are not in use (conjure.driver_connections).
+        DB_POOL_CHECKED_OUT.set(checked_out() - runtime.db.idle_driver_connections)
         DB_POOL_SIZE.set(size())
     _maybe_check_wallets(runtime)
 
