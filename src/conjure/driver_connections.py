@@ -55,7 +55,12 @@ class DriverConnections:
         try:
             yield proxied.driver_connection
         except asyncpg.PostgresError:
-            await self._give_back(proxied)  # the server answered: the connection is fine
+            # The server answered (an SQL error): the connection is fine, unless the answer was
+            # that it is going away (a shutdown or restart closes it after saying so).
+            if proxied.driver_connection.is_closed():
+                await self._discard([proxied, *self._drain_idle()])
+            else:
+                await self._give_back(proxied)
             raise
         except BaseException:
             # Lost, or cancelled mid-statement (its state is unknown): discard it, and the idle ones.

@@ -111,3 +111,17 @@ async def test_lent_connection_that_failed_is_discarded(pg_url: str, monkeypatch
         assert await _driver_pid(database) == second
     finally:
         await database.dispose()
+
+
+async def test_lent_connection_the_server_closed_with_an_error_is_discarded(pg_url: str) -> None:
+    """An error the server sends as it closes the connection (a shutdown, a terminated backend)
+    discards the connection instead of lending it again."""
+    database = Database(pg_url, pool_size=1)
+    try:
+        first = await _driver_pid(database)
+        with pytest.raises(asyncpg.PostgresError):
+            async with database.driver_connection() as conn:
+                await conn.execute("SELECT pg_terminate_backend(pg_backend_pid())")
+        assert await _driver_pid(database) != first
+    finally:
+        await database.dispose()
