@@ -48,8 +48,8 @@ async def list_dead_letters(session: AsyncSession, *, limit: int, offset: int) -
     """One page of the DLQ, the latest to arrive first, and how many jobs it holds in all."""
     dead = Job.status == JobStatus.DLQ
     total = await session.scalar(select(func.count()).select_from(Job).where(dead))
-    # updated_at: for a job in the DLQ, its last change is normally its arrival there. The id orders equal
-    # times, so pages neither repeat nor skip a job.
+    # updated_at: for a job in the DLQ, its last change is normally its arrival there. The id
+    # orders equal times, so pages neither repeat nor skip a job.
     latest_first = (Job.updated_at.desc(), Job.id)
     stmt = select(Job).where(dead).order_by(*latest_first).limit(limit).offset(offset)
     return list(await session.scalars(stmt)), int(total or 0)
