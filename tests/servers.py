@@ -24,6 +24,9 @@ _FIRST_PORT = 10_000
 _BLOCK = 400
 _EPHEMERAL_RANGE = Path("/proc/sys/net/ipv4/ip_local_port_range")
 _next_port: int | None = None
+# Ports browsers refuse to load pages from (Chromium's and Firefox's "unsafe ports" inside the range
+# above): a page server on one fails its browser test with ERR_UNSAFE_PORT.
+_BROWSER_BLOCKED = frozenset({10_080})
 
 
 def _ephemeral_low() -> int:
@@ -67,7 +70,7 @@ def free_port() -> int:
     for _ in range(len(block)):
         port = _next_port
         _next_port = block.start + (port + 1 - block.start) % len(block)
-        if _bindable(port):
+        if port not in _BROWSER_BLOCKED and _bindable(port):
             return port
     raise RuntimeError(f"no free port in {block.start}-{block.stop - 1}")
 

@@ -59,7 +59,12 @@ def test_stats_and_dlq_commands(make_settings: Callable[..., Settings], sqlite_u
 
     listed = runner.invoke(app, ["jobs", "dlq", "list"], env=env)
     assert listed.exit_code == 0, listed.output
-    assert {row["id"] for row in json.loads(listed.output)} == {str(j) for j in [*dead, paid]}
+    page = json.loads(listed.output)  # the API's page: items, total, limit, offset
+    assert {row["id"] for row in page["items"]} == {str(j) for j in [*dead, paid]}
+    assert (page["total"], page["limit"], page["offset"]) == (3, 50, 0)
+    rest = runner.invoke(app, ["jobs", "dlq", "list", "--limit", "2", "--offset", "2"], env=env)
+    last = json.loads(rest.output)
+    assert ([row["id"] for row in last["items"]], last["total"]) == ([page["items"][2]["id"]], 3)
 
     refused = runner.invoke(app, ["jobs", "dlq", "redrive"], env=env)
     assert refused.exit_code != 0

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -11,7 +13,8 @@ import httpx
 import pytest
 
 from conjure.app import create_app
-from conjure.jobs.models import JobStatus
+from conjure.db import utcnow
+from conjure.jobs.models import Job, JobStatus
 from conjure.runtime import Runtime
 from conjure.users.models import User
 from tests.factories import auth_headers, make_user
@@ -141,8 +144,9 @@ async def test_admin_dlq_controls(engine: Runtime, api: httpx.AsyncClient) -> No
         await wait_status(engine, first.id, JobStatus.DLQ)
         await wait_status(engine, second.id, JobStatus.DLQ)
     dlq = (await api.get("/api/v1/admin/jobs/dlq", headers=admin_headers)).json()
-    assert {row["id"] for row in dlq} == {str(first.id), str(second.id)}
-    assert all("payload" not in row for row in dlq)
+    assert {row["id"] for row in dlq["items"]} == {str(first.id), str(second.id)}
+    assert (dlq["total"], dlq["limit"], dlq["offset"]) == (2, 20, 0)
+    assert all("payload" not in row for row in dlq["items"])
 
     redriven = await api.post(f"/api/v1/admin/jobs/{first.id}/redrive", headers=admin_headers)
     assert redriven.json() == {"redriven": 1, "short_of_stars": [], "free": False}
@@ -161,6 +165,56 @@ async def test_admin_dlq_controls(engine: Runtime, api: httpx.AsyncClient) -> No
     assert set(listing["stats"]["broker"]) == {"ready", "pending", "delayed", "dead_letters"}
     none_left = await api.post("/api/v1/admin/jobs/dlq/redrive?free=true", headers=admin_headers)
     assert none_left.json() == {"redriven": 0, "short_of_stars": [], "free": True}
+
+
+async def test_the_dlq_list_is_a_page_the_latest_arrival_first(
+    engine: Runtime, api: httpx.AsyncClient
+) -> None:
+    # Like every list: the Page envelope, ?limit/&offset; ordered by arrival in the DLQ (not by
+    # creation), equal arrival times in one stable order, and only DLQ jobs counted.
+    headers = auth_headers(engine, await make_user(engine, admin=True))
+    now = utcnow()
+    ids = [uuid.uuid4() for _ in range(5)]
+    arrived = [now - dt.timedelta(minutes=m) for m in (3, 1, 4, 2, 2)]  # the last two at once
+    async with engine.db.session() as session:
+        for n, job_id in enumerate(ids):
+            created = now - dt.timedelta(hours=5 - n)
+            session.add(_dead_job(job_id, created=created, arrived=arrived[n]))
+        failed = _dead_job(uuid.uuid4(), created=now, arrived=now)
+        failed.status = JobStatus.FAILED
+        session.add(failed)
+    tied = sorted([ids[3], ids[4]])
+    latest_first = [str(i) for i in (ids[1], *tied, ids[0], ids[2])]
+
+    url = "/api/v1/admin/jobs/dlq"
+    first = (await api.get(f"{url}?limit=2", headers=headers)).json()
+    assert [row["id"] for row in first["items"]] == latest_first[:2]
+    assert (first["total"], first["limit"], first["offset"]) == (5, 2, 0)
+    pages = [(await api.get(f"{url}?limit=2&offset={o}", headers=headers)).json() for o in (2, 4)]
+    assert [row["id"] for page in pages for row in page["items"]] == latest_first[2:]
+    assert [(page["total"], page["offset"]) for page in pages] == [(5, 2), (5, 4)]
+    everything = (await api.get(url, headers=headers)).json()
+    assert [row["id"] for row in everything["items"]] == latest_first
+    assert (everything["total"], everything["limit"]) == (5, 20)
+    for bad in ("limit=0", "limit=101", "offset=-1"):
+        refused = await api.get(f"{url}?{bad}", headers=headers)
+        assert (refused.status_code, refused.json()["code"]) == (422, "validation_error"), bad
+
+
+def _dead_job(job_id: uuid.UUID, *, created: dt.datetime, arrived: dt.datetime) -> Job:
+    return Job(
+        id=job_id,
+        kind="t.noop",
+        status=JobStatus.DLQ,
+        payload={},
+        attempts=5,
+        max_attempts=5,
+        error_code="upstream_timeout",
+        run_at=created,
+        created_at=created,
+        updated_at=arrived,
+        finished_at=arrived,
+    )
 
 
 async def test_a_dead_lettered_job_tells_its_owner_it_is_final_and_free(
@@ -185,7 +239,7 @@ async def test_a_dead_lettered_job_tells_its_owner_it_is_final_and_free(
         assert (owner.star_balance, owner.stars_held) == (1, 0)  # true: the hold was released
     # Operators still see what the last attempt said.
     dlq = (await api.get("/api/v1/admin/jobs/dlq", headers=auth_headers(engine, admin))).json()
-    assert [row["last_error"] for row in dlq] == [retrying]
+    assert [row["last_error"] for row in dlq["items"]] == [retrying]
 
 
 async def test_ready_warns_about_redis_durability(engine: Runtime, api: httpx.AsyncClient) -> None:

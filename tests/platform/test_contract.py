@@ -14,13 +14,11 @@ from tests.factories import auth_headers, make_user
 AUTH_ROUTE, ADMIN_ROUTE = ("post", "/api/v1/tarot/read"), ("get", "/api/v1/admin/payments")
 
 
-# Lists that are not stored rows but the deployment's own short catalogues, answered whole; and
-# the dead-letter list, which the jobs domain still answers as a bare list.
+# Lists that are not stored rows but the deployment's own short catalogues, answered whole.
 BARE_LISTS = {
     "/api/v1/payment/packages",
     "/api/v1/billing/plans",
     "/api/v1/admin/kinds",
-    "/api/v1/admin/jobs/dlq",
 }
 
 
@@ -32,8 +30,9 @@ async def test_every_list_of_stored_rows_is_a_page(client: httpx.AsyncClient) ->
         if ok.get("content", {}).get("application/json", {}).get("schema", {}).get("type") == "array":
             bare.add(path)
     assert bare == BARE_LISTS
-    keys = spec["paths"]["/api/v1/auth/api-keys"]["get"]["responses"]["200"]["content"]["application/json"]
-    assert keys["schema"]["$ref"].endswith("Page_ApiKeyOut_")
+    for path, page in (("/api/v1/auth/api-keys", "ApiKeyOut"), ("/api/v1/admin/jobs/dlq", "AdminJobView")):
+        body = spec["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]
+        assert body["schema"]["$ref"].endswith(f"Page_{page}_"), path
 
 
 async def test_openapi_documents_the_problem_body_on_every_failure(client: httpx.AsyncClient) -> None:

@@ -44,12 +44,18 @@ def stripe() -> Iterator[FakeStripe]:
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory, stripe: FakeStripe) -> Iterator[str]:
+def server_var(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The ``server``'s var dir (its SQLite database is ``conjure.db`` there)."""
+    return tmp_path_factory.mktemp("web-var")
+
+
+@pytest.fixture(scope="session")
+def server(server_var: Path, stripe: FakeStripe) -> Iterator[str]:
     """``conjure up`` on a free port with its own var dir: the embedded default, as a newcomer runs it.
 
     One per session: both pages' tests talk to the same server, as both apps share one in production.
     """
-    var = tmp_path_factory.mktemp("web-var")
+    var = server_var
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_", "STRIPE_", "AI_"))}
     env.update(

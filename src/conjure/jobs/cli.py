@@ -17,6 +17,7 @@ from conjure.jobs import dlq as dead_letters
 from conjure.jobs import service
 from conjure.jobs.models import Job, JobStatus
 from conjure.jobs.schemas import AdminJobView
+from conjure.kit.paging import Page
 from conjure.runtime import Runtime
 from conjure.settings import Settings
 
@@ -83,13 +84,19 @@ async def _leased_workers(session: AsyncSession) -> list[str]:
 
 
 @dlq.command("list")
-def dlq_list(limit: int = typer.Option(50, help="How many, most recent first.")) -> None:
-    """List DLQ jobs (no payloads: they may hold user content)."""
+def dlq_list(
+    limit: int = typer.Option(50, min=1, help="How many, the latest to arrive first."),
+    offset: int = typer.Option(0, min=0, help="How many to skip."),
+) -> None:
+    """List DLQ jobs (no payloads: they may hold user content) as the API's page: items, total,
+    limit, offset."""
 
-    async def work(runtime: Runtime) -> list[dict[str, Any]]:
+    async def work(runtime: Runtime) -> dict[str, Any]:
         async with runtime.db.session() as session:
-            jobs = await service.list_jobs(session, status=JobStatus.DLQ, limit=limit)
-            return [AdminJobView.from_job(job).model_dump(mode="json") for job in jobs]
+            jobs, total = await dead_letters.list_dead_letters(session, limit=limit, offset=offset)
+            items = [AdminJobView.from_job(job) for job in jobs]
+        page = Page[AdminJobView](items=items, total=total, limit=limit, offset=offset)
+        return page.model_dump(mode="json")
 
     _echo(_run(work))
 

@@ -1,4 +1,5 @@
-"""Operator actions on the dead-letter queue: re-drive (with a new hold, or free by choice) and purge.
+"""Operator actions on the dead-letter queue: list it (a page), re-drive (with a new hold, or free by
+choice) and purge.
 
 A job reaches the DLQ with its hold released, so a re-drive that simply re-queued it would run a
 priced job for nothing. A re-drive therefore holds the price again through the wallet
@@ -17,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conjure.db import after_commit, utcnow
@@ -41,6 +42,17 @@ class Redriven:
 
 # What an operator may run again: the DLQ, and from the console a failed or canceled job too.
 RETRYABLE = (JobStatus.DLQ, JobStatus.FAILED, JobStatus.CANCELED)
+
+
+async def list_dead_letters(session: AsyncSession, *, limit: int, offset: int) -> tuple[list[Job], int]:
+    """One page of the DLQ, the latest to arrive first, and how many jobs it holds in all."""
+    dead = Job.status == JobStatus.DLQ
+    total = await session.scalar(select(func.count()).select_from(Job).where(dead))
+    # updated_at: for a job in the DLQ, its last change is normally its arrival there. The id
+    # orders equal times, so pages neither repeat nor skip a job.
+    latest_first = (Job.updated_at.desc(), Job.id)
+    stmt = select(Job).where(dead).order_by(*latest_first).limit(limit).offset(offset)
+    return list(await session.scalars(stmt)), int(total or 0)
 
 
 async def redrive(

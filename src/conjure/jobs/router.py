@@ -26,6 +26,7 @@ from conjure.jobs.schemas import (
     QueueStatsView,
     RedriveResult,
 )
+from conjure.kit.paging import Page, PageDep
 from conjure.runtime import Runtime
 
 router = APIRouter(tags=["jobs"])
@@ -137,12 +138,11 @@ async def admin_jobs(
 
 
 @router.get("/api/v1/admin/jobs/dlq")
-async def admin_dlq(
-    session: SessionDep, _admin: AdminUser, limit: Annotated[int, Query(ge=1, le=500)] = 100
-) -> list[AdminJobView]:
-    """Jobs in the dead-letter queue, most recent first."""
-    jobs = await service.list_jobs(session, status=JobStatus.DLQ, limit=limit)
-    return [AdminJobView.from_job(j) for j in jobs]
+async def admin_dlq(session: SessionDep, _admin: AdminUser, page: PageDep) -> Page[AdminJobView]:
+    """Jobs in the dead-letter queue, the latest to arrive first (no payloads)."""
+    jobs, total = await dlq.list_dead_letters(session, limit=page.limit, offset=page.offset)
+    items = [AdminJobView.from_job(job) for job in jobs]
+    return Page[AdminJobView](items=items, total=total, limit=page.limit, offset=page.offset)
 
 
 # An operator's explicit choice: run priced jobs again without holding their price.

@@ -12,6 +12,8 @@ import pytest
 from pydantic import ValidationError
 
 from conjure.apps.ops.bookings import BookingInPast, check_not_started
+from conjure.apps.ops.deposits import refund_due
+from conjure.apps.ops.models import Booking, DepositPayment, Station
 from conjure.apps.ops.settings import OpsSettings
 from tests.apps.ops.conftest import Ops
 
@@ -126,7 +128,8 @@ async def test_the_deposit_webhook_confirms_the_booking_exactly_once(bops: Ops) 
 async def test_cancelling_refunds_the_deposit_by_policy(ops: Ops, days_ahead: int, refunded: int) -> None:
     sid, owner = await ops.station("refunds", refund_full_days=7, refund_half_days=2)
     customer = await ops.customer(sid, owner)
-    day = (dt.date.today() + dt.timedelta(days=days_ahead)).isoformat()
+    today = dt.datetime.now(OpsSettings().booking_zone).date()  # the stations' calendar (UTC-12 here)
+    day = (today + dt.timedelta(days=days_ahead)).isoformat()
     booking = (await ops.booking(sid, owner, customer["id"], event_date=day)).json()
     base = f"/api/v1/ops/stations/{sid}/bookings/{booking['id']}"
     intent_id = (await ops.client.post(f"{base}/deposit", headers=owner)).json()["payment_intent_id"]
@@ -141,6 +144,61 @@ async def test_cancelling_refunds_the_deposit_by_policy(ops: Ops, days_ahead: in
     else:
         assert cancelled["refund"] is None
         assert sent == []
+
+
+async def _paid_booking(ops: Ops, sid: str, owner: dict[str, str], day: dt.date) -> tuple[str, str]:
+    """A booking on ``day`` whose deposit Stripe says is paid: its URL and payment intent."""
+    customer = await ops.customer(sid, owner)
+    booking = await ops.booking(sid, owner, customer["id"], event_date=day.isoformat())
+    assert booking.status_code == 201, booking.text
+    base = f"/api/v1/ops/stations/{sid}/bookings/{booking.json()['id']}"
+    intent_id = (await ops.client.post(f"{base}/deposit", headers=owner)).json()["payment_intent_id"]
+    assert ops.stripe is not None
+    await ops.deliver_stripe("payment_intent.succeeded", ops.stripe.set_status(intent_id, "succeeded"))
+    return base, intent_id
+
+
+async def test_days_notice_for_a_refund_are_counted_on_the_stations_calendar(
+    make_ops: Any, backend: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Cancelled at 23:30 on 7 June in Los Angeles, when UTC is already at 06:30 on the 8th: the
+    # event on the 14th is 7 days ahead on the station's calendar (a full refund) but 6 on UTC's
+    # (half of it). The clock is the route's, set to that moment for the cancellation only.
+    ops: Ops = await make_ops(**backend, ops_timezone="America/Los_Angeles")
+    sid, owner = await ops.station("calendar", refund_full_days=7, refund_half_days=2)
+    base, intent_id = await _paid_booking(ops, sid, owner, dt.date(2030, 6, 14))
+    late_evening = dt.datetime(2030, 6, 7, 23, 30, tzinfo=ZoneInfo("America/Los_Angeles"))
+    assert late_evening.astimezone(dt.UTC).date() == dt.date(2030, 6, 8)
+    monkeypatch.setattr("conjure.apps.ops.router.utcnow", lambda: late_evening.astimezone(dt.UTC))
+    cancel = await ops.client.post(f"{base}/status", json={"status": "cancelled"}, headers=owner)
+    assert cancel.status_code == 200, cancel.text
+    assert cancel.json()["refund"] == {"amount": 10_000, "status": "succeeded"}
+    assert ops.stripe is not None
+    sent = [r["form"] for r in ops.stripe.requests if r["path"] == "/v1/refunds"]
+    assert sent == [{"payment_intent": intent_id, "amount": "10000"}]
+
+
+@pytest.mark.parametrize(
+    ("zone", "cancelled_at", "refunded"),
+    [
+        # 23:30 on 7 June in Los Angeles (06:30 on the 8th in UTC): 7 days' notice, all of it.
+        ("America/Los_Angeles", dt.datetime(2030, 6, 8, 6, 30, tzinfo=dt.UTC), 10_000),
+        # 00:30 on 8 June in Bangkok (17:30 on the 7th in UTC): 6 days' notice, half.
+        ("Asia/Bangkok", dt.datetime(2030, 6, 7, 17, 30, tzinfo=dt.UTC), 5_000),
+        # OPS_TIMEZONE unset: UTC-12, where 11:30 UTC on the 8th is still the 7th: all of it.
+        (None, dt.datetime(2030, 6, 8, 11, 30, tzinfo=dt.UTC), 10_000),
+        # ...and at 12:30 UTC the 8th has come there too: half.
+        (None, dt.datetime(2030, 6, 8, 12, 30, tzinfo=dt.UTC), 5_000),
+    ],
+)
+def test_the_refund_policy_reads_today_on_the_stations_wall_clock(
+    zone: str | None, cancelled_at: dt.datetime, refunded: int
+) -> None:
+    station = Station(refund_full_days=7, refund_half_days=2)
+    booking = Booking(booking_date=dt.date(2030, 6, 14))
+    deposit = DepositPayment(status="succeeded", amount=10_000, amount_refunded=0)
+    wall = OpsSettings(ops_timezone=zone).booking_zone
+    assert refund_due(station, booking, deposit, cancelled_at, wall) == refunded
 
 
 def _wall(moment: dt.datetime) -> dict[str, str]:

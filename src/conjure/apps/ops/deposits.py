@@ -149,11 +149,18 @@ async def on_deposit_event(session: AsyncSession, event_type: str, obj: dict[str
     return "ignored"
 
 
-def refund_due(station: Station, booking: Booking, deposit: DepositPayment | None, today: dt.date) -> int:
-    """How much of the paid deposit the policy gives back if the booking is cancelled ``today``."""
+def refund_due(
+    station: Station, booking: Booking, deposit: DepositPayment | None, now: dt.datetime, zone: dt.tzinfo
+) -> int:
+    """How much of the paid deposit the policy gives back if the booking is cancelled at ``now``.
+
+    The days before the event are counted on the station's calendar (``zone``: OPS_TIMEZONE, the
+    wall clock the booking's date is in), not UTC's: late in a Los Angeles evening UTC is already
+    on the next day, and one day's notice too few could halve a refund the policy gives in full.
+    """
     if deposit is None or deposit.status != "succeeded":
         return 0
-    days_ahead = (booking.booking_date - today).days
+    days_ahead = (booking.booking_date - now.astimezone(zone).date()).days
     if days_ahead >= station.refund_full_days:
         share = 1.0
     elif days_ahead >= station.refund_half_days:

@@ -64,7 +64,8 @@ async def get_booking_zone(runtime: RuntimeDep) -> dt.tzinfo:
     return runtime.settings.for_app(OpsSettings).booking_zone
 
 
-# The wall clock a booking's date and time are read in (OPS_TIMEZONE).
+# The wall clock a booking's date and time are read in (OPS_TIMEZONE), and the calendar the
+# refund policy counts days' notice on.
 BookingZoneDep = Annotated[dt.tzinfo, Depends(get_booking_zone)]
 
 
@@ -336,8 +337,10 @@ async def change_booking_status(
     session: SessionDep,
     cipher: CipherDep,
     runtime: RuntimeDep,
+    zone: BookingZoneDep,
 ) -> BookingView:
-    """Move a booking along; a cancellation refunds the deposit by the station's policy."""
+    """Move a booking along; a cancellation refunds the deposit by the station's policy (days'
+    notice counted on OPS_TIMEZONE's calendar)."""
     booking = await bookings.get_booking(session, access.station_id, booking_id, lock=True)
     deposit = await deposits.existing_deposit(session, booking)
     await bookings.transition(
@@ -345,7 +348,7 @@ async def change_booking_status(
     )
     due = 0
     if body.status == BookingStatus.CANCELLED:
-        due = deposits.refund_due(access.station, booking, deposit, utcnow().date())
+        due = deposits.refund_due(access.station, booking, deposit, utcnow(), zone)
     if due and deposit is not None:
         deposit.refund_status = "pending"
         await session.commit()  # the cancellation stands even if Stripe is slow; never hold it open

@@ -47,7 +47,8 @@ class OpsSettings(AppSettings):
     ops_deposit_amount: int = 10_000
     ops_deposit_currency: str = "usd"
     # The stations' wall clock (an IANA name such as "America/Los_Angeles"): a booking's date and
-    # time are read in it to refuse one that has already started. Unset: see LAST_ZONE.
+    # time are read in it to refuse one that has already started, and the refund policy counts
+    # days' notice on its calendar. Unset: see LAST_ZONE.
     ops_timezone: str | None = None
 
     @field_validator("ops_timezone")

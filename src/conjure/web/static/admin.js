@@ -1,5 +1,6 @@
 // The operator console: queue depth and throughput, job kinds (pause/resume), job search with a
-// detail view (retry, cancel), the DLQ with re-drive and purge, flagged inviters, a user by email.
+// detail view (retry, cancel), the DLQ a page at a time with re-drive and purge, flagged inviters,
+// a user by email.
 
 import "./admin-i18n.js";
 import { statTile } from "./admin-chart.js";
@@ -10,7 +11,9 @@ import { applyI18n, formatDate, has, t, toggleLang } from "./i18n.js";
 
 const $ = (id) => document.getElementById(id);
 const REFRESH_MS = 5000;
+const DLQ_PAGE = 25;
 let timer = null;
+let dlqOffset = 0;
 
 const notice = (text, kind = "error") => say($("notice"), text, kind);
 const errorText = (err) => (err instanceof ApiError ? err.message : t("error.network"));
@@ -67,8 +70,33 @@ function renderStats(overview) {
   $("stats").replaceChildren(...tiles);
 }
 
-function renderDlq(body) {
-  const jobs = itemsOf(body);
+const dlqPage = () => api(`/api/v1/admin/jobs/dlq?limit=${DLQ_PAGE}&offset=${dlqOffset}`);
+
+async function pageDlq(step) {
+  dlqOffset = Math.max(0, dlqOffset + step * DLQ_PAGE);
+  try {
+    renderDlq(await dlqPage());
+  } catch (err) {
+    say($("dlq-msg"), errorText(err));
+  }
+}
+
+/** One page of the DLQ (a Page: items, total, limit, offset), the latest to arrive first. */
+function renderDlq(page) {
+  const jobs = itemsOf(page);
+  const total = page.total ?? jobs.length;
+  if (!jobs.length && dlqOffset > 0 && total > 0) {
+    // Re-drives or a purge emptied the page on screen: show the last page that still has jobs.
+    dlqOffset = Math.floor((total - 1) / DLQ_PAGE) * DLQ_PAGE;
+    pageDlq(0);
+    return;
+  }
+  if (!jobs.length) dlqOffset = 0;
+  const from = jobs.length ? (page.offset ?? 0) : 0;
+  $("dlq-pager").hidden = !total; // the DLQ is usually empty: no pager under "The DLQ is empty."
+  $("dlq-page-info").textContent = total ? t("console.page", { from: from + 1, to: from + jobs.length, total }) : "";
+  $("dlq-prev").disabled = from === 0;
+  $("dlq-next").disabled = from + jobs.length >= total;
   const tbody = $("dlq").tBodies[0];
   if (!jobs.length) {
     tbody.replaceChildren(h("tr", {}, h("td", { colspan: 6, class: "muted" }, t("admin.dlq.empty"))));
@@ -118,7 +146,7 @@ function renderFlagged(body) {
 async function refresh() {
   const [overview, dlq, flagged] = await Promise.allSettled([
     api("/api/v1/admin/jobs?limit=1"),
-    api("/api/v1/admin/jobs/dlq"),
+    dlqPage(),
     api("/api/v1/admin/invites/flagged?limit=50"),
   ]);
   for (const result of [overview, dlq, flagged]) {
@@ -284,6 +312,8 @@ function boot() {
   $("refresh").addEventListener("click", refresh);
   $("dlq-redrive-all").addEventListener("click", redriveAll);
   $("dlq-purge").addEventListener("click", purge);
+  $("dlq-prev").addEventListener("click", () => pageDlq(-1));
+  $("dlq-next").addEventListener("click", () => pageDlq(1));
   initJobs(jobUserCell, refresh);
   initUsage();
   $("autorefresh").addEventListener("change", startAutoRefresh);
