@@ -29,16 +29,24 @@ async def _backend_pid(database: Database) -> int:
         return int((await session.execute(text("SELECT pg_backend_pid()"))).scalar_one())
 
 
+async def _driver_pid(database: Database) -> int:
+    async with database.driver_connection() as conn:
+        return int(await conn.fetchval("SELECT pg_backend_pid()"))
+
+
+@pytest.mark.parametrize("connection", ["session", "driver"])
 async def test_idle_connection_dropped_by_the_server_is_replaced(
-    pg_url: str, monkeypatch: pytest.MonkeyPatch
+    pg_url: str, monkeypatch: pytest.MonkeyPatch, connection: str
 ) -> None:
+    """A session's pooled connection and a hot statement's lent one alike: an idle one is pinged
+    first, and when its ping fails a new one is used instead."""
     monkeypatch.setattr(db_module, "PING_IDLE_SECONDS", 0.0)
     database = Database(pg_url, pool_size=1)
+    pid = _backend_pid if connection == "session" else _driver_pid
     try:
-        first = await _backend_pid(database)
+        first = await pid(database)
         assert await _drop_other_connections(pg_url) == 1
-        # The pooled connection is dead; its ping at checkout fails and a new one is used.
-        assert await _backend_pid(database) != first
+        assert await pid(database) != first
     finally:
         await database.dispose()
 
@@ -59,11 +67,6 @@ async def test_recently_used_connection_is_not_pinged(pg_url: str, monkeypatch: 
         await database.dispose()
 
 
-async def _driver_pid(database: Database) -> int:
-    async with database.driver_connection() as conn:
-        return int(await conn.fetchval("SELECT pg_backend_pid()"))
-
-
 async def test_hot_statements_keep_their_connection_out_of_the_pool(pg_url: str) -> None:
     """One pool checkout for many driver statements; past the limit, the pool serves the rest."""
     database = Database(pg_url, pool_size=1)
@@ -80,19 +83,6 @@ async def test_hot_statements_keep_their_connection_out_of_the_pool(pg_url: str)
     finally:
         await database.dispose()
     assert database.engine.pool.checkedout() == 0  # every connection went back before disposal
-
-
-async def test_idle_lent_connection_dropped_by_the_server_is_replaced(
-    pg_url: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(db_module, "PING_IDLE_SECONDS", 0.0)
-    database = Database(pg_url, pool_size=1)
-    try:
-        first = await _driver_pid(database)
-        assert await _drop_other_connections(pg_url) == 1
-        assert await _driver_pid(database) != first  # its ping failed: discarded, not used
-    finally:
-        await database.dispose()
 
 
 async def test_lent_connection_that_failed_is_discarded(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
