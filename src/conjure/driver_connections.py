@@ -54,10 +54,11 @@ class DriverConnections:
             return
         try:
             yield proxied.driver_connection
-        except asyncpg.PostgresError:
+        except asyncpg.PostgresError as exc:
             # The server answered (an SQL error): the connection is fine, unless the answer was
-            # that it is going away (a shutdown or restart closes it after saying so).
-            if proxied.driver_connection.is_closed():
+            # that it is going away (57P: a shutdown, a terminated backend; 08: the connection).
+            going = str(getattr(exc, "sqlstate", "") or "").startswith(("57P", "08"))
+            if going or proxied.driver_connection.is_closed():
                 await self._discard([proxied, *self._drain_idle()])
             else:
                 await self._give_back(proxied)
