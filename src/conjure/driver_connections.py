@@ -2,15 +2,17 @@
 
 The hot paths (a submit, a status poll, the worker's claim and settle) are one statement each on
 a pooled connection's own asyncpg connection. Checking that connection out of SQLAlchemy's pool
-and back in (the pool's lock and events, two greenlet switches) cost about 60 µs of CPU per
-statement, as much as the statement itself: a third of a poll's API CPU and a tenth of a lone
-job's worker CPU (docs/bench.md). Here up to ``limit`` connections stay checked out and go from
-statement to statement through a plain list; the engine's pool keeps the rest for sessions.
+and back in (the pool's lock and events, two greenlet switches) cost 60-70 µs of CPU per
+statement, more than a one-row statement itself: a tenth of a lone job's worker CPU, paid on its
+claim and its settle (under load the coalesced submits and polls share one checkout per batch;
+docs/bench.md). Here up to ``limit`` connections stay checked out and go from statement to
+statement through a plain list (3 µs); the engine's pool keeps the rest for sessions.
 
 What the pool's checkout did is done here: a connection idle for ``ping_idle_seconds`` is pinged
-before use (a server restart hides in idle connections), and a connection whose statement failed
-other than with a server-side SQL error is discarded with every idle one (the server probably
-restarted: they are dead too), as SQLAlchemy invalidates its pool on a disconnect.
+before use (a server restart hides in idle connections). A connection that was lost, or whose
+server said it is going away, is discarded with every idle one (the server probably restarted: they
+are dead too, as SQLAlchemy invalidates its pool on a disconnect); one whose statement was
+cancelled, alone (its state is unknown; the others are fine).
 """
 
 from __future__ import annotations
@@ -63,9 +65,13 @@ class DriverConnections:
             else:
                 await self._give_back(proxied)
             raise
-        except BaseException:
-            # Lost, or cancelled mid-statement (its state is unknown): discard it, and the idle ones.
+        except (asyncpg.InterfaceError, asyncpg.InternalClientError, OSError):
+            # Lost: the server may have restarted, and then the idle ones are dead too.
             await self._discard([proxied, *self._drain_idle()])
+            raise
+        except BaseException:
+            # Cancelled mid-statement (or a bug): this connection's state is unknown, the rest are fine.
+            await self._discard([proxied])
             raise
         await self._give_back(proxied)
 

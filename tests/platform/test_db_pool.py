@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 import pytest
 from sqlalchemy import event, text
@@ -116,5 +118,33 @@ async def test_lent_connection_the_server_closed_with_an_error_is_discarded(pg_u
             async with database.driver_connection() as conn:
                 await conn.execute("SELECT pg_terminate_backend(pg_backend_pid())")
         assert await _driver_pid(database) != first
+    finally:
+        await database.dispose()
+
+
+async def test_a_cancelled_statement_discards_its_connection_only(pg_url: str) -> None:
+    """A statement cancelled midway leaves its connection in an unknown state: that one goes; the
+    idle ones are healthy and stay (no reconnecting after every client that hung up)."""
+    database = Database(pg_url, pool_size=2)
+    try:
+        async with database.driver_connection() as first, database.driver_connection() as second:
+            pids = {
+                await first.fetchval("SELECT pg_backend_pid()"),
+                await second.fetchval("SELECT pg_backend_pid()"),
+            }
+        assert database.idle_driver_connections == 2
+
+        async def sleeping() -> None:
+            async with database.driver_connection() as conn:
+                await conn.execute("SELECT pg_sleep(30)")
+
+        task = asyncio.create_task(sleeping())
+        while database.idle_driver_connections == 2:
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert database.idle_driver_connections == 1
+        assert await _driver_pid(database) in pids
     finally:
         await database.dispose()
