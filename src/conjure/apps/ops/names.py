@@ -74,9 +74,10 @@ def token_context(station_id: uuid.UUID) -> str:
     return context(station_id, "name-token")
 
 
-def _rows(
+def token_rows(
     cipher: PIICipher, station_id: uuid.UUID, customer_id: uuid.UUID, name: str | None
 ) -> list[dict[str, object]]:
+    """The ``ops_customer_name_tokens`` rows of one customer's name."""
     if name is None:
         return []
     ctx = token_context(station_id)
@@ -91,7 +92,7 @@ async def write_tokens(
     if customer.id is None:  # a new customer: its id comes with the flush
         await session.flush()
     await session.execute(delete(_TOKEN).where(_TOKEN.customer_id == customer.id))
-    rows = _rows(cipher, customer.station_id, customer.id, name)
+    rows = token_rows(cipher, customer.station_id, customer.id, name)
     if rows:
         await session.execute(insert(_TOKEN), rows)
     customer.name_indexed = True
@@ -205,7 +206,7 @@ async def _index_batch(session: AsyncSession, cipher: PIICipher) -> int:
             # index rather than retried at every tick ahead of the rows that can be indexed.
             log.warning("ops_name_not_indexed", customer_id=str(customer_id))
             continue
-        tokens += _rows(cipher, station_id, customer_id, name)
+        tokens += token_rows(cipher, station_id, customer_id, name)
     # Tokens a row had before being marked for reindexing go first (none for a row from before 0025).
     await session.execute(delete(_TOKEN).where(_TOKEN.customer_id.in_(ids)))
     if tokens:
