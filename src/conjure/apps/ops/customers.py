@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import CompoundSelect, func, select, union, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conjure.apps.ops import names
@@ -109,7 +109,7 @@ async def list_customers(
 ) -> tuple[list[Customer], int]:
     where = [Customer.station_id == station_id]
     if q and q.strip():
-        where.append(await _search(session, cipher, station_id, q.strip()))
+        where.append(Customer.id.in_(await _search(session, cipher, station_id, q.strip())))
     if email:
         where.append(Customer.email_hash == cipher.lookup_hash(email, context(station_id, "email")))
     if phone:
@@ -121,18 +121,20 @@ async def list_customers(
 
 async def _search(
     session: AsyncSession, cipher: PIICipher, station_id: uuid.UUID, q: str
-) -> ColumnElement[bool]:
-    """Customers whose name holds ``q`` (any case) or whose whole email or phone is ``q``.
+) -> CompoundSelect[uuid.UUID]:
+    """The ids of customers whose name holds ``q`` (any case) or whose whole email or phone is ``q``.
 
     Names are found by their blind index (:mod:`conjure.apps.ops.names`: only candidates of a
     query longer than a token are decrypted, to confirm; erased customers have no tokens); emails
     and phones match whole, by the keyed hash they are stored with.
     """
-    return or_(
-        await names.name_matches(session, cipher, station_id, q, NAME_MATCHES_MAX),
-        Customer.email_hash == cipher.lookup_hash(q, context(station_id, "email")),
-        Customer.phone_hash == cipher.lookup_hash(q, context(station_id, "phone")),
-    )
+    by_hash = [
+        select(Customer.id).where(
+            Customer.station_id == station_id, column == cipher.lookup_hash(q, context(station_id, field))
+        )
+        for field, column in (("email", Customer.email_hash), ("phone", Customer.phone_hash))
+    ]
+    return union(await names.name_matches(session, cipher, station_id, q, NAME_MATCHES_MAX), *by_hash)
 
 
 async def update_customer(

@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import structlog
-from sqlalchemy import ColumnElement, delete, false, func, insert, select, update
+from sqlalchemy import Select, delete, false, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conjure.apps.ops.crypto import PIICipher, cipher_for, context
@@ -106,33 +106,38 @@ async def forget_tokens(session: AsyncSession, customer: Customer) -> None:
 
 async def name_matches(
     session: AsyncSession, cipher: PIICipher, station_id: uuid.UUID, q: str, limit: int
-) -> ColumnElement[bool]:
-    """A condition on ``Customer``: the name holds ``q`` (any case); at most ``limit`` of them."""
+) -> Select[uuid.UUID]:
+    """The ids of the station's customers whose name holds ``q`` (any case), at most ``limit``.
+
+    A select of ``Customer.id`` filtered by id alone (the ids come from the station's tokens or
+    rows), so a caller that joins it to the station's customers is served by the primary key.
+    """
     needle = normalise(q)
     if not needle:
-        return false()
+        return select(Customer.id).where(false())
     ctx = token_context(station_id)
     by_token = _TOKEN.station_id == station_id
+    pending = await _pending_matches(session, cipher, station_id, needle, limit)
     if len(needle) <= GRAM:
         # The query is one indexed piece: every holder of its token matches, none is decrypted.
-        holders = select(_TOKEN.customer_id).where(by_token, _TOKEN.token == cipher.search_token(needle, ctx))
-        matched = Customer.id.in_(holders.limit(limit))
-    else:
-        tokens = {cipher.search_token(piece, ctx) for piece in query_pieces(needle)}
-        candidates = (
-            select(_TOKEN.customer_id)
-            .where(by_token, _TOKEN.token.in_(tokens))
-            .group_by(_TOKEN.customer_id)
-            .having(func.count() == len(tokens))
+        token = cipher.search_token(needle, ctx)
+        holders = select(_TOKEN.customer_id).where(by_token, _TOKEN.token == token).limit(limit)
+        matched = Customer.id.in_(holders)
+        return select(Customer.id).where(matched | Customer.id.in_(pending) if pending else matched)
+    tokens = {cipher.search_token(piece, ctx) for piece in query_pieces(needle)}
+    candidates = (
+        select(_TOKEN.customer_id)
+        .where(by_token, _TOKEN.token.in_(tokens))
+        .group_by(_TOKEN.customer_id)
+        .having(func.count() == len(tokens))
+    )
+    rows = await session.execute(
+        select(Customer.id, Customer.name_enc).where(
+            Customer.station_id == station_id, Customer.id.in_(candidates)
         )
-        rows = await session.execute(
-            select(Customer.id, Customer.name_enc).where(
-                Customer.station_id == station_id, Customer.id.in_(candidates)
-            )
-        )
-        matched = Customer.id.in_(_confirm(cipher, station_id, needle, rows, limit))
-    pending = await _pending_matches(session, cipher, station_id, needle, limit)
-    return matched | Customer.id.in_(pending) if pending else matched
+    )
+    found = _confirm(cipher, station_id, needle, rows, limit)
+    return select(Customer.id).where(Customer.id.in_(found + pending))
 
 
 def _confirm(

@@ -1,5 +1,6 @@
 """ops: the customer name search's blind index: ``ops_customer_name_tokens`` (keyed tokens of the
-pieces of each name) and ``ops_customers.name_indexed``.
+pieces of each name), ``ops_customers.name_indexed``, and an index on the customers' (station, id)
+that a search's ids are looked up by.
 
 The tokens are keyed with the PII key, which migrations do not have: existing names are left
 ``name_indexed = false`` (erased customers, who have no name, are marked indexed) and the ops
@@ -21,6 +22,7 @@ branch_labels = None
 depends_on = None
 
 PENDING = "ix_ops_customers_name_indexed_station_id"
+BY_ID = "ix_ops_customers_station_id_id"
 TOKENS = "ops_customer_name_tokens"
 
 
@@ -28,6 +30,7 @@ def upgrade() -> None:
     with op.batch_alter_table("ops_customers") as batch:
         batch.add_column(sa.Column("name_indexed", sa.Boolean(), server_default=sa.false(), nullable=False))
         batch.create_index(PENDING, ["name_indexed", "station_id"], unique=False)
+        batch.create_index(BY_ID, ["station_id", "id"], unique=False)
     op.execute(sa.text("UPDATE ops_customers SET name_indexed = true WHERE name_enc IS NULL"))
     op.create_table(
         TOKENS,
@@ -57,5 +60,6 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_ops_customer_name_tokens_customer_id"), table_name=TOKENS)
     op.drop_table(TOKENS)
     with op.batch_alter_table("ops_customers") as batch:
+        batch.drop_index(BY_ID)
         batch.drop_index(PENDING)
         batch.drop_column("name_indexed")
