@@ -22,7 +22,7 @@ import time
 import uuid
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select
+from sqlalchemy import func, insert, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conjure.apps.ops import customers, names
@@ -144,6 +144,13 @@ async def _run(url: str, count: int, rounds: int, repeat: int) -> None:
     started = time.perf_counter()
     station_id = await _populate(db, cipher, count)
     print(f"{count} customers written in {time.perf_counter() - started:.1f} s ({url.split(':')[0]})")
+    async with db.session() as session:
+        rows = await session.scalar(select(func.count()).select_from(CustomerNameToken))
+        size = ""
+        if not db.is_sqlite:
+            found = await session.scalar(text("SELECT pg_total_relation_size('ops_customer_name_tokens')"))
+            size = f", {int(found or 0) / 2**20:.1f} MiB with its indexes"
+    print(f"{rows} name tokens ({(rows or 0) / count:.1f} per customer){size}")
     samples: dict[tuple[str, str], list[tuple[float, float]]] = {}
     totals: dict[tuple[str, str], int] = {}
     for _ in range(rounds):

@@ -203,3 +203,18 @@ async def test_names_from_before_the_index_are_found_then_backfilled(
     assert await _search(ops, sid, owner, "Zebedee") == []
     assert await _search(ops, sid, owner, "ชาย") == ["สมชาย ใจดี"]
     assert decrypted["name"] == 1
+
+
+async def test_a_customer_made_by_an_inbound_message_is_indexed(ops: Ops) -> None:
+    """The inbox names a new sender by their number: that name is searchable like any other."""
+    sid, owner = await ops.station("inbound")
+    body = {"channel": "sms", "address": "+15550001000"}
+    added = await ops.client.post(f"/api/v1/ops/stations/{sid}/channels", json=body, headers=owner)
+    assert added.status_code == 201, added.text
+    assert await ops.inbound("Table for 10?", to="+15550001000", sender="+14155550199") is not None
+    assert await _search(ops, sid, owner, "0199") == ["+14155550199"]
+    async with ops.api.runtime.db.session() as session:
+        pending = await session.scalar(
+            select(func.count()).select_from(Customer).where(~Customer.name_indexed)
+        )
+    assert pending == 0
