@@ -14,6 +14,7 @@ from sqlalchemy import delete, func, select, update
 from conjure.apps.ops import customers, names
 from conjure.apps.ops.crypto import PIICipher
 from conjure.apps.ops.models import Customer, CustomerNameToken
+from conjure.apps.ops.spec import APP
 from tests.apps.ops.conftest import Ops
 
 PEOPLE = (
@@ -190,6 +191,7 @@ async def test_names_from_before_the_index_are_found_then_backfilled(
     assert await _search(ops, sid, owner, "ชาย") == ["สมชาย ใจดี"]
     assert decrypted["name"] == len(PEOPLE) + 1  # every name not indexed yet, then the page
 
+    assert names.index_pending_names in [task.run for task in APP.periodic]  # the workers run it
     assert await names.index_pending_names(ops.api.runtime) == len(PEOPLE)  # not the erased one
     assert await names.index_pending_names(ops.api.runtime) == 0
     async with ops.api.runtime.db.session() as session:

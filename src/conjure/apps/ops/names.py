@@ -34,6 +34,7 @@ from conjure.apps.ops.models import Customer, CustomerNameToken
 
 if TYPE_CHECKING:
     from conjure.kit.spec import AppRuntime
+    from conjure.settings import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -176,12 +177,11 @@ async def index_pending_names(runtime: AppRuntime) -> int:
     """Index names stored before the index existed, a batch per transaction for about a second;
     how many. Safe in several workers at once: PostgreSQL locks each batch (skipping rows another
     worker or a rename holds), SQLite runs one writer at a time."""
-    cipher = cipher_for(runtime.settings)
     done = 0
     started = time.monotonic()
     while time.monotonic() - started < PENDING_BUDGET_SECONDS:
         async with runtime.db.session() as session:
-            batch = await _index_batch(session, cipher)
+            batch = await _index_batch(session, runtime.settings)
         done += batch
         if batch < PENDING_BATCH:
             break
@@ -190,7 +190,7 @@ async def index_pending_names(runtime: AppRuntime) -> int:
     return done
 
 
-async def _index_batch(session: AsyncSession, cipher: PIICipher) -> int:
+async def _index_batch(session: AsyncSession, settings: Settings) -> int:
     rows = (
         await session.execute(
             select(Customer.id, Customer.station_id, Customer.name_enc)
@@ -201,6 +201,8 @@ async def _index_batch(session: AsyncSession, cipher: PIICipher) -> int:
     ).all()
     if not rows:
         return 0
+    # Only now: with nothing to index no key is needed (an unused ops app, no OPS_PII_KEY).
+    cipher = cipher_for(settings)
     ids = [row.id for row in rows]
     tokens: list[dict[str, object]] = []
     for customer_id, station_id, name_enc in rows:
