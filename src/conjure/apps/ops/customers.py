@@ -143,13 +143,14 @@ async def update_customer(
     if customer.erased_at is not None:
         raise Conflict("This customer was erased.", code="customer_erased")
     changes = body.model_dump(exclude_unset=True)
-    for field in ("name", "email", "phone"):
-        if field in changes:
-            await set_pii(session, cipher, customer, field, changes[field])
+    # Every column first, the name last: writing its tokens flushes the row in one UPDATE.
+    customer.updated_at = utcnow()
     for flag in ("marketing_email", "marketing_sms"):
         if changes.get(flag) is not None:
             setattr(customer, flag, changes[flag])
-    customer.updated_at = utcnow()
+    for field in ("email", "phone", "name"):
+        if field in changes:
+            await set_pii(session, cipher, customer, field, changes[field])
     return customer
 
 
@@ -157,10 +158,10 @@ async def erase_customer(session: AsyncSession, customer: Customer) -> Customer:
     """Anonymise the customer and the personal parts of their records; idempotent."""
     customer.name_enc = customer.email_enc = customer.phone_enc = None
     customer.email_hash = customer.phone_hash = None
-    await names.forget_tokens(session, customer)
     customer.marketing_email = customer.marketing_sms = False
     customer.erased_at = customer.erased_at or utcnow()
     customer.updated_at = utcnow()
+    await names.forget_tokens(session, customer)
     await session.execute(
         update(Booking).where(Booking.customer_id == customer.id).values(address_enc=None, notes=None)
     )

@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import structlog
-from sqlalchemy import Select, delete, false, func, insert, select, update
+from sqlalchemy import Select, delete, false, func, insert, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conjure.apps.ops.crypto import PIICipher, cipher_for, context
@@ -90,19 +90,20 @@ async def write_tokens(
     session: AsyncSession, cipher: PIICipher, customer: Customer, name: str | None
 ) -> None:
     """Replace the customer's name tokens with those of ``name`` (none for None)."""
-    if customer.id is None:  # a new customer: its id comes with the flush
+    customer.name_indexed = True  # set first: the flush below writes the row once, flag included
+    if inspect(customer).pending:  # a new customer: no tokens yet, the row (and id) they refer to
         await session.flush()
-    await session.execute(delete(_TOKEN).where(_TOKEN.customer_id == customer.id))
+    else:
+        await session.execute(delete(_TOKEN).where(_TOKEN.customer_id == customer.id))
     rows = token_rows(cipher, customer.station_id, customer.id, name)
     if rows:
         await session.execute(insert(_TOKEN), rows)
-    customer.name_indexed = True
 
 
 async def forget_tokens(session: AsyncSession, customer: Customer) -> None:
     """Delete the customer's name tokens (erasure: an erased customer's name is found by nothing)."""
-    await session.execute(delete(_TOKEN).where(_TOKEN.customer_id == customer.id))
     customer.name_indexed = True  # nothing left to index
+    await session.execute(delete(_TOKEN).where(_TOKEN.customer_id == customer.id))
 
 
 async def name_matches(
