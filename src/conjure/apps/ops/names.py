@@ -112,7 +112,7 @@ async def name_matches(
     """The ids of the station's customers whose name holds ``q`` (any case), at most ``limit``.
 
     A select of ``Customer.id`` filtered by id alone (the ids come from the station's tokens or
-    rows), so a caller that joins it to the station's customers is served by the primary key.
+    rows): the caller's ``station_id = ? AND id IN (…)`` seeks each by the (station_id, id) index.
     """
     needle = normalise(q)
     if not needle:
