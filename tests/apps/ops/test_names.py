@@ -67,6 +67,7 @@ def test_names_and_queries_are_normalised_and_cut_into_pieces() -> None:
     assert names.normalise("  ＡＤＡ\u3000  LoveLace ") == "ada lovelace"  # NFKC: full width
     assert names.normalise("STRASSE") == names.normalise("Straße")  # case folding, not lower()
     assert names.pieces("abc") == {"a", "b", "c", "ab", "bc", "abc"}
+    assert names.pieces("a b") == {"a", "b", "a ", " b", "a b"}
     assert {"ชาย", "มช", "ใ"} <= names.pieces(names.normalise("สมชาย ใจดี"))
     assert names.query_pieces("ab") == {"ab"}
     assert names.query_pieces("ใจดี") == {"ใจด", "จดี"}

@@ -56,12 +56,15 @@ def normalise(text: str) -> str:
 
 
 def pieces(normalised: str) -> set[str]:
-    """Every piece of 1 to :data:`GRAM` characters of a normalised name (what is indexed)."""
-    return {
+    """Every piece of 1 to :data:`GRAM` characters of a normalised name (what is indexed), but the
+    lone space, which a query never is (queries are trimmed)."""
+    found = {
         normalised[start : start + size]
         for size in range(1, GRAM + 1)
         for start in range(len(normalised) - size + 1)
     }
+    found.discard(" ")
+    return found
 
 
 def query_pieces(needle: str) -> set[str]:
