@@ -1,4 +1,5 @@
-"""Customer PII at rest: AES-256-GCM per field, and a keyed hash (HMAC-SHA256) to look values up.
+"""Customer PII at rest: AES-256-GCM per field, and keyed hashes (HMAC-SHA256) to look values up
+(whole emails and phones; the name search's tokens, :mod:`conjure.apps.ops.names`).
 
 The key is ``OPS_PII_KEY`` (32 bytes, base64 or hex). Outside production an unset key is derived
 from ``JWT_SECRET`` so the embedded default works with no set-up; production refuses to start
@@ -13,6 +14,7 @@ import binascii
 import hashlib
 import hmac
 import os
+import uuid
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
@@ -24,6 +26,11 @@ from conjure.apps.ops.settings import OpsSettings
 from conjure.settings import Settings
 
 _VERSION = "v1"
+
+
+def context(station_id: uuid.UUID, field: str) -> str:
+    """Associated data of one field: a ciphertext moved to another station or field fails to open."""
+    return f"{station_id}:{field}"
 
 
 class PIIKeyMissing(RuntimeError):
@@ -82,6 +89,15 @@ class PIICipher:
             return None
         message = f"{context}|{value.strip().lower()}".encode()
         return hmac.new(self.hash_key, message, hashlib.sha256).hexdigest()
+
+    def search_token(self, piece: str, context: str) -> int:
+        """A keyed 64-bit token of one piece of an already normalised value (a blind index entry).
+
+        64 bits keep the index small; two pieces of one station share a token by chance with a
+        probability near 2**-64 per pair, which matters no more than a hash collision would.
+        """
+        digest = hmac.digest(self.hash_key, f"{context}|{piece}".encode(), "sha256")
+        return int.from_bytes(digest[:8], "big", signed=True)
 
 
 _CACHE: dict[bytes, PIICipher] = {}

@@ -1,4 +1,5 @@
-"""Customers: PII encrypted per field, found by keyed hash, exported and erased on request.
+"""Customers: PII encrypted per field, found by keyed hash (a name part by its blind index,
+:mod:`conjure.apps.ops.names`), exported and erased on request.
 
 Erasure (the right to be forgotten) clears every personal field of the customer, the
 addresses and notes of their bookings and the text of their messages, and keeps what is not
@@ -10,13 +11,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import CompoundSelect, func, select, union, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conjure.apps.ops.crypto import PIICipher
+from conjure.apps.ops import names
+from conjure.apps.ops.crypto import PIICipher, context
 from conjure.apps.ops.models import Booking, Customer, InboxMessage, Lead, Thread
 from conjure.apps.ops.schemas import CustomerCreate, CustomerUpdate, CustomerView
-from conjure.db import utcnow
+from conjure.db import new_id, utcnow
 from conjure.errors import Conflict, NotFound
 
 ERASED = "[erased]"
@@ -29,11 +31,6 @@ SORTS: dict[str, Any] = {
     "updated_at": Customer.updated_at.asc(),
     "-updated_at": Customer.updated_at.desc(),
 }
-
-
-def context(station_id: uuid.UUID, field: str) -> str:
-    """Associated data of one field: a ciphertext moved to another station or field fails to open."""
-    return f"{station_id}:{field}"
 
 
 def view(cipher: PIICipher, customer: Customer) -> CustomerView:
@@ -50,23 +47,33 @@ def view(cipher: PIICipher, customer: Customer) -> CustomerView:
     )
 
 
-def _set_pii(cipher: PIICipher, customer: Customer, field: str, value: str | None) -> None:
+async def set_pii(
+    session: AsyncSession, cipher: PIICipher, customer: Customer, field: str, value: str | None
+) -> None:
+    """Set one personal field of a customer in the session: its ciphertext, and what finds it (the
+    keyed hash of an email or phone, the name's search tokens)."""
     sid = customer.station_id
     setattr(customer, f"{field}_enc", cipher.encrypt(value, context(sid, field)))
     if field in ("email", "phone"):
         setattr(customer, f"{field}_hash", cipher.lookup_hash(value, context(sid, field)))
+    elif field == "name":
+        await names.write_tokens(session, cipher, customer, value)
 
 
 async def create_customer(
     session: AsyncSession, cipher: PIICipher, station_id: uuid.UUID, body: CustomerCreate
 ) -> Customer:
     customer = Customer(
-        station_id=station_id, marketing_email=body.marketing_email, marketing_sms=body.marketing_sms
+        id=new_id(),
+        station_id=station_id,
+        marketing_email=body.marketing_email,
+        marketing_sms=body.marketing_sms,
     )
-    _set_pii(cipher, customer, "name", body.name)
-    _set_pii(cipher, customer, "email", body.email)
-    _set_pii(cipher, customer, "phone", body.phone)
     session.add(customer)
+    # The name last: writing its tokens flushes the customer, by then with every field.
+    await set_pii(session, cipher, customer, "email", body.email)
+    await set_pii(session, cipher, customer, "phone", body.phone)
+    await set_pii(session, cipher, customer, "name", body.name)
     await session.flush()
     return customer
 
@@ -102,7 +109,7 @@ async def list_customers(
 ) -> tuple[list[Customer], int]:
     where = [Customer.station_id == station_id]
     if q and q.strip():
-        where.append(await _search(session, cipher, station_id, q.strip()))
+        where.append(Customer.id.in_(await _search(session, cipher, station_id, q.strip())))
     if email:
         where.append(Customer.email_hash == cipher.lookup_hash(email, context(station_id, "email")))
     if phone:
@@ -114,44 +121,36 @@ async def list_customers(
 
 async def _search(
     session: AsyncSession, cipher: PIICipher, station_id: uuid.UUID, q: str
-) -> ColumnElement[bool]:
-    """Customers whose name holds ``q`` (any case) or whose whole email or phone is ``q``.
+) -> CompoundSelect[uuid.UUID]:
+    """The ids of customers whose name holds ``q`` (any case) or whose whole email or phone is ``q``.
 
-    Names are encrypted without a searchable form, so the station's names are decrypted here and
-    matched in Python (one column of one station's rows; erased customers have none); emails and
-    phones match whole, by the keyed hash they are stored with.
+    Names are found by their blind index (:mod:`conjure.apps.ops.names`: only candidates of a
+    query longer than a token are decrypted, to confirm; erased customers have no tokens); emails
+    and phones match whole, by the keyed hash they are stored with.
     """
-    needle = q.casefold()
-    names = await session.execute(
-        select(Customer.id, Customer.name_enc).where(
-            Customer.station_id == station_id, Customer.name_enc.is_not(None)
+    by_hash = [
+        select(Customer.id).where(
+            Customer.station_id == station_id, column == cipher.lookup_hash(q, context(station_id, field))
         )
-    )
-    ids: list[uuid.UUID] = []
-    for customer_id, name_enc in names:
-        name = cipher.decrypt(name_enc, context(station_id, "name"))
-        if name is not None and needle in name.casefold():
-            ids.append(customer_id)
-            if len(ids) >= NAME_MATCHES_MAX:
-                break
-    return or_(
-        Customer.id.in_(ids),
-        Customer.email_hash == cipher.lookup_hash(q, context(station_id, "email")),
-        Customer.phone_hash == cipher.lookup_hash(q, context(station_id, "phone")),
-    )
+        for field, column in (("email", Customer.email_hash), ("phone", Customer.phone_hash))
+    ]
+    return union(await names.name_matches(session, cipher, station_id, q, NAME_MATCHES_MAX), *by_hash)
 
 
-def update_customer(cipher: PIICipher, customer: Customer, body: CustomerUpdate) -> Customer:
+async def update_customer(
+    session: AsyncSession, cipher: PIICipher, customer: Customer, body: CustomerUpdate
+) -> Customer:
     if customer.erased_at is not None:
         raise Conflict("This customer was erased.", code="customer_erased")
     changes = body.model_dump(exclude_unset=True)
-    for field in ("name", "email", "phone"):
-        if field in changes:
-            _set_pii(cipher, customer, field, changes[field])
+    # Every column first, the name last: writing its tokens flushes the row in one UPDATE.
+    customer.updated_at = utcnow()
     for flag in ("marketing_email", "marketing_sms"):
         if changes.get(flag) is not None:
             setattr(customer, flag, changes[flag])
-    customer.updated_at = utcnow()
+    for field in ("email", "phone", "name"):
+        if field in changes:
+            await set_pii(session, cipher, customer, field, changes[field])
     return customer
 
 
@@ -162,6 +161,7 @@ async def erase_customer(session: AsyncSession, customer: Customer) -> Customer:
     customer.marketing_email = customer.marketing_sms = False
     customer.erased_at = customer.erased_at or utcnow()
     customer.updated_at = utcnow()
+    await names.forget_tokens(session, customer)
     await session.execute(
         update(Booking).where(Booking.customer_id == customer.id).values(address_enc=None, notes=None)
     )

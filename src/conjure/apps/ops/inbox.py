@@ -16,14 +16,13 @@ import structlog
 from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conjure.apps.ops import ai, escalation, offline
-from conjure.apps.ops.crypto import PIICipher, cipher_for
-from conjure.apps.ops.customers import context
+from conjure.apps.ops import ai, customers, escalation, offline
+from conjure.apps.ops.crypto import PIICipher, cipher_for, context
 from conjure.apps.ops.models import Customer, Draft, InboxMessage, Review, Station, Thread
 from conjure.apps.ops.stations import station_for_address
 from conjure.apps.ops.threads import NoChannel, send_draft
 from conjure.channels.types import InboundMessage
-from conjure.db import Database, utcnow
+from conjure.db import Database, new_id, utcnow
 from conjure.events.types import UserEventHub
 from conjure.jobs.service import submit_job
 from conjure.payments.service import insert_ignore
@@ -59,12 +58,13 @@ async def _customer_for(
     if found is not None:
         return found
     customer = Customer(
+        id=new_id(),
         station_id=station.id,
-        name_enc=cipher.encrypt(phone or "Google user", context(station.id, "name")),
         phone_enc=cipher.encrypt(phone, context(station.id, "phone")),
         phone_hash=digest,
     )
     session.add(customer)
+    await customers.set_pii(session, cipher, customer, "name", phone or "Google user")
     await session.flush()
     return customer
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conjure.apps.ops import bookings, customers
-from conjure.apps.ops.crypto import PIICipher
+from conjure.apps.ops.crypto import PIICipher, context
 from conjure.apps.ops.models import Booking, Lead, LeadStatus, Station
 from conjure.apps.ops.schemas import BookingCreate, CustomerCreate, LeadConvert, LeadCreate, LeadView
 from conjure.db import utcnow
@@ -171,11 +171,10 @@ async def lead_from_thread(
 ) -> Lead:
     """A lead from an inbox conversation: the customer's contact details and their last message."""
     customer = await customers.get_customer(session, station_id, thread_customer)
-    ctx = customers.context
     body = LeadCreate.model_construct(
-        name=cipher.decrypt(customer.name_enc, ctx(station_id, "name")) or "Customer",
-        email=cipher.decrypt(customer.email_enc, ctx(station_id, "email")),
-        phone=cipher.decrypt(customer.phone_enc, ctx(station_id, "phone")),
+        name=cipher.decrypt(customer.name_enc, context(station_id, "name")) or "Customer",
+        email=cipher.decrypt(customer.email_enc, context(station_id, "email")),
+        phone=cipher.decrypt(customer.phone_enc, context(station_id, "phone")),
         message=message,
     )
     lead = await create_lead(session, cipher, station_id, body, "inbox")

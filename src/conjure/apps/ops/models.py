@@ -3,7 +3,8 @@ reviews, the inbox with AI drafts, and the AI usage, audit and alert rows.
 
 Every row carries ``station_id``: a station is the tenant, and every query filters by it.
 Columns ending in ``_enc`` hold AES-GCM ciphertext (:mod:`conjure.apps.ops.crypto`); the
-matching ``_hash`` columns hold a keyed hash for exact lookups without decrypting.
+matching ``_hash`` columns hold a keyed hash for exact lookups without decrypting, and
+``ops_customer_name_tokens`` the keyed tokens a name part is searched by (:mod:`conjure.apps.ops.names`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import uuid
 from typing import ClassVar
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Date,
     Float,
@@ -22,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -93,6 +96,11 @@ class Customer(Base):
     __table_args__ = (
         Index("ix_ops_customers_station_id_email_hash", "station_id", "email_hash"),
         Index("ix_ops_customers_station_id_phone_hash", "station_id", "phone_hash"),
+        # A search's ids within the station: ``station_id = ? AND id IN (…)`` seeks each id (SQLite
+        # would otherwise walk the station by another index and test every row).
+        Index("ix_ops_customers_station_id_id", "station_id", "id"),
+        # Finds the names still to index, per station (a search) and in all (the backfill).
+        Index("ix_ops_customers_name_indexed_station_id", "name_indexed", "station_id"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -104,9 +112,29 @@ class Customer(Base):
     phone_hash: Mapped[str | None] = mapped_column(String(64))
     marketing_email: Mapped[bool] = mapped_column(Boolean, default=False)
     marketing_sms: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The name's search tokens are written (``names.write_tokens``). False for a name stored before
+    # the index existed: the scheduler's backfill indexes it, and until then a search decrypts it.
+    name_indexed: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     erased_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CustomerNameToken(Base):
+    """One entry of the name search's blind index: the keyed token of a piece of a customer's name.
+
+    The key (station, token, customer) serves the search; ``customer_id`` alone, a rename or erasure.
+    """
+
+    __tablename__ = "ops_customer_name_tokens"
+
+    station_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("ops_stations.id", ondelete="CASCADE"), primary_key=True
+    )
+    token: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    customer_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("ops_customers.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
 
 
 class BookingStatus:

@@ -238,7 +238,7 @@ async def update_customer(
 ) -> CustomerView:
     """Change a customer's details or marketing consent."""
     customer = await customers.get_customer(session, access.station_id, customer_id)
-    return customers.view(cipher, customers.update_customer(cipher, customer, body))
+    return customers.view(cipher, await customers.update_customer(session, cipher, customer, body))
 
 
 @router.get(S + "/customers/{customer_id}/export", responses=_R)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from conjure.apps.ops.deposits import PURPOSE, on_deposit_event
 from conjure.apps.ops.inbox import handle_inbound
+from conjure.apps.ops.names import PENDING_EVERY_SECONDS, index_pending_names
 from conjure.apps.ops.pages import router as page_router
 from conjure.apps.ops.public import router as public_router
 from conjure.apps.ops.router import router
@@ -11,7 +12,7 @@ from conjure.apps.ops.router_work import router as work_router
 from conjure.apps.ops.stations import erase_member, export_member
 from conjure.apps.ops.tasks import QUALIFY, TRIAGE, qualify_lead, triage_message
 from conjure.jobs.registry import JobKind
-from conjure.kit.spec import AppSpec
+from conjure.kit.spec import AppSpec, PeriodicTask
 
 JOB_KINDS = [
     JobKind(
@@ -28,10 +29,14 @@ JOB_KINDS = [
     ),
 ]
 
+# Names stored before the search index existed get their tokens (ops.names); none left: one query.
+INDEX_NAMES = PeriodicTask("ops.index_pending_names", index_pending_names, lambda _: PENDING_EVERY_SECONDS)
+
 APP = AppSpec(
     name="ops",
     routers=[router, work_router, public_router, page_router],
     job_kinds=JOB_KINDS,
+    periodic=[INDEX_NAMES],
     stripe_purposes={PURPOSE: on_deposit_event},
     on_inbound_message=handle_inbound,
     erase_user=erase_member,

@@ -14,8 +14,7 @@ from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conjure.apps.ops import ai, outbound
-from conjure.apps.ops.crypto import PIICipher
-from conjure.apps.ops.customers import context
+from conjure.apps.ops.crypto import PIICipher, context
 from conjure.apps.ops.models import Customer, Draft, InboxMessage, Member, StationChannel, Thread
 from conjure.apps.ops.schemas import MessageView, ThreadView
 from conjure.db import Database, after_commit, utcnow

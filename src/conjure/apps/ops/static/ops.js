@@ -231,7 +231,7 @@ async function bookings() {
 }
 
 // The customer list of the new-booking form: the newest 100, or those the search finds (a part of
-// the name, or a whole phone or email: the server decrypts names, and matches the others by hash).
+// the name, or a whole phone or email: the server finds names by their blind index, the others by hash).
 const CUSTOMERS_SHOWN = 100;
 let customerSearches = 0;
 
