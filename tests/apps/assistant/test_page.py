@@ -7,7 +7,7 @@ from __future__ import annotations
 from playwright.sync_api import Page, expect
 
 from tests.apps.staging.conftest import room_photo
-from tests.web.conftest import browser, page, screenshots, server, shot, stripe  # noqa: F401  (fixtures)
+from tests.web.conftest import browser, page, screenshots, server, server_var, shot, stripe  # noqa: F401  (fixtures)
 
 
 def test_chat_remember_forget_and_meditate_from_the_page(page: Page, server: str) -> None:  # noqa: F811
