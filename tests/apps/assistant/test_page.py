@@ -7,7 +7,15 @@ from __future__ import annotations
 from playwright.sync_api import Page, expect
 
 from tests.apps.staging.conftest import room_photo
-from tests.web.conftest import browser, page, screenshots, server, shot, stripe  # noqa: F401  (fixtures)
+from tests.web.conftest import (  # noqa: F401  (fixtures)
+    browser,
+    page,
+    screenshots,
+    server,
+    server_var,
+    shot,
+    stripe,
+)
 
 
 def test_chat_remember_forget_and_meditate_from_the_page(page: Page, server: str) -> None:  # noqa: F811
@@ -116,3 +124,39 @@ def test_a_room_photo_is_attached_offered_and_staged_from_the_page(page: Page, s
     expect(page.locator("#messages .bubble.user img.photo")).to_be_visible()
     expect(page.locator("#messages .bubble.assistant img.result-image")).to_be_visible()
     expect(page.locator("#messages .offer")).to_have_count(0)
+
+
+def test_double_clicks_send_once_and_errors_read_as_words(page: Page) -> None:  # noqa: F811
+    posts: list[str] = []
+    page.on("request", lambda request: posts.append(request.url) if request.method == "POST" else None)
+    page.goto("/assistant")
+    page.fill("#auth-email", "not-an-email")
+    page.fill("#auth-password", "short")
+    page.click("#signup")
+    # The person's words for each field, not the validator's ("value is not a valid email address: …").
+    expect(page.locator("#notice")).to_have_text(
+        "Enter a valid email address. The password needs at least 8 characters."
+    )
+    page.fill("#auth-email", "doubleclicker@example.com")
+    page.fill("#auth-password", "correct horse battery")
+    page.click("#signup")
+    expect(page.locator("#app")).to_be_visible()
+
+    page.fill("#message", "สวัสดี 🏔️ My name is Ploy")
+    page.dblclick("#send")
+    expect(page.locator("#messages .bubble.assistant .model-badge")).to_have_text("Offline", timeout=20_000)
+    expect(page.locator("#conversations li")).to_have_count(1)
+    expect(page.locator("#messages .bubble.user")).to_have_count(1)
+    assert len([url for url in posts if url.endswith("/messages")]) == 1
+    page.dblclick("#new-conversation")
+    expect(page.locator("#conversations li")).to_have_count(2)
+    page.wait_for_timeout(300)  # a second conversation would be listed by now
+    expect(page.locator("#conversations li")).to_have_count(2)
+
+    page.fill("#meditation-minutes", "3")
+    page.dblclick("#meditate")
+    expect(page.locator("#meditation-status")).to_contain_text("Writing your meditation")
+    expect(page.locator("#stars")).to_have_text("★ 1")  # one meditation (2 stars), not two
+    expect(page.locator("#notice")).to_be_hidden()
+    assert len([url for url in posts if url.endswith("/meditations")]) == 1
+    shot(page, "assistant-09-double-clicks")

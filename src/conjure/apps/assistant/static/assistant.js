@@ -3,7 +3,7 @@
 // message (uploaded straight to storage, like the staging page) and the staged result shown in
 // the conversation, the memories panel, the meditation player.
 
-import { api, followEvents, h, say, showStars, startAppPage, tokens, uploadWithProgress } from "/static/api.js";
+import { ApiError, api, followEvents, h, say, showStars, startAppPage, tokens, uploadWithProgress, userMessage } from "/static/api.js";
 
 const $ = (id) => document.getElementById(id);
 const state = {
@@ -13,6 +13,7 @@ const state = {
   follow: null,
   photo: { key: null, url: null, uploading: false },
   stick: true, // the conversation follows its newest message
+  sending: false, // a message is on its way: a double click or a held Enter sends it once
 };
 const PHOTO_TYPES = ["image/jpeg", "image/png", "image/webp"];
 // STAGING_MAX_UPLOAD_BYTES's default: said before a long upload starts; the server has the last word.
@@ -21,7 +22,19 @@ const TOOL_NAMES = { tarot: "Tarot reading", image: "Image", staging: "Room stag
 const LINK = /\s*https?:\/\/\S+/g;
 
 function notify(error) {
-  say($("notice"), error ? error.message || String(error) : "");
+  // The server's words are for whoever debugs (the console has them); a person reads the problem's.
+  say($("notice"), !error ? "" : error instanceof ApiError ? userMessage(error) : error.message || String(error));
+}
+
+/** Run ``action`` once at a time from ``button``: it stays disabled until the call is answered. */
+async function once(button, action) {
+  if (button.disabled) return;
+  button.disabled = true;
+  try {
+    await action();
+  } finally {
+    button.disabled = false;
+  }
 }
 
 function badge(route, model) {
@@ -133,6 +146,7 @@ function pending(answerId) {
 
 async function send(event) {
   event?.preventDefault();
+  if (state.sending) return;
   const content = $("message").value.trim();
   if (!content) return;
   notify(null);
@@ -145,6 +159,8 @@ async function send(event) {
     return;
   }
   let offers = [];
+  state.sending = true;
+  $("send").disabled = true;
   try {
     if (!state.conversation) state.conversation = (await api("/api/v1/assistant/conversations", { method: "POST", body: {} })).id;
     const body = { content };
@@ -169,6 +185,9 @@ async function send(event) {
     notify(error);
     // Refused (e.g. not enough stars): the offer still stands, show it again.
     if (offers.length && state.conversation) openConversation(state.conversation).catch(notify);
+  } finally {
+    state.sending = false;
+    $("send").disabled = state.photo.uploading;
   }
 }
 
@@ -298,7 +317,12 @@ async function meditate(event) {
   notify(null);
   const body = { theme: $("meditation-theme").value, minutes: Number($("meditation-minutes").value) };
   try {
-    const accepted = await api("/api/v1/assistant/meditations", { method: "POST", body });
+    // Each one costs stars: a double click orders one.
+    let accepted = null;
+    await once($("meditate"), async () => {
+      accepted = await api("/api/v1/assistant/meditations", { method: "POST", body });
+    });
+    if (!accepted) return;
     $("player").hidden = true;
     $("meditation-progress").hidden = false;
     $("meditation-progress").value = 0;
@@ -341,14 +365,16 @@ async function showApp() {
 }
 
 function wire() {
-  $("new-conversation").addEventListener("click", async () => {
-    try {
-      const created = await api("/api/v1/assistant/conversations", { method: "POST", body: {} });
-      await openConversation(created.id);
-    } catch (error) {
-      notify(error);
-    }
-  });
+  $("new-conversation").addEventListener("click", () =>
+    once($("new-conversation"), async () => {
+      try {
+        const created = await api("/api/v1/assistant/conversations", { method: "POST", body: {} });
+        await openConversation(created.id);
+      } catch (error) {
+        notify(error);
+      }
+    }),
+  );
   $("composer").addEventListener("submit", send);
   $("photo").addEventListener("change", () => attachPhoto($("photo").files[0]));
   $("photo-remove").addEventListener("click", () => clearPhoto());
