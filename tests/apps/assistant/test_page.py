@@ -160,3 +160,34 @@ def test_double_clicks_send_once_and_errors_read_as_words(page: Page) -> None:  
     expect(page.locator("#notice")).to_be_hidden()
     assert len([url for url in posts if url.endswith("/meditations")]) == 1
     shot(page, "assistant-09-double-clicks")
+
+
+def test_a_second_tab_shows_the_question_with_its_answer_and_a_fresh_memory_list(page: Page) -> None:  # noqa: F811
+    page.goto("/assistant")
+    page.fill("#auth-email", "twotabs@example.com")
+    page.fill("#auth-password", "correct horse battery")
+    page.click("#signup")
+    page.fill("#message", "I am allergic to peanuts and I live in Chiang Mai")
+    page.click("#send")
+    expect(page.locator("#memories li")).to_have_count(2, timeout=20_000)
+
+    other = page.context.new_page()  # the same person in a second tab, on the same conversation
+    other.goto("/assistant")
+    expect(other.locator("#messages .bubble")).to_have_count(2)
+    expect(other.locator("#memories li")).to_have_count(2)
+    page.fill("#message", "What should I cook tonight?")
+    page.click("#send")
+    expect(page.locator("#messages .bubble")).to_have_count(4, timeout=20_000)
+    # The answer arrives on the second tab's event stream; its question is shown above it.
+    expect(other.locator("#messages .bubble")).to_have_count(4, timeout=20_000)
+    expect(other.locator("#messages .bubble").nth(2)).to_have_text("What should I cook tonight?")
+    expect(other.locator("#messages .bubble.assistant").nth(1).locator(".model-badge")).to_have_text("Offline")
+
+    other.click("#memories li:has-text('peanuts') button")
+    expect(other.locator("#memories li")).to_have_count(1)
+    page.bring_to_front()
+    page.click("#memories li:has-text('peanuts') button")  # forgotten already, in the other tab
+    expect(page.locator("#notice")).to_have_text("We could not find that. It may have been removed.")
+    expect(page.locator("#memories li")).to_have_count(1)
+    shot(other, "assistant-10-second-tab")
+    other.close()

@@ -136,11 +136,12 @@ async function openConversation(id) {
   await loadConversations();
 }
 
-function pending(answerId) {
+function pending(answerId, foreign = false) {
+  // foreign: first heard of on the event stream, e.g. a message sent from another tab.
   const item = bubble({ id: answerId, role: "assistant", content: "" });
   item.classList.add("streaming");
   $("messages").append(item);
-  state.bubbles.set(answerId, { item, next: 0 });
+  state.bubbles.set(answerId, { item, next: 0, foreign });
   return state.bubbles.get(answerId);
 }
 
@@ -172,10 +173,12 @@ async function send(event) {
     $("message").value = "";
     const mine = bubble({ id: accepted.message_id, role: "user", content, photo_url: body.photo_key ? state.photo.url : null });
     clearPhoto({ keepPreview: true });
-    // A fast answer can stream in before this response: its bubble exists already, put the message before it.
+    // A fast answer can stream in before this response: its bubble exists already, put the message
+    // before it; once it completed the conversation was read again and shows the message already.
+    const shown = $("messages").querySelector(`[data-id="${accepted.message_id}"]`);
     const answered = $("messages").querySelector(`[data-id="${accepted.answer_id}"]`);
-    if (answered) answered.before(mine);
-    else {
+    if (!shown && answered) answered.before(mine);
+    else if (!shown) {
       $("messages").append(mine);
       pending(accepted.answer_id);
     }
@@ -195,20 +198,23 @@ function onEvent({ event, id, data }) {
   if (id) state.lastEventId = id;
   if (event === "message.delta") {
     if (data.conversation_id !== state.conversation) return;
-    const open = state.bubbles.get(data.message_id) || pending(data.message_id);
+    const open = state.bubbles.get(data.message_id) || pending(data.message_id, true);
     if (data.index < open.next) return; // replayed: already shown
     open.next = data.index + 1;
     open.item.querySelector(".text").textContent += data.delta;
     scrollDown();
   } else if (event === "message.completed") {
     if (data.conversation_id !== state.conversation) return;
-    const open = state.bubbles.get(data.message_id) || pending(data.message_id);
+    const open = state.bubbles.get(data.message_id) || pending(data.message_id, true);
     fill(open.item, { content: data.text, tool: data.tool });
     open.item.classList.remove("streaming");
     open.item.append(h("div", { class: "meta" }, badge(data.route, data.model)));
     if (open.item === $("messages").lastElementChild) showOffer(open.item, data.tool);
     scrollDown();
     state.bubbles.delete(data.message_id);
+    // An answer to a message this tab did not send (another tab, another device): read the
+    // conversation again so the question shows above its answer.
+    if (open.foreign) openConversation(state.conversation).catch(notify);
     refreshStars();
     setTimeout(loadMemories, 400); // the memory job runs beside the answer
   }
@@ -306,10 +312,11 @@ async function loadMemories() {
 async function forget(id) {
   try {
     await api(`/api/v1/assistant/memories/${id}`, { method: "DELETE" });
-    await loadMemories();
   } catch (error) {
     notify(error);
   }
+  // Also after a refusal: forgotten already (another tab) means the list here is out of date.
+  await loadMemories().catch(notify);
 }
 
 async function meditate(event) {
