@@ -35,10 +35,15 @@ _IMAGE = re.compile(
     r"|\b(image|picture|drawing) of\b|วาดรูป|สร้างภาพ",
     re.I,
 )
+# Thai is written without spaces and its words often end in a tone mark, where \b sees no word
+# boundary ("ใช่" alone never matched): Thai answers match as the start of the reply ("ใช่ค่ะ",
+# "เอาเลย", "ไม่เอา"); a bare "เอา" only as a whole word ("เอาไว้ก่อน" is "later").
 _YES = re.compile(
-    r"^\s*(yes|yeah|yep|sure|ok|okay|go ahead|please do|do it|let'?s do it|ใช่|ตกลง|เอา)\b", re.I
+    r"^\s*(?:(?:yes|yeah|yep|sure|ok|okay|go ahead|please do|do it|let'?s do it)\b"
+    r"|ใช่|ตกลง|โอเค|ได้เลย|เอาเลย|เอา(?:ค่ะ|ครับ)?(?![\u0e00-\u0e7f]))",
+    re.I,
 )
-_NO = re.compile(r"^\s*(no|nope|not now|cancel|never ?mind|ไม่)\b", re.I)
+_NO = re.compile(r"^\s*(?:(?:no|nope|not now|cancel|never ?mind)\b|ไม่)", re.I)
 _STAGE = re.compile(
     r"\b(stag(?:e|ing)|furnish\w*|decorat\w*|redecorat\w*|redesign\w*|make ?over|interior|style)\b"
     r"|แต่งห้อง|จัดห้อง|ตกแต่ง",
