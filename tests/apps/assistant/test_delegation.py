@@ -227,3 +227,20 @@ def test_a_yes_in_english_or_thai_accepts_the_offer(reply: str, accepted: bool) 
     from conjure.apps.assistant.delegation import says_yes
 
     assert says_yes(reply) is accepted
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Can you do a tarot reading about my new job?",
+        "ช่วยดูดวงเรื่องงานใหม่ให้หน่อย",  # no space before ดูดวง, as Thai is written
+        "อยากดูไพ่ทาโรต์เรื่องความรัก",
+        "ขอดูไพ่เรื่องการเงินเดือนนี้",
+    ],
+)
+def test_a_tarot_request_in_english_or_thai_gets_an_offer(text: str) -> None:
+    from conjure.apps.assistant.delegation import TAROT_KIND, detect_offer
+
+    offer = detect_offer(text, {TAROT_KIND: 1})
+    assert offer is not None
+    assert (offer.tool, offer.price_stars) == ("tarot", 1)

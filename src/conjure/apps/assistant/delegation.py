@@ -29,7 +29,8 @@ IMAGE_KIND = "imagegen.generate"
 STAGING_KIND = "staging.stage"
 DELEGABLE = (TAROT_KIND, IMAGE_KIND, STAGING_KIND)
 LABELS = {"tarot": "tarot reading", "image": "image", "staging": "staged room"}
-_TAROT = re.compile(r"\b(tarot|card reading|read (?:my|the) cards|ไพ่|ดูดวง)", re.I)
+# Thai words stand outside \b: Thai is written without spaces, so "ช่วยดูดวง" has no boundary before ดูดวง.
+_TAROT = re.compile(r"\b(tarot|card reading|read (?:my|the) cards)|ไพ่|ดูดวง", re.I)
 _IMAGE = re.compile(
     r"\b(draw|paint|sketch|illustrate|generate|make|create)\b.{0,40}\b(image|picture|drawing|illustration|art|poster)"
     r"|\b(image|picture|drawing) of\b|วาดรูป|สร้างภาพ",
