@@ -8,7 +8,6 @@ import time
 import uuid
 
 import pytest
-
 from sqlalchemy import func, select
 
 from conjure.jobs.models import Job, JobStatus

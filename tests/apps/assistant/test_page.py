@@ -4,6 +4,8 @@ photo attached (its size checked), offered for staging, staged, its result shown
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import Page, expect
 
 from tests.apps.staging.conftest import room_photo
@@ -181,7 +183,9 @@ def test_a_second_tab_shows_the_question_with_its_answer_and_a_fresh_memory_list
     # The answer arrives on the second tab's event stream; its question is shown above it.
     expect(other.locator("#messages .bubble")).to_have_count(4, timeout=20_000)
     expect(other.locator("#messages .bubble").nth(2)).to_have_text("What should I cook tonight?")
-    expect(other.locator("#messages .bubble.assistant").nth(1).locator(".model-badge")).to_have_text("Offline")
+    expect(other.locator("#messages .bubble.assistant").nth(1).locator(".model-badge")).to_have_text(
+        "Offline"
+    )
 
     other.click("#memories li:has-text('peanuts') button")
     expect(other.locator("#memories li")).to_have_count(1)
@@ -191,3 +195,38 @@ def test_a_second_tab_shows_the_question_with_its_answer_and_a_fresh_memory_list
     expect(page.locator("#memories li")).to_have_count(1)
     shot(other, "assistant-10-second-tab")
     other.close()
+
+
+def test_in_thai_sign_up_accept_an_offer_with_its_thai_button(page: Page) -> None:  # noqa: F811
+    page.goto("/assistant")
+    page.click("#lang-toggle")
+    expect(page.locator("html")).to_have_attribute("lang", "th")
+    expect(page.locator("#signup")).to_have_text("สมัครสมาชิก")
+    page.click("#signup")
+    expect(page.locator("#notice")).to_have_text("กรุณากรอกอีเมลให้ถูกต้อง รหัสผ่านต้องมีอย่างน้อย 8 ตัวอักษร")
+    page.fill("#auth-email", "thai-talker@example.com")
+    page.fill("#auth-password", "correct horse battery")
+    page.click("#signup")
+    expect(page.locator("#app")).to_be_visible()
+    expect(page.locator("#send")).to_have_text("ส่ง")
+    expect(page.locator("#memories-title")).to_have_text("สิ่งที่ฉันจำได้")
+    expect(page.locator("#message")).to_have_attribute("placeholder", "พิมพ์ข้อความ…")
+
+    page.fill("#message", "ช่วยดูดวงเรื่องงานใหม่ให้หน่อย")
+    page.click("#send")
+    offer = page.locator("#messages .bubble.assistant .offer")
+    expect(offer).to_contain_text("ดูดวงไพ่ทาโรต์ · 1 ★", timeout=20_000)
+    expect(page.locator("#conversations button.active")).to_contain_text("ช่วยดูดวง")
+    shot(page, "assistant-11-thai-offer")
+    offer.locator("button.primary").click()
+    expect(page.locator("#messages .bubble.user").nth(1)).to_have_text("ใช่ ทำเลย")
+    reading = page.locator("#messages .bubble.assistant").nth(1)
+    expect(reading.locator(".model-badge")).to_have_text("ส่งต่องาน", timeout=30_000)
+    expect(page.locator("#stars")).to_have_text("★ 2", timeout=10_000)
+    # Everything the page itself says is Thai (the model's own answer may be in another language).
+    chrome = page.locator("header, #app h2, #app button, #app label, #app p.small").all_inner_texts()
+    names = re.compile(r"Conjure|API")  # names, the same in Thai
+    assert [text for text in chrome if re.search("[A-Za-z]{3,}", names.sub("", text))] == []
+    page.click("#lang-toggle")
+    expect(reading.locator(".model-badge")).to_have_text("Delegated")
+    shot(page, "assistant-12-thai-delegated")

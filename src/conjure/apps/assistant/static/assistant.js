@@ -3,7 +3,9 @@
 // message (uploaded straight to storage, like the staging page) and the staged result shown in
 // the conversation, the memories panel, the meditation player.
 
+import "./assistant-i18n.js";
 import { ApiError, api, followEvents, h, say, showStars, startAppPage, tokens, uploadWithProgress, userMessage } from "/static/api.js";
+import { applyI18n, t, toggleLang } from "/static/i18n.js";
 
 const $ = (id) => document.getElementById(id);
 const state = {
@@ -18,7 +20,6 @@ const state = {
 const PHOTO_TYPES = ["image/jpeg", "image/png", "image/webp"];
 // STAGING_MAX_UPLOAD_BYTES's default: said before a long upload starts; the server has the last word.
 const MAX_PHOTO_BYTES = 20 * 1024 * 1024;
-const TOOL_NAMES = { tarot: "Tarot reading", image: "Image", staging: "Room staging" };
 const LINK = /\s*https?:\/\/\S+/g;
 
 function notify(error) {
@@ -39,7 +40,7 @@ async function once(button, action) {
 
 function badge(route, model) {
   const side = !route ? "" : route.startsWith("local") ? "local" : route.startsWith("fallback") ? "fallback" : route.startsWith("tool") ? "tool" : "offline";
-  const label = { local: "Local model", fallback: "API fallback", tool: "Delegated", offline: "Offline" }[side] || route;
+  const label = side ? t(`as.badge.${side}`) : route;
   return h("span", { class: `model-badge ${side}`, title: `${model || ""} · ${route || ""}` }, label);
 }
 
@@ -86,7 +87,7 @@ function bubble(message) {
 
 function offerCard(offer) {
   // The offer's yes / no as buttons: the same words typed would do the same.
-  const what = TOOL_NAMES[offer.tool] || offer.tool;
+  const what = ["tarot", "image", "staging"].includes(offer.tool) ? t(`as.tool.${offer.tool}`) : offer.tool;
   return h(
     "div",
     { class: "offer" },
@@ -94,8 +95,8 @@ function offerCard(offer) {
     h(
       "span",
       { class: "offer-actions" },
-      h("button", { type: "button", class: "primary", onclick: () => reply("Yes, go ahead") }, "Yes, go ahead"),
-      h("button", { type: "button", class: "secondary", onclick: () => reply("No, thanks") }, "No, thanks"),
+      h("button", { type: "button", class: "primary", onclick: () => reply(t("as.yes")) }, t("as.yes")),
+      h("button", { type: "button", class: "secondary", onclick: () => reply(t("as.no")) }, t("as.no")),
     ),
   );
 }
@@ -116,7 +117,7 @@ async function loadConversations() {
   const page = await api("/api/v1/assistant/conversations?limit=100");
   $("conversations").replaceChildren(
     ...page.items.map((c) =>
-      h("li", {}, h("button", { type: "button", class: c.id === state.conversation ? "active" : "", onclick: () => openConversation(c.id) }, c.title || "New conversation")),
+      h("li", {}, h("button", { type: "button", class: c.id === state.conversation ? "active" : "", onclick: () => openConversation(c.id) }, c.title || t("as.untitled"))),
     ),
   );
   return page.items;
@@ -152,11 +153,11 @@ async function send(event) {
   if (!content) return;
   notify(null);
   if (state.photo.uploading) {
-    notify(new Error("Wait a moment: the photo is still uploading."));
+    notify(new Error(t("as.photo.wait")));
     return;
   }
   if (state.photo.url && !state.photo.key) {
-    notify(new Error("That photo could not be attached: remove it or choose another."));
+    notify(new Error(t("as.photo.unattached")));
     return;
   }
   let offers = [];
@@ -262,18 +263,18 @@ async function attachPhoto(file) {
   $("photo-preview").hidden = false;
   $("photo-progress").hidden = true;
   if (!PHOTO_TYPES.includes(file.type)) {
-    photoStatus("Photos must be JPEG, PNG or WebP; choose another.", "error");
+    photoStatus(t("as.photo.type"), "error");
     return;
   }
   if (file.size > MAX_PHOTO_BYTES) {
-    photoStatus(`This photo is ${megabytes(file.size)}; photos can be at most ${megabytes(MAX_PHOTO_BYTES, Math.floor)}. Choose a smaller one.`, "error");
+    photoStatus(t("as.photo.size", { size: megabytes(file.size), max: megabytes(MAX_PHOTO_BYTES, Math.floor) }), "error");
     return;
   }
   state.photo.uploading = true;
   $("send").disabled = true;
   $("photo-progress").hidden = false;
   $("photo-progress").value = 0;
-  photoStatus(`Uploading ${megabytes(file.size)}…`);
+  photoStatus(t("as.photo.uploading", { size: megabytes(file.size) }));
   try {
     const presigned = await api("/api/v1/uploads/presign", {
       method: "POST",
@@ -286,7 +287,7 @@ async function attachPhoto(file) {
     state.photo.key = presigned.key;
     $("photo-progress").value = 100;
     $("photo-progress").hidden = true;
-    photoStatus("Attached. Say what you'd like, e.g. “stage this bedroom as Scandinavian”.", "ok");
+    photoStatus(t("as.photo.attached"), "ok");
   } catch (error) {
     if (state.photo.url !== url) return;
     $("photo-progress").hidden = true;
@@ -303,7 +304,7 @@ async function loadMemories() {
   const page = await api("/api/v1/assistant/memories?limit=100");
   $("memories").replaceChildren(
     ...page.items.map((m) =>
-      h("li", {}, h("span", {}, m.content), h("button", { type: "button", class: "secondary", "aria-label": `Forget: ${m.content}`, onclick: () => forget(m.id) }, "Forget")),
+      h("li", {}, h("span", {}, m.content), h("button", { type: "button", class: "secondary", "aria-label": `${t("as.forget")}: ${m.content}`, onclick: () => forget(m.id) }, t("as.forget"))),
     ),
   );
   $("memories-empty").hidden = page.items.length > 0;
@@ -333,7 +334,7 @@ async function meditate(event) {
     $("player").hidden = true;
     $("meditation-progress").hidden = false;
     $("meditation-progress").value = 0;
-    $("meditation-status").textContent = "Writing your meditation…";
+    $("meditation-status").textContent = t("as.med.writing");
     await refreshStars();
     for (;;) {
       await new Promise((resolve) => setTimeout(resolve, 700));
@@ -341,17 +342,17 @@ async function meditate(event) {
       const step = (m.progress && m.progress.data) || {};
       if (step.segments) {
         $("meditation-progress").value = Math.round((100 * step.segment) / step.segments);
-        $("meditation-status").textContent = `Voicing part ${step.segment} of ${step.segments}…`;
+        $("meditation-status").textContent = t("as.med.voicing", { n: step.segment, total: step.segments });
       }
       if (m.status === "ready") {
         $("meditation-progress").value = 100;
-        $("meditation-status").textContent = `Ready: ${Math.round(m.duration_seconds / 60)} minutes on “${m.theme}”.`;
+        $("meditation-status").textContent = t("as.med.ready", { minutes: Math.round(m.duration_seconds / 60), theme: m.theme });
         $("player").src = m.audio_url;
         $("player").hidden = false;
         break;
       }
       if (m.status === "failed" || m.status === "canceled") {
-        $("meditation-status").textContent = `The meditation ${m.status === "failed" ? "could not be made" : "was canceled"}; nothing was charged.`;
+        $("meditation-status").textContent = t(m.status === "failed" ? "as.med.failed" : "as.med.canceled");
         break;
       }
     }
@@ -372,6 +373,14 @@ async function showApp() {
 }
 
 function wire() {
+  applyI18n();
+  $("lang-toggle").addEventListener("click", toggleLang);
+  // What was drawn in the other language (titles, badges, offers, memories) is drawn again.
+  document.addEventListener("langchange", () => {
+    if ($("app").hidden) return;
+    const redraw = state.conversation ? openConversation(state.conversation) : loadConversations();
+    Promise.all([redraw, loadMemories()]).catch(notify);
+  });
   $("new-conversation").addEventListener("click", () =>
     once($("new-conversation"), async () => {
       try {
