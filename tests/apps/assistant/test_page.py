@@ -230,3 +230,20 @@ def test_in_thai_sign_up_accept_an_offer_with_its_thai_button(page: Page) -> Non
     page.click("#lang-toggle")
     expect(reading.locator(".model-badge")).to_have_text("Delegated")
     shot(page, "assistant-12-thai-delegated")
+
+
+def test_a_refused_photo_upload_says_what_to_do_in_thai(page: Page) -> None:  # noqa: F811
+    page.goto("/assistant")
+    page.click("#lang-toggle")
+    page.fill("#auth-email", "refused-upload@example.com")
+    page.fill("#auth-password", "correct horse battery")
+    page.click("#signup")
+    expect(page.locator("#app")).to_be_visible()
+    # The signed link expired on the way (the store answers 403): no status code, a next step.
+    page.route("**/files/uploads/**", lambda route: route.fulfill(status=403, body="expired"))
+    page.set_input_files(
+        "#photo", files=[{"name": "room.jpg", "mimeType": "image/jpeg", "buffer": room_photo(320, 240)}]
+    )
+    expect(page.locator("#photo-status")).to_have_text("อัปโหลดรูปไม่สำเร็จ (ลิงก์อาจหมดอายุแล้ว) กรุณาเลือกรูปอีกครั้ง")
+    expect(page.locator("#send")).to_be_enabled()
+    shot(page, "assistant-13-upload-refused")

@@ -349,10 +349,13 @@ export function uploadWithProgress(presigned, file, onProgress = () => {}) {
     xhr.upload.addEventListener("progress", (event) => {
       if (event.lengthComputable) onProgress(Math.round((100 * event.loaded) / event.total));
     });
-    xhr.addEventListener("load", () =>
-      xhr.status >= 200 && xhr.status < 300 ? resolve() : reject(new Error(`The upload was refused (${xhr.status}).`)),
-    );
-    xhr.addEventListener("error", () => reject(new Error("The upload failed; check your connection.")));
+    // The status is for whoever debugs (the console); a person reads what to do next.
+    xhr.addEventListener("load", () => {
+      if (xhr.status >= 200 && xhr.status < 300) return resolve();
+      console.info(`[conjure] upload refused: HTTP ${xhr.status}`);
+      reject(new Error(t("upload.refused")));
+    });
+    xhr.addEventListener("error", () => reject(new Error(t("upload.failed"))));
     xhr.send(body);
   });
 }
