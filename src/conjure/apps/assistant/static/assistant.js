@@ -128,9 +128,14 @@ async function openConversation(id) {
   state.bubbles.clear();
   const page = await api(`/api/v1/assistant/conversations/${id}/messages?limit=100`);
   $("messages").replaceChildren(...page.items.map(bubble));
+  let since = null;
   for (const m of page.items) {
-    if (m.role === "user" && ["queued", "answering"].includes(m.status)) pending(m.answer_id);
+    if (m.role === "user" && ["queued", "answering"].includes(m.status)) {
+      pending(m.answer_id);
+      since ??= Date.parse(m.created_at);
+    }
   }
+  if (since !== null) replayFrom(since);
   const last = page.items[page.items.length - 1];
   if (last && last.role === "assistant") showOffer($("messages").lastElementChild, last.tool);
   scrollDown(true);
@@ -195,17 +200,33 @@ async function send(event) {
   }
 }
 
+function replayFrom(ms) {
+  // An answer being written as the conversation opens (a reload mid-answer): follow the event
+  // stream again from just before its message (ids are "<milliseconds>-<sequence>"; a few seconds
+  // of margin for clocks), so its bubble fills from the first word instead of from the middle.
+  const id = Math.max(0, ms - 5000);
+  const current = Number.parseInt(String(state.lastEventId || ""), 10);
+  if (Number.isFinite(current) && current <= id) return; // already replaying from there
+  state.lastEventId = `${id}-0`;
+  state.follow?.abort(); // follow() reconnects from there
+}
+
+function replayed(messageId) {
+  // An answer shown complete already (its bubble is not streaming): a replay adds nothing.
+  return !state.bubbles.has(messageId) && $("messages").querySelector(`[data-id="${messageId}"]`) !== null;
+}
+
 function onEvent({ event, id, data }) {
   if (id) state.lastEventId = id;
   if (event === "message.delta") {
-    if (data.conversation_id !== state.conversation) return;
+    if (data.conversation_id !== state.conversation || replayed(data.message_id)) return;
     const open = state.bubbles.get(data.message_id) || pending(data.message_id, true);
     if (data.index < open.next) return; // replayed: already shown
     open.next = data.index + 1;
     open.item.querySelector(".text").textContent += data.delta;
     scrollDown();
   } else if (event === "message.completed") {
-    if (data.conversation_id !== state.conversation) return;
+    if (data.conversation_id !== state.conversation || replayed(data.message_id)) return;
     const open = state.bubbles.get(data.message_id) || pending(data.message_id, true);
     fill(open.item, { content: data.text, tool: data.tool });
     open.item.classList.remove("streaming");
@@ -231,7 +252,7 @@ async function follow() {
     } catch (error) {
       if (error.status === 401) return;
     }
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    if (!state.follow.signal.aborted) await new Promise((resolve) => setTimeout(resolve, 1000));
   }
 }
 
