@@ -298,13 +298,18 @@ export async function showStars(el) {
  */
 export function startAppPage(showApp, notify) {
   const $ = (id) => document.getElementById(id);
+  let signingIn = false; // a double click on Sign up makes one account, not one and "email taken"
   const signInAs = async (mode) => {
+    if (signingIn) return;
+    signingIn = true;
     notify(null);
     try {
       await signIn(mode, $("auth-email").value.trim(), $("auth-password").value);
       await showApp();
     } catch (error) {
       notify(error);
+    } finally {
+      signingIn = false;
     }
   };
   $("auth-form").addEventListener("submit", (event) => {
