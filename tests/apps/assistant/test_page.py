@@ -143,7 +143,8 @@ def test_double_clicks_send_once_and_errors_read_as_words(page: Page) -> None:  
     page.fill("#auth-password", "correct horse battery")
     # Two submits before the first is answered, as a fast double click (or Enter twice) gives them.
     page.evaluate(
-        "() => { const form = document.getElementById('auth-form'); form.requestSubmit(); form.requestSubmit(); }"
+        "() => { const form = document.getElementById('auth-form');"
+        " form.requestSubmit(); form.requestSubmit(); }"
     )
     expect(page.locator("#app")).to_be_visible()
     page.wait_for_timeout(500)  # a second sign-up's refusal would be shown by now
