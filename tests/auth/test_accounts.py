@@ -6,8 +6,8 @@ import asyncio
 import time
 
 import httpx
-import pytest
 import jwt
+import pytest
 
 from conjure.runtime import Runtime
 from tests.auth.conftest import ClientFactory
