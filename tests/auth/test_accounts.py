@@ -7,6 +7,7 @@ import time
 
 import httpx
 import jwt
+import pytest
 
 from conjure.runtime import Runtime
 from tests.auth.conftest import ClientFactory
@@ -47,6 +48,18 @@ async def test_signup_validates_email_and_password(client: httpx.AsyncClient) ->
     bad = await client.post(SIGNUP, json={"email": "not-an-email", "password": "short"})
     assert bad.status_code == 422
     assert {e["field"] for e in bad.json()["errors"]} == {"email", "password"}
+
+
+@pytest.mark.parametrize("override", ["\u202e", "\u202d", "\u2066", "\u2069"])
+async def test_a_name_with_a_bidi_override_is_refused(client: httpx.AsyncClient, override: str) -> None:
+    # "Dao\u202eevil" shows as "Daolive": a name must read as it is stored (the console shows it too).
+    body = {"email": "bidi@example.com", "password": "correct horse battery", "name": f"Dao{override}evil"}
+    refused = await client.post(SIGNUP, json=body)
+    assert refused.status_code == 422
+    assert [e["field"] for e in refused.json()["errors"]] == ["name"]
+    thai = await client.post(SIGNUP, json={**body, "name": "ดาว 🌙 مرحبا"})  # scripts and emoji are fine
+    assert thai.status_code == 201, thai.text
+    assert thai.json()["user"]["name"] == "ดาว 🌙 مرحبا"
 
 
 async def test_wrong_password_and_unknown_email_answer_the_same(client: httpx.AsyncClient) -> None:

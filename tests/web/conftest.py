@@ -66,6 +66,7 @@ def server(server_var: Path, stripe: FakeStripe) -> Iterator[str]:
         PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
         RATE_LIMIT_ANONYMOUS="1000/minute",
         RATE_LIMIT_LOGIN="1000/minute",
+        RATE_LIMIT_SIGNUP="1000/hour",  # every page test signs up from 127.0.0.1 (20/hour by default)
         RATE_LIMIT_GENERATION="1000/minute",
         INVITE_BURST_THRESHOLD="1",  # a second invitee of one inviter is a burst (the admin page)
         IMAGE_PROVIDER="offline",

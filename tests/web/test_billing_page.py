@@ -89,3 +89,16 @@ def test_subscribe_with_checkout_then_manage_the_plan(page: Page, server: str, s
     page.click("#billing-portal")
     page.wait_for_url("https://billing.stripe.test/**")
     assert stripe.billing.portal_sessions[-1]["return_url"].endswith("/billing")
+
+
+def test_a_double_click_on_subscribe_opens_one_checkout(page: Page, stripe: FakeStripe) -> None:
+    subscribes: list[str] = []
+    page.on("request", lambda r: subscribes.append(r.url) if r.url.endswith("/billing/subscribe") else None)
+    sign_up(page, f"dblplans-{uuid.uuid4().hex[:8]}@example.com")
+    expect(page.locator("#plans li.plan")).to_have_count(3)
+    page.route("https://checkout.stripe.test/**", _stripe_page("Stripe Checkout"))
+    before = len(stripe.billing.sessions)
+    page.dblclick('#plans button[data-plan="plus"]')
+    page.wait_for_url("https://checkout.stripe.test/**")
+    assert len(subscribes) == 1
+    assert len(stripe.billing.sessions) == before + 1

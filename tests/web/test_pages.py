@@ -506,3 +506,27 @@ def test_past_readings_beyond_the_first_page_stay_reachable(page: Page, server: 
     expect(page.locator("#history .history-item").last).to_contain_text("week 1 of")
     expect(page.locator("#history-more")).to_be_hidden()
     shot(page, "12-history-older")
+
+
+def test_a_double_click_or_another_package_opens_one_payment_form(page: Page, stripe: FakeStripe) -> None:
+    page.route(
+        "https://js.stripe.com/v3/",
+        lambda route: route.fulfill(content_type="text/javascript", body=FAKE_STRIPE_JS),
+    )
+    intents: list[str] = []
+    page.on("request", lambda r: intents.append(r.url) if r.url.endswith("/create-intent") else None)
+    sign_up(page, _email("dblbuyer"))
+    page.dblclick("#packages button[data-package=starter]")
+    expect(page.locator("#pay-submit")).to_contain_text("99")
+    page.wait_for_timeout(300)  # a second intent's form would be mounted by now
+    expect(page.locator("#payment-element .fake-payment-element")).to_have_count(1)
+    assert len(intents) == 1
+    page.click("#packages button[data-package=popular]")  # changed their mind: the form is for this one
+    expect(page.locator("#pay-submit")).to_contain_text("249")
+    expect(page.locator("#payment-element .fake-payment-element")).to_have_count(1)
+    intent_id = page.evaluate("window.__stripe.clientSecret").split("_secret_")[0]
+    stripe.set_status(intent_id, "succeeded")
+    page.click("#pay-submit")
+    expect(page.locator("#buy-msg")).to_contain_text("33 stars added")
+    expect(page.locator("#stars")).to_have_text("36")
+    shot(page, "09-buy-one-form")

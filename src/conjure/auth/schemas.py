@@ -11,8 +11,9 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 from conjure.kit.paging import Page
 from conjure.users.schemas import UserOut
 
-# A name a person typed: no control characters (PostgreSQL refuses NUL in text outright).
-PLAIN_TEXT = r"^[^\x00-\x1f\x7f]*$"
+# A name a person typed: no control characters (PostgreSQL refuses NUL in text outright), and no
+# bidi embeddings, overrides or isolates, which make a name read otherwise than it is stored.
+PLAIN_TEXT = r"^[^\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]*$"
 
 
 class SignupIn(BaseModel):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 import uuid
 
+import pytest
 from sqlalchemy import func, select
 
 from conjure.jobs.models import Job, JobStatus
@@ -198,3 +199,47 @@ async def test_only_the_senders_own_uploaded_photo_is_accepted(make_api: MakeApi
         await api.client.get(f"/api/v1/assistant/conversations/{conversation}/messages", headers=headers)
     ).json()
     assert page["total"] == 0
+
+
+@pytest.mark.parametrize(
+    ("reply", "accepted"),
+    [
+        ("yes", True),
+        ("Yes, go ahead", True),
+        ("ok!", True),
+        ("ใช่", True),  # Thai words end in tone marks, where a regex's \b sees no word boundary
+        ("ใช่ ทำเลย", True),
+        ("ใช่ค่ะ", True),
+        ("ตกลง", True),
+        ("เอาเลย", True),
+        ("ได้เลยครับ", True),
+        ("ไม่", False),
+        ("ไม่ ขอบคุณ", False),
+        ("ไม่เอา", False),
+        ("ไม่ใช่", False),
+        ("No, thanks", False),
+        ("yesterday was fun", False),
+        ("okra soup recipe?", False),
+    ],
+)
+def test_a_yes_in_english_or_thai_accepts_the_offer(reply: str, accepted: bool) -> None:
+    from conjure.apps.assistant.delegation import says_yes
+
+    assert says_yes(reply) is accepted
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Can you do a tarot reading about my new job?",
+        "ช่วยดูดวงเรื่องงานใหม่ให้หน่อย",  # no space before ดูดวง, as Thai is written
+        "อยากดูไพ่ทาโรต์เรื่องความรัก",
+        "ขอดูไพ่เรื่องการเงินเดือนนี้",
+    ],
+)
+def test_a_tarot_request_in_english_or_thai_gets_an_offer(text: str) -> None:
+    from conjure.apps.assistant.delegation import TAROT_KIND, detect_offer
+
+    offer = detect_offer(text, {TAROT_KIND: 1})
+    assert offer is not None
+    assert (offer.tool, offer.price_stars) == ("tarot", 1)

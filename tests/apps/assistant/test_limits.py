@@ -80,24 +80,30 @@ async def test_a_paid_plan_raises_the_days_free_messages(make_chat: MakeChat) ->
 async def test_text_the_database_cannot_store_is_a_422_and_nothing_is_kept(
     make_chat: MakeChat, pg_url: str
 ) -> None:
-    """No schema here forbids NUL in a message; PostgreSQL refuses it in text, and the platform
-    answers that as the client's error (422 invalid_text), with nothing of the message written."""
+    """PostgreSQL refuses NUL in text; where a schema lets it through (a sign-up's invite code has
+    no pattern) the platform answers that as the client's error (422 invalid_text), nothing
+    written. A message's own schema refuses it first, naming the field, as on SQLite."""
     chat = await make_chat(database_url=pg_url)
     conversation = await chat.conversation()
     # As JSON escapes, as a client sends them (a lone surrogate cannot be UTF-8 on the wire).
     # (A lone surrogate is refused before the route, as a validation_error.)
-    for content, code in (
-        ("before\\u0000after", "invalid_text"),
-        ("lone \\ud800 surrogate", "validation_error"),
-    ):
+    for content in ("before\\u0000after", "lone \\ud800 surrogate"):
         refused = await chat.client.post(
             f"{BASE}/{conversation}/messages",
             content=f'{{"content": "{content}"}}',
             headers={**chat.headers, "content-type": "application/json"},
         )
         assert refused.status_code == 422, refused.text
-        assert refused.json()["code"] == code
+        assert refused.json()["code"] == "validation_error"
         assert refused.headers["content-type"].startswith("application/problem+json")
     listed = await chat.client.get(f"{BASE}/{conversation}/messages", headers=chat.headers)
     assert listed.json()["total"] == 0
     await chat.send(conversation, "A plain message still goes through")
+    signup = '{"email": "nul@example.com", "password": "correct horse battery", "invite_code": "AB\\u0000C"}'
+    refused = await chat.client.post(
+        "/api/v1/auth/signup", content=signup, headers={"content-type": "application/json"}
+    )
+    assert (refused.status_code, refused.json()["code"]) == (422, "invalid_text")
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    login = {"email": "nul@example.com", "password": "correct horse battery"}
+    assert (await chat.client.post("/api/v1/auth/login", json=login)).status_code == 401

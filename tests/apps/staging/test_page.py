@@ -10,7 +10,15 @@ import httpx
 from playwright.sync_api import Page, Route, expect
 
 from tests.apps.staging.conftest import room_photo
-from tests.web.conftest import browser, page, screenshots, server, server_var, shot, stripe  # noqa: F401  (fixtures)
+from tests.web.conftest import (  # noqa: F401  (fixtures)
+    browser,
+    page,
+    screenshots,
+    server,
+    server_var,
+    shot,
+    stripe,
+)
 
 
 def test_stage_a_room_from_the_page(page: Page, server: str) -> None:  # noqa: F811

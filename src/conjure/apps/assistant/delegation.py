@@ -29,16 +29,22 @@ IMAGE_KIND = "imagegen.generate"
 STAGING_KIND = "staging.stage"
 DELEGABLE = (TAROT_KIND, IMAGE_KIND, STAGING_KIND)
 LABELS = {"tarot": "tarot reading", "image": "image", "staging": "staged room"}
-_TAROT = re.compile(r"\b(tarot|card reading|read (?:my|the) cards|ไพ่|ดูดวง)", re.I)
+# Thai words stand outside \b: Thai is written without spaces, so "ช่วยดูดวง" has no boundary before ดูดวง.
+_TAROT = re.compile(r"\b(tarot|card reading|read (?:my|the) cards)|ไพ่|ดูดวง", re.I)
 _IMAGE = re.compile(
     r"\b(draw|paint|sketch|illustrate|generate|make|create)\b.{0,40}\b(image|picture|drawing|illustration|art|poster)"
     r"|\b(image|picture|drawing) of\b|วาดรูป|สร้างภาพ",
     re.I,
 )
+# Thai is written without spaces and its words often end in a tone mark, where \b sees no word
+# boundary ("ใช่" alone never matched): Thai answers match as the start of the reply ("ใช่ค่ะ",
+# "เอาเลย", "ไม่เอา"); a bare "เอา" only as a whole word ("เอาไว้ก่อน" is "later").
 _YES = re.compile(
-    r"^\s*(yes|yeah|yep|sure|ok|okay|go ahead|please do|do it|let'?s do it|ใช่|ตกลง|เอา)\b", re.I
+    r"^\s*(?:(?:yes|yeah|yep|sure|ok|okay|go ahead|please do|do it|let'?s do it)\b"
+    r"|ใช่|ตกลง|โอเค|ได้เลย|เอาเลย|เอา(?:ค่ะ|ครับ)?(?![\u0e00-\u0e7f]))",
+    re.I,
 )
-_NO = re.compile(r"^\s*(no|nope|not now|cancel|never ?mind|ไม่)\b", re.I)
+_NO = re.compile(r"^\s*(?:(?:no|nope|not now|cancel|never ?mind)\b|ไม่)", re.I)
 _STAGE = re.compile(
     r"\b(stag(?:e|ing)|furnish\w*|decorat\w*|redecorat\w*|redesign\w*|make ?over|interior|style)\b"
     r"|แต่งห้อง|จัดห้อง|ตกแต่ง",

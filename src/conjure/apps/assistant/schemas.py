@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from typing import Any, Literal
 
@@ -13,11 +14,22 @@ from conjure.kit.submit import JobRequest
 
 MessageStatus = Literal["queued", "answering", "answered", "failed", "canceled", "complete"]
 
+# Control characters nobody types: PostgreSQL refuses NUL in text outright (SQLite would keep it),
+# so both backends refuse them here alike. A message keeps its tabs and new lines.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_MESSAGE_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _plain(value: str, control: re.Pattern[str] = _CONTROL) -> str:
+    if control.search(value):
+        raise ValueError("must not contain control characters")
+    return value
+
 
 def _clean_title(value: str | None) -> str | None:
     if value is None:
         return None
-    title = " ".join(value.split())
+    title = " ".join(_plain(value).split())
     if len(title) > 200:
         raise ValueError("must be at most 200 characters")
     return title
@@ -55,7 +67,7 @@ class MessageCreate(JobRequest):
     @field_validator("content")
     @classmethod
     def _content(cls, value: str) -> str:
-        text = value.strip()
+        text = _plain(value, _MESSAGE_CONTROL).strip()
         if not text:
             raise ValueError("must not be empty")
         return text
@@ -128,7 +140,7 @@ class MeditationCreate(JobRequest):
     @field_validator("theme")
     @classmethod
     def _theme(cls, value: str) -> str:
-        theme = " ".join(value.split())
+        theme = " ".join(_plain(value).split())
         if len(theme) < 2:
             raise ValueError("must be at least 2 characters after trimming")
         return theme

@@ -298,13 +298,18 @@ export async function showStars(el) {
  */
 export function startAppPage(showApp, notify) {
   const $ = (id) => document.getElementById(id);
+  let signingIn = false; // a double click on Sign up makes one account, not one and "email taken"
   const signInAs = async (mode) => {
+    if (signingIn) return;
+    signingIn = true;
     notify(null);
     try {
       await signIn(mode, $("auth-email").value.trim(), $("auth-password").value);
       await showApp();
     } catch (error) {
       notify(error);
+    } finally {
+      signingIn = false;
     }
   };
   $("auth-form").addEventListener("submit", (event) => {
@@ -349,10 +354,13 @@ export function uploadWithProgress(presigned, file, onProgress = () => {}) {
     xhr.upload.addEventListener("progress", (event) => {
       if (event.lengthComputable) onProgress(Math.round((100 * event.loaded) / event.total));
     });
-    xhr.addEventListener("load", () =>
-      xhr.status >= 200 && xhr.status < 300 ? resolve() : reject(new Error(`The upload was refused (${xhr.status}).`)),
-    );
-    xhr.addEventListener("error", () => reject(new Error("The upload failed; check your connection.")));
+    // The status is for whoever debugs (the console); a person reads what to do next.
+    xhr.addEventListener("load", () => {
+      if (xhr.status >= 200 && xhr.status < 300) return resolve();
+      console.info(`[conjure] upload refused: HTTP ${xhr.status}`);
+      reject(new Error(t("upload.refused")));
+    });
+    xhr.addEventListener("error", () => reject(new Error(t("upload.failed"))));
     xhr.send(body);
   });
 }

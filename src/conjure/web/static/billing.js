@@ -141,7 +141,7 @@ export function billingSection({ panel, onChange }) {
     h(
       "div",
       { class: "row billing-actions" },
-      h("button", { id: "billing-portal", type: "button", class: "secondary", hidden: true, onclick: openPortal }),
+      h("button", { id: "billing-portal", type: "button", class: "secondary", hidden: true, onclick: () => openPortal() }),
       h("button", { id: "billing-cancel", type: "button", class: "link", hidden: true, onclick: () => setCancel(true) }),
       h("button", { id: "billing-resume", type: "button", class: "secondary", hidden: true, onclick: () => setCancel(false) }),
     ),
@@ -257,7 +257,31 @@ export function billingSection({ panel, onChange }) {
     say($("billing-msg"), off ? t("billing.off") : userMessage(err), off ? "info" : "error");
   }
 
-  async function subscribe(plan) {
+  // One plan action at a time: a double click on Subscribe opens one Checkout Session (and changes
+  // a plan once). Kept while the page leaves for Stripe; a page restored from the back/forward cache
+  // starts free again.
+  let busy = false;
+  window.addEventListener("pageshow", () => {
+    busy = false;
+  });
+
+  async function once(action) {
+    if (busy) return;
+    busy = true;
+    let leaving = false;
+    try {
+      leaving = await action();
+    } finally {
+      busy = leaving === true;
+    }
+  }
+
+  const subscribe = (plan) => once(() => subscribeTo(plan));
+  const setCancel = (cancel) => once(() => changeRenewal(cancel));
+  const openPortal = () => once(goToPortal);
+
+  /** Resolves to true when the page is on its way to Stripe. */
+  async function subscribeTo(plan) {
     say($("billing-msg"), "");
     try {
       const result = await api("/api/v1/billing/subscribe", {
@@ -268,7 +292,7 @@ export function billingSection({ panel, onChange }) {
       if (result.flow === "checkout" && result.url) {
         say($("billing-msg"), t("billing.redirecting"), "info");
         location.assign(result.url);
-        return;
+        return true;
       }
       const key = result.change === "downgrade" ? "billing.changed_down" : "billing.changed_up";
       say($("billing-msg"), t(key, { plan: plan.name }), "ok");
@@ -277,9 +301,10 @@ export function billingSection({ panel, onChange }) {
     } catch (err) {
       problem(err);
     }
+    return false;
   }
 
-  async function setCancel(cancel) {
+  async function changeRenewal(cancel) {
     say($("billing-msg"), "");
     try {
       current = await api(`/api/v1/billing/${cancel ? "cancel" : "resume"}`, { method: "POST" });
@@ -290,12 +315,14 @@ export function billingSection({ panel, onChange }) {
     }
   }
 
-  async function openPortal() {
+  async function goToPortal() {
     try {
       const portal = await api("/api/v1/billing/portal", { method: "POST" });
       location.assign(portal.url);
+      return true;
     } catch (err) {
       problem(err);
+      return false;
     }
   }
 

@@ -39,6 +39,7 @@ export function checkout({
   onPaid,
 }) {
   let payment = null; // {stripe, elements, intentId, pkg} while the form is open
+  let starting = false; // a package's payment is being set up: a double click starts one
 
   panel.append(
     h("ul", { id: "packages", class: "packages" }),
@@ -77,6 +78,16 @@ export function checkout({
   }
 
   async function buy(pkg) {
+    if (starting) return;
+    starting = true;
+    try {
+      await startPayment(pkg);
+    } finally {
+      starting = false;
+    }
+  }
+
+  async function startPayment(pkg) {
     say($("buy-msg"), "");
     onClick();
     let intent;
@@ -103,6 +114,7 @@ export function checkout({
       say($("buy-msg"), t("error.script"));
       return;
     }
+    closePayment(); // another package chosen while a form was open: one form, for the package chosen last
     const stripe = window.Stripe(key);
     const elements = stripe.elements({ clientSecret: intent.client_secret });
     elements.create("payment").mount("#payment-element");

@@ -3,7 +3,9 @@
 // message (uploaded straight to storage, like the staging page) and the staged result shown in
 // the conversation, the memories panel, the meditation player.
 
-import { api, followEvents, h, say, showStars, startAppPage, tokens, uploadWithProgress } from "/static/api.js";
+import "./assistant-i18n.js";
+import { ApiError, api, followEvents, h, say, showStars, startAppPage, tokens, uploadWithProgress, userMessage } from "/static/api.js";
+import { applyI18n, t, toggleLang } from "/static/i18n.js";
 
 const $ = (id) => document.getElementById(id);
 const state = {
@@ -13,20 +15,32 @@ const state = {
   follow: null,
   photo: { key: null, url: null, uploading: false },
   stick: true, // the conversation follows its newest message
+  sending: false, // a message is on its way: a double click or a held Enter sends it once
 };
 const PHOTO_TYPES = ["image/jpeg", "image/png", "image/webp"];
 // STAGING_MAX_UPLOAD_BYTES's default: said before a long upload starts; the server has the last word.
 const MAX_PHOTO_BYTES = 20 * 1024 * 1024;
-const TOOL_NAMES = { tarot: "Tarot reading", image: "Image", staging: "Room staging" };
 const LINK = /\s*https?:\/\/\S+/g;
 
 function notify(error) {
-  say($("notice"), error ? error.message || String(error) : "");
+  // The server's words are for whoever debugs (the console has them); a person reads the problem's.
+  say($("notice"), !error ? "" : error instanceof ApiError ? userMessage(error) : error.message || String(error));
+}
+
+/** Run ``action`` once at a time from ``button``: it stays disabled until the call is answered. */
+async function once(button, action) {
+  if (button.disabled) return;
+  button.disabled = true;
+  try {
+    await action();
+  } finally {
+    button.disabled = false;
+  }
 }
 
 function badge(route, model) {
   const side = !route ? "" : route.startsWith("local") ? "local" : route.startsWith("fallback") ? "fallback" : route.startsWith("tool") ? "tool" : "offline";
-  const label = { local: "Local model", fallback: "API fallback", tool: "Delegated", offline: "Offline" }[side] || route;
+  const label = side ? t(`as.badge.${side}`) : route;
   return h("span", { class: `model-badge ${side}`, title: `${model || ""} · ${route || ""}` }, label);
 }
 
@@ -73,7 +87,7 @@ function bubble(message) {
 
 function offerCard(offer) {
   // The offer's yes / no as buttons: the same words typed would do the same.
-  const what = TOOL_NAMES[offer.tool] || offer.tool;
+  const what = ["tarot", "image", "staging"].includes(offer.tool) ? t(`as.tool.${offer.tool}`) : offer.tool;
   return h(
     "div",
     { class: "offer" },
@@ -81,8 +95,8 @@ function offerCard(offer) {
     h(
       "span",
       { class: "offer-actions" },
-      h("button", { type: "button", class: "primary", onclick: () => reply("Yes, go ahead") }, "Yes, go ahead"),
-      h("button", { type: "button", class: "secondary", onclick: () => reply("No, thanks") }, "No, thanks"),
+      h("button", { type: "button", class: "primary", onclick: () => reply(t("as.yes")) }, t("as.yes")),
+      h("button", { type: "button", class: "secondary", onclick: () => reply(t("as.no")) }, t("as.no")),
     ),
   );
 }
@@ -103,7 +117,7 @@ async function loadConversations() {
   const page = await api("/api/v1/assistant/conversations?limit=100");
   $("conversations").replaceChildren(
     ...page.items.map((c) =>
-      h("li", {}, h("button", { type: "button", class: c.id === state.conversation ? "active" : "", onclick: () => openConversation(c.id) }, c.title || "New conversation")),
+      h("li", {}, h("button", { type: "button", class: c.id === state.conversation ? "active" : "", onclick: () => openConversation(c.id) }, c.title || t("as.untitled"))),
     ),
   );
   return page.items;
@@ -114,37 +128,46 @@ async function openConversation(id) {
   state.bubbles.clear();
   const page = await api(`/api/v1/assistant/conversations/${id}/messages?limit=100`);
   $("messages").replaceChildren(...page.items.map(bubble));
+  let since = null;
   for (const m of page.items) {
-    if (m.role === "user" && ["queued", "answering"].includes(m.status)) pending(m.answer_id);
+    if (m.role === "user" && ["queued", "answering"].includes(m.status)) {
+      pending(m.answer_id);
+      since ??= Date.parse(m.created_at);
+    }
   }
+  if (since !== null) replayFrom(since);
   const last = page.items[page.items.length - 1];
   if (last && last.role === "assistant") showOffer($("messages").lastElementChild, last.tool);
   scrollDown(true);
   await loadConversations();
 }
 
-function pending(answerId) {
+function pending(answerId, foreign = false) {
+  // foreign: first heard of on the event stream, e.g. a message sent from another tab.
   const item = bubble({ id: answerId, role: "assistant", content: "" });
   item.classList.add("streaming");
   $("messages").append(item);
-  state.bubbles.set(answerId, { item, next: 0 });
+  state.bubbles.set(answerId, { item, next: 0, foreign });
   return state.bubbles.get(answerId);
 }
 
 async function send(event) {
   event?.preventDefault();
+  if (state.sending) return;
   const content = $("message").value.trim();
   if (!content) return;
   notify(null);
   if (state.photo.uploading) {
-    notify(new Error("Wait a moment: the photo is still uploading."));
+    notify(new Error(t("as.photo.wait")));
     return;
   }
   if (state.photo.url && !state.photo.key) {
-    notify(new Error("That photo could not be attached: remove it or choose another."));
+    notify(new Error(t("as.photo.unattached")));
     return;
   }
   let offers = [];
+  state.sending = true;
+  $("send").disabled = true;
   try {
     if (!state.conversation) state.conversation = (await api("/api/v1/assistant/conversations", { method: "POST", body: {} })).id;
     const body = { content };
@@ -156,10 +179,12 @@ async function send(event) {
     $("message").value = "";
     const mine = bubble({ id: accepted.message_id, role: "user", content, photo_url: body.photo_key ? state.photo.url : null });
     clearPhoto({ keepPreview: true });
-    // A fast answer can stream in before this response: its bubble exists already, put the message before it.
+    // A fast answer can stream in before this response: its bubble exists already, put the message
+    // before it; once it completed the conversation was read again and shows the message already.
+    const shown = $("messages").querySelector(`[data-id="${accepted.message_id}"]`);
     const answered = $("messages").querySelector(`[data-id="${accepted.answer_id}"]`);
-    if (answered) answered.before(mine);
-    else {
+    if (!shown && answered) answered.before(mine);
+    else if (!shown) {
       $("messages").append(mine);
       pending(accepted.answer_id);
     }
@@ -169,27 +194,49 @@ async function send(event) {
     notify(error);
     // Refused (e.g. not enough stars): the offer still stands, show it again.
     if (offers.length && state.conversation) openConversation(state.conversation).catch(notify);
+  } finally {
+    state.sending = false;
+    $("send").disabled = state.photo.uploading;
   }
+}
+
+function replayFrom(ms) {
+  // An answer being written as the conversation opens (a reload mid-answer): follow the event
+  // stream again from just before its message (ids are "<milliseconds>-<sequence>"; a few seconds
+  // of margin for clocks), so its bubble fills from the first word instead of from the middle.
+  const id = Math.max(0, ms - 5000);
+  const current = Number.parseInt(String(state.lastEventId || ""), 10);
+  if (Number.isFinite(current) && current <= id) return; // already replaying from there
+  state.lastEventId = `${id}-0`;
+  state.follow?.abort(); // follow() reconnects from there
+}
+
+function replayed(messageId) {
+  // An answer shown complete already (its bubble is not streaming): a replay adds nothing.
+  return !state.bubbles.has(messageId) && $("messages").querySelector(`[data-id="${messageId}"]`) !== null;
 }
 
 function onEvent({ event, id, data }) {
   if (id) state.lastEventId = id;
   if (event === "message.delta") {
-    if (data.conversation_id !== state.conversation) return;
-    const open = state.bubbles.get(data.message_id) || pending(data.message_id);
+    if (data.conversation_id !== state.conversation || replayed(data.message_id)) return;
+    const open = state.bubbles.get(data.message_id) || pending(data.message_id, true);
     if (data.index < open.next) return; // replayed: already shown
     open.next = data.index + 1;
     open.item.querySelector(".text").textContent += data.delta;
     scrollDown();
   } else if (event === "message.completed") {
-    if (data.conversation_id !== state.conversation) return;
-    const open = state.bubbles.get(data.message_id) || pending(data.message_id);
+    if (data.conversation_id !== state.conversation || replayed(data.message_id)) return;
+    const open = state.bubbles.get(data.message_id) || pending(data.message_id, true);
     fill(open.item, { content: data.text, tool: data.tool });
     open.item.classList.remove("streaming");
     open.item.append(h("div", { class: "meta" }, badge(data.route, data.model)));
     if (open.item === $("messages").lastElementChild) showOffer(open.item, data.tool);
     scrollDown();
     state.bubbles.delete(data.message_id);
+    // An answer to a message this tab did not send (another tab, another device): read the
+    // conversation again so the question shows above its answer.
+    if (open.foreign) openConversation(state.conversation).catch(notify);
     refreshStars();
     setTimeout(loadMemories, 400); // the memory job runs beside the answer
   }
@@ -205,7 +252,7 @@ async function follow() {
     } catch (error) {
       if (error.status === 401) return;
     }
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    if (!state.follow.signal.aborted) await new Promise((resolve) => setTimeout(resolve, 1000));
   }
 }
 
@@ -237,18 +284,18 @@ async function attachPhoto(file) {
   $("photo-preview").hidden = false;
   $("photo-progress").hidden = true;
   if (!PHOTO_TYPES.includes(file.type)) {
-    photoStatus("Photos must be JPEG, PNG or WebP; choose another.", "error");
+    photoStatus(t("as.photo.type"), "error");
     return;
   }
   if (file.size > MAX_PHOTO_BYTES) {
-    photoStatus(`This photo is ${megabytes(file.size)}; photos can be at most ${megabytes(MAX_PHOTO_BYTES, Math.floor)}. Choose a smaller one.`, "error");
+    photoStatus(t("as.photo.size", { size: megabytes(file.size), max: megabytes(MAX_PHOTO_BYTES, Math.floor) }), "error");
     return;
   }
   state.photo.uploading = true;
   $("send").disabled = true;
   $("photo-progress").hidden = false;
   $("photo-progress").value = 0;
-  photoStatus(`Uploading ${megabytes(file.size)}…`);
+  photoStatus(t("as.photo.uploading", { size: megabytes(file.size) }));
   try {
     const presigned = await api("/api/v1/uploads/presign", {
       method: "POST",
@@ -261,7 +308,7 @@ async function attachPhoto(file) {
     state.photo.key = presigned.key;
     $("photo-progress").value = 100;
     $("photo-progress").hidden = true;
-    photoStatus("Attached. Say what you'd like, e.g. “stage this bedroom as Scandinavian”.", "ok");
+    photoStatus(t("as.photo.attached"), "ok");
   } catch (error) {
     if (state.photo.url !== url) return;
     $("photo-progress").hidden = true;
@@ -278,7 +325,7 @@ async function loadMemories() {
   const page = await api("/api/v1/assistant/memories?limit=100");
   $("memories").replaceChildren(
     ...page.items.map((m) =>
-      h("li", {}, h("span", {}, m.content), h("button", { type: "button", class: "secondary", "aria-label": `Forget: ${m.content}`, onclick: () => forget(m.id) }, "Forget")),
+      h("li", {}, h("span", {}, m.content), h("button", { type: "button", class: "secondary", "aria-label": `${t("as.forget")}: ${m.content}`, onclick: () => forget(m.id) }, t("as.forget"))),
     ),
   );
   $("memories-empty").hidden = page.items.length > 0;
@@ -287,10 +334,11 @@ async function loadMemories() {
 async function forget(id) {
   try {
     await api(`/api/v1/assistant/memories/${id}`, { method: "DELETE" });
-    await loadMemories();
   } catch (error) {
     notify(error);
   }
+  // Also after a refusal: forgotten already (another tab) means the list here is out of date.
+  await loadMemories().catch(notify);
 }
 
 async function meditate(event) {
@@ -298,11 +346,16 @@ async function meditate(event) {
   notify(null);
   const body = { theme: $("meditation-theme").value, minutes: Number($("meditation-minutes").value) };
   try {
-    const accepted = await api("/api/v1/assistant/meditations", { method: "POST", body });
+    // Each one costs stars: a double click orders one.
+    let accepted = null;
+    await once($("meditate"), async () => {
+      accepted = await api("/api/v1/assistant/meditations", { method: "POST", body });
+    });
+    if (!accepted) return;
     $("player").hidden = true;
     $("meditation-progress").hidden = false;
     $("meditation-progress").value = 0;
-    $("meditation-status").textContent = "Writing your meditation…";
+    $("meditation-status").textContent = t("as.med.writing");
     await refreshStars();
     for (;;) {
       await new Promise((resolve) => setTimeout(resolve, 700));
@@ -310,17 +363,17 @@ async function meditate(event) {
       const step = (m.progress && m.progress.data) || {};
       if (step.segments) {
         $("meditation-progress").value = Math.round((100 * step.segment) / step.segments);
-        $("meditation-status").textContent = `Voicing part ${step.segment} of ${step.segments}…`;
+        $("meditation-status").textContent = t("as.med.voicing", { n: step.segment, total: step.segments });
       }
       if (m.status === "ready") {
         $("meditation-progress").value = 100;
-        $("meditation-status").textContent = `Ready: ${Math.round(m.duration_seconds / 60)} minutes on “${m.theme}”.`;
+        $("meditation-status").textContent = t("as.med.ready", { minutes: Math.round(m.duration_seconds / 60), theme: m.theme });
         $("player").src = m.audio_url;
         $("player").hidden = false;
         break;
       }
       if (m.status === "failed" || m.status === "canceled") {
-        $("meditation-status").textContent = `The meditation ${m.status === "failed" ? "could not be made" : "was canceled"}; nothing was charged.`;
+        $("meditation-status").textContent = t(m.status === "failed" ? "as.med.failed" : "as.med.canceled");
         break;
       }
     }
@@ -341,14 +394,24 @@ async function showApp() {
 }
 
 function wire() {
-  $("new-conversation").addEventListener("click", async () => {
-    try {
-      const created = await api("/api/v1/assistant/conversations", { method: "POST", body: {} });
-      await openConversation(created.id);
-    } catch (error) {
-      notify(error);
-    }
+  applyI18n();
+  $("lang-toggle").addEventListener("click", toggleLang);
+  // What was drawn in the other language (titles, badges, offers, memories) is drawn again.
+  document.addEventListener("langchange", () => {
+    if ($("app").hidden) return;
+    const redraw = state.conversation ? openConversation(state.conversation) : loadConversations();
+    Promise.all([redraw, loadMemories()]).catch(notify);
   });
+  $("new-conversation").addEventListener("click", () =>
+    once($("new-conversation"), async () => {
+      try {
+        const created = await api("/api/v1/assistant/conversations", { method: "POST", body: {} });
+        await openConversation(created.id);
+      } catch (error) {
+        notify(error);
+      }
+    }),
+  );
   $("composer").addEventListener("submit", send);
   $("photo").addEventListener("change", () => attachPhoto($("photo").files[0]));
   $("photo-remove").addEventListener("click", () => clearPhoto());

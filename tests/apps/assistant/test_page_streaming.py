@@ -1,0 +1,98 @@
+"""The ``/assistant`` page while an answer is still being written, against ``conjure up`` with a
+slow local model (the OpenAI-compatible peer streaming a word every 0.2 s): a reload mid-answer
+shows the answer from its first word, not from wherever the stream was."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.apps.assistant.openai_peer import OpenAIPeer
+from tests.processes import stop_process
+from tests.servers import free_port
+from tests.web.conftest import CHROMIUM_ARGS, browser, shot  # noqa: F401  (fixtures)
+
+WORDS = [f"word{i}" for i in range(30)]
+
+
+@pytest.fixture(scope="module")
+def slow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    peer = OpenAIPeer(reply=" ".join(WORDS), token_delay=0.2)
+    peer.start()
+    var = tmp_path_factory.mktemp("slow-assistant")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_", "STRIPE_", "AI_"))}
+    env.update(
+        VAR_DIR=str(var),
+        PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+        ASSISTANT_LOCAL_BASE_URL=f"{peer.url}/v1",
+        ASSISTANT_MEMORY_EXTRACTOR="patterns",
+        RATE_LIMIT_ANONYMOUS="1000/minute",
+        RATE_LIMIT_LOGIN="1000/minute",
+    )
+    log = (var / "server.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "conjure.cli", "up", "--port", str(port)],
+        cwd=var,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while not _healthy(base):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"conjure up did not start: {(var / 'server.log').read_text()[-2000:]}")
+            time.sleep(0.3)
+        yield base
+    finally:
+        stop_process(proc, timeout=15)
+        log.close()
+        peer.stop()
+
+
+def _healthy(base: str) -> bool:
+    try:
+        return httpx.get(f"{base}/health", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def test_a_reload_mid_answer_shows_it_from_the_first_word(browser, slow_server: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    context = browser.new_context(
+        base_url=slow_server, viewport={"width": 390, "height": 844}, locale="en-US"
+    )
+    context.set_default_timeout(15_000)
+    page: Page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto("/assistant")
+    page.fill("#auth-email", "reloader@example.com")
+    page.fill("#auth-password", "correct horse battery")
+    page.click("#signup")
+    page.fill("#message", "Tell me a long story")
+    page.click("#send")
+    answer = page.locator("#messages .bubble.assistant").first
+    expect(answer).to_contain_text("word5", timeout=20_000)
+    expect(answer).to_have_class("bubble assistant streaming")
+
+    page.reload()  # mid-answer: its first words were streamed before the page existed
+    answer = page.locator("#messages .bubble.assistant").first
+    expect(answer).to_contain_text("word20", timeout=20_000)
+    assert (answer.locator(".text").text_content() or "").startswith("word0 word1 word2")
+    expect(answer).not_to_have_class("bubble assistant streaming", timeout=20_000)
+    expect(answer.locator(".text")).to_have_text(" ".join(WORDS))
+    expect(answer.locator(".model-badge")).to_have_text("Local model")
+    expect(page.locator("#messages .bubble")).to_have_count(2)
+    shot(page, "assistant-14-reloaded-mid-answer")
+    context.close()
+    assert not errors, errors
