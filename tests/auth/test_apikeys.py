@@ -154,3 +154,24 @@ async def test_a_name_with_control_characters_is_refused_not_a_500(
     refused = await client.post("/api/v1/auth/signup", json=signup)
     assert (refused.status_code, refused.json()["code"]) == (422, "validation_error")
     assert (await client.post(KEYS, json={"name": "laptop"}, headers=headers)).status_code == 201
+
+
+async def test_an_api_key_cannot_make_or_revoke_keys(client: httpx.AsyncClient, runtime: Runtime) -> None:
+    """Keys are managed in person: a leaked key cannot mint keys that outlive its own revocation,
+    nor revoke its owner's other keys; it may still list them (no secrets are shown)."""
+    user = await make_user(runtime)
+    signed_in = auth_headers(runtime, user)
+    first = (await client.post(KEYS, json={"name": "ci"}, headers=signed_in)).json()
+    second = (await client.post(KEYS, json={"name": "deploy"}, headers=signed_in)).json()
+    with_key = _bearer(first["key"])
+    minted = await client.post(KEYS, json={"name": "mine now"}, headers=with_key)
+    assert minted.status_code == 403, minted.text
+    assert minted.json()["code"] == "signed_in_required"
+    revoked = await client.delete(f"{KEYS}/{second['id']}", headers=with_key)
+    assert revoked.status_code == 403
+    listed = await client.get(KEYS, headers=with_key)
+    assert listed.status_code == 200
+    # Nothing minted, none revoked.
+    assert {item["name"] for item in listed.json()["items"]} == {"ci", "deploy"}
+    assert all(item["revoked_at"] is None for item in listed.json()["items"])
+    assert (await client.delete(f"{KEYS}/{second['id']}", headers=signed_in)).status_code == 204

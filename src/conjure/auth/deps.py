@@ -314,6 +314,25 @@ async def get_current_user(principal: CurrentPrincipal, session: SessionDep) -> 
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
+# Credentials that stand for the person signed in (not a key they made).
+IN_PERSON = frozenset({"token", "clerk", "auth0", "firebase"})
+
+
+async def get_user_in_person(principal: CurrentPrincipal, user: CurrentUser) -> User:
+    """The signed-in user when the request is made with their own sign-in, not an API key; 403
+    ``signed_in_required`` otherwise. API keys are made and revoked this way only: a leaked key
+    cannot mint keys that outlive its own revocation, nor revoke its owner's other keys."""
+    if principal.method not in IN_PERSON:
+        raise Forbidden(
+            "API keys are managed when signed in (with your own sign-in, not with an API key).",
+            code="signed_in_required",
+        )
+    return user
+
+
+UserInPerson = Annotated[User, Depends(get_user_in_person)]
+
+
 async def get_admin_user(user: CurrentUser) -> User:
     """The signed-in user when they have the admin role; 403 otherwise."""
     if not user.is_admin:

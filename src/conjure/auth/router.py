@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 
 from conjure.auth import apikeys, service
 from conjure.auth import identities as linking
-from conjure.auth.deps import CurrentUser, client_ip, identity_providers
+from conjure.auth.deps import CurrentUser, UserInPerson, client_ip, identity_providers
 from conjure.auth.identities import Proof
 from conjure.auth.providers import ProviderTokenError
 from conjure.auth.schemas import (
@@ -176,8 +176,8 @@ def telegram_user(settings: Settings, init_data: str) -> TelegramUser:
         raise service.InvalidInitData("The Telegram init data is not valid or too old.") from None
 
 
-@keys.post("", status_code=201)
-async def create_api_key(body: ApiKeyIn, user: CurrentUser, session: SessionDep) -> ApiKeyCreated:
+@keys.post("", status_code=201, responses={403: {"description": "signed_in_required: made with an API key"}})
+async def create_api_key(body: ApiKeyIn, user: UserInPerson, session: SessionDep) -> ApiKeyCreated:
     """Create an API key for the caller; the key is in this response only."""
     row, key = await apikeys.create_api_key(session, user, name=body.name, rate_limit=body.rate_limit)
     return ApiKeyCreated(**ApiKeyOut.model_validate(row).model_dump(), key=key)
@@ -191,8 +191,15 @@ async def list_api_keys(user: CurrentUser, session: SessionDep, page: PageDep) -
     return Page[ApiKeyOut](items=items, total=total, limit=page.limit, offset=page.offset)
 
 
-@keys.delete("/{key_id}", status_code=204, responses={404: {"description": "not_found"}})
-async def revoke_api_key(key_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Response:
+@keys.delete(
+    "/{key_id}",
+    status_code=204,
+    responses={
+        403: {"description": "signed_in_required: made with an API key"},
+        404: {"description": "not_found"},
+    },
+)
+async def revoke_api_key(key_id: uuid.UUID, user: UserInPerson, session: SessionDep) -> Response:
     """Revoke one of the caller's API keys at once."""
     await apikeys.revoke_api_key(session, user, key_id)
     return Response(status_code=204)
