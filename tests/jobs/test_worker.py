@@ -11,9 +11,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from conjure.jobs import runner
 from conjure.jobs.events import Event
+from conjure.jobs.models import JOBS
 from conjure.jobs.worker import Slots
 from conjure.runtime import Runtime
 from tests.jobs.conftest import running, submit, wait_status
@@ -117,3 +119,36 @@ async def test_processing_goes_out_before_the_final_event_for_fast_and_slow_jobs
     assert acked[str(slow.id)] == ["succeeded"]
     (_, processing_at), (_, succeeded_at) = slow_seen
     assert succeeded_at - processing_at > 1.2 - 0.3 - 0.3
+
+
+async def test_stopping_never_cancels_a_claim_in_its_transaction(
+    engine: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker stopping while its fetch loop is claiming lets the claim finish: a cancel landing in
+    the claim's transaction (or its rollback) could leave a SQLite connection holding the write
+    lock, and every later write would wait for it in vain. The claimed job then runs and ends."""
+    from conjure.jobs.store.pick import store_for
+    from conjure.jobs.worker import Worker
+
+    store = type(store_for(engine.db))
+    claiming, release = asyncio.Event(), asyncio.Event()
+    claim = store.claim
+
+    async def slow_claim(self: Any, *args: Any, **kwargs: Any) -> Any:
+        claiming.set()
+        await release.wait()
+        return await claim(self, *args, **kwargs)
+
+    monkeypatch.setattr(store, "claim", slow_claim)
+    worker = Worker(engine)
+    await worker.start()
+    job = await submit(engine, "t.noop")
+    await asyncio.wait_for(claiming.wait(), 10)
+    stopping = asyncio.create_task(worker.stop(grace=10))
+    await asyncio.sleep(0.05)
+    assert not stopping.done()  # waiting for the claim, not cancelling it
+    release.set()
+    await asyncio.wait_for(stopping, 20)
+    await wait_status(engine, job.id, "succeeded")
+    async with engine.db.session() as session:  # the database takes writes
+        await session.execute(update(JOBS).where(JOBS.c.id == job.id).values(updated_at=JOBS.c.updated_at))

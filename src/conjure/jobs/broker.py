@@ -42,6 +42,9 @@ class Broker(Protocol):
 
     async def start(self) -> None: ...
     async def close(self) -> None: ...
+    def interrupt(self) -> None:
+        """End a fetch that is waiting in this process (a stopping worker's), if the queue can."""
+
     async def ping(self) -> None: ...
     async def config_warnings(self) -> list[str]: ...
     async def dispatch(
@@ -101,6 +104,9 @@ class InProcessBroker:
         return None
 
     async def close(self) -> None:
+        self._wakeup.set()
+
+    def interrupt(self) -> None:
         self._wakeup.set()
 
     async def ping(self) -> None:

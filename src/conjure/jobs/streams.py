@@ -113,6 +113,9 @@ class RedisStreamsBroker:
     async def close(self) -> None:
         return None
 
+    def interrupt(self) -> None:
+        """A blocked XREADGROUP returns by itself within its block time (``FETCH_BLOCK_MS``)."""
+
     async def ping(self) -> None:
         await self.redis.ping()
 

@@ -168,8 +168,10 @@ class Worker:
         self._stopping.set()
         self._slot_freed.set()
         fetch, *others = self._loops
-        if not self.runtime.broker.durable:
-            fetch.cancel()  # an in-memory wait loses nothing when cancelled
+        # Wake the fetch loop, never cancel it: it may be in its claim's transaction, and a cancel
+        # landing there (or in the connection's rollback) can leave a SQLite connection holding
+        # the database's write lock, so every later write waits for it in vain.
+        self.runtime.broker.interrupt()
         await asyncio.gather(fetch, return_exceptions=True)
         if self._tasks:
             _done, pending = await asyncio.wait(set(self._tasks), timeout=grace)
