@@ -8,7 +8,8 @@ The tree (each leaf names its stable ``code``):
     │       invalid_refresh_token, refresh_token_reused, invalid_init_data   (auth)
     ├── 402 insufficient_stars, insufficient_coins
     ├── 403 forbidden, link_expired, invalid_link_signature   (storage /files links),
-    │       reauthentication_required   (DELETE /api/v1/me)
+    │       reauthentication_required, wrong_password   (DELETE /api/v1/me),
+    │       signed_in_required   (API keys made or revoked with an API key)
     ├── 404 not_found                (also: another user's resource), object_not_found,
     │       no_subscription, no_billing_account   (billing)
     ├── 405 method_not_allowed

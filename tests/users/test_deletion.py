@@ -122,7 +122,7 @@ async def test_export_then_delete_erases_personal_data_and_objects_and_keeps_the
     no_password = await client.request("DELETE", "/api/v1/me", headers=headers)
     wrong = await client.request("DELETE", "/api/v1/me", json={"password": "not it at all"}, headers=headers)
     assert (no_password.status_code, no_password.json()["code"]) == (403, "reauthentication_required")
-    assert (wrong.status_code, wrong.json()["code"]) == (403, "reauthentication_required")
+    assert (wrong.status_code, wrong.json()["code"]) == (403, "wrong_password")
     deleted = await client.request("DELETE", "/api/v1/me", json={"password": PASSWORD}, headers=headers)
     assert deleted.status_code == 204, deleted.text
 

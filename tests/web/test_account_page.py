@@ -58,7 +58,7 @@ def test_export_and_delete_an_email_account(page: Page, server: str) -> None:
     expect(page.locator("#delete-fresh")).to_be_hidden()
     page.fill("#delete-password", "not my password")
     page.click("#delete-account button[type=submit]")
-    expect(page.locator("#delete-msg")).to_contain_text("Please confirm it is you")
+    expect(page.locator("#delete-msg")).to_contain_text("That is not your password")
     page.locator("#account").scroll_into_view_if_needed()
     shot(page, "20-account-delete-refused")
     page.fill("#delete-password", PASSWORD)

@@ -68,7 +68,7 @@ def _signed_in_recently(principal_method: str, token: str | None) -> bool:
     status_code=204,
     responses={
         401: {"description": "Not signed in"},
-        403: {"description": "reauthentication_required"},
+        403: {"description": "reauthentication_required; wrong_password"},
         413: {"description": "The body is too large (`request_too_large`)"},
     },
 )
@@ -88,8 +88,10 @@ async def delete_me(
     """
     if user.password_hash is not None:
         password = body.password if body else None
-        if not password or not await verify_password(user.password_hash, password):
+        if not password:
             raise ReauthenticationRequired("Type the account's password to delete it.")
+        if not await verify_password(user.password_hash, password):
+            raise ReauthenticationRequired("That is not the account's password.", code="wrong_password")
     elif not _signed_in_recently(principal.method, credentials.credentials if credentials else None):
         raise ReauthenticationRequired("Sign in again (within the last 5 minutes) to delete the account.")
     known = known_users(request)

@@ -37,6 +37,7 @@ addMessages({
     "problem.provider_already_linked": "This account already has a sign-in of that kind. Remove it first.",
     "problem.last_identity": "This is your only way to sign in, so it cannot be removed.",
     "problem.reauthentication_required": "Please confirm it is you: type your password, or sign in again and retry within 5 minutes.",
+    "problem.wrong_password": "That is not your password. Type it again.",
   },
   th: {
     "acct.title": "บัญชี",
@@ -72,5 +73,6 @@ addMessages({
     "problem.provider_already_linked": "บัญชีนี้มีวิธีเข้าสู่ระบบแบบนี้อยู่แล้ว กรุณาลบอันเดิมก่อน",
     "problem.last_identity": "นี่เป็นวิธีเข้าสู่ระบบเดียวของคุณ จึงลบไม่ได้",
     "problem.reauthentication_required": "กรุณายืนยันตัวตน: พิมพ์รหัสผ่าน หรือเข้าสู่ระบบใหม่แล้วลองอีกครั้งภายใน 5 นาที",
+    "problem.wrong_password": "รหัสผ่านไม่ถูกต้อง กรุณาพิมพ์อีกครั้ง",
   },
 });
