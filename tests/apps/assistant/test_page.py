@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.apps.staging.conftest import room_photo
 from tests.web.conftest import (  # noqa: F401  (fixtures)
@@ -197,8 +198,14 @@ def test_a_second_tab_shows_the_question_with_its_answer_and_a_fresh_memory_list
     other.click("#memories li:has-text('peanuts') button")
     expect(other.locator("#memories li")).to_have_count(1)
     page.bring_to_front()
-    page.click("#memories li:has-text('peanuts') button")  # forgotten already, in the other tab
-    expect(page.locator("#notice")).to_have_text("We could not find that. It may have been removed.")
+    try:
+        # Forgotten already in the other tab. Unless this tab's list has caught up by then (in CI it
+        # once had), its button is still here: forgetting again says so and refreshes the list.
+        page.locator("#memories li:has-text('peanuts') button").click(timeout=3_000)
+    except PlaywrightTimeoutError:
+        pass  # the list had caught up by itself
+    else:
+        expect(page.locator("#notice")).to_have_text("We could not find that. It may have been removed.")
     expect(page.locator("#memories li")).to_have_count(1)
     shot(other, "assistant-10-second-tab")
     other.close()
