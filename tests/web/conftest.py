@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -75,6 +76,13 @@ def server(server_var: Path, stripe: FakeStripe) -> Iterator[str]:
         STRIPE_PUBLISHABLE_KEY=STRIPE_PUBLISHABLE_KEY,
         STRIPE_WEBHOOK_SECRET=STRIPE_WEBHOOK_SECRET,
     )
+    with conjure_up(var, env, port) as base:
+        yield base
+
+
+@contextmanager
+def conjure_up(var: Path, env: dict[str, str], port: int) -> Iterator[str]:
+    """``conjure up`` on ``port`` with ``env``, its log in ``var``; its base URL once healthy."""
     log = (var / "server.log").open("wb")  # a file, not a pipe nobody reads
     proc = subprocess.Popen(
         [sys.executable, "-m", "conjure.cli", "up", "--port", str(port)],

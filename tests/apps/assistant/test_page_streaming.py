@@ -5,20 +5,15 @@ shows the answer from its first word, not from wherever the stream was."""
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
 from tests.apps.assistant.openai_peer import OpenAIPeer
-from tests.processes import stop_process
 from tests.servers import free_port
-from tests.web.conftest import CHROMIUM_ARGS, browser, shot  # noqa: F401  (fixtures)
+from tests.web.conftest import CHROMIUM_ARGS, browser, conjure_up, shot  # noqa: F401  (fixtures)
 
 WORDS = [f"word{i}" for i in range(30)]
 
@@ -38,33 +33,11 @@ def slow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         RATE_LIMIT_ANONYMOUS="1000/minute",
         RATE_LIMIT_LOGIN="1000/minute",
     )
-    log = (var / "server.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "conjure.cli", "up", "--port", str(port)],
-        cwd=var,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while not _healthy(base):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"conjure up did not start: {(var / 'server.log').read_text()[-2000:]}")
-            time.sleep(0.3)
-        yield base
+        with conjure_up(var, env, port) as base:
+            yield base
     finally:
-        stop_process(proc, timeout=15)
-        log.close()
         peer.stop()
-
-
-def _healthy(base: str) -> bool:
-    try:
-        return httpx.get(f"{base}/health", timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 def test_a_reload_mid_answer_shows_it_from_the_first_word(browser, slow_server: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
