@@ -5,6 +5,8 @@ Every row carries ``station_id``: a station is the tenant, and every query filte
 Columns ending in ``_enc`` hold AES-GCM ciphertext (:mod:`conjure.apps.ops.crypto`); the
 matching ``_hash`` columns hold a keyed hash for exact lookups without decrypting, and
 ``ops_customer_name_tokens`` the keyed tokens a name part is searched by (:mod:`conjure.apps.ops.names`).
+Message text (messages, drafts, leads' messages) is sealed the same way (:mod:`conjure.apps.ops.texts`):
+its plain column only holds text stored before 0026 until the backfill seals it.
 """
 
 from __future__ import annotations
@@ -26,9 +28,17 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
+from sqlalchemy import text as sql
 from sqlalchemy.orm import Mapped, mapped_column
 
 from conjure.db import Base, JSONType, UTCDateTime, new_id, utcnow
+
+
+def _unsealed(table: str, sealed: str) -> Index:
+    """A partial index of the rows whose text is not sealed yet: the backfill finds them without a
+    scan, and it is empty once they are all sealed (``texts.seal_pending_texts``)."""
+    where = sql(f"{sealed} IS NULL")
+    return Index(f"ix_{table}_unsealed", "id", postgresql_where=where, sqlite_where=where)
 
 
 class Role:
@@ -249,14 +259,19 @@ class Lead(Base):
     """A prospective customer from the public form, the inbox or entered by hand."""
 
     __tablename__ = "leads"
-    __table_args__ = (Index("ix_leads_station_id_status", "station_id", "status"),)
+    __table_args__ = (
+        Index("ix_leads_station_id_status", "station_id", "status"),
+        _unsealed("leads", "message_enc"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     station_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("ops_stations.id", ondelete="CASCADE"))
     name_enc: Mapped[str | None] = mapped_column(Text)
     email_enc: Mapped[str | None] = mapped_column(Text)
     phone_enc: Mapped[str | None] = mapped_column(Text)
+    # Plain only for a lead stored before 0026 and not sealed yet; ``""`` once sealed.
     message: Mapped[str] = mapped_column(Text)
+    message_enc: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(16))  # form, inbox, manual
     status: Mapped[str] = mapped_column(String(16), default=LeadStatus.NEW)
     score: Mapped[int | None] = mapped_column(Integer)
@@ -315,6 +330,7 @@ class InboxMessage(Base):
         UniqueConstraint("channel", "provider_message_id"),
         # A reply sent again with its Idempotency-Key is the same reply (sent once).
         Index("uq_inbox_messages_thread_id_idempotency_key", "thread_id", "idempotency_key", unique=True),
+        _unsealed("inbox_messages", "text_enc"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -323,7 +339,9 @@ class InboxMessage(Base):
     channel: Mapped[str] = mapped_column(String(16))
     direction: Mapped[str] = mapped_column(String(8))  # in, out
     provider_message_id: Mapped[str] = mapped_column(String(255))
+    # Plain only for a message stored before 0026 and not sealed yet; ``""`` once sealed.
     text: Mapped[str] = mapped_column(Text)
+    text_enc: Mapped[str | None] = mapped_column(Text)
     is_read: Mapped[bool] = mapped_column(Boolean, default=False)
     intent: Mapped[str | None] = mapped_column(String(32))
     sentiment: Mapped[str | None] = mapped_column(String(16))
@@ -340,13 +358,18 @@ class Draft(Base):
     """An AI reply waiting for a member (Level 2), or sent by itself (Level 1): its life and deciders."""
 
     __tablename__ = "ops_drafts"
-    __table_args__ = (Index("ix_ops_drafts_station_id_status", "station_id", "status"),)
+    __table_args__ = (
+        Index("ix_ops_drafts_station_id_status", "station_id", "status"),
+        _unsealed("ops_drafts", "text_enc"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     station_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("ops_stations.id", ondelete="CASCADE"))
     thread_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("ops_threads.id", ondelete="CASCADE"))
     message_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inbox_messages.id", ondelete="CASCADE"))
+    # Plain only for a draft stored before 0026 and not sealed yet; ``""`` once sealed.
     text: Mapped[str] = mapped_column(Text)
+    text_enc: Mapped[str | None] = mapped_column(Text)
     level: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(
         String(16), default="pending"
