@@ -231,15 +231,11 @@ async def read_thread(
     """A thread with all its messages, oldest first."""
     thread = await threads.get_thread(session, access.station_id, thread_id)
     messages = await threads.messages_of(session, thread)
-    items, _ = await threads.list_threads(
-        session, cipher, access.station_id, unread=None, assigned_to=None, limit=1, offset=0
-    )
-    summary = next((t for t in items if t.id == thread.id), None)
     unread = sum(1 for m in messages if m.direction == "in" and not m.is_read)
     return ThreadDetail(
         id=thread.id,
         customer_id=thread.customer_id,
-        customer_name=summary.customer_name if summary else None,
+        customer_name=await threads.customer_name(session, cipher, thread),
         assigned_user_id=thread.assigned_user_id,
         unread=unread,
         last_message_at=thread.last_message_at,

@@ -109,12 +109,28 @@ async def list_threads(
             assigned_user_id=t.assigned_user_id,
             unread=int(n or 0),
             last_message_at=t.last_message_at,
-            last_text=texts.message_text(cipher, m) if m is not None else None,
+            last_text=_last_text(cipher, m),
             level=level,
         )
         for t, c, n, m, level in (await session.execute(stmt)).all()
     ]
     return items, int(total or 0)
+
+
+def _last_text(cipher: PIICipher, message: InboxMessage | None) -> str | None:
+    """A thread's last text for the list; one that does not open (``TextUnreadable``) is left
+    out there, so one damaged row does not take the station's inbox down: its thread says why."""
+    if message is None:
+        return None
+    try:
+        return texts.message_text(cipher, message)
+    except texts.TextUnreadable:
+        return None
+
+
+async def customer_name(session: AsyncSession, cipher: PIICipher, thread: Thread) -> str | None:
+    customer = await session.get(Customer, thread.customer_id)
+    return cipher.decrypt(customer.name_enc, context(thread.station_id, "name")) if customer else None
 
 
 async def get_thread(session: AsyncSession, station_id: uuid.UUID, thread_id: uuid.UUID) -> Thread:
