@@ -17,7 +17,7 @@ from conjure.apps.ops.texts import seal_pending_texts
 from tests.apps.ops.conftest import Ops
 
 ASKED = "I want to book a party for 30 people on Saturday"  # Level 2: a draft waits
-TABLES = ("inbox_messages", "ops_drafts", "leads", "ops_ai_audit", "jobs")
+TABLES = ("inbox_messages", "ops_drafts", "leads", "reviews", "ops_ai_audit", "jobs")
 
 
 async def _raw(ops: Ops, *tables: str) -> str:
@@ -53,6 +53,15 @@ async def _asked(ops: Ops, address: str, message: str = ASKED, sender: str = "+1
     return stored.thread_id
 
 
+async def _review_drafted(ops: Ops, base: str, owner: dict[str, str]) -> dict[str, Any]:
+    body = {"rating": 5, "text": "Lovely", "reviewer_name": "Quinn"}
+    created = (await ops.client.post(f"{base}/reviews", json=body, headers=owner)).json()
+    drafted: dict[str, Any] = (
+        await ops.client.post(f"{base}/reviews/{created['id']}/draft", headers=owner)
+    ).json()
+    return drafted
+
+
 async def test_message_text_is_sealed_at_rest_shown_in_clear_and_erased(
     make_ops: Any, backend: dict[str, str]
 ) -> None:
@@ -78,10 +87,15 @@ async def test_message_text_is_sealed_at_rest_shown_in_clear_and_erased(
         "message"
     ] == "Papaya party"
 
-    said = (ASKED, drafted, "Chef Kiwi", "Saturday works, Mango", "Papaya party")
+    review = await _review_drafted(ops, base, owner)
+    assert review["reply_draft"].startswith("Thank you so much, Quinn!")
+
+    said = (ASKED, drafted, "Chef Kiwi", "Saturday works, Mango", "Papaya party", review["reply_draft"])
     raw = await _raw(ops, *TABLES)
     assert [s for s in said if s in raw] == []
-    assert raw.count("v1:") >= 7  # 3 messages, a draft, 2 leads, the audit's draft and edit
+    assert (
+        raw.count("v1:") >= 9
+    )  # 3 messages, a draft, 2 leads, a review's draft, the audit's 2 drafts and edit
     if backend["database_url"].startswith("sqlite"):
         path = Path(backend["database_url"].split("///", 1)[1])
         stored = b"".join(p.read_bytes() for p in (path, path.with_name(path.name + "-wal")) if p.exists())
@@ -96,6 +110,9 @@ async def test_message_text_is_sealed_at_rest_shown_in_clear_and_erased(
     audit = (await ops.client.get(f"{base}/audit", headers=owner)).json()["items"]
     outputs = {a["action"]: a["output"] for a in audit}
     assert (outputs["draft_reply"]["text"], outputs["draft.edited"]) == (drafted, edit)
+    assert outputs["review_reply"]["text"] == review["reply_draft"]
+    listed_reviews = (await ops.client.get(f"{base}/reviews", headers=owner)).json()["items"]
+    assert [r["reply_draft"] for r in listed_reviews] == [review["reply_draft"]]
 
     customer = detail["customer_id"]
     exported = (await ops.client.get(f"{base}/customers/{customer}/export", headers=owner)).json()
@@ -118,11 +135,13 @@ async def test_text_stored_in_clear_before_0026_reads_before_and_after_the_backf
     base = f"/api/v1/ops/stations/{sid}"
     thread = await _asked(ops, address)
     assert (await ops.client.post(f"{base}/inbox/{thread}/lead", headers=owner)).is_success
+    await _review_drafted(ops, base, owner)
     # The rows as 0026 finds them: text in the plain column, nothing sealed.
     for table, plain, sealed, old in (
         ("inbox_messages", "text", "text_enc", "Old message"),
         ("ops_drafts", "text", "text_enc", "Old draft"),
         ("leads", "message", "message_enc", "Old lead"),
+        ("reviews", "reply_draft", "reply_draft_enc", "Old review reply"),
     ):
         await _sql(ops, f"UPDATE {table} SET {plain} = :old, {sealed} = NULL", old=old)
 
@@ -130,19 +149,29 @@ async def test_text_stored_in_clear_before_0026_reads_before_and_after_the_backf
         detail = (await ops.client.get(f"{base}/inbox/{thread}", headers=owner)).json()
         draft = (await ops.client.get(f"{base}/drafts", headers=owner)).json()["items"][0]
         lead = (await ops.client.get(f"{base}/leads", headers=owner)).json()["items"][0]
-        return detail["last_text"], draft["text"], draft["message_text"], lead["message"]
+        review = (await ops.client.get(f"{base}/reviews", headers=owner)).json()["items"][0]
+        return (
+            detail["last_text"],
+            draft["text"],
+            draft["message_text"],
+            lead["message"],
+            review["reply_draft"],
+        )
 
-    assert await shown() == ("Old message", "Old draft", "Old message", "Old lead")
+    before = await shown()
+    assert before == ("Old message", "Old draft", "Old message", "Old lead", "Old review reply")
     assert seal_pending_texts in [task.run for task in APP.periodic]  # the workers run it
-    assert await seal_pending_texts(ops.api.runtime) == 3
+    assert await seal_pending_texts(ops.api.runtime) == 4
     assert await seal_pending_texts(ops.api.runtime) == 0
-    assert await shown() == ("Old message", "Old draft", "Old message", "Old lead")
-    assert "Old " not in await _raw(ops, "inbox_messages", "ops_drafts", "leads")
+    assert await shown() == before
+    assert "Old " not in await _raw(ops, "inbox_messages", "ops_drafts", "leads", "reviews")
     rows = await _sql(
         ops, "SELECT text, text_enc FROM inbox_messages UNION ALL SELECT text, text_enc FROM ops_drafts"
     )
     rows += await _sql(ops, "SELECT message, message_enc FROM leads")
     assert [(plain, sealed[:3]) for plain, sealed in rows] == [("", "v1:")] * 3
+    (review,) = await _sql(ops, "SELECT reply_draft, reply_draft_enc FROM reviews")
+    assert (review[0], review[1][:3]) == (None, "v1:")
 
 
 async def test_a_ciphertext_moved_to_another_row_or_station_does_not_open(

@@ -140,6 +140,7 @@ async def convert_lead(
 async def list_reviews(
     access: ViewerAccess,
     session: SessionDep,
+    cipher: CipherDep,
     page: PageDep,
     rating: Annotated[int | None, Query(ge=1, le=5)] = None,
     reply_status: Literal["none", "drafted", "published"] | None = None,
@@ -151,19 +152,21 @@ async def list_reviews(
         limit=page.limit, offset=page.offset,
     )  # fmt: skip
     return Page[ReviewView](
-        items=[reviews.view(r) for r in rows], total=total, limit=page.limit, offset=page.offset
+        items=[reviews.view(cipher, r) for r in rows], total=total, limit=page.limit, offset=page.offset
     )
 
 
 @router.post(S + "/reviews", status_code=201, responses=_W)
-async def create_review(body: ReviewCreate, access: StaffAccess, session: SessionDep) -> ReviewView:
+async def create_review(
+    body: ReviewCreate, access: StaffAccess, session: SessionDep, cipher: CipherDep
+) -> ReviewView:
     """A review entered by hand (Google's arrive through the inbox)."""
-    return reviews.view(await reviews.create_review(session, access.station_id, body))
+    return reviews.view(cipher, await reviews.create_review(session, access.station_id, body))
 
 
 @router.post(S + "/reviews/{review_id}/draft", responses=problems(401, 403, 404, 422, 503))
 async def draft_review_reply(
-    review_id: uuid.UUID, access: StaffAccess, session: SessionDep, runtime: RuntimeDep
+    review_id: uuid.UUID, access: StaffAccess, session: SessionDep, cipher: CipherDep, runtime: RuntimeDep
 ) -> ReviewView:
     """An AI reply draft for the review (503 ``ai_unavailable`` over budget or rate)."""
     review = await reviews.get_review(session, access.station_id, review_id)
@@ -180,28 +183,34 @@ async def draft_review_reply(
     except ai.AIUnavailable as exc:
         raise AIOff(f"No AI for this station right now ({exc.reason}); write the reply yourself.") from None
     review = await reviews.get_review(session, access.station_id, review_id)
-    review.reply_draft = result.output.text
+    texts.set_review_draft(cipher, review, result.output.text)
     if review.reply_status == "none":
         review.reply_status = "drafted"
-    return reviews.view(review)
+    return reviews.view(cipher, review)
 
 
 @router.post(S + "/reviews/{review_id}/publish", responses=problems(401, 403, 404, 422, 502))
 async def publish_review_reply(
-    review_id: uuid.UUID, body: ReviewPublish, access: ManagerAccess, session: SessionDep, runtime: RuntimeDep
+    review_id: uuid.UUID,
+    body: ReviewPublish,
+    access: ManagerAccess,
+    session: SessionDep,
+    cipher: CipherDep,
+    runtime: RuntimeDep,
 ) -> ReviewView:
     """Publish the reply (the draft, or the text given) where the review is (managers)."""
     review = await reviews.get_review(session, access.station_id, review_id)
-    text = body.text or review.reply_draft
+    drafted = texts.review_draft(cipher, review)
+    text = body.text or drafted
     if not text:
         raise ConjureError("Give the reply's text or draft one first.", code="no_reply", status=422)
     await reviews.publish(session, runtime.settings, review, text)
     ai.record_decision(
         session, access.station_id, action="review_reply.published", actor=str(access.user_id),
         input_ref=f"review:{review.id}", refers_to=None,
-        output={"edited": text != review.reply_draft},
+        output={"edited": text != drafted},
     )  # fmt: skip
-    return reviews.view(review)
+    return reviews.view(cipher, review)
 
 
 # --- inbox and drafts -----------------------------------------------------------------------

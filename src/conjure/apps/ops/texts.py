@@ -1,14 +1,16 @@
-"""Message text at rest: the inbox's messages, the AI's drafts, the leads' messages and the AI
-text in the audit trail, sealed with the PII cipher (:mod:`conjure.apps.ops.crypto`).
+"""Message text at rest: the inbox's messages, the AI's drafts (of replies and of review replies),
+the leads' messages and the AI text in the audit trail, sealed with the PII cipher
+(:mod:`conjure.apps.ops.crypto`).
 
 Each ciphertext's associated data binds its station, its kind and its row's id
 (``<station>:message:<id>``), so a ciphertext copied to another row, kind or station does not
 open: reading it raises :class:`TextUnreadable` (409 ``text_unreadable``), never a 500.
 
 Rows stored before migration ``0026_ops_message_text`` keep their text in the plain column
-(``text``, ``leads.message``) and ``*_enc`` NULL: they read as they are until
-:func:`seal_pending_texts`, the app's periodic task, seals them and empties the plain column
-(migrations have no key). New rows are written sealed only: their plain column holds ``""``.
+(``text``, ``leads.message``, ``reviews.reply_draft``) and ``*_enc`` NULL: they read as they are
+until :func:`seal_pending_texts`, the app's periodic task, seals them and empties the plain
+column (migrations have no key). New rows are written sealed only: their plain column holds
+``""`` (NULL for the nullable ``reviews.reply_draft``).
 """
 
 from __future__ import annotations
@@ -19,12 +21,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from sqlalchemy import select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from conjure.apps.ops.crypto import PIICipher, cipher_for, context
-from conjure.apps.ops.models import Draft, InboxMessage, Lead
+from conjure.apps.ops.models import Draft, InboxMessage, Lead, Review
 from conjure.errors import ConjureError
 
 if TYPE_CHECKING:
@@ -107,6 +109,17 @@ def lead_message(cipher: PIICipher, lead: Lead) -> str:
     return unseal(cipher, lead.station_id, "lead_message", lead.id, lead.message_enc, lead.message)
 
 
+def set_review_draft(cipher: PIICipher, review: Review, text: str) -> None:
+    review.reply_draft_enc = seal(cipher, review.station_id, "review_draft", review.id, text)
+    review.reply_draft = None
+
+
+def review_draft(cipher: PIICipher, review: Review) -> str | None:
+    if review.reply_draft_enc is None:
+        return review.reply_draft
+    return unseal(cipher, review.station_id, "review_draft", review.id, review.reply_draft_enc, "")
+
+
 def seal_output(
     cipher: PIICipher, station_id: uuid.UUID, audit_id: uuid.UUID, output: dict[str, Any] | None
 ) -> dict[str, Any] | None:
@@ -132,18 +145,25 @@ def open_output(cipher: PIICipher, station_id: uuid.UUID, audit_id: uuid.UUID, o
 
 @dataclass(frozen=True)
 class _Sealed:
-    """One table's text columns: the plain one and its sealed twin."""
+    """One text column and its sealed twin; ``cleared``: what the plain column holds once sealed."""
 
-    model: type[InboxMessage] | type[Draft] | type[Lead]
+    model: type[InboxMessage] | type[Draft] | type[Lead] | type[Review]
     kind: str
-    plain: InstrumentedAttribute[str]
+    plain: InstrumentedAttribute[str] | InstrumentedAttribute[str | None]
     sealed: InstrumentedAttribute[str | None]
+    cleared: str | None = CLEARED
+
+    def pending(self) -> ColumnElement[bool]:
+        """The rows still to seal (what the table's ``ix_<table>_unsealed`` partial index holds)."""
+        return self.sealed.is_(None) if self.cleared is not None else self.plain.is_not(None)
 
 
 TABLES = (
     _Sealed(InboxMessage, "message", InboxMessage.text, InboxMessage.text_enc),
     _Sealed(Draft, "draft", Draft.text, Draft.text_enc),
     _Sealed(Lead, "lead_message", Lead.message, Lead.message_enc),
+    # A review without a draft has neither: only a plain draft is pending.
+    _Sealed(Review, "review_draft", Review.reply_draft, Review.reply_draft_enc, cleared=None),
 )
 
 
@@ -170,7 +190,7 @@ async def _seal_batch(session: AsyncSession, settings: Settings, table: _Sealed)
     rows = (
         await session.execute(
             select(model.id, model.station_id, table.plain)
-            .where(table.sealed.is_(None))
+            .where(table.pending())
             .limit(PENDING_BATCH)
             .with_for_update(skip_locked=True)
         )
@@ -180,10 +200,11 @@ async def _seal_batch(session: AsyncSession, settings: Settings, table: _Sealed)
     # Only now: with nothing to seal no key is needed (an unused ops app, no OPS_PII_KEY).
     cipher = cipher_for(settings)
     for row_id, station_id, plain in rows:
+        assert plain is not None  # a pending row has its plain text (NOT NULL, or chosen so)
         sealed = seal(cipher, station_id, table.kind, row_id, plain)
         await session.execute(
             update(model)
-            .where(model.id == row_id, table.sealed.is_(None))
-            .values({table.sealed: sealed, table.plain: CLEARED})
+            .where(model.id == row_id, table.pending())
+            .values({table.sealed: sealed, table.plain: table.cleared})
         )
     return len(rows)
