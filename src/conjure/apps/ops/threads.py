@@ -12,7 +12,6 @@ from typing import Any
 
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from conjure.apps.ops import ai, outbound, texts
 from conjure.apps.ops.crypto import PIICipher, context
@@ -78,7 +77,6 @@ async def list_threads(
         .limit(1)
         .scalar_subquery()
     )
-    last = aliased(InboxMessage)
     last_level = (
         select(InboxMessage.level)
         .where(InboxMessage.thread_id == Thread.id, InboxMessage.direction == "in")
@@ -93,14 +91,18 @@ async def list_threads(
         where.append(Thread.assigned_user_id == assigned_to)
     total = await session.scalar(select(func.count()).select_from(Thread).where(*where))
     stmt = (
-        select(Thread, Customer, unread_count, last, last_level)
+        select(Thread, Customer, unread_count, last_id, last_level)
         .join(Customer, Customer.id == Thread.customer_id)
-        .outerjoin(last, last.id == last_id)
         .where(*where)
         .order_by(Thread.last_message_at.desc(), Thread.id)
         .limit(limit)
         .offset(offset)
     )
+    rows = (await session.execute(stmt)).all()
+    # The page's last messages by id, then opened here: a join on the "last message" subquery
+    # would make PostgreSQL hash the whole messages table.
+    ids = [row[3] for row in rows if row[3] is not None]
+    last = {m.id: m for m in await session.scalars(select(InboxMessage).where(InboxMessage.id.in_(ids)))}
     items = [
         ThreadView(
             id=t.id,
@@ -109,10 +111,10 @@ async def list_threads(
             assigned_user_id=t.assigned_user_id,
             unread=int(n or 0),
             last_message_at=t.last_message_at,
-            last_text=_last_text(cipher, m),
+            last_text=_last_text(cipher, last.get(m)),
             level=level,
         )
-        for t, c, n, m, level in (await session.execute(stmt)).all()
+        for t, c, n, m, level in rows
     ]
     return items, int(total or 0)
 
