@@ -204,7 +204,9 @@ async def _seal_batch(session: AsyncSession, settings: Settings, table: _Sealed)
         sealed = seal(cipher, station_id, table.kind, row_id, plain)
         await session.execute(
             update(model)
-            .where(model.id == row_id, table.pending())
+            # Still the text read above: a row erased meanwhile keeps its erasure, whatever the
+            # backend's locking (PostgreSQL's row lock already prevents it).
+            .where(model.id == row_id, table.pending(), table.plain == plain)
             .values({table.sealed: sealed, table.plain: table.cleared})
         )
     return len(rows)
