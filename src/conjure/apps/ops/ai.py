@@ -12,7 +12,8 @@
    calls carry no opt-in; Gemini is used through the paid API (no training on prompts).
 4. **Cost and audit**: tokens × the model's price (``OPS_AI_PRICES``) is added to the month's
    spend, and one append-only ``ops_ai_audit`` row names the station, actor, input reference
-   (never the customer's text), output, model, tokens, cost and level.
+   (never the customer's text), output, model, tokens, cost and level. An output's ``text`` (a
+   reply draft) is sealed (``texts.seal_output``) like the messages' text.
 
 Any refusal raises :class:`AIUnavailable`; callers then treat the message as Level 3.
 Each step uses its own short transaction (never one held across the model call).
@@ -32,10 +33,12 @@ from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conjure.ai.chain import ModelChain
+from conjure.apps.ops import texts
+from conjure.apps.ops.crypto import PIICipher, cipher_for
 from conjure.apps.ops.models import AIUsage, Alert, AuditEntry, Station
 from conjure.apps.ops.settings import OpsSettings
 from conjure.apps.ops.stations import owner_ids
-from conjure.db import Database, utcnow
+from conjure.db import Database, new_id, utcnow
 from conjure.events.service import publish_many_after_commit
 from conjure.events.types import NewEvent, UserEventHub
 from conjure.payments.service import insert_ignore
@@ -169,12 +172,16 @@ async def run_ai(
             .where(AIUsage.station_id == station_id, AIUsage.month == month_of(now))
             .values(cost_usd=AIUsage.cost_usd + cost, requests=AIUsage.requests + 1)
         )
+        entry_id = new_id()
         entry = AuditEntry(
+            id=entry_id,
             station_id=station_id,
             action=task,
             actor=actor,
             input_ref=input_ref,
-            output=output.model_dump(mode="json"),
+            output=texts.seal_output(
+                cipher_for(settings), station_id, entry_id, output.model_dump(mode="json")
+            ),
             provider=step.provider,
             model=step.model,
             input_tokens=input_tokens,
@@ -198,10 +205,17 @@ def record_decision(
     refers_to: uuid.UUID | None,
     output: dict[str, Any] | None = None,
     level: int | None = None,
+    cipher: PIICipher | None = None,
 ) -> None:
-    """An audit row for what a person (or the Level 1 rule) did with an AI output."""
+    """An audit row for what a person (or the Level 1 rule) did with an AI output; an output with
+    a ``text`` (an edited draft) needs the ``cipher`` to seal it."""
+    entry_id = new_id()
+    if output is not None and "text" in output:
+        assert cipher is not None, "an audit output with text is sealed"
+        output = texts.seal_output(cipher, station_id, entry_id, output)
     session.add(
         AuditEntry(
+            id=entry_id,
             station_id=station_id,
             action=action,
             actor=actor,

@@ -2,8 +2,9 @@
 :mod:`conjure.apps.ops.names`), exported and erased on request.
 
 Erasure (the right to be forgotten) clears every personal field of the customer, the
-addresses and notes of their bookings and the text of their messages, and keeps what is not
-personal (dates, guests, package, statuses, amounts) so the station's books still add up.
+addresses and notes of their bookings, the text of their messages and of the AI's drafts in
+their thread (plain and sealed), and keeps what is not personal (dates, guests, package,
+statuses, amounts) so the station's books still add up.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conjure.apps.ops import names
 from conjure.apps.ops.crypto import PIICipher, context
-from conjure.apps.ops.models import Booking, Customer, InboxMessage, Lead, Thread
+from conjure.apps.ops.models import Booking, Customer, Draft, InboxMessage, Lead, Thread
 from conjure.apps.ops.schemas import CustomerCreate, CustomerUpdate, CustomerView
 from conjure.db import new_id, utcnow
 from conjure.errors import Conflict, NotFound
@@ -166,11 +167,18 @@ async def erase_customer(session: AsyncSession, customer: Customer) -> Customer:
         update(Booking).where(Booking.customer_id == customer.id).values(address_enc=None, notes=None)
     )
     threads = select(Thread.id).where(Thread.customer_id == customer.id)
-    await session.execute(update(InboxMessage).where(InboxMessage.thread_id.in_(threads)).values(text=ERASED))
+    # The text is gone, sealed or not; ERASED (not personal) is what the views show, and the
+    # backfill seals it like any plain text.
+    await session.execute(
+        update(InboxMessage).where(InboxMessage.thread_id.in_(threads)).values(text=ERASED, text_enc=None)
+    )
+    await session.execute(
+        update(Draft).where(Draft.thread_id.in_(threads)).values(text=ERASED, text_enc=None)
+    )
     await session.execute(
         update(Lead)
         .where(Lead.customer_id == customer.id)
-        .values(name_enc=None, email_enc=None, phone_enc=None, message=ERASED)
+        .values(name_enc=None, email_enc=None, phone_enc=None, message=ERASED, message_enc=None)
     )
     return customer
 

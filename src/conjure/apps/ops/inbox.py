@@ -16,7 +16,7 @@ import structlog
 from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conjure.apps.ops import ai, customers, escalation, offline
+from conjure.apps.ops import ai, customers, escalation, offline, texts
 from conjure.apps.ops.crypto import PIICipher, cipher_for, context
 from conjure.apps.ops.models import Customer, Draft, InboxMessage, Review, Station, Thread
 from conjure.apps.ops.stations import station_for_address
@@ -119,7 +119,8 @@ async def store_inbound(session: AsyncSession, cipher: PIICipher, msg: InboundMe
             "channel": msg.channel,
             "direction": "in",
             "provider_message_id": msg.provider_message_id,
-            "text": msg.text,
+            "text": texts.CLEARED,
+            "text_enc": texts.seal(cipher, station.id, "message", message_id, msg.text),
             "is_read": False,
             "triage": "pending",
             "received_at": msg.received_at,
@@ -165,14 +166,18 @@ async def triage(
     message_id: uuid.UUID,
     events: UserEventHub | None = None,
 ) -> int:
-    """Classify, choose the level, draft (Levels 1-2) and auto-send (Level 1); returns the level."""
+    """Classify, choose the level, draft (Levels 1-2) and auto-send (Level 1); returns the level.
+
+    The job's payload is the message's id: its text is read (and opened) here, never carried in the
+    jobs table."""
+    cipher = cipher_for(settings)
     async with db.session() as session:
         message = await session.get(InboxMessage, message_id)
         if message is None or message.triage == "done":
             return message.level or 3 if message else 3
         station = await session.get(Station, message.station_id)
         assert station is not None
-        text, station_name, station_id = message.text, station.name, station.id
+        text, station_name, station_id = texts.message_text(cipher, message), station.name, station.id
     ref = f"inbox_message:{message_id}"
     draft: ai.AIResult[offline.ReplyDraft] | None = None
     try:
@@ -207,13 +212,14 @@ async def triage(
         message = await session.get(InboxMessage, message_id)
         assert message is not None
         row = Draft(
+            id=new_id(),
             station_id=station_id,
             thread_id=message.thread_id,
             message_id=message_id,
-            text=draft.output.text,
             level=level,
             audit_id=draft.audit_id,
         )
+        texts.set_draft_text(cipher, row, draft.output.text)
         session.add(row)
         await session.flush()
         if level == 1:
@@ -223,7 +229,7 @@ async def triage(
                         session,
                         db,
                         settings,
-                        cipher_for(settings),
+                        cipher,
                         row,
                         actor="system",
                         user_id=None,

@@ -9,11 +9,11 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conjure.apps.ops import bookings, customers
+from conjure.apps.ops import bookings, customers, texts
 from conjure.apps.ops.crypto import PIICipher, context
 from conjure.apps.ops.models import Booking, Lead, LeadStatus, Station
 from conjure.apps.ops.schemas import BookingCreate, CustomerCreate, LeadConvert, LeadCreate, LeadView
-from conjure.db import utcnow
+from conjure.db import new_id, utcnow
 from conjure.errors import Conflict, NotFound
 from conjure.users.service import normalize_email
 
@@ -40,7 +40,7 @@ def view(cipher: PIICipher, lead: Lead) -> LeadView:
         name=cipher.decrypt(lead.name_enc, lead_context(sid, "name")),
         email=cipher.decrypt(lead.email_enc, lead_context(sid, "email")),
         phone=cipher.decrypt(lead.phone_enc, lead_context(sid, "phone")),
-        message=lead.message,
+        message=texts.lead_message(cipher, lead),
         source=lead.source,
         status=lead.status,
         score=lead.score,
@@ -56,14 +56,15 @@ async def create_lead(
     session: AsyncSession, cipher: PIICipher, station_id: uuid.UUID, body: LeadCreate, source: str
 ) -> Lead:
     lead = Lead(
+        id=new_id(),
         station_id=station_id,
         name_enc=cipher.encrypt(body.name, lead_context(station_id, "name")),
         email_enc=cipher.encrypt(body.email, lead_context(station_id, "email")),
         phone_enc=cipher.encrypt(body.phone, lead_context(station_id, "phone")),
-        message=body.message,
         source=source,
         status=LeadStatus.NEW,
     )
+    texts.set_lead_message(cipher, lead, body.message)
     session.add(lead)
     await session.flush()
     return lead
@@ -84,17 +85,25 @@ async def is_repeated_form(
     sees the first; public forms are rare enough for that.
     """
     await session.execute(update(Station).where(Station.id == station_id).values(slug=Station.slug))
-    stmt = select(Lead.email_enc).where(
+    email = normalize_email(body.email) if body.email else None
+    if email is None:
+        return False
+    # The messages are sealed per lead (no equality in SQL): the last hour's form leads of the
+    # station are few, and each is opened to compare.
+    stmt = select(Lead).where(
         Lead.station_id == station_id,
         Lead.source == "form",
-        Lead.message == body.message,
+        Lead.email_enc.is_not(None),
         Lead.created_at >= utcnow() - FORM_REPEAT_WINDOW,
     )
-    email = normalize_email(body.email) if body.email else None
     context = lead_context(station_id, "email")
-    for token in (await session.scalars(stmt)).all():
-        sent = cipher.decrypt(token, context)
-        if sent is not None and email is not None and normalize_email(sent) == email:
+    for lead in (await session.scalars(stmt)).all():
+        sent = cipher.decrypt(lead.email_enc, context)
+        if (
+            sent is not None
+            and normalize_email(sent) == email
+            and texts.lead_message(cipher, lead) == body.message
+        ):
             return True
     return False
 

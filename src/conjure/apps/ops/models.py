@@ -5,6 +5,8 @@ Every row carries ``station_id``: a station is the tenant, and every query filte
 Columns ending in ``_enc`` hold AES-GCM ciphertext (:mod:`conjure.apps.ops.crypto`); the
 matching ``_hash`` columns hold a keyed hash for exact lookups without decrypting, and
 ``ops_customer_name_tokens`` the keyed tokens a name part is searched by (:mod:`conjure.apps.ops.names`).
+Message text (messages, drafts, leads' messages) is sealed the same way (:mod:`conjure.apps.ops.texts`):
+its plain column only holds text stored before 0026 until the backfill seals it.
 """
 
 from __future__ import annotations
@@ -26,9 +28,17 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
+from sqlalchemy import text as sql
 from sqlalchemy.orm import Mapped, mapped_column
 
 from conjure.db import Base, JSONType, UTCDateTime, new_id, utcnow
+
+
+def _unsealed(table: str, pending: str) -> Index:
+    """A partial index of the rows whose text is not sealed yet (``pending``): the backfill finds
+    them without a scan, and it is empty once they are all sealed (``texts.seal_pending_texts``)."""
+    where = sql(pending)
+    return Index(f"ix_{table}_unsealed", "id", postgresql_where=where, sqlite_where=where)
 
 
 class Role:
@@ -249,14 +259,19 @@ class Lead(Base):
     """A prospective customer from the public form, the inbox or entered by hand."""
 
     __tablename__ = "leads"
-    __table_args__ = (Index("ix_leads_station_id_status", "station_id", "status"),)
+    __table_args__ = (
+        Index("ix_leads_station_id_status", "station_id", "status"),
+        _unsealed("leads", "message_enc IS NULL"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     station_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("ops_stations.id", ondelete="CASCADE"))
     name_enc: Mapped[str | None] = mapped_column(Text)
     email_enc: Mapped[str | None] = mapped_column(Text)
     phone_enc: Mapped[str | None] = mapped_column(Text)
+    # Plain only for a lead stored before 0026 and not sealed yet; ``""`` once sealed.
     message: Mapped[str] = mapped_column(Text)
+    message_enc: Mapped[str | None] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(16))  # form, inbox, manual
     status: Mapped[str] = mapped_column(String(16), default=LeadStatus.NEW)
     score: Mapped[int | None] = mapped_column(Integer)
@@ -276,6 +291,7 @@ class Review(Base):
     __table_args__ = (
         Index("ix_reviews_station_id_rating", "station_id", "rating"),
         UniqueConstraint("station_id", "platform", "external_id"),
+        _unsealed("reviews", "reply_draft IS NOT NULL"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -285,7 +301,10 @@ class Review(Base):
     reviewer_name: Mapped[str | None] = mapped_column(String(200))
     rating: Mapped[int] = mapped_column(Integer)
     text: Mapped[str] = mapped_column(Text, default="")
+    # Reviews and published replies are public (on Google); the AI's draft is not yet: sealed
+    # in ``reply_draft_enc``, plain only for a draft from before 0026 not sealed yet.
     reply_draft: Mapped[str | None] = mapped_column(Text)
+    reply_draft_enc: Mapped[str | None] = mapped_column(Text)
     reply_text: Mapped[str | None] = mapped_column(Text)
     reply_status: Mapped[str] = mapped_column(String(16), default="none")  # none, drafted, published
     published_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -315,6 +334,7 @@ class InboxMessage(Base):
         UniqueConstraint("channel", "provider_message_id"),
         # A reply sent again with its Idempotency-Key is the same reply (sent once).
         Index("uq_inbox_messages_thread_id_idempotency_key", "thread_id", "idempotency_key", unique=True),
+        _unsealed("inbox_messages", "text_enc IS NULL"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
@@ -323,7 +343,9 @@ class InboxMessage(Base):
     channel: Mapped[str] = mapped_column(String(16))
     direction: Mapped[str] = mapped_column(String(8))  # in, out
     provider_message_id: Mapped[str] = mapped_column(String(255))
+    # Plain only for a message stored before 0026 and not sealed yet; ``""`` once sealed.
     text: Mapped[str] = mapped_column(Text)
+    text_enc: Mapped[str | None] = mapped_column(Text)
     is_read: Mapped[bool] = mapped_column(Boolean, default=False)
     intent: Mapped[str | None] = mapped_column(String(32))
     sentiment: Mapped[str | None] = mapped_column(String(16))
@@ -340,13 +362,18 @@ class Draft(Base):
     """An AI reply waiting for a member (Level 2), or sent by itself (Level 1): its life and deciders."""
 
     __tablename__ = "ops_drafts"
-    __table_args__ = (Index("ix_ops_drafts_station_id_status", "station_id", "status"),)
+    __table_args__ = (
+        Index("ix_ops_drafts_station_id_status", "station_id", "status"),
+        _unsealed("ops_drafts", "text_enc IS NULL"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     station_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("ops_stations.id", ondelete="CASCADE"))
     thread_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("ops_threads.id", ondelete="CASCADE"))
     message_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("inbox_messages.id", ondelete="CASCADE"))
+    # Plain only for a draft stored before 0026 and not sealed yet; ``""`` once sealed.
     text: Mapped[str] = mapped_column(Text)
+    text_enc: Mapped[str | None] = mapped_column(Text)
     level: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(
         String(16), default="pending"

@@ -14,6 +14,8 @@ from typing import Any
 
 import structlog
 
+from conjure.apps.ops import texts
+from conjure.apps.ops.crypto import cipher_for
 from conjure.apps.ops.models import InboxMessage
 from conjure.db import Database
 from conjure.settings import Settings
@@ -37,7 +39,9 @@ async def deliver(
         log.info("ops_outbound_local", channel=channel, message_id=str(message_id))
         return
     async with db.session() as session:
-        text = (await session.get(InboxMessage, message_id)).text  # type: ignore[union-attr]
+        stored = await session.get(InboxMessage, message_id)
+        assert stored is not None  # committed just before this runs
+        text = texts.message_text(cipher_for(settings), stored)
     try:
         provider_id = str(await module.send_message(settings, channel, from_address, to_address, text))
     except Exception as exc:

@@ -10,6 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from conjure.apps.ops import texts
+from conjure.apps.ops.crypto import PIICipher
 from conjure.apps.ops.models import Review, StationChannel
 from conjure.apps.ops.schemas import ReviewCreate, ReviewView
 from conjure.channels.errors import ChannelNotConfigured
@@ -36,7 +38,7 @@ class PublishFailed(ConjureError):
     code, status = "publish_failed", 502
 
 
-def view(review: Review) -> ReviewView:
+def view(cipher: PIICipher, review: Review) -> ReviewView:
     return ReviewView(
         id=review.id,
         platform=review.platform,
@@ -44,7 +46,7 @@ def view(review: Review) -> ReviewView:
         reviewer_name=review.reviewer_name,
         rating=review.rating,
         text=review.text,
-        reply_draft=review.reply_draft,
+        reply_draft=texts.review_draft(cipher, review),
         reply_text=review.reply_text,
         reply_status=review.reply_status,
         published_at=review.published_at,

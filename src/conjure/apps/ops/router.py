@@ -252,7 +252,7 @@ async def export_customer(
         customer=customers.view(cipher, customer),
         bookings=[bookings.view(cipher, b) for b in booking_rows],
         leads=[leads.view(cipher, lead) for lead in lead_rows],
-        messages=[message_view(m) for m in messages],
+        messages=[message_view(cipher, m) for m in messages],
     )
 
 

@@ -11,8 +11,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 from sqlalchemy import func, select
 
-from conjure.apps.ops import ai, leads, offline, reviews, threads
+from conjure.apps.ops import ai, leads, offline, reviews, texts, threads
 from conjure.apps.ops.bookings import view as booking_view
+from conjure.apps.ops.crypto import PIICipher
 from conjure.apps.ops.deps import ManagerAccess, OwnerAccess, StaffAccess, ViewerAccess
 from conjure.apps.ops.models import Alert, AuditEntry, Draft
 from conjure.apps.ops.router import BookingZoneDep, CipherDep
@@ -139,6 +140,7 @@ async def convert_lead(
 async def list_reviews(
     access: ViewerAccess,
     session: SessionDep,
+    cipher: CipherDep,
     page: PageDep,
     rating: Annotated[int | None, Query(ge=1, le=5)] = None,
     reply_status: Literal["none", "drafted", "published"] | None = None,
@@ -150,19 +152,21 @@ async def list_reviews(
         limit=page.limit, offset=page.offset,
     )  # fmt: skip
     return Page[ReviewView](
-        items=[reviews.view(r) for r in rows], total=total, limit=page.limit, offset=page.offset
+        items=[reviews.view(cipher, r) for r in rows], total=total, limit=page.limit, offset=page.offset
     )
 
 
 @router.post(S + "/reviews", status_code=201, responses=_W)
-async def create_review(body: ReviewCreate, access: StaffAccess, session: SessionDep) -> ReviewView:
+async def create_review(
+    body: ReviewCreate, access: StaffAccess, session: SessionDep, cipher: CipherDep
+) -> ReviewView:
     """A review entered by hand (Google's arrive through the inbox)."""
-    return reviews.view(await reviews.create_review(session, access.station_id, body))
+    return reviews.view(cipher, await reviews.create_review(session, access.station_id, body))
 
 
 @router.post(S + "/reviews/{review_id}/draft", responses=problems(401, 403, 404, 422, 503))
 async def draft_review_reply(
-    review_id: uuid.UUID, access: StaffAccess, session: SessionDep, runtime: RuntimeDep
+    review_id: uuid.UUID, access: StaffAccess, session: SessionDep, cipher: CipherDep, runtime: RuntimeDep
 ) -> ReviewView:
     """An AI reply draft for the review (503 ``ai_unavailable`` over budget or rate)."""
     review = await reviews.get_review(session, access.station_id, review_id)
@@ -179,28 +183,34 @@ async def draft_review_reply(
     except ai.AIUnavailable as exc:
         raise AIOff(f"No AI for this station right now ({exc.reason}); write the reply yourself.") from None
     review = await reviews.get_review(session, access.station_id, review_id)
-    review.reply_draft = result.output.text
+    texts.set_review_draft(cipher, review, result.output.text)
     if review.reply_status == "none":
         review.reply_status = "drafted"
-    return reviews.view(review)
+    return reviews.view(cipher, review)
 
 
 @router.post(S + "/reviews/{review_id}/publish", responses=problems(401, 403, 404, 422, 502))
 async def publish_review_reply(
-    review_id: uuid.UUID, body: ReviewPublish, access: ManagerAccess, session: SessionDep, runtime: RuntimeDep
+    review_id: uuid.UUID,
+    body: ReviewPublish,
+    access: ManagerAccess,
+    session: SessionDep,
+    cipher: CipherDep,
+    runtime: RuntimeDep,
 ) -> ReviewView:
     """Publish the reply (the draft, or the text given) where the review is (managers)."""
     review = await reviews.get_review(session, access.station_id, review_id)
-    text = body.text or review.reply_draft
+    drafted = texts.review_draft(cipher, review)
+    text = body.text or drafted
     if not text:
         raise ConjureError("Give the reply's text or draft one first.", code="no_reply", status=422)
     await reviews.publish(session, runtime.settings, review, text)
     ai.record_decision(
         session, access.station_id, action="review_reply.published", actor=str(access.user_id),
         input_ref=f"review:{review.id}", refers_to=None,
-        output={"edited": text != review.reply_draft},
+        output={"edited": text != drafted},
     )  # fmt: skip
-    return reviews.view(review)
+    return reviews.view(cipher, review)
 
 
 # --- inbox and drafts -----------------------------------------------------------------------
@@ -230,20 +240,16 @@ async def read_thread(
     """A thread with all its messages, oldest first."""
     thread = await threads.get_thread(session, access.station_id, thread_id)
     messages = await threads.messages_of(session, thread)
-    items, _ = await threads.list_threads(
-        session, cipher, access.station_id, unread=None, assigned_to=None, limit=1, offset=0
-    )
-    summary = next((t for t in items if t.id == thread.id), None)
     unread = sum(1 for m in messages if m.direction == "in" and not m.is_read)
     return ThreadDetail(
         id=thread.id,
         customer_id=thread.customer_id,
-        customer_name=summary.customer_name if summary else None,
+        customer_name=await threads.customer_name(session, cipher, thread),
         assigned_user_id=thread.assigned_user_id,
         unread=unread,
         last_message_at=thread.last_message_at,
-        last_text=messages[-1].text if messages else None,
-        messages=[threads.message_view(m) for m in messages],
+        last_text=texts.message_text(cipher, messages[-1]) if messages else None,
+        messages=[threads.message_view(cipher, m) for m in messages],
     )
 
 
@@ -291,7 +297,7 @@ async def reply(
         channel=body.channel,
         idempotency_key=idempotency_key,
     )
-    return threads.message_view(message)
+    return threads.message_view(cipher, message)
 
 
 @router.post(S + "/inbox/{thread_id}/lead", status_code=201, responses=_R)
@@ -301,14 +307,14 @@ async def lead_from_thread(
     """Turn a conversation into a lead (its customer's details and last message)."""
     thread = await threads.get_thread(session, access.station_id, thread_id)
     inbound = [m for m in await threads.messages_of(session, thread) if m.direction == "in"]
-    text = inbound[-1].text if inbound else "(from the inbox)"
+    text = texts.message_text(cipher, inbound[-1]) if inbound else "(from the inbox)"
     lead = await leads.lead_from_thread(session, cipher, access.station_id, thread.customer_id, text)
     return leads.view(cipher, lead)
 
 
-def _draft_view(d: Draft, message_text: str | None = None) -> DraftView:
+def _draft_view(d: Draft, text: str, message_text: str | None = None) -> DraftView:
     return DraftView(
-        id=d.id, thread_id=d.thread_id, message_id=d.message_id, text=d.text, level=d.level, status=d.status,
+        id=d.id, thread_id=d.thread_id, message_id=d.message_id, text=text, level=d.level, status=d.status,
         edited=d.edited, message_text=message_text, decided_by=d.decided_by, decided_at=d.decided_at,
         created_at=d.created_at,
     )  # fmt: skip
@@ -318,14 +324,15 @@ def _draft_view(d: Draft, message_text: str | None = None) -> DraftView:
 async def list_drafts(
     access: ViewerAccess,
     session: SessionDep,
+    cipher: CipherDep,
     page: PageDep,
     status: Literal["pending", "approved", "rejected", "auto_sent"] | None = "pending",
 ) -> Page[DraftView]:
     """AI reply drafts (Level 2 waits here for a member), newest first."""
     rows, total = await threads.list_drafts(
-        session, access.station_id, status=status, limit=page.limit, offset=page.offset
+        session, cipher, access.station_id, status=status, limit=page.limit, offset=page.offset
     )
-    items = [_draft_view(d, text) for d, text in rows]
+    items = [_draft_view(d, text, message) for d, text, message in rows]
     return Page[DraftView](items=items, total=total, limit=page.limit, offset=page.offset)
 
 
@@ -344,14 +351,17 @@ async def approve_draft(
         session, runtime.db, runtime.settings, cipher, draft,
         actor=str(access.user_id), user_id=access.user_id, text=body.text,
     )  # fmt: skip
-    return _draft_view(draft)
+    return _draft_view(draft, texts.draft_text(cipher, draft))
 
 
 @router.post(S + "/drafts/{draft_id}/reject", responses=_W)
-async def reject_draft(draft_id: uuid.UUID, access: StaffAccess, session: SessionDep) -> DraftView:
+async def reject_draft(
+    draft_id: uuid.UUID, access: StaffAccess, session: SessionDep, cipher: CipherDep
+) -> DraftView:
     """Discard the draft (a member answers in their own words)."""
     draft = await threads.get_draft(session, access.station_id, draft_id)
-    return _draft_view(threads.reject_draft(session, draft, access.user_id))
+    threads.reject_draft(session, draft, access.user_id)
+    return _draft_view(draft, texts.draft_text(cipher, draft))
 
 
 # --- AI usage, alerts, audit ----------------------------------------------------------------
@@ -381,9 +391,10 @@ async def list_alerts(access: OwnerAccess, session: SessionDep, page: PageDep) -
     return Page[AlertView](items=items, total=int(total or 0), limit=page.limit, offset=page.offset)
 
 
-def _audit_view(a: AuditEntry) -> AuditView:
+def _audit_view(cipher: PIICipher, a: AuditEntry) -> AuditView:
+    output = texts.open_output(cipher, a.station_id, a.id, a.output)
     return AuditView(
-        id=a.id, action=a.action, actor=a.actor, input_ref=a.input_ref, output=a.output, provider=a.provider,
+        id=a.id, action=a.action, actor=a.actor, input_ref=a.input_ref, output=output, provider=a.provider,
         model=a.model, input_tokens=a.input_tokens, output_tokens=a.output_tokens, cost_usd=a.cost_usd,
         level=a.level, refers_to=a.refers_to, created_at=a.created_at,
     )  # fmt: skip
@@ -393,6 +404,7 @@ def _audit_view(a: AuditEntry) -> AuditView:
 async def list_audit(
     access: OwnerAccess,
     session: SessionDep,
+    cipher: CipherDep,
     page: PageDep,
     action: Annotated[str | None, Query(max_length=32)] = None,
     sort: Literal["created_at", "-created_at"] = "-created_at",
@@ -407,7 +419,10 @@ async def list_audit(
         select(AuditEntry).where(*where).order_by(order, AuditEntry.id).limit(page.limit).offset(page.offset)
     )
     return Page[AuditView](
-        items=[_audit_view(a) for a in rows], total=int(total or 0), limit=page.limit, offset=page.offset
+        items=[_audit_view(cipher, a) for a in rows],
+        total=int(total or 0),
+        limit=page.limit,
+        offset=page.offset,
     )
 
 
@@ -418,7 +433,7 @@ EXPORT_COLUMNS = (
 
 
 @router.get(S + "/audit/export", responses=_R, response_class=Response)
-async def export_audit(access: OwnerAccess, session: SessionDep) -> Response:
+async def export_audit(access: OwnerAccess, session: SessionDep, cipher: CipherDep) -> Response:
     """The whole audit trail as CSV, oldest first (owners)."""
     rows = await session.scalars(
         select(AuditEntry).where(AuditEntry.station_id == access.station_id).order_by(AuditEntry.created_at)
@@ -427,7 +442,7 @@ async def export_audit(access: OwnerAccess, session: SessionDep) -> Response:
     writer = csv.writer(out)
     writer.writerow(EXPORT_COLUMNS)
     for a in rows:
-        view = _audit_view(a).model_dump(mode="json")
+        view = _audit_view(cipher, a).model_dump(mode="json")
         writer.writerow([view[c] if c != "output" else json.dumps(view[c]) for c in EXPORT_COLUMNS])
     headers = {"content-disposition": f'attachment; filename="ops-audit-{access.station.slug}.csv"'}
     return Response(out.getvalue(), media_type="text/csv", headers=headers)

@@ -11,6 +11,8 @@ from conjure.apps.ops.router import router
 from conjure.apps.ops.router_work import router as work_router
 from conjure.apps.ops.stations import erase_member, export_member
 from conjure.apps.ops.tasks import QUALIFY, TRIAGE, qualify_lead, triage_message
+from conjure.apps.ops.texts import PENDING_EVERY_SECONDS as SEAL_EVERY_SECONDS
+from conjure.apps.ops.texts import seal_pending_texts
 from conjure.jobs.registry import JobKind
 from conjure.kit.spec import AppSpec, PeriodicTask
 
@@ -31,12 +33,14 @@ JOB_KINDS = [
 
 # Names stored before the search index existed get their tokens (ops.names); none left: one query.
 INDEX_NAMES = PeriodicTask("ops.index_pending_names", index_pending_names, lambda _: PENDING_EVERY_SECONDS)
+# Message text stored in clear before 0026 gets sealed (ops.texts); none left: one indexed query a table.
+SEAL_TEXTS = PeriodicTask("ops.seal_pending_texts", seal_pending_texts, lambda _: SEAL_EVERY_SECONDS)
 
 APP = AppSpec(
     name="ops",
     routers=[router, work_router, public_router, page_router],
     job_kinds=JOB_KINDS,
-    periodic=[INDEX_NAMES],
+    periodic=[INDEX_NAMES, SEAL_TEXTS],
     stripe_purposes={PURPOSE: on_deposit_event},
     on_inbound_message=handle_inbound,
     erase_user=erase_member,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from conjure.apps.ops import ai, inbox, offline
+from conjure.apps.ops import ai, inbox, offline, texts
 from conjure.apps.ops.crypto import cipher_for
 from conjure.apps.ops.leads import lead_context
 from conjure.apps.ops.models import Lead
@@ -28,14 +28,21 @@ async def triage_message(ctx: JobContext) -> dict[str, Any]:
 
 
 async def qualify_lead(ctx: JobContext) -> dict[str, Any]:
-    """Score a lead (0-100) with reasons and a next step; the score is stored on the lead."""
+    """Score a lead (0-100) with reasons and a next step; the score is stored on the lead.
+
+    The payload is the lead's id: its message is read (and opened) here, never put in the jobs table."""
     lead_id = uuid.UUID(str(ctx.payload["lead_id"]))
+    cipher = cipher_for(ctx.settings)
     async with ctx.db.session() as session:
         lead = await session.get(Lead, lead_id)
         if lead is None:
             raise PermanentJobError("not_found", "The lead is gone.")
-        station_id, message, has_phone = lead.station_id, lead.message, lead.phone_enc is not None
-        name = cipher_for(ctx.settings).decrypt(lead.name_enc, lead_context(station_id, "name"))
+        station_id, has_phone = lead.station_id, lead.phone_enc is not None
+        try:
+            message = texts.lead_message(cipher, lead)
+        except texts.TextUnreadable as exc:
+            raise PermanentJobError(exc.code, exc.message) from None
+        name = cipher.decrypt(lead.name_enc, lead_context(station_id, "name"))
     actor = str(ctx.user_id) if ctx.user_id else "system"
     try:
         result = await ai.run_ai(

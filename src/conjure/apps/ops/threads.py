@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conjure.apps.ops import ai, outbound
+from conjure.apps.ops import ai, outbound, texts
 from conjure.apps.ops.crypto import PIICipher, context
 from conjure.apps.ops.models import Customer, Draft, InboxMessage, Member, StationChannel, Thread
 from conjure.apps.ops.schemas import MessageView, ThreadView
@@ -34,13 +34,13 @@ class ReplyKeyReused(Conflict):
     code = "idempotency_key_reused"
 
 
-def message_view(m: InboxMessage) -> MessageView:
+def message_view(cipher: PIICipher, m: InboxMessage) -> MessageView:
     return MessageView(
         id=m.id,
         thread_id=m.thread_id,
         channel=m.channel,
         direction=m.direction,
-        text=m.text,
+        text=texts.message_text(cipher, m),
         is_read=m.is_read,
         intent=m.intent,
         sentiment=m.sentiment,
@@ -70,8 +70,8 @@ async def list_threads(
         )
         .scalar_subquery()
     )
-    last_text = (
-        select(InboxMessage.text)
+    last_id = (
+        select(InboxMessage.id)
         .where(InboxMessage.thread_id == Thread.id)
         .order_by(InboxMessage.received_at.desc())
         .limit(1)
@@ -91,13 +91,18 @@ async def list_threads(
         where.append(Thread.assigned_user_id == assigned_to)
     total = await session.scalar(select(func.count()).select_from(Thread).where(*where))
     stmt = (
-        select(Thread, Customer, unread_count, last_text, last_level)
+        select(Thread, Customer, unread_count, last_id, last_level)
         .join(Customer, Customer.id == Thread.customer_id)
         .where(*where)
         .order_by(Thread.last_message_at.desc(), Thread.id)
         .limit(limit)
         .offset(offset)
     )
+    rows = (await session.execute(stmt)).all()
+    # The page's last messages by id, then opened here: a join on the "last message" subquery
+    # would make PostgreSQL hash the whole messages table.
+    ids = [row[3] for row in rows if row[3] is not None]
+    last = {m.id: m for m in await session.scalars(select(InboxMessage).where(InboxMessage.id.in_(ids)))}
     items = [
         ThreadView(
             id=t.id,
@@ -106,12 +111,28 @@ async def list_threads(
             assigned_user_id=t.assigned_user_id,
             unread=int(n or 0),
             last_message_at=t.last_message_at,
-            last_text=text,
+            last_text=_last_text(cipher, last.get(m)),
             level=level,
         )
-        for t, c, n, text, level in (await session.execute(stmt)).all()
+        for t, c, n, m, level in rows
     ]
     return items, int(total or 0)
+
+
+def _last_text(cipher: PIICipher, message: InboxMessage | None) -> str | None:
+    """A thread's last text for the list; one that does not open (``TextUnreadable``) is left
+    out there, so one damaged row does not take the station's inbox down: its thread says why."""
+    if message is None:
+        return None
+    try:
+        return texts.message_text(cipher, message)
+    except texts.TextUnreadable:
+        return None
+
+
+async def customer_name(session: AsyncSession, cipher: PIICipher, thread: Thread) -> str | None:
+    customer = await session.get(Customer, thread.customer_id)
+    return cipher.decrypt(customer.name_enc, context(thread.station_id, "name")) if customer else None
 
 
 async def get_thread(session: AsyncSession, station_id: uuid.UUID, thread_id: uuid.UUID) -> Thread:
@@ -191,24 +212,25 @@ async def send_reply(
             )
         )
         if earlier is not None:
-            if earlier.text != text:
+            if texts.message_text(cipher, earlier) != text:
                 raise ReplyKeyReused("This Idempotency-Key was used with another reply.")
             return earlier
     channel, ours, phone_enc = await _route(session, thread, channel)
     phone = cipher.decrypt(phone_enc, context(thread.station_id, "phone")) or ""
     message = InboxMessage(
+        id=uuid.uuid4(),
         station_id=thread.station_id,
         thread_id=thread.id,
         channel=channel,
         direction="out",
         provider_message_id=f"pending:{uuid.uuid4()}",
-        text=text,
         is_read=True,
         triage="done",
         sent_by=user_id,
         received_at=utcnow(),
         idempotency_key=idempotency_key,
     )
+    texts.set_message_text(cipher, message, text)
     session.add(message)
     await session.flush()
     thread.last_message_at = message.received_at
@@ -233,8 +255,9 @@ async def send_draft(
         raise DraftDecided(f"This draft was already {draft.status}.")
     thread = await session.get(Thread, draft.thread_id)
     assert thread is not None
-    edited = text is not None and text != draft.text
-    await send_reply(session, db, settings, cipher, thread, text or draft.text, user_id=user_id)
+    drafted = texts.draft_text(cipher, draft)
+    edited = text is not None and text != drafted
+    await send_reply(session, db, settings, cipher, thread, text or drafted, user_id=user_id)
     draft.status = "auto_sent" if user_id is None else "approved"
     draft.edited = edited
     draft.decided_by, draft.decided_at = user_id, utcnow()
@@ -248,6 +271,7 @@ async def send_draft(
         refers_to=draft.audit_id,
         output={"text": text} if edited else None,
         level=draft.level,
+        cipher=cipher,
     )
     return draft
 
@@ -276,18 +300,27 @@ async def get_draft(session: AsyncSession, station_id: uuid.UUID, draft_id: uuid
 
 
 async def list_drafts(
-    session: AsyncSession, station_id: uuid.UUID, *, status: str | None, limit: int, offset: int
-) -> tuple[list[tuple[Draft, str]], int]:
+    session: AsyncSession,
+    cipher: PIICipher,
+    station_id: uuid.UUID,
+    *,
+    status: str | None,
+    limit: int,
+    offset: int,
+) -> tuple[list[tuple[Draft, str, str]], int]:
+    """The drafts, newest first, each with its text and the text of the message it answers."""
     where: list[Any] = [Draft.station_id == station_id]
     if status:
         where.append(Draft.status == status)
     total = await session.scalar(select(func.count()).select_from(Draft).where(*where))
     stmt = (
-        select(Draft, InboxMessage.text)
+        select(Draft, InboxMessage)
         .join(InboxMessage, InboxMessage.id == Draft.message_id)
         .where(*where)
         .order_by(Draft.created_at.desc(), Draft.id)
         .limit(limit)
         .offset(offset)
     )
-    return [(d, text) for d, text in (await session.execute(stmt)).all()], int(total or 0)
+    rows = (await session.execute(stmt)).all()
+    found = [(d, texts.draft_text(cipher, d), texts.message_text(cipher, m)) for d, m in rows]
+    return found, int(total or 0)
