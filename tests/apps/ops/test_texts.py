@@ -1,6 +1,7 @@
-"""Message text at rest: sealed in every table that holds it (messages, drafts, leads, the audit's
-AI text; never in a job's payload), shown in clear through the API, read from rows stored before
-0026 until the backfill seals them, refused when moved to another row or station, and erased."""
+"""Message text at rest: sealed in every table that holds it (messages, drafts, leads, bookings'
+notes, the audit's AI text; never in a job's payload), shown in clear through the API, read from
+rows stored before 0026 until the backfill seals them, refused when moved to another row or
+station, and erased."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from conjure.apps.ops.texts import seal_pending_texts
 from tests.apps.ops.conftest import Ops
 
 ASKED = "I want to book a party for 30 people on Saturday"  # Level 2: a draft waits
-TABLES = ("inbox_messages", "ops_drafts", "leads", "reviews", "ops_ai_audit", "jobs")
+TABLES = ("inbox_messages", "ops_drafts", "leads", "reviews", "bookings", "ops_ai_audit", "jobs")
 
 
 async def _raw(ops: Ops, *tables: str) -> str:
@@ -89,13 +90,18 @@ async def test_message_text_is_sealed_at_rest_shown_in_clear_and_erased(
 
     review = await _review_drafted(ops, base, owner)
     assert review["reply_draft"].startswith("Thank you so much, Quinn!")
+    customer = lead["customer_id"]
+    booked = (await ops.booking(sid, owner, customer, notes="Guava allergy at table 2")).json()
+    shown = (await ops.client.get(f"{base}/bookings/{booked['id']}", headers=owner)).json()
+    assert (booked["notes"], shown["notes"]) == ("Guava allergy at table 2",) * 2
 
     said = (ASKED, drafted, "Chef Kiwi", "Saturday works, Mango", "Papaya party", review["reply_draft"])
+    said += ("Guava allergy",)
     raw = await _raw(ops, *TABLES)
     assert [s for s in said if s in raw] == []
     assert (
-        raw.count("v1:") >= 9
-    )  # 3 messages, a draft, 2 leads, a review's draft, the audit's 2 drafts and edit
+        raw.count("v1:") >= 10
+    )  # 3 messages, a draft, 2 leads, a review's draft, a booking's notes, the audit's 2 drafts and edit
     if backend["database_url"].startswith("sqlite"):
         path = Path(backend["database_url"].split("///", 1)[1])
         stored = b"".join(p.read_bytes() for p in (path, path.with_name(path.name + "-wal")) if p.exists())
@@ -114,7 +120,7 @@ async def test_message_text_is_sealed_at_rest_shown_in_clear_and_erased(
     listed_reviews = (await ops.client.get(f"{base}/reviews", headers=owner)).json()["items"]
     assert [r["reply_draft"] for r in listed_reviews] == [review["reply_draft"]]
 
-    customer = detail["customer_id"]
+    assert detail["customer_id"] == customer
     exported = (await ops.client.get(f"{base}/customers/{customer}/export", headers=owner)).json()
     assert [m["text"] for m in exported["messages"]] == [ASKED, "Chef Kiwi calls", "Saturday works, Mango"]
     assert (await ops.client.post(f"{base}/customers/{customer}/erase", headers=owner)).is_success
@@ -123,6 +129,7 @@ async def test_message_text_is_sealed_at_rest_shown_in_clear_and_erased(
     for table, plain, sealed in (("inbox_messages", "text", "text_enc"), ("ops_drafts", "text", "text_enc")):
         assert set(await _sql(ops, f"SELECT {plain}, {sealed} FROM {table}")) == {("[erased]", None)}
     assert ("[erased]", None) in await _sql(ops, "SELECT message, message_enc FROM leads")
+    assert await _sql(ops, "SELECT notes, notes_enc FROM bookings") == [(None, None)]
     gone = await ops.client.get(f"{base}/drafts?status=approved", headers=owner)
     assert [d["text"] for d in gone.json()["items"]] == ["[erased]"]
 
@@ -136,12 +143,15 @@ async def test_text_stored_in_clear_before_0026_reads_before_and_after_the_backf
     thread = await _asked(ops, address)
     assert (await ops.client.post(f"{base}/inbox/{thread}/lead", headers=owner)).is_success
     await _review_drafted(ops, base, owner)
+    lead = (await ops.client.get(f"{base}/leads", headers=owner)).json()["items"][0]
+    booking = (await ops.booking(sid, owner, lead["customer_id"], notes="New notes")).json()
     # The rows as 0026 finds them: text in the plain column, nothing sealed.
     for table, plain, sealed, old in (
         ("inbox_messages", "text", "text_enc", "Old message"),
         ("ops_drafts", "text", "text_enc", "Old draft"),
         ("leads", "message", "message_enc", "Old lead"),
         ("reviews", "reply_draft", "reply_draft_enc", "Old review reply"),
+        ("bookings", "notes", "notes_enc", "Old notes"),
     ):
         await _sql(ops, f"UPDATE {table} SET {plain} = :old, {sealed} = NULL", old=old)
 
@@ -150,21 +160,23 @@ async def test_text_stored_in_clear_before_0026_reads_before_and_after_the_backf
         draft = (await ops.client.get(f"{base}/drafts", headers=owner)).json()["items"][0]
         lead = (await ops.client.get(f"{base}/leads", headers=owner)).json()["items"][0]
         review = (await ops.client.get(f"{base}/reviews", headers=owner)).json()["items"][0]
+        booked = (await ops.client.get(f"{base}/bookings/{booking['id']}", headers=owner)).json()
         return (
             detail["last_text"],
             draft["text"],
             draft["message_text"],
             lead["message"],
             review["reply_draft"],
+            booked["notes"],
         )
 
     before = await shown()
-    assert before == ("Old message", "Old draft", "Old message", "Old lead", "Old review reply")
+    assert before == ("Old message", "Old draft", "Old message", "Old lead", "Old review reply", "Old notes")
     assert seal_pending_texts in [task.run for task in APP.periodic]  # the workers run it
-    assert await seal_pending_texts(ops.api.runtime) == 4
+    assert await seal_pending_texts(ops.api.runtime) == 5
     assert await seal_pending_texts(ops.api.runtime) == 0
     assert await shown() == before
-    assert "Old " not in await _raw(ops, "inbox_messages", "ops_drafts", "leads", "reviews")
+    assert "Old " not in await _raw(ops, "inbox_messages", "ops_drafts", "leads", "reviews", "bookings")
     rows = await _sql(
         ops, "SELECT text, text_enc FROM inbox_messages UNION ALL SELECT text, text_enc FROM ops_drafts"
     )
@@ -172,6 +184,8 @@ async def test_text_stored_in_clear_before_0026_reads_before_and_after_the_backf
     assert [(plain, sealed[:3]) for plain, sealed in rows] == [("", "v1:")] * 3
     (review,) = await _sql(ops, "SELECT reply_draft, reply_draft_enc FROM reviews")
     assert (review[0], review[1][:3]) == (None, "v1:")
+    (notes,) = await _sql(ops, "SELECT notes, notes_enc FROM bookings")
+    assert (notes[0], notes[1][:3]) == (None, "v1:")
 
 
 async def test_a_ciphertext_moved_to_another_row_or_station_does_not_open(

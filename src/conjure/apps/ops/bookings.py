@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from conjure.apps.ops.crypto import PIICipher
 from conjure.apps.ops.models import Booking, BookingEvent, BookingStatus, SlotUsage, Station
 from conjure.apps.ops.schemas import BookingCreate, BookingEventView, BookingView
+from conjure.apps.ops.texts import booking_notes, set_booking_notes
 from conjure.db import utcnow
 from conjure.errors import Conflict, ConjureError, NotFound
 from conjure.payments.service import insert_ignore
@@ -64,7 +65,7 @@ def view(cipher: PIICipher, booking: Booking, **extra: Any) -> BookingView:
         guests=booking.guests,
         address=cipher.decrypt(booking.address_enc, address_context(booking.station_id)),
         package=booking.package,
-        notes=booking.notes,
+        notes=booking_notes(cipher, booking),
         status=booking.status,
         created_at=booking.created_at,
         **extra,
@@ -147,6 +148,7 @@ async def create_booking(
     check_not_started(body.event_date, body.event_time, zone, utcnow())
     await _take_slot(session, station, body.event_date, body.event_time)
     booking = Booking(
+        id=uuid.uuid4(),
         station_id=station.id,
         customer_id=body.customer_id,
         booking_date=body.event_date,
@@ -154,10 +156,10 @@ async def create_booking(
         guests=body.guests,
         address_enc=cipher.encrypt(body.address, address_context(station.id)),
         package=body.package,
-        notes=body.notes,
         status=BookingStatus.PENDING,
         created_by=user_id,
     )
+    set_booking_notes(cipher, booking, body.notes)
     session.add(booking)
     await session.flush()
     _record(session, booking, None, "member" if user_id else "system", user_id)

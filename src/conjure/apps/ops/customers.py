@@ -164,7 +164,9 @@ async def erase_customer(session: AsyncSession, customer: Customer) -> Customer:
     customer.updated_at = utcnow()
     await names.forget_tokens(session, customer)
     await session.execute(
-        update(Booking).where(Booking.customer_id == customer.id).values(address_enc=None, notes=None)
+        update(Booking)
+        .where(Booking.customer_id == customer.id)
+        .values(address_enc=None, notes=None, notes_enc=None)
     )
     threads = select(Thread.id).where(Thread.customer_id == customer.id)
     # The text is gone, sealed or not; ERASED (not personal) is what the views show, and the

@@ -164,7 +164,8 @@ class BookingStatus:
 
 
 class Booking(Base):
-    """An event booked at a station; ``address_enc`` is PII."""
+    """An event booked at a station; ``address_enc`` is PII, ``notes_enc`` its sealed notes
+    (:mod:`conjure.apps.ops.texts`; ``notes`` only for rows from before 0026, until sealed)."""
 
     __tablename__ = "bookings"
     __table_args__ = (Index("ix_bookings_station_id_booking_date", "station_id", "booking_date"),)
@@ -180,6 +181,7 @@ class Booking(Base):
     address_enc: Mapped[str | None] = mapped_column(Text)
     package: Mapped[str] = mapped_column(String(64))
     notes: Mapped[str | None] = mapped_column(Text)
+    notes_enc: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(16), default=BookingStatus.PENDING)
     created_by: Mapped[uuid.UUID | None] = mapped_column()
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,5 +1,5 @@
 """Message text at rest: the inbox's messages, the AI's drafts (of replies and of review replies),
-the leads' messages and the AI text in the audit trail, sealed with the PII cipher
+the leads' messages, the bookings' notes and the AI text in the audit trail, sealed with the PII cipher
 (:mod:`conjure.apps.ops.crypto`).
 
 Each ciphertext's associated data binds its station, its kind and its row's id
@@ -7,10 +7,10 @@ Each ciphertext's associated data binds its station, its kind and its row's id
 open: reading it raises :class:`TextUnreadable` (409 ``text_unreadable``), never a 500.
 
 Rows stored before migration ``0026_ops_message_text`` keep their text in the plain column
-(``text``, ``leads.message``, ``reviews.reply_draft``) and ``*_enc`` NULL: they read as they are
-until :func:`seal_pending_texts`, the app's periodic task, seals them and empties the plain
-column (migrations have no key). New rows are written sealed only: their plain column holds
-``""`` (NULL for the nullable ``reviews.reply_draft``).
+(``text``, ``leads.message``, ``reviews.reply_draft``, ``bookings.notes``) and ``*_enc`` NULL:
+they read as they are until :func:`seal_pending_texts`, the app's periodic task, seals them and
+empties the plain column (migrations have no key). New rows are written sealed only: their plain
+column holds ``""`` (NULL for the nullable ``reviews.reply_draft`` and ``bookings.notes``).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from conjure.apps.ops.crypto import PIICipher, cipher_for, context
-from conjure.apps.ops.models import Draft, InboxMessage, Lead, Review
+from conjure.apps.ops.models import Booking, Draft, InboxMessage, Lead, Review
 from conjure.errors import ConjureError
 
 if TYPE_CHECKING:
@@ -140,6 +140,20 @@ def open_output(cipher: PIICipher, station_id: uuid.UUID, audit_id: uuid.UUID, o
     return opened
 
 
+def set_booking_notes(cipher: PIICipher, booking: Booking, notes: str | None) -> None:
+    """Seal a booking's notes (its ``id`` and ``station_id`` set first); no notes: neither column."""
+    booking.notes_enc = (
+        None if notes is None else seal(cipher, booking.station_id, "booking_notes", booking.id, notes)
+    )
+    booking.notes = None
+
+
+def booking_notes(cipher: PIICipher, booking: Booking) -> str | None:
+    if booking.notes_enc is None:
+        return booking.notes
+    return unseal(cipher, booking.station_id, "booking_notes", booking.id, booking.notes_enc, "")
+
+
 # --- the backfill --------------------------------------------------------------------------
 
 
@@ -147,7 +161,7 @@ def open_output(cipher: PIICipher, station_id: uuid.UUID, audit_id: uuid.UUID, o
 class _Sealed:
     """One text column and its sealed twin; ``cleared``: what the plain column holds once sealed."""
 
-    model: type[InboxMessage] | type[Draft] | type[Lead] | type[Review]
+    model: type[InboxMessage] | type[Draft] | type[Lead] | type[Review] | type[Booking]
     kind: str
     plain: InstrumentedAttribute[str] | InstrumentedAttribute[str | None]
     sealed: InstrumentedAttribute[str | None]
@@ -164,6 +178,7 @@ TABLES = (
     _Sealed(Lead, "lead_message", Lead.message, Lead.message_enc),
     # A review without a draft has neither: only a plain draft is pending.
     _Sealed(Review, "review_draft", Review.reply_draft, Review.reply_draft_enc, cleared=None),
+    _Sealed(Booking, "booking_notes", Booking.notes, Booking.notes_enc, cleared=None),
 )
 
 

@@ -1,12 +1,12 @@
 """ops: message text sealed at rest: ``inbox_messages.text_enc``, ``ops_drafts.text_enc``,
-``leads.message_enc`` and ``reviews.reply_draft_enc`` (AES-GCM, :mod:`conjure.apps.ops.texts`),
-and a partial index per table of the rows not sealed yet.
+``leads.message_enc``, ``reviews.reply_draft_enc`` and ``bookings.notes_enc``
+(AES-GCM, :mod:`conjure.apps.ops.texts`), and a partial index per table of the rows not sealed yet.
 
 Sealing needs the PII key, which migrations do not have: the texts stored so far stay in their
 plain columns, where they keep reading, until the ops app's periodic task
 ``ops.seal_pending_texts`` seals them and empties the plain column. The plain columns stay
 NOT NULL (``""`` once sealed): making them nullable would rebuild the tables on SQLite.
-``reviews.reply_draft`` was nullable already: NULL once sealed.
+``reviews.reply_draft`` and ``bookings.notes`` were nullable already: NULL once sealed.
 
 Revision ID: 0026_ops_message_text
 Revises: 0025_ops_name_tokens
@@ -28,6 +28,7 @@ SEALED = (
     ("ops_drafts", "text_enc", "text_enc IS NULL"),
     ("leads", "message_enc", "message_enc IS NULL"),
     ("reviews", "reply_draft_enc", "reply_draft IS NOT NULL"),
+    ("bookings", "notes_enc", "notes IS NOT NULL"),
 )
 
 
