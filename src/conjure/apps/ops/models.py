@@ -168,7 +168,10 @@ class Booking(Base):
     (:mod:`conjure.apps.ops.texts`; ``notes`` only for rows from before 0026, until sealed)."""
 
     __tablename__ = "bookings"
-    __table_args__ = (Index("ix_bookings_station_id_booking_date", "station_id", "booking_date"),)
+    __table_args__ = (
+        Index("ix_bookings_station_id_booking_date", "station_id", "booking_date"),
+        _unsealed("bookings", "notes IS NOT NULL"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_id)
     station_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("ops_stations.id", ondelete="CASCADE"))
