@@ -56,6 +56,13 @@ def test_export_and_delete_an_email_account(page: Page, server: str) -> None:
     page.locator("#delete-box summary").click()
     expect(page.locator("#delete-password-row")).to_be_visible()
     expect(page.locator("#delete-fresh")).to_be_hidden()
+    # No password typed: asked for it on the page, not told to sign in again by the server.
+    deletes: list[str] = []
+    page.on("request", lambda request: deletes.append(request.url) if request.method == "DELETE" else None)
+    page.click("#delete-account button[type=submit]")
+    expect(page.locator("#delete-msg")).to_have_text("Type your password first.")
+    assert deletes == []
+    expect(page.locator("#delete-password")).to_be_focused()
     page.fill("#delete-password", "not my password")
     page.click("#delete-account button[type=submit]")
     expect(page.locator("#delete-msg")).to_contain_text("That is not your password")
@@ -93,16 +100,33 @@ def test_telegram_user_links_an_email_removes_it_in_thai_and_deletes(page: Page,
     page.click("#lang-toggle")
     expect(page.locator("#account h2")).to_have_text("บัญชี")
     expect(page.locator("#identities li").first).to_contain_text("Telegram")
-    page.locator("#identities li", has_text="อีเมลและรหัสผ่าน").locator("button").click()
+    # Removing a way in asks first (in Thai); Cancel keeps it.
+    email_row = page.locator("#identities li", has_text="อีเมลและรหัสผ่าน")
+    email_row.get_by_role("button", name="ลบ").click()
+    question = page.locator("#identities .confirm")
+    expect(question.locator(".confirm-question")).to_have_text("อีเมลและรหัสผ่าน: ลบวิธีเข้าสู่ระบบนี้ใช่ไหม")
+    page.locator("#account").scroll_into_view_if_needed()
+    shot(page, "23-account-thai-remove-asked")
+    question.get_by_role("button", name="ยกเลิก").click()
+    expect(question).to_have_count(0)
+    expect(page.locator("#identities li")).to_have_count(2)
+    email_row.get_by_role("button", name="ลบ").click()
+    question.get_by_role("button", name="ลบ").click()
     expect(page.locator("#account-msg")).to_have_text("ลบแล้ว")
     expect(page.locator("#identities li")).to_have_count(1)
     shot(page, "23-account-thai")
 
-    # No password any more: a fresh sign-in (this launch, moments ago) confirms the deletion.
+    # No password any more: a fresh sign-in (this launch, moments ago) confirms the deletion, and
+    # with nothing to type, one tap only asks; the account goes on the answer.
     page.locator("#delete-box summary").click()
     expect(page.locator("#delete-password-row")).to_be_hidden()
     expect(page.locator("#delete-fresh")).to_be_visible()
     page.click("#delete-account button[type=submit]")
+    asked = page.locator("#delete-account .confirm")
+    expect(asked).to_contain_text("ลบบัญชีของคุณใช่ไหม การลบนี้ย้อนกลับไม่ได้")
+    expect(page.locator("#app")).to_be_visible()
+    shot(page, "25-account-thai-delete-asked")
+    asked.get_by_role("button", name="ใช่ ลบบัญชีของฉัน").click()
     expect(page.locator("#notice")).to_have_text("ลบบัญชีของคุณแล้ว")
 
 

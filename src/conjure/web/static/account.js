@@ -1,8 +1,11 @@
-// The account section: the ways to sign in (list, link, remove), downloading one's data, and deleting
-// the account. Each page that has it gives a panel to fill and what to do once the account is gone.
+// The account section: the ways to sign in (list, link, remove), API keys (account-keys.js),
+// downloading one's data, and deleting the account. Each page that has it gives a panel to fill and
+// what to do once the account is gone.
 
 import "./account-i18n.js";
+import { apiKeysSection } from "./account-keys.js";
 import { api, h, itemsOf, say, tokens, userMessage } from "./api.js";
+import { askFirst } from "./confirm.js";
 import { applyI18n, formatDate, t } from "./i18n.js";
 import * as tg from "./telegram.js";
 
@@ -54,6 +57,12 @@ export function mountAccount({ panel, onDeleted }) {
   });
   const passwordRow = h("label", { id: "delete-password-row" }, label("acct.delete.password"), confirmPassword);
   const deleteMessage = h("p", { id: "delete-msg", class: "notice", role: "alert", hidden: true });
+  const deleteButton = h(
+    "button",
+    { type: "submit", class: "danger", dataset: { i18n: "acct.delete.submit" } },
+    t("acct.delete.submit"),
+  );
+  const keys = apiKeysSection();
   const freshHint = h("p", { id: "delete-fresh", class: "muted small", dataset: { i18n: "acct.delete.fresh" } }, t("acct.delete.fresh"));
   const deleteForm = h(
     "form",
@@ -62,7 +71,7 @@ export function mountAccount({ panel, onDeleted }) {
     passwordRow,
     freshHint,
     deleteMessage,
-    h("button", { type: "submit", class: "danger", dataset: { i18n: "acct.delete.submit" } }, t("acct.delete.submit")),
+    deleteButton,
   );
   panel.append(
     h("h2", { dataset: { i18n: "acct.title" } }, t("acct.title")),
@@ -72,6 +81,7 @@ export function mountAccount({ panel, onDeleted }) {
     linkBox,
     telegramButton,
     message,
+    keys.element,
     h("div", { class: "account-row" }, exportButton, h("span", { class: "muted small", dataset: { i18n: "acct.export.hint" } }, t("acct.export.hint"))),
     h("details", { id: "delete-box", class: "danger-zone" }, h("summary", {}, label("acct.delete")), deleteForm),
   );
@@ -96,7 +106,7 @@ export function mountAccount({ panel, onDeleted }) {
               class: "link",
               disabled: only,
               title: only ? t("acct.only") : null,
-              onclick: () => unlink(row.id),
+              onclick: (event) => unlink(row, event.currentTarget),
             },
             t("acct.remove"),
           ),
@@ -108,12 +118,17 @@ export function mountAccount({ panel, onDeleted }) {
     telegramButton.hidden = !tg.initData() || identities.some((row) => row.provider === "telegram");
     passwordRow.hidden = !hasPassword();
     freshHint.hidden = hasPassword();
+    keys.render();
     applyI18n(panel);
   }
 
   let loads = 0;
 
   async function load() {
+    await Promise.all([loadIdentities(), keys.load()]);
+  }
+
+  async function loadIdentities() {
     const mine = ++loads;
     try {
       const rows = itemsOf(await api("/api/v1/me/identities?limit=100"));
@@ -130,7 +145,7 @@ export function mountAccount({ panel, onDeleted }) {
     notice("");
     const linked = await api("/api/v1/me/identities", { method: "POST", body });
     notice(t(linked.merged ? "acct.merged" : "acct.linked"), "ok");
-    await load();
+    await loadIdentities();
   }
 
   async function linkPassword(event) {
@@ -152,12 +167,14 @@ export function mountAccount({ panel, onDeleted }) {
     }
   }
 
-  async function unlink(id) {
+  async function unlink(row, button) {
+    const question = `${t(`acct.provider.${row.provider}`)}: ${t("acct.remove.confirm")}`;
+    if (!(await askFirst(button, { question, yes: t("acct.remove.yes") }))) return;
     notice("");
     try {
-      await api(`/api/v1/me/identities/${id}`, { method: "DELETE" });
+      await api(`/api/v1/me/identities/${row.id}`, { method: "DELETE" });
       notice(t("acct.removed"), "ok");
-      await load();
+      await loadIdentities();
     } catch (err) {
       notice(userMessage(err));
     }
@@ -182,6 +199,15 @@ export function mountAccount({ panel, onDeleted }) {
   async function deleteAccount(event) {
     event.preventDefault();
     say(deleteMessage, "");
+    if (hasPassword() && !confirmPassword.value) {
+      say(deleteMessage, t("acct.delete.password.empty"));
+      confirmPassword.focus();
+      return;
+    }
+    // Without a password nothing else stands between one tap and the end of the account: ask first.
+    if (!hasPassword() && !(await askFirst(deleteButton, { question: t("acct.delete.confirm"), yes: t("acct.delete.yes") }))) {
+      return;
+    }
     const body = hasPassword() ? { password: confirmPassword.value } : undefined;
     try {
       // retry off: a refreshed token would pass as a fresh sign-in only by accident.
