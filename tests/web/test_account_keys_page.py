@@ -53,6 +53,8 @@ def test_a_key_is_made_once_shown_once_copied_used_and_revoked(page: Page, serve
     page.click("#api-key-create-submit")
     expect(page.locator("#api-keys-msg")).to_contain_text("characters that change the text's direction")
     assert _keys(server, token) == []
+    page.locator("#api-keys-box").scroll_into_view_if_needed()
+    shot(page, "29-account-key-name-refused")
 
     # A double click makes one key: one request, not a second one the server would also answer.
     posts: list[str] = []

@@ -99,6 +99,8 @@ def test_telegram_user_links_an_email_removes_it_in_thai_and_deletes(page: Page,
 
     page.click("#lang-toggle")
     expect(page.locator("#account h2")).to_have_text("บัญชี")
+    # The message showing is said again in Thai, not left in English.
+    expect(page.locator("#account-msg")).to_have_text("เชื่อมแล้ว ตอนนี้คุณเข้าสู่ระบบด้วยวิธีนี้ได้ด้วย")
     expect(page.locator("#identities li").first).to_contain_text("Telegram")
     # Removing a way in asks first (in Thai); Cancel keeps it.
     email_row = page.locator("#identities li", has_text="อีเมลและรหัสผ่าน")

@@ -1,7 +1,7 @@
 // The account section's API keys: the list (name, prefix, dates; never a secret), creating one (its
 // secret shown once, with a copy button) and revoking one after asking.
 
-import { api, h, say, userMessage } from "./api.js";
+import { api, banner, h, userMessage } from "./api.js";
 import { askFirst } from "./confirm.js";
 import { formatDate, t } from "./i18n.js";
 
@@ -63,7 +63,8 @@ export function apiKeysSection() {
     message,
   );
   let freshName = "";
-  const notice = (text, kind = "error") => say(message, text, kind);
+  // Messages follow the language: one that is showing is said again in the new one.
+  const notice = banner(message);
 
   function keyRow(key) {
     const revoked = Boolean(key.revoked_at);
@@ -104,6 +105,7 @@ export function apiKeysSection() {
     doneButton.textContent = t("acct.keys.done");
     newTitle.textContent = t("acct.keys.new.title", { name: freshName });
     secret.setAttribute("aria-label", t("acct.keys.new.label"));
+    notice.again();
   }
 
   let loads = 0;
@@ -117,7 +119,7 @@ export function apiKeysSection() {
       total = page.total;
       render();
     } catch (err) {
-      notice(userMessage(err));
+      notice(() => userMessage(err));
     }
   }
 
@@ -129,7 +131,7 @@ export function apiKeysSection() {
       total = page.total;
       render();
     } catch (err) {
-      notice(userMessage(err));
+      notice(() => userMessage(err));
     }
   }
 
@@ -145,21 +147,21 @@ export function apiKeysSection() {
     if (creating) return;
     const wanted = name.value.trim();
     if (!wanted) {
-      notice(t("acct.keys.name.empty"));
+      notice(() => t("acct.keys.name.empty"));
       name.focus();
       return;
     }
     creating = true;
     createButton.disabled = true;
     render();
-    notice("");
+    notice(null);
     try {
       const made = await api(KEYS, { method: "POST", body: { name: wanted } });
       name.value = "";
       showSecret(made);
       await load();
     } catch (err) {
-      notice(createError(err));
+      notice(() => createError(err));
       name.focus();
     } finally {
       creating = false;
@@ -205,15 +207,15 @@ export function apiKeysSection() {
       yes: t("acct.keys.revoke.yes"),
     });
     if (!sure) return;
-    notice("");
+    notice(null);
     try {
       await api(`${KEYS}/${key.id}`, { method: "DELETE" });
-      notice(t("acct.keys.revoked.done", { name: key.name }), "ok");
+      notice(() => t("acct.keys.revoked.done", { name: key.name }), "ok");
       await load();
       list.querySelector(`[data-key-id="${key.id}"]`)?.setAttribute("tabindex", "-1");
       list.querySelector(`[data-key-id="${key.id}"]`)?.focus();
     } catch (err) {
-      notice(userMessage(err));
+      notice(() => userMessage(err));
     }
   }
 

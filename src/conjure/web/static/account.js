@@ -4,7 +4,7 @@
 
 import "./account-i18n.js";
 import { apiKeysSection } from "./account-keys.js";
-import { api, h, itemsOf, say, tokens, userMessage } from "./api.js";
+import { api, banner, h, itemsOf, tokens, userMessage } from "./api.js";
 import { askFirst } from "./confirm.js";
 import { applyI18n, formatDate, t } from "./i18n.js";
 import * as tg from "./telegram.js";
@@ -86,7 +86,9 @@ export function mountAccount({ panel, onDeleted }) {
     h("details", { id: "delete-box", class: "danger-zone" }, h("summary", {}, label("acct.delete")), deleteForm),
   );
 
-  const notice = (text, kind = "error") => say(message, text, kind);
+  // Messages follow the language: one that is showing is said again in the new one.
+  const notice = banner(message);
+  const deleteNotice = banner(deleteMessage);
   const hasPassword = () => identities.some((row) => row.provider === "password");
 
   function render() {
@@ -119,6 +121,8 @@ export function mountAccount({ panel, onDeleted }) {
     passwordRow.hidden = !hasPassword();
     freshHint.hidden = hasPassword();
     keys.render();
+    notice.again();
+    deleteNotice.again();
     applyI18n(panel);
   }
 
@@ -137,14 +141,14 @@ export function mountAccount({ panel, onDeleted }) {
       identities = rows;
       render();
     } catch (err) {
-      notice(userMessage(err));
+      notice(() => userMessage(err));
     }
   }
 
   async function link(body) {
-    notice("");
+    notice(null);
     const linked = await api("/api/v1/me/identities", { method: "POST", body });
-    notice(t(linked.merged ? "acct.merged" : "acct.linked"), "ok");
+    notice(() => t(linked.merged ? "acct.merged" : "acct.linked"), "ok");
     await loadIdentities();
   }
 
@@ -155,7 +159,7 @@ export function mountAccount({ panel, onDeleted }) {
       password.value = "";
       linkBox.open = false;
     } catch (err) {
-      notice(userMessage(err));
+      notice(() => userMessage(err));
     }
   }
 
@@ -163,25 +167,25 @@ export function mountAccount({ panel, onDeleted }) {
     try {
       await link({ provider: "telegram", init_data: tg.initData() });
     } catch (err) {
-      notice(userMessage(err));
+      notice(() => userMessage(err));
     }
   }
 
   async function unlink(row, button) {
     const question = `${t(`acct.provider.${row.provider}`)}: ${t("acct.remove.confirm")}`;
     if (!(await askFirst(button, { question, yes: t("acct.remove.yes") }))) return;
-    notice("");
+    notice(null);
     try {
       await api(`/api/v1/me/identities/${row.id}`, { method: "DELETE" });
-      notice(t("acct.removed"), "ok");
+      notice(() => t("acct.removed"), "ok");
       await loadIdentities();
     } catch (err) {
-      notice(userMessage(err));
+      notice(() => userMessage(err));
     }
   }
 
   async function downloadExport() {
-    notice("");
+    notice(null);
     try {
       const data = await api("/api/v1/me/export");
       const url = URL.createObjectURL(new Blob([JSON.stringify(data, null, 2)], { type: "application/json" }));
@@ -190,17 +194,17 @@ export function mountAccount({ panel, onDeleted }) {
       a.click();
       a.remove();
       setTimeout(() => URL.revokeObjectURL(url), 10_000);
-      notice(t("acct.export.done"), "ok");
+      notice(() => t("acct.export.done"), "ok");
     } catch (err) {
-      notice(userMessage(err));
+      notice(() => userMessage(err));
     }
   }
 
   async function deleteAccount(event) {
     event.preventDefault();
-    say(deleteMessage, "");
+    deleteNotice(null);
     if (hasPassword() && !confirmPassword.value) {
-      say(deleteMessage, t("acct.delete.password.empty"));
+      deleteNotice(() => t("acct.delete.password.empty"));
       confirmPassword.focus();
       return;
     }
@@ -213,7 +217,7 @@ export function mountAccount({ panel, onDeleted }) {
       // retry off: a refreshed token would pass as a fresh sign-in only by accident.
       await api("/api/v1/me", { method: "DELETE", body, retry: false });
     } catch (err) {
-      say(deleteMessage, userMessage(err));
+      deleteNotice(() => userMessage(err));
       return;
     }
     confirmPassword.value = "";
