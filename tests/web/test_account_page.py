@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from urllib.parse import quote, urlencode
@@ -39,6 +40,30 @@ def _telegram_launch(user_id: int, name: str) -> str:
     return f"/#tgWebAppData={quote(init_data)}&tgWebAppVersion=7.0&tgWebAppPlatform=android"
 
 
+def _luminance(css: str) -> float:
+    """Relative luminance (WCAG 2) of a computed ``rgb(r, g, b)`` colour."""
+    channels = [int(part) / 255 for part in re.findall(r"\d+", css)[:3]]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(colors: list[str]) -> float:
+    lighter, darker = sorted((_luminance(c) for c in colors), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def test_a_refused_sign_up_name_says_why_in_thai(page: Page) -> None:
+    page.goto("/")
+    page.click("#lang-toggle")
+    page.fill("#auth-email", _email("bidi"))
+    page.fill("#auth-password", PASSWORD)
+    page.fill("#auth-name", "ดาว\u202eevil")
+    page.click("#auth-submit")
+    # Not "too long": the name is short, its direction override is what the server refused.
+    expect(page.locator("#notice")).to_contain_text("อักขระที่เปลี่ยนทิศทางข้อความ")
+    expect(page.locator("#auth")).to_be_visible()
+
+
 def test_export_and_delete_an_email_account(page: Page, server: str) -> None:
     email = _email("leaving")
     _sign_up(page, email)
@@ -53,7 +78,11 @@ def test_export_and_delete_an_email_account(page: Page, server: str) -> None:
     exported = json.loads(download.value.path().read_text())
     assert exported["profile"]["email"] == email
     assert exported["identities"][0]["provider"] == "password"
+    # Said beside the button (the sign-ins' message is screens away on a phone, above the API keys).
+    expect(page.locator(".account-row + #export-msg")).to_have_text("Your data is downloading.")
     page.locator("#delete-box summary").click()
+    danger = page.locator("#delete-account button[type=submit]")
+    assert _contrast(danger.evaluate("b => [getComputedStyle(b).color, getComputedStyle(b).backgroundColor]")) >= 4.5
     expect(page.locator("#delete-password-row")).to_be_visible()
     expect(page.locator("#delete-fresh")).to_be_hidden()
     # No password typed: asked for it on the page, not told to sign in again by the server.

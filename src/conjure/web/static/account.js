@@ -57,6 +57,8 @@ export function mountAccount({ panel, onDeleted }) {
   });
   const passwordRow = h("label", { id: "delete-password-row" }, label("acct.delete.password"), confirmPassword);
   const deleteMessage = h("p", { id: "delete-msg", class: "notice", role: "alert", hidden: true });
+  // Beside its button: the sign-ins' message sits above the API keys, out of sight on a phone.
+  const exportMessage = h("p", { id: "export-msg", class: "notice", role: "status", hidden: true });
   const deleteButton = h(
     "button",
     { type: "submit", class: "danger", dataset: { i18n: "acct.delete.submit" } },
@@ -83,12 +85,14 @@ export function mountAccount({ panel, onDeleted }) {
     message,
     keys.element,
     h("div", { class: "account-row" }, exportButton, h("span", { class: "muted small", dataset: { i18n: "acct.export.hint" } }, t("acct.export.hint"))),
+    exportMessage,
     h("details", { id: "delete-box", class: "danger-zone" }, h("summary", {}, label("acct.delete")), deleteForm),
   );
 
   // Messages follow the language: one that is showing is said again in the new one.
   const notice = banner(message);
   const deleteNotice = banner(deleteMessage);
+  const exportNotice = banner(exportMessage);
   const hasPassword = () => identities.some((row) => row.provider === "password");
 
   function render() {
@@ -123,6 +127,7 @@ export function mountAccount({ panel, onDeleted }) {
     keys.render();
     notice.again();
     deleteNotice.again();
+    exportNotice.again();
     applyI18n(panel);
   }
 
@@ -185,7 +190,7 @@ export function mountAccount({ panel, onDeleted }) {
   }
 
   async function downloadExport() {
-    notice(null);
+    exportNotice(null);
     try {
       const data = await api("/api/v1/me/export");
       const url = URL.createObjectURL(new Blob([JSON.stringify(data, null, 2)], { type: "application/json" }));
@@ -194,9 +199,9 @@ export function mountAccount({ panel, onDeleted }) {
       a.click();
       a.remove();
       setTimeout(() => URL.revokeObjectURL(url), 10_000);
-      notice(() => t("acct.export.done"), "ok");
+      exportNotice(() => t("acct.export.done"), "ok");
     } catch (err) {
-      notice(() => userMessage(err));
+      exportNotice(() => userMessage(err));
     }
   }
 
