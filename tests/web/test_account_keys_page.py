@@ -67,7 +67,8 @@ def test_a_key_is_made_once_shown_once_copied_used_and_revoked(page: Page, serve
     secret = page.input_value("#api-key-secret")
     made = _keys(server, token)
     assert len(made) == 1, made
-    assert [url for url in posts if url.endswith("/api/v1/auth/api-keys")] == [f"{server}/api/v1/auth/api-keys"]
+    creates = [url for url in posts if url.endswith("/api/v1/auth/api-keys")]
+    assert creates == [f"{server}/api/v1/auth/api-keys"]
     assert secret.startswith(f"{made[0]['prefix']}_")
     row = page.locator("#api-keys li")
     expect(row).to_have_count(1)
@@ -155,3 +156,20 @@ def test_keys_by_keyboard_alone_in_thai_on_a_phone(page: Page, server: str) -> N
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     page.locator("#api-keys-box").scroll_into_view_if_needed()
     shot(page, "34-account-key-revoked-thai")
+
+
+def test_many_keys_come_a_page_at_a_time(page: Page, server: str) -> None:
+    token = _sign_up(page)
+    auth = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=server, headers=auth) as client:
+        for n in range(51):
+            made = client.post("/api/v1/auth/api-keys", json={"name": f"key {n:02}"})
+            assert made.status_code == 201, made.text
+    page.reload()
+    rows = page.locator("#api-keys li")
+    expect(rows).to_have_count(50)
+    expect(rows.first).to_contain_text("key 50")  # newest first
+    page.click("#api-keys-more")
+    expect(rows).to_have_count(51)
+    expect(rows.last).to_contain_text("key 00")
+    expect(page.locator("#api-keys-more")).to_be_hidden()

@@ -82,7 +82,8 @@ def test_export_and_delete_an_email_account(page: Page, server: str) -> None:
     expect(page.locator(".account-row + #export-msg")).to_have_text("Your data is downloading.")
     page.locator("#delete-box summary").click()
     danger = page.locator("#delete-account button[type=submit]")
-    assert _contrast(danger.evaluate("b => [getComputedStyle(b).color, getComputedStyle(b).backgroundColor]")) >= 4.5
+    colors = danger.evaluate("b => [getComputedStyle(b).color, getComputedStyle(b).backgroundColor]")
+    assert _contrast(colors) >= 4.5
     expect(page.locator("#delete-password-row")).to_be_visible()
     expect(page.locator("#delete-fresh")).to_be_hidden()
     # No password typed: asked for it on the page, not told to sign in again by the server.
