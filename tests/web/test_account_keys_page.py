@@ -173,3 +173,23 @@ def test_many_keys_come_a_page_at_a_time(page: Page, server: str) -> None:
     expect(rows).to_have_count(51)
     expect(rows.last).to_contain_text("key 00")
     expect(page.locator("#api-keys-more")).to_be_hidden()
+
+
+def test_signing_out_takes_a_new_keys_secret_off_the_page(page: Page, server: str) -> None:
+    _sign_up(page)
+    page.fill("#api-key-name", "Left on screen")
+    page.click("#api-key-create-submit")
+    expect(page.locator("#api-key-new")).to_be_visible()
+    secret = page.input_value("#api-key-secret")
+    page.click("#logout")  # without pressing Done
+    expect(page.locator("#auth")).to_be_visible()
+    assert page.input_value("#api-key-secret") == ""
+    # Whoever signs in next on this screen (no reload) sees their own keys, none of the last session's.
+    page.fill("#auth-email", f"next-{uuid.uuid4().hex[:8]}@example.com")
+    page.fill("#auth-password", PASSWORD)
+    page.click("#auth-submit")
+    expect(page.locator("#api-keys-empty")).to_be_visible()
+    expect(page.locator("#api-key-new")).to_be_hidden()
+    expect(page.locator("#api-keys li")).to_have_count(0)
+    assert page.input_value("#api-key-secret") == ""
+    assert secret not in (page.locator("#account").text_content() or "")

@@ -12,8 +12,9 @@ const NAME_MAX = 100; // ApiKeyIn.name's max_length
 const words = (key, vars) => h("span", { dataset: { i18n: key } }, t(key, vars));
 
 /**
- * Build the API keys part of the account section and return `{element, load, render}`: `load()`
- * reads the keys again, `render()` redraws them in the current language.
+ * Build the API keys part of the account section and return `{element, load, render, reset}`:
+ * `load()` reads the keys again, `render()` redraws them in the current language, `reset()` forgets
+ * them and any new key's secret (at sign-out).
  */
 export function apiKeysSection() {
   let keys = [];
@@ -181,10 +182,25 @@ export function apiKeysSection() {
 
   /** Take the secret off the page once the person has it (it is never shown again). */
   function forgetSecret() {
+    hideSecret();
+    name.focus();
+  }
+
+  function hideSecret() {
     secret.value = "";
     freshName = "";
     fresh.hidden = true;
-    name.focus();
+  }
+
+  /** Forget what this session showed (on sign-out: the next person at this screen must not see it). */
+  function reset() {
+    hideSecret();
+    loads += 1; // a load still under way belongs to the session that ended
+    keys = [];
+    total = 0;
+    name.value = "";
+    notice(null);
+    render();
   }
 
   async function copySecret() {
@@ -220,5 +236,5 @@ export function apiKeysSection() {
   }
 
   render();
-  return { element, load, render };
+  return { element, load, render, reset };
 }

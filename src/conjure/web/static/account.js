@@ -12,8 +12,9 @@ import * as tg from "./telegram.js";
 const label = (key) => h("span", { dataset: { i18n: key } }, t(key));
 
 /**
- * Fill `panel` (the page's #account section) and return `{load, render}`: `load()` reads the
- * sign-ins again, `render()` redraws them in the current language.
+ * Fill `panel` (the page's #account section) and return `{load, render, reset}`: `load()` reads the
+ * sign-ins and keys again, `render()` redraws them in the current language, `reset()` empties the
+ * section at sign-out (a new key's secret, typed passwords, messages) for whoever signs in next.
  *
  * @param {object} options
  * @param {HTMLElement} options.panel where the section goes
@@ -230,5 +231,16 @@ export function mountAccount({ panel, onDeleted }) {
     onDeleted();
   }
 
-  return { load, render };
+  function reset() {
+    identities = [];
+    loads += 1; // a load still under way belongs to the session that ended
+    for (const input of [email, password, confirmPassword]) input.value = "";
+    linkBox.open = false;
+    panel.querySelector("#delete-box").open = false;
+    for (const tell of [notice, deleteNotice, exportNotice]) tell(null);
+    keys.reset();
+    list.replaceChildren();
+  }
+
+  return { load, render, reset };
 }
