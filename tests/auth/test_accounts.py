@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import httpx
@@ -164,3 +165,22 @@ async def test_concurrent_refreshes_of_one_token_give_one_pair(
         # The replays revoked the family, the winner's fresh token included.
         late = await client.post(REFRESH, json={"refresh_token": winners[0].json()["refresh_token"]})
         assert late.status_code == 401
+
+
+@pytest.mark.parametrize("code", ["AB\x00CDEFG", "\x00", "ABCD\ud800"])
+async def test_an_invite_code_the_database_cannot_store_is_422_on_every_backend(
+    backend: dict[str, str], api: ClientFactory, code: str
+) -> None:
+    # PostgreSQL refuses NUL (and a lone surrogate) in text; SQLite would look the code up and
+    # call it unknown. Both answer the same: the field is wrong, and no account was made.
+    async with api(**backend) as (client, _):
+        body = {"email": "nul@example.com", "password": "correct horse", "invite_code": code}
+        # Sent as JSON escapes (\\u0000, \\ud800), as a browser or any JSON library would send them.
+        raw = json.dumps(body, ensure_ascii=True)
+        refused = await client.post(SIGNUP, content=raw, headers={"content-type": "application/json"})
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["code"] == "validation_error"
+        assert [e["field"] for e in refused.json()["errors"]] == ["invite_code"]
+        # Space around a pasted code is still forgiven, and the sign-up was not half made.
+        accepted = await _signup(client, email="nul@example.com", invite_code=" \tNOSUCHCODE\n")
+        assert accepted.status_code == 201, accepted.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 from urllib.parse import quote, urlencode
@@ -39,6 +40,30 @@ def _telegram_launch(user_id: int, name: str) -> str:
     return f"/#tgWebAppData={quote(init_data)}&tgWebAppVersion=7.0&tgWebAppPlatform=android"
 
 
+def _luminance(css: str) -> float:
+    """Relative luminance (WCAG 2) of a computed ``rgb(r, g, b)`` colour."""
+    channels = [int(part) / 255 for part in re.findall(r"\d+", css)[:3]]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(colors: list[str]) -> float:
+    lighter, darker = sorted((_luminance(c) for c in colors), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
+
+
+def test_a_refused_sign_up_name_says_why_in_thai(page: Page) -> None:
+    page.goto("/")
+    page.click("#lang-toggle")
+    page.fill("#auth-email", _email("bidi"))
+    page.fill("#auth-password", PASSWORD)
+    page.fill("#auth-name", "ดาว\u202eevil")
+    page.click("#auth-submit")
+    # Not "too long": the name is short, its direction override is what the server refused.
+    expect(page.locator("#notice")).to_contain_text("อักขระที่เปลี่ยนทิศทางข้อความ")
+    expect(page.locator("#auth")).to_be_visible()
+
+
 def test_export_and_delete_an_email_account(page: Page, server: str) -> None:
     email = _email("leaving")
     _sign_up(page, email)
@@ -53,9 +78,21 @@ def test_export_and_delete_an_email_account(page: Page, server: str) -> None:
     exported = json.loads(download.value.path().read_text())
     assert exported["profile"]["email"] == email
     assert exported["identities"][0]["provider"] == "password"
+    # Said beside the button (the sign-ins' message is screens away on a phone, above the API keys).
+    expect(page.locator(".account-row + #export-msg")).to_have_text("Your data is downloading.")
     page.locator("#delete-box summary").click()
+    danger = page.locator("#delete-account button[type=submit]")
+    colors = danger.evaluate("b => [getComputedStyle(b).color, getComputedStyle(b).backgroundColor]")
+    assert _contrast(colors) >= 4.5
     expect(page.locator("#delete-password-row")).to_be_visible()
     expect(page.locator("#delete-fresh")).to_be_hidden()
+    # No password typed: asked for it on the page, not told to sign in again by the server.
+    deletes: list[str] = []
+    page.on("request", lambda request: deletes.append(request.url) if request.method == "DELETE" else None)
+    page.click("#delete-account button[type=submit]")
+    expect(page.locator("#delete-msg")).to_have_text("Type your password first.")
+    assert deletes == []
+    expect(page.locator("#delete-password")).to_be_focused()
     page.fill("#delete-password", "not my password")
     page.click("#delete-account button[type=submit]")
     expect(page.locator("#delete-msg")).to_contain_text("That is not your password")
@@ -92,17 +129,36 @@ def test_telegram_user_links_an_email_removes_it_in_thai_and_deletes(page: Page,
 
     page.click("#lang-toggle")
     expect(page.locator("#account h2")).to_have_text("บัญชี")
+    # The message showing is said again in Thai, not left in English.
+    expect(page.locator("#account-msg")).to_have_text("เชื่อมแล้ว ตอนนี้คุณเข้าสู่ระบบด้วยวิธีนี้ได้ด้วย")
     expect(page.locator("#identities li").first).to_contain_text("Telegram")
-    page.locator("#identities li", has_text="อีเมลและรหัสผ่าน").locator("button").click()
+    # Removing a way in asks first (in Thai); Cancel keeps it.
+    email_row = page.locator("#identities li", has_text="อีเมลและรหัสผ่าน")
+    email_row.get_by_role("button", name="ลบ").click()
+    question = page.locator("#identities .confirm")
+    expect(question.locator(".confirm-question")).to_have_text("อีเมลและรหัสผ่าน: ลบวิธีเข้าสู่ระบบนี้ใช่ไหม")
+    page.locator("#account").scroll_into_view_if_needed()
+    shot(page, "23-account-thai-remove-asked")
+    question.get_by_role("button", name="ยกเลิก").click()
+    expect(question).to_have_count(0)
+    expect(page.locator("#identities li")).to_have_count(2)
+    email_row.get_by_role("button", name="ลบ").click()
+    question.get_by_role("button", name="ลบ").click()
     expect(page.locator("#account-msg")).to_have_text("ลบแล้ว")
     expect(page.locator("#identities li")).to_have_count(1)
     shot(page, "23-account-thai")
 
-    # No password any more: a fresh sign-in (this launch, moments ago) confirms the deletion.
+    # No password any more: a fresh sign-in (this launch, moments ago) confirms the deletion, and
+    # with nothing to type, one tap only asks; the account goes on the answer.
     page.locator("#delete-box summary").click()
     expect(page.locator("#delete-password-row")).to_be_hidden()
     expect(page.locator("#delete-fresh")).to_be_visible()
     page.click("#delete-account button[type=submit]")
+    asked = page.locator("#delete-account .confirm")
+    expect(asked).to_contain_text("ลบบัญชีของคุณใช่ไหม การลบนี้ย้อนกลับไม่ได้")
+    expect(page.locator("#app")).to_be_visible()
+    shot(page, "25-account-thai-delete-asked")
+    asked.get_by_role("button", name="ใช่ ลบบัญชีของฉัน").click()
     expect(page.locator("#notice")).to_have_text("ลบบัญชีของคุณแล้ว")
 
 

@@ -14,13 +14,17 @@ from conjure.users.schemas import UserOut
 # A name a person typed: no control characters (PostgreSQL refuses NUL in text outright), and no
 # bidi embeddings, overrides or isolates, which make a name read otherwise than it is stored.
 PLAIN_TEXT = r"^[^\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]*$"
+# An invite code as pasted: space around it is trimmed when it is looked up, but a control character
+# in it (NUL, which PostgreSQL cannot even compare) or a lone surrogate makes it no code at all, on
+# every backend alike (on SQLite it would otherwise pass as an unknown code, on PostgreSQL fail).
+INVITE_CODE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 
 
 class SignupIn(BaseModel):
     email: EmailStr
     password: str = Field(min_length=8, max_length=128)
     name: str | None = Field(default=None, max_length=200, pattern=PLAIN_TEXT)
-    invite_code: str | None = Field(default=None, max_length=32)
+    invite_code: str | None = Field(default=None, max_length=32, pattern=INVITE_CODE)
 
 
 class LoginIn(BaseModel):

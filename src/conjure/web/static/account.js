@@ -1,16 +1,20 @@
-// The account section: the ways to sign in (list, link, remove), downloading one's data, and deleting
-// the account. Each page that has it gives a panel to fill and what to do once the account is gone.
+// The account section: the ways to sign in (list, link, remove), API keys (account-keys.js),
+// downloading one's data, and deleting the account. Each page that has it gives a panel to fill and
+// what to do once the account is gone.
 
 import "./account-i18n.js";
-import { api, h, itemsOf, say, tokens, userMessage } from "./api.js";
+import { apiKeysSection } from "./account-keys.js";
+import { api, banner, h, itemsOf, tokens, userMessage } from "./api.js";
+import { askFirst } from "./confirm.js";
 import { applyI18n, formatDate, t } from "./i18n.js";
 import * as tg from "./telegram.js";
 
 const label = (key) => h("span", { dataset: { i18n: key } }, t(key));
 
 /**
- * Fill `panel` (the page's #account section) and return `{load, render}`: `load()` reads the
- * sign-ins again, `render()` redraws them in the current language.
+ * Fill `panel` (the page's #account section) and return `{load, render, reset}`: `load()` reads the
+ * sign-ins and keys again, `render()` redraws them in the current language, `reset()` empties the
+ * section at sign-out (a new key's secret, typed passwords, messages) for whoever signs in next.
  *
  * @param {object} options
  * @param {HTMLElement} options.panel where the section goes
@@ -54,6 +58,14 @@ export function mountAccount({ panel, onDeleted }) {
   });
   const passwordRow = h("label", { id: "delete-password-row" }, label("acct.delete.password"), confirmPassword);
   const deleteMessage = h("p", { id: "delete-msg", class: "notice", role: "alert", hidden: true });
+  // Beside its button: the sign-ins' message sits above the API keys, out of sight on a phone.
+  const exportMessage = h("p", { id: "export-msg", class: "notice", role: "status", hidden: true });
+  const deleteButton = h(
+    "button",
+    { type: "submit", class: "danger", dataset: { i18n: "acct.delete.submit" } },
+    t("acct.delete.submit"),
+  );
+  const keys = apiKeysSection();
   const freshHint = h("p", { id: "delete-fresh", class: "muted small", dataset: { i18n: "acct.delete.fresh" } }, t("acct.delete.fresh"));
   const deleteForm = h(
     "form",
@@ -62,7 +74,7 @@ export function mountAccount({ panel, onDeleted }) {
     passwordRow,
     freshHint,
     deleteMessage,
-    h("button", { type: "submit", class: "danger", dataset: { i18n: "acct.delete.submit" } }, t("acct.delete.submit")),
+    deleteButton,
   );
   panel.append(
     h("h2", { dataset: { i18n: "acct.title" } }, t("acct.title")),
@@ -72,11 +84,16 @@ export function mountAccount({ panel, onDeleted }) {
     linkBox,
     telegramButton,
     message,
+    keys.element,
     h("div", { class: "account-row" }, exportButton, h("span", { class: "muted small", dataset: { i18n: "acct.export.hint" } }, t("acct.export.hint"))),
+    exportMessage,
     h("details", { id: "delete-box", class: "danger-zone" }, h("summary", {}, label("acct.delete")), deleteForm),
   );
 
-  const notice = (text, kind = "error") => say(message, text, kind);
+  // Messages follow the language: one that is showing is said again in the new one.
+  const notice = banner(message);
+  const deleteNotice = banner(deleteMessage);
+  const exportNotice = banner(exportMessage);
   const hasPassword = () => identities.some((row) => row.provider === "password");
 
   function render() {
@@ -96,7 +113,7 @@ export function mountAccount({ panel, onDeleted }) {
               class: "link",
               disabled: only,
               title: only ? t("acct.only") : null,
-              onclick: () => unlink(row.id),
+              onclick: (event) => unlink(row, event.currentTarget),
             },
             t("acct.remove"),
           ),
@@ -108,12 +125,20 @@ export function mountAccount({ panel, onDeleted }) {
     telegramButton.hidden = !tg.initData() || identities.some((row) => row.provider === "telegram");
     passwordRow.hidden = !hasPassword();
     freshHint.hidden = hasPassword();
+    keys.render();
+    notice.again();
+    deleteNotice.again();
+    exportNotice.again();
     applyI18n(panel);
   }
 
   let loads = 0;
 
   async function load() {
+    await Promise.all([loadIdentities(), keys.load()]);
+  }
+
+  async function loadIdentities() {
     const mine = ++loads;
     try {
       const rows = itemsOf(await api("/api/v1/me/identities?limit=100"));
@@ -122,15 +147,15 @@ export function mountAccount({ panel, onDeleted }) {
       identities = rows;
       render();
     } catch (err) {
-      notice(userMessage(err));
+      notice(() => userMessage(err));
     }
   }
 
   async function link(body) {
-    notice("");
+    notice(null);
     const linked = await api("/api/v1/me/identities", { method: "POST", body });
-    notice(t(linked.merged ? "acct.merged" : "acct.linked"), "ok");
-    await load();
+    notice(() => t(linked.merged ? "acct.merged" : "acct.linked"), "ok");
+    await loadIdentities();
   }
 
   async function linkPassword(event) {
@@ -140,7 +165,7 @@ export function mountAccount({ panel, onDeleted }) {
       password.value = "";
       linkBox.open = false;
     } catch (err) {
-      notice(userMessage(err));
+      notice(() => userMessage(err));
     }
   }
 
@@ -148,23 +173,25 @@ export function mountAccount({ panel, onDeleted }) {
     try {
       await link({ provider: "telegram", init_data: tg.initData() });
     } catch (err) {
-      notice(userMessage(err));
+      notice(() => userMessage(err));
     }
   }
 
-  async function unlink(id) {
-    notice("");
+  async function unlink(row, button) {
+    const question = `${t(`acct.provider.${row.provider}`)}: ${t("acct.remove.confirm")}`;
+    if (!(await askFirst(button, { question, yes: t("acct.remove.yes") }))) return;
+    notice(null);
     try {
-      await api(`/api/v1/me/identities/${id}`, { method: "DELETE" });
-      notice(t("acct.removed"), "ok");
-      await load();
+      await api(`/api/v1/me/identities/${row.id}`, { method: "DELETE" });
+      notice(() => t("acct.removed"), "ok");
+      await loadIdentities();
     } catch (err) {
-      notice(userMessage(err));
+      notice(() => userMessage(err));
     }
   }
 
   async function downloadExport() {
-    notice("");
+    exportNotice(null);
     try {
       const data = await api("/api/v1/me/export");
       const url = URL.createObjectURL(new Blob([JSON.stringify(data, null, 2)], { type: "application/json" }));
@@ -173,21 +200,30 @@ export function mountAccount({ panel, onDeleted }) {
       a.click();
       a.remove();
       setTimeout(() => URL.revokeObjectURL(url), 10_000);
-      notice(t("acct.export.done"), "ok");
+      exportNotice(() => t("acct.export.done"), "ok");
     } catch (err) {
-      notice(userMessage(err));
+      exportNotice(() => userMessage(err));
     }
   }
 
   async function deleteAccount(event) {
     event.preventDefault();
-    say(deleteMessage, "");
+    deleteNotice(null);
+    if (hasPassword() && !confirmPassword.value) {
+      deleteNotice(() => t("acct.delete.password.empty"));
+      confirmPassword.focus();
+      return;
+    }
+    // Without a password nothing else stands between one tap and the end of the account: ask first.
+    if (!hasPassword() && !(await askFirst(deleteButton, { question: t("acct.delete.confirm"), yes: t("acct.delete.yes") }))) {
+      return;
+    }
     const body = hasPassword() ? { password: confirmPassword.value } : undefined;
     try {
       // retry off: a refreshed token would pass as a fresh sign-in only by accident.
       await api("/api/v1/me", { method: "DELETE", body, retry: false });
     } catch (err) {
-      say(deleteMessage, userMessage(err));
+      deleteNotice(() => userMessage(err));
       return;
     }
     confirmPassword.value = "";
@@ -195,5 +231,16 @@ export function mountAccount({ panel, onDeleted }) {
     onDeleted();
   }
 
-  return { load, render };
+  function reset() {
+    identities = [];
+    loads += 1; // a load still under way belongs to the session that ended
+    for (const input of [email, password, confirmPassword]) input.value = "";
+    linkBox.open = false;
+    panel.querySelector("#delete-box").open = false;
+    for (const tell of [notice, deleteNotice, exportNotice]) tell(null);
+    keys.reset();
+    list.replaceChildren();
+  }
+
+  return { load, render, reset };
 }

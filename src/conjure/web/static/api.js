@@ -262,6 +262,22 @@ export function say(el, text, kind = "error") {
   el.hidden = !text;
 }
 
+/**
+ * A banner (see `say`) whose message follows the language: `tell(() => t("key"), kind)` shows it,
+ * `tell(null)` hides it, and `tell.again()` says the message showing again (after a language change).
+ */
+export function banner(el) {
+  let last = null;
+  const tell = (words, kind = "error") => {
+    last = words ? { words, kind } : null;
+    say(el, words ? words() : "", kind);
+  };
+  tell.again = () => {
+    if (last) say(el, last.words(), last.kind);
+  };
+  return tell;
+}
+
 export function newIdempotencyKey() {
   if (globalThis.crypto?.randomUUID) return crypto.randomUUID();
   const bytes = new Uint8Array(16);

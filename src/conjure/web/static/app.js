@@ -74,6 +74,7 @@ async function telegramLogin() {
 function logout() {
   tokens.clear();
   state.user = null;
+  account.reset(); // a new API key's secret must not wait, hidden, for the next person to sign in
   state.job?.abort.abort();
   state.view?.close();
   $("app").hidden = true;
