@@ -1,5 +1,6 @@
-"""Telling database faults apart (retryable, unavailable, anything else) and the HTTP retry of a
-whole request: its body is read again, a fault that is not the database's stays a 500."""
+"""Telling database faults apart (retryable, unavailable, text it cannot store, anything else) and
+the HTTP retry of a whole request: its body is read again, a fault that is not the database's stays
+a 500."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI, Request
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from conjure import dbfaults
 from conjure.dbfaults import DatabaseFaultMiddleware, is_retryable, is_unavailable, retry_transaction
@@ -114,3 +117,33 @@ async def test_a_request_out_of_retries_is_503_and_other_errors_stay_500(
     assert exhausted.headers["Retry-After"] == str(dbfaults.UNAVAILABLE_RETRY_AFTER_SECONDS)
     assert len(bodies) == dbfaults.RETRY_ATTEMPTS + 1
     assert (other.status_code, other.json()["code"]) == (500, "internal_error")
+
+
+async def test_text_postgresql_cannot_store_that_a_schema_let_through_is_a_422(pg_url: str) -> None:
+    """NUL in text (22021) or in jsonb (22P05) reaching PostgreSQL is the client's error, not a 500;
+    the routes' schemas refuse it first, so this is the net under a schema that forgot to."""
+    engine = create_async_engine(pg_url)
+    app = FastAPI()
+    install_error_handlers(app)
+    app.add_middleware(DatabaseFaultMiddleware)
+
+    @app.post("/store")
+    async def store(request: Request) -> Any:
+        body = await request.json()
+        async with engine.begin() as conn:
+            await conn.execute(text("CREATE TEMP TABLE IF NOT EXISTS said (t text, j jsonb)"))
+            await conn.execute(text("INSERT INTO said VALUES (:t, CAST(:j AS jsonb))"), body)
+        return {"stored": True}
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            fine = await client.post("/store", json={"t": "plain", "j": '{"a": "plain"}'})
+            in_text = await client.post("/store", json={"t": "a\x00b", "j": "{}"})
+            in_json = await client.post("/store", json={"t": "plain", "j": '{"a": "a\\u0000b"}'})
+    finally:
+        await engine.dispose()
+    assert fine.json() == {"stored": True}
+    for refused in (in_text, in_json):
+        assert (refused.status_code, refused.json()["code"]) == (422, "invalid_text"), refused.text
+        assert refused.headers["content-type"].startswith("application/problem+json")

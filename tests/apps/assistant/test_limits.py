@@ -80,9 +80,9 @@ async def test_a_paid_plan_raises_the_days_free_messages(make_chat: MakeChat) ->
 async def test_text_the_database_cannot_store_is_a_422_and_nothing_is_kept(
     make_chat: MakeChat, pg_url: str
 ) -> None:
-    """PostgreSQL refuses NUL in text; where a schema lets it through (a sign-up's invite code has
-    no pattern) the platform answers that as the client's error (422 invalid_text), nothing
-    written. A message's own schema refuses it first, naming the field, as on SQLite."""
+    """PostgreSQL refuses NUL in text; a message's schema refuses it first, naming the field, as on
+    SQLite, and so does a sign-up's invite code; nothing is written. (The net under a schema that
+    would let it through, 422 invalid_text: tests/platform/test_dbfaults.py.)"""
     chat = await make_chat(database_url=pg_url)
     conversation = await chat.conversation()
     # As JSON escapes, as a client sends them (a lone surrogate cannot be UTF-8 on the wire).
@@ -103,7 +103,7 @@ async def test_text_the_database_cannot_store_is_a_422_and_nothing_is_kept(
     refused = await chat.client.post(
         "/api/v1/auth/signup", content=signup, headers={"content-type": "application/json"}
     )
-    assert (refused.status_code, refused.json()["code"]) == (422, "invalid_text")
+    assert (refused.status_code, refused.json()["code"]) == (422, "validation_error")
     assert refused.headers["content-type"].startswith("application/problem+json")
     login = {"email": "nul@example.com", "password": "correct horse battery"}
     assert (await chat.client.post("/api/v1/auth/login", json=login)).status_code == 401
