@@ -48,7 +48,8 @@ async def test_english_by_default_and_only_languages_it_speaks(chat: Chat) -> No
     regional = await chat.send(conversation, "No thanks, hello", language="th-TH")
     async with chat.api.runtime.db.session() as session:
         payload = await session.scalar(select(Job.payload).where(Job.id == uuid.UUID(regional["job_id"])))
-    assert payload is not None and payload["language"] == "th"
+    assert payload is not None
+    assert payload["language"] == "th"
     for refused in ("fr", "", "xx-th", 7):
         response = await chat.client.post(
             f"/api/v1/assistant/conversations/{conversation}/messages",

@@ -84,7 +84,13 @@ class DeltaWriter:
             return
         delta, self.pending = "".join(self.pending), []
         self.parts.append(delta)
-        data: dict[str, Any] = {**self.ids, "index": self.index, "delta": delta}
+        # The job's id too: the page stops an answer by canceling its job, whichever tab sent it.
+        data: dict[str, Any] = {
+            **self.ids,
+            "job_id": str(self.ctx.job_id),
+            "index": self.index,
+            "delta": delta,
+        }
         self.index += 1
         self.sent_at = time.perf_counter()
         if self.first_at is None:
