@@ -18,17 +18,17 @@ from tests.web.conftest import (  # noqa: F401  (fixtures)
 )
 
 
-def _sign_up(page: Page, email: str) -> None:
-    page.fill("#auth-email", email)
-    page.fill("#auth-password", "correct horse battery")
-    page.click("#signup")
-    expect(page.locator("#app")).to_be_visible()
+def _sign_up(tab: Page, email: str) -> None:
+    tab.fill("#auth-email", email)
+    tab.fill("#auth-password", "correct horse battery")
+    tab.click("#signup")
+    expect(tab.locator("#app")).to_be_visible()
 
 
-def _talk(page: Page, text: str, answers: int) -> None:
-    page.fill("#message", text)
-    page.press("#message", "Enter")
-    expect(page.locator("#messages .bubble.assistant .model-badge")).to_have_count(answers, timeout=20_000)
+def _talk(tab: Page, text: str, answers: int) -> None:
+    tab.fill("#message", text)
+    tab.press("#message", "Enter")
+    expect(tab.locator("#messages .bubble.assistant .model-badge")).to_have_count(answers, timeout=20_000)
 
 
 def test_rename_and_delete_conversations_with_the_keyboard(page: Page) -> None:  # noqa: F811
