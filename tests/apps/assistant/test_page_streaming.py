@@ -90,6 +90,7 @@ def test_stop_keeps_what_arrived_and_the_person_can_send_again(browser, slow_ser
     expect(answer).to_contain_text("word3", timeout=20_000)
     expect(page.locator("#stop")).to_be_visible()
     expect(page.locator("#stop")).to_have_text("■ Stop")
+    shot(page, "assistant-20-streaming-stop")
     page.click("#stop")
     expect(answer).to_have_class("bubble assistant stopped")
     expect(answer.locator(".ended")).to_have_text("Stopped. Nothing was charged.")
@@ -100,7 +101,7 @@ def test_stop_keeps_what_arrived_and_the_person_can_send_again(browser, slow_ser
     expect(answer.locator(".text")).to_have_text(shown)
     assert "word29" not in shown
     expect(page.locator("#message")).to_be_focused()
-    shot(page, "assistant-20-stopped")
+    shot(page, "assistant-21-stopped")
 
     page.fill("#message", "A shorter one then")  # sending again works at once
     page.keyboard.press("Enter")
@@ -119,6 +120,6 @@ def test_stop_keeps_what_arrived_and_the_person_can_send_again(browser, slow_ser
     expect(page.locator("#messages .bubble.assistant.stopped")).to_have_count(2)
     expect(page.locator("#stop")).to_be_hidden()
     expect(page.locator("#stars")).to_have_text("★ 3")
-    shot(page, "assistant-21-stopped-thai")
+    shot(page, "assistant-22-stopped-thai")
     context.close()
     assert not errors, errors
