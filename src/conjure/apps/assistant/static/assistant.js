@@ -209,6 +209,7 @@ function startRename(li, c) {
 async function confirmDelete(c) {
   // A modal dialog (focus kept inside, Escape cancels), Cancel focused first: deleting is for good.
   const dialog = $("delete-dialog");
+  if (dialog.open) return; // a second click while it asks
   $("delete-text").textContent = t("as.delete.text", { title: c.title || t("as.untitled") });
   dialog.returnValue = "";
   const closed = new Promise((resolve) => dialog.addEventListener("close", () => resolve(dialog.returnValue), { once: true }));
