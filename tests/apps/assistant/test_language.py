@@ -9,6 +9,8 @@ import uuid
 
 from sqlalchemy import select
 
+from conjure.apps.assistant.delegation import Offer, result_text
+from conjure.apps.assistant.phrases import step_line
 from conjure.jobs.models import Job
 from tests.apps.assistant.conftest import Chat, MakeChat, hybrid
 from tests.apps.assistant.openai_peer import OpenAIPeer
@@ -34,6 +36,7 @@ async def test_a_thai_reader_gets_the_offline_reply_the_offer_and_the_reading_in
     assert reading["route"] == "tool:tarot"
     assert reading["text"].startswith("เริ่มดูไพ่ทาโรต์ให้แล้วค่ะ (1 ดาว จะตัดดาวเมื่อสำเร็จเท่านั้น)")
     assert "ไพ่ของคุณ: " in reading["text"]
+    assert not LATIN.search(reading["text"].split("ไพ่ของคุณ: ", 1)[0])  # its steps too
     cards = reading["text"].split("ไพ่ของคุณ: ", 1)[1].split("\n", 1)[0]
     assert not LATIN.search(cards), cards  # the cards' Thai names
 
@@ -72,3 +75,25 @@ async def test_a_model_is_told_to_answer_in_thai(make_chat: MakeChat, local_peer
     assert "answer in Thai" in systems[0]
     assert "Thai" not in systems[1]
     assert "Answer in the language the person writes in." in systems[1]
+
+
+def test_a_delegated_jobs_steps_and_ends_read_in_thai_without_english() -> None:
+    tarot = Offer("tarot", "tarot.reading", 1, {"question": "งานใหม่จะดีไหม"})
+    staging = Offer("staging", "staging.stage", 2, {"room_type": "bedroom", "style": "scandinavian"})
+    assert result_text(tarot, "dlq", None, None, "th") == "ดูไพ่ไม่สำเร็จ (ลองหลายครั้งแล้ว) ไม่มีการตัดดาวค่ะ"
+    assert result_text(tarot, "failed", None, None, "th") == "ดูไพ่ไม่สำเร็จ ไม่มีการตัดดาวค่ะ"
+    assert (
+        result_text(tarot, "failed", None, None)
+        == "The reading did not work out (failed); nothing was charged."
+    )
+    assert staging.question("th") == (
+        "ฉันช่วยแต่งห้องนอนในรูปของคุณเป็นสไตล์สแกนดิเนเวียนให้ได้ค่ะ ราคา 2 ดาว ให้ทำเลยไหมคะ (ใช่ / ไม่)"
+    )
+    assert staging.question() == (
+        "I can stage the bedroom in your photo in the Scandinavian style for 2 stars."
+        " Shall I go ahead? (yes / no)"
+    )
+    assert step_line("th", "drawing", "Drawing 3 cards") == "กำลังจั่วไพ่"
+    assert step_line("th", "something_new", "Something new") is None  # never English on a Thai page
+    assert step_line("en", "drawing", "Drawing 3 cards") == "Drawing 3 cards"
+    assert step_line("en", "storing", "storing") == "Storing"

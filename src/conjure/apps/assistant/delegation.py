@@ -24,7 +24,15 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from conjure.apps.assistant.phrases import DEFAULT_LANGUAGE, Language, room_name, say, stars, style_name
+from conjure.apps.assistant.phrases import (
+    DEFAULT_LANGUAGE,
+    Language,
+    room_name,
+    say,
+    stars,
+    status_note,
+    style_name,
+)
 
 TAROT_KIND = "tarot.reading"
 IMAGE_KIND = "imagegen.generate"
@@ -182,7 +190,7 @@ def result_text(
     """How the child's outcome reads in the conversation."""
     tool = offer.tool if offer.tool in TOOLS else "image"
     if status != "succeeded" or result is None:
-        return say(language, f"failed.{tool}", status=status)
+        return say(language, f"failed.{tool}", status=status_note(language, status))
     if tool == "tarot":
         reversed_ = say(language, "reversed")
         name = "name_th" if language == "th" else "name"

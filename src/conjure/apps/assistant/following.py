@@ -12,7 +12,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from conjure.apps.assistant.delegation import Offer, result_object_key, result_text
-from conjure.apps.assistant.phrases import DEFAULT_LANGUAGE, Language, say, stars
+from conjure.apps.assistant.phrases import DEFAULT_LANGUAGE, Language, say, stars, step_line
 from conjure.apps.assistant.responders import Answer
 from conjure.jobs.models import TERMINAL_STATUSES, Job
 
@@ -50,10 +50,12 @@ async def follow_child(
         child = await _child(ctx, child_id)
         if child is None or child.status in TERMINAL_STATUSES:
             break
-        step = (child.progress or {}).get("message") or (child.progress or {}).get("step")
+        progress = child.progress or {}
+        step = progress.get("message") or progress.get("step")
         if (child.status, step) != last or loop.time() - checked > CANCEL_CHECK_SECONDS:
-            if step and (last is None or step != last[1]):
-                await writer.add(f" {step[:1].upper()}{step[1:]}…")  # a bare step name is lower-case
+            line = step_line(language, str(progress.get("step") or ""), str(step or ""))
+            if line and (last is None or step != last[1]):
+                await writer.add(f" {line}…")
             last, checked = (child.status, step), loop.time()
             data = {"child_job_id": str(child_id), "child_status": child.status}
             await ctx.progress("delegating", data=data)

@@ -32,9 +32,9 @@ _PHRASES: Final[dict[Language, dict[str, str]]] = {
         "label.staging": "staged room",
         "start": "Starting your {label} ({stars}, charged only if it works).",
         "slow": "It is taking a while; it goes on, and its result will be under job {job_id}.",
-        "failed.tarot": "The reading did not work out ({status}); nothing was charged.",
-        "failed.image": "The image did not work out ({status}); nothing was charged.",
-        "failed.staging": "The staging did not work out ({status}); nothing was charged.",
+        "failed.tarot": "The reading did not work out{status}; nothing was charged.",
+        "failed.image": "The image did not work out{status}; nothing was charged.",
+        "failed.staging": "The staging did not work out{status}; nothing was charged.",
         "ready.staging": "Your staged room is ready.",
         "ready.image": "Your image is ready.",
         "ready.staging.link": "Your staged room is ready: {url}",
@@ -59,9 +59,9 @@ _PHRASES: Final[dict[Language, dict[str, str]]] = {
         "label.staging": "แต่งห้อง",
         "start": "เริ่ม{label}ให้แล้วค่ะ ({stars} จะตัดดาวเมื่อสำเร็จเท่านั้น)",
         "slow": "งานนี้ใช้เวลานานหน่อย ระบบยังทำต่อให้ และผลจะอยู่ที่งาน {job_id} ค่ะ",
-        "failed.tarot": "ดูไพ่ไม่สำเร็จ ({status}) ไม่มีการตัดดาวค่ะ",
-        "failed.image": "สร้างภาพไม่สำเร็จ ({status}) ไม่มีการตัดดาวค่ะ",
-        "failed.staging": "แต่งห้องไม่สำเร็จ ({status}) ไม่มีการตัดดาวค่ะ",
+        "failed.tarot": "ดูไพ่ไม่สำเร็จ{status} ไม่มีการตัดดาวค่ะ",
+        "failed.image": "สร้างภาพไม่สำเร็จ{status} ไม่มีการตัดดาวค่ะ",
+        "failed.staging": "แต่งห้องไม่สำเร็จ{status} ไม่มีการตัดดาวค่ะ",
         "ready.staging": "แต่งห้องเสร็จแล้วค่ะ",
         "ready.image": "ภาพของคุณเสร็จแล้วค่ะ",
         "ready.staging.link": "แต่งห้องเสร็จแล้วค่ะ {url}",
@@ -71,6 +71,21 @@ _PHRASES: Final[dict[Language, dict[str, str]]] = {
         "waiting": "กำลังตอบข้อความก่อนหน้าของคุณก่อนค่ะ",
         "prompt": "The person reads Thai: answer in Thai (natural, polite Thai), "
         "unless they ask for another language.",
+        # A delegated job's steps (its own words are English) and how it ended.
+        "step.filtering": "กำลังตรวจคำถาม",
+        "step.analyzing": "กำลังทำความเข้าใจคำถาม",
+        "step.drawing": "กำลังจั่วไพ่",
+        "step.reading": "กำลังอ่านไพ่",
+        "step.formatting": "กำลังเรียบเรียงคำทำนาย",
+        "step.generating": "กำลังสร้างภาพ",
+        "step.downloading": "กำลังรับภาพ",
+        "step.storing": "กำลังบันทึก",
+        "step.preparing": "กำลังเตรียมรูป",
+        "step.staging": "กำลังแต่งห้อง",
+        "status.failed": "",  # "did not work out" says it already
+        "status.dlq": "ลองหลายครั้งแล้ว",
+        "status.canceled": "ถูกยกเลิก",
+        "status.deleted": "ถูกลบ",
     },
 }
 
@@ -129,3 +144,18 @@ def style_name(language: Language, style: str) -> str:
     if language == "th":
         return _STYLES_TH.get(style, style.replace("_", " "))
     return style.replace("_", "-").title()
+
+
+def step_line(language: Language, step: str, said: str) -> str | None:
+    """A delegated job's progress as a line of the answer: in English its own words (a bare step
+    name capitalized), in another language the step's translation, or nothing (no English)."""
+    if language == DEFAULT_LANGUAGE:
+        return f"{said[:1].upper()}{said[1:]}" if said else None
+    return _PHRASES[language].get(f"step.{step}")
+
+
+def status_note(language: Language, status: str) -> str:
+    """A job's end status as a note after "did not work out": `` (dlq)``; English keeps the
+    status itself, another language its translation (none for a plain failure)."""
+    word = status if language == DEFAULT_LANGUAGE else _PHRASES[language].get(f"status.{status}", "")
+    return f" ({word})" if word else ""
