@@ -153,7 +153,7 @@ function conversationItem(c) {
   const active = c.id === state.conversation;
   const li = h("li", { class: "conversation", "data-id": c.id });
   li.append(
-    h("button", { type: "button", class: `open${active ? " active" : ""}`, "aria-current": active ? "true" : null, onclick: () => openConversation(c.id).catch(notify) }, title),
+    h("button", { type: "button", class: `open${active ? " active" : ""}`, title, "aria-current": active ? "true" : null, onclick: () => openConversation(c.id).catch(notify) }, title),
     h("button", { type: "button", class: "icon rename", title: t("as.rename"), "aria-label": t("as.rename.label", { title }), onclick: () => startRename(li, c) }, icon(PENCIL)),
     h("button", { type: "button", class: "icon delete", title: t("as.delete"), "aria-label": t("as.delete.label", { title }), onclick: () => confirmDelete(c) }, icon(TRASH)),
   );
