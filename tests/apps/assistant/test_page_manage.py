@@ -93,8 +93,9 @@ def test_rename_and_delete_conversations_with_the_keyboard(page: Page) -> None: 
     link.focus()
     page.keyboard.press("Enter")
     page.wait_for_url("**/billing")
-    expect(page.locator("#buy")).to_be_visible()  # the packages, on the page signed in already
-    expect(page.locator("#billing")).to_be_in_viewport()
+    # The visitor page, signed in already, at its plans and its "Buy stars" packages.
+    expect(page.locator("#buy h2")).to_have_text("Buy stars")
+    expect(page.locator("#billing")).to_be_visible()
 
 
 def test_in_thai_the_assistant_and_its_labels_speak_thai(page: Page) -> None:  # noqa: F811
