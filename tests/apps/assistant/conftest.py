@@ -33,10 +33,13 @@ class Chat:
         assert response.status_code == 201, response.text
         return str(response.json()["id"])
 
-    async def send(self, conversation: str, content: str, **headers: str) -> dict[str, Any]:
+    async def send(
+        self, conversation: str, content: str, *, language: str | None = None, **headers: str
+    ) -> dict[str, Any]:
+        body = {"content": content} if language is None else {"content": content, "language": language}
         response = await self.client.post(
             f"/api/v1/assistant/conversations/{conversation}/messages",
-            json={"content": content},
+            json=body,
             headers={**self.headers, **headers},
         )
         assert response.status_code == 202, response.text

@@ -39,6 +39,7 @@ class OpenAIPeer(LoopbackServer):
     speech_fail_status: int = 0  # non-zero: every speech call answers this status (an outage)
     dimensions: int = 384
     calls: list[dict[str, Any]] = field(default_factory=list)
+    dropped: int = 0  # streams the client closed before the end (a stopped answer)
     in_flight: int = 0
     peak: int = 0
 
@@ -203,13 +204,19 @@ class PeerHandler(BaseHTTPRequestHandler):
             "created": int(time.time()),
             "model": self.peer.model,
         }
-        for index, word in enumerate(words):
-            if index:
-                time.sleep(self.peer.token_delay)
-            delta: dict[str, Any] = {"content": word}
-            if index == 0:
-                delta["role"] = "assistant"
-            self._event({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
+        try:
+            for index, word in enumerate(words):
+                if index:
+                    time.sleep(self.peer.token_delay)
+                delta: dict[str, Any] = {"content": word}
+                if index == 0:
+                    delta["role"] = "assistant"
+                self._event({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]})
+        except (BrokenPipeError, ConnectionResetError):
+            # The client hung up (a stopped answer): a real server stops generating too.
+            with self.peer._lock:
+                self.peer.dropped += 1
+            return
         self._event({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
         prompt = sum(len(str(m.get("content", "")).split()) for m in body.get("messages", []))
         usage = {

@@ -111,6 +111,7 @@ async def test_deltas_go_at_once_then_ever_fewer(monkeypatch: pytest.MonkeyPatch
         sent.append((now[0], str(data["delta"])))
 
     class Context:
+        job_id = uuid.uuid4()
         user_id = uuid.uuid4()
         user_events = None
 

@@ -69,3 +69,57 @@ def test_a_reload_mid_answer_shows_it_from_the_first_word(browser, slow_server: 
     shot(page, "assistant-14-reloaded-mid-answer")
     context.close()
     assert not errors, errors
+
+
+def test_stop_keeps_what_arrived_and_the_person_can_send_again(browser, slow_server: str) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    context = browser.new_context(
+        base_url=slow_server, viewport={"width": 390, "height": 844}, locale="en-US"
+    )
+    context.set_default_timeout(15_000)
+    page: Page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.goto("/assistant")
+    page.fill("#auth-email", "stopper@example.com")
+    page.fill("#auth-password", "correct horse battery")
+    page.click("#signup")
+    expect(page.locator("#stop")).to_be_hidden()
+    page.fill("#message", "Tell me a long story")
+    page.click("#send")
+    answer = page.locator("#messages .bubble.assistant").first
+    expect(answer).to_contain_text("word3", timeout=20_000)
+    expect(page.locator("#stop")).to_be_visible()
+    expect(page.locator("#stop")).to_have_text("■ Stop")
+    shot(page, "assistant-20-streaming-stop")
+    page.click("#stop")
+    expect(answer).to_have_class("bubble assistant stopped")
+    expect(answer.locator(".ended")).to_have_text("Stopped. Nothing was charged.")
+    expect(page.locator("#stop")).to_be_hidden()
+    shown = answer.locator(".text").text_content() or ""
+    assert shown.startswith("word0 word1 word2 word3")
+    page.wait_for_timeout(1_000)  # the model would have written ~5 more words by now
+    expect(answer.locator(".text")).to_have_text(shown)
+    assert "word29" not in shown
+    expect(page.locator("#message")).to_be_focused()
+    shot(page, "assistant-21-stopped")
+
+    page.fill("#message", "A shorter one then")  # sending again works at once
+    page.keyboard.press("Enter")
+    second = page.locator("#messages .bubble.assistant").nth(1)
+    expect(second).to_contain_text("word1", timeout=20_000)
+    expect(page.locator("#notice")).to_be_hidden()
+    page.reload()  # the stopped answer reads as stopped; the one being written goes on
+    expect(page.locator("#messages .bubble.user")).to_have_count(2)
+    expect(page.locator("#messages .bubble.assistant.stopped .ended")).to_have_text(
+        "Stopped. Nothing was charged."
+    )
+    page.click("#lang-toggle")
+    expect(page.locator("#stop")).to_have_text("■ หยุด")
+    expect(page.locator("#messages .bubble.assistant.stopped .ended")).to_have_text("หยุดแล้ว ไม่มีการตัดดาว")
+    page.click("#stop")
+    expect(page.locator("#messages .bubble.assistant.stopped")).to_have_count(2)
+    expect(page.locator("#stop")).to_be_hidden()
+    expect(page.locator("#stars")).to_have_text("★ 3")
+    shot(page, "assistant-22-stopped-thai")
+    context.close()
+    assert not errors, errors

@@ -24,11 +24,21 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from conjure.apps.assistant.phrases import (
+    DEFAULT_LANGUAGE,
+    Language,
+    room_name,
+    say,
+    stars,
+    status_note,
+    style_name,
+)
+
 TAROT_KIND = "tarot.reading"
 IMAGE_KIND = "imagegen.generate"
 STAGING_KIND = "staging.stage"
 DELEGABLE = (TAROT_KIND, IMAGE_KIND, STAGING_KIND)
-LABELS = {"tarot": "tarot reading", "image": "image", "staging": "staged room"}
+TOOLS = ("tarot", "image", "staging")
 # Thai words stand outside \b: Thai is written without spaces, so "ช่วยดูดวง" has no boundary before ดูดวง.
 _TAROT = re.compile(r"\b(tarot|card reading|read (?:my|the) cards)|ไพ่|ดูดวง", re.I)
 _IMAGE = re.compile(
@@ -97,22 +107,20 @@ class Offer:
     def from_dict(cls, data: dict[str, Any]) -> Offer:
         return cls(str(data["tool"]), str(data["kind"]), int(data["price_stars"]), dict(data["payload"]))
 
-    def question(self) -> str:
+    def question(self, language: Language = DEFAULT_LANGUAGE) -> str:
         """The sentence that ends the answer: what, for how much, and asking first."""
-        stars = f"{self.price_stars} star" + ("" if self.price_stars == 1 else "s")
         if self.tool == "tarot":
-            what = f"do a tarot reading on “{self.payload['question']}”"
+            what = say(language, "offer.tarot", question=self.payload["question"])
         elif self.tool == "staging":
-            room = str(self.payload["room_type"]).replace("_", " ")
-            style = str(self.payload["style"]).replace("_", "-").title()
-            what = f"stage the {room} in your photo in the {style} style"
+            room = room_name(language, str(self.payload["room_type"]))
+            style = style_name(language, str(self.payload["style"]))
+            what = say(language, "offer.staging", room=room, style=style)
         else:
-            what = f"make an image of “{self.payload['prompt']}”"
-        return f"I can {what} for {stars}. Shall I go ahead? (yes / no)"
+            what = say(language, "offer.image", prompt=self.payload["prompt"])
+        return say(language, "offer", what=what, stars=stars(language, self.price_stars))
 
-    @property
-    def label(self) -> str:
-        return LABELS.get(self.tool, self.tool)
+    def label(self, language: Language = DEFAULT_LANGUAGE) -> str:
+        return say(language, f"label.{self.tool}") if self.tool in TOOLS else self.tool
 
 
 def _clip(text: str, limit: int) -> str:
@@ -172,17 +180,24 @@ def result_object_key(offer: Offer, result: dict[str, Any] | None) -> str | None
     return str(key) if key else None
 
 
-def result_text(offer: Offer, status: str, result: dict[str, Any] | None, image_url: str | None) -> str:
+def result_text(
+    offer: Offer,
+    status: str,
+    result: dict[str, Any] | None,
+    image_url: str | None,
+    language: Language = DEFAULT_LANGUAGE,
+) -> str:
     """How the child's outcome reads in the conversation."""
+    tool = offer.tool if offer.tool in TOOLS else "image"
     if status != "succeeded" or result is None:
-        what = {"tarot": "reading", "staging": "staging"}.get(offer.tool, "image")
-        return f"The {what} did not work out ({status}); nothing was charged."
-    if offer.tool == "staging":
-        return f"Your staged room is ready: {image_url}" if image_url else "Your staged room is ready."
-    if offer.tool == "tarot":
+        return say(language, f"failed.{tool}", status=status_note(language, status))
+    if tool == "tarot":
+        reversed_ = say(language, "reversed")
+        name = "name_th" if language == "th" else "name"
         cards = ", ".join(
-            f"{card.get('name')}{' (reversed)' if card.get('orientation') == 'reversed' else ''}"
+            f"{card.get(name) or card.get('name')}"
+            + (reversed_ if card.get("orientation") == "reversed" else "")
             for card in result.get("cards", [])
         )
-        return f"Your cards: {cards}.\n\n{result.get('reading', '')}"
-    return f"Your image is ready: {image_url}" if image_url else "Your image is ready."
+        return say(language, "cards", cards=cards) + f"\n\n{result.get('reading', '')}"
+    return say(language, f"ready.{tool}.link", url=image_url) if image_url else say(language, f"ready.{tool}")

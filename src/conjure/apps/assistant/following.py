@@ -12,6 +12,7 @@ import uuid
 from typing import TYPE_CHECKING, Any
 
 from conjure.apps.assistant.delegation import Offer, result_object_key, result_text
+from conjure.apps.assistant.phrases import DEFAULT_LANGUAGE, Language, say, stars, step_line
 from conjure.apps.assistant.responders import Answer
 from conjure.jobs.models import TERMINAL_STATUSES, Job
 
@@ -30,14 +31,17 @@ async def _child(ctx: JobContext, child_id: uuid.UUID) -> Job | None:
 
 
 async def follow_child(
-    ctx: JobContext, writer: DeltaWriter, delegated: dict[str, Any], wait: float
+    ctx: JobContext,
+    writer: DeltaWriter,
+    delegated: dict[str, Any],
+    wait: float,
+    language: Language = DEFAULT_LANGUAGE,
 ) -> Answer:
     """Stream the child's progress and result; returns the whole answer (its text as streamed)."""
     offer = Offer.from_dict(delegated)
     child_id = uuid.UUID(str(delegated["job_id"]))
-    label = offer.label
-    stars = f"{offer.price_stars} star" + ("" if offer.price_stars == 1 else "s")
-    await writer.add(f"Starting your {label} ({stars}, charged only if it works).")
+    price = stars(language, offer.price_stars)
+    await writer.add(say(language, "start", label=offer.label(language), stars=price))
     await writer.flush()
     loop = asyncio.get_running_loop()
     deadline, checked = loop.time() + wait, loop.time()
@@ -46,17 +50,17 @@ async def follow_child(
         child = await _child(ctx, child_id)
         if child is None or child.status in TERMINAL_STATUSES:
             break
-        step = (child.progress or {}).get("message") or (child.progress or {}).get("step")
+        progress = child.progress or {}
+        step = progress.get("message") or progress.get("step")
         if (child.status, step) != last or loop.time() - checked > CANCEL_CHECK_SECONDS:
-            if step and (last is None or step != last[1]):
-                await writer.add(f" {step[:1].upper()}{step[1:]}…")  # a bare step name is lower-case
+            line = step_line(language, str(progress.get("step") or ""), str(step or ""))
+            if line and (last is None or step != last[1]):
+                await writer.add(f" {line}…")
             last, checked = (child.status, step), loop.time()
             data = {"child_job_id": str(child_id), "child_status": child.status}
             await ctx.progress("delegating", data=data)
         if loop.time() > deadline:
-            await writer.add(
-                f"\n\nIt is taking a while; it goes on, and its result will be under job {child_id}."
-            )
+            await writer.add("\n\n" + say(language, "slow", job_id=child_id))
             await writer.flush()
             return _answer(writer, offer, "running")
         await asyncio.sleep(POLL_SECONDS)
@@ -67,7 +71,7 @@ async def follow_child(
     if image_key:
         ttl = ctx.settings.storage_presign_ttl_seconds
         image_url = await ctx.storage.presigned_get_url(image_key, expires_seconds=ttl)
-    await writer.add("\n\n" + result_text(offer, str(status), result, image_url))
+    await writer.add("\n\n" + result_text(offer, str(status), result, image_url, language))
     await writer.flush()
     answer = _answer(writer, offer, str(status))
     if image_url:

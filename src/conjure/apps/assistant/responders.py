@@ -12,6 +12,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from conjure.apps.assistant.phrases import DEFAULT_LANGUAGE, Language, say
+
 OnDelta = Callable[[str], Awaitable[None]]
 OFFLINE_MODEL = "offline"
 
@@ -32,6 +34,7 @@ class ChatRequest:
     memories: Sequence[str] = ()
     offers: Sequence[str] = ()  # what the assistant can do for the person (delegation), as text
     max_tokens: int = 800
+    language: Language = DEFAULT_LANGUAGE  # what the person reads (the page's language)
 
     @property
     def message(self) -> str:
@@ -62,9 +65,7 @@ class Responder(Protocol):
 
 def system_prompt(request: ChatRequest) -> str:
     """The instructions every model gets: who it is, what it remembers, what it can offer."""
-    lines = [
-        "You are Conjure's assistant: warm, brief and honest. Answer in the language the person writes in.",
-    ]
+    lines = ["You are Conjure's assistant: warm, brief and honest. " + say(request.language, "prompt")]
     if request.memories:
         lines.append("What you remember about this person (use it when it helps, never invent more):")
         lines.extend(f"- {memory}" for memory in request.memories)
@@ -90,16 +91,14 @@ class OfflineResponder:
         self.route = route
 
     def compose(self, request: ChatRequest) -> str:
-        parts = [
-            "I'm running offline right now, so no language model is reading your message "
-            "and I can't give you a thoughtful answer to it."
-        ]
+        language = request.language
+        parts = [say(language, "offline")]
         if request.memories:
             remembered = "; ".join(memory.rstrip(".") for memory in request.memories[:3])
-            parts.append(f"Here is what I remember that seems related: {remembered}.")
+            parts.append(say(language, "offline.remembered", remembered=remembered))
         if request.offers:
             parts.append(" ".join(request.offers))
-        parts.append("Once a model is connected, I'll answer properly.")
+        parts.append(say(language, "offline.later"))
         return " ".join(parts)
 
     async def answer(self, request: ChatRequest, on_delta: OnDelta) -> Answer:

@@ -137,6 +137,7 @@ async def post_message(
         options,
         body.webhook,
         photo_key=body.photo_key,
+        language=body.language,
     )
     return MessageAccepted(
         message_id=message.id,

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field, field_validator
 
+from conjure.apps.assistant.phrases import DEFAULT_LANGUAGE, Language, normalize_language
 from conjure.kit.paging import Page
 from conjure.kit.submit import JobRequest
 
@@ -63,6 +64,18 @@ class MessageCreate(JobRequest):
         description="A photo the message carries: the `key` of the sender's upload "
         "(`POST /api/v1/uploads/presign`, then the upload). The assistant can offer to stage its room.",
     )
+
+    language: Language = Field(
+        default=DEFAULT_LANGUAGE,
+        description="What the person reads (`en` or `th`; `th-TH` reads as `th`): the assistant's own "
+        "sentences (the offline reply, an offer's question) are written in it, and a model is asked "
+        "to answer in it.",
+    )
+
+    @field_validator("language", mode="before")
+    @classmethod
+    def _language(cls, value: object) -> object:
+        return normalize_language(value) if isinstance(value, str) else value
 
     @field_validator("content")
     @classmethod

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from conjure.apps.assistant.delegation import DELEGABLE, Offer, detect_offer, says_yes
 from conjure.apps.assistant.extraction import might_hold_facts
 from conjure.apps.assistant.models import Conversation, Message, Role
+from conjure.apps.assistant.phrases import DEFAULT_LANGUAGE, Language
 from conjure.apps.assistant.settings import AssistantSettings
 from conjure.apps.assistant.tasks import ANSWER, ANSWER_PAID, REMEMBER, answer_id_for
 from conjure.billing.plans import PlanCache
@@ -211,12 +212,14 @@ async def post_message(
     options: SubmitOptions,
     webhook_url: str | None = None,
     photo_key: str | None = None,
+    language: Language = DEFAULT_LANGUAGE,
 ) -> tuple[Message, Job]:
     """Store the person's message (and the photo it carries) and queue its answer (both commit
     together).
 
     Within the day's free messages the answer is free, after them it holds
-    ``ASSISTANT_MESSAGE_PRICE_STARS`` (charged when the answer is stored).
+    ``ASSISTANT_MESSAGE_PRICE_STARS`` (charged when the answer is stored). ``language`` (what the
+    person reads) goes in the answer job's payload: the assistant's own sentences are written in it.
     """
     settings = runtime.settings.for_app(AssistantSettings)
     if len(content) > settings.assistant_max_message_chars:
@@ -254,7 +257,11 @@ async def post_message(
         options,
         user_id=user_id,
         kind=ANSWER if free else ANSWER_PAID,
-        payload={"conversation_id": str(conversation.id), "message_id": str(message.id)},
+        payload={
+            "conversation_id": str(conversation.id),
+            "message_id": str(message.id),
+            "language": language,
+        },
         webhook_url=webhook_url,
     )
     message.job_id = job.id

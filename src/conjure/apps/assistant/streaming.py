@@ -53,6 +53,9 @@ class DeltaWriter:
     ) -> None:
         self.ctx = ctx
         self.ids = {"conversation_id": str(conversation_id), "message_id": str(message_id)}
+        # The user's stream names the job too: the page stops an answer by canceling its job,
+        # whichever tab sent the message.
+        self.user_ids = {**self.ids, "job_id": str(ctx.job_id)}
         self.flush_seconds = flush_ms / 1000  # the gap after the first delta
         self.flush_max_seconds = max(flush_ms, flush_ms if flush_max_ms is None else flush_max_ms) / 1000
         self.gap = self.flush_seconds  # the gap before the next delta: doubles, up to the max
@@ -84,7 +87,7 @@ class DeltaWriter:
             return
         delta, self.pending = "".join(self.pending), []
         self.parts.append(delta)
-        data: dict[str, Any] = {**self.ids, "index": self.index, "delta": delta}
+        data: dict[str, Any] = {**self.user_ids, "index": self.index, "delta": delta}
         self.index += 1
         self.sent_at = time.perf_counter()
         if self.first_at is None:

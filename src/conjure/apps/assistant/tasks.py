@@ -27,6 +27,7 @@ from conjure.apps.assistant.extraction import extract
 from conjure.apps.assistant.following import follow_child
 from conjure.apps.assistant.memory import recall, remember
 from conjure.apps.assistant.models import Conversation, Message, Role
+from conjure.apps.assistant.phrases import language_of, say
 from conjure.apps.assistant.responders import ChatRequest, Turn
 from conjure.apps.assistant.routing import responder_for
 from conjure.apps.assistant.settings import AssistantSettings
@@ -98,7 +99,8 @@ async def wait_turn(ctx: JobContext, message: Message) -> None:
     told = False
     while await _earlier_pending(ctx.db, message):
         if not told:
-            await ctx.progress("waiting", message="Answering your earlier message first.")
+            waiting = say(language_of(ctx.payload.get("language")), "waiting")
+            await ctx.progress("waiting", message=waiting)
             told = True
         await asyncio.sleep(TURN_POLL_SECONDS)
 
@@ -240,8 +242,12 @@ async def answer_message(ctx: JobContext) -> dict[str, Any]:
     settings = ctx.settings.for_app(AssistantSettings)
     context = await context_for(ctx, message_id, settings)
     message, memories = context.message, context.memories
+    language = language_of(ctx.payload.get("language"))  # the page's; English when none was sent
     request = ChatRequest(
-        history=context.history, memories=memories or [], max_tokens=settings.assistant_max_answer_tokens
+        history=context.history,
+        memories=memories or [],
+        max_tokens=settings.assistant_max_answer_tokens,
+        language=language,
     )
     answer_id = answer_id_for(message_id)
     writer = DeltaWriter(
@@ -256,12 +262,12 @@ async def answer_message(ctx: JobContext) -> dict[str, Any]:
     try:
         if "delegated" in extra:
             wait = max(settings.assistant_answer_timeout_seconds - 5.0, 1.0)
-            answer = await follow_child(ctx, writer, extra["delegated"], wait)
+            answer = await follow_child(ctx, writer, extra["delegated"], wait, language)
         else:
             answer = await responder_for(ctx.settings).answer(request, writer.add)
             if "offer" in extra:
                 # The price and the question, whatever the model said: nothing is done without a yes.
-                question = "\n\n" + Offer.from_dict(extra["offer"]).question()
+                question = "\n\n" + Offer.from_dict(extra["offer"]).question(language)
                 await writer.add(question)
                 answer.text += question
         await writer.finish()

@@ -1,11 +1,12 @@
 // The assistant page: conversations, the answer streaming in as it is written (message.delta on
-// the user's event stream), the model badge, offers with yes / no, a room photo attached to a
-// message (uploaded straight to storage, like the staging page) and the staged result shown in
-// the conversation, the memories panel, the meditation player.
+// the user's event stream) and Stop while it is written, the model badge, offers with yes / no, a
+// room photo attached to a message (uploaded straight to storage, like the staging page) and the
+// staged result shown in the conversation, conversations renamed and deleted, the memories panel,
+// the meditation player. Messages carry the page's language: the assistant's own sentences follow it.
 
 import "./assistant-i18n.js";
 import { ApiError, api, followEvents, h, say, showStars, startAppPage, tokens, uploadWithProgress, userMessage } from "/static/api.js";
-import { applyI18n, t, toggleLang } from "/static/i18n.js";
+import { applyI18n, currentLang, t, toggleLang } from "/static/i18n.js";
 
 const $ = (id) => document.getElementById(id);
 const state = {
@@ -74,11 +75,11 @@ function fill(item, message) {
   const image = message.tool && message.tool.image_url;
   item.querySelector(".text").textContent = image ? (message.content || "").replace(LINK, "").trim() : message.content || "";
   item.querySelector(".result")?.remove();
-  if (image) item.append(h("a", { class: "result", href: image, target: "_blank", rel: "noopener" }, picture("result-image", image, "The result")));
+  if (image) item.append(h("a", { class: "result", href: image, target: "_blank", rel: "noopener" }, picture("result-image", image, t("as.alt.result"))));
 }
 
 function bubble(message) {
-  const photo = message.photo_url ? picture("photo", message.photo_url, "Your photo") : null;
+  const photo = message.photo_url ? picture("photo", message.photo_url, t("as.alt.photo")) : null;
   const item = h("li", { class: `bubble ${message.role}`, "data-id": message.id }, photo, h("div", { class: "text" }));
   fill(item, message);
   if (message.role === "assistant" && message.route) item.append(h("div", { class: "meta" }, badge(message.route, message.model)));
@@ -111,30 +112,158 @@ function reply(text) {
   send();
 }
 
-const refreshStars = () => showStars($("stars"));
+async function refreshStars() {
+  // The badge links to where stars are bought (the billing page); hidden when the wallet is unreadable.
+  await showStars($("stars"));
+  $("stars-link").hidden = $("stars").hidden;
+}
+
+/** Alt texts and aria labels of the page's own elements, in the page's language. */
+function applyLabels() {
+  for (const el of document.querySelectorAll("[data-i18n-alt]")) el.alt = t(el.dataset.i18nAlt);
+  for (const el of document.querySelectorAll("[data-i18n-aria-label]")) el.setAttribute("aria-label", t(el.dataset.i18nAriaLabel));
+}
 
 async function loadConversations() {
   const page = await api("/api/v1/assistant/conversations?limit=100");
-  $("conversations").replaceChildren(
-    ...page.items.map((c) =>
-      h("li", {}, h("button", { type: "button", class: c.id === state.conversation ? "active" : "", onclick: () => openConversation(c.id) }, c.title || t("as.untitled"))),
+  $("conversations").replaceChildren(...page.items.map(conversationItem));
+  return page.items;
+}
+
+const SVG = "http://www.w3.org/2000/svg";
+const PENCIL = ["M4 20h4L19 9l-4-4L4 16z", "M14 6l4 4"];
+const TRASH = ["M4 7h16", "M9 7V4h6v3", "M6 7l1 13h10l1-13", "M10 11v6", "M14 11v6"];
+
+/** A line icon (drawn, not a font glyph: phones and headless browsers may lack emoji fonts). */
+function icon(paths) {
+  const svg = document.createElementNS(SVG, "svg");
+  const attrs = { viewBox: "0 0 24 24", width: "18", height: "18", fill: "none", stroke: "currentColor", "stroke-width": "1.8", "stroke-linecap": "round", "stroke-linejoin": "round", "aria-hidden": "true" };
+  for (const [key, value] of Object.entries(attrs)) svg.setAttribute(key, value);
+  for (const d of paths) {
+    const path = document.createElementNS(SVG, "path");
+    path.setAttribute("d", d);
+    svg.append(path);
+  }
+  return svg;
+}
+
+function conversationItem(c) {
+  // The title opens it; rename and delete are buttons of their own (named for screen readers).
+  const title = c.title || t("as.untitled");
+  const active = c.id === state.conversation;
+  const li = h("li", { class: "conversation", "data-id": c.id });
+  li.append(
+    h("button", { type: "button", class: `open${active ? " active" : ""}`, title, "aria-current": active ? "true" : null, onclick: () => openConversation(c.id).catch(notify) }, title),
+    h("button", { type: "button", class: "icon rename", title: t("as.rename"), "aria-label": t("as.rename.label", { title }), onclick: () => startRename(li, c) }, icon(PENCIL)),
+    h("button", { type: "button", class: "icon delete", title: t("as.delete"), "aria-label": t("as.delete.label", { title }), onclick: () => confirmDelete(c) }, icon(TRASH)),
+  );
+  return li;
+}
+
+function focusConversation(id, which = "open") {
+  const target = $("conversations").querySelector(`li[data-id="${id}"] button.${which}`);
+  (target || $("new-conversation")).focus();
+}
+
+function startRename(li, c) {
+  // Inline: Enter (or Save) renames, Escape (or Cancel) keeps the old title; focus comes back.
+  const input = h("input", { class: "rename-input", value: c.title || "", maxlength: "200", "aria-label": t("as.rename.input"), required: true });
+  let saving = false;
+  const back = async () => {
+    await loadConversations();
+    focusConversation(c.id, "rename");
+  };
+  const save = async (event) => {
+    event.preventDefault();
+    const title = input.value.trim();
+    if (saving) return;
+    if (!title || title === c.title) return back().catch(notify);
+    saving = true;
+    notify(null);
+    try {
+      await api(`/api/v1/assistant/conversations/${c.id}`, { method: "PATCH", body: { title } });
+    } catch (error) {
+      notify(error);
+    }
+    await back().catch(notify);
+  };
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") {
+      event.preventDefault();
+      back().catch(notify);
+    }
+  });
+  li.replaceChildren(
+    h(
+      "form",
+      { class: "rename", onsubmit: save },
+      input,
+      h("button", { type: "submit", class: "primary" }, t("as.save")),
+      h("button", { type: "button", class: "secondary", onclick: () => back().catch(notify) }, t("as.cancel")),
     ),
   );
-  return page.items;
+  input.focus();
+  input.select();
+}
+
+async function confirmDelete(c) {
+  // A modal dialog (focus kept inside, Escape cancels), Cancel focused first: deleting is for good.
+  const dialog = $("delete-dialog");
+  if (dialog.open) return; // a second click while it asks
+  $("delete-text").textContent = t("as.delete.text", { title: c.title || t("as.untitled") });
+  dialog.returnValue = "";
+  const closed = new Promise((resolve) => dialog.addEventListener("close", () => resolve(dialog.returnValue), { once: true }));
+  dialog.showModal();
+  if ((await closed) !== "delete") {
+    focusConversation(c.id, "delete");
+    return;
+  }
+  notify(null);
+  try {
+    await api(`/api/v1/assistant/conversations/${c.id}`, { method: "DELETE" });
+  } catch (error) {
+    notify(error);
+  }
+  if (state.conversation === c.id) {
+    state.conversation = null;
+    state.bubbles.clear();
+    syncStop();
+    $("messages").replaceChildren();
+  }
+  try {
+    const rest = await loadConversations();
+    if (!state.conversation && rest.length) await openConversation(rest[0].id);
+  } catch (error) {
+    notify(error);
+  }
+  const first = $("conversations").querySelector("button.open");
+  (first || $("new-conversation")).focus();
+  refreshStars(); // answers still queued there were canceled: their held stars are back
 }
 
 async function openConversation(id) {
   state.conversation = id;
   state.bubbles.clear();
   const page = await api(`/api/v1/assistant/conversations/${id}/messages?limit=100`);
-  $("messages").replaceChildren(...page.items.map(bubble));
+  const items = [];
+  for (const m of page.items) {
+    items.push(bubble(m));
+    // A message whose answer was stopped (or failed): say so where the answer would be.
+    if (m.role === "user" && (m.status === "canceled" || m.status === "failed")) {
+      const note = bubble({ id: m.answer_id, role: "assistant", content: "" });
+      endNote(note, m.status === "canceled" ? "stopped" : "failed");
+      items.push(note);
+    }
+  }
+  $("messages").replaceChildren(...items);
   let since = null;
   for (const m of page.items) {
     if (m.role === "user" && ["queued", "answering"].includes(m.status)) {
-      pending(m.answer_id);
+      pending(m.answer_id, false, m.job_id);
       since ??= Date.parse(m.created_at);
     }
   }
+  syncStop();
   if (since !== null) replayFrom(since);
   const last = page.items[page.items.length - 1];
   if (last && last.role === "assistant") showOffer($("messages").lastElementChild, last.tool);
@@ -142,13 +271,59 @@ async function openConversation(id) {
   await loadConversations();
 }
 
-function pending(answerId, foreign = false) {
+function pending(answerId, foreign = false, jobId = null) {
   // foreign: first heard of on the event stream, e.g. a message sent from another tab.
   const item = bubble({ id: answerId, role: "assistant", content: "" });
   item.classList.add("streaming");
   $("messages").append(item);
-  state.bubbles.set(answerId, { item, next: 0, foreign });
+  state.bubbles.set(answerId, { item, next: 0, foreign, jobId });
+  syncStop();
   return state.bubbles.get(answerId);
+}
+
+function syncStop() {
+  // Stop shows while an answer of the open conversation is being written (or waits its turn).
+  $("stop").hidden = state.bubbles.size === 0;
+}
+
+function endNote(item, why) {
+  // why: "stopped" or "failed"; the words that arrived stay, with a line saying what happened.
+  item.classList.remove("streaming");
+  item.classList.add(why);
+  item.querySelector(".ended")?.remove();
+  item.append(h("div", { class: "meta ended" }, t(`as.${why}`)));
+}
+
+function ended(answerId, why) {
+  const open = state.bubbles.get(answerId);
+  if (!open) return;
+  state.bubbles.delete(answerId); // later deltas of it are ignored (replayed() sees it shown)
+  endNote(open.item, why);
+  syncStop();
+}
+
+async function stop() {
+  // Stops every answer of this conversation still being written or waiting: its job is canceled,
+  // and nothing is charged for it (the platform charges only on success).
+  const open = [...state.bubbles.entries()];
+  if (!open.length) return;
+  notify(null);
+  for (const [answerId] of open) ended(answerId, "stopped");
+  let finished = false;
+  await Promise.all(
+    open.map(async ([, entry]) => {
+      if (!entry.jobId) return;
+      try {
+        await api(`/api/v1/jobs/${entry.jobId}/cancel`, { method: "POST" });
+      } catch (error) {
+        if (error.code === "job_not_cancelable") finished = true; // it ended first: show it as it is
+        else notify(error);
+      }
+    }),
+  );
+  if (finished && state.conversation) await openConversation(state.conversation).catch(notify);
+  $("message").focus();
+  refreshStars();
 }
 
 async function send(event) {
@@ -170,7 +345,7 @@ async function send(event) {
   $("send").disabled = true;
   try {
     if (!state.conversation) state.conversation = (await api("/api/v1/assistant/conversations", { method: "POST", body: {} })).id;
-    const body = { content };
+    const body = { content, language: currentLang() };
     if (state.photo.key) body.photo_key = state.photo.key;
     // This message answers any offer: its buttons go now (its answer may arrive before the 202).
     offers = [...document.querySelectorAll("#messages .offer")];
@@ -186,7 +361,7 @@ async function send(event) {
     if (!shown && answered) answered.before(mine);
     else if (!shown) {
       $("messages").append(mine);
-      pending(accepted.answer_id);
+      pending(accepted.answer_id, false, accepted.job_id);
     }
     scrollDown(true);
     await loadConversations();
@@ -220,7 +395,8 @@ function onEvent({ event, id, data }) {
   if (id) state.lastEventId = id;
   if (event === "message.delta") {
     if (data.conversation_id !== state.conversation || replayed(data.message_id)) return;
-    const open = state.bubbles.get(data.message_id) || pending(data.message_id, true);
+    const open = state.bubbles.get(data.message_id) || pending(data.message_id, true, data.job_id);
+    open.jobId ??= data.job_id;
     if (data.index < open.next) return; // replayed: already shown
     open.next = data.index + 1;
     open.item.querySelector(".text").textContent += data.delta;
@@ -234,11 +410,17 @@ function onEvent({ event, id, data }) {
     if (open.item === $("messages").lastElementChild) showOffer(open.item, data.tool);
     scrollDown();
     state.bubbles.delete(data.message_id);
+    syncStop();
     // An answer to a message this tab did not send (another tab, another device): read the
     // conversation again so the question shows above its answer.
     if (open.foreign) openConversation(state.conversation).catch(notify);
     refreshStars();
     setTimeout(loadMemories, 400); // the memory job runs beside the answer
+  } else if (event === "job.canceled" || event === "job.failed") {
+    // An answer stopped elsewhere (another tab), or one that could not be written.
+    for (const [answerId, open] of state.bubbles) {
+      if (open.jobId === data.job_id) ended(answerId, event === "job.canceled" ? "stopped" : "failed");
+    }
   }
 }
 
@@ -395,9 +577,11 @@ async function showApp() {
 
 function wire() {
   applyI18n();
+  applyLabels();
   $("lang-toggle").addEventListener("click", toggleLang);
   // What was drawn in the other language (titles, badges, offers, memories) is drawn again.
   document.addEventListener("langchange", () => {
+    applyLabels();
     if ($("app").hidden) return;
     const redraw = state.conversation ? openConversation(state.conversation) : loadConversations();
     Promise.all([redraw, loadMemories()]).catch(notify);
@@ -413,6 +597,7 @@ function wire() {
     }),
   );
   $("composer").addEventListener("submit", send);
+  $("stop").addEventListener("click", () => once($("stop"), stop));
   $("photo").addEventListener("change", () => attachPhoto($("photo").files[0]));
   $("photo-remove").addEventListener("click", () => clearPhoto());
   $("photo-thumb").addEventListener("error", () => ($("photo-thumb").hidden = true)); // not a picture a browser shows
