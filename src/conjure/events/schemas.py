@@ -16,7 +16,8 @@ IMAGE_FAILED: Final = "image.failed"
 JOB_SUCCEEDED: Final = "job.succeeded"  # the engine: JobOutcome
 JOB_FAILED: Final = "job.failed"  # the engine: JobOutcome (status "failed" or "dlq", with code)
 JOB_CANCELED: Final = "job.canceled"  # the engine: JobOutcome
-MESSAGE_DELTA: Final = "message.delta"  # assistant: {"conversation_id", "message_id", "delta"}
+# assistant: {"conversation_id", "message_id", "job_id", "index", "delta"}
+MESSAGE_DELTA: Final = "message.delta"
 MESSAGE_COMPLETED: Final = "message.completed"  # assistant: {"conversation_id", "message_id"}
 
 
