@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.apps.assistant.openai_peer import OpenAIPeer
 from tests.servers import free_port
@@ -40,18 +40,22 @@ def slow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         peer.stop()
 
 
-def test_a_reload_mid_answer_shows_it_from_the_first_word(browser, slow_server: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
-    context = browser.new_context(
-        base_url=slow_server, viewport={"width": 390, "height": 844}, locale="en-US"
-    )
+def signed_up(chromium: Browser, server: str, email: str) -> tuple[BrowserContext, Page, list[str]]:
+    """A phone-sized page on the assistant, signed up as ``email``; the page's errors collect."""
+    context = chromium.new_context(base_url=server, viewport={"width": 390, "height": 844}, locale="en-US")
     context.set_default_timeout(15_000)
     page: Page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto("/assistant")
-    page.fill("#auth-email", "reloader@example.com")
+    page.fill("#auth-email", email)
     page.fill("#auth-password", "correct horse battery")
     page.click("#signup")
+    return context, page, errors
+
+
+def test_a_reload_mid_answer_shows_it_from_the_first_word(browser, slow_server: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+    context, page, errors = signed_up(browser, slow_server, "reloader@example.com")
     page.fill("#message", "Tell me a long story")
     page.click("#send")
     answer = page.locator("#messages .bubble.assistant").first
@@ -72,17 +76,7 @@ def test_a_reload_mid_answer_shows_it_from_the_first_word(browser, slow_server: 
 
 
 def test_stop_keeps_what_arrived_and_the_person_can_send_again(browser, slow_server: str) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
-    context = browser.new_context(
-        base_url=slow_server, viewport={"width": 390, "height": 844}, locale="en-US"
-    )
-    context.set_default_timeout(15_000)
-    page: Page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto("/assistant")
-    page.fill("#auth-email", "stopper@example.com")
-    page.fill("#auth-password", "correct horse battery")
-    page.click("#signup")
+    context, page, errors = signed_up(browser, slow_server, "stopper@example.com")
     expect(page.locator("#stop")).to_be_hidden()
     page.fill("#message", "Tell me a long story")
     page.click("#send")
