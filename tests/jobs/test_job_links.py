@@ -1,5 +1,5 @@
 """Parent/child job links: a child's status shows on its parent; canceling the parent cancels
-its queued children and releases their holds; a running child is left to finish."""
+its queued children and releases their holds, and asks its running ones to stop between steps."""
 
 from __future__ import annotations
 
@@ -55,6 +55,8 @@ async def test_children_show_on_the_parent_and_are_canceled_with_it(
     assert canceled.json()["status"] == "canceled"
     assert (await load(engine, first.id)).status == JobStatus.CANCELED
     assert (await load(engine, first.id)).error_code == "parent_canceled"
-    assert (await load(engine, second.id)).status == JobStatus.PROCESSING  # running: left to finish
+    running = await load(engine, second.id)  # asked to stop at its next step, as any running job
+    assert (running.status, running.cancel_requested) == (JobStatus.PROCESSING, True)
+    assert not (await load(engine, unrelated.id)).cancel_requested
     assert (await load(engine, unrelated.id)).status == JobStatus.QUEUED
     assert await balances(engine, user) == (3, 2)  # the canceled child's hold was released

@@ -451,8 +451,9 @@ async def children_of(session: AsyncSession, job_id: uuid.UUID) -> Sequence[Job]
     return rows.all()
 
 
-async def cancel_queued_children(session: AsyncSession, runtime: Runtime, job_id: uuid.UUID) -> int:
-    """Cancel the job's children that no worker has started (their holds released); how many."""
+async def cancel_children(session: AsyncSession, runtime: Runtime, job_id: uuid.UUID) -> int:
+    """Cancel the job's children that no worker has started (their holds released) and ask its
+    running ones to stop between their steps, as a cancel asks any running job; how many."""
     canceled = 0
     for child in await children_of(session, job_id):
         if child.status == JobStatus.QUEUED and await end_queued_job(
@@ -464,7 +465,13 @@ async def cancel_queued_children(session: AsyncSession, runtime: Runtime, job_id
             message="Its parent was canceled.",
         ):
             canceled += 1
-    return canceled
+    running = await session.execute(
+        update(JOBS)
+        .where(JOBS.c.parent_job_id == job_id, JOBS.c.status == JobStatus.PROCESSING)
+        .values(cancel_requested=True)
+        .returning(JOBS.c.id)
+    )
+    return canceled + len(running.all())
 
 
 async def cancel_job(session: AsyncSession, runtime: Runtime, job_id: uuid.UUID, user: User) -> Job:
@@ -475,8 +482,8 @@ async def cancel_job(session: AsyncSession, runtime: Runtime, job_id: uuid.UUID,
 
 async def cancel(session: AsyncSession, runtime: Runtime, job: Job, *, message: str) -> Job:
     """Cancel at once when queued or waiting on a callback; ask a running job to stop between its
-    steps. Either way its children still queued are canceled with it."""
-    await cancel_queued_children(session, runtime, job.id)
+    steps. Either way its children are canceled with it (:func:`cancel_children`)."""
+    await cancel_children(session, runtime, job.id)
     if job.status in (JobStatus.QUEUED, JobStatus.WAITING) and await end_queued_job(
         session, runtime, job, status=JobStatus.CANCELED, code="canceled", message=message
     ):
