@@ -85,7 +85,8 @@ def test_thai_first_person_statements_are_restated_in_thai(text: str, facts: lis
 
 def test_a_negated_liking_is_not_stored_as_one_in_english_either() -> None:
     assert extraction.extract_facts("I don't like cilantro.", 5) == []
-    assert [f.content for f in extraction.extract_facts("I dislike cilantro.", 5)] == ["They dislike cilantro."]
+    disliked = extraction.extract_facts("I dislike cilantro.", 5)
+    assert [f.content for f in disliked] == ["They dislike cilantro."]
 
 
 def test_the_model_answer_is_parsed_strictly() -> None:
@@ -233,7 +234,10 @@ async def test_the_model_is_asked_for_facts_in_the_language_the_person_wrote(
     chat = await make_chat(**hybrid(local_peer))
     await chat.send(await chat.conversation(), message, language="th")
     memories = await chat.poll_memories(lambda items: len(items) == 2)
-    assert {(m["category"], m["content"]) for m in memories} == {("name", "ชื่อมะลิ"), ("preference", "ชอบเดินป่า")}
+    assert {(m["category"], m["content"]) for m in memories} == {
+        ("name", "ชื่อมะลิ"),
+        ("preference", "ชอบเดินป่า"),
+    }
     prompts = [c["body"]["messages"][-1]["content"] for c in local_peer.chat_calls()]
     [asked] = [p for p in prompts if "Answer with JSON only" in p]
     assert message in asked

@@ -8,7 +8,8 @@ model, or when its answer is unusable, the offline extractor reads first-person 
 a small set of patterns ("my name is", "I love", "I'm allergic to", "my goal is" ...; in Thai
 "ฉันชื่อ", "ฉันชอบ", "ฉันแพ้", "เป้าหมายของฉันคือ" ..., :mod:`conjure.apps.assistant.thai`) and
 restates each as a short fact about the person in the language it was written in, which is what
-the memory stores and what a person sees under "what is remembered". Either way at most ``ASSISTANT_MEMORY_MAX_FACTS`` facts a message.
+the memory stores and what a person sees under "what is remembered". Either way at most
+``ASSISTANT_MEMORY_MAX_FACTS`` facts a message.
 
 What a person wrote and what is extracted from it is personal data: it is never logged (the
 log lines say how many facts, which model, what went wrong, never the text).
