@@ -5,6 +5,7 @@ behind the speech circuit breaker."""
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import uuid
 from collections.abc import Callable
@@ -173,6 +174,35 @@ async def test_a_voice_that_cannot_speak_fails_at_once_with_a_clear_code(
     assert done["language"] == "th"
     sent = [c["input"] for c in (call["body"] for call in _speech_calls(api_peer))]
     assert sent[-len(done["script"]) :] == done["script"]  # the Thai text as it is
+
+
+THAI_PARTS = [
+    "ยินดีต้อนรับค่ะ นั่งให้สบาย แล้วค่อยๆ หลับตาลง",
+    "หายใจเข้าช้าๆ แล้วผ่อนลมหายใจออกยาวๆ",
+    "ปล่อยความกังวลของวันนี้ให้ลอยออกไปกับลมหายใจ",
+    "ค่อยๆ กลับมา แล้วลืมตาขึ้นเมื่อพร้อมค่ะ",
+]
+
+
+async def test_a_model_writes_the_thai_script_when_one_is_configured(
+    make_settings: Callable[..., Settings], tmp_path: Path, local_peer: OpenAIPeer
+) -> None:
+    settings = make_settings(assistant_local_base_url=local_peer.url)
+    store = LocalObjectStore(tmp_path / "objects", secret="s" * 40, base_url="http://test")
+    payload = {"theme": "ปล่อยวาง", "minutes": 3, "voice": None, "language": "th"}
+    local_peer.reply = json.dumps({"parts": THAI_PARTS})
+    context = FakeJobContext(runtime=fake_runtime(settings, store), payload=payload)
+    done = await make_meditation(context)
+    assert (done["script"], done["written_by"], done["language"]) == (THAI_PARTS, local_peer.model, "th")
+    assert [u["step"] for u in context.usage] == ["script", "speech"]
+    [asked] = [c["body"]["messages"][-1]["content"] for c in local_peer.chat_calls()]
+    assert "in Thai, as exactly 4 parts" in asked
+    assert "ปล่อยวาง" in asked
+    # English parts for a Thai script (or any other shape) are no answer: the offline Thai script.
+    local_peer.reply = json.dumps({"parts": ["Welcome.", "Breathe in.", "Let go.", "Come back."]})
+    fallback = await make_meditation(FakeJobContext(runtime=fake_runtime(settings, store), payload=payload))
+    assert fallback["written_by"] == "offline"
+    assert fallback["script"] == [s.text for s in write_script("ปล่อยวาง", 3, "th")]
 
 
 async def _balance(chat: Chat) -> tuple[int, int]:

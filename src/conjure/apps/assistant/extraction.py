@@ -25,10 +25,8 @@ from typing import TYPE_CHECKING, Literal
 import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from conjure.apps.assistant.fallback import FallbackUnavailable
-from conjure.apps.assistant.local import LocalModelError
 from conjure.apps.assistant.responders import Answer, ChatRequest, Turn
-from conjure.apps.assistant.routing import ModelRouter, router_for
+from conjure.apps.assistant.routing import ModelRouter, ask_in_background, router_for
 from conjure.apps.assistant.settings import AssistantSettings
 from conjure.apps.assistant.thai import is_thai, speaks_of_themselves, thai_facts
 
@@ -205,39 +203,6 @@ def parse_model_facts(answer: str, limit: int) -> list[Fact]:
     return facts[:limit]
 
 
-async def _ignore(_: str) -> None:
-    return None
-
-
-async def _ask(router: ModelRouter, request: ChatRequest) -> Answer | None:
-    """The local model (within its breaker and slots), else the API fallback; None when neither
-    could answer. Answers come first: with half the local slots or more in use the fallback takes
-    this, if there is one (else it waits for a slot); while it holds one the router counts it as
-    in flight, so its saturation estimate stays honest. Failures count on the local breaker as an
-    answer's would."""
-    busy = router.in_flight >= max(1, router.max_concurrency // 2) and router.fallback is not None
-    if router.local is not None and not busy and router.breaker.allow():
-        try:
-            async with router.slots:
-                router.in_flight += 1
-                try:
-                    answer = await router.local.stream(request, _ignore, route="extract")
-                finally:
-                    router.in_flight -= 1
-        except LocalModelError as exc:
-            (router.breaker.record_failure if exc.transient else router.breaker.record_success)()
-            log.warning("memory_extraction_local_failed", error=str(exc))
-        else:
-            router.breaker.record_success()
-            return answer
-    if router.fallback is not None:
-        try:
-            return await router.fallback.stream(request, _ignore, route="extract")
-        except FallbackUnavailable as exc:
-            log.warning("memory_extraction_fallback_failed", error=str(exc))
-    return None
-
-
 @dataclass(frozen=True)
 class Extraction:
     """The facts of a message and how they were found (``patterns``, or the model's name)."""
@@ -255,7 +220,7 @@ async def extract(settings: Settings, text: str) -> Extraction:
     if app.assistant_memory_extractor == "auto" and isinstance(router, ModelRouter):
         prompt = PROMPT.format(limit=limit, message=text)
         request = ChatRequest(history=[Turn("user", prompt)], max_tokens=EXTRACTION_MAX_TOKENS)
-        answer = await _ask(router, request)
+        answer = await ask_in_background(router, request, route="extract")
         if answer is not None:
             try:
                 facts = parse_model_facts(answer.text, limit)

@@ -7,7 +7,9 @@ cancel or a failure releases it. It runs up to ``ASSISTANT_MEDITATION_TIMEOUT_SE
 with the worker's heartbeats keeping its lease.
 
 The script is written in the page's language (``language`` on the request, kept in the job's
-payload: English or Thai, :mod:`conjure.apps.assistant.script`), voiced by a voice that reads it
+payload: English or Thai) by a model when one is configured
+(:mod:`conjure.apps.assistant.scriptwriter`), else offline (:mod:`conjure.apps.assistant.script`),
+voiced by a voice that reads it
 (:func:`conjure.apps.assistant.speech.make_speaker`), and kept in the job's result (``script``),
 so the page can show the words beside the audio.
 """
@@ -26,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conjure.apps.assistant.models import Meditation
 from conjure.apps.assistant.phrases import DEFAULT_LANGUAGE, Language, language_of
-from conjure.apps.assistant.script import write_script
+from conjure.apps.assistant.scriptwriter import compose
 from conjure.apps.assistant.speech import SpeechError, make_speaker, normalize, run, stitch
 from conjure.db import utcnow
 from conjure.errors import NotFound
@@ -106,7 +108,16 @@ def _payload(ctx: JobContext) -> tuple[str, int, str | None, Language]:
 async def make_meditation(ctx: JobContext) -> dict[str, Any]:
     """Script → voice each segment → stitch with pauses → encode → store."""
     theme, minutes, voice, language = _payload(ctx)
-    segments = write_script(theme, minutes, language)
+    script = await compose(ctx.settings, theme, minutes, language)
+    if script.answer is not None:
+        ctx.record_usage(
+            provider=script.answer.model,
+            step="script",
+            input_tokens=script.answer.input_tokens,
+            output_tokens=script.answer.output_tokens,
+            cost_usd=script.answer.cost_usd,
+        )
+    segments = script.segments
     speaker = make_speaker(ctx.settings, voice, language)
     target = minutes * 60.0
     try:
@@ -147,6 +158,7 @@ async def make_meditation(ctx: JobContext) -> dict[str, Any]:
         "bytes": len(audio),
         "language": language,
         "script": [segment.text for segment in segments],
+        "written_by": script.source,
     }
 
 

@@ -148,11 +148,20 @@ def write_script(theme: str, minutes: int, language: Language = "en") -> list[Se
     arrive, breath, body_lines, ending = (
         (ARRIVE_TH, BREATH_TH, BODY_TH, RETURN_TH) if thai else (ARRIVE, BREATH, BODY, RETURN)
     )
-    count = max(4, min(14, minutes))
+    count = segment_count(minutes)
     middle = breath + body_lines + theme_lines(theme, language)
     body = count - len(arrive) - len(ending)
     picked = [middle[i * len(middle) // body] for i in range(body)] if body > 0 else []
     lines = arrive + picked + ending
-    # Longer silences in the middle of the practice, short ones at the start and end.
-    weights = [0.5, 1.0] + [2.0] * len(picked) + [1.0, 0.0]
-    return [Segment(text, weight) for text, weight in zip(lines, weights, strict=True)]
+    return [Segment(text, weight) for text, weight in zip(lines, pause_weights(len(lines)), strict=True)]
+
+
+def segment_count(minutes: int) -> int:
+    """About one segment a minute, 4 to 14."""
+    return max(4, min(14, minutes))
+
+
+def pause_weights(count: int) -> list[float]:
+    """Longer silences in the middle of the practice, short ones at the start and end (two
+    segments arrive, two return)."""
+    return [0.5, 1.0] + [2.0] * (count - 4) + [1.0, 0.0]
