@@ -195,6 +195,7 @@ async def test_a_model_writes_the_thai_script_when_one_is_configured(
     done = await make_meditation(context)
     assert (done["script"], done["written_by"], done["language"]) == (THAI_PARTS, local_peer.model, "th")
     assert [u["step"] for u in context.usage] == ["script", "speech"]
+    assert context.steps[0] == "writing"
     [asked] = [c["body"]["messages"][-1]["content"] for c in local_peer.chat_calls()]
     assert "in Thai, as exactly 4 parts" in asked
     assert "ปล่อยวาง" in asked

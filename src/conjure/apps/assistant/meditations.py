@@ -108,6 +108,7 @@ def _payload(ctx: JobContext) -> tuple[str, int, str | None, Language]:
 async def make_meditation(ctx: JobContext) -> dict[str, Any]:
     """Script → voice each segment → stitch with pauses → encode → store."""
     theme, minutes, voice, language = _payload(ctx)
+    await ctx.progress("writing", message="Writing the script")  # a model may take a while
     script = await compose(ctx.settings, theme, minutes, language)
     if script.answer is not None:
         ctx.record_usage(
