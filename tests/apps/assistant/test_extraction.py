@@ -37,12 +37,56 @@ def facts_json(*facts: tuple[str, str]) -> str:
         ("Call me Nok.", True),
         ("Do you know what I like?", True),
         (MOVED, True),
+        ("ฉันชื่อมะลิค่ะ", True),
+        ("ผมเป็นมังสวิรัติครับ", True),
+        ("วันนี้อากาศดีจัง", False),
     ],
 )
 def test_only_text_where_the_person_speaks_of_themselves_gets_an_extraction_job(
     text: str, worth_a_job: bool
 ) -> None:
     assert extraction.might_hold_facts(text) is worth_a_job
+
+
+@pytest.mark.parametrize(
+    ("text", "facts"),
+    [
+        ("ฉันชื่อมะลิ", [("name", "ชื่อมะลิ")]),
+        ("ฉันชอบกาแฟดำ", [("preference", "ชอบกาแฟดำ")]),
+        ("ฉันแพ้ถั่ว", [("health", "แพ้ถั่ว")]),
+        ("เป้าหมายของฉันคือวิ่งมาราธอน", [("goal", "เป้าหมายคือวิ่งมาราธอน")]),
+        ("ผมเป็นมังสวิรัติ", [("preference", "เป็นมังสวิรัติ")]),
+        # Polite particles end the clause; a space between Thai words starts another.
+        ("ดิฉันชื่อมะลินะคะ", [("name", "ชื่อมะลิ")]),
+        (
+            "สวัสดีครับ ผมชื่อสมชายครับ ผมชอบกาแฟดำมากเลยครับ",
+            [("name", "ชื่อสมชาย"), ("preference", "ชอบกาแฟดำมาก")],
+        ),
+        ("เราอยากวิ่งมาราธอนปีหน้า แต่ยังไม่ได้ซ้อม", [("goal", "อยากวิ่งมาราธอนปีหน้า")]),
+        ("แมวของฉันชื่อส้ม", [("person", "แมวชื่อส้ม")]),
+        ("ฉันอาศัยอยู่ที่เชียงใหม่ค่ะ", [("place", "อาศัยอยู่ที่เชียงใหม่")]),
+        ("วันเกิดของฉันคือ 5 มีนาคม", [("fact", "วันเกิด 5 มีนาคม")]),
+        # A negation is a dislike, never a liking (English: "I don't like" is no liking either).
+        ("ฉันไม่ชอบผักชี", [("preference", "ไม่ชอบผักชี")]),
+        ("ผมไม่ค่อยชอบของหวานครับ", [("preference", "ไม่ค่อยชอบของหวาน")]),
+        ("ฉันไม่แพ้อะไรเลย", []),
+        # Questions, requests and other people's likes state nothing about the writer.
+        ("ฉันชื่ออะไรนะ", []),
+        ("ฉันชอบอะไรบ้าง", []),
+        ("ฉันอยากรู้ว่าพรุ่งนี้ฝนจะตกไหม", []),
+        ("แม่ฉันชอบปลา", []),
+        ("แมวของฉันชอบปลา", []),
+        ("ผมเป็นเจ้าของร้านกาแฟ", []),
+    ],
+)
+def test_thai_first_person_statements_are_restated_in_thai(text: str, facts: list[tuple[str, str]]) -> None:
+    assert [(f.category, f.content) for f in extraction.extract_facts(text, 5)] == facts
+
+
+def test_a_negated_liking_is_not_stored_as_one_in_english_either() -> None:
+    assert extraction.extract_facts("I don't like cilantro.", 5) == []
+    disliked = extraction.extract_facts("I dislike cilantro.", 5)
+    assert [f.content for f in disliked] == ["They dislike cilantro."]
 
 
 def test_the_model_answer_is_parsed_strictly() -> None:
@@ -72,6 +116,8 @@ def test_the_model_answer_is_parsed_strictly() -> None:
         with pytest.raises(MalformedFacts):
             parse_model_facts(malformed, 5)
     assert parse_model_facts('{"facts": []}', 5) == []
+    thai = facts_json(("preference", "ชอบเดินป่า"), ("name", "Their name is Dao"))
+    assert [f.content for f in parse_model_facts(thai, 5)] == ["ชอบเดินป่า", "Their name is Dao."]
 
 
 async def remember_job(chat: Chat, message_id: str, timeout: float = 20.0) -> Job:
@@ -178,3 +224,22 @@ async def test_the_patterns_setting_never_asks_the_model(make_chat: MakeChat, lo
     assert job.result is not None
     assert job.result["extracted_by"] == "patterns"
     assert not [c for c in local_peer.chat_calls() if "Answer with JSON only" in str(c["body"])]
+
+
+async def test_the_model_is_asked_for_facts_in_the_language_the_person_wrote(
+    make_chat: MakeChat, local_peer: OpenAIPeer
+) -> None:
+    message = "ฉันชื่อมะลิ ฉันชอบเดินป่าค่ะ"
+    local_peer.reply = facts_json(("name", "ชื่อมะลิ"), ("preference", "ชอบเดินป่า"))
+    chat = await make_chat(**hybrid(local_peer))
+    await chat.send(await chat.conversation(), message, language="th")
+    memories = await chat.poll_memories(lambda items: len(items) == 2)
+    assert {(m["category"], m["content"]) for m in memories} == {
+        ("name", "ชื่อมะลิ"),
+        ("preference", "ชอบเดินป่า"),
+    }
+    prompts = [c["body"]["messages"][-1]["content"] for c in local_peer.chat_calls()]
+    [asked] = [p for p in prompts if "Answer with JSON only" in p]
+    assert message in asked
+    assert "in the language the message is written in" in asked
+    assert "ชอบเดินป่า" in asked  # a Thai example of the shape wanted

@@ -5,6 +5,7 @@ behind the speech circuit breaker."""
 from __future__ import annotations
 
 import asyncio
+import json
 import subprocess
 import uuid
 from collections.abc import Callable
@@ -16,8 +17,11 @@ from sqlalchemy import select
 
 from conjure.ai.breaker import CLOSED, OPEN, breaker_for
 from conjure.apps.assistant.meditations import make_meditation
+from conjure.apps.assistant.script import write_script
+from conjure.apps.assistant.speech import EspeakSpeaker, make_speaker
+from conjure.apps.assistant.thai import is_thai
 from conjure.jobs.models import JobEvent
-from conjure.jobs.registry import JobDeferred, RetryableJobError
+from conjure.jobs.registry import JobDeferred, PermanentJobError, RetryableJobError
 from conjure.settings import Settings
 from conjure.storage.local import LocalObjectStore
 from tests.apps.assistant.conftest import Chat, MakeChat
@@ -48,6 +52,7 @@ async def test_a_meditation_has_the_asked_length_and_plays(make_chat: MakeChat, 
     done = await wait_meditation(chat, accepted["meditation_id"], "ready", "failed")
     assert done["status"] == "ready", done
     assert 162 <= done["duration_seconds"] <= 198
+    assert (done["language"], done["script"][0][:8]) == ("en", "Welcome.")
     audio = await chat.client.get(done["audio_url"])
     assert audio.status_code == 200
     path = tmp_path / "meditation.ogg"
@@ -108,9 +113,97 @@ async def test_length_and_theme_are_checked(make_chat: MakeChat) -> None:
         {"theme": "sleep", "minutes": 2},
         {"theme": "sleep", "minutes": 21},
         {"theme": " ", "minutes": 5},
+        {"theme": "sleep", "minutes": 5, "language": "fr"},
     ):
         response = await chat.client.post(BASE, json=body, headers=chat.headers)
         assert response.status_code == 422, body
+
+
+async def test_a_thai_meditation_is_written_and_voiced_in_thai(make_chat: MakeChat) -> None:
+    chat = await make_chat()
+    body = {"theme": "การนอนหลับ", "minutes": 3, "language": "th-TH"}
+    response = await chat.client.post(BASE, json=body, headers=chat.headers)
+    assert response.status_code == 202, response.text
+    done = await wait_meditation(chat, response.json()["meditation_id"], "ready", "failed")
+    assert done["status"] == "ready", done
+    assert 162 <= done["duration_seconds"] <= 198
+    assert done["language"] == "th"
+    # The Thai lines, the sleep theme's among them, every one in Thai.
+    assert done["script"] == [s.text for s in write_script("การนอนหลับ", 3, "th")]
+    assert all(is_thai(line) for line in done["script"])
+
+
+def test_a_thai_script_has_the_english_structure_and_reads_its_themes() -> None:
+    for minutes in (3, 8, 20):
+        english, thai = write_script("stress", minutes), write_script("ความเครียด", minutes, "th")
+        assert [s.pause_weight for s in thai] == [s.pause_weight for s in english]
+        assert all(is_thai(s.text) for s in thai)
+    assert "เรื่องที่รอคุณอยู่ รอได้อีกสักครู่ค่ะ" in [s.text for s in write_script("ความเครียด", 14, "th")]
+    other = [s.text for s in write_script("letting go", 14, "th")]
+    assert "นึกถึง letting go โอบไว้อย่างอ่อนโยน โดยไม่ต้องเปลี่ยนแปลงอะไร" in other
+
+
+def test_espeak_reads_thai_with_its_thai_voice(make_settings: Callable[..., Settings]) -> None:
+    settings = make_settings()
+    thai, english = make_speaker(settings, None, "th"), make_speaker(settings, None, "en")
+    assert isinstance(thai, EspeakSpeaker)
+    assert isinstance(english, EspeakSpeaker)
+    assert (thai.voice, english.voice) == ("th", "en-us")
+    named = make_speaker(settings, "th+f3", "th")
+    assert isinstance(named, EspeakSpeaker)
+    assert named.voice == "th+f3"
+
+
+async def test_a_voice_that_cannot_speak_fails_at_once_with_a_clear_code(
+    make_settings: Callable[..., Settings], tmp_path: Path, api_peer: OpenAIPeer
+) -> None:
+    store = LocalObjectStore(tmp_path / "objects", secret="s" * 40, base_url="http://test")
+    payload = {"theme": "การนอนหลับ", "minutes": 3, "voice": None, "language": "th"}
+    missing = make_settings(assistant_espeak_voice_th="xx-none")
+    with pytest.raises(PermanentJobError) as failed:
+        await make_meditation(FakeJobContext(runtime=fake_runtime(missing, store), payload=payload))
+    assert failed.value.code == "speech_refused"
+    assert "xx-none" in str(failed.value)
+    online = make_settings(assistant_tts_base_url=api_peer.url)
+    api_peer.speech_fail_status = 400  # the service refuses the request: no retry can help
+    with pytest.raises(PermanentJobError) as refused:
+        await make_meditation(FakeJobContext(runtime=fake_runtime(online, store), payload=payload))
+    assert refused.value.code == "speech_refused"
+    api_peer.speech_fail_status = 0
+    done = await make_meditation(FakeJobContext(runtime=fake_runtime(online, store), payload=payload))
+    assert done["language"] == "th"
+    sent = [c["input"] for c in (call["body"] for call in _speech_calls(api_peer))]
+    assert sent[-len(done["script"]) :] == done["script"]  # the Thai text as it is
+
+
+THAI_PARTS = [
+    "ยินดีต้อนรับค่ะ นั่งให้สบาย แล้วค่อยๆ หลับตาลง",
+    "หายใจเข้าช้าๆ แล้วผ่อนลมหายใจออกยาวๆ",
+    "ปล่อยความกังวลของวันนี้ให้ลอยออกไปกับลมหายใจ",
+    "ค่อยๆ กลับมา แล้วลืมตาขึ้นเมื่อพร้อมค่ะ",
+]
+
+
+async def test_a_model_writes_the_thai_script_when_one_is_configured(
+    make_settings: Callable[..., Settings], tmp_path: Path, local_peer: OpenAIPeer
+) -> None:
+    settings = make_settings(assistant_local_base_url=local_peer.url)
+    store = LocalObjectStore(tmp_path / "objects", secret="s" * 40, base_url="http://test")
+    payload = {"theme": "ปล่อยวาง", "minutes": 3, "voice": None, "language": "th"}
+    local_peer.reply = json.dumps({"parts": THAI_PARTS})
+    context = FakeJobContext(runtime=fake_runtime(settings, store), payload=payload)
+    done = await make_meditation(context)
+    assert (done["script"], done["written_by"], done["language"]) == (THAI_PARTS, local_peer.model, "th")
+    assert [u["step"] for u in context.usage] == ["script", "speech"]
+    assert context.steps[0] == "writing"
+    [asked] = [c["body"]["messages"][-1]["content"] for c in local_peer.chat_calls()]
+    assert "in Thai, as exactly 4 parts" in asked
+    assert "ปล่อยวาง" in asked
+    # English parts for a Thai script (or any other shape) are no answer: the offline Thai script.
+    local_peer.reply = json.dumps({"parts": ["Welcome.", "Breathe in.", "Let go.", "Come back."]})
+    fallback = await make_meditation(FakeJobContext(runtime=fake_runtime(settings, store), payload=payload))
+    assert fallback["written_by"] == "offline"
+    assert fallback["script"] == [s.text for s in write_script("ปล่อยวาง", 3, "th")]
 
 
 async def _balance(chat: Chat) -> tuple[int, int]:

@@ -32,6 +32,17 @@ QUESTIONS = {
     "What noodles should I cook tonight?": "They love spicy noodles.",
 }
 
+# Thai facts as the offline extractor writes them, and Thai questions each should recall first.
+THAI_FACTS = ["ชื่อมะลิ", "ชอบกาแฟดำ", "แพ้ถั่ว", "เป้าหมายคือวิ่งมาราธอน", "เป็นมังสวิรัติ", "แมวชื่อส้ม"]
+THAI_QUESTIONS = {
+    "ฉันชื่ออะไรนะ": "ชื่อมะลิ",
+    "ฉันกินถั่วลิสงได้ไหม": "แพ้ถั่ว",
+    "แนะนำร้านกาแฟหน่อย": "ชอบกาแฟดำ",
+    "ช่วยวางแผนซ้อมวิ่งมาราธอนให้หน่อย": "เป้าหมายคือวิ่งมาราธอน",
+    "เย็นนี้ทำอาหารมังสวิรัติอะไรดี": "เป็นมังสวิรัติ",
+    "แมวของฉันชื่ออะไร": "แมวชื่อส้ม",
+}
+
 
 async def store(api: Api, user_id: uuid.UUID, content: str, *, days_old: float = 0.0) -> uuid.UUID:
     tools = memory_tools(api.runtime.settings)
@@ -65,6 +76,16 @@ async def test_the_right_memory_ranks_first_and_only_the_owners(
         assert found[0] == expected, (question, found)
         assert "Their dog is Rex." not in found
     assert await recalled(api, other.id, "What's my dog called again?") == ["Their dog is Rex."]
+
+
+async def test_thai_questions_recall_thai_facts(make_api: MakeApi, backend: dict[str, str]) -> None:
+    api = await make_api(**backend)
+    user, _ = await api.user()
+    for fact in [*THAI_FACTS, *FACTS]:
+        await store(api, user.id, fact)
+    for question, expected in THAI_QUESTIONS.items():
+        found = await recalled(api, user.id, question)
+        assert found[0] == expected, (question, found)
 
 
 async def test_recency_breaks_ties_and_a_deletion_counts_at_once(
@@ -126,6 +147,21 @@ async def test_a_conversation_remembers_uses_and_forgets(chat: Chat) -> None:
     assert [m["content"] for m in page["items"]] == ["They love hiking."]
     _, stranger = await chat.api.user()
     assert (await chat.client.get("/api/v1/assistant/memories", headers=stranger)).json()["total"] == 0
+
+
+async def test_a_thai_conversation_remembers_in_thai_and_recalls_it(chat: Chat) -> None:
+    conversation = await chat.conversation()
+    await chat.send(conversation, "สวัสดีค่ะ ฉันชื่อมะลิ ฉันแพ้ถั่วค่ะ ฉันไม่ชอบผักชี", language="th")
+    memories = await chat.poll_memories(lambda items: len(items) == 3)
+    assert {(m["category"], m["content"]) for m in memories} == {
+        ("name", "ชื่อมะลิ"),
+        ("health", "แพ้ถั่ว"),
+        ("preference", "ไม่ชอบผักชี"),
+    }
+    await chat.send(conversation, "ฉันกินถั่วลิสงได้ไหม", language="th")
+    completed = (await chat.events("message.completed", count=2))[-1]
+    assert "สิ่งที่ฉันจำได้" in completed["text"]  # the offline reply, in Thai, shows what it recalled
+    assert "แพ้ถั่ว" in completed["text"]
 
 
 async def test_embeddings_come_from_an_openai_compatible_endpoint(

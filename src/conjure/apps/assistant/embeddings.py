@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Protocol
 
 from conjure.apps.assistant.models import EMBEDDING_DIMENSIONS
+from conjure.apps.assistant.thai import is_thai, thai_features
 
 if TYPE_CHECKING:
     from conjure.apps.assistant.settings import AssistantSettings
@@ -122,11 +123,12 @@ def normalized(vector: Sequence[float], width: int = EMBEDDING_DIMENSIONS) -> li
 
 
 def content_words(text: str) -> list[str]:
-    """The words that carry meaning, lower-cased, possessives and plurals folded."""
+    """The words that carry meaning, lower-cased, possessives and plurals folded (Thai, written
+    without spaces, has features of its own: :func:`~conjure.apps.assistant.thai.thai_features`)."""
     words = []
     for word in _WORD.findall(text.lower()):
         word = word.removesuffix("'s")
-        if word in STOP_WORDS or len(word) < 2:
+        if word in STOP_WORDS or len(word) < 2 or is_thai(word):
             continue
         if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
             word = word[:-1]
@@ -136,18 +138,21 @@ def content_words(text: str) -> list[str]:
 
 class OfflineEmbedder:
     """Deterministic, no weights: content words and their character trigrams hashed into signed
-    buckets (the hashing trick), so texts sharing words or word parts point the same way."""
+    buckets (the hashing trick), so texts sharing words or word parts point the same way. Thai
+    text counts by its character pairs (no spaces to find its words by), each as much as a word."""
 
     name = "offline-hash-v1"
 
     def vector(self, text: str) -> list[float]:
         vector = [0.0] * EMBEDDING_DIMENSIONS
+        features = [(feature, 1.0) for feature in thai_features(text)]
         for word in content_words(text):
-            features = [(word, 1.0)] + [(f"#{word[i : i + 3]}", 0.3) for i in range(max(len(word) - 2, 0))]
-            for feature, weight in features:
-                digest = hashlib.blake2b(feature.encode(), digest_size=8).digest()
-                bucket = int.from_bytes(digest[:4], "big") % EMBEDDING_DIMENSIONS
-                vector[bucket] += weight if digest[4] & 1 else -weight
+            features.append((word, 1.0))
+            features.extend((f"#{word[i : i + 3]}", 0.3) for i in range(max(len(word) - 2, 0)))
+        for feature, weight in features:
+            digest = hashlib.blake2b(feature.encode(), digest_size=8).digest()
+            bucket = int.from_bytes(digest[:4], "big") % EMBEDDING_DIMENSIONS
+            vector[bucket] += weight if digest[4] & 1 else -weight
         if not any(vector):
             vector[0] = 1.0  # nothing to go on: a fixed direction, far from real memories
         return normalized(vector)

@@ -5,9 +5,11 @@ fallback, through the assistant's router), the model is asked for the facts as J
 (:data:`CATEGORIES`, one short third-person sentence each); the answer is parsed strictly
 (:func:`parse_model_facts`) and anything but the expected shape counts as no answer. Without a
 model, or when its answer is unusable, the offline extractor reads first-person statements with
-a small set of patterns ("my name is", "I love", "I'm allergic to", "my goal is" ...) and restates
-each as a short fact about the person, which is what the memory stores and what a person sees
-under "what is remembered". Either way at most ``ASSISTANT_MEMORY_MAX_FACTS`` facts a message.
+a small set of patterns ("my name is", "I love", "I'm allergic to", "my goal is" ...; in Thai
+"ฉันชื่อ", "ฉันชอบ", "ฉันแพ้", "เป้าหมายของฉันคือ" ..., :mod:`conjure.apps.assistant.thai`) and
+restates each as a short fact about the person in the language it was written in, which is what
+the memory stores and what a person sees under "what is remembered". Either way at most
+``ASSISTANT_MEMORY_MAX_FACTS`` facts a message.
 
 What a person wrote and what is extracted from it is personal data: it is never logged (the
 log lines say how many facts, which model, what went wrong, never the text).
@@ -23,11 +25,10 @@ from typing import TYPE_CHECKING, Literal
 import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from conjure.apps.assistant.fallback import FallbackUnavailable
-from conjure.apps.assistant.local import LocalModelError
 from conjure.apps.assistant.responders import Answer, ChatRequest, Turn
-from conjure.apps.assistant.routing import ModelRouter, router_for
+from conjure.apps.assistant.routing import ModelRouter, ask_in_background, router_for
 from conjure.apps.assistant.settings import AssistantSettings
+from conjure.apps.assistant.thai import is_thai, speaks_of_themselves, thai_facts
 
 if TYPE_CHECKING:
     from conjure.settings import Settings
@@ -45,7 +46,6 @@ class Fact:
 
 
 _END = r"(?P<x>[^.!?\n;]{1,80})"
-_PEOPLE = "wife|husband|partner|son|daughter|mother|mom|father|dad|sister|brother|friend|dog|cat|boss"
 _PEOPLE = "wife|husband|partner|son|daughter|mother|mom|father|dad|sister|brother|friend|dog|cat|boss"
 # (pattern, category, how the fact reads)
 _RULES: list[tuple[re.Pattern[str], str, str]] = [
@@ -100,7 +100,7 @@ _SPEAKS_OF_THEMSELVES = re.compile(rf"\b(?:my|call me)\b|{_AFTER_AUXILIARY}\bi\b
 def might_hold_facts(text: str) -> bool:
     """Cheap pre-check: only text in which the person speaks of themselves is worth an
     extraction job (a job, and with a model configured a model call, per message)."""
-    return _SPEAKS_OF_THEMSELVES.search(text) is not None
+    return _SPEAKS_OF_THEMSELVES.search(text) is not None or speaks_of_themselves(text)
 
 
 def _tidy(value: str) -> str:
@@ -125,6 +125,10 @@ def extract_facts(text: str, limit: int = 5) -> list[Fact]:
             if key not in seen:
                 seen.add(key)
                 facts.append(Fact(content, category))
+    for content, category in thai_facts(text):
+        if content not in seen:
+            seen.add(content)
+            facts.append(Fact(content, category))
     return facts[:limit]
 
 
@@ -133,8 +137,10 @@ def extract_facts(text: str, limit: int = 5) -> list[Fact]:
 PROMPT = """Read the message below, which a person wrote to their assistant. List the durable facts \
 it states about the person themselves: their name, preferences, goals, and other lasting facts \
 (family, pets, where they live, their work, health, diet). Write each as one short sentence in \
-the third person, like "They love hiking." or "Their name is Dao.". Leave out moods of the moment, \
-questions, requests to you, and anything not about the person.
+the third person, like "They love hiking." or "Their name is Dao.", in the language the message \
+is written in: for a message in Thai, short Thai facts without the pronoun, like "ชอบเดินป่า" or \
+"ชื่อดาว". Leave out moods of the moment, questions, requests to you, and anything not about the \
+person.
 
 Answer with JSON only, no other text, in exactly this shape:
 {{"facts": [{{"category": "preference", "text": "They love hiking."}}]}}
@@ -189,44 +195,12 @@ def parse_model_facts(answer: str, limit: int) -> list[Fact]:
     facts: list[Fact] = []
     seen: set[str] = set()
     for item in parsed.facts:
-        text = item.text if item.text[-1] in ".!?" else item.text + "."
+        # An English sentence ends with a full stop; Thai has none ("ชอบเดินป่า" stays as written).
+        text = item.text if item.text[-1] in ".!?" or is_thai(item.text[-1]) else item.text + "."
         if text.lower() not in seen:
             seen.add(text.lower())
             facts.append(Fact(text, item.category))
     return facts[:limit]
-
-
-async def _ignore(_: str) -> None:
-    return None
-
-
-async def _ask(router: ModelRouter, request: ChatRequest) -> Answer | None:
-    """The local model (within its breaker and slots), else the API fallback; None when neither
-    could answer. Answers come first: with half the local slots or more in use the fallback takes
-    this, if there is one (else it waits for a slot); while it holds one the router counts it as
-    in flight, so its saturation estimate stays honest. Failures count on the local breaker as an
-    answer's would."""
-    busy = router.in_flight >= max(1, router.max_concurrency // 2) and router.fallback is not None
-    if router.local is not None and not busy and router.breaker.allow():
-        try:
-            async with router.slots:
-                router.in_flight += 1
-                try:
-                    answer = await router.local.stream(request, _ignore, route="extract")
-                finally:
-                    router.in_flight -= 1
-        except LocalModelError as exc:
-            (router.breaker.record_failure if exc.transient else router.breaker.record_success)()
-            log.warning("memory_extraction_local_failed", error=str(exc))
-        else:
-            router.breaker.record_success()
-            return answer
-    if router.fallback is not None:
-        try:
-            return await router.fallback.stream(request, _ignore, route="extract")
-        except FallbackUnavailable as exc:
-            log.warning("memory_extraction_fallback_failed", error=str(exc))
-    return None
 
 
 @dataclass(frozen=True)
@@ -246,7 +220,7 @@ async def extract(settings: Settings, text: str) -> Extraction:
     if app.assistant_memory_extractor == "auto" and isinstance(router, ModelRouter):
         prompt = PROMPT.format(limit=limit, message=text)
         request = ChatRequest(history=[Turn("user", prompt)], max_tokens=EXTRACTION_MAX_TOKENS)
-        answer = await _ask(router, request)
+        answer = await ask_in_background(router, request, route="extract")
         if answer is not None:
             try:
                 facts = parse_model_facts(answer.text, limit)

@@ -5,6 +5,13 @@ them), stitches one audio file with the pauses that make the asked length, and s
 The job holds ``ASSISTANT_MEDITATION_PRICE_STARS`` and is charged when the audio is stored; a
 cancel or a failure releases it. It runs up to ``ASSISTANT_MEDITATION_TIMEOUT_SECONDS`` (10 min)
 with the worker's heartbeats keeping its lease.
+
+The script is written in the page's language (``language`` on the request, kept in the job's
+payload: English or Thai) by a model when one is configured
+(:mod:`conjure.apps.assistant.scriptwriter`), else offline (:mod:`conjure.apps.assistant.script`),
+voiced by a voice that reads it
+(:func:`conjure.apps.assistant.speech.make_speaker`), and kept in the job's result (``script``),
+so the page can show the words beside the audio.
 """
 
 from __future__ import annotations
@@ -20,7 +27,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conjure.apps.assistant.models import Meditation
-from conjure.apps.assistant.script import write_script
+from conjure.apps.assistant.phrases import DEFAULT_LANGUAGE, Language, language_of
+from conjure.apps.assistant.scriptwriter import compose
 from conjure.apps.assistant.speech import SpeechError, make_speaker, normalize, run, stitch
 from conjure.db import utcnow
 from conjure.errors import NotFound
@@ -50,12 +58,19 @@ async def create_meditation(
     minutes: int,
     voice: str | None,
     options: SubmitOptions,
+    language: Language = DEFAULT_LANGUAGE,
 ) -> tuple[Meditation, Job]:
     """Queue a meditation: its row and its job commit together (its price held)."""
     meditation = Meditation(user_id=user_id, theme=theme, minutes=minutes, voice=voice)
     session.add(meditation)
     await session.flush()
-    payload = {"meditation_id": str(meditation.id), "theme": theme, "minutes": minutes, "voice": voice}
+    payload = {
+        "meditation_id": str(meditation.id),
+        "theme": theme,
+        "minutes": minutes,
+        "voice": voice,
+        "language": language,
+    }
     job = await submit_in(session, runtime, options, user_id=user_id, kind=MEDITATE, payload=payload)
     meditation.job_id = job.id
     await session.flush()
@@ -77,7 +92,7 @@ async def get_meditation(
     return row[0], row[1]
 
 
-def _payload(ctx: JobContext) -> tuple[str, int, str | None]:
+def _payload(ctx: JobContext) -> tuple[str, int, str | None, Language]:
     theme, minutes, voice = ctx.payload.get("theme"), ctx.payload.get("minutes"), ctx.payload.get("voice")
     if (
         not isinstance(theme, str)
@@ -85,14 +100,26 @@ def _payload(ctx: JobContext) -> tuple[str, int, str | None]:
         or not MIN_MINUTES <= minutes <= MAX_MINUTES
     ):
         raise PermanentJobError("invalid_payload", "A meditation needs a theme and 3-20 minutes.")
-    return theme, minutes, voice if isinstance(voice, str) else None
+    # English for a payload without one (queued before meditations had a language).
+    language = language_of(ctx.payload.get("language"))
+    return theme, minutes, voice if isinstance(voice, str) else None, language
 
 
 async def make_meditation(ctx: JobContext) -> dict[str, Any]:
     """Script → voice each segment → stitch with pauses → encode → store."""
-    theme, minutes, voice = _payload(ctx)
-    segments = write_script(theme, minutes)
-    speaker = make_speaker(ctx.settings, voice)
+    theme, minutes, voice, language = _payload(ctx)
+    await ctx.progress("writing", message="Writing the script")  # a model may take a while
+    script = await compose(ctx.settings, theme, minutes, language)
+    if script.answer is not None:
+        ctx.record_usage(
+            provider=script.answer.model,
+            step="script",
+            input_tokens=script.answer.input_tokens,
+            output_tokens=script.answer.output_tokens,
+            cost_usd=script.answer.cost_usd,
+        )
+    segments = script.segments
+    speaker = make_speaker(ctx.settings, voice, language)
     target = minutes * 60.0
     try:
         with tempfile.TemporaryDirectory(prefix="meditation-") as scratch:
@@ -117,6 +144,8 @@ async def make_meditation(ctx: JobContext) -> dict[str, Any]:
             await run("sox", str(folder / "all.wav"), "-C", OGG_QUALITY, str(encoded))
             audio = encoded.read_bytes()
     except SpeechError as exc:
+        if exc.permanent:  # no such voice, a refused request: another try cannot work
+            raise PermanentJobError("speech_refused", str(exc)) from exc
         raise RetryableJobError("speech_failed", str(exc)) from exc
     key = audio_key(ctx.user_id, ctx.job_id)
     await ctx.storage.put(key, audio, content_type="audio/ogg")
@@ -128,6 +157,9 @@ async def make_meditation(ctx: JobContext) -> dict[str, Any]:
         "segments": len(segments),
         "voice": speaker.name,
         "bytes": len(audio),
+        "language": language,
+        "script": [segment.text for segment in segments],
+        "written_by": script.source,
     }
 
 

@@ -7,6 +7,7 @@ import uuid
 from fastapi import APIRouter, Depends, Request, Response
 
 from conjure.apps.assistant import meditations, memory, service
+from conjure.apps.assistant.phrases import language_of
 from conjure.apps.assistant.schemas import (
     ConversationCreate,
     ConversationDetail,
@@ -26,6 +27,7 @@ from conjure.apps.assistant.settings import AssistantSettings
 from conjure.apps.assistant.views import conversation_view, message_views
 from conjure.auth.deps import CurrentPrincipal
 from conjure.deps import RuntimeDep, SessionDep
+from conjure.jobs.models import Job
 from conjure.kit.paging import PageDep
 from conjure.kit.problems import problems
 from conjure.kit.submit import JobOptions
@@ -195,6 +197,12 @@ _MEDITATION_STATUS = {
 }
 
 
+def _script(job: Job | None) -> list[str] | None:
+    """The words a ready meditation speaks (its job's result; none for an older result)."""
+    script = (job.result or {}).get("script") if job is not None else None
+    return [str(line) for line in script] if isinstance(script, list) else None
+
+
 @router.post(
     "/meditations",
     status_code=202,
@@ -216,6 +224,7 @@ async def create_meditation(
         minutes=body.minutes,
         voice=body.voice,
         options=options,
+        language=body.language,
     )
     return MeditationAccepted(meditation_id=meditation.id, job_id=job.id, status=job.status)
 
@@ -239,6 +248,8 @@ async def read_meditation(
         progress=job.progress if job is not None and status == "processing" else None,
         audio_url=url,
         duration_seconds=meditation.duration_seconds,
+        language=language_of(job.payload.get("language") if job is not None else None),
+        script=_script(job) if meditation.audio_key else None,
         job_id=meditation.job_id,
         created_at=meditation.created_at,
     )

@@ -222,3 +222,37 @@ def router_for(settings: Settings) -> ModelRouter | Responder:
 def responder_for(settings: Settings) -> Responder:
     """What answers this process's messages."""
     return router_for(settings)
+
+
+async def _ignore(_: str) -> None:
+    return None
+
+
+async def ask_in_background(router: ModelRouter, request: ChatRequest, *, route: str) -> Answer | None:
+    """A model's whole answer for work that is not an answer (memory extraction, a meditation's
+    script): the local model (within its breaker and slots), else the API fallback; None when
+    neither could answer. Answers come first: with half the local slots or more in use the
+    fallback takes this, if there is one (else it waits for a slot); while it holds one the router
+    counts it as in flight, so its saturation estimate stays honest. Failures count on the local
+    breaker as an answer's would."""
+    busy = router.in_flight >= max(1, router.max_concurrency // 2) and router.fallback is not None
+    if router.local is not None and not busy and router.breaker.allow():
+        try:
+            async with router.slots:
+                router.in_flight += 1
+                try:
+                    answer = await router.local.stream(request, _ignore, route=route)
+                finally:
+                    router.in_flight -= 1
+        except LocalModelError as exc:
+            (router.breaker.record_failure if exc.transient else router.breaker.record_success)()
+            log.warning("background_local_failed", route=route, error=str(exc))
+        else:
+            router.breaker.record_success()
+            return answer
+    if router.fallback is not None:
+        try:
+            return await router.fallback.stream(request, _ignore, route=route)
+        except FallbackUnavailable as exc:
+            log.warning("background_fallback_failed", route=route, error=str(exc))
+    return None

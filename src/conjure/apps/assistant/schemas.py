@@ -149,6 +149,16 @@ class MeditationCreate(JobRequest):
     theme: str = Field(min_length=2, max_length=200, examples=["sleep", "letting go of work stress"])
     minutes: int = Field(ge=3, le=20, description="3-20 minutes of audio.")
     voice: str | None = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9_+-]+$")
+    language: Language = Field(
+        default=DEFAULT_LANGUAGE,
+        description="What the person reads and hears (`en` or `th`; `th-TH` reads as `th`): the script is "
+        "written and voiced in it.",
+    )
+
+    @field_validator("language", mode="before")
+    @classmethod
+    def _language(cls, value: object) -> object:
+        return normalize_language(value) if isinstance(value, str) else value
 
     @field_validator("theme")
     @classmethod
@@ -173,5 +183,7 @@ class MeditationView(BaseModel):
     progress: dict[str, Any] | None = Field(default=None, description="While voicing: segment, segments.")
     audio_url: str | None = Field(default=None, description="A signed link to the audio (Ogg Vorbis).")
     duration_seconds: float | None = None
+    language: Language = Field(default=DEFAULT_LANGUAGE, description="The script's language.")
+    script: list[str] | None = Field(default=None, description="Once ready: the words spoken, part by part.")
     job_id: uuid.UUID | None = None
     created_at: dt.datetime

@@ -66,6 +66,7 @@ class AssistantSettings(AppSettings):
     assistant_tts_voice: str = "sage"
     assistant_tts_api_key: SecretStr | None = None
     assistant_espeak_voice: str = "en-us"
+    assistant_espeak_voice_th: str = "th"  # eSpeak NG's voice for a Thai script
     assistant_speech_wpm: int = 130
     assistant_meditation_timeout_seconds: float = 600.0
 

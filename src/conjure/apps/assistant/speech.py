@@ -8,6 +8,13 @@ The API voice is an outside service: its calls go through the ``speech`` circuit
 (:mod:`conjure.ai.breaker`), so after ``AI_BREAKER_FAILURES`` outages in a row the meditation job
 is deferred until the cooldown ends (:class:`conjure.jobs.registry.JobDeferred`: no attempt spent,
 nothing charged) instead of failing segment after segment.
+
+Thai: eSpeak NG reads a Thai script with its Thai voice (``ASSISTANT_ESPEAK_VOICE_TH``, ``th``;
+an English voice would spell out every Thai letter, many times too long); an API voice is sent
+the Thai text as it is (OpenAI's speech models read Thai; the voice names are the same in every
+language). A voice that does not exist, or a request the service refuses (a 4xx other than
+408/409/429), is a :class:`SpeechError` with ``permanent``: the job fails at once with a clear
+code instead of retrying what cannot work.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from conjure.ai.breaker import breaker_for, guard_job_call
+from conjure.apps.assistant.phrases import Language
 from conjure.apps.assistant.settings import AssistantSettings
 
 if TYPE_CHECKING:
@@ -27,11 +35,13 @@ RATE = 22050
 
 
 class SpeechError(Exception):
-    """A synthesizer or SoX failed; ``transient``: an outage (connection, timeout, 429, 5xx)."""
+    """A synthesizer or SoX failed; ``transient``: an outage (connection, timeout, 429, 5xx);
+    ``permanent``: it cannot work on another try (no such voice, a refused request)."""
 
-    def __init__(self, message: str, *, transient: bool = False) -> None:
+    def __init__(self, message: str, *, transient: bool = False, permanent: bool = False) -> None:
         super().__init__(message)
         self.transient = transient
+        self.permanent = permanent
 
 
 def _outage(exc: BaseException) -> bool:
@@ -74,7 +84,12 @@ class EspeakSpeaker:
         self.wpm = words_per_minute
 
     async def speak(self, text: str, target: Path) -> None:
-        await run("espeak-ng", "-v", self.voice, "-s", str(self.wpm), "-w", str(target), text)
+        try:
+            await run("espeak-ng", "-v", self.voice, "-s", str(self.wpm), "-w", str(target), text)
+        except SpeechError as exc:
+            if "voice does not exist" in str(exc):
+                raise SpeechError(f"eSpeak NG has no voice {self.voice!r}", permanent=True) from exc
+            raise
 
 
 class ApiSpeaker:
@@ -111,17 +126,21 @@ class ApiSpeaker:
                 target.write_bytes(response.content)
         except openai.APIStatusError as exc:
             transient = exc.status_code in (408, 409, 429) or exc.status_code >= 500
-            raise SpeechError(f"speech failed: HTTP {exc.status_code}", transient=transient) from exc
+            raise SpeechError(
+                f"speech failed: HTTP {exc.status_code}", transient=transient, permanent=not transient
+            ) from exc
         except openai.OpenAIError as exc:  # connection trouble, timeouts
             raise SpeechError(f"speech failed: {type(exc).__name__}", transient=True) from exc
 
 
-def make_speaker(settings: Settings, voice: str | None) -> Speaker:
-    """The API voice when ``ASSISTANT_TTS_BASE_URL`` is set, else eSpeak NG."""
+def make_speaker(settings: Settings, voice: str | None, language: Language = "en") -> Speaker:
+    """The API voice when ``ASSISTANT_TTS_BASE_URL`` is set, else eSpeak NG (its Thai voice for
+    a Thai script, unless the request named a voice)."""
     app = settings.for_app(AssistantSettings)
     if app.assistant_tts_base_url:
         return ApiSpeaker(app, voice, settings)
-    return EspeakSpeaker(voice or app.assistant_espeak_voice, app.assistant_speech_wpm)
+    default = app.assistant_espeak_voice_th if language == "th" else app.assistant_espeak_voice
+    return EspeakSpeaker(voice or default, app.assistant_speech_wpm)
 
 
 def stitch(clips: list[Path], pauses: list[float], target: Path) -> float:

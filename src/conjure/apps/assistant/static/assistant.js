@@ -523,10 +523,28 @@ async function forget(id) {
   await loadMemories().catch(notify);
 }
 
+/** The words of a ready meditation, part by part, to read along with the audio. */
+function showScript(lines) {
+  const list = $("meditation-lines");
+  list.replaceChildren(
+    ...lines.map((line) => {
+      const item = document.createElement("li");
+      item.textContent = line;
+      return item;
+    }),
+  );
+  $("meditation-script").hidden = lines.length === 0;
+}
+
 async function meditate(event) {
   event.preventDefault();
   notify(null);
-  const body = { theme: $("meditation-theme").value, minutes: Number($("meditation-minutes").value) };
+  // Written and voiced in the page's language, as the messages are answered in it.
+  const body = {
+    theme: $("meditation-theme").value,
+    minutes: Number($("meditation-minutes").value),
+    language: currentLang(),
+  };
   try {
     // Each one costs stars: a double click orders one.
     let accepted = null;
@@ -535,6 +553,7 @@ async function meditate(event) {
     });
     if (!accepted) return;
     $("player").hidden = true;
+    $("meditation-script").hidden = true;
     $("meditation-progress").hidden = false;
     $("meditation-progress").value = 0;
     $("meditation-status").textContent = t("as.med.writing");
@@ -552,6 +571,7 @@ async function meditate(event) {
         $("meditation-status").textContent = t("as.med.ready", { minutes: Math.round(m.duration_seconds / 60), theme: m.theme });
         $("player").src = m.audio_url;
         $("player").hidden = false;
+        showScript(m.script || []);
         break;
       }
       if (m.status === "failed" || m.status === "canceled") {
