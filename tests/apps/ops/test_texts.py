@@ -7,14 +7,18 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from sqlalchemy import text, update
 
 from conjure.apps.ops.inbox import triage
 from conjure.apps.ops.models import InboxMessage
 from conjure.apps.ops.spec import APP
+from conjure.apps.ops.tasks import triage_message
 from conjure.apps.ops.texts import seal_pending_texts
+from conjure.jobs.registry import PermanentJobError
 from tests.apps.ops.conftest import Ops
 
 ASKED = "I want to book a party for 30 people on Saturday"  # Level 2: a draft waits
@@ -219,3 +223,16 @@ async def test_a_ciphertext_moved_to_another_row_or_station_does_not_open(
         (str(second.thread_id), None),
         (str(first.thread_id), "First customer's words"),
     ]
+
+    # Its triage job fails for good with the reason (a retry would not open it either), not a crash.
+    rt = ops.api.runtime
+    job = SimpleNamespace(
+        db=rt.db,
+        settings=rt.settings,
+        limiter=rt.limiter,
+        user_events=None,
+        payload={"message_id": str(second.id)},
+    )
+    with pytest.raises(PermanentJobError) as failed:
+        await triage_message(job)  # type: ignore[arg-type]
+    assert failed.value.code == "text_unreadable"
