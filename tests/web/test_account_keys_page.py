@@ -219,3 +219,19 @@ def test_a_key_made_as_its_person_signs_out_is_not_shown_to_the_next(page: Page,
     expect(page.locator("#api-key-new")).to_be_hidden()
     assert page.input_value("#api-key-secret") == ""
     assert "Made while leaving" not in (page.locator("#account").text_content() or "")
+
+
+def test_a_key_name_with_html_is_shown_as_text(page: Page, server: str) -> None:
+    token = _sign_up(page)
+    name = '<img src=x onerror="window.pwned=1"><b>bold</b>'
+    made = httpx.post(
+        f"{server}/api/v1/auth/api-keys", json={"name": name}, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert made.status_code == 201, made.text
+    page.reload()
+    row = page.locator("#api-keys li")
+    expect(row).to_contain_text(name)
+    page.locator("#api-keys li button", has_text="Revoke").click()
+    expect(page.locator("#api-keys .confirm")).to_contain_text(f"Revoke “{name}”?")
+    assert page.locator("#api-keys img, #api-keys b").count() == 0
+    assert page.evaluate("window.pwned") is None
