@@ -207,7 +207,9 @@ async def triage(
             .join(Thread, Thread.customer_id == Customer.id)
             .join(InboxMessage, InboxMessage.thread_id == Thread.id)
             .where(InboxMessage.id == message_id)
-            .with_for_update(of=Customer)
+            # FOR NO KEY UPDATE: it waits for an erasure (an UPDATE of the row), not for the
+            # foreign-key checks of rows that name the customer (bookings, leads).
+            .with_for_update(of=Customer, key_share=True)
         )
         values: dict[str, Any] = {"triage": "done", "level": level}
         if classification is not None:
