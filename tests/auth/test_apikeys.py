@@ -18,6 +18,7 @@ from tests.auth.conftest import ClientFactory
 from tests.factories import auth_headers, make_user
 
 KEYS = "/api/v1/auth/api-keys"
+IDENTITIES = "/api/v1/me/identities"
 
 
 def _bearer(token: str) -> dict[str, str]:
@@ -175,3 +176,27 @@ async def test_an_api_key_cannot_make_or_revoke_keys(client: httpx.AsyncClient, 
     assert {item["name"] for item in listed.json()["items"]} == {"ci", "deploy"}
     assert all(item["revoked_at"] is None for item in listed.json()["items"])
     assert (await client.delete(f"{KEYS}/{second['id']}", headers=signed_in)).status_code == 204
+
+
+async def test_an_api_key_cannot_add_or_remove_a_way_of_signing_in(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    """A leaked key that could link a password of its holder's choosing would outlive its own
+    revocation (sign in with it, make keys, delete the account); one that could unlink the owner's
+    sign-ins would lock them out. Both are done in person only, like the keys themselves."""
+    user = await make_user(runtime)
+    signed_in = auth_headers(runtime, user)
+    with_key = _bearer((await client.post(KEYS, json={"name": "ci"}, headers=signed_in)).json()["key"])
+    thief = {"provider": "password", "email": "thief@example.com", "password": "the thief's own"}
+    linked = await client.post(IDENTITIES, json=thief, headers=with_key)
+    assert (linked.status_code, linked.json()["code"]) == (403, "signed_in_required"), linked.text
+    login = {"email": "thief@example.com", "password": "the thief's own"}
+    assert (await client.post("/api/v1/auth/login", json=login)).status_code == 401
+
+    own = {"provider": "password", "email": "own@example.com", "password": "the owner's own"}
+    mine = await client.post(IDENTITIES, json=own, headers=signed_in)
+    assert mine.status_code == 201, mine.text
+    removed = await client.delete(f"{IDENTITIES}/{mine.json()['id']}", headers=with_key)
+    assert (removed.status_code, removed.json()["code"]) == (403, "signed_in_required"), removed.text
+    listed = await client.get(IDENTITIES, headers=with_key)  # reading them stays open to a key
+    assert [row["provider"] for row in listed.json()["items"]] == ["password"]

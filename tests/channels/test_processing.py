@@ -102,6 +102,8 @@ async def test_each_channel_reaches_the_app_handler_normalised(
     # The handler's own writes committed with the processing, one row per message.
     assert await api.inbox_rows() == 4
     assert all(event.processed_at is not None for event in await api.events())
+    # What the providers sent (the customers' words and numbers) is not kept once handed over.
+    assert [event.payload for event in await api.events()] == [{}] * 4
     assert {job.status for job in await api.jobs()} == {JobStatus.SUCCEEDED}
 
 
@@ -172,6 +174,7 @@ async def test_processing_twice_hands_the_message_over_once(sqlite_api: Channels
         headers={"Verification-Token": "rc-verification-token"},
     )
     (event,) = await sqlite_api.events()
+    assert event.payload != {}  # kept until it is handed over (a failed handler is retried from it)
     runtime, handlers = sqlite_api.runtime, sqlite_api.runtime.inbound_handlers()
     assert handlers == [sqlite_api.inbox.handle]
     first = await process_event(runtime.db, runtime.settings, event.id, handlers)
@@ -179,6 +182,7 @@ async def test_processing_twice_hands_the_message_over_once(sqlite_api: Channels
     assert (first["status"], second["status"]) == ("processed", "already_processed")
     assert sqlite_api.inbox.calls == 1
     assert await sqlite_api.count(InboundEvent, InboundEvent.processed_at.is_not(None)) == 1
+    assert [stored.payload for stored in await sqlite_api.events()] == [{}]
 
 
 async def test_processing_an_unknown_event_fails_permanently(sqlite_api: ChannelsApi) -> None:

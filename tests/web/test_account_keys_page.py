@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 import httpx
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from tests.web.conftest import shot
 
@@ -194,3 +194,44 @@ def test_signing_out_takes_a_new_keys_secret_off_the_page(page: Page, server: st
     expect(page.locator("#api-keys li")).to_have_count(0)
     assert page.input_value("#api-key-secret") == ""
     assert secret not in (page.locator("#account").text_content() or "")
+
+
+def test_a_key_made_as_its_person_signs_out_is_not_shown_to_the_next(page: Page, server: str) -> None:
+    _sign_up(page)
+    held: list[Route] = []
+    page.route(
+        "**/api/v1/auth/api-keys",
+        lambda route: held.append(route) if route.request.method == "POST" else route.continue_(),
+    )
+    page.fill("#api-key-name", "Made while leaving")
+    page.click("#api-key-create-submit")
+    expect(page.locator("#api-key-create-submit")).to_be_disabled()
+    page.click("#logout")  # before the server has answered
+    expect(page.locator("#auth")).to_be_visible()
+    assert len(held) == 1
+    held[0].continue_()  # the key is made (the request carried the old session's token)
+    expect(page.locator("#api-key-create-submit")).to_be_enabled()  # its answer has been taken in
+    assert page.input_value("#api-key-secret") == ""
+    page.fill("#auth-email", f"next-{uuid.uuid4().hex[:8]}@example.com")
+    page.fill("#auth-password", PASSWORD)
+    page.click("#auth-submit")
+    expect(page.locator("#api-keys-empty")).to_be_visible()
+    expect(page.locator("#api-key-new")).to_be_hidden()
+    assert page.input_value("#api-key-secret") == ""
+    assert "Made while leaving" not in (page.locator("#account").text_content() or "")
+
+
+def test_a_key_name_with_html_is_shown_as_text(page: Page, server: str) -> None:
+    token = _sign_up(page)
+    name = '<img src=x onerror="window.pwned=1"><b>bold</b>'
+    made = httpx.post(
+        f"{server}/api/v1/auth/api-keys", json={"name": name}, headers={"Authorization": f"Bearer {token}"}
+    )
+    assert made.status_code == 201, made.text
+    page.reload()
+    row = page.locator("#api-keys li")
+    expect(row).to_contain_text(name)
+    page.locator("#api-keys li button", has_text="Revoke").click()
+    expect(page.locator("#api-keys .confirm")).to_contain_text(f"Revoke “{name}”?")
+    assert page.locator("#api-keys img, #api-keys b").count() == 0
+    assert page.evaluate("window.pwned") is None

@@ -320,11 +320,12 @@ IN_PERSON = frozenset({"token", "clerk", "auth0", "firebase"})
 
 async def get_user_in_person(principal: CurrentPrincipal, user: CurrentUser) -> User:
     """The signed-in user when the request is made with their own sign-in, not an API key; 403
-    ``signed_in_required`` otherwise. API keys are made and revoked this way only: a leaked key
-    cannot mint keys that outlive its own revocation, nor revoke its owner's other keys."""
+    ``signed_in_required`` otherwise. API keys are made and revoked, and sign-ins linked and
+    removed, this way only: a leaked key cannot mint keys (or link a password) that outlive its own
+    revocation, nor revoke its owner's other keys or remove their sign-ins."""
     if principal.method not in IN_PERSON:
         raise Forbidden(
-            "API keys are managed when signed in (with your own sign-in, not with an API key).",
+            "API keys and sign-ins are managed with your own sign-in, not with an API key.",
             code="signed_in_required",
         )
     return user

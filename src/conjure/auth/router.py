@@ -240,6 +240,7 @@ async def list_identities(user: CurrentUser, session: SessionDep, page: PageDep)
     responses={
         200: {"description": "Already linked to this account: nothing changed", "model": LinkOut},
         401: {"description": "invalid_credentials, invalid_init_data, invalid_token"},
+        403: {"description": "signed_in_required: made with an API key"},
         409: {"description": "identity_in_use, provider_already_linked"},
         503: {"description": "telegram_not_configured"},
     },
@@ -247,7 +248,7 @@ async def list_identities(user: CurrentUser, session: SessionDep, page: PageDep)
 async def link_identity(
     body: Annotated[LinkInModel, Body()],
     request: Request,
-    user: CurrentUser,
+    user: UserInPerson,
     session: SessionDep,
     runtime: RuntimeDep,
     response: Response,
@@ -273,9 +274,13 @@ async def link_identity(
 @identities.delete(
     "/{identity_id}",
     status_code=204,
-    responses={404: {"description": "not_found"}, 409: {"description": "last_identity"}},
+    responses={
+        403: {"description": "signed_in_required: made with an API key"},
+        404: {"description": "not_found"},
+        409: {"description": "last_identity"},
+    },
 )
-async def unlink_identity(identity_id: uuid.UUID, user: CurrentUser, session: SessionDep) -> Response:
+async def unlink_identity(identity_id: uuid.UUID, user: UserInPerson, session: SessionDep) -> Response:
     """Remove one way of signing in (never the last one)."""
     await linking.unlink_identity(session, user, identity_id)
     return Response(status_code=204)

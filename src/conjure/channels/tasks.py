@@ -61,7 +61,10 @@ async def process_event(
         claimed = await session.execute(
             update(InboundEvent)
             .where(InboundEvent.id == event_id, InboundEvent.processed_at.is_(None))
-            .values(processed_at=utcnow())
+            # The provider's record (the customer's words, their number) is dropped once the apps
+            # have it: they keep what they need, sealed where it is private (ops seals message
+            # text); the row keeps the dedupe (channel, provider_message_id) and the times.
+            .values(processed_at=utcnow(), payload={})
             .returning(InboundEvent.id)
         )
         if claimed.first() is None:

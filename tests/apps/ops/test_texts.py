@@ -7,14 +7,19 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from sqlalchemy import text, update
 
+from conjure.apps.ops import ai
 from conjure.apps.ops.inbox import triage
 from conjure.apps.ops.models import InboxMessage
 from conjure.apps.ops.spec import APP
+from conjure.apps.ops.tasks import triage_message
 from conjure.apps.ops.texts import seal_pending_texts
+from conjure.jobs.registry import PermanentJobError
 from tests.apps.ops.conftest import Ops
 
 ASKED = "I want to book a party for 30 people on Saturday"  # Level 2: a draft waits
@@ -219,3 +224,44 @@ async def test_a_ciphertext_moved_to_another_row_or_station_does_not_open(
         (str(second.thread_id), None),
         (str(first.thread_id), "First customer's words"),
     ]
+
+    # Its triage job fails for good with the reason (a retry would not open it either), not a crash.
+    rt = ops.api.runtime
+    job = SimpleNamespace(
+        db=rt.db,
+        settings=rt.settings,
+        limiter=rt.limiter,
+        user_events=None,
+        payload={"message_id": str(second.id)},
+    )
+    with pytest.raises(PermanentJobError) as failed:
+        await triage_message(job)  # type: ignore[arg-type]
+    assert failed.value.code == "text_unreadable"
+
+
+async def test_a_customer_erased_while_the_ai_drafts_gets_no_draft(
+    make_ops: Any, backend: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ops: Ops = await make_ops(**backend)
+    sid, owner, address = await _station(ops, "erased-meanwhile")
+    base = f"/api/v1/ops/stations/{sid}"
+    stored = await ops.inbound(ASKED, to=address)
+    assert stored is not None
+    thread = (await ops.client.get(f"{base}/inbox/{stored.thread_id}", headers=owner)).json()
+    drafting = ai.run_ai
+
+    async def erased_meanwhile(*args: Any, **kwargs: Any) -> Any:
+        """The model's answer arrives after the customer was erased (no transaction spans the call)."""
+        result = await drafting(*args, **kwargs)
+        if kwargs["task"] == "draft_reply":
+            erased = await ops.client.post(f"{base}/customers/{thread['customer_id']}/erase", headers=owner)
+            assert erased.is_success, erased.text
+        return result
+
+    monkeypatch.setattr(ai, "run_ai", erased_meanwhile)
+    rt = ops.api.runtime
+    assert await triage(rt.db, rt.settings, rt.limiter, stored.id) == 2
+    # Nothing written from their words after the erasure: no draft waits to be sent to them.
+    drafts = (await ops.client.get(f"{base}/drafts", headers=owner)).json()["items"]
+    assert drafts == []
+    assert await _sql(ops, "SELECT count(*) FROM ops_drafts") == [(0,)]

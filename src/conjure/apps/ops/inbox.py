@@ -199,6 +199,18 @@ async def triage(
         log.info("ops_triage_human_only", reason=exc.reason)
         classification, level, draft = None, 3, None
     async with db.session() as session:
+        # The customer may have been erased while the model wrote (no transaction is held across
+        # it): their row is locked first, as erasure locks it first, so an erasure either committed
+        # before (no draft of their words is made, nor sent) or waits and erases this draft too.
+        erased_at = await session.scalar(
+            select(Customer.erased_at)
+            .join(Thread, Thread.customer_id == Customer.id)
+            .join(InboxMessage, InboxMessage.thread_id == Thread.id)
+            .where(InboxMessage.id == message_id)
+            # FOR NO KEY UPDATE: it waits for an erasure (an UPDATE of the row), not for the
+            # foreign-key checks of rows that name the customer (bookings, leads).
+            .with_for_update(of=Customer, key_share=True)
+        )
         values: dict[str, Any] = {"triage": "done", "level": level}
         if classification is not None:
             values.update(classification.model_dump())
@@ -207,7 +219,7 @@ async def triage(
             .where(InboxMessage.id == message_id, InboxMessage.triage == "pending")
             .values(**values)
         )
-        if cast(Any, claimed).rowcount != 1 or draft is None:
+        if cast(Any, claimed).rowcount != 1 or draft is None or erased_at is not None:
             return level
         message = await session.get(InboxMessage, message_id)
         assert message is not None

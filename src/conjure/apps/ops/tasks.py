@@ -23,7 +23,11 @@ QUALIFY_INSTRUCTIONS = (
 async def triage_message(ctx: JobContext) -> dict[str, Any]:
     """Classify one inbound message and apply the escalation policy."""
     message_id = uuid.UUID(str(ctx.payload["message_id"]))
-    level = await inbox.triage(ctx.db, ctx.settings, ctx.limiter, message_id, ctx.user_events)
+    try:
+        level = await inbox.triage(ctx.db, ctx.settings, ctx.limiter, message_id, ctx.user_events)
+    except texts.TextUnreadable as exc:
+        # A text that does not open now will not open on a retry: failed, not five crashes and a DLQ.
+        raise PermanentJobError(exc.code, exc.message) from None
     return {"level": level}
 
 

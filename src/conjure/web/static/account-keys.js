@@ -20,6 +20,9 @@ export function apiKeysSection() {
   let keys = [];
   let total = 0;
   let creating = false; // a double click (or Enter twice) makes one key, not two
+  // Bumped at sign-out: an answer that arrives after it belongs to the session that ended (a new
+  // key's secret above all), never to whoever signs in next on this screen.
+  let session = 0;
   const message = h("p", { id: "api-keys-msg", class: "notice", role: "status", hidden: true });
   const list = h("ul", { id: "api-keys", class: "identities api-keys" });
   const empty = h("p", { id: "api-keys-empty", class: "muted small", hidden: true });
@@ -120,19 +123,21 @@ export function apiKeysSection() {
       total = page.total;
       render();
     } catch (err) {
-      notice(() => userMessage(err));
+      if (mine === loads) notice(() => userMessage(err));
     }
   }
 
   async function loadMore() {
+    const mine = session;
     try {
       const page = await api(`${KEYS}?limit=${PAGE}&offset=${keys.length}`);
+      if (mine !== session) return;
       const seen = new Set(keys.map((key) => key.id));
       keys = [...keys, ...page.items.filter((key) => !seen.has(key.id))];
       total = page.total;
       render();
     } catch (err) {
-      notice(() => userMessage(err));
+      if (mine === session) notice(() => userMessage(err));
     }
   }
 
@@ -156,12 +161,15 @@ export function apiKeysSection() {
     createButton.disabled = true;
     render();
     notice(null);
+    const mine = session;
     try {
       const made = await api(KEYS, { method: "POST", body: { name: wanted } });
+      if (mine !== session) return; // signed out meanwhile: its secret is not for the next person
       name.value = "";
       showSecret(made);
       await load();
     } catch (err) {
+      if (mine !== session) return;
       notice(() => createError(err));
       name.focus();
     } finally {
@@ -195,6 +203,7 @@ export function apiKeysSection() {
   /** Forget what this session showed (on sign-out: the next person at this screen must not see it). */
   function reset() {
     hideSecret();
+    session += 1;
     loads += 1; // a load still under way belongs to the session that ended
     keys = [];
     total = 0;
@@ -224,13 +233,16 @@ export function apiKeysSection() {
     });
     if (!sure) return;
     notice(null);
+    const mine = session;
     try {
       await api(`${KEYS}/${key.id}`, { method: "DELETE" });
+      if (mine !== session) return;
       notice(() => t("acct.keys.revoked.done", { name: key.name }), "ok");
       await load();
       list.querySelector(`[data-key-id="${key.id}"]`)?.setAttribute("tabindex", "-1");
       list.querySelector(`[data-key-id="${key.id}"]`)?.focus();
     } catch (err) {
+      if (mine !== session) return;
       notice(() => userMessage(err));
     }
   }
