@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import re
 import shutil
 import uuid
@@ -236,3 +237,66 @@ def test_ledger_is_append_only_from_0009_on_postgres(pg_admin_url: str) -> None:
 
     asyncio.run(create())
     _ledger_guard_follows_0009(pg_admin_url.rsplit("/", 1)[0] + "/ledger_guard_check")
+
+
+def _inbound_payloads_after_0024(url: str) -> dict[str, object]:
+    """Two inbound events stored at 0023, one handed to the apps and one not; their payloads once
+    0024 ran (the handled one's record emptied, the other's kept for its retry)."""
+    upgrade(url)
+    downgrade(url, "0023_attempt_usage")
+    sqlite = url.startswith("sqlite")
+
+    async def run() -> list[tuple[str, object]]:
+        engine = make_engine(url)
+        try:
+            async with engine.begin() as conn:
+                for provider_id, processed in (("handled", True), ("pending", False)):
+                    # Raw values as each backend stores a Uuid and a datetime column.
+                    row_id, now = (uuid.uuid4().hex, NOW.isoformat(" ")) if sqlite else (uuid.uuid4(), NOW)
+                    payload = "CAST(:payload AS jsonb)" if not sqlite else ":payload"
+                    await conn.execute(
+                        text(
+                            "INSERT INTO channel_inbound_events (id, channel, provider_message_id,"
+                            f" payload, received_at, processed_at) VALUES (:id, 'sms', :pid, {payload},"
+                            " :now, :done)"
+                        ),
+                        {
+                            "id": row_id,
+                            "pid": provider_id,
+                            "payload": SAID,
+                            "now": now,
+                            "done": now if processed else None,
+                        },
+                    )
+            await asyncio.to_thread(upgrade, url)
+            async with engine.connect() as conn:
+                rows = await conn.execute(
+                    text("SELECT provider_message_id, payload FROM channel_inbound_events")
+                )
+                return [(str(pid), payload) for pid, payload in rows.all()]
+        finally:
+            await engine.dispose()
+
+    return {
+        pid: payload if isinstance(payload, dict) else json.loads(str(payload))
+        for pid, payload in asyncio.run(run())
+    }
+
+
+SAID = '{"text": "my number is +14155550123"}'
+
+
+def test_0024_empties_the_records_of_inbound_events_already_handled_on_sqlite(tmp_path: Path) -> None:
+    payloads = _inbound_payloads_after_0024(f"sqlite+aiosqlite:///{tmp_path / 'inbound.db'}")
+    assert payloads == {"handled": {}, "pending": json.loads(SAID)}
+
+
+def test_0024_empties_the_records_of_inbound_events_already_handled_on_postgres(pg_admin_url: str) -> None:
+    async def create() -> None:
+        conn = await asyncpg.connect(pg_admin_url.replace("+asyncpg", ""))
+        await conn.execute("CREATE DATABASE inbound_payloads_check")
+        await conn.close()
+
+    asyncio.run(create())
+    payloads = _inbound_payloads_after_0024(pg_admin_url.rsplit("/", 1)[0] + "/inbound_payloads_check")
+    assert payloads == {"handled": {}, "pending": json.loads(SAID)}
