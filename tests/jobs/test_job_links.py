@@ -60,3 +60,34 @@ async def test_children_show_on_the_parent_and_are_canceled_with_it(
     assert not (await load(engine, unrelated.id)).cancel_requested
     assert (await load(engine, unrelated.id)).status == JobStatus.QUEUED
     assert await balances(engine, user) == (3, 2)  # the canceled child's hold was released
+
+
+async def test_a_cancel_reaches_waiting_children_and_the_children_of_running_ones(
+    engine: Runtime, api: httpx.AsyncClient
+) -> None:
+    user = await make_user(engine, stars=3)
+    headers = auth_headers(engine, user)
+    parent = await submit(engine, "t.noop", user=user)
+    waiting = await submit(engine, "t.paid", user=user, parent_job_id=parent.id)
+    running = await submit(engine, "t.noop", user=user, parent_job_id=parent.id)
+    grandchild = await submit(engine, "t.paid", user=user, parent_job_id=running.id)
+    running_grandchild = await submit(engine, "t.noop", user=user, parent_job_id=running.id)
+    async with engine.db.session() as session:  # one parked on a callback, two started by workers
+        for job_id, status in (
+            (waiting.id, JobStatus.WAITING),
+            (running.id, JobStatus.PROCESSING),
+            (running_grandchild.id, JobStatus.PROCESSING),
+        ):
+            job = await session.get(Job, job_id)
+            assert job is not None
+            job.status = status
+    assert await balances(engine, user) == (3, 2)
+    canceled = await api.post(f"/api/v1/jobs/{parent.id}/cancel", headers=headers)
+    assert canceled.json()["status"] == "canceled"
+    for job_id in (waiting.id, grandchild.id):
+        ended = await load(engine, job_id)
+        assert (ended.status, ended.error_code) == (JobStatus.CANCELED, "parent_canceled")
+    for job_id in (running.id, running_grandchild.id):
+        asked = await load(engine, job_id)
+        assert (asked.status, asked.cancel_requested) == (JobStatus.PROCESSING, True)
+    assert await balances(engine, user) == (3, 0)  # both holds released

@@ -452,26 +452,35 @@ async def children_of(session: AsyncSession, job_id: uuid.UUID) -> Sequence[Job]
 
 
 async def cancel_children(session: AsyncSession, runtime: Runtime, job_id: uuid.UUID) -> int:
-    """Cancel the job's children that no worker has started (their holds released) and ask its
-    running ones to stop between their steps, as a cancel asks any running job; how many."""
-    canceled = 0
-    for child in await children_of(session, job_id):
-        if child.status == JobStatus.QUEUED and await end_queued_job(
-            session,
-            runtime,
-            child,
-            status=JobStatus.CANCELED,
-            code="parent_canceled",
-            message="Its parent was canceled.",
-        ):
-            canceled += 1
-    running = await session.execute(
-        update(JOBS)
-        .where(JOBS.c.parent_job_id == job_id, JOBS.c.status == JobStatus.PROCESSING)
-        .values(cancel_requested=True)
-        .returning(JOBS.c.id)
-    )
-    return canceled + len(running.all())
+    """Cancel the job's descendants that no worker holds (queued, or waiting on a callback: their
+    holds released) and ask its running ones to stop between their steps, as a cancel asks any
+    running job; how many. Generation by generation: a running child's own children go too."""
+    done = 0
+    parents, seen = [job_id], {job_id}
+    while parents:
+        children = (
+            await session.scalars(select(Job).where(Job.parent_job_id.in_(parents)).order_by(Job.created_at))
+        ).all()
+        for child in children:
+            if child.status in (JobStatus.QUEUED, JobStatus.WAITING) and await end_queued_job(
+                session,
+                runtime,
+                child,
+                status=JobStatus.CANCELED,
+                code="parent_canceled",
+                message="Its parent was canceled.",
+            ):
+                done += 1
+        running = await session.execute(
+            update(JOBS)
+            .where(JOBS.c.parent_job_id.in_(parents), JOBS.c.status == JobStatus.PROCESSING)
+            .values(cancel_requested=True)
+            .returning(JOBS.c.id)
+        )
+        done += len(running.all())
+        parents = [child.id for child in children if child.id not in seen]
+        seen.update(parents)
+    return done
 
 
 async def cancel_job(session: AsyncSession, runtime: Runtime, job_id: uuid.UUID, user: User) -> Job:
