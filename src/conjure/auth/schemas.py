@@ -15,8 +15,9 @@ from conjure.users.schemas import UserOut
 # bidi embeddings, overrides or isolates, which make a name read otherwise than it is stored.
 PLAIN_TEXT = r"^[^\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069]*$"
 # An invite code as pasted: space around it is trimmed when it is looked up, but a control character
-# in it (NUL, which PostgreSQL cannot even compare) or a lone surrogate makes it no code at all, on
-# every backend alike (on SQLite it would otherwise pass as an unknown code, on PostgreSQL fail).
+# in it (NUL, which PostgreSQL cannot even compare) makes it no code at all, on every backend alike
+# (on SQLite it would otherwise pass as an unknown code, on PostgreSQL fail). A lone surrogate never
+# gets this far: the JSON body is refused first.
 INVITE_CODE = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 
 
