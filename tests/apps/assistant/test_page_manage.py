@@ -4,7 +4,9 @@ in Thai, the assistant's own sentences, the alt texts and the aria labels are Th
 
 from __future__ import annotations
 
-from playwright.sync_api import Page, expect
+import re
+
+from playwright.sync_api import Page, Route, expect
 
 from tests.apps.staging.conftest import room_photo
 from tests.web.conftest import (  # noqa: F401  (fixtures)
@@ -129,3 +131,37 @@ def test_in_thai_the_assistant_and_its_labels_speak_thai(page: Page) -> None:  #
     expect(page.locator("#photo-remove")).to_have_attribute("aria-label", "Remove the photo")
     expect(page.locator("#message")).to_have_attribute("aria-label", "Message")
     expect(page.locator("#messages .bubble.user img.photo")).to_have_attribute("alt", "Your photo")
+
+
+# The conversation list (not a conversation's messages).
+LIST = re.compile(r".*/api/v1/assistant/conversations\?.*$")
+
+
+def test_a_message_sent_while_the_list_is_read_again_is_not_dropped(page: Page) -> None:  # noqa: F811
+    """After a message is accepted the page reads the conversation list again; a next message sent
+    meanwhile (a quick "yes" to an offer) goes at once instead of being dropped with its words left
+    in the box."""
+    page.goto("/assistant")
+    _sign_up(page, "quick-replier@example.com")
+    held: list[Route] = []
+
+    def hold_list_reads(route: Route) -> None:
+        if route.request.method == "GET":
+            held.append(route)  # answered below, once the next message has gone
+        else:
+            route.continue_()
+
+    page.route(LIST, hold_list_reads)
+    page.fill("#message", "Ideas for a rainy day")
+    with page.expect_request(LIST):
+        page.click("#send")
+    expect(page.locator("#message")).to_have_value("")  # accepted; the list read is held
+    assert held, "the page did not read its conversation list after sending"
+    page.fill("#message", "And for a sunny one?")
+    page.click("#send")
+    expect(page.locator("#message")).to_have_value("")
+    expect(page.locator("#messages .bubble.user")).to_have_count(2)
+    for route in held:
+        route.continue_()
+    page.unroute(LIST)
+    expect(page.locator("#messages .bubble.assistant .model-badge")).to_have_count(2, timeout=20_000)

@@ -364,6 +364,10 @@ async function send(event) {
       pending(accepted.answer_id, false, accepted.job_id);
     }
     scrollDown(true);
+    // Sent, and the box is empty: the next message may go while the list is read again (a click
+    // meanwhile must not be dropped with its words left in the box).
+    state.sending = false;
+    $("send").disabled = state.photo.uploading;
     await loadConversations();
   } catch (error) {
     notify(error);
@@ -451,7 +455,7 @@ function clearPhoto({ keepPreview = false } = {}) {
   state.photo = { key: null, url: null, uploading: false };
   $("photo").value = "";
   $("photo-preview").hidden = true;
-  $("send").disabled = false;
+  $("send").disabled = state.sending;
 }
 
 async function attachPhoto(file) {
