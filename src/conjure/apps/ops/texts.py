@@ -85,11 +85,11 @@ def readable(lenient: bool, read: Callable[P, T], *args: P.args, **kwargs: P.kwa
     """``read(*args, **kwargs)``; ``lenient`` (a list, an export): a text that does not open is
     None (:func:`unseal` logged it, without the text) instead of :class:`TextUnreadable`, so one
     damaged row shows without its text and does not fail the whole list with 409."""
-    if not lenient:
-        return read(*args, **kwargs)
     try:
         return read(*args, **kwargs)
     except TextUnreadable:
+        if not lenient:
+            raise
         return None
 
 
