@@ -106,7 +106,9 @@ def test_a_key_is_made_once_shown_once_copied_used_and_revoked(page: Page, serve
     assert _keys(server, token)[0]["revoked_at"] is None
     page.locator("#api-keys li button", has_text="Revoke").click()
     question.get_by_role("button", name="Revoke key").click()
-    expect(page.locator("#api-keys-msg")).to_have_text("“Nightly export” is revoked.")
+    expect(page.locator("#api-keys-msg")).to_have_text(
+        "“\u2068Nightly export\u2069” is revoked."
+    )  # the name isolated
     expect(page.locator("#api-keys li")).to_contain_text("revoked")
     expect(page.locator("#api-keys li button")).to_have_count(0)
     assert _keys(server, token)[0]["revoked_at"] is not None
@@ -150,7 +152,7 @@ def test_keys_by_keyboard_alone_in_thai_on_a_phone(page: Page, server: str) -> N
     page.keyboard.press("Shift+Tab")
     assert _focused(page) == "เพิกถอนคีย์"
     page.keyboard.press("Enter")
-    expect(page.locator("#api-keys-msg")).to_have_text("เพิกถอน “สคริปต์ของฉัน” แล้ว")
+    expect(page.locator("#api-keys-msg")).to_have_text("เพิกถอน “\u2068สคริปต์ของฉัน\u2069” แล้ว")
     expect(page.locator("#api-keys li")).to_contain_text("เพิกถอนเมื่อ")
     assert _keys(server, token)[0]["revoked_at"] is not None
     # Nothing is wider than the phone.

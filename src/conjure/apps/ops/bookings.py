@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from conjure.apps.ops.crypto import PIICipher
 from conjure.apps.ops.models import Booking, BookingEvent, BookingStatus, SlotUsage, Station
 from conjure.apps.ops.schemas import BookingCreate, BookingEventView, BookingView
-from conjure.apps.ops.texts import booking_notes, set_booking_notes
+from conjure.apps.ops.texts import booking_notes, readable, set_booking_notes
 from conjure.db import utcnow
 from conjure.errors import Conflict, ConjureError, NotFound
 from conjure.payments.service import insert_ignore
@@ -56,7 +56,8 @@ def address_context(station_id: uuid.UUID) -> str:
     return f"{station_id}:booking_address"
 
 
-def view(cipher: PIICipher, booking: Booking, **extra: Any) -> BookingView:
+def view(cipher: PIICipher, booking: Booking, *, lenient: bool = False, **extra: Any) -> BookingView:
+    """The booking as shown; ``lenient`` (lists): notes that do not open are null, not 409."""
     return BookingView(
         id=booking.id,
         customer_id=booking.customer_id,
@@ -65,7 +66,7 @@ def view(cipher: PIICipher, booking: Booking, **extra: Any) -> BookingView:
         guests=booking.guests,
         address=cipher.decrypt(booking.address_enc, address_context(booking.station_id)),
         package=booking.package,
-        notes=booking_notes(cipher, booking),
+        notes=readable(lenient, booking_notes, cipher, booking),
         status=booking.status,
         created_at=booking.created_at,
         **extra,

@@ -180,7 +180,9 @@ async def erase_customer(session: AsyncSession, customer: Customer) -> Customer:
     await session.execute(
         update(Lead)
         .where(Lead.customer_id == customer.id)
-        .values(name_enc=None, email_enc=None, phone_enc=None, message=ERASED, message_enc=None)
+        .values(
+            name_enc=None, email_enc=None, email_hash=None, phone_enc=None, message=ERASED, message_enc=None
+        )
     )
     return customer
 

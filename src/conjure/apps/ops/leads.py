@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conjure.apps.ops import bookings, customers, texts
@@ -33,14 +33,20 @@ def lead_context(station_id: uuid.UUID, field: str) -> str:
     return f"{station_id}:lead_{field}"
 
 
-def view(cipher: PIICipher, lead: Lead) -> LeadView:
+def email_hash(cipher: PIICipher, station_id: uuid.UUID, email: str | None) -> str | None:
+    """The lead's email's lookup hash (normalized: the same address however it was typed)."""
+    return cipher.lookup_hash(normalize_email(email) if email else None, lead_context(station_id, "email"))
+
+
+def view(cipher: PIICipher, lead: Lead, *, lenient: bool = False) -> LeadView:
+    """The lead as shown; ``lenient`` (lists): a message that does not open is null, not 409."""
     sid = lead.station_id
     return LeadView(
         id=lead.id,
         name=cipher.decrypt(lead.name_enc, lead_context(sid, "name")),
         email=cipher.decrypt(lead.email_enc, lead_context(sid, "email")),
         phone=cipher.decrypt(lead.phone_enc, lead_context(sid, "phone")),
-        message=texts.lead_message(cipher, lead),
+        message=texts.readable(lenient, texts.lead_message, cipher, lead),
         source=lead.source,
         status=lead.status,
         score=lead.score,
@@ -60,6 +66,7 @@ async def create_lead(
         station_id=station_id,
         name_enc=cipher.encrypt(body.name, lead_context(station_id, "name")),
         email_enc=cipher.encrypt(body.email, lead_context(station_id, "email")),
+        email_hash=email_hash(cipher, station_id, body.email),
         phone_enc=cipher.encrypt(body.phone, lead_context(station_id, "phone")),
         source=source,
         status=LeadStatus.NEW,
@@ -88,21 +95,27 @@ async def is_repeated_form(
     email = normalize_email(body.email) if body.email else None
     if email is None:
         return False
-    # The messages are sealed per lead (no equality in SQL): the last hour's form leads of the
-    # station are few, and each is opened to compare.
+    # The messages are sealed per lead (no equality in SQL): SQL narrows the last hour's form leads
+    # to this email's (by its lookup hash; leads from before 0027 have none and are checked too),
+    # and only those are opened to compare.
     stmt = select(Lead).where(
         Lead.station_id == station_id,
         Lead.source == "form",
         Lead.email_enc.is_not(None),
+        or_(Lead.email_hash == email_hash(cipher, station_id, email), Lead.email_hash.is_(None)),
         Lead.created_at >= utcnow() - FORM_REPEAT_WINDOW,
     )
     context = lead_context(station_id, "email")
     for lead in (await session.scalars(stmt)).all():
-        sent = cipher.decrypt(lead.email_enc, context)
+        try:
+            sent = cipher.decrypt(lead.email_enc, context)
+        except ValueError:
+            continue  # an email that does not open: not the same one
         if (
             sent is not None
             and normalize_email(sent) == email
-            and texts.lead_message(cipher, lead) == body.message
+            # A message that does not open is not a repeat (the visitor's form is stored).
+            and texts.readable(True, texts.lead_message, cipher, lead) == body.message
         ):
             return True
     return False

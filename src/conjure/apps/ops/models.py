@@ -266,6 +266,7 @@ class Lead(Base):
     __tablename__ = "leads"
     __table_args__ = (
         Index("ix_leads_station_id_status", "station_id", "status"),
+        Index("ix_leads_station_id_email_hash", "station_id", "email_hash"),
         _unsealed("leads", "message_enc IS NULL"),
     )
 
@@ -273,6 +274,8 @@ class Lead(Base):
     station_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("ops_stations.id", ondelete="CASCADE"))
     name_enc: Mapped[str | None] = mapped_column(Text)
     email_enc: Mapped[str | None] = mapped_column(Text)
+    # Keyed hash of the normalized email (the form's repeat check); NULL for leads from before 0027.
+    email_hash: Mapped[str | None] = mapped_column(String(64))
     phone_enc: Mapped[str | None] = mapped_column(Text)
     # Plain only for a lead stored before 0026 and not sealed yet; ``""`` once sealed.
     message: Mapped[str] = mapped_column(Text)

@@ -250,9 +250,9 @@ async def export_customer(
     booking_rows, lead_rows, messages = await customers.records_of(session, customer)
     return CustomerExport(
         customer=customers.view(cipher, customer),
-        bookings=[bookings.view(cipher, b) for b in booking_rows],
-        leads=[leads.view(cipher, lead) for lead in lead_rows],
-        messages=[message_view(cipher, m) for m in messages],
+        bookings=[bookings.view(cipher, b, lenient=True) for b in booking_rows],
+        leads=[leads.view(cipher, lead, lenient=True) for lead in lead_rows],
+        messages=[message_view(cipher, m, lenient=True) for m in messages],
     )
 
 
@@ -268,12 +268,16 @@ async def erase_customer(
 # --- bookings -------------------------------------------------------------------------------
 
 
-async def _booking_view(session: SessionDep, cipher: PIICipher, booking: Booking) -> BookingView:
+async def _booking_view(
+    session: SessionDep, cipher: PIICipher, booking: Booking, *, lenient: bool = False
+) -> BookingView:
     deposit = await deposits.existing_deposit(session, booking)
     refund = None
     if deposit is not None and deposit.refund_status:
         refund = RefundView(amount=deposit.amount_refunded, status=deposit.refund_status)
-    return bookings.view(cipher, booking, deposit_status=deposit.status if deposit else None, refund=refund)
+    return bookings.view(
+        cipher, booking, lenient=lenient, deposit_status=deposit.status if deposit else None, refund=refund
+    )
 
 
 @router.get(S + "/bookings", responses=_R)
@@ -293,7 +297,7 @@ async def list_bookings(
         session, access.station_id, status=status, date_from=date_from, date_to=date_to,
         customer_id=customer_id, sort=sort, limit=page.limit, offset=page.offset,
     )  # fmt: skip
-    items = [await _booking_view(session, cipher, b) for b in rows]
+    items = [await _booking_view(session, cipher, b, lenient=True) for b in rows]
     return Page[BookingView](items=items, total=total, limit=page.limit, offset=page.offset)
 
 
@@ -354,7 +358,8 @@ async def change_booking_status(
         await session.commit()  # the cancellation stands even if Stripe is slow; never hold it open
         refund_id = await deposits.send_refund(gateway_for(runtime), deposit, due)
         await deposits.record_refund(session, deposit.id, due, refund_id)
-    return await _booking_view(session, cipher, booking)
+    # Notes that do not open show null: the change stands (it may be committed already).
+    return await _booking_view(session, cipher, booking, lenient=True)
 
 
 @router.post(S + "/bookings/{booking_id}/deposit", responses=problems(401, 403, 404, 409, 422, 502, 503))

@@ -74,7 +74,10 @@ async def list_leads(
         session, access.station_id, status=status, sort=sort, limit=page.limit, offset=page.offset
     )
     return Page[LeadView](
-        items=[leads.view(cipher, x) for x in rows], total=total, limit=page.limit, offset=page.offset
+        items=[leads.view(cipher, x, lenient=True) for x in rows],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
     )
 
 
@@ -100,7 +103,8 @@ async def change_lead_status(
 ) -> LeadView:
     """``new → contacted → qualified → won | lost``."""
     lead = await leads.get_lead(session, access.station_id, lead_id)
-    return leads.view(cipher, leads.set_status(lead, body.status))
+    # A message that does not open shows null: it does not stop the lead's move.
+    return leads.view(cipher, leads.set_status(lead, body.status), lenient=True)
 
 
 @router.post(S + "/leads/{lead_id}/qualify", status_code=202, responses=_R)
@@ -152,7 +156,10 @@ async def list_reviews(
         limit=page.limit, offset=page.offset,
     )  # fmt: skip
     return Page[ReviewView](
-        items=[reviews.view(cipher, r) for r in rows], total=total, limit=page.limit, offset=page.offset
+        items=[reviews.view(cipher, r, lenient=True) for r in rows],
+        total=total,
+        limit=page.limit,
+        offset=page.offset,
     )
 
 
@@ -200,7 +207,9 @@ async def publish_review_reply(
 ) -> ReviewView:
     """Publish the reply (the draft, or the text given) where the review is (managers)."""
     review = await reviews.get_review(session, access.station_id, review_id)
-    drafted = texts.review_draft(cipher, review)
+    # The draft is opened strictly only when it is what gets published: the member's own text
+    # replaces one that does not open (then "edited": nothing shows it matched).
+    drafted = texts.readable(body.text is not None, texts.review_draft, cipher, review)
     text = body.text or drafted
     if not text:
         raise ConjureError("Give the reply's text or draft one first.", code="no_reply", status=422)
@@ -210,7 +219,7 @@ async def publish_review_reply(
         input_ref=f"review:{review.id}", refers_to=None,
         output={"edited": text != drafted},
     )  # fmt: skip
-    return reviews.view(cipher, review)
+    return reviews.view(cipher, review, lenient=True)
 
 
 # --- inbox and drafts -----------------------------------------------------------------------
@@ -312,7 +321,7 @@ async def lead_from_thread(
     return leads.view(cipher, lead)
 
 
-def _draft_view(d: Draft, text: str, message_text: str | None = None) -> DraftView:
+def _draft_view(d: Draft, text: str | None, message_text: str | None = None) -> DraftView:
     return DraftView(
         id=d.id, thread_id=d.thread_id, message_id=d.message_id, text=text, level=d.level, status=d.status,
         edited=d.edited, message_text=message_text, decided_by=d.decided_by, decided_at=d.decided_at,
@@ -351,7 +360,8 @@ async def approve_draft(
         session, runtime.db, runtime.settings, cipher, draft,
         actor=str(access.user_id), user_id=access.user_id, text=body.text,
     )  # fmt: skip
-    return _draft_view(draft, texts.draft_text(cipher, draft))
+    # Sent: a draft replaced by the member's text and not opening shows null rather than undo it.
+    return _draft_view(draft, texts.readable(True, texts.draft_text, cipher, draft))
 
 
 @router.post(S + "/drafts/{draft_id}/reject", responses=_W)
@@ -361,7 +371,8 @@ async def reject_draft(
     """Discard the draft (a member answers in their own words)."""
     draft = await threads.get_draft(session, access.station_id, draft_id)
     threads.reject_draft(session, draft, access.user_id)
-    return _draft_view(draft, texts.draft_text(cipher, draft))
+    # A draft that does not open can still be rejected (its text null here).
+    return _draft_view(draft, texts.readable(True, texts.draft_text, cipher, draft))
 
 
 # --- AI usage, alerts, audit ----------------------------------------------------------------
@@ -392,7 +403,8 @@ async def list_alerts(access: OwnerAccess, session: SessionDep, page: PageDep) -
 
 
 def _audit_view(cipher: PIICipher, a: AuditEntry) -> AuditView:
-    output = texts.open_output(cipher, a.station_id, a.id, a.output)
+    """An audit row for the list and the export: a text that does not open is null there."""
+    output = texts.open_output(cipher, a.station_id, a.id, a.output, lenient=True)
     return AuditView(
         id=a.id, action=a.action, actor=a.actor, input_ref=a.input_ref, output=output, provider=a.provider,
         model=a.model, input_tokens=a.input_tokens, output_tokens=a.output_tokens, cost_usd=a.cost_usd,

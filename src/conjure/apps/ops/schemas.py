@@ -222,7 +222,9 @@ class LeadView(BaseModel):
     name: str | None
     email: str | None
     phone: str | None
-    message: str
+    message: str | None = Field(
+        description="Null in a list when it does not decrypt (a ciphertext moved or sealed with another key)."
+    )
     source: str
     status: str
     score: int | None
@@ -275,7 +277,9 @@ class MessageView(BaseModel):
     thread_id: uuid.UUID
     channel: str
     direction: str
-    text: str
+    text: str | None = Field(
+        description="Null in a list when it does not decrypt (a ciphertext moved or sealed with another key)."
+    )
     is_read: bool
     intent: str | None
     sentiment: str | None
@@ -321,7 +325,9 @@ class DraftView(BaseModel):
     id: uuid.UUID
     thread_id: uuid.UUID
     message_id: uuid.UUID
-    text: str
+    text: str | None = Field(
+        description="Null in a list when it does not decrypt (a ciphertext moved or sealed with another key)."
+    )
     level: int
     status: str
     edited: bool

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 import structlog
 from sqlalchemy import ColumnElement, select, update
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
     from conjure.settings import Settings
 
 log = structlog.get_logger(__name__)
+P = ParamSpec("P")
+T = TypeVar("T")
 
 # The backfill: rows per transaction (per table), and how long one scheduler tick may spend.
 PENDING_BATCH = 200
@@ -76,6 +79,18 @@ def unseal(
             "another row or station, or was sealed with another key."
         ) from None
     return opened or ""
+
+
+def readable(lenient: bool, read: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T | None:
+    """``read(*args, **kwargs)``; ``lenient`` (a list, an export): a text that does not open is
+    None (:func:`unseal` logged it, without the text) instead of :class:`TextUnreadable`, so one
+    damaged row shows without its text and does not fail the whole list with 409."""
+    try:
+        return read(*args, **kwargs)
+    except TextUnreadable:
+        if not lenient:
+            raise
+        return None
 
 
 # --- one helper pair per table -------------------------------------------------------------
@@ -131,12 +146,15 @@ def seal_output(
     return sealed
 
 
-def open_output(cipher: PIICipher, station_id: uuid.UUID, audit_id: uuid.UUID, output: object) -> object:
-    """An audit row's output as it was given to :func:`seal_output` (rows from before: as stored)."""
+def open_output(
+    cipher: PIICipher, station_id: uuid.UUID, audit_id: uuid.UUID, output: object, *, lenient: bool = False
+) -> object:
+    """An audit row's output as it was given to :func:`seal_output` (rows from before: as stored);
+    ``lenient``: a text that does not open is null (see :func:`readable`)."""
     if not isinstance(output, dict) or not isinstance(output.get("text_enc"), str):
         return output
     opened = {k: v for k, v in output.items() if k != "text_enc"}
-    opened["text"] = unseal(cipher, station_id, "audit", audit_id, output["text_enc"], "")
+    opened["text"] = readable(lenient, unseal, cipher, station_id, "audit", audit_id, output["text_enc"], "")
     return opened
 
 

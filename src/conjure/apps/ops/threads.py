@@ -34,13 +34,14 @@ class ReplyKeyReused(Conflict):
     code = "idempotency_key_reused"
 
 
-def message_view(cipher: PIICipher, m: InboxMessage) -> MessageView:
+def message_view(cipher: PIICipher, m: InboxMessage, *, lenient: bool = False) -> MessageView:
+    """The message as shown; ``lenient`` (lists): a text that does not open is null, not 409."""
     return MessageView(
         id=m.id,
         thread_id=m.thread_id,
         channel=m.channel,
         direction=m.direction,
-        text=texts.message_text(cipher, m),
+        text=texts.readable(lenient, texts.message_text, cipher, m),
         is_read=m.is_read,
         intent=m.intent,
         sentiment=m.sentiment,
@@ -124,10 +125,7 @@ def _last_text(cipher: PIICipher, message: InboxMessage | None) -> str | None:
     out there, so one damaged row does not take the station's inbox down: its thread says why."""
     if message is None:
         return None
-    try:
-        return texts.message_text(cipher, message)
-    except texts.TextUnreadable:
-        return None
+    return texts.readable(True, texts.message_text, cipher, message)
 
 
 async def customer_name(session: AsyncSession, cipher: PIICipher, thread: Thread) -> str | None:
@@ -255,9 +253,13 @@ async def send_draft(
         raise DraftDecided(f"This draft was already {draft.status}.")
     thread = await session.get(Thread, draft.thread_id)
     assert thread is not None
-    drafted = texts.draft_text(cipher, draft)
-    edited = text is not None and text != drafted
-    await send_reply(session, db, settings, cipher, thread, text or drafted, user_id=user_id)
+    if text is None:
+        text, edited = texts.draft_text(cipher, draft), False
+    else:
+        # The member's own text replaces the draft, which is opened only to tell an edit: one that
+        # does not open does not stop the reply (and counts as edited: nothing shows it matched).
+        edited = text != texts.readable(True, texts.draft_text, cipher, draft)
+    await send_reply(session, db, settings, cipher, thread, text, user_id=user_id)
     draft.status = "auto_sent" if user_id is None else "approved"
     draft.edited = edited
     draft.decided_by, draft.decided_at = user_id, utcnow()
@@ -307,8 +309,9 @@ async def list_drafts(
     status: str | None,
     limit: int,
     offset: int,
-) -> tuple[list[tuple[Draft, str, str]], int]:
-    """The drafts, newest first, each with its text and the text of the message it answers."""
+) -> tuple[list[tuple[Draft, str | None, str | None]], int]:
+    """The drafts, newest first, each with its text and the text of the message it answers (null:
+    a text that does not open, so one damaged row does not fail the list)."""
     where: list[Any] = [Draft.station_id == station_id]
     if status:
         where.append(Draft.status == status)
@@ -322,5 +325,12 @@ async def list_drafts(
         .offset(offset)
     )
     rows = (await session.execute(stmt)).all()
-    found = [(d, texts.draft_text(cipher, d), texts.message_text(cipher, m)) for d, m in rows]
+    found = [
+        (
+            d,
+            texts.readable(True, texts.draft_text, cipher, d),
+            texts.readable(True, texts.message_text, cipher, m),
+        )
+        for d, m in rows
+    ]
     return found, int(total or 0)

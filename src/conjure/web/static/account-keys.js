@@ -3,7 +3,7 @@
 
 import { api, banner, h, userMessage } from "./api.js";
 import { askFirst } from "./confirm.js";
-import { formatDate, t } from "./i18n.js";
+import { formatDate, isolate, isolated, t, tIsolated } from "./i18n.js";
 
 const KEYS = "/api/v1/auth/api-keys";
 const PAGE = 50;
@@ -78,7 +78,8 @@ export function apiKeysSection() {
     const row = h(
       "li",
       { class: revoked ? "revoked" : null, dataset: { keyId: key.id } },
-      h("span", { class: "identity-name key-name" }, key.name),
+      // Isolated: a name stored before names were checked may hold U+202E.
+      h("span", { class: "identity-name key-name" }, isolated(key.name)),
       h(
         "span",
         { class: "muted small key-dates" },
@@ -228,7 +229,7 @@ export function apiKeysSection() {
 
   async function revokeKey(key, button) {
     const sure = await askFirst(button, {
-      question: t("acct.keys.revoke.confirm", { name: key.name }),
+      question: tIsolated("acct.keys.revoke.confirm", { name: key.name }),
       yes: t("acct.keys.revoke.yes"),
     });
     if (!sure) return;
@@ -237,7 +238,7 @@ export function apiKeysSection() {
     try {
       await api(`${KEYS}/${key.id}`, { method: "DELETE" });
       if (mine !== session) return;
-      notice(() => t("acct.keys.revoked.done", { name: key.name }), "ok");
+      notice(() => t("acct.keys.revoked.done", { name: isolate(key.name) }), "ok");
       await load();
       list.querySelector(`[data-key-id="${key.id}"]`)?.setAttribute("tabindex", "-1");
       list.querySelector(`[data-key-id="${key.id}"]`)?.focus();

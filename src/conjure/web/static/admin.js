@@ -7,7 +7,7 @@ import { statTile } from "./admin-chart.js";
 import { initJobs, openJob, refreshChart, refreshJobs, refreshKinds, shortId } from "./admin-jobs.js";
 import { initUsage, refreshUsage } from "./admin-usage.js";
 import { api, ApiError, h, itemsOf, say, tokens } from "./api.js";
-import { applyI18n, formatDate, has, t, toggleLang } from "./i18n.js";
+import { applyI18n, formatDate, has, isolated, t, toggleLang } from "./i18n.js";
 
 const $ = (id) => document.getElementById(id);
 const REFRESH_MS = 5000;
@@ -262,7 +262,7 @@ async function showConsole() {
   $("logout").hidden = false;
   try {
     const me = await api("/api/v1/me");
-    $("whoami").textContent = me.email || me.name || "";
+    $("whoami").replaceChildren(isolated(me.email || me.name || ""));
     $("whoami").hidden = false;
   } catch (err) {
     if (err.status === 401) {

@@ -4,7 +4,7 @@ import { api, ApiError, followEvents, h, itemsOf, newIdempotencyKey, say, tokens
 import { billingSection } from "./billing.js";
 import { mountAccount } from "./account.js";
 import { checkout } from "./buy.js";
-import { applyI18n, formatDate, t, tag, toggleLang } from "./i18n.js";
+import { applyI18n, formatDate, isolated, t, tag, toggleLang } from "./i18n.js";
 import { cardName, loadDeck, ReadingView } from "./reading.js";
 import { resume, showAuthMode, signIn, webConfig } from "./session.js";
 import * as tg from "./telegram.js";
@@ -89,7 +89,8 @@ async function enter(user) {
   $("app").hidden = false;
   $("logout").hidden = false;
   const who = state.user.name || state.user.email || "";
-  $("whoami").textContent = who;
+  // Isolated: a name stored before sign-up checked names may hold U+202E.
+  $("whoami").replaceChildren(isolated(who));
   $("whoami").hidden = !who;
   await Promise.allSettled([loadDeck(), loadWallet(), loadHistory(), loadInvite(), loadPackages(), billing.load(), account.load()]);
   await billing.returned();

@@ -11,7 +11,8 @@ import { t } from "./i18n.js";
  *
  * @param {HTMLElement} anchor the button that was pressed (hidden while the question shows)
  * @param {object} words
- * @param {string} words.question what the person is asked, in their language
+ * @param {string | Array<string | Node>} words.question what the person is asked, in their language
+ *   (parts: a name in it isolated, see `tIsolated`)
  * @param {string} words.yes the confirm button's label
  * @returns {Promise<boolean>}
  */
@@ -41,7 +42,7 @@ export function askFirst(anchor, { question, yes }) {
         cancel,
       ),
     );
-    box.setAttribute("aria-label", question);
+    box.setAttribute("aria-label", box.querySelector(".confirm-question").textContent);
     anchor.hidden = true;
     anchor.after(box);
     cancel.focus();

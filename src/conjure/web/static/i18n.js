@@ -58,6 +58,7 @@ const MESSAGES = {
     "invite.text": "Friends who sign up with your code earn you both coins.",
     "invite.copy": "Copy link",
     "invite.copied": "Copied!",
+    "confirm.cancel": "Cancel",
     "invite.total": "Friends invited: {n}",
     "exchange.title": "Exchange coins",
     "exchange.stars": "Stars to get",
@@ -278,6 +279,7 @@ const MESSAGES = {
     "invite.text": "เพื่อนที่สมัครด้วยรหัสของคุณ ได้รับเหรียญทั้งคู่",
     "invite.copy": "คัดลอกลิงก์",
     "invite.copied": "คัดลอกแล้ว!",
+    "confirm.cancel": "ยกเลิก",
     "invite.total": "ชวนเพื่อนแล้ว: {n} คน",
     "exchange.title": "แลกเหรียญ",
     "exchange.stars": "จำนวนดาวที่ต้องการ",
@@ -483,6 +485,33 @@ export function has(key) {
 export function t(key, vars = {}) {
   const text = MESSAGES[lang][key] ?? MESSAGES.en[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (_, name) => (name in vars ? String(vars[name]) : `{${name}}`));
+}
+
+/**
+ * `text` (a person's name, a key's name) in a <bdi> element: whatever its characters (a U+202E
+ * stored before names were checked), it cannot reorder the text around it.
+ */
+export function isolated(text) {
+  const el = document.createElement("bdi");
+  el.textContent = String(text ?? "");
+  return el;
+}
+
+/** `t(key, vars)` as strings and <bdi> elements (see `isolated`), one per filled placeholder: for `h()`. */
+export function tIsolated(key, vars = {}) {
+  const text = MESSAGES[lang][key] ?? MESSAGES.en[key] ?? key;
+  return text
+    .split(/(\{\w+\})/)
+    .filter(Boolean)
+    .map((piece) => {
+      const name = /^\{(\w+)\}$/.exec(piece)?.[1];
+      return name && name in vars ? isolated(vars[name]) : piece;
+    });
+}
+
+/** `text` between U+2068 FIRST STRONG ISOLATE and U+2069 POP DIRECTIONAL ISOLATE: `isolated` for plain strings. */
+export function isolate(text) {
+  return `\u2068${text}\u2069`;
 }
 
 /** A raw tag from the API (`near_future`, `personal_growth`) as words: its translation, else de-snaked. */

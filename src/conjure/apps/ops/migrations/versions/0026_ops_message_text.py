@@ -42,14 +42,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # Sealed texts cannot be opened here (no key): a downgrade after the backfill loses them, so
-    # it is refused while any row is sealed.
+    # Sealed texts cannot be opened here (no key): every row written since 0026 is sealed, and so
+    # is every older one the backfill reached, so a downgrade would lose them: refused while any is.
     bind = op.get_bind()
     for table, sealed, _ in SEALED:
         if bind.execute(sa.text(f"SELECT 1 FROM {table} WHERE {sealed} IS NOT NULL LIMIT 1")).first():
             raise RuntimeError(
-                f"{table} holds sealed text (ops.seal_pending_texts ran): downgrading past "
-                "0026_ops_message_text would lose it."
+                f"{table} holds sealed text ({table}.{sealed}) and a migration has no key to open "
+                "it: downgrading past 0026_ops_message_text would lose it."
             )
     for table, sealed, _ in SEALED:
         op.drop_index(f"ix_{table}_unsealed", table_name=table)
