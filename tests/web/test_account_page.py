@@ -193,3 +193,16 @@ def test_in_telegram_an_email_account_absorbs_the_new_telegram_account(page: Pag
     expect(page.locator("#app")).to_be_visible()
     expect(page.locator("#whoami")).to_have_text("Niran")
     expect(page.locator("#identities li")).to_have_count(2)
+
+
+def test_the_signed_in_name_stays_in_the_header_of_a_narrow_phone_in_thai(page: Page) -> None:
+    page.set_viewport_size({"width": 360, "height": 740})
+    email = _email("narrow")
+    _sign_up(page, email)
+    page.click("#lang-toggle")
+    expect(page.locator("#logout")).to_have_text("ออกจากระบบ")
+    width = page.eval_on_selector("#whoami", "e => e.getBoundingClientRect().width")
+    assert width >= 60, width  # the Thai words once squeezed it to nothing
+    expect(page.locator("#whoami")).to_have_text(email)
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 360
+    shot(page, "36-header-narrow-thai")
