@@ -111,13 +111,7 @@ async def make_meditation(ctx: JobContext) -> dict[str, Any]:
     await ctx.progress("writing", message="Writing the script")  # a model may take a while
     script = await compose(ctx.settings, theme, minutes, language)
     if script.answer is not None:
-        ctx.record_usage(
-            provider=script.answer.model,
-            step="script",
-            input_tokens=script.answer.input_tokens,
-            output_tokens=script.answer.output_tokens,
-            cost_usd=script.answer.cost_usd,
-        )
+        script.answer.record_on(ctx, "script")
     segments = script.segments
     speaker = make_speaker(ctx.settings, voice, language)
     target = minutes * 60.0

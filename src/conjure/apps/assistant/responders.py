@@ -10,9 +10,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from conjure.apps.assistant.phrases import DEFAULT_LANGUAGE, Language, say
+
+if TYPE_CHECKING:
+    from conjure.jobs.registry import JobContext
 
 OnDelta = Callable[[str], Awaitable[None]]
 OFFLINE_MODEL = "offline"
@@ -53,6 +56,16 @@ class Answer:
     cost_usd: float = 0.0
     first_token_ms: float | None = None
     extra: dict[str, object] = field(default_factory=dict)
+
+    def record_on(self, ctx: JobContext, step: str) -> None:
+        """Count this answer's tokens and cost on the job that asked for it (its ``usage``)."""
+        ctx.record_usage(
+            provider=self.model,
+            step=step,
+            input_tokens=self.input_tokens,
+            output_tokens=self.output_tokens,
+            cost_usd=self.cost_usd,
+        )
 
 
 class Responder(Protocol):

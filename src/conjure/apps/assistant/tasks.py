@@ -215,13 +215,7 @@ async def remember_message(ctx: JobContext) -> dict[str, Any]:
     message = await _load(ctx.db, ctx.user_id, message_id)
     found = await extract(ctx.settings, message.content)
     if found.answer is not None:
-        ctx.record_usage(
-            provider=found.answer.model,
-            step="extract",
-            input_tokens=found.answer.input_tokens,
-            output_tokens=found.answer.output_tokens,
-            cost_usd=found.answer.cost_usd,
-        )
+        found.answer.record_on(ctx, "extract")
     try:
         async with ctx.db.session() as session:
             done = await remember(session, ctx.settings, message.user_id, found.facts, message.id)
@@ -274,13 +268,7 @@ async def answer_message(ctx: JobContext) -> dict[str, Any]:
     except BaseException:
         writer.abandon()
         raise
-    ctx.record_usage(
-        provider=answer.model,
-        step="answer",
-        input_tokens=answer.input_tokens,
-        output_tokens=answer.output_tokens,
-        cost_usd=answer.cost_usd,
-    )
+    answer.record_on(ctx, "answer")
     completed: dict[str, Any] = {
         "conversation_id": str(conversation_id),
         "message_id": str(answer_id),

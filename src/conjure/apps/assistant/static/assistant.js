@@ -124,9 +124,12 @@ function applyLabels() {
   for (const el of document.querySelectorAll("[data-i18n-aria-label]")) el.setAttribute("aria-label", t(el.dataset.i18nAriaLabel));
 }
 
+let listReads = 0; // reads of the list so far: an older read answering late must not undo a newer one
+
 async function loadConversations() {
+  const read = ++listReads;
   const page = await api("/api/v1/assistant/conversations?limit=100");
-  $("conversations").replaceChildren(...page.items.map(conversationItem));
+  if (read === listReads) $("conversations").replaceChildren(...page.items.map(conversationItem));
   return page.items;
 }
 
