@@ -179,8 +179,12 @@ class Worker:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
         await self.runner.drain()
-        for task in others:
-            task.cancel()
+        # The heartbeat and reclaim loops end at their next wait (``_stopped_within``); one stuck in
+        # a step (a database that does not answer) is cancelled after the grace.
+        if others:
+            _ended, stuck = await asyncio.wait(others, timeout=max(grace, 1.0))
+            for task in stuck:
+                task.cancel()
         await asyncio.gather(*others, return_exceptions=True)
         try:
             await self.runtime.broker.retire(self.id)
@@ -261,8 +265,7 @@ class Worker:
         settings = self.runtime.settings
         idle_ms = settings.visibility_timeout_seconds * 1000
         every = max(settings.visibility_timeout_seconds / 4, 0.25)
-        while not self._stopping.is_set():
-            await asyncio.sleep(every)
+        while not await self._stopped_within(every):
             if self.free_slots <= 0:
                 continue
             try:
@@ -275,14 +278,22 @@ class Worker:
             stop_if_cancelled()
 
     async def _heartbeat_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.runtime.settings.heartbeat_seconds)
+        while not await self._stopped_within(self.runtime.settings.heartbeat_seconds):
             try:
                 await self.runtime.broker.announce(self.id)
                 await self.runner.heartbeat(list(self._running.values()))
             except Exception as exc:
                 log.warning("worker_heartbeat_failed", error_type=type(exc).__name__)
-            stop_if_cancelled()  # stop() cancels this loop and waits for it
+            stop_if_cancelled()
+
+    async def _stopped_within(self, seconds: float) -> bool:
+        """Wait ``seconds``, or less once the worker is stopping; whether it is. The periodic loops
+        end between their steps this way: a cancel landing in a step's transaction could leave a
+        SQLite connection open (and its write lock held) as the loop's task ends."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._stopping.wait()
+        return self._stopping.is_set()
 
 
 async def start_embedded(runtime: Runtime) -> Stop:
