@@ -246,7 +246,7 @@ def _inbound_payloads_after_0024(url: str) -> dict[str, object]:
     downgrade(url, "0023_attempt_usage")
     sqlite = url.startswith("sqlite")
 
-    async def run() -> list[tuple[str, object]]:
+    async def store() -> None:
         engine = make_engine(url)
         try:
             async with engine.begin() as conn:
@@ -268,7 +268,12 @@ def _inbound_payloads_after_0024(url: str) -> dict[str, object]:
                             "done": now if processed else None,
                         },
                     )
-            await asyncio.to_thread(upgrade, url)
+        finally:
+            await engine.dispose()
+
+    async def read() -> list[tuple[str, object]]:
+        engine = make_engine(url)
+        try:
             async with engine.connect() as conn:
                 rows = await conn.execute(
                     text("SELECT provider_message_id, payload FROM channel_inbound_events")
@@ -277,9 +282,11 @@ def _inbound_payloads_after_0024(url: str) -> dict[str, object]:
         finally:
             await engine.dispose()
 
+    asyncio.run(store())
+    upgrade(url)  # as every other test here: one engine per event loop, disposed in it
     return {
         pid: payload if isinstance(payload, dict) else json.loads(str(payload))
-        for pid, payload in asyncio.run(run())
+        for pid, payload in asyncio.run(read())
     }
 
 
