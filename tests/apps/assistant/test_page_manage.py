@@ -165,3 +165,35 @@ def test_a_message_sent_while_the_list_is_read_again_is_not_dropped(page: Page) 
         route.continue_()
     page.unroute(LIST)
     expect(page.locator("#messages .bubble.assistant .model-badge")).to_have_count(2, timeout=20_000)
+
+
+def test_a_message_typed_right_after_new_goes_to_the_new_conversation(page: Page) -> None:  # noqa: F811
+    """The "New" button makes its conversation on the server; a message sent before that answers goes to the
+    new conversation once it exists, not to the one open before."""
+    page.goto("/assistant")
+    _sign_up(page, "quick-starter@example.com")
+    _talk(page, "Plan my trip to Chiang Mai", 1)
+    held: list[Route] = []
+
+    def hold_creation(route: Route) -> None:
+        if route.request.method == "POST":
+            held.append(route)  # answered below, once the next message was sent
+        else:
+            route.continue_()
+
+    creation = re.compile(r".*/api/v1/assistant/conversations$")
+    page.route(creation, hold_creation)
+    with page.expect_request(creation):
+        page.click("#new-conversation")
+    page.fill("#message", "Ideas for a birthday gift")
+    page.press("#message", "Enter")
+    page.wait_for_timeout(300)  # a message sent to the open conversation would be on its way now
+    assert len(held) == 1
+    held[0].continue_()
+    page.unroute(creation)
+    expect(page.locator("#messages .bubble.assistant .model-badge")).to_have_count(1, timeout=20_000)
+    expect(page.locator("#messages .bubble.user")).to_have_text("Ideas for a birthday gift")
+    gift = page.locator("#conversations li", has_text="birthday gift")
+    expect(gift.locator("button.open")).to_have_class("open active")
+    page.locator("#conversations li", has_text="Plan my trip").locator("button.open").click()
+    expect(page.locator("#messages .bubble.user")).to_have_text("Plan my trip to Chiang Mai")

@@ -17,6 +17,7 @@ const state = {
   photo: { key: null, url: null, uploading: false },
   stick: true, // the conversation follows its newest message
   sending: false, // a message is on its way: a double click or a held Enter sends it once
+  opening: null, // "New" is making a conversation: a message sent meanwhile waits to go there
 };
 const PHOTO_TYPES = ["image/jpeg", "image/png", "image/webp"];
 // STAGING_MAX_UPLOAD_BYTES's default: said before a long upload starts; the server has the last word.
@@ -347,14 +348,25 @@ async function send(event) {
   state.sending = true;
   $("send").disabled = true;
   try {
+    // Typed right after "New": the message belongs to the conversation being made, not the last one.
+    if (state.opening) await state.opening;
     if (!state.conversation) state.conversation = (await api("/api/v1/assistant/conversations", { method: "POST", body: {} })).id;
+    const conversation = state.conversation;
     const body = { content, language: currentLang() };
     if (state.photo.key) body.photo_key = state.photo.key;
     // This message answers any offer: its buttons go now (its answer may arrive before the 202).
     offers = [...document.querySelectorAll("#messages .offer")];
     offers.forEach((card) => card.remove());
-    const accepted = await api(`/api/v1/assistant/conversations/${state.conversation}/messages`, { method: "POST", body });
+    const accepted = await api(`/api/v1/assistant/conversations/${conversation}/messages`, { method: "POST", body });
     $("message").value = "";
+    if (state.conversation !== conversation) {
+      // Another conversation was opened meanwhile: this one shows the message when opened again.
+      clearPhoto();
+      state.sending = false;
+      $("send").disabled = state.photo.uploading;
+      await loadConversations();
+      return;
+    }
     const mine = bubble({ id: accepted.message_id, role: "user", content, photo_url: body.photo_key ? state.photo.url : null });
     clearPhoto({ keepPreview: true });
     // A fast answer can stream in before this response: its bubble exists already, put the message
@@ -615,11 +627,13 @@ function wire() {
   });
   $("new-conversation").addEventListener("click", () =>
     once($("new-conversation"), async () => {
+      state.opening = api("/api/v1/assistant/conversations", { method: "POST", body: {} }).then((created) => openConversation(created.id));
       try {
-        const created = await api("/api/v1/assistant/conversations", { method: "POST", body: {} });
-        await openConversation(created.id);
+        await state.opening;
       } catch (error) {
         notify(error);
+      } finally {
+        state.opening = null;
       }
     }),
   );
