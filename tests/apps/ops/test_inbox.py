@@ -15,7 +15,7 @@ from sqlalchemy import select
 from conjure.apps.ops.crypto import cipher_for
 from conjure.apps.ops.inbox import RUNTIME_KEY, handle_inbound
 from conjure.apps.ops.models import InboxMessage
-from conjure.apps.ops.texts import message_text
+from conjure.apps.ops.texts import MESSAGE
 from conjure.channels.types import InboundMessage
 from conjure.jobs.models import Job
 from conjure.settings import Settings
@@ -166,7 +166,7 @@ async def test_the_channels_handler_needs_the_runtime_on_the_session(ops: Ops) -
         rows = list(await session.scalars(select(InboxMessage)))
         jobs = list(await session.scalars(select(Job).where(Job.kind == "ops.triage")))
     cipher = cipher_for(ops.api.runtime.settings)
-    assert [(message_text(cipher, m), m.triage) for m in rows] == [("Hello", "pending")]
+    assert [(MESSAGE.read(cipher, m), m.triage) for m in rows] == [("Hello", "pending")]
     assert [j.payload["message_id"] for j in jobs] == [str(rows[0].id)]
 
 

@@ -13,12 +13,13 @@ from typing import Any
 import pytest
 from sqlalchemy import text, update
 
-from conjure.apps.ops import ai
+from conjure.apps.ops import ai, texts
+from conjure.apps.ops.crypto import PIICipher
 from conjure.apps.ops.inbox import triage
-from conjure.apps.ops.models import InboxMessage
+from conjure.apps.ops.models import Booking, Draft, InboxMessage, Lead, Review
 from conjure.apps.ops.spec import APP
 from conjure.apps.ops.tasks import triage_message
-from conjure.apps.ops.texts import seal_pending_texts
+from conjure.apps.ops.texts import SealedText, seal_pending_texts
 from conjure.jobs.registry import PermanentJobError
 from tests.apps.ops.conftest import Ops
 
@@ -66,6 +67,29 @@ async def _review_drafted(ops: Ops, base: str, owner: dict[str, str]) -> dict[st
         await ops.client.post(f"{base}/reviews/{created['id']}/draft", headers=owner)
     ).json()
     return drafted
+
+
+@pytest.mark.parametrize(
+    ("entry", "model", "kind"),
+    [
+        (texts.MESSAGE, InboxMessage, "message"),
+        (texts.DRAFT, Draft, "draft"),
+        (texts.LEAD_MESSAGE, Lead, "lead_message"),
+        (texts.REVIEW_DRAFT, Review, "review_draft"),
+        (texts.BOOKING_NOTES, Booking, "booking_notes"),
+    ],
+)
+def test_stored_ciphertexts_bind_station_kind_and_row_as_they_always_have(
+    entry: SealedText[Any, Any], model: Any, kind: str
+) -> None:
+    cipher = PIICipher(bytes(range(32)), bytes(range(32, 64)))
+    row = model(id=uuid.uuid4(), station_id=uuid.uuid4())
+    stored_aad = f"{row.station_id}:{kind}:{row.id}"  # the format of every row sealed so far
+    setattr(row, entry.sealed.key, cipher.encrypt("Stored before", stored_aad))
+    assert entry.read(cipher, row) == "Stored before"
+    entry.seal_into(cipher, row, "Sealed now")
+    assert cipher.decrypt(getattr(row, entry.sealed.key), stored_aad) == "Sealed now"
+    assert getattr(row, entry.plain.key) == entry.cleared
 
 
 async def test_message_text_is_sealed_at_rest_shown_in_clear_and_erased(
@@ -191,6 +215,31 @@ async def test_text_stored_in_clear_before_0026_reads_before_and_after_the_backf
     assert (review[0], review[1][:3]) == (None, "v1:")
     (notes,) = await _sql(ops, "SELECT notes, notes_enc FROM bookings")
     assert (notes[0], notes[1][:3]) == (None, "v1:")
+
+
+async def test_a_backfill_tick_opens_a_transaction_only_for_the_tables_with_rows_to_seal(
+    make_ops: Any, backend: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ops: Ops = await make_ops(**backend)
+    sid, owner, address = await _station(ops, "tick")
+    thread = await _asked(ops, address)
+    assert (
+        await ops.client.post(f"/api/v1/ops/stations/{sid}/inbox/{thread}/lead", headers=owner)
+    ).is_success
+    db = ops.api.runtime.db
+    session, opened = db.session, []
+
+    def counted() -> Any:
+        opened.append(1)
+        return session()
+
+    monkeypatch.setattr(db, "session", counted)
+    assert (await seal_pending_texts(ops.api.runtime), len(opened)) == (0, 1)  # everything new is sealed
+    monkeypatch.setattr(db, "session", session)
+    await _sql(ops, "UPDATE leads SET message = 'Old lead', message_enc = NULL")
+    monkeypatch.setattr(db, "session", counted)
+    opened.clear()
+    assert (await seal_pending_texts(ops.api.runtime), len(opened)) == (1, 2)  # the check, the leads
 
 
 async def test_a_ciphertext_moved_to_another_row_or_station_does_not_open(

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from conjure.apps.ops.crypto import PIICipher
 from conjure.apps.ops.models import Booking, BookingEvent, BookingStatus, SlotUsage, Station
 from conjure.apps.ops.schemas import BookingCreate, BookingEventView, BookingView
-from conjure.apps.ops.texts import booking_notes, readable, set_booking_notes
+from conjure.apps.ops.texts import BOOKING_NOTES, readable
 from conjure.db import utcnow
 from conjure.errors import Conflict, ConjureError, NotFound
 from conjure.payments.service import insert_ignore
@@ -66,7 +66,7 @@ def view(cipher: PIICipher, booking: Booking, *, lenient: bool = False, **extra:
         guests=booking.guests,
         address=cipher.decrypt(booking.address_enc, address_context(booking.station_id)),
         package=booking.package,
-        notes=readable(lenient, booking_notes, cipher, booking),
+        notes=readable(lenient, BOOKING_NOTES.read, cipher, booking),
         status=booking.status,
         created_at=booking.created_at,
         **extra,
@@ -160,7 +160,7 @@ async def create_booking(
         status=BookingStatus.PENDING,
         created_by=user_id,
     )
-    set_booking_notes(cipher, booking, body.notes)
+    BOOKING_NOTES.seal_into(cipher, booking, body.notes)
     session.add(booking)
     await session.flush()
     _record(session, booking, None, "member" if user_id else "system", user_id)

@@ -5,6 +5,9 @@ The key is ``OPS_PII_KEY`` (32 bytes, base64 or hex). Outside production an unse
 from ``JWT_SECRET`` so the embedded default works with no set-up; production refuses to start
 the cipher without it. Two subkeys are derived (HKDF), one to encrypt and one to hash, so the
 lookup hash never reveals anything about the ciphertext key.
+
+What a migration cannot do (it has no key) the workers' schedulers backfill, in batches
+(:func:`in_batches`): the name index (``names``), the sealing of message text (``texts``).
 """
 
 from __future__ import annotations
@@ -14,8 +17,11 @@ import binascii
 import hashlib
 import hmac
 import os
+import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
@@ -25,7 +31,16 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from conjure.apps.ops.settings import OpsSettings
 from conjure.settings import Settings
 
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from conjure.kit.spec import AppRuntime
+
 _VERSION = "v1"
+# The backfills: rows per transaction, how long one scheduler tick may spend, how often it runs.
+PENDING_BATCH = 200
+PENDING_BUDGET_SECONDS = 1.0
+PENDING_EVERY_SECONDS = 10.0
 
 
 def context(station_id: uuid.UUID, field: str) -> str:
@@ -116,3 +131,18 @@ def cipher_for(settings: Settings) -> PIICipher:
     if found is None:
         found = _CACHE[master] = PIICipher(_subkey(master, b"enc"), _subkey(master, b"hash"))
     return found
+
+
+async def in_batches(
+    runtime: AppRuntime, batch: Callable[[AsyncSession, Settings], Awaitable[int]], until: float
+) -> int:
+    """Run ``batch`` (at most :data:`PENDING_BATCH` rows; how many) a transaction each until one
+    comes short or ``time.monotonic()`` reaches ``until``; how many rows in all."""
+    done = 0
+    while time.monotonic() < until:
+        async with runtime.db.session() as session:
+            count = await batch(session, runtime.settings)
+        done += count
+        if count < PENDING_BATCH:
+            break
+    return done

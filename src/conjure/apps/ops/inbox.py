@@ -119,8 +119,7 @@ async def store_inbound(session: AsyncSession, cipher: PIICipher, msg: InboundMe
             "channel": msg.channel,
             "direction": "in",
             "provider_message_id": msg.provider_message_id,
-            "text": texts.CLEARED,
-            "text_enc": texts.seal(cipher, station.id, "message", message_id, msg.text),
+            **texts.MESSAGE.values(cipher, station.id, message_id, msg.text),
             "is_read": False,
             "triage": "pending",
             "received_at": msg.received_at,
@@ -177,7 +176,7 @@ async def triage(
             return message.level or 3 if message else 3
         station = await session.get(Station, message.station_id)
         assert station is not None
-        text, station_name, station_id = texts.message_text(cipher, message), station.name, station.id
+        text, station_name, station_id = texts.MESSAGE.read(cipher, message), station.name, station.id
     ref = f"inbox_message:{message_id}"
     draft: ai.AIResult[offline.ReplyDraft] | None = None
     try:
@@ -231,7 +230,7 @@ async def triage(
             level=level,
             audit_id=draft.audit_id,
         )
-        texts.set_draft_text(cipher, row, draft.output.text)
+        texts.DRAFT.seal_into(cipher, row, draft.output.text)
         session.add(row)
         await session.flush()
         if level == 1:

@@ -46,7 +46,7 @@ def view(cipher: PIICipher, lead: Lead, *, lenient: bool = False) -> LeadView:
         name=cipher.decrypt(lead.name_enc, lead_context(sid, "name")),
         email=cipher.decrypt(lead.email_enc, lead_context(sid, "email")),
         phone=cipher.decrypt(lead.phone_enc, lead_context(sid, "phone")),
-        message=texts.readable(lenient, texts.lead_message, cipher, lead),
+        message=texts.readable(lenient, texts.LEAD_MESSAGE.read, cipher, lead),
         source=lead.source,
         status=lead.status,
         score=lead.score,
@@ -71,7 +71,7 @@ async def create_lead(
         source=source,
         status=LeadStatus.NEW,
     )
-    texts.set_lead_message(cipher, lead, body.message)
+    texts.LEAD_MESSAGE.seal_into(cipher, lead, body.message)
     session.add(lead)
     await session.flush()
     return lead
@@ -115,7 +115,7 @@ async def is_repeated_form(
             sent is not None
             and normalize_email(sent) == email
             # A message that does not open is not a repeat (the visitor's form is stored).
-            and texts.readable(True, texts.lead_message, cipher, lead) == body.message
+            and texts.readable(True, texts.LEAD_MESSAGE.read, cipher, lead) == body.message
         ):
             return True
     return False

@@ -29,7 +29,14 @@ import structlog
 from sqlalchemy import Select, delete, false, func, insert, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conjure.apps.ops.crypto import PIICipher, cipher_for, context
+from conjure.apps.ops.crypto import (
+    PENDING_BATCH,
+    PENDING_BUDGET_SECONDS,
+    PIICipher,
+    cipher_for,
+    context,
+    in_batches,
+)
 from conjure.apps.ops.models import Customer, CustomerNameToken
 
 if TYPE_CHECKING:
@@ -42,10 +49,6 @@ log = structlog.get_logger(__name__)
 # the shorter pieces keep one- and two-character searches working (a two-character name is common
 # in Chinese, a first keystroke in the booking form is one character) without decrypting.
 GRAM = 3
-# The backfill: customers per transaction, and how long one scheduler tick may spend on it.
-PENDING_BATCH = 200
-PENDING_BUDGET_SECONDS = 1.0
-PENDING_EVERY_SECONDS = 10.0
 _TOKEN = CustomerNameToken
 
 
@@ -181,14 +184,7 @@ async def index_pending_names(runtime: AppRuntime) -> int:
     """Index names stored before the index existed, a batch per transaction for about a second;
     how many. Safe in several workers at once: PostgreSQL locks each batch (skipping rows another
     worker or a rename holds), SQLite runs one writer at a time."""
-    done = 0
-    started = time.monotonic()
-    while time.monotonic() - started < PENDING_BUDGET_SECONDS:
-        async with runtime.db.session() as session:
-            batch = await _index_batch(session, runtime.settings)
-        done += batch
-        if batch < PENDING_BATCH:
-            break
+    done = await in_batches(runtime, _index_batch, time.monotonic() + PENDING_BUDGET_SECONDS)
     if done:
         log.info("ops_names_indexed", customers=done)
     return done

@@ -41,7 +41,7 @@ async def deliver(
     async with db.session() as session:
         stored = await session.get(InboxMessage, message_id)
         assert stored is not None  # committed just before this runs
-        text = texts.message_text(cipher_for(settings), stored)
+        text = texts.MESSAGE.read(cipher_for(settings), stored)
     try:
         provider_id = str(await module.send_message(settings, channel, from_address, to_address, text))
     except Exception as exc:

@@ -190,7 +190,7 @@ async def draft_review_reply(
     except ai.AIUnavailable as exc:
         raise AIOff(f"No AI for this station right now ({exc.reason}); write the reply yourself.") from None
     review = await reviews.get_review(session, access.station_id, review_id)
-    texts.set_review_draft(cipher, review, result.output.text)
+    texts.REVIEW_DRAFT.seal_into(cipher, review, result.output.text)
     if review.reply_status == "none":
         review.reply_status = "drafted"
     return reviews.view(cipher, review)
@@ -209,7 +209,7 @@ async def publish_review_reply(
     review = await reviews.get_review(session, access.station_id, review_id)
     # The draft is opened strictly only when it is what gets published: the member's own text
     # replaces one that does not open (then "edited": nothing shows it matched).
-    drafted = texts.readable(body.text is not None, texts.review_draft, cipher, review)
+    drafted = texts.readable(body.text is not None, texts.REVIEW_DRAFT.read, cipher, review)
     text = body.text or drafted
     if not text:
         raise ConjureError("Give the reply's text or draft one first.", code="no_reply", status=422)
@@ -257,7 +257,7 @@ async def read_thread(
         assigned_user_id=thread.assigned_user_id,
         unread=unread,
         last_message_at=thread.last_message_at,
-        last_text=texts.message_text(cipher, messages[-1]) if messages else None,
+        last_text=texts.MESSAGE.read(cipher, messages[-1]) if messages else None,
         messages=[threads.message_view(cipher, m) for m in messages],
     )
 
@@ -316,7 +316,7 @@ async def lead_from_thread(
     """Turn a conversation into a lead (its customer's details and last message)."""
     thread = await threads.get_thread(session, access.station_id, thread_id)
     inbound = [m for m in await threads.messages_of(session, thread) if m.direction == "in"]
-    text = texts.message_text(cipher, inbound[-1]) if inbound else "(from the inbox)"
+    text = texts.MESSAGE.read(cipher, inbound[-1]) if inbound else "(from the inbox)"
     lead = await leads.lead_from_thread(session, cipher, access.station_id, thread.customer_id, text)
     return leads.view(cipher, lead)
 
@@ -361,7 +361,7 @@ async def approve_draft(
         actor=str(access.user_id), user_id=access.user_id, text=body.text,
     )  # fmt: skip
     # Sent: a draft replaced by the member's text and not opening shows null rather than undo it.
-    return _draft_view(draft, texts.readable(True, texts.draft_text, cipher, draft))
+    return _draft_view(draft, texts.readable(True, texts.DRAFT.read, cipher, draft))
 
 
 @router.post(S + "/drafts/{draft_id}/reject", responses=_W)
@@ -372,7 +372,7 @@ async def reject_draft(
     draft = await threads.get_draft(session, access.station_id, draft_id)
     threads.reject_draft(session, draft, access.user_id)
     # A draft that does not open can still be rejected (its text null here).
-    return _draft_view(draft, texts.readable(True, texts.draft_text, cipher, draft))
+    return _draft_view(draft, texts.readable(True, texts.DRAFT.read, cipher, draft))
 
 
 # --- AI usage, alerts, audit ----------------------------------------------------------------

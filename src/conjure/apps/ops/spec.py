@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
+from conjure.apps.ops.crypto import PENDING_EVERY_SECONDS
 from conjure.apps.ops.deposits import PURPOSE, on_deposit_event
 from conjure.apps.ops.inbox import handle_inbound
-from conjure.apps.ops.names import PENDING_EVERY_SECONDS, index_pending_names
+from conjure.apps.ops.names import index_pending_names
 from conjure.apps.ops.pages import router as page_router
 from conjure.apps.ops.public import router as public_router
 from conjure.apps.ops.router import router
 from conjure.apps.ops.router_work import router as work_router
 from conjure.apps.ops.stations import erase_member, export_member
 from conjure.apps.ops.tasks import QUALIFY, TRIAGE, qualify_lead, triage_message
-from conjure.apps.ops.texts import PENDING_EVERY_SECONDS as SEAL_EVERY_SECONDS
 from conjure.apps.ops.texts import seal_pending_texts
 from conjure.jobs.registry import JobKind
 from conjure.kit.spec import AppSpec, PeriodicTask
@@ -34,7 +34,7 @@ JOB_KINDS = [
 # Names stored before the search index existed get their tokens (ops.names); none left: one query.
 INDEX_NAMES = PeriodicTask("ops.index_pending_names", index_pending_names, lambda _: PENDING_EVERY_SECONDS)
 # Message text stored in clear before 0026 gets sealed (ops.texts); none left: one indexed query a table.
-SEAL_TEXTS = PeriodicTask("ops.seal_pending_texts", seal_pending_texts, lambda _: SEAL_EVERY_SECONDS)
+SEAL_TEXTS = PeriodicTask("ops.seal_pending_texts", seal_pending_texts, lambda _: PENDING_EVERY_SECONDS)
 
 APP = AppSpec(
     name="ops",

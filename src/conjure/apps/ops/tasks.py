@@ -43,7 +43,7 @@ async def qualify_lead(ctx: JobContext) -> dict[str, Any]:
             raise PermanentJobError("not_found", "The lead is gone.")
         station_id, has_phone = lead.station_id, lead.phone_enc is not None
         try:
-            message = texts.lead_message(cipher, lead)
+            message = texts.LEAD_MESSAGE.read(cipher, lead)
         except texts.TextUnreadable as exc:
             raise PermanentJobError(exc.code, exc.message) from None
         name = cipher.decrypt(lead.name_enc, lead_context(station_id, "name"))

@@ -19,14 +19,21 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
 
 import structlog
 from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from conjure.apps.ops.crypto import PIICipher, cipher_for, context
+from conjure.apps.ops.crypto import (
+    PENDING_BATCH,
+    PENDING_BUDGET_SECONDS,
+    PIICipher,
+    cipher_for,
+    context,
+    in_batches,
+)
 from conjure.apps.ops.models import Booking, Draft, InboxMessage, Lead, Review
 from conjure.errors import ConjureError
 
@@ -38,10 +45,6 @@ log = structlog.get_logger(__name__)
 P = ParamSpec("P")
 T = TypeVar("T")
 
-# The backfill: rows per transaction (per table), and how long one scheduler tick may spend.
-PENDING_BATCH = 200
-PENDING_BUDGET_SECONDS = 1.0
-PENDING_EVERY_SECONDS = 10.0
 # What a sealed row keeps in its plain column (NOT NULL there: making it nullable would make
 # SQLite rebuild the tables, whose foreign keys would cascade the rebuild's DROP).
 CLEARED = ""
@@ -64,12 +67,8 @@ def seal(cipher: PIICipher, station_id: uuid.UUID, kind: str, row_id: uuid.UUID,
     return sealed
 
 
-def unseal(
-    cipher: PIICipher, station_id: uuid.UUID, kind: str, row_id: uuid.UUID, sealed: str | None, plain: str
-) -> str:
-    """The row's text: its ciphertext opened, or (a row not sealed yet) its plain column."""
-    if sealed is None:
-        return plain
+def unseal(cipher: PIICipher, station_id: uuid.UUID, kind: str, row_id: uuid.UUID, sealed: str) -> str:
+    """A ciphertext opened; :class:`TextUnreadable` (logged, without the text) if it does not."""
     try:
         opened = cipher.decrypt(sealed, text_context(station_id, kind, row_id))
     except ValueError:
@@ -93,48 +92,6 @@ def readable(lenient: bool, read: Callable[P, T], *args: P.args, **kwargs: P.kwa
         return None
 
 
-# --- one helper pair per table -------------------------------------------------------------
-
-
-def set_message_text(cipher: PIICipher, message: InboxMessage, text: str) -> None:
-    """Seal ``text`` into a message (its ``id`` and ``station_id`` set first)."""
-    message.text_enc = seal(cipher, message.station_id, "message", message.id, text)
-    message.text = CLEARED
-
-
-def message_text(cipher: PIICipher, message: InboxMessage) -> str:
-    return unseal(cipher, message.station_id, "message", message.id, message.text_enc, message.text)
-
-
-def set_draft_text(cipher: PIICipher, draft: Draft, text: str) -> None:
-    draft.text_enc = seal(cipher, draft.station_id, "draft", draft.id, text)
-    draft.text = CLEARED
-
-
-def draft_text(cipher: PIICipher, draft: Draft) -> str:
-    return unseal(cipher, draft.station_id, "draft", draft.id, draft.text_enc, draft.text)
-
-
-def set_lead_message(cipher: PIICipher, lead: Lead, text: str) -> None:
-    lead.message_enc = seal(cipher, lead.station_id, "lead_message", lead.id, text)
-    lead.message = CLEARED
-
-
-def lead_message(cipher: PIICipher, lead: Lead) -> str:
-    return unseal(cipher, lead.station_id, "lead_message", lead.id, lead.message_enc, lead.message)
-
-
-def set_review_draft(cipher: PIICipher, review: Review, text: str) -> None:
-    review.reply_draft_enc = seal(cipher, review.station_id, "review_draft", review.id, text)
-    review.reply_draft = None
-
-
-def review_draft(cipher: PIICipher, review: Review) -> str | None:
-    if review.reply_draft_enc is None:
-        return review.reply_draft
-    return unseal(cipher, review.station_id, "review_draft", review.id, review.reply_draft_enc, "")
-
-
 def seal_output(
     cipher: PIICipher, station_id: uuid.UUID, audit_id: uuid.UUID, output: dict[str, Any] | None
 ) -> dict[str, Any] | None:
@@ -154,92 +111,99 @@ def open_output(
     if not isinstance(output, dict) or not isinstance(output.get("text_enc"), str):
         return output
     opened = {k: v for k, v in output.items() if k != "text_enc"}
-    opened["text"] = readable(lenient, unseal, cipher, station_id, "audit", audit_id, output["text_enc"], "")
+    opened["text"] = readable(lenient, unseal, cipher, station_id, "audit", audit_id, output["text_enc"])
     return opened
 
 
-def set_booking_notes(cipher: PIICipher, booking: Booking, notes: str | None) -> None:
-    """Seal a booking's notes (its ``id`` and ``station_id`` set first); no notes: neither column."""
-    booking.notes_enc = (
-        None if notes is None else seal(cipher, booking.station_id, "booking_notes", booking.id, notes)
-    )
-    booking.notes = None
-
-
-def booking_notes(cipher: PIICipher, booking: Booking) -> str | None:
-    if booking.notes_enc is None:
-        return booking.notes
-    return unseal(cipher, booking.station_id, "booking_notes", booking.id, booking.notes_enc, "")
-
-
-# --- the backfill --------------------------------------------------------------------------
+Row = TypeVar("Row", InboxMessage, Draft, Lead, Review, Booking)
+Text = TypeVar("Text", str, str | None)
 
 
 @dataclass(frozen=True)
-class _Sealed:
-    """One text column and its sealed twin; ``cleared``: what the plain column holds once sealed."""
+class SealedText(Generic[Row, Text]):
+    """One table's text column and its sealed twin; ``cleared``: what the plain column holds once
+    sealed (None where the text is optional: a review without a draft, a booking without notes)."""
 
-    model: type[InboxMessage] | type[Draft] | type[Lead] | type[Review] | type[Booking]
+    model: type[Row]
     kind: str
-    plain: InstrumentedAttribute[str] | InstrumentedAttribute[str | None]
+    plain: InstrumentedAttribute[Text]
     sealed: InstrumentedAttribute[str | None]
-    cleared: str | None = CLEARED
+    cleared: Text
+
+    def values(
+        self, cipher: PIICipher, station_id: uuid.UUID, row_id: uuid.UUID, text: Text
+    ) -> dict[str, str | None]:
+        """The two columns of a row holding ``text``: sealed, and the plain one cleared (None: neither)."""
+        sealed = None if text is None else seal(cipher, station_id, self.kind, row_id, text)
+        return {self.sealed.key: sealed, self.plain.key: self.cleared}
+
+    def seal_into(self, cipher: PIICipher, row: Row, text: Text) -> None:
+        """Seal ``text`` into ``row`` (its ``id`` and ``station_id`` set first)."""
+        for column, value in self.values(cipher, row.station_id, row.id, text).items():
+            setattr(row, column, value)
+
+    def read(self, cipher: PIICipher, row: Row) -> Text:
+        """The row's text: its ciphertext opened, or (a row not sealed yet) its plain column."""
+        sealed: str | None = getattr(row, self.sealed.key)
+        if sealed is None:
+            plain: Text = getattr(row, self.plain.key)
+            return plain
+        return unseal(cipher, row.station_id, self.kind, row.id, sealed)
 
     def pending(self) -> ColumnElement[bool]:
         """The rows still to seal (what the table's ``ix_<table>_unsealed`` partial index holds)."""
         return self.sealed.is_(None) if self.cleared is not None else self.plain.is_not(None)
 
+    async def seal_batch(self, session: AsyncSession, settings: Settings) -> int:
+        """Seal up to :data:`PENDING_BATCH` pending rows; how many."""
+        model = self.model
+        rows = (
+            await session.execute(
+                select(model.id, model.station_id, self.plain)
+                .where(self.pending())
+                .limit(PENDING_BATCH)
+                .with_for_update(skip_locked=True)
+            )
+        ).all()
+        if not rows:
+            return 0
+        # Only now: with nothing to seal no key is needed (an unused ops app, no OPS_PII_KEY).
+        cipher = cipher_for(settings)
+        for row_id, station_id, plain in rows:
+            assert plain is not None  # a pending row has its plain text (NOT NULL, or chosen so)
+            await session.execute(
+                update(model)
+                # Still the text read above: a row erased meanwhile keeps its erasure, whatever the
+                # backend's locking (PostgreSQL's row lock already prevents it).
+                .where(model.id == row_id, self.pending(), self.plain == plain)
+                .values(self.values(cipher, station_id, row_id, plain))
+            )
+        return len(rows)
 
-TABLES = (
-    _Sealed(InboxMessage, "message", InboxMessage.text, InboxMessage.text_enc),
-    _Sealed(Draft, "draft", Draft.text, Draft.text_enc),
-    _Sealed(Lead, "lead_message", Lead.message, Lead.message_enc),
-    # A review without a draft has neither: only a plain draft is pending.
-    _Sealed(Review, "review_draft", Review.reply_draft, Review.reply_draft_enc, cleared=None),
-    _Sealed(Booking, "booking_notes", Booking.notes, Booking.notes_enc, cleared=None),
-)
+
+MESSAGE = SealedText(InboxMessage, "message", InboxMessage.text, InboxMessage.text_enc, CLEARED)
+DRAFT = SealedText(Draft, "draft", Draft.text, Draft.text_enc, CLEARED)
+LEAD_MESSAGE = SealedText(Lead, "lead_message", Lead.message, Lead.message_enc, CLEARED)
+# A review without a draft has neither: only a plain draft is pending.
+REVIEW_DRAFT = SealedText(Review, "review_draft", Review.reply_draft, Review.reply_draft_enc, None)
+BOOKING_NOTES = SealedText(Booking, "booking_notes", Booking.notes, Booking.notes_enc, None)
+TABLES: tuple[SealedText[Any, Any], ...] = (MESSAGE, DRAFT, LEAD_MESSAGE, REVIEW_DRAFT, BOOKING_NOTES)
 
 
 async def seal_pending_texts(runtime: AppRuntime) -> int:
     """Seal the texts stored in clear before 0026, a batch per table and transaction for about
     a second; how many rows. Safe in several workers at once: PostgreSQL locks each batch
     (skipping rows another worker holds), SQLite runs one writer at a time."""
+    until = time.monotonic() + PENDING_BUDGET_SECONDS
+    async with runtime.db.session() as session:
+        # One transaction to see that nothing is pending (each EXISTS reads its partial index)
+        # rather than one per table at every tick once all are sealed.
+        waiting = select(*(select(t.model.id).where(t.pending()).exists() for t in TABLES))
+        pending = (await session.execute(waiting)).one()
     done = 0
-    started = time.monotonic()
-    for table in TABLES:
-        while time.monotonic() - started < PENDING_BUDGET_SECONDS:
-            async with runtime.db.session() as session:
-                batch = await _seal_batch(session, runtime.settings, table)
-            done += batch
-            if batch < PENDING_BATCH:
-                break
+    for table, any_pending in zip(TABLES, pending, strict=True):
+        if any_pending:
+            done += await in_batches(runtime, table.seal_batch, until)
     if done:
         log.info("ops_texts_sealed", rows=done)
     return done
-
-
-async def _seal_batch(session: AsyncSession, settings: Settings, table: _Sealed) -> int:
-    model = table.model
-    rows = (
-        await session.execute(
-            select(model.id, model.station_id, table.plain)
-            .where(table.pending())
-            .limit(PENDING_BATCH)
-            .with_for_update(skip_locked=True)
-        )
-    ).all()
-    if not rows:
-        return 0
-    # Only now: with nothing to seal no key is needed (an unused ops app, no OPS_PII_KEY).
-    cipher = cipher_for(settings)
-    for row_id, station_id, plain in rows:
-        assert plain is not None  # a pending row has its plain text (NOT NULL, or chosen so)
-        sealed = seal(cipher, station_id, table.kind, row_id, plain)
-        await session.execute(
-            update(model)
-            # Still the text read above: a row erased meanwhile keeps its erasure, whatever the
-            # backend's locking (PostgreSQL's row lock already prevents it).
-            .where(model.id == row_id, table.pending(), table.plain == plain)
-            .values({table.sealed: sealed, table.plain: table.cleared})
-        )
-    return len(rows)

@@ -41,7 +41,7 @@ def message_view(cipher: PIICipher, m: InboxMessage, *, lenient: bool = False) -
         thread_id=m.thread_id,
         channel=m.channel,
         direction=m.direction,
-        text=texts.readable(lenient, texts.message_text, cipher, m),
+        text=texts.readable(lenient, texts.MESSAGE.read, cipher, m),
         is_read=m.is_read,
         intent=m.intent,
         sentiment=m.sentiment,
@@ -125,7 +125,7 @@ def _last_text(cipher: PIICipher, message: InboxMessage | None) -> str | None:
     out there, so one damaged row does not take the station's inbox down: its thread says why."""
     if message is None:
         return None
-    return texts.readable(True, texts.message_text, cipher, message)
+    return texts.readable(True, texts.MESSAGE.read, cipher, message)
 
 
 async def customer_name(session: AsyncSession, cipher: PIICipher, thread: Thread) -> str | None:
@@ -210,7 +210,7 @@ async def send_reply(
             )
         )
         if earlier is not None:
-            if texts.message_text(cipher, earlier) != text:
+            if texts.MESSAGE.read(cipher, earlier) != text:
                 raise ReplyKeyReused("This Idempotency-Key was used with another reply.")
             return earlier
     channel, ours, phone_enc = await _route(session, thread, channel)
@@ -228,7 +228,7 @@ async def send_reply(
         received_at=utcnow(),
         idempotency_key=idempotency_key,
     )
-    texts.set_message_text(cipher, message, text)
+    texts.MESSAGE.seal_into(cipher, message, text)
     session.add(message)
     await session.flush()
     thread.last_message_at = message.received_at
@@ -254,11 +254,11 @@ async def send_draft(
     thread = await session.get(Thread, draft.thread_id)
     assert thread is not None
     if text is None:
-        text, edited = texts.draft_text(cipher, draft), False
+        text, edited = texts.DRAFT.read(cipher, draft), False
     else:
         # The member's own text replaces the draft, which is opened only to tell an edit: one that
         # does not open does not stop the reply (and counts as edited: nothing shows it matched).
-        edited = text != texts.readable(True, texts.draft_text, cipher, draft)
+        edited = text != texts.readable(True, texts.DRAFT.read, cipher, draft)
     await send_reply(session, db, settings, cipher, thread, text, user_id=user_id)
     draft.status = "auto_sent" if user_id is None else "approved"
     draft.edited = edited
@@ -328,8 +328,8 @@ async def list_drafts(
     found = [
         (
             d,
-            texts.readable(True, texts.draft_text, cipher, d),
-            texts.readable(True, texts.message_text, cipher, m),
+            texts.readable(True, texts.DRAFT.read, cipher, d),
+            texts.readable(True, texts.MESSAGE.read, cipher, m),
         )
         for d, m in rows
     ]
