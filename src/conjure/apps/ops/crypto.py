@@ -19,21 +19,21 @@ import hmac
 import os
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy import Row, Select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from conjure.apps.ops.settings import OpsSettings
 from conjure.settings import Settings
 
 if TYPE_CHECKING:
-    from sqlalchemy.ext.asyncio import AsyncSession
-
     from conjure.kit.spec import AppRuntime
 
 _VERSION = "v1"
@@ -133,16 +133,25 @@ def cipher_for(settings: Settings) -> PIICipher:
     return found
 
 
-async def in_batches(
-    runtime: AppRuntime, batch: Callable[[AsyncSession, Settings], Awaitable[int]], until: float
-) -> int:
-    """Run ``batch`` (at most :data:`PENDING_BATCH` rows; how many) a transaction each until one
-    comes short or ``time.monotonic()`` reaches ``until``; how many rows in all."""
+# A backfill: the select of the rows it still has to do, and what does a batch of them.
+Rows = Sequence[Row[*tuple[Any, ...]]]
+Backfill = tuple[Select[*tuple[Any, ...]], Callable[[AsyncSession, PIICipher, Rows], Awaitable[None]]]
+
+
+async def in_batches(runtime: AppRuntime, *backfills: Backfill) -> int:
+    """Run each backfill a transaction per batch of :data:`PENDING_BATCH` rows (locked, skipping
+    rows another worker holds) until a batch comes short, all within :data:`PENDING_BUDGET_SECONDS`;
+    how many rows."""
     done = 0
-    while time.monotonic() < until:
-        async with runtime.db.session() as session:
-            count = await batch(session, runtime.settings)
-        done += count
-        if count < PENDING_BATCH:
-            break
+    until = time.monotonic() + PENDING_BUDGET_SECONDS
+    for pending, apply in backfills:
+        while time.monotonic() < until:
+            async with runtime.db.session() as session:
+                batch = pending.limit(PENDING_BATCH).with_for_update(skip_locked=True)
+                rows = (await session.execute(batch)).all()
+                if rows:  # only now the key: with nothing to do, an unused ops app needs no OPS_PII_KEY
+                    await apply(session, cipher_for(runtime.settings), rows)
+            done += len(rows)
+            if len(rows) < PENDING_BATCH:
+                break
     return done

@@ -19,7 +19,6 @@ migration cannot: it has no key); until then a search decrypts those, as every s
 
 from __future__ import annotations
 
-import time
 import unicodedata
 import uuid
 from collections.abc import Iterable
@@ -29,19 +28,11 @@ import structlog
 from sqlalchemy import Select, delete, false, func, insert, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conjure.apps.ops.crypto import (
-    PENDING_BATCH,
-    PENDING_BUDGET_SECONDS,
-    PIICipher,
-    cipher_for,
-    context,
-    in_batches,
-)
+from conjure.apps.ops.crypto import PIICipher, Rows, context, in_batches
 from conjure.apps.ops.models import Customer, CustomerNameToken
 
 if TYPE_CHECKING:
     from conjure.kit.spec import AppRuntime
-    from conjure.settings import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -184,25 +175,16 @@ async def index_pending_names(runtime: AppRuntime) -> int:
     """Index names stored before the index existed, a batch per transaction for about a second;
     how many. Safe in several workers at once: PostgreSQL locks each batch (skipping rows another
     worker or a rename holds), SQLite runs one writer at a time."""
-    done = await in_batches(runtime, _index_batch, time.monotonic() + PENDING_BUDGET_SECONDS)
+    pending = select(Customer.id, Customer.station_id, Customer.name_enc).where(
+        Customer.name_indexed == false(), Customer.name_enc.is_not(None)
+    )
+    done = await in_batches(runtime, (pending, _index_batch))
     if done:
         log.info("ops_names_indexed", customers=done)
     return done
 
 
-async def _index_batch(session: AsyncSession, settings: Settings) -> int:
-    rows = (
-        await session.execute(
-            select(Customer.id, Customer.station_id, Customer.name_enc)
-            .where(Customer.name_indexed == false(), Customer.name_enc.is_not(None))
-            .limit(PENDING_BATCH)
-            .with_for_update(skip_locked=True)
-        )
-    ).all()
-    if not rows:
-        return 0
-    # Only now: with nothing to index no key is needed (an unused ops app, no OPS_PII_KEY).
-    cipher = cipher_for(settings)
+async def _index_batch(session: AsyncSession, cipher: PIICipher, rows: Rows) -> None:
     ids = [row.id for row in rows]
     tokens: list[dict[str, object]] = []
     for customer_id, station_id, name_enc in rows:
@@ -219,4 +201,3 @@ async def _index_batch(session: AsyncSession, settings: Settings) -> int:
     if tokens:
         await session.execute(insert(_TOKEN), tokens)
     await session.execute(update(Customer).where(Customer.id.in_(ids)).values(name_indexed=True))
-    return len(rows)

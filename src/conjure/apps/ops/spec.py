@@ -33,7 +33,7 @@ JOB_KINDS = [
 
 # Names stored before the search index existed get their tokens (ops.names); none left: one query.
 INDEX_NAMES = PeriodicTask("ops.index_pending_names", index_pending_names, lambda _: PENDING_EVERY_SECONDS)
-# Message text stored in clear before 0026 gets sealed (ops.texts); none left: one indexed query a table.
+# Message text stored in clear before 0026 gets sealed (ops.texts); none left: one transaction.
 SEAL_TEXTS = PeriodicTask("ops.seal_pending_texts", seal_pending_texts, lambda _: PENDING_EVERY_SECONDS)
 
 APP = AppSpec(

@@ -1,6 +1,7 @@
 """Message text at rest: the inbox's messages, the AI's drafts (of replies and of review replies),
 the leads' messages, the bookings' notes and the AI text in the audit trail, sealed with the PII cipher
-(:mod:`conjure.apps.ops.crypto`).
+(:mod:`conjure.apps.ops.crypto`): one :class:`SealedText` a table (``MESSAGE``, ``DRAFT``,
+``LEAD_MESSAGE``, ``REVIEW_DRAFT``, ``BOOKING_NOTES``) seals a row's text and reads it.
 
 Each ciphertext's associated data binds its station, its kind and its row's id
 (``<station>:message:<id>``), so a ciphertext copied to another row, kind or station does not
@@ -15,7 +16,6 @@ column holds ``""`` (NULL for the nullable ``reviews.reply_draft`` and ``booking
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,20 +26,12 @@ from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from conjure.apps.ops.crypto import (
-    PENDING_BATCH,
-    PENDING_BUDGET_SECONDS,
-    PIICipher,
-    cipher_for,
-    context,
-    in_batches,
-)
+from conjure.apps.ops.crypto import Backfill, PIICipher, Rows, context, in_batches
 from conjure.apps.ops.models import Booking, Draft, InboxMessage, Lead, Review
 from conjure.errors import ConjureError
 
 if TYPE_CHECKING:
     from conjure.kit.spec import AppRuntime
-    from conjure.settings import Settings
 
 log = structlog.get_logger(__name__)
 P = ParamSpec("P")
@@ -115,16 +107,16 @@ def open_output(
     return opened
 
 
-Row = TypeVar("Row", InboxMessage, Draft, Lead, Review, Booking)
+Model = TypeVar("Model", InboxMessage, Draft, Lead, Review, Booking)
 Text = TypeVar("Text", str, str | None)
 
 
 @dataclass(frozen=True)
-class SealedText(Generic[Row, Text]):
+class SealedText(Generic[Model, Text]):
     """One table's text column and its sealed twin; ``cleared``: what the plain column holds once
     sealed (None where the text is optional: a review without a draft, a booking without notes)."""
 
-    model: type[Row]
+    model: type[Model]
     kind: str
     plain: InstrumentedAttribute[Text]
     sealed: InstrumentedAttribute[str | None]
@@ -137,12 +129,12 @@ class SealedText(Generic[Row, Text]):
         sealed = None if text is None else seal(cipher, station_id, self.kind, row_id, text)
         return {self.sealed.key: sealed, self.plain.key: self.cleared}
 
-    def seal_into(self, cipher: PIICipher, row: Row, text: Text) -> None:
+    def seal_into(self, cipher: PIICipher, row: Model, text: Text) -> None:
         """Seal ``text`` into ``row`` (its ``id`` and ``station_id`` set first)."""
         for column, value in self.values(cipher, row.station_id, row.id, text).items():
             setattr(row, column, value)
 
-    def read(self, cipher: PIICipher, row: Row) -> Text:
+    def read(self, cipher: PIICipher, row: Model) -> Text:
         """The row's text: its ciphertext opened, or (a row not sealed yet) its plain column."""
         sealed: str | None = getattr(row, self.sealed.key)
         if sealed is None:
@@ -154,21 +146,12 @@ class SealedText(Generic[Row, Text]):
         """The rows still to seal (what the table's ``ix_<table>_unsealed`` partial index holds)."""
         return self.sealed.is_(None) if self.cleared is not None else self.plain.is_not(None)
 
-    async def seal_batch(self, session: AsyncSession, settings: Settings) -> int:
-        """Seal up to :data:`PENDING_BATCH` pending rows; how many."""
+    def backfill(self) -> Backfill:
+        """Sealing the rows stored in clear (:func:`seal_pending_texts`)."""
+        return select(self.model.id, self.model.station_id, self.plain).where(self.pending()), self._seal
+
+    async def _seal(self, session: AsyncSession, cipher: PIICipher, rows: Rows) -> None:
         model = self.model
-        rows = (
-            await session.execute(
-                select(model.id, model.station_id, self.plain)
-                .where(self.pending())
-                .limit(PENDING_BATCH)
-                .with_for_update(skip_locked=True)
-            )
-        ).all()
-        if not rows:
-            return 0
-        # Only now: with nothing to seal no key is needed (an unused ops app, no OPS_PII_KEY).
-        cipher = cipher_for(settings)
         for row_id, station_id, plain in rows:
             assert plain is not None  # a pending row has its plain text (NOT NULL, or chosen so)
             await session.execute(
@@ -178,7 +161,6 @@ class SealedText(Generic[Row, Text]):
                 .where(model.id == row_id, self.pending(), self.plain == plain)
                 .values(self.values(cipher, station_id, row_id, plain))
             )
-        return len(rows)
 
 
 MESSAGE = SealedText(InboxMessage, "message", InboxMessage.text, InboxMessage.text_enc, CLEARED)
@@ -194,16 +176,14 @@ async def seal_pending_texts(runtime: AppRuntime) -> int:
     """Seal the texts stored in clear before 0026, a batch per table and transaction for about
     a second; how many rows. Safe in several workers at once: PostgreSQL locks each batch
     (skipping rows another worker holds), SQLite runs one writer at a time."""
-    until = time.monotonic() + PENDING_BUDGET_SECONDS
     async with runtime.db.session() as session:
         # One transaction to see that nothing is pending (each EXISTS reads its partial index)
         # rather than one per table at every tick once all are sealed.
         waiting = select(*(select(t.model.id).where(t.pending()).exists() for t in TABLES))
         pending = (await session.execute(waiting)).one()
-    done = 0
-    for table, any_pending in zip(TABLES, pending, strict=True):
-        if any_pending:
-            done += await in_batches(runtime, table.seal_batch, until)
+    done = await in_batches(
+        runtime, *(t.backfill() for t, waits in zip(TABLES, pending, strict=True) if waits)
+    )
     if done:
         log.info("ops_texts_sealed", rows=done)
     return done
