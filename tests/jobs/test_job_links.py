@@ -31,20 +31,30 @@ async def balances(runtime: Runtime, user: User) -> tuple[int, int]:
         return row.star_balance, row.stars_held
 
 
+async def make_family(engine: Runtime, *kinds: str) -> tuple[User, dict[str, str], Job, list[Job]]:
+    """A user with 3 stars, their headers, a parent job and its children of ``kinds``, in that order."""
+    user = await make_user(engine, stars=3)
+    parent = await submit(engine, "t.noop", user=user)
+    children = [await submit(engine, kind, user=user, parent_job_id=parent.id) for kind in kinds]
+    return user, auth_headers(engine, user), parent, children
+
+
+async def move_on(engine: Runtime, status: JobStatus, *jobs: Job) -> None:
+    """Jobs moved to ``status`` as a worker (or a callback) would have moved them."""
+    async with engine.db.session() as session:
+        for job in jobs:
+            row = await session.get(Job, job.id)
+            assert row is not None
+            row.status = status
+
+
 async def test_children_show_on_the_parent_and_are_canceled_with_it(
     engine: Runtime, api: httpx.AsyncClient
 ) -> None:
-    user = await make_user(engine, stars=3)
-    headers = auth_headers(engine, user)
-    parent = await submit(engine, "t.noop", user=user)
-    first = await submit(engine, "t.paid", user=user, parent_job_id=parent.id)
-    second = await submit(engine, "t.paid", user=user, parent_job_id=parent.id)
+    user, headers, parent, (first, second) = await make_family(engine, "t.paid", "t.paid")
     unrelated = await submit(engine, "t.paid", user=user)
     assert await balances(engine, user) == (3, 3)
-    async with engine.db.session() as session:  # a worker has started the second child already
-        child = await session.get(Job, second.id)
-        assert child is not None
-        child.status = JobStatus.PROCESSING
+    await move_on(engine, JobStatus.PROCESSING, second)  # a worker has started the second child already
     view = (await api.get(f"/api/v1/jobs/{parent.id}", headers=headers)).json()
     assert [(c["id"], c["kind"], c["status"]) for c in view["children"]] == [
         (str(first.id), "t.paid", "queued"),
@@ -65,22 +75,11 @@ async def test_children_show_on_the_parent_and_are_canceled_with_it(
 async def test_a_cancel_reaches_waiting_children_and_the_children_of_running_ones(
     engine: Runtime, api: httpx.AsyncClient
 ) -> None:
-    user = await make_user(engine, stars=3)
-    headers = auth_headers(engine, user)
-    parent = await submit(engine, "t.noop", user=user)
-    waiting = await submit(engine, "t.paid", user=user, parent_job_id=parent.id)
-    running = await submit(engine, "t.noop", user=user, parent_job_id=parent.id)
+    user, headers, parent, (waiting, running) = await make_family(engine, "t.paid", "t.noop")
     grandchild = await submit(engine, "t.paid", user=user, parent_job_id=running.id)
     running_grandchild = await submit(engine, "t.noop", user=user, parent_job_id=running.id)
-    async with engine.db.session() as session:  # one parked on a callback, two started by workers
-        for job_id, status in (
-            (waiting.id, JobStatus.WAITING),
-            (running.id, JobStatus.PROCESSING),
-            (running_grandchild.id, JobStatus.PROCESSING),
-        ):
-            job = await session.get(Job, job_id)
-            assert job is not None
-            job.status = status
+    await move_on(engine, JobStatus.WAITING, waiting)  # parked on a callback
+    await move_on(engine, JobStatus.PROCESSING, running, running_grandchild)  # started by workers
     assert await balances(engine, user) == (3, 2)
     canceled = await api.post(f"/api/v1/jobs/{parent.id}/cancel", headers=headers)
     assert canceled.json()["status"] == "canceled"

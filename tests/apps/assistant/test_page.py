@@ -9,6 +9,7 @@ import re
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from tests.apps.assistant.signup import sign_up
 from tests.apps.staging.conftest import room_photo
 from tests.web.conftest import (  # noqa: F401  (fixtures)
     browser,
@@ -27,10 +28,7 @@ def test_chat_remember_forget_and_meditate_from_the_page(page: Page, server: str
     csp = response.headers["content-security-policy"]
     assert f"media-src 'self' {server}" in csp
     assert "'unsafe-inline'" not in csp
-    page.fill("#auth-email", "talker@example.com")
-    page.fill("#auth-password", "correct horse battery")
-    page.click("#signup")
-    expect(page.locator("#app")).to_be_visible()
+    sign_up(page, "talker@example.com")
     expect(page.locator("#stars")).to_have_text("★ 3")
     shot(page, "assistant-01-empty")
 
@@ -78,10 +76,7 @@ def test_a_room_photo_is_attached_offered_and_staged_from_the_page(page: Page, s
     csp = response.headers["content-security-policy"]
     assert f"connect-src 'self' {server}" in csp  # the photo goes straight to storage
     assert "img-src 'self' data: blob:" in csp  # its preview before it is sent
-    page.fill("#auth-email", "homeowner@example.com")
-    page.fill("#auth-password", "correct horse battery")
-    page.click("#signup")
-    expect(page.locator("#app")).to_be_visible()
+    sign_up(page, "homeowner@example.com")
 
     too_big = b"\xff\xd8\xff" + b"\0" * (20 * 1024 * 1024)
     page.set_input_files("#photo", files=[{"name": "huge.jpg", "mimeType": "image/jpeg", "buffer": too_big}])
@@ -174,9 +169,7 @@ def test_double_clicks_send_once_and_errors_read_as_words(page: Page) -> None:  
 
 def test_a_second_tab_shows_the_question_with_its_answer_and_a_fresh_memory_list(page: Page) -> None:  # noqa: F811
     page.goto("/assistant")
-    page.fill("#auth-email", "twotabs@example.com")
-    page.fill("#auth-password", "correct horse battery")
-    page.click("#signup")
+    sign_up(page, "twotabs@example.com")
     page.fill("#message", "I am allergic to peanuts and I live in Chiang Mai")
     page.click("#send")
     expect(page.locator("#memories li")).to_have_count(2, timeout=20_000)
@@ -218,10 +211,7 @@ def test_in_thai_sign_up_accept_an_offer_with_its_thai_button(page: Page) -> Non
     expect(page.locator("#signup")).to_have_text("สมัครสมาชิก")
     page.click("#signup")
     expect(page.locator("#notice")).to_have_text("กรุณากรอกอีเมลให้ถูกต้อง รหัสผ่านต้องมีอย่างน้อย 8 ตัวอักษร")
-    page.fill("#auth-email", "thai-talker@example.com")
-    page.fill("#auth-password", "correct horse battery")
-    page.click("#signup")
-    expect(page.locator("#app")).to_be_visible()
+    sign_up(page, "thai-talker@example.com")
     expect(page.locator("#send")).to_have_text("ส่ง")
     expect(page.locator("#memories-title")).to_have_text("สิ่งที่ฉันจำได้")
     expect(page.locator("#message")).to_have_attribute("placeholder", "พิมพ์ข้อความ…")
@@ -249,10 +239,7 @@ def test_in_thai_sign_up_accept_an_offer_with_its_thai_button(page: Page) -> Non
 def test_a_refused_photo_upload_says_what_to_do_in_thai(page: Page) -> None:  # noqa: F811
     page.goto("/assistant")
     page.click("#lang-toggle")
-    page.fill("#auth-email", "refused-upload@example.com")
-    page.fill("#auth-password", "correct horse battery")
-    page.click("#signup")
-    expect(page.locator("#app")).to_be_visible()
+    sign_up(page, "refused-upload@example.com")
     # The signed link expired on the way (the store answers 403): no status code, a next step.
     page.route("**/files/uploads/**", lambda route: route.fulfill(status=403, body="expired"))
     page.set_input_files(

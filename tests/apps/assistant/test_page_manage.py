@@ -8,6 +8,7 @@ import re
 
 from playwright.sync_api import Page, Route, expect
 
+from tests.apps.assistant.signup import sign_up
 from tests.apps.staging.conftest import room_photo
 from tests.web.conftest import (  # noqa: F401  (fixtures)
     browser,
@@ -20,13 +21,6 @@ from tests.web.conftest import (  # noqa: F401  (fixtures)
 )
 
 
-def _sign_up(tab: Page, email: str) -> None:
-    tab.fill("#auth-email", email)
-    tab.fill("#auth-password", "correct horse battery")
-    tab.click("#signup")
-    expect(tab.locator("#app")).to_be_visible()
-
-
 def _talk(tab: Page, text: str, answers: int) -> None:
     tab.fill("#message", text)
     tab.press("#message", "Enter")
@@ -35,7 +29,7 @@ def _talk(tab: Page, text: str, answers: int) -> None:
 
 def test_rename_and_delete_conversations_with_the_keyboard(page: Page) -> None:  # noqa: F811
     page.goto("/assistant")
-    _sign_up(page, "organizer@example.com")
+    sign_up(page, "organizer@example.com")
     _talk(page, "Plan my trip to Chiang Mai", 1)
     page.click("#new-conversation")
     _talk(page, "Ideas for a birthday gift", 1)
@@ -103,7 +97,7 @@ def test_rename_and_delete_conversations_with_the_keyboard(page: Page) -> None: 
 def test_in_thai_the_assistant_and_its_labels_speak_thai(page: Page) -> None:  # noqa: F811
     page.goto("/assistant")
     page.click("#lang-toggle")
-    _sign_up(page, "thai-labels@example.com")
+    sign_up(page, "thai-labels@example.com")
     page.set_input_files(
         "#photo", files=[{"name": "room.jpg", "mimeType": "image/jpeg", "buffer": room_photo(320, 240)}]
     )
@@ -142,7 +136,7 @@ def test_a_message_sent_while_the_list_is_read_again_is_not_dropped(page: Page) 
     meanwhile (a quick "yes" to an offer) goes at once instead of being dropped with its words left
     in the box."""
     page.goto("/assistant")
-    _sign_up(page, "quick-replier@example.com")
+    sign_up(page, "quick-replier@example.com")
     held: list[Route] = []
 
     def hold_list_reads(route: Route) -> None:
@@ -171,7 +165,7 @@ def test_a_message_typed_right_after_new_goes_to_the_new_conversation(page: Page
     """The "New" button makes its conversation on the server; a message sent before that answers goes to the
     new conversation once it exists, not to the one open before."""
     page.goto("/assistant")
-    _sign_up(page, "quick-starter@example.com")
+    sign_up(page, "quick-starter@example.com")
     _talk(page, "Plan my trip to Chiang Mai", 1)
     held: list[Route] = []
 

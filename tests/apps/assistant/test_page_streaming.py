@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.apps.assistant.openai_peer import OpenAIPeer
+from tests.apps.assistant.signup import sign_up
 from tests.servers import free_port
 from tests.web.conftest import CHROMIUM_ARGS, browser, conjure_up, shot  # noqa: F401  (fixtures)
 
@@ -48,9 +49,7 @@ def signed_up(chromium: Browser, server: str, email: str) -> tuple[BrowserContex
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto("/assistant")
-    page.fill("#auth-email", email)
-    page.fill("#auth-password", "correct horse battery")
-    page.click("#signup")
+    sign_up(page, email)
     return context, page, errors
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
+from tests.apps.assistant.signup import sign_up
 from tests.web.conftest import (  # noqa: F401  (fixtures)
     browser,
     page,
@@ -21,10 +22,7 @@ def test_in_thai_a_fact_is_remembered_and_a_meditation_is_written_in_thai(page: 
     page.goto("/assistant")
     page.click("#lang-toggle")
     expect(page.locator("html")).to_have_attribute("lang", "th")
-    page.fill("#auth-email", "mali@example.com")
-    page.fill("#auth-password", "correct horse battery")
-    page.click("#signup")
-    expect(page.locator("#app")).to_be_visible()
+    sign_up(page, "mali@example.com")
 
     page.fill("#message", "สวัสดีค่ะ ฉันชื่อมะลิ ฉันแพ้ถั่วค่ะ")
     page.click("#send")
