@@ -235,9 +235,7 @@ async def test_a_backfill_tick_opens_a_transaction_only_for_the_tables_with_rows
 
     monkeypatch.setattr(db, "session", counted)
     assert (await seal_pending_texts(ops.api.runtime), len(opened)) == (0, 1)  # everything new is sealed
-    monkeypatch.setattr(db, "session", session)
     await _sql(ops, "UPDATE leads SET message = 'Old lead', message_enc = NULL")
-    monkeypatch.setattr(db, "session", counted)
     opened.clear()
     assert (await seal_pending_texts(ops.api.runtime), len(opened)) == (1, 2)  # the check, the leads
 
