@@ -12,7 +12,7 @@ import httpx
 from playwright.sync_api import Page, expect
 
 from conjure.auth.telegram import sign
-from tests.web.conftest import BOT_TOKEN, shot
+from tests.web.conftest import BOT_TOKEN, SCREENSHOTS, shot
 
 PASSWORD = "correct horse battery"
 
@@ -202,7 +202,30 @@ def test_the_signed_in_name_stays_in_the_header_of_a_narrow_phone_in_thai(page: 
     page.click("#lang-toggle")
     expect(page.locator("#logout")).to_have_text("ออกจากระบบ")
     width = page.eval_on_selector("#whoami", "e => e.getBoundingClientRect().width")
-    assert width >= 60, width  # the Thai words once squeezed it to nothing
+    assert width >= 150, width  # the Thai words once squeezed it to nothing, then a 7rem cap to 12 letters
     expect(page.locator("#whoami")).to_have_text(email)
     assert page.evaluate("() => document.documentElement.scrollWidth") <= 360
+    page.screenshot(path=str(SCREENSHOTS / "36-header-narrow-thai-360.png"), animations="disabled")
     shot(page, "36-header-narrow-thai")
+    # The desktop keeps its one-line bar with the whole name.
+    page.set_viewport_size({"width": 1280, "height": 800})
+    assert _shown_whole(page)
+    bar, name = (page.eval_on_selector(s, "e => e.getBoundingClientRect()") for s in (".topbar", "#whoami"))
+    assert name["top"] < bar["top"] + bar["height"] / 2 < name["bottom"], (bar, name)  # one line
+
+
+def _shown_whole(page: Page) -> bool:
+    return bool(page.eval_on_selector("#whoami", "e => e.scrollWidth <= e.clientWidth"))
+
+
+def test_a_short_sign_in_email_shows_whole_in_the_header_of_a_narrow_phone_in_thai(page: Page) -> None:
+    page.set_viewport_size({"width": 360, "height": 740})
+    email = f"n{uuid.uuid4().hex[:5]}@example.com"  # wider than the 7rem the name was cut to
+    _sign_up(page, email)
+    page.click("#lang-toggle")
+    expect(page.locator("#logout")).to_have_text("ออกจากระบบ")
+    expect(page.locator("#whoami")).to_have_text(email)
+    assert _shown_whole(page)
+    assert page.eval_on_selector("#whoami", "e => e.getBoundingClientRect().width") > 112  # 7rem
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 360
+    page.screenshot(path=str(SCREENSHOTS / "37-header-short-email-thai-360.png"), animations="disabled")

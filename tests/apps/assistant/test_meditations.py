@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from conjure.ai.breaker import CLOSED, OPEN, breaker_for
 from conjure.apps.assistant.meditations import make_meditation
-from conjure.apps.assistant.script import write_script
+from conjure.apps.assistant.script import meditation_language, write_script
 from conjure.apps.assistant.speech import EspeakSpeaker, make_speaker
 from conjure.apps.assistant.thai import is_thai
 from conjure.jobs.models import JobEvent
@@ -131,6 +131,33 @@ async def test_a_thai_meditation_is_written_and_voiced_in_thai(make_chat: MakeCh
     # The Thai lines, the sleep theme's among them, every one in Thai.
     assert done["script"] == [s.text for s in write_script("การนอนหลับ", 3, "th")]
     assert all(is_thai(line) for line in done["script"])
+
+
+async def test_a_theme_written_in_thai_on_an_english_page_gives_a_thai_meditation(
+    make_chat: MakeChat,
+) -> None:
+    chat = await make_chat()
+    body = {"theme": "ปล่อยวาง", "minutes": 3}  # no language: the page's English
+    response = await chat.client.post(BASE, json=body, headers=chat.headers)
+    assert response.status_code == 202, response.text
+    meditation_id = response.json()["meditation_id"]
+    queued = (await chat.client.get(f"{BASE}/{meditation_id}", headers=chat.headers)).json()
+    assert queued["language"] == "th"  # said from the start, not only once written
+    done = await wait_meditation(chat, meditation_id, "ready", "failed")
+    assert (done["status"], done["language"]) == ("ready", "th"), done
+    assert done["script"] == [s.text for s in write_script("ปล่อยวาง", 3, "th")]
+    assert all(is_thai(line) for line in done["script"])  # no English line quoting the Thai theme
+
+
+def test_the_meditation_language_is_the_pages_unless_the_theme_is_written_in_thai() -> None:
+    assert meditation_language("sleep", "en") == "en"
+    assert meditation_language("letting go", "th") == "th"  # a Thai page keeps Thai
+    assert meditation_language("การนอนหลับ", "en") == "th"  # a named theme, in Thai
+    assert meditation_language("ปล่อยวาง before my exam", "en") == "th"  # Thai in a mixed theme
+    # Every line of the resulting script is in one language: none mixes Thai into English.
+    for theme in ("ปล่อยวาง", "ความเครียด", "letting go", "focus"):
+        lines = [s.text for s in write_script(theme, 14, meditation_language(theme, "en"))]
+        assert all(is_thai(line) for line in lines) or not any(is_thai(line) for line in lines)
 
 
 def test_a_thai_script_has_the_english_structure_and_reads_its_themes() -> None:

@@ -12,16 +12,19 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from playwright.sync_api import Browser, Page, expect
 
 from conjure.apps.ops.crypto import cipher_for
 from conjure.apps.ops.inbox import store_inbound, triage
+from conjure.apps.ops.models import Draft, InboxMessage
 from conjure.channels.types import InboundMessage
 from conjure.db import Database, utcnow
 from conjure.ratelimit.service import make_limiter
@@ -48,18 +51,40 @@ def _ok(response: httpx.Response) -> Any:
     return response.json() if response.content else None
 
 
-async def _inbound(var: Path, texts: list[str]) -> None:
+async def _inbound(var: Path, texts: list[str], tag: str = "seed") -> None:
     """Messages arriving on the station's SMS number, stored and triaged as the channels job would."""
     settings = Settings(_env_file=None, var_dir=var, environment="development")
     db = Database(settings.resolved_database_url)
     limiter = make_limiter(settings, None)
     try:
         for n, text in enumerate(texts):
-            msg = InboundMessage("sms", "message", f"seed-{n}", f"+1415555{n:04d}", SMS, text, utcnow())
+            msg = InboundMessage("sms", "message", f"{tag}-{n}", f"+1415555{n:04d}", SMS, text, utcnow())
             async with db.session() as session:
                 stored = await store_inbound(session, cipher_for(settings), msg)
             assert stored is not None
             await triage(db, settings, limiter, stored.id)
+    finally:
+        await db.dispose()
+
+
+def _in_thread(work: Any) -> None:
+    """Run a coroutine to its end on a loop of its own (Playwright's sync API holds this thread's)."""
+    worker = threading.Thread(target=lambda: asyncio.run(work))
+    worker.start()
+    worker.join(60)
+
+
+async def _damage_draft(var: Path, draft_id: str) -> None:
+    """Give a draft the sealed text of the message it answers: bound to another kind of text and
+    another row, it does not open there (as a ciphertext moved by a bad restore would not)."""
+    db = Database(Settings(_env_file=None, var_dir=var).resolved_database_url)
+    try:
+        async with db.session() as session:
+            draft = sa.select(Draft).where(Draft.id == uuid.UUID(draft_id)).subquery()
+            sealed = sa.select(InboxMessage.text_enc).where(InboxMessage.id == draft.c.message_id)
+            damaged = sa.update(Draft).where(Draft.id == uuid.UUID(draft_id))
+            await session.execute(damaged.values(text_enc=sealed.scalar_subquery()))
+            await session.commit()
     finally:
         await db.dispose()
 
@@ -110,16 +135,20 @@ def _seed(base: str, var: Path) -> dict[str, str]:
         assert secret["name"].startswith("Secret")
     texts = ["How much does a party cost?", "I want to book a party for 30 people on Saturday",
              "My son has a severe peanut allergy"]  # fmt: skip
-    worker = threading.Thread(target=lambda: asyncio.run(_inbound(var, texts)))
-    worker.start()
-    worker.join(60)
+    _in_thread(_inbound(var, texts))
     return stations
 
 
 @pytest.fixture(scope="module")
-def ops_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, dict[str, str]]]:
+def ops_var(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The server's var folder (its SQLite database): a test reaches rows the API does not change."""
+    return tmp_path_factory.mktemp("ops-var")
+
+
+@pytest.fixture(scope="module")
+def ops_server(ops_var: Path) -> Iterator[tuple[str, dict[str, str]]]:
     """``conjure up`` on the embedded default with two stations seeded; (base URL, station ids)."""
-    var = tmp_path_factory.mktemp("ops-var")
+    var = ops_var
     port = free_port()
     env = {
         k: v
@@ -412,3 +441,54 @@ def test_the_leads_board_pages_each_column_with_show_more(
     expect(console.locator(".column[data-status=contacted] .lead")).to_have_text(re.compile("Caller 00"))
     expect(column.locator("h3")).to_have_text("new (44)")
     expect(column.locator(".lead")).to_have_count(44)  # still opened after the board is drawn again
+
+
+def test_a_draft_that_cannot_be_read_says_so_and_takes_a_reply_written_by_hand(
+    console: Page,
+    ops_server: tuple[str, dict[str, str]],
+    ops_var: Path,
+    screenshots: Path,  # noqa: F811
+) -> None:
+    # Its sealed text does not open: the API lists it with text null; approving it as is is a 409.
+    base, stations = ops_server
+    asked = {"cost": "How much does a party for 15 guests cost?",
+             "book": "I want to book a party for 20 people on Sunday"}  # fmt: skip
+    _in_thread(_inbound(ops_var, list(asked.values()), tag="unreadable"))
+    with httpx.Client(base_url=base, timeout=10) as client:
+        owner = {"Authorization": "Bearer " + _ok(client.post(
+            "/api/v1/auth/login", json={"email": "owner-a@example.com", "password": PASSWORD}
+        ))["access_token"]}  # fmt: skip
+        url = f"/api/v1/ops/stations/{stations['bay-area']}/drafts?limit=100"
+        ids = {d["message_text"]: d["id"] for d in _ok(client.get(url, headers=owner))["items"]}
+    cost, book = ids[asked["cost"]], ids[asked["book"]]
+    _in_thread(_damage_draft(ops_var, cost))
+    _login(console, "staff@example.com")
+    item = console.locator(f".draft[data-id='{cost}']")
+    expect(item.locator(".unreadable-draft")).to_have_text(re.compile("^This AI draft cannot be read"))
+    expect(item.locator("textarea")).to_have_value("")
+    expect(item.locator("textarea")).to_have_attribute("placeholder", "Write your reply to the customer…")
+    expect(item.locator(".approve")).to_have_text("Send my reply")
+    item.locator(".approve").click()  # nothing written yet: said beside the box, nothing sent
+    expect(item.locator("[role=alert]")).to_have_text("Write your reply first.")
+    shot(console, "ops-13-draft-cannot-be-read")
+    item.locator("textarea").fill("A party for 15 is $900 with the deluxe menu.")
+    with console.expect_response(lambda r: r.url.endswith(f"/drafts/{cost}/approve")) as sent:
+        item.locator(".approve").click()
+    assert (sent.value.status, sent.value.request.post_data_json) == (
+        200, {"text": "A party for 15 is $900 with the deluxe menu."}
+    )  # fmt: skip
+    expect(item).to_have_count(0)
+
+    # Readable when the page drew it, damaged since: approving says nothing was sent, and the item
+    # is drawn again as one that cannot be read.
+    other = console.locator(f".draft[data-id='{book}']")
+    expect(other.locator("textarea")).not_to_have_value("")
+    _in_thread(_damage_draft(ops_var, book))
+    other.locator(".approve").click()
+    refused = re.compile(r"^Nothing was sent\. This AI draft cannot be read")
+    expect(console.locator("#notice")).to_have_text(refused)
+    expect(other.locator(".unreadable-draft")).to_be_visible()
+    expect(other.locator(".approve")).to_have_text("Send my reply")
+    shot(console, "ops-14-draft-unreadable-since-drawn")
+    other.locator(".reject").click()
+    expect(other).to_have_count(0)

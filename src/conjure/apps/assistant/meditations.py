@@ -6,8 +6,8 @@ The job holds ``ASSISTANT_MEDITATION_PRICE_STARS`` and is charged when the audio
 cancel or a failure releases it. It runs up to ``ASSISTANT_MEDITATION_TIMEOUT_SECONDS`` (10 min)
 with the worker's heartbeats keeping its lease.
 
-The script is written in the page's language (``language`` on the request, kept in the job's
-payload: English or Thai) by a model when one is configured
+The script is written in the page's language (``language`` on the request, Thai whatever the page's
+for a theme written in Thai, kept in the job's payload: English or Thai) by a model when one is configured
 (:mod:`conjure.apps.assistant.scriptwriter`), else offline (:mod:`conjure.apps.assistant.script`),
 voiced by a voice that reads it
 (:func:`conjure.apps.assistant.speech.make_speaker`), and kept in the job's result (``script``),
@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conjure.apps.assistant.models import Meditation
 from conjure.apps.assistant.phrases import DEFAULT_LANGUAGE, Language, language_of
+from conjure.apps.assistant.script import meditation_language
 from conjure.apps.assistant.scriptwriter import compose
 from conjure.apps.assistant.speech import SpeechError, make_speaker, normalize, run, stitch
 from conjure.db import utcnow
@@ -61,6 +62,7 @@ async def create_meditation(
     language: Language = DEFAULT_LANGUAGE,
 ) -> tuple[Meditation, Job]:
     """Queue a meditation: its row and its job commit together (its price held)."""
+    language = meditation_language(theme, language)  # a Thai theme: a Thai meditation
     meditation = Meditation(user_id=user_id, theme=theme, minutes=minutes, voice=voice)
     session.add(meditation)
     await session.flush()

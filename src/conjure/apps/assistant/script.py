@@ -6,7 +6,8 @@ audio comes out at the length asked for whatever the voice's pace.
 
 In English and in Thai (the page's language): the Thai lines are the same practice written as a
 Thai teacher would say it (calm, unhurried, polite "ค่ะ" at the turns), not a word-for-word
-translation, with the same structure, so the same timing rules hold.
+translation, with the same structure, so the same timing rules hold. A theme written in Thai
+gets a Thai meditation whatever the page's language (:func:`meditation_language`).
 """
 
 from __future__ import annotations
@@ -120,6 +121,16 @@ class Segment:
 def _theme_key(theme: str) -> str | None:
     lowered = theme.lower()
     return next((key for key, words in THEME_WORDS.items() if any(w in lowered for w in words)), None)
+
+
+def meditation_language(theme: str, language: Language) -> Language:
+    """The language a meditation is written and voiced in: the page's, except that a theme with
+    Thai in it is Thai.
+
+    A person who writes their theme in Thai reads Thai; quoting it into English lines would mix
+    scripts in one sentence, and an English voice spells out every Thai letter.
+    """
+    return "th" if is_thai(theme) else language
 
 
 def theme_lines(theme: str, language: Language = "en") -> list[str]:

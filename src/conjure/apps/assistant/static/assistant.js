@@ -558,7 +558,8 @@ function showScript(lines) {
 async function meditate(event) {
   event.preventDefault();
   notify(null);
-  // Written and voiced in the page's language, as the messages are answered in it.
+  // Written and voiced in the page's language, as the messages are answered in it (the server
+  // makes it Thai for a theme written in Thai, whatever the page's language).
   const body = {
     theme: $("meditation-theme").value,
     minutes: Number($("meditation-minutes").value),

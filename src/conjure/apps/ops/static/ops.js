@@ -23,6 +23,7 @@ function problem(err) {
   if (err instanceof ApiError && err.status === 404) return "That station was not found, or you are not one of its members.";
   if (err instanceof ApiError && err.status === 403) return "Your role in this station does not allow that.";
   if (err instanceof ApiError && err.status === 0) return "The server cannot be reached; check your connection.";
+  if (err instanceof ApiError && err.code === "text_unreadable") return "A stored text here cannot be read: it could not be decrypted.";
   return err instanceof ApiError ? err.message : "Something went wrong; try again.";
 }
 
@@ -106,20 +107,50 @@ async function inbox() {
   await showThread();
 }
 
+// A draft whose stored text does not open (the API lists it with `text: null`; approving it as is
+// answers 409 text_unreadable) is not shown as an empty reply to approve: the item says it cannot
+// be read and offers a reply written by hand, which the API sends in its place (recorded as edited).
+const UNREADABLE_DRAFT = "This AI draft cannot be read: its stored text could not be decrypted. Write the reply yourself below, or reject the draft.";
+const UNREADABLE_MESSAGE = "The customer's message cannot be read: it could not be decrypted.";
+
 function draftItem(draft) {
-  const text = h("textarea", { "aria-label": "Reply draft", disabled: !can("staff") });
-  text.value = draft.text;
-  const approve = () =>
-    act(() => api(`${base()}/drafts/${draft.id}/approve`, { method: "POST", body: text.value !== draft.text ? { text: text.value } : {} }));
+  const unreadable = draft.text === null;
+  const text = h("textarea", {
+    "aria-label": unreadable ? "Your reply" : "Reply draft",
+    placeholder: unreadable ? "Write your reply to the customer…" : null,
+    maxlength: 2000,
+    disabled: !can("staff"),
+  });
+  text.value = draft.text ?? "";
+  const error = h("p", { class: "notice error", role: "alert", hidden: true });
+  const approve = async () => {
+    const reply = text.value.trim();
+    if (!reply) return say(error, unreadable ? "Write your reply first." : "The reply is empty: write one, or reject the draft.");
+    const body = reply !== draft.text ? { text: reply } : {};
+    try {
+      await api(`${base()}/drafts/${draft.id}/approve`, { method: "POST", body });
+      say($("notice"), "");
+    } catch (err) {
+      // Readable when listed, damaged since: nothing was sent; drawn again, it offers the reply box.
+      const unopened = err instanceof ApiError && err.code === "text_unreadable";
+      say($("notice"), unopened ? `Nothing was sent. ${UNREADABLE_DRAFT}` : problem(err));
+    }
+    await render();
+  };
   const reject = () => act(() => api(`${base()}/drafts/${draft.id}/reject`, { method: "POST" }));
+  const send = unreadable ? "Send my reply" : "Approve & send";
   return h(
     "li",
-    { class: "ops-item draft", dataset: { id: draft.id } },
+    { class: `ops-item draft${unreadable ? " unreadable" : ""}`, dataset: { id: draft.id } },
     h("div", { class: "meta" }, h("span", { class: `level level-${draft.level}` }, `Level ${draft.level}`), h("span", {}, when(draft.created_at))),
-    h("blockquote", {}, draft.message_text || ""),
+    draft.message_text === null
+      ? h("p", { class: "muted small unreadable-message" }, UNREADABLE_MESSAGE)
+      : h("blockquote", {}, draft.message_text),
+    unreadable ? h("p", { class: "notice info unreadable-draft" }, UNREADABLE_DRAFT) : null,
     text,
+    error,
     can("staff")
-      ? h("div", { class: "row" }, h("button", { type: "button", class: "primary approve", onclick: approve }, "Approve & send"),
+      ? h("div", { class: "row" }, h("button", { type: "button", class: "primary approve", onclick: approve }, send),
           h("button", { type: "button", class: "secondary reject", onclick: reject }, "Reject"))
       : h("p", { class: "muted small" }, "Viewers cannot send replies."),
   );
