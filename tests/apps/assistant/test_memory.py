@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from conjure.apps.assistant.memory import memory_tools, recall
+from conjure.apps.assistant.extraction import Fact
+from conjure.apps.assistant.memory import list_memories, memory_tools, recall, remember
 from conjure.apps.assistant.memory_index import NewMemory, PgVectorIndex, SqliteVecIndex
 from conjure.db import new_id, utcnow
 from tests.apps.assistant.conftest import Chat, MakeChat
@@ -198,3 +199,29 @@ async def test_a_lost_sqlite_vector_file_is_rebuilt_from_the_rows(make_api: Make
         [vector] = await memory_tools(api.runtime.settings).embedder.embed(["dog"])
         hits = await fresh.search(session, user.id, vector, 3)
     assert [hit.content for hit in hits] == ["Their dog is Milo."]
+
+
+async def test_a_memory_is_found_once_its_row_is(make_api: MakeApi, backend: dict[str, str]) -> None:
+    """Stored in one transaction, a fact is found by that transaction's next one (a near copy
+    replaces it) and by a search right after the commit; a rolled-back memory is never found."""
+    api = await make_api(**backend)
+    user, _ = await api.user()
+    settings = api.runtime.settings
+    tea, latte = Fact("They love green tea.", "preference"), Fact("They love green tea lattes.", "preference")
+    async with api.runtime.db.session() as session:
+        done = await remember(session, settings, user.id, [tea, latte], None)
+    assert [m.content for m in done.stored] == [tea.content, latte.content]
+    assert done.replaced == [done.stored[0].id]  # the first was found before the commit
+    assert await recalled(api, user.id, "green tea") == [latte.content]
+
+    async def stored_then_failed() -> None:
+        async with api.runtime.db.session() as session:
+            await remember(session, settings, user.id, [Fact("Their dog is Milo.", "fact")], None)
+            raise RuntimeError("the job failed after storing")
+
+    with pytest.raises(RuntimeError):
+        await stored_then_failed()
+    assert "Their dog is Milo." not in await recalled(api, user.id, "What's my dog called again?")
+    async with api.runtime.db.session() as session:
+        listed, total = await list_memories(session, user.id, limit=10, offset=0)
+    assert ([m.content for m in listed], total) == ([latte.content], 1)

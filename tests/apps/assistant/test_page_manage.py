@@ -191,3 +191,23 @@ def test_a_message_typed_right_after_new_goes_to_the_new_conversation(page: Page
     expect(gift.locator("button.open")).to_have_class("open active")
     page.locator("#conversations li", has_text="Plan my trip").locator("button.open").click()
     expect(page.locator("#messages .bubble.user")).to_have_text("Plan my trip to Chiang Mai")
+
+
+def test_a_title_being_renamed_stays_in_its_box_while_the_list_is_read_again(page: Page) -> None:  # noqa: F811
+    """An answer that ends while a title is being edited reads the list again; the box and what is
+    typed in it stay (the list is drawn again once the rename ends)."""
+    page.goto("/assistant")
+    sign_up(page, "slow-renamer@example.com")
+    _talk(page, "Plan my trip to Chiang Mai", 1)
+    page.locator("#conversations button.rename").click()
+    field = page.locator("#conversations input.rename-input")
+    field.fill("Chiang Mai in")
+    with page.expect_response(LIST):  # the list read after this message is accepted
+        page.fill("#message", "And what should I pack?")
+        page.click("#send")
+    expect(page.locator("#messages .bubble.assistant .model-badge")).to_have_count(2, timeout=20_000)
+    expect(field).to_have_value("Chiang Mai in")
+    field.press("End")
+    field.type(" March")
+    field.press("Enter")
+    expect(page.locator("#conversations button.open")).to_have_text("Chiang Mai in March")

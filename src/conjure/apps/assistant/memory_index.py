@@ -5,9 +5,10 @@ Both keep the memory's row (content, owner, time, embedding) in ``assistant_memo
 search by cosine distance within one person's memories. On SQLite the vectors are indexed by a
 sqlite-vec ``vec0`` table of binary-quantized vectors partitioned by user (candidates by Hamming
 distance, re-ranked by exact cosine from the rows), written through ``apsw`` (whose SQLite can load
-extensions; Python's here cannot) once the row's transaction has committed. That table lives in
-a file of its own beside the database (``<db>-memory-vectors.sqlite``), one connection per thread
-of the pool that runs its calls: two copies of the SQLite
+extensions; Python's here cannot) before the row's transaction commits (a vector a rollback leaves
+is never matched). That table lives in a file of its own beside the database
+(``<db>-memory-vectors.sqlite``), one connection per thread of the pool that runs its calls: two
+copies of the SQLite
 library must never open the same file in one process, or one's POSIX locks are dropped by the
 other and the file is corrupted. Rows are the truth: a search returns only memories whose row is
 still there, so a deletion counts at once, and a missing vectors file is rebuilt from the rows.
@@ -244,16 +245,11 @@ class SqliteVecIndex:
                 created_at=memory.created_at,
             )
         )
-        params = (memory.user_id.hex, blob, memory.id.hex)
-
-        async def index() -> None:
-            # After the row's commit, so a search never finds a vector whose row may roll back.
-            try:
-                await asyncio.to_thread(self._insert_many, [params])
-            except Exception:
-                log.exception("memory_vector_not_indexed", memory_id=str(memory.id))
-
-        after_commit(session, index)
+        # Before the row's commit: once the memory is listed it is found, by the next message's
+        # answer and by this transaction's next fact (a near copy replaces it). A vector whose row
+        # rolls back stays behind unmatched (a search keeps only rows that exist); one that cannot
+        # be written fails the transaction instead of storing a memory no search would find.
+        await asyncio.to_thread(self._insert_many, [(memory.user_id.hex, blob, memory.id.hex)])
 
     async def search(
         self, session: AsyncSession, user_id: uuid.UUID, vector: Sequence[float], limit: int

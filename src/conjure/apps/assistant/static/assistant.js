@@ -18,6 +18,7 @@ const state = {
   stick: true, // the conversation follows its newest message
   sending: false, // a message is on its way: a double click or a held Enter sends it once
   opening: null, // "New" is making a conversation: a message sent meanwhile waits to go there
+  renaming: null, // the conversation whose title is being edited in the list
 };
 const PHOTO_TYPES = ["image/jpeg", "image/png", "image/webp"];
 // STAGING_MAX_UPLOAD_BYTES's default: said before a long upload starts; the server has the last word.
@@ -130,7 +131,9 @@ let listReads = 0; // reads of the list so far: an older read answering late mus
 async function loadConversations() {
   const read = ++listReads;
   const page = await api("/api/v1/assistant/conversations?limit=100");
-  if (read === listReads) $("conversations").replaceChildren(...page.items.map(conversationItem));
+  // A title being renamed stays in its box: an answer finishing meanwhile reads the list again,
+  // and redrawing it would drop what is typed (the rename's end draws the list).
+  if (read === listReads && !state.renaming) $("conversations").replaceChildren(...page.items.map(conversationItem));
   return page.items;
 }
 
@@ -173,7 +176,9 @@ function startRename(li, c) {
   // Inline: Enter (or Save) renames, Escape (or Cancel) keeps the old title; focus comes back.
   const input = h("input", { class: "rename-input", value: c.title || "", maxlength: "200", "aria-label": t("as.rename.input"), required: true });
   let saving = false;
+  state.renaming = c.id;
   const back = async () => {
+    state.renaming = null;
     await loadConversations();
     focusConversation(c.id, "rename");
   };
@@ -609,6 +614,7 @@ async function showApp() {
   $("auth").hidden = true;
   $("app").hidden = false;
   $("logout").hidden = false;
+  state.renaming = null; // signed in again after the session lapsed mid-rename: the list is drawn anew
   const conversations = await loadConversations();
   if (conversations.length) await openConversation(conversations[0].id);
   await Promise.all([loadMemories(), refreshStars()]);
