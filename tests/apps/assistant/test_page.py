@@ -5,6 +5,7 @@ photo attached (its size checked), offered for staging, staged, its result shown
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
@@ -70,7 +71,11 @@ def test_chat_remember_forget_and_meditate_from_the_page(page: Page, server: str
     shot(page, "assistant-04-meditation")
 
 
-def test_a_room_photo_is_attached_offered_and_staged_from_the_page(page: Page, server: str) -> None:  # noqa: F811
+def test_a_room_photo_is_attached_offered_and_staged_from_the_page(
+    page: Page,  # noqa: F811
+    server: str,  # noqa: F811
+    tmp_path: Path,
+) -> None:
     response = page.goto("/assistant")
     assert response is not None
     csp = response.headers["content-security-policy"]
@@ -78,8 +83,11 @@ def test_a_room_photo_is_attached_offered_and_staged_from_the_page(page: Page, s
     assert "img-src 'self' data: blob:" in csp  # its preview before it is sent
     sign_up(page, "homeowner@example.com")
 
-    too_big = b"\xff\xd8\xff" + b"\0" * (20 * 1024 * 1024)
-    page.set_input_files("#photo", files=[{"name": "huge.jpg", "mimeType": "image/jpeg", "buffer": too_big}])
+    # From a file, which the browser reads itself (20 MB as a buffer crosses Playwright's pipe
+    # base64-encoded: on a loaded machine that alone outlasted the timeout).
+    too_big = tmp_path / "huge.jpg"
+    too_big.write_bytes(b"\xff\xd8\xff" + b"\0" * (20 * 1024 * 1024))
+    page.set_input_files("#photo", files=too_big)
     expect(page.locator("#photo-status")).to_have_text(
         "This photo is 20.1 MB; photos can be at most 20 MB. Choose a smaller one."
     )
