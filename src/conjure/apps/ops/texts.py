@@ -6,6 +6,9 @@ the leads' messages, the bookings' notes and the AI text in the audit trail, sea
 Each ciphertext's associated data binds its station, its kind and its row's id
 (``<station>:message:<id>``), so a ciphertext copied to another row, kind or station does not
 open: reading it raises :class:`TextUnreadable` (409 ``text_unreadable``), never a 500.
+The audit's texts about a customer are sealed with that customer's own key instead
+(:mod:`conjure.apps.ops.customer_keys`, named in the output's ``customer_id``): once erasure
+deletes it they read as erased (:class:`TextErased`, the same 409).
 
 Rows stored before migration ``0026_ops_message_text`` keep their text in the plain column
 (``text``, ``leads.message``, ``reviews.reply_draft``, ``bookings.notes``) and ``*_enc`` NULL:
