@@ -48,11 +48,13 @@ async def sealing_cipher(
     row = (await session.execute(found)).first()
     if row is None or row.erased_at is not None:
         return CustomerCipher(customer_id, PIICipher(os.urandom(32), os.urandom(32)))
-    values = {"customer_id": customer_id, "material": os.urandom(MATERIAL_BYTES), "created_at": utcnow()}
-    await insert_ignore(session, cast(Table, CustomerKey.__table__), values)
     stored = select(CustomerKey.material).where(CustomerKey.customer_id == customer_id)
     material = await session.scalar(stored)
-    assert material is not None  # inserted above, or by the transaction the insert waited for
+    if material is None:  # the first need: only then a write
+        values = {"customer_id": customer_id, "material": os.urandom(MATERIAL_BYTES), "created_at": utcnow()}
+        await insert_ignore(session, cast(Table, CustomerKey.__table__), values)
+        material = await session.scalar(stored)
+        assert material is not None  # inserted above, or by the transaction the insert waited for
     return CustomerCipher(customer_id, cipher.for_customer(customer_id, material))
 
 
