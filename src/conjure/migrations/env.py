@@ -35,10 +35,14 @@ def _run(connection: Connection) -> None:
 
 async def _run_async(url: str) -> None:
     engine = make_engine(url)
-    async with engine.connect() as connection:
-        await connection.run_sync(_run)
-        await connection.commit()
-    await engine.dispose()
+    try:
+        async with engine.connect() as connection:
+            await connection.run_sync(_run)
+            await connection.commit()
+    finally:
+        # Also when a migration refuses (a downgrade that cannot be done): the pooled connection
+        # would otherwise be left to the garbage collector (a ResourceWarning in a later test).
+        await engine.dispose()
 
 
 url = context.config.get_main_option("sqlalchemy.url")

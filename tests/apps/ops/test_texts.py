@@ -312,3 +312,6 @@ async def test_a_customer_erased_while_the_ai_drafts_gets_no_draft(
     drafts = (await ops.client.get(f"{base}/drafts", headers=owner)).json()["items"]
     assert drafts == []
     assert await _sql(ops, "SELECT count(*) FROM ops_drafts") == [(0,)]
+    # The model's draft stays in the append-only audit, sealed with the key the erasure deleted.
+    audit = (await ops.client.get(f"{base}/audit?action=draft_reply", headers=owner)).json()["items"]
+    assert [(a["output"]["text"], a["text_erased"]) for a in audit] == [(None, True)]

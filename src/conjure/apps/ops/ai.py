@@ -13,7 +13,8 @@
 4. **Cost and audit**: tokens × the model's price (``OPS_AI_PRICES``) is added to the month's
    spend, and one append-only ``ops_ai_audit`` row names the station, actor, input reference
    (never the customer's text), output, model, tokens, cost and level. An output's ``text`` (a
-   reply draft) is sealed (``texts.seal_output``) like the messages' text.
+   reply draft) is sealed (``texts.seal_output``) like the messages' text, with the customer's
+   own key when the call is about one (:mod:`conjure.apps.ops.customer_keys`: erasure deletes it).
 
 Any refusal raises :class:`AIUnavailable`; callers then treat the message as Level 3.
 Each step uses its own short transaction (never one held across the model call).
@@ -33,8 +34,8 @@ from sqlalchemy import Table, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conjure.ai.chain import ModelChain
-from conjure.apps.ops import texts
-from conjure.apps.ops.crypto import PIICipher, cipher_for
+from conjure.apps.ops import customer_keys, texts
+from conjure.apps.ops.crypto import CustomerCipher, PIICipher, cipher_for
 from conjure.apps.ops.models import AIUsage, Alert, AuditEntry, Station
 from conjure.apps.ops.settings import OpsSettings
 from conjure.apps.ops.stations import owner_ids
@@ -139,10 +140,12 @@ async def run_ai(
     offline: Callable[[], T],
     level: int | None = None,
     events: UserEventHub | None = None,
+    customer_id: uuid.UUID | None = None,
 ) -> AIResult[T]:
     """One audited, budgeted, rate-limited model call for a station (see the module's docstring).
 
     ``events``: the users' event stream, where owners get an ``ops.alert`` when the budget runs out.
+    ``customer_id``: the customer the call is about; an output's text is sealed with their key.
     """
     ops = settings.for_app(OpsSettings)
     now = utcnow()
@@ -172,15 +175,15 @@ async def run_ai(
             .where(AIUsage.station_id == station_id, AIUsage.month == month_of(now))
             .values(cost_usd=AIUsage.cost_usd + cost, requests=AIUsage.requests + 1)
         )
-        entry_id = new_id()
+        entry_id, cipher = new_id(), cipher_for(settings)
         entry = AuditEntry(
             id=entry_id,
             station_id=station_id,
             action=task,
             actor=actor,
             input_ref=input_ref,
-            output=texts.seal_output(
-                cipher_for(settings), station_id, entry_id, output.model_dump(mode="json")
+            output=await customer_keys.seal_audit_output(
+                session, cipher, station_id, entry_id, output.model_dump(mode="json"), customer_id
             ),
             provider=step.provider,
             model=step.model,
@@ -206,13 +209,15 @@ def record_decision(
     output: dict[str, Any] | None = None,
     level: int | None = None,
     cipher: PIICipher | None = None,
+    customer: CustomerCipher | None = None,
 ) -> None:
     """An audit row for what a person (or the Level 1 rule) did with an AI output; an output with
-    a ``text`` (an edited draft) needs the ``cipher`` to seal it."""
+    a ``text`` (an edited draft) needs the ``cipher`` to seal it, and the ``customer``'s when it is
+    about one (``customer_keys.sealing_cipher``)."""
     entry_id = new_id()
     if output is not None and "text" in output:
         assert cipher is not None, "an audit output with text is sealed"
-        output = texts.seal_output(cipher, station_id, entry_id, output)
+        output = texts.seal_output(cipher, station_id, entry_id, output, customer)
     session.add(
         AuditEntry(
             id=entry_id,

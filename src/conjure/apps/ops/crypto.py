@@ -114,6 +114,29 @@ class PIICipher:
         digest = hmac.digest(self.hash_key, f"{context}|{piece}".encode(), "sha256")
         return int.from_bytes(digest[:8], "big", signed=True)
 
+    def for_customer(self, customer_id: uuid.UUID, material: bytes) -> PIICipher:
+        """The cipher of one customer's audit texts (:mod:`conjure.apps.ops.customer_keys`).
+
+        HKDF keyed by the customer's random ``material`` (the salt) over this cipher's key (the
+        input): the stored row alone lacks the master key, the master key alone lacks the row, so
+        deleting the row (erasure) leaves what it sealed unreadable for good. The customer's id is
+        in the info: material copied to another customer derives another key.
+        """
+
+        def derive(purpose: bytes) -> bytes:
+            info = b"conjure-ops-customer-" + purpose + b":" + customer_id.bytes
+            return HKDF(algorithm=hashes.SHA256(), length=32, salt=material, info=info).derive(self.enc_key)
+
+        return PIICipher(derive(b"enc"), derive(b"hash"))
+
+
+@dataclass(frozen=True)
+class CustomerCipher:
+    """One customer's cipher (:meth:`PIICipher.for_customer`) and whose it is."""
+
+    customer_id: uuid.UUID
+    cipher: PIICipher
+
 
 _CACHE: dict[bytes, PIICipher] = {}
 

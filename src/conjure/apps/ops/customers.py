@@ -4,7 +4,9 @@
 Erasure (the right to be forgotten) clears every personal field of the customer, the
 addresses and notes of their bookings, the text of their messages and of the AI's drafts in
 their thread (plain and sealed), and keeps what is not personal (dates, guests, package,
-statuses, amounts) so the station's books still add up.
+statuses, amounts) so the station's books still add up. The AI audit trail is append-only: its
+texts about the customer were sealed with their own key, which erasure deletes
+(:mod:`conjure.apps.ops.customer_keys`), so those no longer open.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 from sqlalchemy import CompoundSelect, func, select, union, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conjure.apps.ops import names
+from conjure.apps.ops import customer_keys, names
 from conjure.apps.ops.crypto import PIICipher, context
 from conjure.apps.ops.models import Booking, Customer, Draft, InboxMessage, Lead, Thread
 from conjure.apps.ops.schemas import CustomerCreate, CustomerUpdate, CustomerView
@@ -184,6 +186,8 @@ async def erase_customer(session: AsyncSession, customer: Customer) -> Customer:
             name_enc=None, email_enc=None, email_hash=None, phone_enc=None, message=ERASED, message_enc=None
         )
     )
+    # Last: a key made meanwhile by a transaction holding a draft this one waited for is deleted too.
+    await customer_keys.forget_key(session, customer.id)
     return customer
 
 

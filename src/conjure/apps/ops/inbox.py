@@ -176,7 +176,10 @@ async def triage(
             return message.level or 3 if message else 3
         station = await session.get(Station, message.station_id)
         assert station is not None
+        thread = await session.get(Thread, message.thread_id)
+        assert thread is not None
         text, station_name, station_id = texts.MESSAGE.read(cipher, message), station.name, station.id
+        customer_id = thread.customer_id
     ref = f"inbox_message:{message_id}"
     draft: ai.AIResult[offline.ReplyDraft] | None = None
     try:
@@ -193,6 +196,7 @@ async def triage(
                 critical=True, instructions=DRAFT_INSTRUCTIONS, prompt=f"Station: {station_name}\n\n{text}",
                 output_type=offline.ReplyDraft, level=level,
                 offline=lambda: offline.draft_reply(classification.intent, station_name), events=events,
+                customer_id=customer_id,
             )  # fmt: skip
     except ai.AIUnavailable as exc:
         log.info("ops_triage_human_only", reason=exc.reason)

@@ -23,6 +23,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -145,6 +146,19 @@ class CustomerNameToken(Base):
     customer_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("ops_customers.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+
+
+class CustomerKey(Base):
+    """A customer's key material: with the station's PII key it makes the key their audit texts are
+    sealed with (:mod:`conjure.apps.ops.customer_keys`); erasure deletes it, and those texts with it."""
+
+    __tablename__ = "ops_customer_keys"
+
+    customer_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("ops_customers.id", ondelete="CASCADE"), primary_key=True
+    )
+    material: Mapped[bytes] = mapped_column(LargeBinary(32))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class BookingStatus:

@@ -6,12 +6,14 @@ import csv
 import io
 import json
 import uuid
+from collections.abc import Iterable
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from conjure.apps.ops import ai, leads, offline, reviews, texts, threads
+from conjure.apps.ops import ai, customer_keys, leads, offline, reviews, texts, threads
 from conjure.apps.ops.bookings import view as booking_view
 from conjure.apps.ops.crypto import PIICipher
 from conjure.apps.ops.deps import ManagerAccess, OwnerAccess, StaffAccess, ViewerAccess
@@ -402,14 +404,25 @@ async def list_alerts(access: OwnerAccess, session: SessionDep, page: PageDep) -
     return Page[AlertView](items=items, total=int(total or 0), limit=page.limit, offset=page.offset)
 
 
-def _audit_view(cipher: PIICipher, a: AuditEntry) -> AuditView:
-    """An audit row for the list and the export: a text that does not open is null there."""
-    output = texts.open_output(cipher, a.station_id, a.id, a.output, lenient=True)
-    return AuditView(
-        id=a.id, action=a.action, actor=a.actor, input_ref=a.input_ref, output=output, provider=a.provider,
-        model=a.model, input_tokens=a.input_tokens, output_tokens=a.output_tokens, cost_usd=a.cost_usd,
-        level=a.level, refers_to=a.refers_to, created_at=a.created_at,
-    )  # fmt: skip
+async def _audit_views(
+    session: AsyncSession, cipher: PIICipher, rows: Iterable[AuditEntry]
+) -> list[AuditView]:
+    """Audit rows for the list and the export: a text that does not open is null there, and marked
+    ``text_erased`` when its customer's key is gone (one query for the keys of the rows' customers)."""
+    entries = list(rows)
+    named = {c for a in entries if (c := texts.sealed_for(a.output)) is not None}
+    keys = await customer_keys.opening_ciphers(session, cipher, named)
+    views = []
+    for a in entries:
+        output = texts.open_output(cipher, a.station_id, a.id, a.output, customers=keys, lenient=True)
+        owner = texts.sealed_for(a.output)
+        views.append(AuditView(
+            id=a.id, action=a.action, actor=a.actor, input_ref=a.input_ref, output=output,
+            provider=a.provider, model=a.model, input_tokens=a.input_tokens, output_tokens=a.output_tokens,
+            cost_usd=a.cost_usd, level=a.level, refers_to=a.refers_to, created_at=a.created_at,
+            text_erased=owner is not None and owner not in keys,
+        ))  # fmt: skip
+    return views
 
 
 @router.get(S + "/audit", responses=_R)
@@ -431,7 +444,7 @@ async def list_audit(
         select(AuditEntry).where(*where).order_by(order, AuditEntry.id).limit(page.limit).offset(page.offset)
     )
     return Page[AuditView](
-        items=[_audit_view(cipher, a) for a in rows],
+        items=await _audit_views(session, cipher, rows),
         total=int(total or 0),
         limit=page.limit,
         offset=page.offset,
@@ -440,7 +453,7 @@ async def list_audit(
 
 EXPORT_COLUMNS = (
     "id", "created_at", "action", "actor", "input_ref", "provider", "model",
-    "input_tokens", "output_tokens", "cost_usd", "level", "refers_to", "output",
+    "input_tokens", "output_tokens", "cost_usd", "level", "refers_to", "output", "text_erased",
 )  # fmt: skip
 
 
@@ -453,8 +466,8 @@ async def export_audit(access: OwnerAccess, session: SessionDep, cipher: CipherD
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(EXPORT_COLUMNS)
-    for a in rows:
-        view = _audit_view(cipher, a).model_dump(mode="json")
+    for entry in await _audit_views(session, cipher, rows):
+        view = entry.model_dump(mode="json")
         writer.writerow([view[c] if c != "output" else json.dumps(view[c]) for c in EXPORT_COLUMNS])
     headers = {"content-disposition": f'attachment; filename="ops-audit-{access.station.slug}.csv"'}
     return Response(out.getvalue(), media_type="text/csv", headers=headers)

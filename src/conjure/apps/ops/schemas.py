@@ -351,6 +351,8 @@ class AuditView(BaseModel):
     level: int | None
     refers_to: uuid.UUID | None
     created_at: dt.datetime
+    # ``output.text`` is null because the customer it was about was erased (not a damaged text).
+    text_erased: bool = False
 
 
 class UsageView(BaseModel):

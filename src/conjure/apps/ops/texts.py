@@ -6,6 +6,9 @@ the leads' messages, the bookings' notes and the AI text in the audit trail, sea
 Each ciphertext's associated data binds its station, its kind and its row's id
 (``<station>:message:<id>``), so a ciphertext copied to another row, kind or station does not
 open: reading it raises :class:`TextUnreadable` (409 ``text_unreadable``), never a 500.
+The audit's texts about a customer are sealed with that customer's own key instead
+(:mod:`conjure.apps.ops.customer_keys`, named in the output's ``customer_id``): once erasure
+deletes it they read as erased (:class:`TextErased`, the same 409).
 
 Rows stored before migration ``0026_ops_message_text`` keep their text in the plain column
 (``text``, ``leads.message``, ``reviews.reply_draft``, ``bookings.notes``) and ``*_enc`` NULL:
@@ -17,7 +20,7 @@ column holds ``""`` (NULL for the nullable ``reviews.reply_draft`` and ``booking
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
 
@@ -26,7 +29,7 @@ from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from conjure.apps.ops.crypto import Backfill, PIICipher, Rows, context, in_batches
+from conjure.apps.ops.crypto import Backfill, CustomerCipher, PIICipher, Rows, context, in_batches
 from conjure.apps.ops.models import Booking, Draft, InboxMessage, Lead, Review
 from conjure.errors import ConjureError
 
@@ -84,26 +87,70 @@ def readable(lenient: bool, read: Callable[P, T], *args: P.args, **kwargs: P.kwa
         return None
 
 
+# The output field naming the customer whose key sealed ``text_enc`` (absent: the station's key).
+SEALED_FOR = "customer_id"
+
+
+class TextErased(TextUnreadable):
+    """An audit text sealed with a customer's key, which their erasure deleted."""
+
+
 def seal_output(
-    cipher: PIICipher, station_id: uuid.UUID, audit_id: uuid.UUID, output: dict[str, Any] | None
+    cipher: PIICipher,
+    station_id: uuid.UUID,
+    audit_id: uuid.UUID,
+    output: dict[str, Any] | None,
+    customer: CustomerCipher | None = None,
 ) -> dict[str, Any] | None:
-    """An audit row's output with its ``text`` (a draft, an edit) sealed as ``text_enc``."""
+    """An audit row's output with its ``text`` (a draft, an edit) sealed as ``text_enc``: with the
+    ``customer``'s key when it is about one (named in ``customer_id``), else the station's."""
     if output is None or not isinstance(output.get("text"), str):
         return output
     sealed = {k: v for k, v in output.items() if k != "text"}
-    sealed["text_enc"] = seal(cipher, station_id, "audit", audit_id, output["text"])
+    key = cipher if customer is None else customer.cipher
+    sealed["text_enc"] = seal(key, station_id, "audit", audit_id, output["text"])
+    if customer is not None:
+        sealed[SEALED_FOR] = str(customer.customer_id)
     return sealed
 
 
+def sealed_for(output: object) -> uuid.UUID | None:
+    """The customer whose key sealed an audit output's text; None: the station's key (or no text).
+    A field that is not a customer's id names no key there is: the text reads as erased."""
+    if not isinstance(output, dict) or not isinstance(output.get("text_enc"), str):
+        return None
+    if SEALED_FOR not in output:
+        return None
+    try:
+        return uuid.UUID(str(output[SEALED_FOR]))
+    except ValueError:
+        return uuid.UUID(int=0)
+
+
 def open_output(
-    cipher: PIICipher, station_id: uuid.UUID, audit_id: uuid.UUID, output: object, *, lenient: bool = False
+    cipher: PIICipher,
+    station_id: uuid.UUID,
+    audit_id: uuid.UUID,
+    output: object,
+    *,
+    customers: Mapping[uuid.UUID, PIICipher] | None = None,
+    lenient: bool = False,
 ) -> object:
     """An audit row's output as it was given to :func:`seal_output` (rows from before: as stored);
-    ``lenient``: a text that does not open is null (see :func:`readable`)."""
+    ``customers``: the keys of the customers named by outputs (``customer_keys.opening_ciphers``),
+    where an erased customer has none (:class:`TextErased`); ``lenient``: a text that does not open
+    is null (see :func:`readable`)."""
     if not isinstance(output, dict) or not isinstance(output.get("text_enc"), str):
         return output
-    opened = {k: v for k, v in output.items() if k != "text_enc"}
-    opened["text"] = readable(lenient, unseal, cipher, station_id, "audit", audit_id, output["text_enc"])
+    opened = {k: v for k, v in output.items() if k not in ("text_enc", SEALED_FOR)}
+    owner = sealed_for(output)
+    key = cipher if owner is None else (customers or {}).get(owner)
+    if key is None:
+        if not lenient:
+            raise TextErased("This audit entry's text was erased with its customer.")
+        opened["text"] = None
+        return opened
+    opened["text"] = readable(lenient, unseal, key, station_id, "audit", audit_id, output["text_enc"])
     return opened
 
 

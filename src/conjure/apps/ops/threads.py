@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conjure.apps.ops import ai, outbound, texts
+from conjure.apps.ops import ai, customer_keys, outbound, texts
 from conjure.apps.ops.crypto import PIICipher, context
 from conjure.apps.ops.models import Customer, Draft, InboxMessage, Member, StationChannel, Thread
 from conjure.apps.ops.schemas import MessageView, ThreadView
@@ -264,6 +264,11 @@ async def send_draft(
     draft.edited = edited
     draft.decided_by, draft.decided_at = user_id, utcnow()
     action = "draft.auto_sent" if user_id is None else ("draft.edited" if edited else "draft.approved")
+    # The draft's row is held (``get_draft``, or the triage's insert): an erasure updates it after
+    # locking the customer, so the customer's row is not locked here (see ``sealing_cipher``).
+    customer = None
+    if edited:
+        customer = await customer_keys.sealing_cipher(session, cipher, thread.customer_id, lock=False)
     ai.record_decision(
         session,
         draft.station_id,
@@ -274,6 +279,7 @@ async def send_draft(
         output={"text": text} if edited else None,
         level=draft.level,
         cipher=cipher,
+        customer=customer,
     )
     return draft
 
