@@ -439,7 +439,8 @@ function onEvent({ event, id, data }) {
     // conversation again so the question shows above its answer.
     if (open.foreign) openConversation(state.conversation).catch(notify);
     refreshStars();
-    setTimeout(loadMemories, 400); // the memory job runs beside the answer
+  } else if (event === "job.succeeded" && data.kind === "assistant.remember") {
+    loadMemories().catch(notify); // what the message told about the person is stored now
   } else if (event === "job.canceled" || event === "job.failed") {
     // An answer stopped elsewhere (another tab), or one that could not be written.
     for (const [answerId, open] of state.bubbles) {
@@ -615,10 +616,12 @@ async function showApp() {
   $("app").hidden = false;
   $("logout").hidden = false;
   state.renaming = null; // signed in again after the session lapsed mid-rename: the list is drawn anew
+  // The event stream first: it follows live only, and a message sent while the page still reads
+  // its lists would otherwise end (its answer, its memories) before anyone listens.
+  follow();
   const conversations = await loadConversations();
   if (conversations.length) await openConversation(conversations[0].id);
   await Promise.all([loadMemories(), refreshStars()]);
-  follow();
 }
 
 function wire() {
