@@ -85,19 +85,25 @@ async def test_an_erased_customers_audit_texts_read_as_erased_and_the_rows_stay(
     assert sorted(erased) == [("draft.edited", None), ("draft_reply", None)]
 
 
+async def _asking_customer(ops: Ops, address: str) -> uuid.UUID:
+    """The customer of a new thread started by ``ASKED`` at ``address``."""
+    stored = await ops.inbound(ASKED, to=address)
+    assert stored is not None
+    async with ops.api.runtime.db.session() as session:
+        thread = await session.get(Thread, stored.thread_id)
+        assert thread is not None
+        assert thread.customer_id is not None
+        return thread.customer_id
+
+
 @pytest.mark.parametrize("lock", [True, False])
 async def test_two_first_uses_of_a_customers_key_at_once_end_with_one_key(
     make_ops: Any, backend: dict[str, str], lock: bool
 ) -> None:
     ops: Ops = await make_ops(**backend)
     _, _, address = await _station(ops, f"one-key-{str(lock).lower()}")
-    stored = await ops.inbound(ASKED, to=address)
-    assert stored is not None
     rt = ops.api.runtime
-    async with rt.db.session() as session:
-        thread = await session.get(Thread, stored.thread_id)
-        assert thread is not None
-        customer_id = thread.customer_id
+    customer_id = await _asking_customer(ops, address)
     cipher = cipher_for(rt.settings)
     # PostgreSQL: both transactions are open before either makes the key (SQLite takes its write
     # lock at BEGIN, so there the second waits for the first at its first statement).
@@ -153,13 +159,8 @@ async def test_an_erased_customer_gets_no_key_and_their_new_audit_text_reads_as_
 ) -> None:
     ops: Ops = await make_ops(**backend)
     sid, owner, address = await _station(ops, "erased-first")
-    stored = await ops.inbound(ASKED, to=address)
-    assert stored is not None
     rt = ops.api.runtime
-    async with rt.db.session() as session:
-        thread = await session.get(Thread, stored.thread_id)
-        assert thread is not None
-        customer_id = thread.customer_id
+    customer_id = await _asking_customer(ops, address)
     base = f"/api/v1/ops/stations/{sid}"
     assert (await ops.client.post(f"{base}/customers/{customer_id}/erase", headers=owner)).is_success
     cipher = cipher_for(rt.settings)
