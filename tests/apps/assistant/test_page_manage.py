@@ -131,21 +131,27 @@ def test_in_thai_the_assistant_and_its_labels_speak_thai(page: Page) -> None:  #
 LIST = re.compile(r".*/api/v1/assistant/conversations\?.*$")
 
 
+def _hold(tab: Page, url: re.Pattern[str], method: str) -> list[Route]:
+    """Requests of ``method`` to ``url`` are held (the test answers them); the list fills as they come."""
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:
+        if route.request.method == method:
+            held.append(route)
+        else:
+            route.continue_()
+
+    tab.route(url, hold)
+    return held
+
+
 def test_a_message_sent_while_the_list_is_read_again_is_not_dropped(page: Page) -> None:  # noqa: F811
     """After a message is accepted the page reads the conversation list again; a next message sent
     meanwhile (a quick "yes" to an offer) goes at once instead of being dropped with its words left
     in the box."""
     page.goto("/assistant")
     sign_up(page, "quick-replier@example.com")
-    held: list[Route] = []
-
-    def hold_list_reads(route: Route) -> None:
-        if route.request.method == "GET":
-            held.append(route)  # answered below, once the next message has gone
-        else:
-            route.continue_()
-
-    page.route(LIST, hold_list_reads)
+    held = _hold(page, LIST, "GET")  # answered below, once the next message has gone
     page.fill("#message", "Ideas for a rainy day")
     with page.expect_request(LIST):
         page.click("#send")
@@ -167,16 +173,8 @@ def test_a_message_typed_right_after_new_goes_to_the_new_conversation(page: Page
     page.goto("/assistant")
     sign_up(page, "quick-starter@example.com")
     _talk(page, "Plan my trip to Chiang Mai", 1)
-    held: list[Route] = []
-
-    def hold_creation(route: Route) -> None:
-        if route.request.method == "POST":
-            held.append(route)  # answered below, once the next message was sent
-        else:
-            route.continue_()
-
     creation = re.compile(r".*/api/v1/assistant/conversations$")
-    page.route(creation, hold_creation)
+    held = _hold(page, creation, "POST")  # answered below, once the next message was sent
     with page.expect_request(creation):
         page.click("#new-conversation")
     page.fill("#message", "Ideas for a birthday gift")

@@ -335,6 +335,20 @@ async function stop() {
   refreshStars();
 }
 
+function showSent(accepted, content, photoUrl) {
+  const mine = bubble({ id: accepted.message_id, role: "user", content, photo_url: photoUrl });
+  // A fast answer can stream in before this response: its bubble exists already, put the message
+  // before it; once it completed the conversation was read again and shows the message already.
+  const shown = $("messages").querySelector(`[data-id="${accepted.message_id}"]`);
+  const answered = $("messages").querySelector(`[data-id="${accepted.answer_id}"]`);
+  if (!shown && answered) answered.before(mine);
+  else if (!shown) {
+    $("messages").append(mine);
+    pending(accepted.answer_id, false, accepted.job_id);
+  }
+  scrollDown(true);
+}
+
 async function send(event) {
   event?.preventDefault();
   if (state.sending) return;
@@ -364,26 +378,10 @@ async function send(event) {
     offers.forEach((card) => card.remove());
     const accepted = await api(`/api/v1/assistant/conversations/${conversation}/messages`, { method: "POST", body });
     $("message").value = "";
-    if (state.conversation !== conversation) {
-      // Another conversation was opened meanwhile: this one shows the message when opened again.
-      clearPhoto();
-      state.sending = false;
-      $("send").disabled = state.photo.uploading;
-      await loadConversations();
-      return;
-    }
-    const mine = bubble({ id: accepted.message_id, role: "user", content, photo_url: body.photo_key ? state.photo.url : null });
-    clearPhoto({ keepPreview: true });
-    // A fast answer can stream in before this response: its bubble exists already, put the message
-    // before it; once it completed the conversation was read again and shows the message already.
-    const shown = $("messages").querySelector(`[data-id="${accepted.message_id}"]`);
-    const answered = $("messages").querySelector(`[data-id="${accepted.answer_id}"]`);
-    if (!shown && answered) answered.before(mine);
-    else if (!shown) {
-      $("messages").append(mine);
-      pending(accepted.answer_id, false, accepted.job_id);
-    }
-    scrollDown(true);
+    // Another conversation opened meanwhile: this one shows the message when opened again.
+    const here = state.conversation === conversation;
+    if (here) showSent(accepted, content, body.photo_key ? state.photo.url : null);
+    clearPhoto({ keepPreview: here });
     // Sent, and the box is empty: the next message may go while the list is read again (a click
     // meanwhile must not be dropped with its words left in the box).
     state.sending = false;
