@@ -209,3 +209,26 @@ def test_a_title_being_renamed_stays_in_its_box_while_the_list_is_read_again(pag
     field.type(" March")
     field.press("Enter")
     expect(page.locator("#conversations button.open")).to_have_text("Chiang Mai in March")
+
+
+def test_a_keyboard_user_keeps_their_place_when_the_list_is_drawn_again(page: Page) -> None:  # noqa: F811
+    """The list is drawn again after a message is accepted; the button focused meanwhile (Rename of
+    a conversation) is focused again in the new list, so the next Enter still renames."""
+    page.goto("/assistant")
+    sign_up(page, "keyboard-user@example.com")
+    _talk(page, "Plan my trip to Chiang Mai", 1)
+    held = _hold(page, LIST, "GET")  # the read after the next message, answered below
+    with page.expect_request(LIST):
+        page.fill("#message", "And what should I pack?")
+        page.press("#message", "Enter")
+    expect(page.locator("#messages .bubble.assistant .model-badge")).to_have_count(2, timeout=20_000)
+    rename = page.locator("#conversations button.rename")
+    rename.focus()
+    rename.evaluate("button => { button.dataset.drawn = 'before'; }")
+    for route in held:
+        route.continue_()
+    page.unroute(LIST)
+    expect(page.locator("#conversations button[data-drawn]")).to_have_count(0)  # drawn again
+    expect(page.locator("#conversations button.rename")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#conversations input.rename-input")).to_be_focused()

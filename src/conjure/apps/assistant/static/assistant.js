@@ -133,8 +133,19 @@ async function loadConversations() {
   const page = await api("/api/v1/assistant/conversations?limit=100");
   // A title being renamed stays in its box: an answer finishing meanwhile reads the list again,
   // and redrawing it would drop what is typed (the rename's end draws the list).
-  if (read === listReads && !state.renaming) $("conversations").replaceChildren(...page.items.map(conversationItem));
+  if (read === listReads && !state.renaming) redrawList(page.items);
   return page.items;
+}
+
+function redrawList(items) {
+  // A keyboard user on one of the list's buttons stays on it (the same button of the same
+  // conversation) when the list is drawn again, e.g. as an answer ends.
+  const list = $("conversations");
+  const focused = list.contains(document.activeElement) ? document.activeElement : null;
+  const id = focused?.closest("li")?.dataset.id;
+  const which = ["rename", "delete"].find((name) => focused?.classList.contains(name)) || "open";
+  list.replaceChildren(...items.map(conversationItem));
+  if (id) focusConversation(id, which);
 }
 
 const SVG = "http://www.w3.org/2000/svg";
