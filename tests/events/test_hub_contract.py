@@ -93,6 +93,19 @@ async def test_a_live_follower_does_not_get_the_past(hub: UserEventHub) -> None:
         assert await subscription.next(0.2) is None
 
 
+async def test_top_is_the_newest_event_and_following_after_it_misses_nothing(hub: UserEventHub) -> None:
+    user = uuid.uuid4()
+    assert await hub.top(user) == EventId(0, 0)  # nothing published yet
+    assert await hub.top(user) == EventId(0, 0)
+    published = await publish(hub, user, 1, 2)
+    top = await hub.top(user)
+    assert top == published[-1].id
+    await publish(hub, user, 3)  # after "now" was taken, before the follower subscribed
+    async with hub.subscribe(user, top) as subscription:
+        assert numbers(await take(subscription, 1)) == [3]
+        assert await subscription.next(0.2) is None
+
+
 async def test_replay_after_last_event_id_then_follow(hub: UserEventHub) -> None:
     user = uuid.uuid4()
     first = await publish(hub, user, 1, 2, 3, 4)

@@ -6,6 +6,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import httpx
 import pytest
@@ -13,7 +14,7 @@ from redis import exceptions as redis_errors
 
 from conjure.auth.apikeys import create_api_key
 from conjure.events.service import publish_user_event
-from conjure.events.types import EventId
+from conjure.events.types import EventId, Subscription
 from conjure.runtime import Runtime
 from conjure.users.models import User
 from tests.events.conftest import MakeRuntime, SseReader, serve
@@ -73,6 +74,29 @@ async def test_replays_what_was_missed_then_follows_live_events(
         "data": '{"conversation_id":"c1","delta":"Hel"}',
     }
     await wait_held(runtime, user, 0)  # the closed stream gave its slot back
+
+
+async def test_an_event_sent_once_the_headers_arrive_is_not_missed_by_a_slow_subscription(
+    runtime: Runtime, api: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without Last-Event-ID the stream starts "now", as of the request: a loaded server that
+    subscribes only a moment after sending the headers still delivers what happened meanwhile."""
+    user = await make_user(runtime)
+    await publish(runtime, user, "job.succeeded", n=0)  # the past: not replayed
+    subscribe = runtime.user_events.subscribe
+
+    @asynccontextmanager
+    async def slow_subscribe(user_id: uuid.UUID, after: EventId | None) -> AsyncIterator[Subscription]:
+        await asyncio.sleep(0.3)
+        async with subscribe(user_id, after) as subscription:
+            yield subscription
+
+    monkeypatch.setattr(runtime.user_events, "subscribe", slow_subscribe)
+    async with api.stream("GET", EVENTS, headers=auth_headers(runtime, user)) as response:
+        assert response.status_code == 200
+        await publish(runtime, user, "message.completed", n=1)  # sent as soon as the stream is open
+        got = await SseReader(response).message()
+    assert json.loads(got["data"]) == {"n": 1}
 
 
 async def test_query_parameter_resumes_and_the_header_wins(runtime: Runtime, api: httpx.AsyncClient) -> None:
@@ -194,3 +218,18 @@ async def test_redis_down_is_503_with_retry_after_not_500(make_runtime: MakeRunt
     assert response.status_code == 503
     assert response.json()["code"] == "service_unavailable"
     assert int(response.headers["retry-after"]) >= 1
+
+
+async def test_redis_down_as_the_stream_starts_is_503_too(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def unreachable(user_id: uuid.UUID) -> EventId:
+        raise redis_errors.ConnectionError("Connection refused")
+
+    monkeypatch.setattr(runtime.user_events, "top", unreachable)
+    user = await make_user(runtime)
+    async with serve(runtime) as base, httpx.AsyncClient(base_url=base, timeout=10) as api:
+        response = await api.get(EVENTS, headers=auth_headers(runtime, user))
+        await wait_held(runtime, user, 0)  # the refused stream gave its slot back
+    assert response.status_code == 503
+    assert response.json()["code"] == "service_unavailable"

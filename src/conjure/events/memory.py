@@ -69,13 +69,13 @@ class InProcessUserEventHub:
         stream = self._streams.get(user_id, ())
         return [event for at, event in stream if at >= oldest and event.id > after]
 
-    def _top(self, user_id: uuid.UUID) -> EventId:
+    async def top(self, user_id: uuid.UUID) -> EventId:
         stream = self._streams.get(user_id)
         return stream[-1][1].id if stream else EventId(0, 0)
 
     @asynccontextmanager
     async def subscribe(self, user_id: uuid.UUID, after: EventId | None) -> AsyncIterator[Subscription]:
-        top = self._top(user_id)
+        top = await self.top(user_id)
         follower = self._followers.follow(user_id, lambda last: self.replay(user_id, last), top, after)
         try:
             yield follower

@@ -109,13 +109,13 @@ class RedisUserEventHub:
         entries: Any = await self.redis.xrevrange(key, "+", low, count=self.retention.count)
         return [_event(user_id, entry_id, fields) for entry_id, fields in reversed(entries)]
 
-    async def _top(self, user_id: uuid.UUID) -> EventId:
+    async def top(self, user_id: uuid.UUID) -> EventId:
         entries: Any = await self.redis.xrevrange(keys.user_stream(user_id), "+", "-", count=1)
         return (EventId.parse(entries[0][0]) or EventId(0, 0)) if entries else EventId(0, 0)
 
     @asynccontextmanager
     async def subscribe(self, user_id: uuid.UUID, after: EventId | None) -> AsyncIterator[Subscription]:
-        top = await self._top(user_id)
+        top = await self.top(user_id)
         # The follower reads the store first (from `after`, or from now), then takes what the
         # reader offers; the reader starts at `top`, so nothing published since is missed.
         follower = self._followers.follow(user_id, lambda last: self.replay(user_id, last), top, after)

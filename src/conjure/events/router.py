@@ -13,7 +13,8 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from conjure.auth.deps import CurrentPrincipal
 from conjure.deps import RuntimeDep
-from conjure.events.deps import SseSlot
+from conjure.errors import TemporarilyUnavailable
+from conjure.events.deps import UNAVAILABLE_RETRY_SECONDS, SseSlot
 from conjure.events.service import parse_last_event_id
 from conjure.events.types import EventId, UserEventHub
 
@@ -61,6 +62,16 @@ async def user_events(
     """Server-Sent Events for the signed-in user: typed app events, replay after Last-Event-ID, heartbeats."""
     # The header first: a browser's EventSource reconnects to the same URL with a newer header.
     start = parse_last_event_id(last_event_id if last_event_id is not None else after)
+    if start is None:
+        # "From now" is fixed here, before the response starts: a client that sends a request once
+        # the stream's headers arrive gets every event it causes, however late the stream subscribes.
+        try:
+            start = await runtime.user_events.top(principal.user_id)
+        except (RedisError, OSError) as exc:
+            raise TemporarilyUnavailable(
+                "Event streams are unavailable for a moment; try again shortly.",
+                retry_after=UNAVAILABLE_RETRY_SECONDS,
+            ) from exc
     return EventSourceResponse(
         follow(runtime.user_events, principal.user_id, start),
         ping=runtime.settings.sse_heartbeat_seconds,

@@ -99,6 +99,9 @@ class UserEventHub(Protocol):
     async def replay(self, user_id: uuid.UUID, after: EventId) -> list[UserEvent]:
         """Retained events after ``after``, oldest first (at most ``retention.count``, none too old)."""
 
+    async def top(self, user_id: uuid.UUID) -> EventId:
+        """The id of the user's newest event (``0-0`` for none): following after it misses nothing later."""
+
     def subscribe(
         self, user_id: uuid.UUID, after: EventId | None
     ) -> AbstractAsyncContextManager[Subscription]:

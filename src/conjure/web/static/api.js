@@ -158,9 +158,10 @@ export function itemsOf(body) {
 /**
  * Follow a Server-Sent Events stream with fetch (EventSource cannot send Authorization).
  * Calls onEvent({event, id, data}) per event; resolves when the server closes the stream
- * or `signal` aborts; rejects with ApiError on an HTTP error.
+ * or `signal` aborts; rejects with ApiError on an HTTP error. onOpen is called once the stream's
+ * headers arrive: the server has fixed where it starts, so what happens from then on reaches onEvent.
  */
-export async function followEvents(path, onEvent, signal) {
+export async function followEvents(path, onEvent, signal, onOpen = () => {}) {
   let resp;
   try {
     resp = await fetch(path, { headers: { Accept: "text/event-stream", ...authHeaders() }, signal });
@@ -169,6 +170,7 @@ export async function followEvents(path, onEvent, signal) {
     throw new ApiError(0, "network_error", t("error.network"), { cause: String(err) });
   }
   if (!resp.ok) throw await problemFrom(resp);
+  onOpen();
   const reader = resp.body.getReader();
   const decoder = new TextDecoder();
   let buffer = "";

@@ -19,10 +19,13 @@ const state = {
   sending: false, // a message is on its way: a double click or a held Enter sends it once
   opening: null, // "New" is making a conversation: a message sent meanwhile waits to go there
   renaming: null, // the conversation whose title is being edited in the list
+  refocus: null, // {id, which}: the list button to focus once the list is drawn next (a rename ended)
+  live: null, // resolves once the event stream is open (an answer's events reach the page from then)
 };
 const PHOTO_TYPES = ["image/jpeg", "image/png", "image/webp"];
 // STAGING_MAX_UPLOAD_BYTES's default: said before a long upload starts; the server has the last word.
 const MAX_PHOTO_BYTES = 20 * 1024 * 1024;
+const LIVE_WAIT_MS = 5000; // the longest a message waits for the event stream to open
 const LINK = /\s*https?:\/\/\S+/g;
 
 function notify(error) {
@@ -139,13 +142,15 @@ async function loadConversations() {
 
 function redrawList(items) {
   // A keyboard user on one of the list's buttons stays on it (the same button of the same
-  // conversation) when the list is drawn again, e.g. as an answer ends.
+  // conversation) when the list is drawn again, e.g. as an answer ends; a rename that ended
+  // asked for its Rename button (its box is what has the focus now).
   const list = $("conversations");
   const focused = list.contains(document.activeElement) ? document.activeElement : null;
-  const id = focused?.closest("li")?.dataset.id;
   const which = ["rename", "delete"].find((name) => focused?.classList.contains(name)) || "open";
+  const keep = state.refocus || { id: focused?.closest("li")?.dataset.id, which };
+  state.refocus = null;
   list.replaceChildren(...items.map(conversationItem));
-  if (id) focusConversation(id, which);
+  if (keep.id) focusConversation(keep.id, keep.which);
 }
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -189,9 +194,14 @@ function startRename(li, c) {
   let saving = false;
   state.renaming = c.id;
   const back = async () => {
+    // The focus goes back with whichever read of the list draws it (a newer read started by an
+    // answer ending may draw it instead of this one).
     state.renaming = null;
-    await loadConversations();
-    focusConversation(c.id, "rename");
+    state.refocus = { id: c.id, which: "rename" };
+    await loadConversations().catch((error) => {
+      state.refocus = null; // not drawn: a later redraw must not take the focus from elsewhere
+      throw error;
+    });
   };
   const save = async (event) => {
     event.preventDefault();
@@ -380,6 +390,9 @@ async function send(event) {
   try {
     // Typed right after "New": the message belongs to the conversation being made, not the last one.
     if (state.opening) await state.opening;
+    // Just signed in: the stream follows from when it opens, and this message's answer comes on it
+    // (a stream that does not open in a few seconds, e.g. the network, does not hold the message).
+    await Promise.race([state.live, new Promise((resolve) => setTimeout(resolve, LIVE_WAIT_MS))]);
     if (!state.conversation) state.conversation = (await api("/api/v1/assistant/conversations", { method: "POST", body: {} })).id;
     const conversation = state.conversation;
     const body = { content, language: currentLang() };
@@ -460,11 +473,13 @@ function onEvent({ event, id, data }) {
 
 async function follow() {
   // The user's event stream, resumed after the last event seen when it drops.
+  let opened;
+  state.live = new Promise((resolve) => (opened = resolve));
   while (tokens.access) {
     state.follow = new AbortController();
     const query = state.lastEventId ? `?last_event_id=${encodeURIComponent(state.lastEventId)}` : "";
     try {
-      await followEvents(`/api/v1/events${query}`, onEvent, state.follow.signal);
+      await followEvents(`/api/v1/events${query}`, onEvent, state.follow.signal, opened);
     } catch (error) {
       if (error.status === 401) return;
     }
