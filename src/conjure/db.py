@@ -13,11 +13,11 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 import structlog
-from sqlalchemy import JSON, DateTime, MetaData, event
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import JSON, CursorResult, DateTime, MetaData, Table, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -36,7 +36,7 @@ NAMING = {
     "pk": "pk_%(table_name)s",
 }
 
-JSONType = JSON().with_variant(JSONB(), "postgresql")
+JSONType = JSON().with_variant(postgresql.JSONB(), "postgresql")
 AfterCommit = Callable[[], Awaitable[Any]]
 
 
@@ -200,3 +200,11 @@ async def run_after_commit(session: AsyncSession) -> None:
             # The data is committed; a failed side effect is recovered by the
             # reconciler (dispatch) or is best-effort (events), never re-raised.
             log.exception("after_commit_failed")
+
+
+async def insert_ignore(session: AsyncSession, table: Table, values: dict[str, Any]) -> bool:
+    """INSERT … ON CONFLICT DO NOTHING on either backend; True when a row was inserted."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    result = await session.execute(insert(table).values(**values).on_conflict_do_nothing())
+    return cast(CursorResult[Any], result).rowcount == 1

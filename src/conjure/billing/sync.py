@@ -31,8 +31,7 @@ from conjure.billing.models import (
 from conjure.billing.plans import period_allowance, plan_for_price
 from conjure.billing.refunds import claw_back_after_grant
 from conjure.billing.stripe_objects import StripeInvoice, StripeSubscription
-from conjure.db import utcnow
-from conjure.payments.service import insert_ignore
+from conjure.db import insert_ignore, utcnow
 from conjure.settings import Settings, SubscriptionPlan
 from conjure.users.models import User
 from conjure.wallet.grants import grant_allowance

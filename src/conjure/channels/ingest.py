@@ -13,13 +13,12 @@ from typing import TYPE_CHECKING, Any, cast
 import structlog
 from prometheus_client import Counter
 from sqlalchemy import Table
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conjure.channels.models import InboundEvent
 from conjure.channels.tasks import PROCESS_KIND
 from conjure.channels.wire import Received
-from conjure.db import utcnow
+from conjure.db import insert_ignore, utcnow
 from conjure.jobs.service import submit_job
 
 if TYPE_CHECKING:
@@ -41,11 +40,7 @@ async def _insert_once(session: AsyncSession, item: Received) -> uuid.UUID | Non
         "payload": item.payload,
         "received_at": utcnow(),
     }
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(table).values(**values).on_conflict_do_nothing().returning(table.c.id)
-    row = (await session.execute(statement)).first()
-    return None if row is None else cast(uuid.UUID, row[0])
+    return values["id"] if await insert_ignore(session, table, values) else None
 
 
 async def store_received(session: AsyncSession, runtime: Runtime, received: list[Received]) -> dict[str, int]:

@@ -21,10 +21,9 @@ from typing import Any, cast
 
 import structlog
 from sqlalchemy import CursorResult, Table, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from conjure.db import utcnow
+from conjure.db import insert_ignore, utcnow
 from conjure.errors import Conflict, ConjureError, NotFound, ServiceUnavailable
 from conjure.observability.metrics import PAYMENT_CLAWBACKS, PAYMENTS_CREDITED
 from conjure.payments.disputes import DISPUTE_STATES, claw_back_dispute
@@ -105,14 +104,6 @@ def intent_metadata(payment_id: uuid.UUID, user_id: uuid.UUID, package_id: str) 
 
 
 # --- recording -----------------------------------------------------------------------------
-
-
-async def insert_ignore(session: AsyncSession, table: Table, values: dict[str, Any]) -> bool:
-    """INSERT … ON CONFLICT DO NOTHING on either backend; True when a row was inserted."""
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    result = await session.execute(insert(table).values(**values).on_conflict_do_nothing())
-    return cast(CursorResult[Any], result).rowcount == 1
 
 
 def _payment_values(

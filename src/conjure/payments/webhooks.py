@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conjure.billing import refunds as billing_refunds
 from conjure.billing.webhooks import BILLING_EVENTS, enqueue_event
-from conjure.db import utcnow
+from conjure.db import insert_ignore, utcnow
 from conjure.observability.metrics import STRIPE_WEBHOOK_EVENTS
 from conjure.payments import disputes, service
 from conjure.payments.models import Payment, ProcessedEvent
@@ -48,7 +48,7 @@ async def record_event(session: AsyncSession, source: str, event_id: str, event_
     """Insert-or-ignore the event id; False when it was processed before (or is being processed now)."""
     table = cast(Table, ProcessedEvent.__table__)
     values = {"source": source, "event_id": event_id, "type": event_type[:100], "received_at": utcnow()}
-    return await service.insert_ignore(session, table, values)
+    return await insert_ignore(session, table, values)
 
 
 async def handle_stripe_event(

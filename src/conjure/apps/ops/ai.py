@@ -39,10 +39,9 @@ from conjure.apps.ops.crypto import CustomerCipher, PIICipher, cipher_for
 from conjure.apps.ops.models import AIUsage, Alert, AuditEntry, Station
 from conjure.apps.ops.settings import OpsSettings
 from conjure.apps.ops.stations import owner_ids
-from conjure.db import Database, new_id, utcnow
+from conjure.db import Database, insert_ignore, new_id, utcnow
 from conjure.events.service import publish_many_after_commit
 from conjure.events.types import NewEvent, UserEventHub
-from conjure.payments.service import insert_ignore
 from conjure.ratelimit.service import RateLimited, RateLimiter
 from conjure.settings import Settings
 

@@ -23,9 +23,8 @@ from conjure.apps.ops.crypto import PIICipher
 from conjure.apps.ops.models import Booking, BookingEvent, BookingStatus, SlotUsage, Station
 from conjure.apps.ops.schemas import BookingCreate, BookingEventView, BookingView
 from conjure.apps.ops.texts import BOOKING_NOTES, readable
-from conjure.db import utcnow
+from conjure.db import insert_ignore, utcnow
 from conjure.errors import Conflict, ConjureError, NotFound
-from conjure.payments.service import insert_ignore
 
 SORTS: dict[str, Any] = {
     "event_date": (Booking.booking_date.asc(), Booking.booking_time.asc()),

@@ -21,8 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from conjure.apps.ops import texts
 from conjure.apps.ops.crypto import CustomerCipher, PIICipher
 from conjure.apps.ops.models import Customer, CustomerKey
-from conjure.db import utcnow
-from conjure.payments.service import insert_ignore
+from conjure.db import insert_ignore, utcnow
 
 MATERIAL_BYTES = 32
 LOOKUP_CHUNK = 500

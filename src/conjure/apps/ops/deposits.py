@@ -23,9 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conjure.apps.ops.bookings import transition
 from conjure.apps.ops.models import Booking, BookingStatus, DepositPayment, Station
-from conjure.db import utcnow
+from conjure.db import insert_ignore, utcnow
 from conjure.errors import Conflict
-from conjure.payments.service import PaymentNotRecorded, PaymentProviderError, insert_ignore
+from conjure.payments.service import PaymentNotRecorded, PaymentProviderError
 from conjure.payments.stripe_client import StripeGateway
 
 log = structlog.get_logger("conjure.apps.ops.deposits")

@@ -22,10 +22,9 @@ from conjure.apps.ops.models import Customer, Draft, InboxMessage, Review, Stati
 from conjure.apps.ops.stations import station_for_address
 from conjure.apps.ops.threads import NoChannel, send_draft
 from conjure.channels.types import InboundMessage
-from conjure.db import Database, new_id, utcnow
+from conjure.db import Database, insert_ignore, new_id, utcnow
 from conjure.events.types import UserEventHub
 from conjure.jobs.service import submit_job
-from conjure.payments.service import insert_ignore
 from conjure.ratelimit.service import RateLimiter
 from conjure.settings import Settings
 

@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from conjure.apps.staging.models import Prediction, ReplicateWebhook
 from conjure.apps.staging.settings import StagingSettings
-from conjure.db import utcnow
+from conjure.db import insert_ignore, utcnow
 from conjure.deps import RuntimeDep, SessionDep
 from conjure.errors import ConjureError, ServiceUnavailable
 from conjure.jobs.parking import resume_job
@@ -84,16 +84,9 @@ def verify(
         raise InvalidSignature("The webhook signature does not match.")
 
 
-async def _first_delivery(
-    session: AsyncSession, is_sqlite: bool, webhook_id: str, prediction_id: str
-) -> bool:
+async def _first_delivery(session: AsyncSession, webhook_id: str, prediction_id: str) -> bool:
     values = {"webhook_id": webhook_id, "prediction_id": prediction_id, "received_at": utcnow()}
-    table = cast(Table, ReplicateWebhook.__table__)
-    statement = (sqlite_insert if is_sqlite else pg_insert)(table).values(**values)
-    inserted = await session.execute(
-        statement.on_conflict_do_nothing().returning(ReplicateWebhook.webhook_id)
-    )
-    return inserted.first() is not None
+    return await insert_ignore(session, cast(Table, ReplicateWebhook.__table__), values)
 
 
 def _insert(is_sqlite: bool, values: dict[str, Any]) -> Any:
@@ -178,7 +171,7 @@ async def replicate_webhook(
     if not isinstance(prediction, dict):
         raise ConjureError("The webhook body is not a prediction.", code="malformed_json")
     prediction_id = str(prediction.get("id", ""))[:128]
-    if not await _first_delivery(session, runtime.db.is_sqlite, webhook_id, prediction_id):
+    if not await _first_delivery(session, webhook_id, prediction_id):
         return {"status": "duplicate"}
     applied = await record_prediction_end(session, runtime.db.is_sqlite, prediction)
     resumed = False
