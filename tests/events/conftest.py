@@ -59,12 +59,14 @@ async def serve(runtime: Runtime) -> AsyncIterator[str]:
 
 
 class SseReader:
-    """Reads one SSE response message by message; comment lines (heartbeats) are counted apart."""
+    """Reads one SSE response message by message; comment lines (heartbeats) are counted apart, and
+    a message without data (an id only: where the stream starts) sets ``last_id`` only, as in a browser."""
 
     def __init__(self, response: httpx.Response) -> None:
         self.response = response
         self._lines = response.aiter_lines()
         self.comments: list[str] = []
+        self.last_id: str | None = None
 
     async def message(self, timeout: float = 5.0) -> dict[str, str]:
         return await asyncio.wait_for(self._message(), timeout)
@@ -75,8 +77,10 @@ class SseReader:
             if line.startswith(":"):
                 self.comments.append(line)
             elif not line:
-                if fields:
+                self.last_id = fields.get("id", self.last_id)
+                if "data" in fields:
                     return fields
+                fields = {}
             else:
                 name, _, value = line.partition(":")
                 fields[name] = value.removeprefix(" ")

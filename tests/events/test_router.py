@@ -99,6 +99,23 @@ async def test_an_event_sent_once_the_headers_arrive_is_not_missed_by_a_slow_sub
     assert json.loads(got["data"]) == {"n": 1}
 
 
+async def test_a_fresh_stream_names_where_it_starts_and_a_drop_before_any_event_resumes_there(
+    runtime: Runtime, api: httpx.AsyncClient
+) -> None:
+    user = await make_user(runtime)
+    newest = await publish(runtime, user, "job.succeeded", n=0)
+    headers = auth_headers(runtime, user)
+    async with api.stream("GET", EVENTS, headers=headers) as response:
+        reader = SseReader(response)
+        with pytest.raises(TimeoutError):
+            await reader.message(timeout=0.5)  # nothing has happened since it opened ...
+        assert reader.last_id == str(newest)  # ... and it said where it starts
+    await publish(runtime, user, "message.completed", n=1)  # while the client was away
+    resumed = {**headers, "Last-Event-ID": reader.last_id}
+    async with api.stream("GET", EVENTS, headers=resumed) as response:
+        assert json.loads((await SseReader(response).message())["data"]) == {"n": 1}
+
+
 async def test_query_parameter_resumes_and_the_header_wins(runtime: Runtime, api: httpx.AsyncClient) -> None:
     user = await make_user(runtime)
     first = await publish(runtime, user, "job.succeeded", n=1)

@@ -35,11 +35,17 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 async def follow(
-    hub: UserEventHub, user_id: uuid.UUID, after: EventId | None
+    hub: UserEventHub, user_id: uuid.UUID, after: EventId, *, announce: bool
 ) -> AsyncIterator[ServerSentEvent]:
-    """Replay what the user missed after ``after`` (if given), then live events until the client leaves."""
+    """Replay what the user missed after ``after``, then live events until the client leaves.
+
+    ``announce``: first an id-only message naming ``after`` (where a stream opened without
+    Last-Event-ID starts), so a client that drops before any event resumes from there too.
+    """
     try:
         async with hub.subscribe(user_id, after) as subscription:
+            if announce:
+                yield ServerSentEvent(id=str(after))
             while True:
                 event = await subscription.next(FOLLOW_WAIT_SECONDS)
                 if event is not None:
@@ -61,7 +67,8 @@ async def user_events(
 ) -> EventSourceResponse:
     """Server-Sent Events for the signed-in user: typed app events, replay after Last-Event-ID, heartbeats."""
     # The header first: a browser's EventSource reconnects to the same URL with a newer header.
-    start = parse_last_event_id(last_event_id if last_event_id is not None else after)
+    resumed = parse_last_event_id(last_event_id if last_event_id is not None else after)
+    start = resumed
     if start is None:
         # "From now" is fixed here, before the response starts: a client that sends a request once
         # the stream's headers arrive gets every event it causes, however late the stream subscribes.
@@ -73,7 +80,7 @@ async def user_events(
                 retry_after=UNAVAILABLE_RETRY_SECONDS,
             ) from exc
     return EventSourceResponse(
-        follow(runtime.user_events, principal.user_id, start),
+        follow(runtime.user_events, principal.user_id, start, announce=resumed is None),
         ping=runtime.settings.sse_heartbeat_seconds,
         send_timeout=SEND_TIMEOUT_SECONDS,
     )

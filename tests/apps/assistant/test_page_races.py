@@ -5,7 +5,9 @@ test holds one request (the test answers it) to make the order it is about."""
 from __future__ import annotations
 
 import re
+import time
 
+import httpx
 from playwright.sync_api import Page, Route, expect
 
 from tests.apps.assistant.signup import sign_up, talk
@@ -20,6 +22,7 @@ from tests.web.conftest import (  # noqa: F401  (fixtures)
 
 # The conversation list (not a conversation's messages).
 LIST = re.compile(r".*/api/v1/assistant/conversations\?.*$")
+EVENTS = re.compile(r".*/api/v1/events.*")
 
 
 def _hold(tab: Page, url: re.Pattern[str], method: str) -> list[Route]:
@@ -168,7 +171,7 @@ def test_a_message_sent_before_the_event_stream_opens_waits_for_it(page: Page) -
     """Just signed in, the page's event stream may open after a first message is sent; the stream
     follows from when it opens, so the message waits for it and its answer is shown."""
     page.goto("/assistant")
-    held = _hold(page, re.compile(r".*/api/v1/events.*"), "GET")
+    held = _hold(page, EVENTS, "GET")
     sign_up(page, "early-sender@example.com")
     _wait_held(page, held, 1)
     page.fill("#message", "Ideas for a rainy day")
@@ -176,6 +179,67 @@ def test_a_message_sent_before_the_event_stream_opens_waits_for_it(page: Page) -
     page.wait_for_timeout(1000)  # a message that did not wait would have been accepted by now
     expect(page.locator("#message")).to_have_value("Ideas for a rainy day")
     held[0].continue_()
-    page.unroute(re.compile(r".*/api/v1/events.*"))
+    page.unroute(EVENTS)
     expect(page.locator("#message")).to_have_value("")
     expect(page.locator("#messages .bubble.assistant .model-badge")).to_have_count(1, timeout=20_000)
+
+
+def _stream_that_drops(tab: Page) -> list[Route]:
+    """The page's first event stream is the server's, cut after its first message (where it starts);
+    its reconnections are held (the test answers them)."""
+    held: list[Route] = []
+    relayed: list[str] = []
+
+    def relay_then_hold(route: Route) -> None:
+        if relayed:
+            held.append(route)
+            return
+        relayed.append(route.request.url)
+        body = ""
+        auth = {"Authorization": route.request.headers["authorization"]}
+        with (
+            httpx.Client(timeout=httpx.Timeout(5.0, read=1.0)) as client,
+            client.stream("GET", route.request.url, headers=auth) as response,
+        ):
+            try:
+                for line in response.iter_lines():
+                    body += line + "\n"
+                    if not line and body.strip():
+                        break  # the first message
+            except httpx.ReadTimeout:
+                pass  # nothing came
+        route.fulfill(status=200, headers={"Content-Type": "text/event-stream"}, body=body)
+
+    tab.route(EVENTS, relay_then_hold)
+    return held
+
+
+def test_an_answer_that_ends_while_the_stream_is_down_shows_once_it_is_back(page: Page, server: str) -> None:  # noqa: F811
+    """The event stream drops before any event reached the page (a deploy, a network change) and an
+    answer sent elsewhere ends meanwhile: the page resumes from where its stream started, and shows it."""
+    page.goto("/assistant")
+    held = _stream_that_drops(page)
+    sign_up(page, "reconnecting@example.com")
+    with page.expect_response(re.compile(r".*/api/v1/assistant/conversations$")):
+        page.click("#new-conversation")
+    _wait_held(page, held, 1)  # the stream dropped, and the page is reconnecting
+    conversation = page.locator("#conversations li").first.get_attribute("data-id")
+    token = page.evaluate("localStorage.getItem('conjure.access_token')")
+    with httpx.Client(base_url=server, headers={"Authorization": f"Bearer {token}"}) as api:
+        sent = api.post(
+            f"/api/v1/assistant/conversations/{conversation}/messages",
+            json={"content": "Ideas for a rainy day"},
+        )
+        assert sent.status_code == 202, sent.text
+        for _ in range(100):
+            listed = api.get(f"/api/v1/assistant/conversations/{conversation}/messages").json()["items"]
+            if any(m["role"] == "assistant" for m in listed):
+                break
+            time.sleep(0.2)
+        else:
+            raise AssertionError("the answer did not end")
+    for route in held:
+        route.continue_()
+    page.unroute(EVENTS)
+    expect(page.locator("#messages .bubble.assistant .model-badge")).to_have_count(1, timeout=20_000)
+    expect(page.locator("#messages .bubble.user")).to_have_text("Ideas for a rainy day")

@@ -157,7 +157,8 @@ export function itemsOf(body) {
 
 /**
  * Follow a Server-Sent Events stream with fetch (EventSource cannot send Authorization).
- * Calls onEvent({event, id, data}) per event; resolves when the server closes the stream
+ * Calls onEvent({event, id, data}) per event, and onEvent({event: null, id, data: null}) for a
+ * message with an id only (where the stream starts: resume from there); resolves when the server closes the stream
  * or `signal` aborts; rejects with ApiError on an HTTP error. onOpen is called once the stream's
  * headers arrive: the server has fixed where it starts, so what happens from then on reaches onEvent.
  */
@@ -185,6 +186,8 @@ export async function followEvents(path, onEvent, signal, onOpen = () => {}) {
         data = raw;
       }
       onEvent({ event: current.event, id: current.id, data });
+    } else if (current.id !== null) {
+      onEvent({ event: null, id: current.id, data: null });
     }
     current = { event: "message", id: null, data: [] };
   };
