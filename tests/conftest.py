@@ -30,6 +30,9 @@ from tests.artifacts import SCREENSHOTS
 from tests.receivers import receiver  # noqa: F401  (fixture: a local webhook receiver)
 from tests.servers import RedisServer, postgres_server
 
+# The page tests' fixtures (a `conjure up` server, Chromium, a page), for every folder's page tests.
+pytest_plugins = ("tests.web.browser",)
+
 
 @pytest.fixture(scope="session")
 def pg_admin_url() -> Iterator[str]:

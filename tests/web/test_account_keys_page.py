@@ -7,7 +7,7 @@ import uuid
 import httpx
 from playwright.sync_api import Page, Route, expect
 
-from tests.web.conftest import shot
+from tests.web.browser import shot
 
 PASSWORD = "correct horse battery"
 

@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from conjure.auth.telegram import sign
-from tests.web.conftest import BOT_TOKEN, SCREENSHOTS, shot
+from tests.web.browser import BOT_TOKEN, SCREENSHOTS, shot
 
 PASSWORD = "correct horse battery"
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from conjure.jobs.models import Job, JobStatus
 from conjure.users.models import User
-from tests.web.conftest import shot
+from tests.web.browser import shot
 
 PASSWORD = "correct horse battery"
 DEAD = 30  # more than the console's page of 25

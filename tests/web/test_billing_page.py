@@ -9,7 +9,7 @@ import httpx
 from playwright.sync_api import Page, Route, expect
 
 from tests.payments.stripe_server import FakeStripe, make_event, sign
-from tests.web.conftest import STRIPE_WEBHOOK_SECRET, shot
+from tests.web.browser import STRIPE_WEBHOOK_SECRET, shot
 from tests.web.test_pages import sign_up
 
 

@@ -8,8 +8,6 @@ from typing import Literal
 import pytest
 from playwright.sync_api import Browser
 
-from tests.web.conftest import browser, server  # noqa: F401  (fixtures)
-
 # Each status element drawn on a panel; its text colour and its background composited over the panel.
 MEASURE = """() => {
   const panel = document.createElement("section");
@@ -46,8 +44,8 @@ def _contrast(a: list[float], b: list[float]) -> float:
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_status_text_is_readable_in_both_schemes(
-    browser: Browser,  # noqa: F811
-    server: str,  # noqa: F811
+    browser: Browser,
+    server: str,
     scheme: Literal["light", "dark"],
 ) -> None:
     context = browser.new_context(base_url=server, color_scheme=scheme)

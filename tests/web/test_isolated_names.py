@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 from playwright.sync_api import Page, expect
 
-from tests.web.conftest import shot
+from tests.web.browser import shot
 from tests.web.test_account_keys_page import _sign_up
 
 KEY_NAME = "Dao\u202eevil"

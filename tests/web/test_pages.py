@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 
 from conjure.auth.telegram import sign
 from tests.payments.stripe_server import FakeStripe
-from tests.web.conftest import ADMIN_EMAIL, BOT_TOKEN, STRIPE_PUBLISHABLE_KEY, shot
+from tests.web.browser import ADMIN_EMAIL, BOT_TOKEN, STRIPE_PUBLISHABLE_KEY, shot
 
 PASSWORD = "correct horse battery"
 

@@ -18,7 +18,7 @@ import httpx
 from playwright.sync_api import Page, Request, Route, expect
 
 from tests.payments.stripe_server import FakeStripe
-from tests.web.conftest import BOT_TOKEN, shot
+from tests.web.browser import BOT_TOKEN, shot
 from tests.web.telegram_standin import telegram_standin
 from tests.web.test_pages import FAKE_STRIPE_JS, PASSWORD, PAYMENTS_OFF
 

@@ -12,18 +12,10 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.apps.assistant.signup import sign_up
 from tests.apps.staging.conftest import room_photo
-from tests.web.conftest import (  # noqa: F401  (fixtures)
-    browser,
-    page,
-    screenshots,
-    server,
-    server_var,
-    shot,
-    stripe,
-)
+from tests.web.browser import shot
 
 
-def test_chat_remember_forget_and_meditate_from_the_page(page: Page, server: str) -> None:  # noqa: F811
+def test_chat_remember_forget_and_meditate_from_the_page(page: Page, server: str) -> None:
     response = page.goto("/assistant")
     assert response is not None
     csp = response.headers["content-security-policy"]
@@ -72,8 +64,8 @@ def test_chat_remember_forget_and_meditate_from_the_page(page: Page, server: str
 
 
 def test_a_room_photo_is_attached_offered_and_staged_from_the_page(
-    page: Page,  # noqa: F811
-    server: str,  # noqa: F811
+    page: Page,
+    server: str,
     tmp_path: Path,
 ) -> None:
     response = page.goto("/assistant")
@@ -132,7 +124,7 @@ def test_a_room_photo_is_attached_offered_and_staged_from_the_page(
     expect(page.locator("#messages .offer")).to_have_count(0)
 
 
-def test_double_clicks_send_once_and_errors_read_as_words(page: Page) -> None:  # noqa: F811
+def test_double_clicks_send_once_and_errors_read_as_words(page: Page) -> None:
     posts: list[str] = []
     page.on("request", lambda request: posts.append(request.url) if request.method == "POST" else None)
     page.goto("/assistant")
@@ -175,7 +167,7 @@ def test_double_clicks_send_once_and_errors_read_as_words(page: Page) -> None:  
     shot(page, "assistant-09-double-clicks")
 
 
-def test_a_second_tab_shows_the_question_with_its_answer_and_a_fresh_memory_list(page: Page) -> None:  # noqa: F811
+def test_a_second_tab_shows_the_question_with_its_answer_and_a_fresh_memory_list(page: Page) -> None:
     page.goto("/assistant")
     sign_up(page, "twotabs@example.com")
     page.fill("#message", "I am allergic to peanuts and I live in Chiang Mai")
@@ -212,7 +204,7 @@ def test_a_second_tab_shows_the_question_with_its_answer_and_a_fresh_memory_list
     other.close()
 
 
-def test_in_thai_sign_up_accept_an_offer_with_its_thai_button(page: Page) -> None:  # noqa: F811
+def test_in_thai_sign_up_accept_an_offer_with_its_thai_button(page: Page) -> None:
     page.goto("/assistant")
     page.click("#lang-toggle")
     expect(page.locator("html")).to_have_attribute("lang", "th")
@@ -244,7 +236,7 @@ def test_in_thai_sign_up_accept_an_offer_with_its_thai_button(page: Page) -> Non
     shot(page, "assistant-12-thai-delegated")
 
 
-def test_a_refused_photo_upload_says_what_to_do_in_thai(page: Page) -> None:  # noqa: F811
+def test_a_refused_photo_upload_says_what_to_do_in_thai(page: Page) -> None:
     page.goto("/assistant")
     page.click("#lang-toggle")
     sign_up(page, "refused-upload@example.com")

@@ -8,18 +8,10 @@ from playwright.sync_api import Page, expect
 
 from tests.apps.assistant.signup import sign_up, talk
 from tests.apps.staging.conftest import room_photo
-from tests.web.conftest import (  # noqa: F401  (fixtures)
-    browser,
-    page,
-    screenshots,
-    server,
-    server_var,
-    shot,
-    stripe,
-)
+from tests.web.browser import shot
 
 
-def test_rename_and_delete_conversations_with_the_keyboard(page: Page) -> None:  # noqa: F811
+def test_rename_and_delete_conversations_with_the_keyboard(page: Page) -> None:
     page.goto("/assistant")
     sign_up(page, "organizer@example.com")
     talk(page, "Plan my trip to Chiang Mai", 1)
@@ -86,7 +78,7 @@ def test_rename_and_delete_conversations_with_the_keyboard(page: Page) -> None: 
     expect(page.locator("#billing")).to_be_visible()
 
 
-def test_in_thai_the_assistant_and_its_labels_speak_thai(page: Page) -> None:  # noqa: F811
+def test_in_thai_the_assistant_and_its_labels_speak_thai(page: Page) -> None:
     page.goto("/assistant")
     page.click("#lang-toggle")
     sign_up(page, "thai-labels@example.com")

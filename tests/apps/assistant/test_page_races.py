@@ -11,14 +11,6 @@ import httpx
 from playwright.sync_api import Page, Route, expect
 
 from tests.apps.assistant.signup import sign_up, talk
-from tests.web.conftest import (  # noqa: F401  (fixtures)
-    browser,
-    page,
-    screenshots,
-    server,
-    server_var,
-    stripe,
-)
 
 # The conversation list (not a conversation's messages).
 LIST = re.compile(r".*/api/v1/assistant/conversations\?.*$")
@@ -39,7 +31,7 @@ def _hold(tab: Page, url: re.Pattern[str], method: str) -> list[Route]:
     return held
 
 
-def test_a_message_sent_while_the_list_is_read_again_is_not_dropped(page: Page) -> None:  # noqa: F811
+def test_a_message_sent_while_the_list_is_read_again_is_not_dropped(page: Page) -> None:
     """After a message is accepted the page reads the conversation list again; a next message sent
     meanwhile (a quick "yes" to an offer) goes at once instead of being dropped with its words left
     in the box."""
@@ -61,7 +53,7 @@ def test_a_message_sent_while_the_list_is_read_again_is_not_dropped(page: Page) 
     expect(page.locator("#messages .bubble.assistant .model-badge")).to_have_count(2, timeout=20_000)
 
 
-def test_a_message_typed_right_after_new_goes_to_the_new_conversation(page: Page) -> None:  # noqa: F811
+def test_a_message_typed_right_after_new_goes_to_the_new_conversation(page: Page) -> None:
     """The "New" button makes its conversation on the server; a message sent before that answers goes to the
     new conversation once it exists, not to the one open before."""
     page.goto("/assistant")
@@ -85,7 +77,7 @@ def test_a_message_typed_right_after_new_goes_to_the_new_conversation(page: Page
     expect(page.locator("#messages .bubble.user")).to_have_text("Plan my trip to Chiang Mai")
 
 
-def test_a_title_being_renamed_stays_in_its_box_while_the_list_is_read_again(page: Page) -> None:  # noqa: F811
+def test_a_title_being_renamed_stays_in_its_box_while_the_list_is_read_again(page: Page) -> None:
     """An answer that ends while a title is being edited reads the list again; the box and what is
     typed in it stay (the list is drawn again once the rename ends)."""
     page.goto("/assistant")
@@ -105,7 +97,7 @@ def test_a_title_being_renamed_stays_in_its_box_while_the_list_is_read_again(pag
     expect(page.locator("#conversations button.open")).to_have_text("Chiang Mai in March")
 
 
-def test_a_keyboard_user_keeps_their_place_when_the_list_is_drawn_again(page: Page) -> None:  # noqa: F811
+def test_a_keyboard_user_keeps_their_place_when_the_list_is_drawn_again(page: Page) -> None:
     """The list is drawn again after a message is accepted; the button focused meanwhile (Rename of
     a conversation) is focused again in the new list, so the next Enter still renames."""
     page.goto("/assistant")
@@ -136,7 +128,7 @@ def _wait_held(tab: Page, held: list[Route], count: int) -> None:
     raise AssertionError(f"{len(held)} requests held, expected {count}")
 
 
-def test_a_rename_ended_while_another_tabs_answer_ends_gives_the_focus_back(page: Page) -> None:  # noqa: F811
+def test_a_rename_ended_while_another_tabs_answer_ends_gives_the_focus_back(page: Page) -> None:
     """Escape reads the list again to end a rename; an answer sent from another tab ending meanwhile
     reads it too, and that newer read is the one drawn. The focus still goes back to Rename."""
     page.goto("/assistant")
@@ -167,7 +159,7 @@ def test_a_rename_ended_while_another_tabs_answer_ends_gives_the_focus_back(page
     other.close()
 
 
-def test_a_message_sent_before_the_event_stream_opens_waits_for_it(page: Page) -> None:  # noqa: F811
+def test_a_message_sent_before_the_event_stream_opens_waits_for_it(page: Page) -> None:
     """Just signed in, the page's event stream may open after a first message is sent; the stream
     follows from when it opens, so the message waits for it and its answer is shown."""
     page.goto("/assistant")
@@ -214,7 +206,7 @@ def _stream_that_drops(tab: Page) -> list[Route]:
     return held
 
 
-def test_an_answer_that_ends_while_the_stream_is_down_shows_once_it_is_back(page: Page, server: str) -> None:  # noqa: F811
+def test_an_answer_that_ends_while_the_stream_is_down_shows_once_it_is_back(page: Page, server: str) -> None:
     """The event stream drops before any event reached the page (a deploy, a network change) and an
     answer sent elsewhere ends meanwhile: the page resumes from where its stream started, and shows it."""
     page.goto("/assistant")

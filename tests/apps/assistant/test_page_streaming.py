@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from tests.apps.assistant.openai_peer import OpenAIPeer
 from tests.apps.assistant.signup import sign_up
 from tests.servers import free_port
-from tests.web.conftest import CHROMIUM_ARGS, browser, conjure_up, shot  # noqa: F401  (fixtures)
+from tests.web.browser import conjure_up, shot
 
 WORDS = [f"word{i}" for i in range(30)]
 
@@ -53,7 +53,7 @@ def signed_up(chromium: Browser, server: str, email: str) -> tuple[BrowserContex
     return context, page, errors
 
 
-def test_a_reload_mid_answer_shows_it_from_the_first_word(browser, slow_server: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_a_reload_mid_answer_shows_it_from_the_first_word(browser, slow_server: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     context, page, errors = signed_up(browser, slow_server, "reloader@example.com")
     page.fill("#message", "Tell me a long story")
     page.click("#send")
@@ -74,7 +74,7 @@ def test_a_reload_mid_answer_shows_it_from_the_first_word(browser, slow_server: 
     assert not errors, errors
 
 
-def test_stop_keeps_what_arrived_and_the_person_can_send_again(browser, slow_server: str) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
+def test_stop_keeps_what_arrived_and_the_person_can_send_again(browser, slow_server: str) -> None:  # type: ignore[no-untyped-def]
     context, page, errors = signed_up(browser, slow_server, "stopper@example.com")
     expect(page.locator("#stop")).to_be_hidden()
     page.fill("#message", "Tell me a long story")

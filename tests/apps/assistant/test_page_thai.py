@@ -7,18 +7,10 @@ from __future__ import annotations
 from playwright.sync_api import Page, expect
 
 from tests.apps.assistant.signup import sign_up
-from tests.web.conftest import (  # noqa: F401  (fixtures)
-    browser,
-    page,
-    screenshots,
-    server,
-    server_var,
-    shot,
-    stripe,
-)
+from tests.web.browser import shot
 
 
-def test_in_thai_a_fact_is_remembered_and_a_meditation_is_written_in_thai(page: Page) -> None:  # noqa: F811
+def test_in_thai_a_fact_is_remembered_and_a_meditation_is_written_in_thai(page: Page) -> None:
     page.goto("/assistant")
     page.click("#lang-toggle")
     expect(page.locator("html")).to_have_attribute("lang", "th")

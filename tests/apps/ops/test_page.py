@@ -31,7 +31,7 @@ from conjure.ratelimit.service import make_limiter
 from conjure.settings import Settings
 from tests.processes import stop_process
 from tests.servers import free_port
-from tests.web.conftest import browser, screenshots, shot  # noqa: F401  (fixtures)
+from tests.web.browser import shot
 
 PASSWORD = "correct horse battery"
 SMS = "+15550001000"
@@ -190,7 +190,7 @@ def ops_server(ops_var: Path) -> Iterator[tuple[str, dict[str, str]]]:
 
 
 @pytest.fixture
-def console(browser: Browser, ops_server: tuple[str, dict[str, str]]) -> Iterator[Page]:  # noqa: F811
+def console(browser: Browser, ops_server: tuple[str, dict[str, str]]) -> Iterator[Page]:
     context = browser.new_context(
         base_url=ops_server[0], viewport={"width": 390, "height": 844}, locale="en-US"
     )
@@ -224,7 +224,7 @@ def _login(page: Page, email: str) -> None:
 def test_staff_work_the_inbox_cannot_see_another_station_and_the_owner_sees_the_audit(
     console: Page,
     ops_server: tuple[str, dict[str, str]],
-    screenshots: Path,  # noqa: F811
+    screenshots: Path,
 ) -> None:
     _, stations = ops_server
     _login(console, "staff@example.com")
@@ -288,7 +288,7 @@ def test_staff_work_the_inbox_cannot_see_another_station_and_the_owner_sees_the_
 
 def test_staff_answer_a_conversation_and_book_a_new_customer(
     console: Page,
-    screenshots: Path,  # noqa: F811
+    screenshots: Path,
 ) -> None:
     _login(console, "staff@example.com")
     allergy = console.locator(".thread", has_text="peanut allergy")
@@ -370,7 +370,7 @@ def test_a_station_with_a_long_history_still_sees_this_months_bookings(
 def test_the_new_booking_form_finds_a_customer_beyond_the_newest_hundred(
     console: Page,
     ops_server: tuple[str, dict[str, str]],
-    screenshots: Path,  # noqa: F811
+    screenshots: Path,
 ) -> None:
     # A station with more customers than the form lists: the oldest is found by a search.
     base, stations = ops_server
@@ -408,7 +408,7 @@ def test_the_new_booking_form_finds_a_customer_beyond_the_newest_hundred(
 def test_the_leads_board_pages_each_column_with_show_more(
     console: Page,
     ops_server: tuple[str, dict[str, str]],
-    screenshots: Path,  # noqa: F811
+    screenshots: Path,
 ) -> None:
     # More leads than a column shows at once: its heading counts them all, "Show more" brings the
     # next page (the oldest lead included), and a change keeps what was opened.
@@ -447,7 +447,7 @@ def test_a_draft_that_cannot_be_read_says_so_and_takes_a_reply_written_by_hand(
     console: Page,
     ops_server: tuple[str, dict[str, str]],
     ops_var: Path,
-    screenshots: Path,  # noqa: F811
+    screenshots: Path,
 ) -> None:
     # Its sealed text does not open: the API lists it with text null; approving it as is is a 409.
     base, stations = ops_server

@@ -10,18 +10,10 @@ import httpx
 from playwright.sync_api import Page, Route, expect
 
 from tests.apps.staging.conftest import room_photo
-from tests.web.conftest import (  # noqa: F401  (fixtures)
-    browser,
-    page,
-    screenshots,
-    server,
-    server_var,
-    shot,
-    stripe,
-)
+from tests.web.browser import shot
 
 
-def test_stage_a_room_from_the_page(page: Page, server: str) -> None:  # noqa: F811
+def test_stage_a_room_from_the_page(page: Page, server: str) -> None:
     response = page.goto("/staging")
     assert response is not None
     csp = response.headers["content-security-policy"]
@@ -82,7 +74,7 @@ def test_stage_a_room_from_the_page(page: Page, server: str) -> None:  # noqa: F
     shot(page, "staging-03-restaged")
 
 
-def test_the_file_picker_uploads_too_and_refusals_are_shown(page: Page, server: str) -> None:  # noqa: F811
+def test_the_file_picker_uploads_too_and_refusals_are_shown(page: Page, server: str) -> None:
     page.goto("/staging")
     page.fill("#auth-email", "picker@example.com")
     page.fill("#auth-password", "correct horse battery")
@@ -101,7 +93,7 @@ def test_the_file_picker_uploads_too_and_refusals_are_shown(page: Page, server: 
     expect(page.locator("#stage")).to_be_disabled()
 
 
-def test_a_session_is_resumed_ended_and_started_again_by_logging_in(page: Page) -> None:  # noqa: F811
+def test_a_session_is_resumed_ended_and_started_again_by_logging_in(page: Page) -> None:
     """The sign-in panel every app page shares (``startAppPage`` in api.js)."""
     page.goto("/staging")
     page.fill("#auth-email", "returning@example.com")
@@ -126,7 +118,7 @@ def test_a_session_is_resumed_ended_and_started_again_by_logging_in(page: Page) 
     shot(page, "staging-04-logged-in-again")
 
 
-def test_a_canceled_image_is_shown_as_canceled_not_failed(page: Page) -> None:  # noqa: F811
+def test_a_canceled_image_is_shown_as_canceled_not_failed(page: Page) -> None:
     """What the API answers for an image whose job its owner canceled (tests/apps/staging/
     test_failures.py makes a real one), served to the page for its viewer and its list."""
     page.goto("/staging")

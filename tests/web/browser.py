@@ -1,4 +1,7 @@
-"""A real ``conjure up`` subprocess and a headless Chromium (Debian's) for the browser tests."""
+"""A real ``conjure up`` subprocess and a headless Chromium (Debian's) for the browser tests.
+
+A pytest plugin (``pytest_plugins`` in tests/conftest.py): any folder's page tests ask for
+``page``, ``server`` or ``browser`` by name."""
 
 from __future__ import annotations
 
