@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Sized
 
 import httpx
 from playwright.sync_api import Page, Route, expect
@@ -120,7 +121,7 @@ def test_a_keyboard_user_keeps_their_place_when_the_list_is_drawn_again(page: Pa
     expect(page.locator("#conversations input.rename-input")).to_be_focused()
 
 
-def _wait_held(tab: Page, held: list[Route], count: int) -> None:
+def _wait_held(tab: Page, held: Sized, count: int) -> None:
     for _ in range(150):
         if len(held) >= count:
             return
@@ -235,3 +236,30 @@ def test_an_answer_that_ends_while_the_stream_is_down_shows_once_it_is_back(page
     page.unroute(EVENTS)
     expect(page.locator("#messages .bubble.assistant .model-badge")).to_have_count(1, timeout=20_000)
     expect(page.locator("#messages .bubble.user")).to_have_text("Ideas for a rainy day")
+
+
+def test_a_stream_that_cannot_open_holds_no_message_back(page: Page) -> None:
+    """Too many streams open in other tabs (429): the page cannot hear events, so a message goes at
+    once rather than waiting for a stream that will not open (its answer shows when the list is read)."""
+    attempts: list[str] = []
+
+    def refuse(route: Route) -> None:
+        attempts.append(route.request.url)
+        problem = {
+            "type": "about:blank",
+            "title": "Too Many Requests",
+            "status": 429,
+            "code": "too_many_streams",
+        }
+        route.fulfill(status=429, headers={"Retry-After": "1"}, json=problem)
+
+    page.route(EVENTS, refuse)
+    page.goto("/assistant")
+    sign_up(page, "many-tabs@example.com")
+    _wait_held(page, attempts, 1)
+    page.fill("#message", "Ideas for a rainy day")
+    with page.expect_request(re.compile(r".*/messages$")):
+        page.click("#send")
+    # Retried every second: a message that waited out the stream's 5 s would see five tries first.
+    assert len(attempts) <= 3, attempts
+    expect(page.locator("#message")).to_have_value("")

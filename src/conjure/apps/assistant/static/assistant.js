@@ -473,17 +473,23 @@ function onEvent({ event, id, data }) {
 
 async function follow() {
   // The user's event stream, resumed after the last event seen when it drops.
-  let opened;
-  state.live = new Promise((resolve) => (opened = resolve));
+  let settled;
+  state.live = new Promise((resolve) => (settled = resolve));
   while (tokens.access) {
     state.follow = new AbortController();
     const query = state.lastEventId ? `?last_event_id=${encodeURIComponent(state.lastEventId)}` : "";
+    let refused = false;
+    let wait = 1000;
     try {
-      await followEvents(`/api/v1/events${query}`, onEvent, state.follow.signal, opened);
+      await followEvents(`/api/v1/events${query}`, onEvent, state.follow.signal, settled);
     } catch (error) {
-      if (error.status === 401) return;
+      refused = error.status === 401;
+      if (error.retryAfter) wait = Math.min(error.retryAfter, 60) * 1000; // e.g. too many streams open
     }
-    if (!state.follow.signal.aborted) await new Promise((resolve) => setTimeout(resolve, 1000));
+    // A stream that could not open (too many open in other tabs, the network) holds no message back.
+    settled();
+    if (refused) return;
+    if (!state.follow.signal.aborted) await new Promise((resolve) => setTimeout(resolve, wait));
   }
 }
 
