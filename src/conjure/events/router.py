@@ -65,7 +65,10 @@ async def user_events(
         str | None, Query(alias="last_event_id", description="Resume after this id (the header wins)")
     ] = None,
 ) -> EventSourceResponse:
-    """Server-Sent Events for the signed-in user: typed app events, replay after Last-Event-ID, heartbeats."""
+    """Server-Sent Events for the signed-in user: typed app events, replay after Last-Event-ID, heartbeats.
+
+    Without Last-Event-ID the stream starts at the user's newest event as of this request, and its
+    first message is that id alone (no event, no data): send it back as Last-Event-ID to resume."""
     # The header first: a browser's EventSource reconnects to the same URL with a newer header.
     resumed = parse_last_event_id(last_event_id if last_event_id is not None else after)
     start = resumed

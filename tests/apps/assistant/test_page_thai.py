@@ -37,4 +37,4 @@ def test_in_thai_a_fact_is_remembered_and_a_meditation_is_written_in_thai(page: 
     expect(lines).to_have_count(4)
     expect(page.locator("#meditation-script summary")).to_have_text("อ่านบทไปพร้อมกัน")
     page.locator("#meditation-script").scroll_into_view_if_needed()
-    shot(page, "assistant-14-thai-memory-meditation")
+    shot(page, "assistant-23-thai-memory-meditation")
