@@ -158,9 +158,10 @@ export function itemsOf(body) {
 /**
  * Follow a Server-Sent Events stream with fetch (EventSource cannot send Authorization).
  * Calls onEvent({event, id, data}) per event, and onEvent({event: null, id, data: null}) for a
- * message with an id only (where the stream starts: resume from there); resolves when the server closes the stream
- * or `signal` aborts; rejects with ApiError on an HTTP error. onOpen is called once the stream's
- * headers arrive: the server has fixed where it starts, so what happens from then on reaches onEvent.
+ * message with an id only (where the stream starts: resume from there); resolves when the server
+ * closes the stream or `signal` aborts; rejects with ApiError on an HTTP error. onOpen is called once
+ * the stream's headers arrive: the server has fixed where it starts, so what happens from then on
+ * reaches onEvent.
  */
 export async function followEvents(path, onEvent, signal, onOpen = () => {}) {
   let resp;
