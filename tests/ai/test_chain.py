@@ -41,7 +41,7 @@ def _settings(
         "openai_model": "local-llama",
         "gemini_api_key": "g-test",
         "gemini_base_url": fake.url,
-        "ai_call_timeout_seconds": 2.0,
+        "ai_call_timeout_seconds": 10.0,  # only a hung call reaches it (a loaded box is slow, not hung)
         "ai_output_retries": 1,
     }
     values.update(extra)
