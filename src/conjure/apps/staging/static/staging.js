@@ -121,13 +121,23 @@ async function stage() {
 }
 
 async function restage() {
+  // Each restage is charged: a double click (or a click while one is on its way) sends one.
+  if ($("restage").disabled) return;
   notify(null);
+  $("restage").disabled = true;
+  let accepted;
   try {
-    const accepted = await api(`/api/v1/images/${state.image.id}/restage`, {
+    accepted = await api(`/api/v1/images/${state.image.id}/restage`, {
       method: "POST",
       headers: { "Idempotency-Key": newIdempotencyKey() },
       body: options(),
     });
+  } catch (error) {
+    return notify(error);
+  } finally {
+    $("restage").disabled = false; // the viewer hides it until the new image is ready
+  }
+  try {
     await follow(accepted);
   } catch (error) {
     notify(error);

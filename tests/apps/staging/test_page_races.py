@@ -1,0 +1,63 @@
+"""The ``/staging`` page while things happen meanwhile: a double click on Restage, a project left
+while its images are read, a status read answering after a newer one. Each test holds one request
+(the test answers it) to make the order it is about."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, Route, expect
+
+from tests.apps.staging.conftest import room_photo
+
+IMAGE = re.compile(r".*/api/v1/images/[^/?]+$")  # one image's status (GET); staging is a POST to /images
+
+
+def _staged(page: Page, email: str, project: str) -> None:
+    """Signed up as ``email``, with a project holding one staged (ready) image, shown in the viewer."""
+    page.goto("/staging")
+    page.fill("#auth-email", email)
+    page.fill("#auth-password", "correct horse battery")
+    page.click("#signup")
+    page.fill("#project-name", project)
+    page.click("#project-create")
+    expect(page.locator("#projects button.active")).to_contain_text(project)
+    photo = room_photo(320, 240)
+    page.set_input_files("#file", files=[{"name": "room.jpg", "mimeType": "image/jpeg", "buffer": photo}])
+    expect(page.locator("#upload-status")).to_contain_text("uploaded")
+    page.click("#stage")
+    expect(page.locator("#viewer-status")).to_have_text("Ready", timeout=30_000)
+    expect(page.locator("#images li")).to_have_count(1)
+
+
+def _hold(page: Page, url: re.Pattern[str], method: str, most: int = 9) -> list[Route]:
+    """The first ``most`` requests of ``method`` to ``url`` are held (the test answers them); the
+    list fills as they come."""
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:
+        if route.request.method == method and len(held) < most:
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route(url, hold)
+    return held
+
+
+def test_a_double_click_on_restage_stages_once(page: Page) -> None:
+    """Restage charges a star; a double click (or a second click while the first is on its way)
+    sends one request, not two jobs and two stars."""
+    _staged(page, "double-restager@example.com", "7 Pine Road")
+    expect(page.locator("#stars")).to_have_text("★ 2")
+    restage = re.compile(r".*/api/v1/images/[^/]+/restage$")
+    held = _hold(page, restage, "POST")
+    page.dblclick("#restage")
+    page.wait_for_timeout(300)  # a second request would be on its way now
+    assert len(held) == 1, f"{len(held)} restage requests"
+    with page.expect_response(restage):
+        held[0].continue_()
+    page.unroute(restage)
+    expect(page.locator("#images li")).to_have_count(2)
+    expect(page.locator("#viewer-status")).to_have_text("Ready", timeout=30_000)
+    expect(page.locator("#stars")).to_have_text("★ 1")
