@@ -61,3 +61,30 @@ def test_a_double_click_on_restage_stages_once(page: Page) -> None:
     expect(page.locator("#images li")).to_have_count(2)
     expect(page.locator("#viewer-status")).to_have_text("Ready", timeout=30_000)
     expect(page.locator("#stars")).to_have_text("★ 1")
+
+
+def test_a_project_left_while_its_images_are_read_does_not_fill_the_next(page: Page) -> None:
+    """The person opens one project then quickly another: the first one's images, answering late,
+    are not drawn under the second."""
+    _staged(page, "quick-switcher@example.com", "Full House")
+    page.fill("#project-name", "Empty Flat")
+    page.click("#project-create")
+    expect(page.locator("#projects button.active")).to_contain_text("Empty Flat")
+    expect(page.locator("#images li")).to_have_count(0)
+    images = re.compile(r".*/api/v1/projects/[^/]+/images\?.*$")
+    held = _hold(page, images, "GET", most=1)
+    page.locator("#projects button", has_text="Full House").click()
+    for _ in range(50):
+        if held:
+            break
+        page.wait_for_timeout(100)  # route handlers run while the test waits
+    assert len(held) == 1
+    page.locator("#projects button", has_text="Empty Flat").click()
+    expect(page.locator("#projects button.active")).to_contain_text("Empty Flat")
+    page.wait_for_timeout(300)  # the second project's images are read and drawn (none)
+    with page.expect_response(images):
+        held[0].continue_()  # the first project's images answer last
+    page.unroute(images)
+    page.wait_for_timeout(300)
+    expect(page.locator("#projects button.active")).to_contain_text("Empty Flat")
+    expect(page.locator("#images li")).to_have_count(0)

@@ -47,9 +47,14 @@ async function selectProject(id) {
   await Promise.all([loadImages(), loadProjects()]);
 }
 
+let imageReads = 0; // reads of the image list so far: one answering late must not undo a newer one
+
 async function loadImages() {
   if (!state.project) return;
+  const read = ++imageReads;
   const page = await api(`/api/v1/projects/${state.project}/images?limit=100`);
+  // A newer read (another project opened meanwhile, or this one read again) draws the list.
+  if (read !== imageReads) return;
   $("images").replaceChildren(
     ...page.items.map((image) =>
       h(
