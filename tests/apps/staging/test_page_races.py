@@ -88,3 +88,31 @@ def test_a_project_left_while_its_images_are_read_does_not_fill_the_next(page: P
     page.wait_for_timeout(300)
     expect(page.locator("#projects button.active")).to_contain_text("Empty Flat")
     expect(page.locator("#images li")).to_have_count(0)
+
+
+def test_an_older_status_read_answering_last_does_not_undo_ready(page: Page) -> None:
+    """Each event of the job re-reads the image; a read that answers after a newer one (its answer
+    from while the image was still being staged) does not draw "Staging…" over "Ready"."""
+    _staged(page, "slow-reader@example.com", "Slow Lane")
+    taken: list[Route] = []
+    answers: list[dict[str, object]] = []
+
+    def first_held(route: Route) -> None:
+        if taken or route.request.method != "GET":
+            route.continue_()
+            return
+        taken.append(route)  # before fetching: the handlers of the next reads run meanwhile
+        # The first read's answer as it was while staging: the image still processing.
+        answers.append({**route.fetch().json(), "status": "processing", "staged_url": None})
+
+    page.route(IMAGE, first_held)
+    page.select_option("#style", "industrial")
+    page.click("#restage")
+    expect(page.locator("#images .status-ready")).to_have_count(2, timeout=30_000)
+    expect(page.locator("#viewer-status")).to_have_text("Ready")
+    assert answers, "the page did not read the image's status"
+    taken[0].fulfill(json=answers[0])
+    page.wait_for_timeout(300)
+    page.unroute(IMAGE)
+    expect(page.locator("#viewer-status")).to_have_text("Ready")
+    expect(page.locator("#compare")).to_be_visible()

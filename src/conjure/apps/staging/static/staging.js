@@ -155,9 +155,17 @@ async function follow(accepted) {
   state.follow = controller;
   showImage({ id: accepted.image_id, status: accepted.status });
   await loadImages();
+  // Each event starts a read of the image; they may answer out of order, and an older one (its
+  // image still staging) must not be drawn over a newer one (ready).
+  let reads = 0;
+  let drawn = 0;
   const check = async () => {
+    const read = ++reads;
     const image = await api(`/api/v1/images/${accepted.image_id}`);
-    if (state.follow === controller) showImage(image);
+    if (state.follow === controller && read > drawn) {
+      drawn = read;
+      showImage(image);
+    }
     if (ENDED.has(image.status)) {
       controller.abort();
       await Promise.all([loadImages(), refreshStars(), loadProjects()]);
