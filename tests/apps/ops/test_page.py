@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Route, expect
 
 from conjure.apps.ops.crypto import cipher_for
 from conjure.apps.ops.inbox import store_inbound, triage
@@ -334,6 +334,35 @@ def test_staff_answer_a_conversation_and_book_a_new_customer(
     expect(console.locator("#calendar .pill", has_text="18:30 · 14")).to_have_count(1)
     expect(console.locator("#nb-customer option", has_text="Dana Lee")).to_have_count(1)
     shot(console, "ops-09-booking-confirmed")
+
+
+def test_a_conversation_opened_while_another_is_read_is_the_one_shown(console: Page) -> None:
+    """Staff open one conversation, then quickly another: the first one's messages, answering
+    late, are not drawn over the second (whose reply box the next reply goes to)."""
+    _login(console, "staff@example.com")
+    threads = console.locator("#threads .thread")
+    expect(threads).to_have_count(3)
+    held: list[Route] = []
+
+    def hold_first(route: Route) -> None:
+        if held:
+            route.continue_()
+        else:
+            held.append(route)
+
+    reads = re.compile(r".*/inbox/[^/?]+$")
+    console.route(reads, hold_first)
+    threads.nth(0).locator(".open-thread").click()
+    threads.nth(1).locator(".open-thread").click()
+    expect(console.locator("#thread")).to_be_visible()
+    second = console.locator("#messages").text_content() or ""
+    assert held, "the first conversation was not read"
+    with console.expect_response(reads) as first:
+        held[0].continue_()
+    console.unroute(reads)
+    assert first.value.json()["messages"][0]["text"] not in second  # two conversations
+    console.wait_for_timeout(300)  # the late answer would be drawn now
+    expect(console.locator("#messages")).to_have_text(second)
 
 
 def test_a_station_with_a_long_history_still_sees_this_months_bookings(

@@ -174,20 +174,29 @@ function threadItem(thread) {
   );
 }
 
+let threadReads = 0; // reads of a conversation so far: only the latest one is drawn
+
 // One conversation, oldest message first, with a reply box for staff and above.
 async function showThread() {
   if (!state.thread) {
     $("thread").hidden = true;
     return;
   }
+  const id = state.thread;
+  const read = ++threadReads;
+  // Another conversation opened (or this one closed, or read again) while this read was on its
+  // way: drawn, its messages would sit above the reply box of the one now open.
+  const stale = () => read !== threadReads || state.thread !== id;
   let thread;
   try {
-    thread = await api(`${base()}/inbox/${state.thread}`);
+    thread = await api(`${base()}/inbox/${id}`);
   } catch (err) {
+    if (stale()) return;
     state.thread = null;
     $("thread").hidden = true;
     return say($("notice"), problem(err));
   }
+  if (stale()) return;
   $("thread-title").textContent = thread.customer_name || "Customer";
   $("messages").replaceChildren(
     ...thread.messages.map((m) =>
