@@ -237,19 +237,25 @@ async function showPastReading(jobId) {
   state.job?.abort.abort();
   state.view?.close();
   const view = new ReadingView("", { paced: false });
+  const job = { id: jobId, abort: new AbortController(), done: true, reading: null };
   state.view = view;
-  state.job = { id: jobId, abort: new AbortController(), done: true, reading: null };
+  state.job = job;
+  // Another reading opened (or the person signed out) while this one was read: its answer is not
+  // theirs to draw, nor the reading a language switch draws again.
+  const left = () => job.abort.signal.aborted;
   try {
     const reading = await api(`/api/v1/reading/${jobId}`);
+    if (left()) return;
     if (!TERMINAL.has(reading.status)) {
       startReading(jobId, reading.result?.question || "");
       return;
     }
-    state.job.reading = reading;
+    job.reading = reading;
     await view.finish(reading);
   } catch (err) {
-    say($("reading-error"), errorText(err));
+    if (!left()) say($("reading-error"), errorText(err));
   }
+  if (left()) return;
   $("reading").scrollIntoView({ behavior: scrollBehavior(), block: "start" });
   updateQuestionHint();
 }

@@ -1,0 +1,76 @@
+"""The tarot page while things happen meanwhile: a past reading opened while another is read.
+Each test holds one request (the test answers it) to make the order it is about."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import httpx
+from playwright.sync_api import Page, Route, expect
+
+from tests.web.test_pages import PASSWORD, _email, _token
+
+
+def _hold_first(page: Page, url: re.Pattern[str]) -> list[Route]:
+    """The first GET to ``url`` is held (the test answers it); the others go on."""
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:
+        if held or route.request.method != "GET":
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route(url, hold)
+    return held
+
+
+def _wait_held(page: Page, held: list[Route]) -> None:
+    for _ in range(100):
+        if held:
+            return
+        page.wait_for_timeout(100)  # route handlers run while the test waits
+    raise AssertionError("no request was held")
+
+
+def _log_in(page: Page, email: str) -> None:
+    page.goto("/")
+    page.click("#tab-login")
+    page.fill("#auth-email", email)
+    page.fill("#auth-password", PASSWORD)
+    page.click("#auth-submit")
+    expect(page.locator("#app")).to_be_visible()
+
+
+def test_a_past_reading_opened_while_another_is_read_stays_the_one_shown(page: Page, server: str) -> None:
+    """The person opens one past reading, then quickly another: the first one's answer, coming
+    late, does not become the reading on screen (a language switch draws the one they chose)."""
+    email = _email("history-browser")
+    user = _token(server, email)
+    questions = ["Will my garden grow this spring?", "Should I learn the violin this year?"]
+    for question in questions:
+        sent = httpx.post(f"{server}/api/v1/tarot/read", json={"question": question}, headers=user)
+        assert sent.status_code == 202, sent.text
+    deadline = time.monotonic() + 60
+    while httpx.get(f"{server}/api/v1/readings?limit=1", headers=user).json()["total"] < 2:
+        assert time.monotonic() < deadline, "the readings did not finish in 60 s"
+        time.sleep(0.3)
+    _log_in(page, email)
+    items = page.locator("#history .history-item")
+    expect(items).to_have_count(2)
+    garden, violin = (items.filter(has_text=q[:20]) for q in questions)
+    reading = re.compile(r".*/api/v1/reading/[^/?]+$")
+    held = _hold_first(page, reading)
+    garden.click()
+    _wait_held(page, held)
+    violin.click()
+    expect(page.locator("#reading-question")).to_have_text(f"“{questions[1]}”")
+    expect(page.locator("#reading-text")).to_be_visible()
+    with page.expect_response(reading):
+        held[0].continue_()  # the garden reading answers last
+    page.unroute(reading)
+    page.wait_for_timeout(300)
+    page.click("#lang-toggle")  # the reading on screen is drawn again in Thai
+    expect(page.locator("html")).to_have_attribute("lang", "th")
+    expect(page.locator("#reading-question")).to_have_text(f"“{questions[1]}”")
