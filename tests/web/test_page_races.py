@@ -1,5 +1,6 @@
-"""The tarot page while things happen meanwhile: a past reading opened while another is read.
-Each test holds one request (the test answers it) to make the order it is about."""
+"""The tarot page while things happen meanwhile: a past reading opened while another is read, a
+wallet read answering after a newer one. Each test holds one request (the test answers it) to make
+the order it is about."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import time
 import httpx
 from playwright.sync_api import Page, Route, expect
 
-from tests.web.test_pages import PASSWORD, _email, _token
+from tests.web.test_pages import PASSWORD, _email, _token, ask, sign_up
 
 
 def _hold_first(page: Page, url: re.Pattern[str]) -> list[Route]:
@@ -74,3 +75,45 @@ def test_a_past_reading_opened_while_another_is_read_stays_the_one_shown(page: P
     page.click("#lang-toggle")  # the reading on screen is drawn again in Thai
     expect(page.locator("html")).to_have_attribute("lang", "th")
     expect(page.locator("#reading-question")).to_have_text(f"“{questions[1]}”")
+
+
+def _answer_first_later(page: Page, url: re.Pattern[str]) -> tuple[list[Route], list[object]]:
+    """The first GET to ``url`` is answered now by the server but given to the page only when the
+    test fulfils it (a slow answer); the others go on."""
+    taken: list[Route] = []
+    answers: list[object] = []
+
+    def hold(route: Route) -> None:
+        if taken or route.request.method != "GET":
+            route.continue_()
+            return
+        taken.append(route)  # before fetching: the handlers of the next reads run meanwhile
+        answers.append(route.fetch().json())
+
+    page.route(url, hold)
+    return taken, answers
+
+
+def test_a_slow_wallet_read_does_not_undo_the_newer_one(page: Page) -> None:
+    """A reading holds a star while it runs (the page reads the wallet to show it) and releases it
+    when it ends (read again). The first read, answering after the second, does not show the
+    star as still held."""
+    sign_up(page, _email("slow-wallet"))
+    wallet = re.compile(r".*/api/v1/user/wallet$")
+    taken, answers = _answer_first_later(page, wallet)
+    ask(page, "What should I focus on in my garden this spring?")
+    expect(page.locator("#steps li[data-step=done]")).to_have_class("done", timeout=30_000)
+    expect(page.locator("#history .history-item")).to_have_count(1)
+    expect(page.locator("#held")).to_have_text("0")
+    expect(page.locator("#stars")).to_have_text("2")
+    assert answers, "the page did not read the wallet when the reading started"
+    now = answers[0]
+    assert isinstance(now, dict)
+    # The offline reader ends in milliseconds: the answer as it was while the reading ran.
+    running = {**now, "star_balance": now["star_balance"] + 1, "stars_held": 1}
+    with page.expect_response(wallet):
+        taken[0].fulfill(json=running)
+    page.unroute(wallet)
+    page.wait_for_timeout(300)  # the late answer would be drawn now
+    expect(page.locator("#held")).to_have_text("0")
+    expect(page.locator("#stars")).to_have_text("2")

@@ -98,9 +98,15 @@ async function enter(user) {
 
 // ---- wallet ------------------------------------------------------------------------------
 
+let walletReads = 0; // reads of the wallet so far: one answering late must not undo a newer one
+
 async function loadWallet() {
+  // A reading's start and its end each read the wallet (a star held, then released): on a slow
+  // network the first may answer last, and would show the star as still held.
+  const read = ++walletReads;
   try {
     const wallet = await api("/api/v1/user/wallet");
+    if (read !== walletReads) return;
     state.wallet = wallet;
     const held = wallet.stars_held ?? 0;
     const available = wallet.available_stars ?? wallet.star_balance - held;
@@ -111,7 +117,7 @@ async function loadWallet() {
     updateExchangeCost();
     if ($("ledger-box").open) await loadLedger();
   } catch (err) {
-    notice(errorText(err));
+    if (read === walletReads) notice(errorText(err));
   }
 }
 
