@@ -1,5 +1,5 @@
-"""The tarot page while things happen meanwhile: a past reading opened while another is read, a
-wallet read answering after a newer one. Each test holds one request (the test answers it) to make
+"""The tarot and PixelPop pages while things happen meanwhile: a past reading opened while another
+is read, a wallet read answering after a newer one. Each test holds one request (the test answers it) to make
 the order it is about."""
 
 from __future__ import annotations
@@ -117,3 +117,32 @@ def test_a_slow_wallet_read_does_not_undo_the_newer_one(page: Page) -> None:
     page.wait_for_timeout(300)  # the late answer would be drawn now
     expect(page.locator("#held")).to_have_text("0")
     expect(page.locator("#stars")).to_have_text("2")
+
+
+def test_pixelpop_a_slow_wallet_read_does_not_undo_the_newer_one(page: Page) -> None:
+    """PixelPop reads the credits when a picture is asked for (a star held) and when it is done
+    (released): the first read, answering after the second, does not show the star as held."""
+    page.goto("/pixelpop")
+    page.fill("#auth-email", _email("pixel-slow-wallet"))
+    page.fill("#auth-password", PASSWORD)
+    page.click("#auth-submit")
+    expect(page.locator("#credits")).to_have_text("3")
+    wallet = re.compile(r".*/api/v1/user/wallet$")
+    taken, answers = _answer_first_later(page, wallet)
+    page.fill("#prompt", "A lighthouse on a cliff at dusk")
+    page.click("#generate")
+    expect(page.locator("#image")).to_be_visible(timeout=20_000)
+    expect(page.locator("#gallery .thumb")).to_have_count(1)
+    expect(page.locator("#credits")).to_have_text("2")
+    expect(page.locator("#credits-held")).to_be_hidden()
+    assert answers, "the page did not read the credits when the picture was asked for"
+    now = answers[0]
+    assert isinstance(now, dict)
+    # The offline provider ends at once: the answer as it was while the picture was made.
+    running = {**now, "star_balance": now["star_balance"] + 1, "stars_held": 1}
+    with page.expect_response(wallet):
+        taken[0].fulfill(json=running)
+    page.unroute(wallet)
+    page.wait_for_timeout(300)  # the late answer would be drawn now
+    expect(page.locator("#credits-held")).to_be_hidden()
+    expect(page.locator("#credits")).to_have_text("2")

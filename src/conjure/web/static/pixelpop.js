@@ -419,9 +419,15 @@ function openFromGallery(item) {
 
 // ---- credits -------------------------------------------------------------------------------
 
+let walletReads = 0; // reads of the credits so far: one answering late must not undo a newer one
+
 async function loadWallet() {
+  // A picture's start and its end each read the credits (a star held, then released): on a slow
+  // network the first may answer last, and would show the star as still held.
+  const read = ++walletReads;
   try {
     const wallet = await api("/api/v1/user/wallet");
+    if (read !== walletReads) return;
     state.wallet = wallet;
     const held = wallet.stars_held ?? 0;
     $("credits").textContent = available();
@@ -430,7 +436,7 @@ async function loadWallet() {
     $("credits-held").hidden = !held;
     updateControls();
   } catch (err) {
-    notice(userMessage(err));
+    if (read === walletReads) notice(userMessage(err));
   }
 }
 
