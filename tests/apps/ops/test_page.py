@@ -365,6 +365,50 @@ def test_a_conversation_opened_while_another_is_read_is_the_one_shown(console: P
     expect(console.locator("#messages")).to_have_text(second)
 
 
+def test_a_station_switched_to_while_the_last_one_is_read_shows_its_own_inbox(
+    console: Page, ops_server: tuple[str, dict[str, str]]
+) -> None:
+    """A member of two stations reads one's inbox again, then picks the other: the first one's
+    conversations, answering late, are not drawn in the second's console."""
+    base, stations = ops_server
+    bay, sacramento = stations["bay-area"], stations["sacramento"]
+    with httpx.Client(base_url=base, timeout=10) as client:
+        _signup(client, "switcher@example.com")
+        for station, owner in ((bay, "owner-a"), (sacramento, "owner-b")):
+            body = {"email": f"{owner}@example.com", "password": PASSWORD}
+            token = _ok(client.post("/api/v1/auth/login", json=body))["access_token"]
+            member = {"email": "switcher@example.com", "role": "staff"}
+            headers = {"Authorization": f"Bearer {token}"}
+            _ok(client.post(f"/api/v1/ops/stations/{station}/members", json=member, headers=headers))
+    _login(console, "switcher@example.com")
+    expect(console.locator("#station option")).to_have_count(2)
+    console.select_option("#station", bay)
+    expect(console.locator("#threads .thread").first).to_be_visible()
+    held: list[Route] = []
+
+    def hold_first(route: Route) -> None:
+        if held:
+            route.continue_()
+        else:
+            held.append(route)
+
+    reads = re.compile(rf".*/stations/{bay}/inbox\?.*$")
+    console.route(reads, hold_first)
+    console.click("[data-tab=inbox]")  # the inbox read again: held
+    for _ in range(50):
+        if held:
+            break
+        console.wait_for_timeout(100)  # route handlers run while the test waits
+    assert held, "the inbox was not read again"
+    console.select_option("#station", sacramento)
+    expect(console.locator("#threads")).to_have_text("No conversations yet.")
+    with console.expect_response(reads):
+        held[0].continue_()  # the first station's conversations answer last
+    console.unroute(reads)
+    console.wait_for_timeout(300)  # the late answer would be drawn now
+    expect(console.locator("#threads")).to_have_text("No conversations yet.")
+
+
 def test_a_station_with_a_long_history_still_sees_this_months_bookings(
     console: Page,
     ops_server: tuple[str, dict[str, str]],
