@@ -409,6 +409,30 @@ def test_a_station_switched_to_while_the_last_one_is_read_shows_its_own_inbox(
     expect(console.locator("#threads")).to_have_text("No conversations yet.")
 
 
+def test_a_double_click_on_approve_sends_the_reply_once(
+    console: Page, ops_server: tuple[str, dict[str, str]], ops_var: Path
+) -> None:
+    """Approve & send on a draft, clicked twice before the first answers: one request (the
+    customer gets one reply), not a second one refused as already approved after the first went."""
+    asked = "How much does a party for 40 guests cost?"
+    _in_thread(_inbound(ops_var, [asked], tag="double-click"))
+    _login(console, "staff@example.com")
+    item = console.locator(".draft", has_text=asked)
+    expect(item.locator("textarea")).not_to_have_value("")
+    approve = re.compile(r".*/drafts/[^/]+/approve$")
+    held: list[Route] = []
+    console.route(approve, lambda route: held.append(route))
+    item.locator(".approve").dblclick()
+    console.wait_for_timeout(300)  # a second request would be on its way now
+    assert len(held) == 1, f"{len(held)} approve requests"
+    with console.expect_response(approve) as sent:
+        held[0].continue_()
+    console.unroute(approve)
+    assert sent.value.status == 200
+    expect(item).to_have_count(0)
+    expect(console.locator("#notice")).to_be_hidden()
+
+
 def test_a_station_with_a_long_history_still_sees_this_months_bookings(
     console: Page,
     ops_server: tuple[str, dict[str, str]],

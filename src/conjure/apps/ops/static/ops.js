@@ -150,6 +150,18 @@ function draftItem(draft) {
     await render();
   };
   const reject = () => act(() => api(`${base()}/drafts/${draft.id}/reject`, { method: "POST" }));
+  // One decision per draft: a double click (or a click while one is on its way) is sent once, not
+  // a second time to be refused as already decided once the first reply went out.
+  let deciding = false;
+  const decide = (work) => async () => {
+    if (deciding) return;
+    deciding = true;
+    try {
+      await work();
+    } finally {
+      deciding = false;
+    }
+  };
   const send = unreadable ? "Send my reply" : "Approve & send";
   return h(
     "li",
@@ -162,8 +174,8 @@ function draftItem(draft) {
     text,
     error,
     can("staff")
-      ? h("div", { class: "row" }, h("button", { type: "button", class: "primary approve", onclick: approve }, send),
-          h("button", { type: "button", class: "secondary reject", onclick: reject }, "Reject"))
+      ? h("div", { class: "row" }, h("button", { type: "button", class: "primary approve", onclick: decide(approve) }, send),
+          h("button", { type: "button", class: "secondary reject", onclick: decide(reject) }, "Reject"))
       : h("p", { class: "muted small" }, "Viewers cannot send replies."),
   );
 }
