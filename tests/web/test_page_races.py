@@ -146,3 +146,32 @@ def test_pixelpop_a_slow_wallet_read_does_not_undo_the_newer_one(page: Page) -> 
     page.wait_for_timeout(300)  # the late answer would be drawn now
     expect(page.locator("#credits-held")).to_be_hidden()
     expect(page.locator("#credits")).to_have_text("2")
+
+
+def test_pixelpop_a_picture_finished_while_another_is_viewed_leaves_the_view(page: Page) -> None:
+    """While a picture is being made the person opens an older one from the gallery: the new one,
+    once done, goes to the gallery, not over the picture they are looking at."""
+    page.goto("/pixelpop")
+    page.fill("#auth-email", _email("pixel-browser"))
+    page.fill("#auth-password", PASSWORD)
+    page.click("#auth-submit")
+    first, second = "A lighthouse on a cliff at dusk", "A red fox curled up in fresh snow"
+    page.fill("#prompt", first)
+    page.click("#generate")
+    expect(page.locator("#image")).to_be_visible(timeout=20_000)
+    expect(page.locator("#gallery .thumb")).to_have_count(1)
+    poll = re.compile(r".*/api/generation/[0-9a-f-]{36}$")
+    held = _hold_first(page, poll)
+    page.fill("#prompt", second)
+    page.click("#generate")
+    _wait_held(page, held)  # the new picture's first poll
+    page.locator("#gallery .thumb").first.click()
+    expect(page.locator("#result-title")).to_have_text("From your gallery")
+    expect(page.locator("#result-prompt")).to_have_text(f"“{first}”")
+    held[0].continue_()
+    page.unroute(poll)
+    expect(page.locator("#gallery .thumb")).to_have_count(2, timeout=20_000)  # the new one is done
+    expect(page.locator("#result-title")).to_have_text("From your gallery")
+    expect(page.locator("#result-prompt")).to_have_text(f"“{first}”")
+    expect(page.locator("#gen-status")).to_have_text("")
+    expect(page.locator("#generate")).to_have_text("Generate")  # no longer busy

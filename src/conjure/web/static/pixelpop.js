@@ -199,8 +199,12 @@ function updateStep(step) {
 }
 
 async function follow(job) {
+  // The panel shows this picture only while the person has not opened another from the gallery
+  // meanwhile: then its progress and its result are not drawn over the one they are looking at
+  // (the result goes to the top of the gallery).
+  const shown = () => !state.viewing;
   const ticker = setInterval(() => {
-    $("elapsed").textContent = t("pp.elapsed", { s: Math.round((Date.now() - job.started) / 1000) });
+    if (shown()) $("elapsed").textContent = t("pp.elapsed", { s: Math.round((Date.now() - job.started) / 1000) });
   }, 250);
   let view = null;
   try {
@@ -215,14 +219,18 @@ async function follow(job) {
         throw err;
       }
       if (TERMINAL.has(view.status)) break;
-      updateStep(view.status === "pending" ? "pending" : STEP_OF[view.step] || "generating");
+      if (shown()) updateStep(view.status === "pending" ? "pending" : STEP_OF[view.step] || "generating");
       if (Date.now() > deadline) break;
     }
   } finally {
     clearInterval(ticker);
     job.done = true;
   }
-  if (view?.status === "completed") {
+  if (view && !shown()) {
+    if (view.status === "completed") $("prompt").value = "";
+    else notice(jobFailure(view)); // said above the page, not in the panel they are looking at
+    tg.haptic.notify(view.status === "completed" ? "success" : "error");
+  } else if (view?.status === "completed") {
     updateStep("completed");
     showImage({
       url: view.image_url,
