@@ -1,15 +1,20 @@
-"""The tarot and PixelPop pages while things happen meanwhile: a past reading opened while another
-is read, a wallet read answering after a newer one. Each test holds one request (the test answers it) to make
-the order it is about."""
+"""The tarot and PixelPop pages and the operator console while things happen meanwhile: a past
+reading opened while another is read, a wallet read answering after a newer one, a picture done
+while another is viewed, a job search answering after a newer one. Each test holds one request
+(the test answers it) to make the order it is about."""
 
 from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 
 import httpx
 from playwright.sync_api import Page, Route, expect
+from sqlalchemy import create_engine, update
+from sqlalchemy.orm import Session
 
+from conjure.users.models import User
 from tests.web.test_pages import PASSWORD, _email, _token, ask, sign_up
 
 
@@ -175,3 +180,58 @@ def test_pixelpop_a_picture_finished_while_another_is_viewed_leaves_the_view(pag
     expect(page.locator("#result-prompt")).to_have_text(f"“{first}”")
     expect(page.locator("#gen-status")).to_have_text("")
     expect(page.locator("#generate")).to_have_text("Generate")  # no longer busy
+
+
+def _operator(server: str, server_var: Path) -> str:
+    """A new account given the admin role in the server's database (the session's ADMIN_EMAILS
+    account stays for the console test that signs it up)."""
+    email = _email("operator")
+    signup = httpx.post(f"{server}/api/v1/auth/signup", json={"email": email, "password": PASSWORD})
+    assert signup.status_code == 201, signup.text
+    engine = create_engine(f"sqlite:///{(server_var / 'conjure.db').as_posix()}")
+    with Session(engine) as session:
+        session.execute(update(User).where(User.email == email).values(role="admin"))
+        session.commit()
+    engine.dispose()
+    return email
+
+
+def test_the_console_shows_the_last_search_not_the_last_answer(
+    page: Page, server: str, server_var: Path
+) -> None:
+    """The operator searches jobs by one email, then by another before the first answers: the
+    first search's rows, answering last, are not shown under the second's filter."""
+    jobs = {}
+    for tag in ("first-customer", "second-customer"):
+        email = _email(tag)
+        sent = httpx.post(
+            f"{server}/api/v1/tarot/read",
+            json={"question": "Will my bakery do well this year?"},
+            headers=_token(server, email),
+        )
+        assert sent.status_code == 202, sent.text
+        jobs[email] = sent.json()["job_id"]
+    first, second = jobs
+    operator = _operator(server, server_var)
+    page.goto("/admin")
+    page.fill("#login-email", operator)
+    page.fill("#login-password", PASSWORD)
+    page.click("#login-form button[type=submit]")
+    expect(page.locator("#console")).to_be_visible()
+    page.locator("#autorefresh").set_checked(False)  # its searches would hide the late answer
+    search = re.compile(r".*/api/v1/admin/jobs/search\?.*email=.*$")
+    held = _hold_first(page, search)
+    page.fill("#f-email", first)
+    page.press("#f-email", "Enter")
+    _wait_held(page, held)
+    page.fill("#f-email", second)
+    page.press("#f-email", "Enter")
+    rows = page.locator("#jobs tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_have_attribute("data-job-id", jobs[second])
+    with page.expect_response(search):
+        held[0].continue_()  # the first search answers last
+    page.unroute(search)
+    page.wait_for_timeout(300)  # the late answer would be drawn now
+    shown = rows.evaluate_all("rows => rows.map((r) => r.dataset.jobId)")
+    assert shown == [jobs[second]], shown

@@ -50,14 +50,18 @@ export function jobRow(job, userCell) {
   );
 }
 
+let searches = 0; // job searches so far: one answering after a newer one (another filter) is not shown
+
 export async function refreshJobs(userCell) {
+  const mine = ++searches;
   let page;
   try {
     page = await api(`/api/v1/admin/jobs/search?${query()}`);
   } catch (err) {
-    say($("search-msg"), errorText(err));
+    if (mine === searches) say($("search-msg"), errorText(err));
     return;
   }
+  if (mine !== searches) return;
   say($("search-msg"), "");
   const body = $("jobs").tBodies[0];
   const rows = itemsOf(page);
