@@ -116,3 +116,30 @@ def test_an_older_status_read_answering_last_does_not_undo_ready(page: Page) -> 
     page.unroute(IMAGE)
     expect(page.locator("#viewer-status")).to_have_text("Ready")
     expect(page.locator("#compare")).to_be_visible()
+
+
+def test_an_image_opened_while_another_is_staged_stays_in_the_viewer(page: Page) -> None:
+    """While a restage runs the person opens an older image from the list: the one being staged,
+    read as its job goes on, is not drawn over the one they opened."""
+    _staged(page, "card-opener@example.com", "Open House")
+    href = page.get_attribute("#download", "href")
+    assert href is not None
+    first = href.split("?")[0]  # the older image's file (its signed query changes per read)
+    held = _hold(page, IMAGE, "GET")  # the new image's reads, answered once the older one is open
+    page.select_option("#style", "industrial")
+    page.click("#restage")
+    expect(page.locator("#images li")).to_have_count(2)
+    for _ in range(50):
+        if held:
+            break
+        page.wait_for_timeout(100)  # route handlers run while the test waits
+    assert held, "the page did not read the new image"
+    page.locator("#images .image-card").last.click()  # the older image
+    expect(page.locator("#viewer-status")).to_have_text("Ready")
+    expect(page.locator("#download")).to_have_attribute("href", re.compile(re.escape(first) + r"\?"))
+    for route in list(held):
+        route.continue_()
+    page.unroute(IMAGE)  # a read held meanwhile goes on too
+    expect(page.locator("#images .status-ready")).to_have_count(2, timeout=30_000)
+    page.wait_for_timeout(300)  # a late read of the new image would be drawn now
+    assert (page.get_attribute("#download", "href") or "").split("?")[0] == first

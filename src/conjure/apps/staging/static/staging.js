@@ -156,13 +156,14 @@ async function follow(accepted) {
   showImage({ id: accepted.image_id, status: accepted.status });
   await loadImages();
   // Each event starts a read of the image; they may answer out of order, and an older one (its
-  // image still staging) must not be drawn over a newer one (ready).
+  // image still staging) must not be drawn over a newer one (ready). Nor is it drawn once the
+  // person opened another image from the list: the viewer is theirs.
   let reads = 0;
   let drawn = 0;
   const check = async () => {
     const read = ++reads;
     const image = await api(`/api/v1/images/${accepted.image_id}`);
-    if (state.follow === controller && read > drawn) {
+    if (state.follow === controller && read > drawn && state.image?.id === image.id) {
       drawn = read;
       showImage(image);
     }
