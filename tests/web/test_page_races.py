@@ -235,3 +235,29 @@ def test_the_console_shows_the_last_search_not_the_last_answer(
     page.wait_for_timeout(300)  # the late answer would be drawn now
     shown = rows.evaluate_all("rows => rows.map((r) => r.dataset.jobId)")
     assert shown == [jobs[second]], shown
+
+
+def test_a_keyboard_operator_keeps_their_place_when_the_console_refreshes(
+    page: Page, server: str, server_var: Path
+) -> None:
+    """The console draws its tables again every few seconds (auto-refresh); the job row a keyboard
+    user is on is focused again in the new table, so Enter still opens it."""
+    sent = httpx.post(
+        f"{server}/api/v1/tarot/read",
+        json={"question": "Will the market stall do well?"},
+        headers=_token(server, _email("stall-owner")),
+    )
+    assert sent.status_code == 202, sent.text
+    operator = _operator(server, server_var)
+    page.goto("/admin")
+    page.fill("#login-email", operator)
+    page.fill("#login-password", PASSWORD)
+    page.click("#login-form button[type=submit]")
+    row = page.locator(f"#jobs tbody tr[data-job-id='{sent.json()['job_id']}']")
+    expect(row).to_have_count(1)
+    row.focus()
+    row.evaluate("row => { row.dataset.drawn = 'before'; }")
+    expect(page.locator("#jobs tbody tr[data-drawn]")).to_have_count(0, timeout=15_000)  # drawn again
+    expect(row).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("#detail")).to_have_attribute("open", "")
