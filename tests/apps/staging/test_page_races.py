@@ -143,3 +143,23 @@ def test_an_image_opened_while_another_is_staged_stays_in_the_viewer(page: Page)
     expect(page.locator("#images .status-ready")).to_have_count(2, timeout=30_000)
     page.wait_for_timeout(300)  # a late read of the new image would be drawn now
     assert (page.get_attribute("#download", "href") or "").split("?")[0] == first
+
+
+def test_a_keyboard_user_keeps_their_place_when_the_projects_are_drawn_again(page: Page) -> None:
+    """Opening a project (Enter on its button) reads and draws the project list again; the button
+    the person is on is focused again in the new list, not lost with the old one."""
+    page.goto("/staging")
+    page.fill("#auth-email", "keyboard-stager@example.com")
+    page.fill("#auth-password", "correct horse battery")
+    page.click("#signup")
+    for name in ("North Wing", "South Wing"):
+        page.fill("#project-name", name)
+        page.click("#project-create")
+        expect(page.locator("#projects button.active")).to_contain_text(name)
+    north = page.locator("#projects button", has_text="North Wing")
+    north.focus()
+    north.evaluate("button => { button.dataset.drawn = 'before'; }")
+    page.keyboard.press("Enter")
+    expect(page.locator("#projects button[data-drawn]")).to_have_count(0)  # drawn again
+    expect(page.locator("#projects button.active")).to_contain_text("North Wing")
+    expect(north).to_be_focused()

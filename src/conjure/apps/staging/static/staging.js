@@ -23,6 +23,9 @@ async function showApp() {
 async function loadProjects() {
   const page = await api("/api/v1/projects?limit=100");
   const list = $("projects");
+  // The list is drawn again when a project is opened or an image ends: the button a keyboard user
+  // is on goes with the old list, so the same project's button is focused in the new one.
+  const focused = list.contains(document.activeElement) ? document.activeElement.dataset.id : null;
   list.replaceChildren(
     ...page.items.map((p) =>
       h(
@@ -30,13 +33,14 @@ async function loadProjects() {
         {},
         h(
           "button",
-          { type: "button", class: p.id === state.project ? "active" : "", onclick: () => selectProject(p.id) },
+          { type: "button", class: p.id === state.project ? "active" : "", dataset: { id: p.id }, onclick: () => selectProject(p.id) },
           h("span", {}, p.name),
           h("span", { class: "muted small" }, String(p.image_count)),
         ),
       ),
     ),
   );
+  if (focused) list.querySelector(`button[data-id="${focused}"]`)?.focus({ preventScroll: true });
   if (!state.project && page.items.length) await selectProject(page.items[0].id);
 }
 
