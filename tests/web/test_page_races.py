@@ -261,3 +261,20 @@ def test_a_keyboard_operator_keeps_their_place_when_the_console_refreshes(
     expect(row).to_be_focused()
     page.keyboard.press("Enter")
     expect(page.locator("#detail")).to_have_attribute("open", "")
+
+
+def test_a_keyboard_user_keeps_their_place_when_the_history_is_drawn_again(page: Page) -> None:
+    """A reading that ends reads the history again and draws it anew; the past reading a keyboard
+    user is on meanwhile is focused again in the new list."""
+    sign_up(page, _email("keyboard-reader"))
+    ask(page, "What should I focus on in my garden this spring?")
+    items = page.locator("#history .history-item")
+    expect(items).to_have_count(1, timeout=30_000)
+    expect(page.locator("#ask-submit")).to_be_disabled()  # no question typed
+    ask(page, "Should I learn the violin this year?")
+    garden = items.filter(has_text="garden")
+    garden.focus()
+    garden.evaluate("button => { button.dataset.drawn = 'before'; }")
+    expect(items).to_have_count(2, timeout=30_000)  # the second reading ended: drawn again
+    expect(page.locator("#history [data-drawn]")).to_have_count(0)
+    expect(garden).to_be_focused()

@@ -300,7 +300,13 @@ async function loadHistory({ more = false } = {}) {
     const body = await api(`/api/v1/readings?limit=${HISTORY_PAGE}&offset=${shown}`);
     const rows = itemsOf(body).map(historyItem);
     if (more) $("history").append(...rows);
-    else $("history").replaceChildren(...rows);
+    else {
+      // Drawn anew when a reading ends: the past reading a keyboard user is on goes with the old
+      // list, so the same reading's button is focused in the new one.
+      const focused = $("history").contains(document.activeElement) ? document.activeElement.dataset.jobId : null;
+      $("history").replaceChildren(...rows);
+      if (focused) $("history").querySelector(`[data-job-id="${focused}"]`)?.focus({ preventScroll: true });
+    }
     const count = $("history").children.length;
     $("history-empty").hidden = count > 0;
     $("history-more").hidden = !(typeof body.total === "number" && body.total > count);
