@@ -278,3 +278,24 @@ def test_a_keyboard_user_keeps_their_place_when_the_history_is_drawn_again(page:
     expect(items).to_have_count(2, timeout=30_000)  # the second reading ended: drawn again
     expect(page.locator("#history [data-drawn]")).to_have_count(0)
     expect(garden).to_be_focused()
+
+
+def test_pixelpop_a_keyboard_user_keeps_their_place_when_the_gallery_is_drawn_again(page: Page) -> None:
+    """A picture that is done reads the gallery again and draws it anew; the picture a keyboard
+    user is on meanwhile is focused again in the new gallery."""
+    page.goto("/pixelpop")
+    page.fill("#auth-email", _email("pixel-keyboard"))
+    page.fill("#auth-password", PASSWORD)
+    page.click("#auth-submit")
+    page.fill("#prompt", "A lighthouse on a cliff at dusk")
+    page.click("#generate")
+    thumbs = page.locator("#gallery .thumb")
+    expect(thumbs).to_have_count(1, timeout=20_000)
+    page.fill("#prompt", "A red fox curled up in fresh snow")
+    page.click("#generate")
+    lighthouse = page.locator("#gallery .thumb[title^='A lighthouse']")
+    lighthouse.focus()
+    lighthouse.evaluate("thumb => { thumb.dataset.drawn = 'before'; }")
+    expect(thumbs).to_have_count(2, timeout=20_000)  # the fox is done: drawn again
+    expect(page.locator("#gallery [data-drawn]")).to_have_count(0)
+    expect(lighthouse).to_be_focused()

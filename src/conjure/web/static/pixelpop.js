@@ -391,6 +391,9 @@ function renderGallery(mayHaveMore) {
   const total = state.galleryTotal ?? items.length;
   $("gallery-count").textContent = total === 1 ? t("pp.gallery.count1") : total ? t("pp.gallery.count", { n: total }) : "";
   $("gallery-more").hidden = state.galleryTotal !== null ? items.length >= state.galleryTotal : !mayHaveMore;
+  // Drawn anew when a picture is done: the thumbnail a keyboard user is on goes with the old
+  // gallery, so the same picture's is focused in the new one.
+  const focused = $("gallery").contains(document.activeElement) ? document.activeElement.dataset.jobId : null;
   $("gallery").replaceChildren(
     ...items.map((item) =>
       h(
@@ -404,6 +407,7 @@ function renderGallery(mayHaveMore) {
       ),
     ),
   );
+  if (focused) $("gallery").querySelector(`[data-job-id="${focused}"]`)?.focus({ preventScroll: true });
 }
 
 function openFromGallery(item) {
