@@ -1,7 +1,7 @@
 """The tarot and PixelPop pages and the operator console while things happen meanwhile: a past
 reading opened while another is read, a wallet read answering after a newer one, a picture done
-while another is viewed, a job search answering after a newer one. Each test holds one request
-(the test answers it) to make the order it is about."""
+while another is viewed, a job search answering after a newer one, a list drawn again while a
+keyboard user is on it. A test about an order holds one request (the test answers it) to make it."""
 
 from __future__ import annotations
 

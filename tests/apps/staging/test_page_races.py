@@ -1,6 +1,7 @@
 """The ``/staging`` page while things happen meanwhile: a double click on Restage, a project left
-while its images are read, a status read answering after a newer one. Each test holds one request
-(the test answers it) to make the order it is about."""
+while its images are read, a status read answering after a newer one, an image opened while another
+is staged, the project list drawn again under a keyboard user. A test about an order holds one
+request (the test answers it) to make it."""
 
 from __future__ import annotations
 
