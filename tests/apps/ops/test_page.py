@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Route, expect
 
 from conjure.apps.ops.crypto import cipher_for
 from conjure.apps.ops.inbox import store_inbound, triage
@@ -334,6 +334,103 @@ def test_staff_answer_a_conversation_and_book_a_new_customer(
     expect(console.locator("#calendar .pill", has_text="18:30 · 14")).to_have_count(1)
     expect(console.locator("#nb-customer option", has_text="Dana Lee")).to_have_count(1)
     shot(console, "ops-09-booking-confirmed")
+
+
+def test_a_conversation_opened_while_another_is_read_is_the_one_shown(console: Page) -> None:
+    """Staff open one conversation, then quickly another: the first one's messages, answering
+    late, are not drawn over the second (whose reply box the next reply goes to)."""
+    _login(console, "staff@example.com")
+    threads = console.locator("#threads .thread")
+    expect(threads).to_have_count(3)
+    held: list[Route] = []
+
+    def hold_first(route: Route) -> None:
+        if held:
+            route.continue_()
+        else:
+            held.append(route)
+
+    reads = re.compile(r".*/inbox/[^/?]+$")
+    console.route(reads, hold_first)
+    threads.nth(0).locator(".open-thread").click()
+    threads.nth(1).locator(".open-thread").click()
+    expect(console.locator("#thread")).to_be_visible()
+    second = console.locator("#messages").text_content() or ""
+    assert held, "the first conversation was not read"
+    with console.expect_response(reads) as first:
+        held[0].continue_()
+    console.unroute(reads)
+    assert first.value.json()["messages"][0]["text"] not in second  # two conversations
+    console.wait_for_timeout(300)  # the late answer would be drawn now
+    expect(console.locator("#messages")).to_have_text(second)
+
+
+def test_a_station_switched_to_while_the_last_one_is_read_shows_its_own_inbox(
+    console: Page, ops_server: tuple[str, dict[str, str]]
+) -> None:
+    """A member of two stations reads one's inbox again, then picks the other: the first one's
+    conversations, answering late, are not drawn in the second's console."""
+    base, stations = ops_server
+    bay, sacramento = stations["bay-area"], stations["sacramento"]
+    with httpx.Client(base_url=base, timeout=10) as client:
+        _signup(client, "switcher@example.com")
+        for station, owner in ((bay, "owner-a"), (sacramento, "owner-b")):
+            body = {"email": f"{owner}@example.com", "password": PASSWORD}
+            token = _ok(client.post("/api/v1/auth/login", json=body))["access_token"]
+            member = {"email": "switcher@example.com", "role": "staff"}
+            headers = {"Authorization": f"Bearer {token}"}
+            _ok(client.post(f"/api/v1/ops/stations/{station}/members", json=member, headers=headers))
+    _login(console, "switcher@example.com")
+    expect(console.locator("#station option")).to_have_count(2)
+    console.select_option("#station", bay)
+    expect(console.locator("#threads .thread").first).to_be_visible()
+    held: list[Route] = []
+
+    def hold_first(route: Route) -> None:
+        if held:
+            route.continue_()
+        else:
+            held.append(route)
+
+    reads = re.compile(rf".*/stations/{bay}/inbox\?.*$")
+    console.route(reads, hold_first)
+    console.click("[data-tab=inbox]")  # the inbox read again: held
+    for _ in range(50):
+        if held:
+            break
+        console.wait_for_timeout(100)  # route handlers run while the test waits
+    assert held, "the inbox was not read again"
+    console.select_option("#station", sacramento)
+    expect(console.locator("#threads")).to_have_text("No conversations yet.")
+    with console.expect_response(reads):
+        held[0].continue_()  # the first station's conversations answer last
+    console.unroute(reads)
+    console.wait_for_timeout(300)  # the late answer would be drawn now
+    expect(console.locator("#threads")).to_have_text("No conversations yet.")
+
+
+def test_a_double_click_on_approve_sends_the_reply_once(
+    console: Page, ops_server: tuple[str, dict[str, str]], ops_var: Path
+) -> None:
+    """Approve & send on a draft, clicked twice before the first answers: one request (the
+    customer gets one reply), not a second one refused as already approved after the first went."""
+    asked = "How much does a party for 40 guests cost?"
+    _in_thread(_inbound(ops_var, [asked], tag="double-click"))
+    _login(console, "staff@example.com")
+    item = console.locator(".draft", has_text=asked)
+    expect(item.locator("textarea")).not_to_have_value("")
+    approve = re.compile(r".*/drafts/[^/]+/approve$")
+    held: list[Route] = []
+    console.route(approve, lambda route: held.append(route))
+    item.locator(".approve").dblclick()
+    console.wait_for_timeout(300)  # a second request would be on its way now
+    assert len(held) == 1, f"{len(held)} approve requests"
+    with console.expect_response(approve) as sent:
+        held[0].continue_()
+    console.unroute(approve)
+    assert sent.value.status == 200
+    expect(item).to_have_count(0)
+    expect(console.locator("#notice")).to_be_hidden()
 
 
 def test_a_station_with_a_long_history_still_sees_this_months_bookings(

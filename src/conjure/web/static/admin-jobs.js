@@ -33,6 +33,26 @@ function query() {
   return params;
 }
 
+const FOCUSABLE = "button, a, select, input, [tabindex]";
+const rowKey = (row) => row.dataset.jobId ?? row.dataset.kind ?? null; // what a row is about
+
+/**
+ * Draw ``rows`` into ``tbody`` (the console draws its tables again every few seconds). A keyboard
+ * user keeps their place: the row they were on (the same job or kind), or the same button of
+ * it, is focused again in the new table, as the old one goes with the old rows.
+ */
+export function redrawRows(tbody, rows) {
+  const focused = document.activeElement;
+  const row = focused && tbody.contains(focused) ? focused.closest("tr") : null;
+  const index = row ? [...row.querySelectorAll(FOCUSABLE)].indexOf(focused) : -1; // -1: the row itself
+  tbody.replaceChildren(...rows);
+  if (!row || rowKey(row) === null) return;
+  const again = [...tbody.rows].find((r) => rowKey(r) === rowKey(row));
+  if (!again) return;
+  const target = index < 0 ? again : again.querySelectorAll(FOCUSABLE)[index];
+  (target ?? again).focus({ preventScroll: true });
+}
+
 /** A row of a job list; clicking it (or Enter on it) opens the detail dialog. */
 export function jobRow(job, userCell) {
   const open = () => openJob(job.id);
@@ -50,19 +70,23 @@ export function jobRow(job, userCell) {
   );
 }
 
+let searches = 0; // job searches so far: one answering after a newer one (another filter) is not shown
+
 export async function refreshJobs(userCell) {
+  const mine = ++searches;
   let page;
   try {
     page = await api(`/api/v1/admin/jobs/search?${query()}`);
   } catch (err) {
-    say($("search-msg"), errorText(err));
+    if (mine === searches) say($("search-msg"), errorText(err));
     return;
   }
+  if (mine !== searches) return;
   say($("search-msg"), "");
-  const body = $("jobs").tBodies[0];
   const rows = itemsOf(page);
-  body.replaceChildren(
-    ...(rows.length ? rows.map((job) => jobRow(job, userCell)) : [h("tr", {}, h("td", { colspan: 8, class: "muted" }, t("admin.nojobs")))]),
+  redrawRows(
+    $("jobs").tBodies[0],
+    rows.length ? rows.map((job) => jobRow(job, userCell)) : [h("tr", {}, h("td", { colspan: 8, class: "muted" }, t("admin.nojobs")))],
   );
   const to = page.offset + rows.length;
   $("page-info").textContent = page.total ? t("console.page", { from: page.offset + 1, to, total: page.total }) : "";
@@ -82,8 +106,9 @@ export async function refreshKinds() {
   const chosen = select.value;
   select.replaceChildren(h("option", { value: "" }, t("console.any")), ...kinds.map((k) => h("option", { value: k.kind }, k.kind)));
   select.value = chosen;
-  $("kinds").tBodies[0].replaceChildren(
-    ...kinds.map((k) =>
+  redrawRows(
+    $("kinds").tBodies[0],
+    kinds.map((k) =>
       h(
         "tr",
         { dataset: { kind: k.kind } },

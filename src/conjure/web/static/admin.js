@@ -4,7 +4,7 @@
 
 import "./admin-i18n.js";
 import { statTile } from "./admin-chart.js";
-import { initJobs, openJob, refreshChart, refreshJobs, refreshKinds, shortId } from "./admin-jobs.js";
+import { initJobs, openJob, redrawRows, refreshChart, refreshJobs, refreshKinds, shortId } from "./admin-jobs.js";
 import { initUsage, refreshUsage } from "./admin-usage.js";
 import { api, ApiError, h, itemsOf, say, tokens } from "./api.js";
 import { applyI18n, formatDate, has, isolated, t, toggleLang } from "./i18n.js";
@@ -102,8 +102,9 @@ function renderDlq(page) {
     tbody.replaceChildren(h("tr", {}, h("td", { colspan: 6, class: "muted" }, t("admin.dlq.empty"))));
     return;
   }
-  tbody.replaceChildren(
-    ...jobs.map((job) => {
+  redrawRows(
+    tbody,
+    jobs.map((job) => {
       const id = job.id ?? job.job_id;
       return h(
         "tr",

@@ -98,9 +98,15 @@ async function enter(user) {
 
 // ---- wallet ------------------------------------------------------------------------------
 
+let walletReads = 0; // reads of the wallet so far: one answering late must not undo a newer one
+
 async function loadWallet() {
+  // A reading's start and its end each read the wallet (a star held, then released): on a slow
+  // network the first may answer last, and would show the star as still held.
+  const read = ++walletReads;
   try {
     const wallet = await api("/api/v1/user/wallet");
+    if (read !== walletReads) return;
     state.wallet = wallet;
     const held = wallet.stars_held ?? 0;
     const available = wallet.available_stars ?? wallet.star_balance - held;
@@ -111,7 +117,7 @@ async function loadWallet() {
     updateExchangeCost();
     if ($("ledger-box").open) await loadLedger();
   } catch (err) {
-    notice(errorText(err));
+    if (read === walletReads) notice(errorText(err));
   }
 }
 
@@ -237,19 +243,25 @@ async function showPastReading(jobId) {
   state.job?.abort.abort();
   state.view?.close();
   const view = new ReadingView("", { paced: false });
+  const job = { id: jobId, abort: new AbortController(), done: true, reading: null };
   state.view = view;
-  state.job = { id: jobId, abort: new AbortController(), done: true, reading: null };
+  state.job = job;
+  // Another reading opened (or the person signed out) while this one was read: its answer is not
+  // theirs to draw, nor the reading a language switch draws again.
+  const left = () => job.abort.signal.aborted;
   try {
     const reading = await api(`/api/v1/reading/${jobId}`);
+    if (left()) return;
     if (!TERMINAL.has(reading.status)) {
       startReading(jobId, reading.result?.question || "");
       return;
     }
-    state.job.reading = reading;
+    job.reading = reading;
     await view.finish(reading);
   } catch (err) {
-    say($("reading-error"), errorText(err));
+    if (!left()) say($("reading-error"), errorText(err));
   }
+  if (left()) return;
   $("reading").scrollIntoView({ behavior: scrollBehavior(), block: "start" });
   updateQuestionHint();
 }
@@ -288,7 +300,13 @@ async function loadHistory({ more = false } = {}) {
     const body = await api(`/api/v1/readings?limit=${HISTORY_PAGE}&offset=${shown}`);
     const rows = itemsOf(body).map(historyItem);
     if (more) $("history").append(...rows);
-    else $("history").replaceChildren(...rows);
+    else {
+      // Drawn anew when a reading ends: the past reading a keyboard user is on goes with the old
+      // list, so the same reading's button is focused in the new one.
+      const focused = $("history").contains(document.activeElement) ? document.activeElement.dataset.jobId : null;
+      $("history").replaceChildren(...rows);
+      if (focused) $("history").querySelector(`[data-job-id="${focused}"]`)?.focus({ preventScroll: true });
+    }
     const count = $("history").children.length;
     $("history-empty").hidden = count > 0;
     $("history-more").hidden = !(typeof body.total === "number" && body.total > count);

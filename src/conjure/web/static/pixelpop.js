@@ -199,8 +199,12 @@ function updateStep(step) {
 }
 
 async function follow(job) {
+  // The panel shows this picture only while the person has not opened another from the gallery
+  // meanwhile: then its progress and its result are not drawn over the one they are looking at
+  // (the result goes to the top of the gallery).
+  const shown = () => !state.viewing;
   const ticker = setInterval(() => {
-    $("elapsed").textContent = t("pp.elapsed", { s: Math.round((Date.now() - job.started) / 1000) });
+    if (shown()) $("elapsed").textContent = t("pp.elapsed", { s: Math.round((Date.now() - job.started) / 1000) });
   }, 250);
   let view = null;
   try {
@@ -215,14 +219,18 @@ async function follow(job) {
         throw err;
       }
       if (TERMINAL.has(view.status)) break;
-      updateStep(view.status === "pending" ? "pending" : STEP_OF[view.step] || "generating");
+      if (shown()) updateStep(view.status === "pending" ? "pending" : STEP_OF[view.step] || "generating");
       if (Date.now() > deadline) break;
     }
   } finally {
     clearInterval(ticker);
     job.done = true;
   }
-  if (view?.status === "completed") {
+  if (view && !shown()) {
+    if (view.status === "completed") $("prompt").value = "";
+    else notice(jobFailure(view)); // said above the page, not in the panel they are looking at
+    tg.haptic.notify(view.status === "completed" ? "success" : "error");
+  } else if (view?.status === "completed") {
     updateStep("completed");
     showImage({
       url: view.image_url,
@@ -383,6 +391,9 @@ function renderGallery(mayHaveMore) {
   const total = state.galleryTotal ?? items.length;
   $("gallery-count").textContent = total === 1 ? t("pp.gallery.count1") : total ? t("pp.gallery.count", { n: total }) : "";
   $("gallery-more").hidden = state.galleryTotal !== null ? items.length >= state.galleryTotal : !mayHaveMore;
+  // Drawn anew when a picture is done: the thumbnail a keyboard user is on goes with the old
+  // gallery, so the same picture's is focused in the new one.
+  const focused = $("gallery").contains(document.activeElement) ? document.activeElement.dataset.jobId : null;
   $("gallery").replaceChildren(
     ...items.map((item) =>
       h(
@@ -396,6 +407,7 @@ function renderGallery(mayHaveMore) {
       ),
     ),
   );
+  if (focused) $("gallery").querySelector(`[data-job-id="${focused}"]`)?.focus({ preventScroll: true });
 }
 
 function openFromGallery(item) {
@@ -419,9 +431,15 @@ function openFromGallery(item) {
 
 // ---- credits -------------------------------------------------------------------------------
 
+let walletReads = 0; // reads of the credits so far: one answering late must not undo a newer one
+
 async function loadWallet() {
+  // A picture's start and its end each read the credits (a star held, then released): on a slow
+  // network the first may answer last, and would show the star as still held.
+  const read = ++walletReads;
   try {
     const wallet = await api("/api/v1/user/wallet");
+    if (read !== walletReads) return;
     state.wallet = wallet;
     const held = wallet.stars_held ?? 0;
     $("credits").textContent = available();
@@ -430,7 +448,7 @@ async function loadWallet() {
     $("credits-held").hidden = !held;
     updateControls();
   } catch (err) {
-    notice(userMessage(err));
+    if (read === walletReads) notice(userMessage(err));
   }
 }
 

@@ -69,13 +69,24 @@ async function openStation(id) {
   await render();
 }
 
+// Draws of a tab so far. A tab's reads may answer after another station or tab was opened (or
+// the same one drawn again): each tab draws only while its draw is the latest (`stale()` false),
+// so one station's items never show (with their buttons) in another's console.
+let draws = 0;
+const drawing = () => {
+  const mine = draws;
+  return () => mine !== draws;
+};
+
 async function render() {
   for (const tab of document.querySelectorAll(".ops-tabs .tab")) tab.classList.toggle("active", tab.dataset.tab === state.tab);
   for (const panel of document.querySelectorAll(".tab-panel")) panel.hidden = panel.id !== `tab-${state.tab}`;
+  draws += 1;
+  const stale = drawing();
   try {
-    await { inbox, bookings, leads, reviews, budget }[state.tab]();
+    await { inbox, bookings, leads, reviews, budget }[state.tab](stale);
   } catch (err) {
-    say($("notice"), problem(err));
+    if (!stale()) say($("notice"), problem(err));
   }
 }
 
@@ -91,11 +102,12 @@ async function act(work) {
 
 // --- inbox ----------------------------------------------------------------------------------
 
-async function inbox() {
+async function inbox(stale) {
   const [drafts, threads] = await Promise.all([
     api(`${base()}/drafts?status=pending&limit=50`),
     api(`${base()}/inbox?limit=50`),
   ]);
+  if (stale()) return;
   const unread = threads.items.reduce((n, t) => n + t.unread, 0);
   $("unread").textContent = unread ? String(unread) : "";
   $("drafts").replaceChildren(
@@ -138,6 +150,18 @@ function draftItem(draft) {
     await render();
   };
   const reject = () => act(() => api(`${base()}/drafts/${draft.id}/reject`, { method: "POST" }));
+  // One decision per draft: a double click (or a click while one is on its way) is sent once, not
+  // a second time to be refused as already decided once the first reply went out.
+  let deciding = false;
+  const decide = (work) => async () => {
+    if (deciding) return;
+    deciding = true;
+    try {
+      await work();
+    } finally {
+      deciding = false;
+    }
+  };
   const send = unreadable ? "Send my reply" : "Approve & send";
   return h(
     "li",
@@ -150,8 +174,8 @@ function draftItem(draft) {
     text,
     error,
     can("staff")
-      ? h("div", { class: "row" }, h("button", { type: "button", class: "primary approve", onclick: approve }, send),
-          h("button", { type: "button", class: "secondary reject", onclick: reject }, "Reject"))
+      ? h("div", { class: "row" }, h("button", { type: "button", class: "primary approve", onclick: decide(approve) }, send),
+          h("button", { type: "button", class: "secondary reject", onclick: decide(reject) }, "Reject"))
       : h("p", { class: "muted small" }, "Viewers cannot send replies."),
   );
 }
@@ -174,20 +198,29 @@ function threadItem(thread) {
   );
 }
 
+let threadReads = 0; // reads of a conversation so far: only the latest one is drawn
+
 // One conversation, oldest message first, with a reply box for staff and above.
 async function showThread() {
   if (!state.thread) {
     $("thread").hidden = true;
     return;
   }
+  const id = state.thread;
+  const read = ++threadReads;
+  // Another conversation opened (or this one closed, or read again) while this read was on its
+  // way: drawn, its messages would sit above the reply box of the one now open.
+  const stale = () => read !== threadReads || state.thread !== id;
   let thread;
   try {
-    thread = await api(`${base()}/inbox/${state.thread}`);
+    thread = await api(`${base()}/inbox/${id}`);
   } catch (err) {
+    if (stale()) return;
     state.thread = null;
     $("thread").hidden = true;
     return say($("notice"), problem(err));
   }
+  if (stale()) return;
   $("thread-title").textContent = thread.customer_name || "Customer";
   $("messages").replaceChildren(
     ...thread.messages.map((m) =>
@@ -246,7 +279,7 @@ function calendarSpan() {
   return { start, end };
 }
 
-async function bookings() {
+async function bookings(stale) {
   // The month on screen only: a station's whole history is more than one page, oldest first.
   const { start, end } = calendarSpan();
   const span = `date_from=${isoDay(start)}&date_to=${isoDay(end)}`;
@@ -255,6 +288,7 @@ async function bookings() {
     api(`${base()}/bookings?${span}&limit=100&sort=event_date`),
     can("staff") ? customerPage(search) : Promise.resolve({ items: [], total: 0 }),
   ]);
+  if (stale()) return;
   $("bookings").replaceChildren(...body.items.map(bookingRow));
   calendar(body.items);
   $("new-booking").hidden = !can("staff");
@@ -401,8 +435,9 @@ async function leadPages(status, want, offset = 0) {
   return { items, total };
 }
 
-async function leads() {
+async function leads(stale) {
   const columns = await Promise.all(LEAD_COLUMNS.map((status) => leadPages(status, state.leadsShown[status] || LEADS_PAGE)));
+  if (stale()) return;
   state.leadColumns = Object.fromEntries(LEAD_COLUMNS.map((status, i) => [status, columns[i]]));
   drawBoard();
 }
@@ -451,8 +486,9 @@ function leadCard(lead) {
 
 // --- reviews --------------------------------------------------------------------------------
 
-async function reviews() {
+async function reviews(stale) {
   const body = await api(`${base()}/reviews?limit=50`);
+  if (stale()) return;
   $("reviews").replaceChildren(
     ...(body.items.length ? body.items.map(reviewItem) : [h("li", { class: "muted" }, "No reviews yet.")]),
   );
@@ -479,7 +515,7 @@ function reviewItem(review) {
 
 // --- budget and audit -----------------------------------------------------------------------
 
-async function budget() {
+async function budget(stale) {
   if (!can("manager")) {
     $("usage").replaceChildren(h("p", { class: "muted" }, "Managers and owners see the AI budget; owners see the audit trail."));
     $("alerts").replaceChildren();
@@ -488,6 +524,7 @@ async function budget() {
     return;
   }
   const usage = await api(`${base()}/ai/usage`);
+  if (stale()) return;
   $("usage").replaceChildren(
     h("div", {}, h("span", { class: "muted small" }, "Spent"), h("strong", {}, money(usage.cost_usd))),
     h("div", {}, h("span", { class: "muted small" }, "Budget"), h("strong", {}, money(usage.budget_usd))),
@@ -497,6 +534,7 @@ async function budget() {
   $("export").hidden = !can("owner");
   if (!can("owner")) return;
   const [alerts, audit] = await Promise.all([api(`${base()}/alerts`), api(`${base()}/audit?limit=50`)]);
+  if (stale()) return;
   $("alerts").replaceChildren(...alerts.items.map((a) => h("li", { class: "notice error" }, a.message)));
   $("audit").replaceChildren(
     ...audit.items.map((a) =>

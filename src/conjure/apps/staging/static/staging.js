@@ -23,6 +23,9 @@ async function showApp() {
 async function loadProjects() {
   const page = await api("/api/v1/projects?limit=100");
   const list = $("projects");
+  // The list is drawn again when a project is opened or an image ends: the button a keyboard user
+  // is on goes with the old list, so the same project's button is focused in the new one.
+  const focused = list.contains(document.activeElement) ? document.activeElement.dataset.id : null;
   list.replaceChildren(
     ...page.items.map((p) =>
       h(
@@ -30,13 +33,14 @@ async function loadProjects() {
         {},
         h(
           "button",
-          { type: "button", class: p.id === state.project ? "active" : "", onclick: () => selectProject(p.id) },
+          { type: "button", class: p.id === state.project ? "active" : "", dataset: { id: p.id }, onclick: () => selectProject(p.id) },
           h("span", {}, p.name),
           h("span", { class: "muted small" }, String(p.image_count)),
         ),
       ),
     ),
   );
+  if (focused) list.querySelector(`button[data-id="${focused}"]`)?.focus({ preventScroll: true });
   if (!state.project && page.items.length) await selectProject(page.items[0].id);
 }
 
@@ -47,9 +51,14 @@ async function selectProject(id) {
   await Promise.all([loadImages(), loadProjects()]);
 }
 
+let imageReads = 0; // reads of the image list so far: one answering late must not undo a newer one
+
 async function loadImages() {
   if (!state.project) return;
+  const read = ++imageReads;
   const page = await api(`/api/v1/projects/${state.project}/images?limit=100`);
+  // A newer read (another project opened meanwhile, or this one read again) draws the list.
+  if (read !== imageReads) return;
   $("images").replaceChildren(
     ...page.items.map((image) =>
       h(
@@ -121,13 +130,23 @@ async function stage() {
 }
 
 async function restage() {
+  // Each restage is charged: a double click (or a click while one is on its way) sends one.
+  if ($("restage").disabled) return;
   notify(null);
+  $("restage").disabled = true;
+  let accepted;
   try {
-    const accepted = await api(`/api/v1/images/${state.image.id}/restage`, {
+    accepted = await api(`/api/v1/images/${state.image.id}/restage`, {
       method: "POST",
       headers: { "Idempotency-Key": newIdempotencyKey() },
       body: options(),
     });
+  } catch (error) {
+    return notify(error);
+  } finally {
+    $("restage").disabled = false; // the viewer hides it until the new image is ready
+  }
+  try {
     await follow(accepted);
   } catch (error) {
     notify(error);
@@ -140,9 +159,18 @@ async function follow(accepted) {
   state.follow = controller;
   showImage({ id: accepted.image_id, status: accepted.status });
   await loadImages();
+  // Each event starts a read of the image; they may answer out of order, and an older one (its
+  // image still staging) must not be drawn over a newer one (ready). Nor is it drawn once the
+  // person opened another image from the list: the viewer is theirs.
+  let reads = 0;
+  let drawn = 0;
   const check = async () => {
+    const read = ++reads;
     const image = await api(`/api/v1/images/${accepted.image_id}`);
-    if (state.follow === controller) showImage(image);
+    if (state.follow === controller && read > drawn && state.image?.id === image.id) {
+      drawn = read;
+      showImage(image);
+    }
     if (ENDED.has(image.status)) {
       controller.abort();
       await Promise.all([loadImages(), refreshStars(), loadProjects()]);
