@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from conjure.events.types import NewEvent
 from conjure.jobs.models import Job
 from conjure.jobs.registry import JobContext, JobKind, PermanentJobError, RetryableJobError
-from conjure.mail.service import SEND_KIND, Email, compose
+from conjure.mail.message import SEND_KIND, Email, compose
 from conjure.mail.transport import DeliveryFailed, deliver
 
 # A mail server outage outlasts the engine's usual five tries; with the backoff's 60 s cap ten
