@@ -9,13 +9,14 @@ import re
 
 import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from conjure.auth.models import PasswordReset
 from conjure.auth.tokens import hash_secret
 from conjure.jobs.models import Job
 from conjure.mail.service import SEND_KIND
 from conjure.runtime import Runtime
+from conjure.users.models import IdentityProvider, UserIdentity
 from tests.auth.conftest import ClientFactory
 
 SIGNUP, LOGIN, REFRESH = "/api/v1/auth/signup", "/api/v1/auth/login", "/api/v1/auth/refresh"
@@ -133,6 +134,18 @@ async def test_an_expired_or_unknown_token_is_one_answer(api: ClientFactory) -> 
         assert (
             await client.post(LOGIN, json={"email": "ada@example.com", "password": OLD})
         ).status_code == 200
+
+
+async def test_a_link_is_void_once_the_account_no_longer_signs_in_with_a_password(api: ClientFactory) -> None:
+    async with api(public_base_url=BASE) as (client, runtime):
+        await _signup(client)
+        await client.post(RESET, json={"email": "ada@example.com"})
+        [email] = await _emails(runtime)
+        async with runtime.db.session() as db:  # as unlinking the password sign-in does
+            await db.execute(delete(UserIdentity).where(UserIdentity.provider == IdentityProvider.PASSWORD))
+        answer = await client.post(CONFIRM, json={"token": _token(email), "password": NEW})
+        assert answer.status_code == 400
+        assert answer.json()["code"] == "invalid_reset_token"
 
 
 async def test_the_new_password_follows_the_sign_up_rule(api: ClientFactory) -> None:

@@ -19,7 +19,7 @@ import secrets
 from typing import TYPE_CHECKING, Literal
 
 import structlog
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from conjure.auth.models import PasswordReset, RefreshToken
@@ -28,7 +28,7 @@ from conjure.auth.tokens import hash_secret
 from conjure.db import utcnow
 from conjure.errors import ConjureError
 from conjure.mail.service import Email, queue_email
-from conjure.users.models import IdentityProvider, User
+from conjure.users.models import IdentityProvider, User, UserIdentity
 from conjure.users.service import normalize_email, user_of_identity
 
 if TYPE_CHECKING:
@@ -101,6 +101,13 @@ async def request_password_reset(
     log.info("password_reset_requested", user_id=str(user.id))
 
 
+async def _signs_in_with_password(session: AsyncSession, user: User) -> bool:
+    stmt = select(UserIdentity.id).where(
+        UserIdentity.user_id == user.id, UserIdentity.provider == IdentityProvider.PASSWORD
+    )
+    return await session.scalar(stmt.limit(1)) is not None
+
+
 async def confirm_password_reset(session: AsyncSession, *, token: str, password: str) -> User:
     """Set the password of the token's user; the token and every other session of theirs end."""
     # Hashed before the token is spent, so no row lock (nor SQLite's write lock) waits on argon2.
@@ -118,7 +125,8 @@ async def confirm_password_reset(session: AsyncSession, *, token: str, password:
     )
     user_id = spent.scalar_one_or_none()
     user = await session.get(User, user_id) if user_id is not None else None
-    if user is None or user.deleted_at is not None:
+    # Closed since, or no longer signing in with a password (unlinked): the link has nothing to reset.
+    if user is None or user.deleted_at is not None or not await _signs_in_with_password(session, user):
         raise InvalidResetToken("This reset link has expired or was already used; ask for a new one.")
     user.password_hash = password_hash
     await session.execute(
