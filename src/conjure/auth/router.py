@@ -115,7 +115,13 @@ async def login(
     return _token_out(user, await service.issue_tokens(session, settings, user), response, method="password")
 
 
-@public.post("/password-reset", status_code=202, responses={202: {"description": "Accepted (always)"}})
+@public.post(
+    "/password-reset",
+    status_code=202,
+    # No body: the answer says nothing, the same for every address.
+    response_class=Response,
+    responses={202: {"description": "Accepted, whether or not an account has this email"}},
+)
 async def request_password_reset(body: PasswordResetIn, session: SessionDep, runtime: RuntimeDep) -> Response:
     """Email a password reset link if an own account has this email; the answer is the same either way."""
     # Per IP (RATE_LIMIT_ANONYMOUS, on the router) and per account, so one inbox is not flooded
