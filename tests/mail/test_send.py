@@ -7,7 +7,9 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
+import pytest
 import structlog
 from sqlalchemy import select
 
@@ -17,7 +19,7 @@ from conjure.mail.service import SEND_KIND, Email, queue_email
 from conjure.mail.transport import outbox_dir
 from conjure.runtime import Runtime
 from conjure.settings import Settings
-from tests.mail.smtp import Mailbox, start_smtp
+from tests.mail.smtp import Mailbox, loopback_certificate, start_smtp
 from tests.servers import free_port
 
 LINK = "https://conjure.example/reset-password#token=secret-token-123"
@@ -179,3 +181,46 @@ def test_production_without_mail_url_warns_at_start_up(make_settings: Callable[.
         warn_if_unconfigured(make_settings(environment="production", mail_url="smtp://mail.example:587"))
         warn_if_unconfigured(make_settings())
     assert [entry["event"] for entry in logs] == ["mail_not_configured"]
+
+
+@pytest.mark.parametrize("scheme", ["smtp", "smtps"])
+async def test_the_login_goes_over_tls_by_starttls_or_smtps(
+    make_settings: Callable[..., Settings],
+    sqlite_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    scheme: str,
+) -> None:
+    # The server refuses AUTH and mail before STARTTLS (smtp) or speaks TLS at once (smtps); the
+    # client verifies its certificate against SSL_CERT_FILE, as against the system's CAs.
+    context, cert = loopback_certificate(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    mailbox, port = Mailbox(), free_port()
+    tls = {"starttls": context} if scheme == "smtp" else {"implicit": context}
+    controller = start_smtp(mailbox, port, **tls)
+    settings = make_settings(database_url=sqlite_url, mail_url=f"{scheme}://relay:secret@127.0.0.1:{port}")
+    try:
+        async with running(settings) as runtime:
+            job = await _ended(runtime, await _queue(runtime))
+    finally:
+        controller.stop()
+    assert job.status == JobStatus.SUCCEEDED
+    assert mailbox.logins == [("relay", "secret")]
+    assert len(mailbox.messages) == 1
+
+
+async def test_a_certificate_the_client_does_not_trust_is_not_sent_to(
+    make_settings: Callable[..., Settings], sqlite_url: str, tmp_path: Path
+) -> None:
+    context, _ = loopback_certificate(tmp_path)  # not in SSL_CERT_FILE: unknown to the client
+    mailbox, port = Mailbox(), free_port()
+    controller = start_smtp(mailbox, port, implicit=context)
+    settings = make_settings(database_url=sqlite_url, mail_url=f"smtps://relay:secret@127.0.0.1:{port}")
+    try:
+        async with running(settings) as runtime:
+            codes = await _failed_tries(runtime, await _queue(runtime), 1)
+    finally:
+        controller.stop()
+    assert set(codes) == {"smtp_unreachable"}  # retried later, never sent in the clear
+    assert mailbox.logins == []
+    assert mailbox.messages == []
