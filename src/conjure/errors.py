@@ -4,6 +4,7 @@ The tree (each leaf names its stable ``code``):
 
     ConjureError(code, status, message)
     ├── 400 bad_request, malformed_json, invalid_signature (webhooks), invalid_object_key (storage)
+    │       invalid_reset_token      (auth: a password reset link expired, used or unknown)
     ├── 401 unauthorized, invalid_token, token_expired, invalid_credentials,
     │       invalid_refresh_token, refresh_token_reused, invalid_init_data   (auth)
     ├── 402 insufficient_stars, insufficient_coins

@@ -88,14 +88,18 @@ class Runtime:
         return runtime
 
     def register_platform_kinds(self) -> None:
-        """The platform's own job kinds: billing's Stripe events, and ``channels.process``, which
-        hands inbound messages to the apps."""
+        """The platform's own job kinds: billing's Stripe events, ``channels.process``, which
+        hands inbound messages to the apps, and ``mail.send``."""
         from conjure.billing.tasks import platform_kinds
         from conjure.channels.tasks import process_kind
         from conjure.channels.types import RUNTIME_SESSION_KEY
+        from conjure.mail.tasks import send_kind
+        from conjure.mail.transport import warn_if_unconfigured
 
         for kind in platform_kinds(self.announcer):
             self.registry.register(kind)
+        self.registry.register(send_kind())
+        warn_if_unconfigured(self.settings)
 
         # The handlers' signature has no runtime: it rides on their session (to submit jobs).
         self.registry.register(process_kind(self.inbound_handlers, session_info={RUNTIME_SESSION_KEY: self}))

@@ -165,6 +165,16 @@ class Settings(BaseSettings):
     rate_limit_payment: str = "10/minute"  # create-intent: each call creates a Stripe PaymentIntent
     rate_limit_signup: str = "20/hour"  # new accounts per client IP (each gets a welcome bonus)
     rate_limit_signup_device: str = "5/hour"  # new accounts per X-Device-Id header, when sent
+    rate_limit_password_reset: str = "5/hour"  # reset emails asked for one account (by email hash)
+
+    # Email (conjure.mail). MAIL_URL: smtp://user:pass@host:port (STARTTLS when the server offers
+    # it) or smtps://… (implicit TLS); unset, each email is written as an .eml file under
+    # VAR_DIR/outbox instead (a warning at start-up in production: nobody receives them).
+    mail_url: SecretStr | None = None
+    mail_from: str = "Conjure <no-reply@localhost>"
+    mail_timeout_seconds: float = Field(default=20.0, gt=0)
+    # How long a password reset link works (conjure.auth.resets).
+    password_reset_ttl_seconds: int = Field(default=3600, ge=60)
 
     # Rate limits while Redis is down (docs/auth.md): each API process enforces its share of a
     # limit (limit ÷ RATE_LIMIT_API_PROCESSES, the number of API processes in all) on writes;

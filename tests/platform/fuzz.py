@@ -46,6 +46,7 @@ OVERRIDES: dict[str, Any] = {
             "rate_limit_generation",
             "rate_limit_payment",
             "rate_limit_signup",
+            "rate_limit_password_reset",
             "assistant_messages_rate_limit",
             "ops_ai_rate_limit",
             "ops_public_lead_rate_limit",

@@ -12,7 +12,9 @@ from conjure.settings import Settings
 
 
 async def test_pages_and_assets_are_served_with_a_strict_csp(client: httpx.AsyncClient) -> None:
-    for path, marker in (("/", 'src="/static/app.js"'), ("/admin", 'src="/static/admin.js"')):
+    pages = (("/", "app.js"), ("/admin", "admin.js"), ("/reset-password", "reset.js"))
+    for path, script in pages:
+        marker = f'src="/static/{script}"'
         page = await client.get(path)
         assert page.status_code == 200
         assert page.headers["content-type"].startswith("text/html")

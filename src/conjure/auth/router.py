@@ -1,4 +1,5 @@
-"""HTTP routes of the auth domain: sign-up, login, refresh, logout, Telegram, API keys, linked sign-ins."""
+"""HTTP routes of the auth domain: sign-up, login, password reset, refresh, logout, Telegram, API keys,
+linked sign-ins."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import structlog
 from fastapi import APIRouter, Body, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
-from conjure.auth import apikeys, service
+from conjure.auth import apikeys, resets, service
 from conjure.auth import identities as linking
 from conjure.auth.deps import CurrentUser, UserInPerson, client_ip, identity_providers
 from conjure.auth.identities import Proof
@@ -23,6 +24,8 @@ from conjure.auth.schemas import (
     LinkOut,
     LoginIn,
     PasswordLinkIn,
+    PasswordResetConfirmIn,
+    PasswordResetIn,
     RefreshIn,
     SignupIn,
     TelegramIn,
@@ -110,6 +113,38 @@ async def login(
         AUTH_FAILURES.labels("password", "invalid_credentials").inc()
         raise
     return _token_out(user, await service.issue_tokens(session, settings, user), response, method="password")
+
+
+@public.post(
+    "/password-reset",
+    status_code=202,
+    # No body: the answer says nothing, the same for every address.
+    response_class=Response,
+    responses={202: {"description": "Accepted, whether or not an account has this email"}},
+)
+async def request_password_reset(body: PasswordResetIn, session: SessionDep, runtime: RuntimeDep) -> Response:
+    """Email a password reset link if an own account has this email; the answer is the same either way."""
+    # Per IP (RATE_LIMIT_ANONYMOUS, on the router) and per account, so one inbox is not flooded
+    # from many addresses; the bucket is keyed by the email's hash, whether or not it has an account.
+    await runtime.limiter.hit(
+        "password-reset-account",
+        hash_secret(normalize_email(body.email))[:32],
+        runtime.settings.rate_limit_password_reset,
+        on_outage=Outage.LOCAL,
+    )
+    await resets.request_password_reset(session, runtime, email=body.email, language=body.language)
+    return Response(status_code=202)
+
+
+@public.post(
+    "/password-reset/confirm",
+    status_code=204,
+    responses={400: {"description": "invalid_reset_token: expired, already used or unknown"}},
+)
+async def confirm_password_reset(body: PasswordResetConfirmIn, session: SessionDep) -> Response:
+    """Set a new password with the token from a reset email; signs the account out everywhere."""
+    await resets.confirm_password_reset(session, token=body.token, password=body.password)
+    return Response(status_code=204)
 
 
 @public.post(

@@ -34,6 +34,17 @@ class LoginIn(BaseModel):
     password: str = Field(max_length=128)
 
 
+class PasswordResetIn(BaseModel):
+    email: EmailStr
+    language: Literal["en", "th"] = Field(default="en", description="The email's language.")
+
+
+class PasswordResetConfirmIn(BaseModel):
+    # A token is 43 characters (32 bytes, urlsafe base64); longer input is no token.
+    token: str = Field(min_length=1, max_length=200)
+    password: str = Field(min_length=8, max_length=128)  # the sign-up rule
+
+
 class RefreshIn(BaseModel):
     refresh_token: str = Field(min_length=1, max_length=200)
 

@@ -1,5 +1,5 @@
 """Serves the browser client: the tarot page at ``/`` (its billing section also at ``/billing``), PixelPop at
-``/pixelpop``, the console at ``/admin``.
+``/pixelpop``, the console at ``/admin``, password reset at ``/reset-password``.
 
 The pages are plain HTML + ES modules under ``static/`` (no build step), so ``conjure up`` serves a
 working client in every mode. The HTML carries a strict Content-Security-Policy: scripts only from
@@ -93,6 +93,12 @@ async def pixelpop_page(request: Request) -> FileResponse:
     return FileResponse(
         STATIC_DIR / "pixelpop.html", headers={**PIXELPOP_HEADERS, "content-security-policy": policy}
     )
+
+
+@router.api_route("/reset-password", methods=["GET", "HEAD"])
+async def reset_password_page() -> FileResponse:
+    """Password reset: asks for the email, or (opened from the emailed link) for the new password."""
+    return FileResponse(STATIC_DIR / "reset.html", headers=PAGE_HEADERS)
 
 
 @router.api_route("/admin", methods=["GET", "HEAD"])
