@@ -138,4 +138,28 @@ def test_the_sign_in_forms_link_to_the_reset_page_in_thai(page: Page) -> None:
     shot(page, "reset-forgot-link-th")
     for path in ("/assistant", "/staging"):
         page.goto(path)
-        expect(page.locator("#auth a.forgot")).to_have_attribute("href", "/reset-password")
+        expect(page.locator("#auth a.forgot")).to_have_attribute("href", f"/reset-password?from={path}")
+
+
+def test_the_reset_leads_back_to_the_page_it_was_asked_from(
+    page: Page, server: str, server_var: Path
+) -> None:
+    """Asked for from the assistant's sign-in form: "Back to sign in", and "Sign in" once the emailed
+    link (opened in the same browser) has set the password, go back to the assistant."""
+    address = _sign_up(server, "reset-back")
+    page.goto("/assistant")
+    page.click("#auth a.forgot")
+    expect(page.locator("#request a.back")).to_have_attribute("href", "/assistant")
+    _request_link(page, address)
+    page.goto("/reset-password?from=//elsewhere.example")  # not a path of this site: ignored
+    expect(page.locator("#request a.back")).to_have_attribute("href", "/assistant")
+    page.goto(_link(_mail_to(server_var, address), server))
+    page.fill("#reset-password", NEW)
+    page.fill("#reset-password2", NEW)
+    page.click("#choose-submit")
+    page.click("#signin")
+    expect(page).to_have_url(f"{server}/assistant")
+    page.fill("#auth-email", address)
+    page.fill("#auth-password", NEW)
+    page.click("#login")
+    expect(page.locator("#app")).to_be_visible()

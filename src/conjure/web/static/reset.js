@@ -8,6 +8,16 @@ const $ = (id) => document.getElementById(id);
 const tell = banner($("notice"));
 
 let token = null;
+// The page whose "Forgot password?" led here: its links back go there, also once the emailed link
+// is opened in this browser. Only a path of this site (never "//elsewhere": no open redirect).
+const FROM_KEY = "conjure.reset_from";
+
+function pointBack() {
+  const from = new URLSearchParams(location.search).get("from");
+  if (from && /^\/[a-z-]*$/.test(from)) localStorage.setItem(FROM_KEY, from);
+  const back = localStorage.getItem(FROM_KEY) || "/";
+  for (const link of document.querySelectorAll("a.back")) link.href = back;
+}
 
 function show(section) {
   for (const id of ["request", "choose", "done"]) $(id).hidden = id !== section;
@@ -83,4 +93,5 @@ document.addEventListener("langchange", () => tell.again());
 $("request-form").addEventListener("submit", requestLink);
 $("choose-form").addEventListener("submit", choosePassword);
 window.addEventListener("hashchange", readToken);
+pointBack();
 readToken();
