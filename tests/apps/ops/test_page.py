@@ -336,12 +336,8 @@ def test_staff_answer_a_conversation_and_book_a_new_customer(
     shot(console, "ops-09-booking-confirmed")
 
 
-def test_a_conversation_opened_while_another_is_read_is_the_one_shown(console: Page) -> None:
-    """Staff open one conversation, then quickly another: the first one's messages, answering
-    late, are not drawn over the second (whose reply box the next reply goes to)."""
-    _login(console, "staff@example.com")
-    threads = console.locator("#threads .thread")
-    expect(threads).to_have_count(3)
+def _hold_first(tab: Page, url: re.Pattern[str]) -> list[Route]:
+    """The first request to ``url`` is held (the test answers it); later ones go on."""
     held: list[Route] = []
 
     def hold_first(route: Route) -> None:
@@ -350,8 +346,18 @@ def test_a_conversation_opened_while_another_is_read_is_the_one_shown(console: P
         else:
             held.append(route)
 
+    tab.route(url, hold_first)
+    return held
+
+
+def test_a_conversation_opened_while_another_is_read_is_the_one_shown(console: Page) -> None:
+    """Staff open one conversation, then quickly another: the first one's messages, answering
+    late, are not drawn over the second (whose reply box the next reply goes to)."""
+    _login(console, "staff@example.com")
+    threads = console.locator("#threads .thread")
+    expect(threads).to_have_count(3)
     reads = re.compile(r".*/inbox/[^/?]+$")
-    console.route(reads, hold_first)
+    held = _hold_first(console, reads)
     threads.nth(0).locator(".open-thread").click()
     threads.nth(1).locator(".open-thread").click()
     expect(console.locator("#thread")).to_be_visible()
@@ -384,16 +390,8 @@ def test_a_station_switched_to_while_the_last_one_is_read_shows_its_own_inbox(
     expect(console.locator("#station option")).to_have_count(2)
     console.select_option("#station", bay)
     expect(console.locator("#threads .thread").first).to_be_visible()
-    held: list[Route] = []
-
-    def hold_first(route: Route) -> None:
-        if held:
-            route.continue_()
-        else:
-            held.append(route)
-
     reads = re.compile(rf".*/stations/{bay}/inbox\?.*$")
-    console.route(reads, hold_first)
+    held = _hold_first(console, reads)
     console.click("[data-tab=inbox]")  # the inbox read again: held
     for _ in range(50):
         if held:
