@@ -4,7 +4,6 @@ guarded call is delayed, not made, while its breaker is open."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -12,7 +11,7 @@ from typing import Any
 import pytest
 from prometheus_client import REGISTRY
 
-from conjure.ai.breaker import CircuitBreaker, breaker_warnings, guard_job_call
+from conjure.ai.breaker import CircuitBreaker, breaker_for, breaker_warnings, guard_job_call
 from conjure.jobs.registry import RetryableJobError
 from tests.payments.conftest import Shop
 from tests.payments.stripe_server import FakeStripe
@@ -31,6 +30,9 @@ async def test_stripe_breaker_opens_refuses_then_closes_after_a_trial(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     shop = await shop_factory(sqlite_url, ai_breaker_failures=2, ai_breaker_cooldown_seconds=1.0)
+    # The breaker's clock is the test's: on a loaded box the cooldown would pass between the calls.
+    now = [0.0]
+    breaker_for("stripe", shop.runtime.settings, service="stripe").clock = lambda: now[0]
     _, headers = await shop.user()
     real_create = stripe_server._create
 
@@ -57,7 +59,7 @@ async def test_stripe_breaker_opens_refuses_then_closes_after_a_trial(
     assert any("stripe" in w and "open" in w for w in ready["warnings"])
 
     monkeypatch.setattr(stripe_server, "_create", real_create)
-    await asyncio.sleep(1.1)  # the cooldown: one trial call goes through, succeeds, closes it
+    now[0] += 1.1  # the cooldown: one trial call goes through, succeeds, closes it
     assert (await create_intent()).status_code == 200
     assert _stripe_state((await shop.client.get("/metrics")).text) == 0
     assert not [w for w in (await shop.client.get("/ready")).json()["warnings"] if "stripe" in w]

@@ -107,6 +107,11 @@ async def test_failures_fall_back_open_the_circuit_then_local_recovers(
     chat = await make_chat(
         **hybrid(local_peer, api_peer, ai_breaker_failures=2, ai_breaker_cooldown_seconds=0.5)
     )
+    # The breaker's clock is the test's: on a loaded box the cooldown would pass between messages.
+    router = router_for(chat.api.runtime.settings)
+    assert isinstance(router, ModelRouter)
+    now = [0.0]
+    router.breaker.clock = lambda: now[0]
     conversation = await chat.conversation()
     routes = []
     for count, text in enumerate(["one", "two", "three"], start=1):
@@ -114,7 +119,7 @@ async def test_failures_fall_back_open_the_circuit_then_local_recovers(
         routes.append((await chat.events("message.completed", count=count))[-1]["route"])
     assert routes == ["fallback:error", "fallback:error", "fallback:circuit_open"]
     assert len(local_peer.calls) == 2  # the open circuit kept the third call off the local server
-    await asyncio.sleep(0.6)  # the cooldown passes: one trial call goes local, and it succeeds
+    now[0] += 0.6  # the cooldown passes: one trial call goes local, and it succeeds
     await chat.send(conversation, "four")
     recovered = (await chat.events("message.completed", count=4))[-1]
     assert (recovered["route"], recovered["model"]) == ("local", local_peer.model)
