@@ -132,6 +132,7 @@ def test_the_page_speaks_thai_and_a_spent_link_asks_for_a_new_one(
 
 def test_the_sign_in_forms_link_to_the_reset_page_in_thai(page: Page) -> None:
     page.goto("/")
+    expect(page.locator("#auth a.forgot")).to_be_hidden()  # signing up: nothing to recover yet
     page.click("#tab-login")
     page.click("#lang-toggle")
     expect(page.locator("#auth a.forgot")).to_have_text("ลืมรหัสผ่าน?")

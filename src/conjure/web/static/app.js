@@ -32,6 +32,7 @@ function setMode(mode) {
   state.mode = mode;
   showAuthMode(mode);
   $("signup-only").hidden = mode !== "signup";
+  $("forgot").hidden = mode === "signup"; // a way back in is for logging in, not for a new account
 }
 
 async function submitAuth(event) {
